@@ -1,0 +1,257 @@
+"""The frozen, target-neutral IR that every target renders from.
+
+Names are already sanitised and order already fixed here, so targets only translate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Direction = Literal["push", "pull"]
+Part = Literal["records", "params"]
+CoverageStatus = Literal["complete", "unverified", "partial", "unknown"]
+
+
+@dataclass(frozen=True)
+class Text:
+    vi: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a fact sits: the spec file and line, and the regulation table and row."""
+
+    file: str
+    line: int
+    table: int | None = None
+    row: int | None = None
+
+    @property
+    def ref(self) -> str:
+        if self.table is None:
+            return "envelope"
+        row = f"row {self.row}" if self.row is not None else "row unknown"
+        return f"Table {self.table}, {row}"
+
+
+@dataclass(frozen=True)
+class FieldType:
+    kind: str
+    codelist: str | None = None
+    record: str | None = None
+    of: str | None = None
+    empty_string: bool = False
+
+
+@dataclass(frozen=True)
+class Field:
+    wire_name: str
+    py_name: str
+    title: Text
+    type: FieldType
+    required: bool
+    max_length: int | None
+    membership: str
+    sources: tuple[str, ...]
+    confidence: str
+    pii: bool
+    secret: bool
+    example: str | None
+    notes: str | None
+    origin: Origin
+    position: int
+
+
+@dataclass(frozen=True)
+class Record:
+    name: str
+    title: Text
+    fields: tuple[Field, ...]
+    open: bool
+    table: int | None
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class Gap:
+    row: int
+    title: Text
+    sources: tuple[str, ...]
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class Coverage:
+    declared: int
+    specified: int
+    candidates: int
+    later: int
+    hypothesis: int
+    status: CoverageStatus
+    known_rows: tuple[int, ...]
+    gap_rows: tuple[int, ...]
+
+    @property
+    def missing(self) -> int:
+        return max(self.declared - self.specified, 0)
+
+
+@dataclass(frozen=True)
+class Table:
+    number: int
+    packet: str
+    part: Part
+    title: Text
+    confidence: str
+    notes: str | None
+    record: str
+    gaps: tuple[Gap, ...]
+    coverage: Coverage
+    file: str
+
+
+@dataclass(frozen=True)
+class Packet:
+    number: str
+    name: str
+    method: str
+    group: str
+    section: str | None
+    purpose: Text
+    direction: Direction
+    endpoint: str
+    declared: str
+    tables: tuple[int, ...]
+    params: tuple[Field, ...]
+    data_record: str | None
+    result_record: str | None
+    sources: tuple[str, ...]
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    title: Text
+    membership: str
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class CodeList:
+    name: str
+    title: Text
+    closed: bool
+    sources: tuple[str, ...]
+    confidence: str
+    notes: str | None
+    codes: tuple[Code, ...]
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    kind: str
+    reference: str
+    gives: str
+
+
+@dataclass(frozen=True)
+class Section:
+    number: str
+    title: Text
+
+
+@dataclass(frozen=True)
+class Group:
+    number: str
+    title: Text
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    path: str
+    title: Text
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class Header:
+    name: str
+    required: bool
+    description: Text
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    title: Text
+    sources: tuple[str, ...]
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class Envelope:
+    endpoints: tuple[Endpoint, ...]
+    headers: tuple[Header, ...]
+    login_request: Record
+    login_response: Record
+    request: Record
+    response: Record
+    errors: tuple[ErrorCode, ...]
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class Meta:
+    id: str
+    title: Text
+    circular: str
+    issued: str
+    effective: str
+    issuer: Text
+    spec_version: str
+    timezone: str
+    datetime_format: str
+
+
+@dataclass(frozen=True)
+class Regulation:
+    meta: Meta
+    sources: tuple[Source, ...]
+    groups: tuple[Group, ...]
+    packets: tuple[Packet, ...]
+    tables: tuple[Table, ...]
+    records: tuple[Record, ...]
+    codelists: tuple[CodeList, ...]
+    envelope: Envelope
+
+    def record(self, name: str) -> Record:
+        for record in self.records:
+            if record.name == name:
+                return record
+        raise KeyError(name)
+
+    def codelist(self, name: str) -> CodeList:
+        for codelist in self.codelists:
+            if codelist.name == name:
+                return codelist
+        raise KeyError(name)
+
+    def packet(self, name: str) -> Packet:
+        for packet in self.packets:
+            if packet.name == name:
+                return packet
+        raise KeyError(name)
+
+    def table(self, number: int) -> Table:
+        for table in self.tables:
+            if table.number == number:
+                return table
+        raise KeyError(number)

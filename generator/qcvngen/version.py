@@ -1,0 +1,3 @@
+"""The generator's version, named in every generated file's header."""
+
+__version__ = "0.1.0"
