@@ -1,0 +1,56 @@
+"""The one pure pipeline: spec folder → IR → targets → formatter → ``{path: text}``.
+
+Nothing here writes to disk; :mod:`qcvngen.writer` does that for the CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Callable
+
+from . import ir
+from .diagnostics import Diagnostic, Severity
+from .formatter import format_files
+from .resolve import load_regulation
+from .targets import common
+from .writer import OutputError, check_paths
+
+Target = Callable[[ir.Regulation, common.Context], common.Files]
+
+
+def _targets() -> list[Target]:
+    from .targets import docs, jsonschema, models, openapi, python_package
+
+    return [jsonschema.render, openapi.render, models.render, python_package.render, docs.render]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    files: dict[PurePosixPath, str] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    regulation: ir.Regulation | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.regulation is not None and not any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+
+def load_spec(spec_dir: Path) -> tuple[ir.Regulation | None, list[Diagnostic]]:
+    return load_regulation(spec_dir)
+
+
+def build(spec_dir: Path) -> BuildResult:
+    """Every artefact for the spec in ``spec_dir``, or the diagnostics that prevent it."""
+    reg, diagnostics = load_regulation(spec_dir)
+    if reg is None:
+        return BuildResult(diagnostics=diagnostics)
+    ctx = common.context_for(reg)
+    files: dict[PurePosixPath, str] = {}
+    for target in _targets():
+        for path, text in target(reg, ctx).items():
+            if path in files:
+                raise OutputError(f"two targets produce {path.as_posix()}")
+            files[path] = text
+    check_paths(list(files))
+    return BuildResult(files=dict(sorted(format_files(files).items())), diagnostics=diagnostics, regulation=reg)

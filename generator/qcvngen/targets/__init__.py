@@ -1,0 +1,1 @@
+"""One module per artefact; each exposes ``render(reg, ctx) -> dict[PurePosixPath, str]``."""

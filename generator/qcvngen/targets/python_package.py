@@ -1,0 +1,53 @@
+"""The installable ``qcvn120_client`` distribution around the models: wire types, package files."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from .. import ir, wire
+from ..render import render as render_template
+from ..version import __version__
+from .common import Context, Files
+
+ROOT = PurePosixPath("python")
+PACKAGE = ROOT / "qcvn120_client"
+
+
+def code_types(reg: ir.Regulation) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for codelist in reg.codelists:
+        if not codelist.closed:
+            continue
+        values = [c.code for c in codelist.codes]
+        comment = f"{codelist.name}: {codelist.title.vi} / {codelist.title.en}"
+        out.append({"name": f"Code{codelist.name}", "literals": values, "comment": comment})
+        out.append({"name": f"Code{codelist.name}OrEmpty", "literals": values + [""], "comment": comment + " (or \"\")"})
+    return out
+
+
+def render(reg: ir.Regulation, ctx: Context) -> Files:
+    codes = code_types(reg)
+    fixed = [
+        "DATETIME_FORMAT", "TIMEZONE", "OpenCode", "WireDateTime", "WireDecimal", "WireDecimalOrEmpty", "WireFlag",
+        "WireId", "WireInteger", "WireIntegerOrEmpty", "WirePercent", "WirePercentOrEmpty",
+    ]
+    patterns = {
+        "datetime": wire.anchored(wire.DATETIME, allow_empty=True),
+        "integer": wire.anchored(wire.INTEGER, allow_empty=False),
+        "integer_or_empty": wire.anchored(wire.INTEGER, allow_empty=True),
+        "decimal": wire.anchored(wire.DECIMAL, allow_empty=False),
+        "decimal_or_empty": wire.anchored(wire.DECIMAL, allow_empty=True),
+        "percent": wire.anchored(wire.PERCENT, allow_empty=False),
+        "percent_or_empty": wire.anchored(wire.PERCENT, allow_empty=True),
+    }
+    names = sorted(fixed + [str(c["name"]) for c in codes])
+    return {
+        PACKAGE / "wire.py": render_template(
+            "python/qcvn120_client/wire.py.jinja", ctx=ctx, names=names, codes=codes, patterns=patterns, timezone=reg.meta.timezone
+        ),
+        PACKAGE / "__init__.py": render_template(
+            "python/qcvn120_client/__init__.py.jinja", ctx=ctx, version=__version__, spec_version=reg.meta.spec_version
+        ),
+        PACKAGE / "py.typed": "",
+        ROOT / "pyproject.toml": render_template("python/pyproject.toml.jinja", ctx=ctx, version=__version__),
+    }

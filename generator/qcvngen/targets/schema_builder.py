@@ -1,0 +1,274 @@
+"""IR records → JSON Schema 2020-12 fragments, shared by the JSON Schema and OpenAPI targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import ir, wire
+
+Schema = dict[str, Any]
+
+
+def describe(title: ir.Text) -> str:
+    return f"{title.vi} — {title.en}"
+
+
+WIRE_TYPES = {
+    "datetime": ("WireDateTime", "Ngày giờ yyyyMMddHHmmss (Asia/Ho_Chi_Minh), \"\" khi không có — date-time yyyyMMddHHmmss in Asia/Ho_Chi_Minh, \"\" when absent"),
+    "integer": ("WireInteger", "Số nguyên dạng chuỗi (chấp nhận số JSON) — string-encoded integer (a JSON integer is accepted)"),
+    "decimal": ("WireDecimal", "Số thập phân dạng chuỗi (chấp nhận số JSON) — string-encoded decimal (a JSON number is accepted)"),
+    "percent": ("WirePercent", "Phần trăm dạng chuỗi, có thể kèm % — string-encoded percentage, optional % sign"),
+    "flag": ("WireFlag", "Cờ \"True\"/\"False\" — string flag \"True\"/\"False\""),
+    "id": ("WireId", "Mã định danh: chuỗi hoặc số JSON — identifier sent as a JSON string or number"),
+}
+OPEN_CODE = "OpenCode"
+# Names the generator defines itself; spec record names may not take them.
+RESERVED_PREFIXES = ("Wire", "Code", "OpenCode")
+
+
+def wire_type_name(kind: str, *, or_empty: bool) -> str:
+    base = WIRE_TYPES[kind][0]
+    return f"{base}OrEmpty" if or_empty and kind in ("integer", "decimal", "percent") else base
+
+
+def code_type_name(codelist: str, *, or_empty: bool) -> str:
+    return f"Code{codelist}{'OrEmpty' if or_empty else ''}"
+
+
+def _int_schema() -> Schema:
+    return {"type": "integer", "minimum": wire.INT_RANGE[0], "maximum": wire.INT_RANGE[1]}
+
+
+def scalar_definitions(reg: ir.Regulation) -> dict[str, Schema]:
+    """Named schemas of every wire scalar type and closed code list."""
+    defs: dict[str, Schema] = {}
+    for kind, (name, description) in WIRE_TYPES.items():
+        for or_empty in (False, True):
+            type_name = wire_type_name(kind, or_empty=or_empty)
+            if type_name in defs:
+                continue
+            if kind == "datetime":
+                schema: Schema = {"type": "string", "pattern": wire.anchored(wire.DATETIME, allow_empty=True)}
+            elif kind == "flag":
+                schema = {"type": "string", "enum": list(wire.FLAG_VALUES)}
+            elif kind == "id":
+                schema = {"anyOf": [{"type": "string"}, _int_schema()]}
+            elif kind == "percent":
+                schema = {"type": "string", "pattern": wire.anchored(wire.PERCENT, allow_empty=or_empty)}
+            else:
+                number = _int_schema() if kind == "integer" else {"type": "number", "minimum": wire.INT_RANGE[0], "maximum": wire.INT_RANGE[1]}
+                text = {"type": "string", "pattern": wire.anchored(wire.PATTERNS[kind], allow_empty=or_empty)}
+                schema = {"anyOf": [text, number]}
+            defs[type_name] = {"title": type_name, "description": description + (" (\"\" accepted)" if or_empty else ""), **schema}
+    defs[OPEN_CODE] = {
+        "title": OPEN_CODE,
+        "description": "Mã của danh mục mở — code of an open list (only some codes are known)",
+        "anyOf": [{"type": "string", "maxLength": 64}, _int_schema()],
+    }
+    for codelist in reg.codelists:
+        if not codelist.closed:
+            continue
+        codes = [c.code for c in codelist.codes]
+        numeric = [int(c) for c in codes if c.isdigit() and str(int(c)) == c]
+        for or_empty in (False, True):
+            variants: list[Schema] = [{"type": "string", "enum": codes + ([""] if or_empty else [])}]
+            if numeric:
+                variants.append({"type": "integer", "enum": numeric})
+            name = code_type_name(codelist.name, or_empty=or_empty)
+            defs[name] = {
+                "title": name,
+                "description": f"{describe(codelist.title)}: " + "; ".join(f"{c.code} = {c.title.vi} / {c.title.en}" for c in codelist.codes),
+                "x-qcvn120-codelist": codelist.name,
+                **({"anyOf": variants} if len(variants) > 1 else variants[0]),
+            }
+    return defs
+
+
+def _refs(schema: object, prefix: str) -> list[str]:
+    out: list[str] = []
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith(prefix):
+                out.append(value[len(prefix):])
+            else:
+                out.extend(_refs(value, prefix))
+    elif isinstance(schema, list):
+        for item in schema:
+            out.extend(_refs(item, prefix))
+    return out
+
+
+class SchemaBuilder:
+    """Builds schemas whose ``$ref``s point under ``ref_prefix`` (``#/$defs/`` or ``#/components/schemas/``)."""
+
+    def __init__(self, reg: ir.Regulation, ref_prefix: str) -> None:
+        self.reg = reg
+        self.ref_prefix = ref_prefix
+        self._scalars = scalar_definitions(reg)
+
+    def ref(self, name: str) -> Schema:
+        return {"$ref": f"{self.ref_prefix}{name}"}
+
+    def annotations(self, field: ir.Field) -> Schema:
+        out: Schema = {
+            "description": describe(field.title),
+            "x-qcvn120-ref": field.origin.ref,
+            "x-qcvn120-membership": field.membership,
+            "x-qcvn120-confidence": field.confidence,
+            "x-qcvn120-sources": list(field.sources),
+            "x-qcvn120-spec": f"{field.origin.file}:{field.origin.line}",
+        }
+        if field.origin.table is not None:
+            out["x-qcvn120-table"] = field.origin.table
+        if field.origin.row is not None:
+            out["x-qcvn120-row"] = field.origin.row
+        if field.pii:
+            out["x-pii"] = True
+        if field.secret:
+            out["x-secret"] = True
+        if field.example is not None:
+            out["examples"] = [field.example]
+        return out
+
+    def value(self, field: ir.Field) -> Schema:
+        """The schema of a field's value, without annotations; wire scalars are named ``$defs``."""
+        ftype = field.type
+        kind = ftype.kind
+        if kind == "string":
+            schema: Schema = {"type": "string"}
+            if field.max_length is not None:
+                schema["maxLength"] = field.max_length
+            return schema
+        if kind == "code":
+            codelist = self.reg.codelist(ftype.codelist or "")
+            if not codelist.closed:
+                return self.ref(OPEN_CODE)
+            return self.ref(code_type_name(codelist.name, or_empty=not field.required))
+        if kind in WIRE_TYPES:
+            return self.ref(wire_type_name(kind, or_empty=not field.required))
+        if kind == "record":
+            return self._maybe_empty(self.ref(ftype.record or ""), ftype.empty_string)
+        if kind == "list":
+            item: Schema = {} if ftype.of == "any" else ({"type": "string"} if ftype.of == "string" else self.ref(ftype.of or ""))
+            return self._maybe_empty({"type": "array", "items": item}, ftype.empty_string)
+        return {}
+
+    def field(self, field: ir.Field) -> Schema:
+        schema = self.value(field)
+        schema.update(self.annotations(field))
+        return schema
+
+    def record(self, record: ir.Record, *, title: str | None = None) -> Schema:
+        schema: Schema = {
+            "type": "object",
+            "title": title or record.name,
+            "description": describe(record.title),
+            "properties": {f.wire_name: self.field(f) for f in record.fields},
+            "additionalProperties": record.open,
+        }
+        required = [f.wire_name for f in record.fields if f.required]
+        if required:
+            schema["required"] = required
+        if record.table is not None:
+            schema["x-qcvn120-table"] = record.table
+        return schema
+
+    def definitions(self, name: str) -> Schema:
+        """The ``$defs`` entry for a record, wire type or code type name."""
+        if name in self._scalars:
+            return self._scalars[name]
+        return self.record(self.reg.record(name))
+
+    def closure(self, roots: list[Schema]) -> dict[str, Schema]:
+        """Every named definition the given schemas reach through ``$ref``, by name."""
+        found: dict[str, Schema] = {}
+        pending = [ref for root in roots for ref in _refs(root, self.ref_prefix)]
+        while pending:
+            name = pending.pop(0)
+            if name in found:
+                continue
+            found[name] = self.definitions(name)
+            pending.extend(_refs(found[name], self.ref_prefix))
+        return dict(sorted(found.items()))
+
+    def referenced_records(self, roots: list[str]) -> list[str]:
+        """Record names reachable from ``roots``, in a stable order."""
+        seen: list[str] = []
+        stack = list(roots)
+        while stack:
+            name = stack.pop(0)
+            if name in seen:
+                continue
+            seen.append(name)
+            for f in self.reg.record(name).fields:
+                target = f.type.record if f.type.kind == "record" else f.type.of if f.type.kind == "list" else None
+                if target and target not in ("string", "any"):
+                    stack.append(target)
+        return seen
+
+    @staticmethod
+    def _maybe_empty(schema: Schema, empty_string: bool) -> Schema:
+        return {"anyOf": [schema, {"type": "string", "const": ""}]} if empty_string else schema
+
+
+def envelope_field(reg: ir.Regulation, name: str) -> ir.Field:
+    for field in reg.envelope.request.fields:
+        if field.wire_name == name:
+            return field
+    raise KeyError(name)
+
+
+def request_schema(builder: SchemaBuilder, packet: ir.Packet) -> Schema:
+    """The request envelope of one service: envelope keys, ``service`` fixed, typed ``data`` and params."""
+    reg = builder.reg
+    props: dict[str, Schema] = {}
+    required: list[str] = []
+    for field in reg.envelope.request.fields:
+        if field.wire_name == "data":
+            continue
+        schema = builder.field(field)
+        if field.wire_name == "service":
+            schema = {**builder.annotations(field), "type": "string", "const": packet.name}
+            schema.pop("examples", None)
+        props[field.wire_name] = schema
+        if field.required:
+            required.append(field.wire_name)
+    if packet.data_record is not None:
+        data_field = envelope_field(reg, "data")
+        props["data"] = {**builder.annotations(data_field), "type": "array", "minItems": 1, "items": builder.ref(packet.data_record)}
+        required.append("data")
+    for field in packet.params:
+        props[field.wire_name] = builder.field(field)
+        if field.required:
+            required.append(field.wire_name)
+    return {
+        "type": "object",
+        "title": f"{packet.name}Request",
+        "description": f"{packet.purpose.vi} — {packet.purpose.en}",
+        "properties": props,
+        "required": required,
+        "additionalProperties": False,
+        "x-qcvn120-packet": packet.number,
+    }
+
+
+def response_schema(builder: SchemaBuilder, packet: ir.Packet) -> Schema:
+    reg = builder.reg
+    props: dict[str, Schema] = {}
+    required: list[str] = []
+    for field in reg.envelope.response.fields:
+        if field.wire_name == "result" and packet.result_record is not None:
+            props["result"] = {**builder.annotations(field), "type": "array", "items": builder.ref(packet.result_record)}
+        else:
+            props[field.wire_name] = builder.field(field)
+        if field.required:
+            required.append(field.wire_name)
+    return {
+        "type": "object",
+        "title": f"{packet.name}Response",
+        "description": f"Kết quả {packet.name} — {packet.name} response",
+        "properties": props,
+        "required": required,
+        "additionalProperties": True,
+        "x-qcvn120-packet": packet.number,
+    }
