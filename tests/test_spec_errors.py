@@ -1,0 +1,123 @@
+"""Spec mistakes: reported together as file:line:col: path: message, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import copy_spec
+from qcvngen.cli import app
+from qcvngen.pipeline import load_spec
+
+DIAGNOSTIC = re.compile(r"^(spec/[^:]+):(\d+):(\d+): (\S+): (.+)$")
+T02 = "tables/t02-dong-bo-ho-so-mc.yaml"
+
+
+def edit(spec: Path, relative: str, old: str, new: str) -> None:
+    path = spec / relative
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {relative}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def line_of(spec: Path, relative: str, needle: str) -> int:
+    for number, line in enumerate((spec / relative).read_text(encoding="utf-8").splitlines(), 1):
+        if needle in line:
+            return number
+    raise AssertionError(needle)
+
+
+def run(args: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(app, args)
+    return result.exit_code, result.stdout + result.stderr
+
+
+def test_type_typo_duplicate_key_and_unquoted_no_are_all_reported(tmp_path: Path) -> None:
+    spec = copy_spec(tmp_path)
+    edit(spec, T02, "    type: string\n", "    type: strng\n")
+    edit(spec, "tables/t03-cap-nhat-tien-do-ho-so-mc.yaml", "    required: true\n", "    required: true\n    required: false\n")
+    edit(spec, "codelists.yaml", 'code: "1"', "code: no")
+    out = tmp_path / "generated"
+
+    code, output = run(["build", "--spec", str(spec), "--out", str(out)])
+
+    assert code == 2
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if DIAGNOSTIC.match(line)]
+    assert len(lines) == 3, output
+    typo = next(line for line in lines if "strng" in line)
+    assert typo.startswith(f"spec/{T02}:{line_of(spec, T02, 'type: strng')}:")
+    assert "DongBoHoSoMC.fields[0].type: unknown type 'strng' (did you mean 'string'?)" in typo
+    assert any("duplicate key 'required'" in line and line.startswith("spec/tables/t03-") for line in lines)
+    quoted = next(line for line in lines if "quote this value" in line)
+    assert quoted.startswith(f"spec/codelists.yaml:{line_of(spec, 'codelists.yaml', 'code: no')}:")
+    assert "`no` would be read by YAML 1.1 as a boolean" in quoted
+    assert not out.exists(), "nothing may be written when the spec has errors"
+
+
+def test_errors_leave_an_existing_output_untouched(tmp_path: Path) -> None:
+    spec = copy_spec(tmp_path)
+    out = tmp_path / "generated"
+    out.mkdir()
+    (out / "keep.txt").write_text("old", encoding="utf-8")
+    edit(spec, T02, "    type: string\n", "    type: strng\n")
+    code, _ = run(["build", "--spec", str(spec), "--out", str(out)])
+    assert code == 2
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.parametrize(
+    ("relative", "old", "new", "message"),
+    [
+        (T02, "    codelist: LoaiDoiTuong\n", "    codelist: LoaiDoiTuongg\n", "unknown code list 'LoaiDoiTuongg' (did you mean 'LoaiDoiTuong'?)"),
+        (T02, "of: TaiLieuNop", "of: TaiLieuNopp", "unknown record 'TaiLieuNopp'"),
+        (T02, "  - name: MaTTHC\n", "  - name: MaHoSo\n", "duplicate field name 'MaHoSo'"),
+        (T02, "  - name: MaTTHC\n", "  - name: ma_ho_so\n", "both become the Python name 'ma_ho_so'"),
+        (T02, "    required: true\n", "    required: true\n    colour: red\n", "unknown key 'colour'"),
+        (T02, "    required: true\n", "    required: yes\n", "`yes` is a YAML 1.1 boolean spelling; write true or false"),
+        (T02, "confidence: high\n", "confidence: certain\n", "Input should be 'high', 'medium' or 'low'"),
+        (T02, "    sources: [S1", "    sources: [S99, S1", "unknown source 'S99'"),
+        (T02, "    row: 2\n", "    row: 1\n", "row 1 is also fields[0]"),
+        ("packets.yaml", "endpoint: integration", "endpoint: integraton", "unknown endpoint 'integraton'"),
+        ("regulation.yaml", "spec_version:", "spec_versio:", "unknown key 'spec_versio'"),
+    ],
+)
+def test_each_rule_names_file_line_and_path(tmp_path: Path, relative: str, old: str, new: str, message: str) -> None:
+    spec = copy_spec(tmp_path)
+    edit(spec, relative, old, new)
+    reg, diagnostics = load_spec(spec)
+    assert reg is None
+    rendered = [str(d) for d in diagnostics]
+    hits = [line for line in rendered if message in line]
+    assert hits, rendered
+    match = DIAGNOSTIC.match(hits[0])
+    assert match, hits[0]
+    assert match.group(1) == f"spec/{relative}"
+
+
+def test_a_table_missing_from_tables_folder_is_reported(tmp_path: Path) -> None:
+    spec = copy_spec(tmp_path)
+    (spec / "tables/t16-dong-bo-ket-qua-hoi-dap-gui-tu-dvcqg.yaml").unlink()
+    reg, diagnostics = load_spec(spec)
+    assert reg is None
+    assert any("table 16 has no file in tables/" in str(d) for d in diagnostics)
+
+
+def test_more_regulation_fields_than_declared_is_an_error(tmp_path: Path) -> None:
+    spec = copy_spec(tmp_path)
+    edit(spec, "packets.yaml", "declared: 9\n", "declared: 8\n")
+    reg, diagnostics = load_spec(spec)
+    assert reg is None
+    assert any("9 fields are marked membership: regulation but Table 1 declares 8" in str(d) for d in diagnostics)
+
+
+def test_validate_command_reports_and_exits_2(tmp_path: Path) -> None:
+    spec = copy_spec(tmp_path)
+    edit(spec, T02, "    type: string\n", "    type: strng\n")
+    code, output = run(["validate", "--spec", str(spec)])
+    assert code == 2 and "unknown type 'strng'" in output
+    code, output = run(["validate", "--spec", str(copy_spec(tmp_path / "ok"))])
+    assert code == 0 and "15 packets, 16 field tables" in output
