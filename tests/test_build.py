@@ -122,3 +122,11 @@ def test_builds_from_the_bundled_spec_outside_a_checkout(tmp_path: Path) -> None
         cwd=tmp_path, check=True, capture_output=True, timeout=300,
     )
     assert (out / "openapi" / "openapi.json").is_file()
+
+
+def test_generator_passes_mypy_strict() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", "/dev/null", "generator/qcvngen"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr

@@ -121,3 +121,21 @@ def test_validate_command_reports_and_exits_2(tmp_path: Path) -> None:
     assert code == 2 and "unknown type 'strng'" in output
     code, output = run(["validate", "--spec", str(copy_spec(tmp_path / "ok"))])
     assert code == 0 and "15 packets, 16 field tables" in output
+
+
+def test_diagnostics_golden(tmp_path: Path, update_golden: bool) -> None:
+    """What users read when the spec is wrong; `pytest --update-golden` rewrites the snapshot."""
+    spec = copy_spec(tmp_path)
+    edit(spec, T02, "    type: string\n", "    type: strng\n")
+    edit(spec, "tables/t03-cap-nhat-tien-do-ho-so-mc.yaml", "    required: true\n", "    required: true\n    required: false\n")
+    edit(spec, "codelists.yaml", 'code: "1"', "code: no")
+    edit(spec, T02, "    codelist: LoaiDoiTuong\n", "    codelist: LoaiDoiTuongg\n")
+    edit(spec, T02, "    required: true\n", "    required: true\n    colour: red\n")
+    _, diagnostics = load_spec(spec)
+    text = "".join(f"{d}\n" for d in diagnostics)
+    golden = Path(__file__).parent / "golden" / "diagnostics" / "bad-spec.txt"
+    if update_golden:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert golden.exists(), "run pytest --update-golden to create the snapshot"
+    assert text == golden.read_text(encoding="utf-8")

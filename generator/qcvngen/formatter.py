@@ -9,8 +9,9 @@ LINE_LENGTH = 100
 
 def format_python(source: str) -> str:
     import black
+    from black.mode import Mode, TargetVersion
 
-    mode = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=LINE_LENGTH)
+    mode = Mode(target_versions={TargetVersion.PY311}, line_length=LINE_LENGTH)
     return black.format_str(source, mode=mode)
 
 

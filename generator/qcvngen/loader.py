@@ -20,10 +20,8 @@ import yaml
 
 from .diagnostics import Diagnostic
 
-try:  # libyaml's parser is several times faster; the pure-Python one gives the same events
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+# libyaml's parser is several times faster; the pure-Python one gives the same events.
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
@@ -31,7 +29,7 @@ MAX_NODES = 500_000
 
 PathKey = tuple[Union[str, int], ...]
 
-_RESOLVER = yaml.resolver.Resolver()
+_RESOLVER: Any = yaml.resolver.Resolver()
 _PLAIN_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
 _FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

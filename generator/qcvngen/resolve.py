@@ -65,6 +65,8 @@ def _explain(err: Any, loc: PathKey) -> str:
         if kind == "bool_type":
             return f"`{value.raw}` is a YAML 1.1 boolean spelling; write true or false"
         return f"`{value.raw}` is ambiguous in YAML 1.1 (a {value.reads_as}); write a plain decimal number"
+    if kind == "literal_error" and loc and loc[-1] == "type" and isinstance(value, str):
+        return f"unknown type '{value}'{_did_you_mean(value, dsl.FIELD_TYPES)}"
     if kind == "extra_forbidden":
         return f"unknown key '{loc[-1]}'"
     if kind == "missing":
@@ -287,8 +289,8 @@ def load_regulation(spec_dir: Path) -> tuple[ir.Regulation | None, list[Diagnost
             doc = loader.load(f"tables/{path.name}")
             if doc is not None:
                 table_docs.append(doc)
-            elif (number := re.match(r"t(\d+)-", path.name)) is not None:
-                unreadable_tables.add(int(number.group(1)))
+            elif (numbered := re.match(r"t(\d+)-", path.name)) is not None:
+                unreadable_tables.add(int(numbered.group(1)))
 
     def validated(name: str, model: type[M], prefix: str) -> tuple[Document, M] | None:
         doc = docs[name]

@@ -27,10 +27,21 @@ class CachThucThucHien(BaseModel):
         populate_by_name=True,
     )
     kenh: Annotated[
-        CodeKENHOrEmpty | None, Field(alias="KENH", description="Kênh — channel", examples=["1"])
+        CodeKENHOrEmpty | None,
+        Field(
+            alias="KENH",
+            description="Kênh — channel",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     thoigian: Annotated[
-        list[ThoiGian] | None, Field(alias="THOIGIAN", description="Thời gian — processing times")
+        list[ThoiGian] | None,
+        Field(
+            alias="THOIGIAN",
+            description="Thời gian — processing times",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
 
 
@@ -45,6 +56,7 @@ class CanCuPhapLy(BaseModel):
             alias="SOVANBAN",
             description="Số văn bản — document number",
             examples=["18/2019/TT-BTTTT"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     tenvanban: Annotated[
@@ -55,12 +67,16 @@ class CanCuPhapLy(BaseModel):
             examples=[
                 "Thông tư ban hành Quy chuẩn kỹ thuật quốc gia về cấu trúc, định dạng dữ liệu gói tin"
             ],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     ngaybanhanh: Annotated[
         str | None,
         Field(
-            alias="NGAYBANHANH", description="Ngày ban hành — issue date", examples=["25/12/2019"]
+            alias="NGAYBANHANH",
+            description="Ngày ban hành — issue date",
+            examples=["25/12/2019"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     coquanbanhanh: Annotated[
@@ -69,6 +85,7 @@ class CanCuPhapLy(BaseModel):
             alias="COQUANBANHANH",
             description="Cơ quan ban hành — issuing body",
             examples=["Bộ Thông tin và Truyền thông"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     diachitruycap: Annotated[
@@ -77,6 +94,7 @@ class CanCuPhapLy(BaseModel):
             alias="DIACHITRUYCAP",
             description="Địa chỉ truy cập — access URL",
             examples=["https://example.com/van-ban/18-2019-tt-btttt"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     ngayhieuluc: Annotated[
@@ -85,6 +103,7 @@ class CanCuPhapLy(BaseModel):
             alias="NGAYHIEULUC",
             description="Ngày hiệu lực — effective date",
             examples=["01/07/2020"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
 
@@ -97,7 +116,10 @@ class CapNhatTienDoHoSoMCRecord(BaseModel):
     ma_ho_so: Annotated[
         str,
         Field(
-            alias="MaHoSo", description="Mã hồ sơ — dossier code", examples=["H22.01-200101-0001"]
+            alias="MaHoSo",
+            description="Mã hồ sơ — dossier code",
+            examples=["H22.01-200101-0001"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 1"},
         ),
     ]
     nguoi_xu_ly: Annotated[
@@ -106,13 +128,17 @@ class CapNhatTienDoHoSoMCRecord(BaseModel):
             alias="NguoiXuLy",
             description="Người xử lý — handler (person)",
             examples=["Nguyễn Văn A"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 2"},
             max_length=50,
         ),
     ]
     chuc_danh: Annotated[
         str | None,
         Field(
-            alias="ChucDanh", description="Chức danh — handler's title", examples=["Chuyên viên"]
+            alias="ChucDanh",
+            description="Chức danh — handler's title",
+            examples=["Chuyên viên"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 3"},
         ),
     ] = None
     thoi_diem_xu_ly: Annotated[
@@ -121,6 +147,7 @@ class CapNhatTienDoHoSoMCRecord(BaseModel):
             alias="ThoiDiemXuLy",
             description="Thời điểm xử lý — time of the step",
             examples=["20200715083000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 4"},
         ),
     ]
     phong_ban_xu_ly: Annotated[
@@ -129,6 +156,7 @@ class CapNhatTienDoHoSoMCRecord(BaseModel):
             alias="PhongBanXuLy",
             description="Phòng ban xử lý — department",
             examples=["Bộ phận một cửa"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 5"},
         ),
     ] = None
     noi_dung_xu_ly: Annotated[
@@ -137,11 +165,17 @@ class CapNhatTienDoHoSoMCRecord(BaseModel):
             alias="NoiDungXuLy",
             description="Nội dung xử lý — what was done",
             examples=["Tiếp nhận hồ sơ"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 6"},
         ),
     ]
     trang_thai: Annotated[
         CodeTrangThaiHoSo,
-        Field(alias="TrangThai", description="Trạng thái — status after the step", examples=["2"]),
+        Field(
+            alias="TrangThai",
+            description="Trạng thái — status after the step",
+            examples=["2"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 7"},
+        ),
     ]
     ngay_bat_dau: Annotated[
         WireDateTime | None,
@@ -149,6 +183,7 @@ class CapNhatTienDoHoSoMCRecord(BaseModel):
             alias="NgayBatDau",
             description="Ngày bắt đầu — step start date",
             examples=["20200715080000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 8"},
         ),
     ] = None
     ngay_ket_thuc_theo_quy_dinh: Annotated[
@@ -157,6 +192,7 @@ class CapNhatTienDoHoSoMCRecord(BaseModel):
             alias="NgayKetThucTheoQuyDinh",
             description="Ngày kết thúc theo quy định — statutory step deadline",
             examples=["20200717170000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 9"},
         ),
     ] = None
 
@@ -172,6 +208,7 @@ class CapNhatTienDoHoSoMCRequest(BaseModel):
             alias="session",
             description="Phiên làm việc — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     madonvi: Annotated[
@@ -180,15 +217,25 @@ class CapNhatTienDoHoSoMCRequest(BaseModel):
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     service: Annotated[
         Literal["CapNhatTienDoHoSoMC"],
-        Field(alias="service", description="Tên dịch vụ (gói tin) — service (packet) name"),
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     data: Annotated[
         list[CapNhatTienDoHoSoMCRecord],
-        Field(alias="data", description="Dữ liệu — data records", min_length=1),
+        Field(
+            alias="data",
+            description="Dữ liệu — data records",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+            min_length=1,
+        ),
     ]
 
 
@@ -198,13 +245,31 @@ class CapNhatTienDoHoSoMCResponse(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
-        Field(alias="message", description="Thông báo — message", examples=["Đồng bộ thành công"]),
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
-    result: Annotated[Any | None, Field(alias="result", description="Kết quả — result")] = None
+    result: Annotated[
+        Any | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
 
 
 class CapThucHien(BaseModel):
@@ -214,10 +279,21 @@ class CapThucHien(BaseModel):
     )
     capthuchien: Annotated[
         OpenCode | None,
-        Field(alias="CAPTHUCHIEN", description="Cấp thực hiện — level code", examples=["1"]),
+        Field(
+            alias="CAPTHUCHIEN",
+            description="Cấp thực hiện — level code",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     tencap: Annotated[
-        str | None, Field(alias="TENCAP", description="Tên cấp — level name", examples=["Cấp tỉnh"])
+        str | None,
+        Field(
+            alias="TENCAP",
+            description="Tên cấp — level name",
+            examples=["Cấp tỉnh"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
 
 
@@ -228,7 +304,12 @@ class CoQuan(BaseModel):
     )
     madonvi: Annotated[
         str | None,
-        Field(alias="MADONVI", description="Mã đơn vị — agency code", examples=["000.00.00.G05"]),
+        Field(
+            alias="MADONVI",
+            description="Mã đơn vị — agency code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     tendonvi: Annotated[
         str | None,
@@ -236,6 +317,7 @@ class CoQuan(BaseModel):
             alias="TENDONVI",
             description="Tên đơn vị — agency name",
             examples=["Bộ Kế hoạch và Đầu tư"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
 
@@ -251,6 +333,7 @@ class DanhSachPAKNChoXuLyRequest(BaseModel):
             alias="session",
             description="Phiên làm việc — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     madonvi: Annotated[
@@ -259,11 +342,16 @@ class DanhSachPAKNChoXuLyRequest(BaseModel):
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     service: Annotated[
         Literal["DanhSachPAKNChoXuLy"],
-        Field(alias="service", description="Tên dịch vụ (gói tin) — service (packet) name"),
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
 
 
@@ -273,15 +361,30 @@ class DanhSachPAKNChoXuLyResponse(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
-        Field(alias="message", description="Thông báo — message", examples=["Đồng bộ thành công"]),
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
     result: Annotated[
         list[DanhSachPAKNChoXuLyResult] | None,
-        Field(alias="result", description="Kết quả — result"),
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
 
 
@@ -303,6 +406,7 @@ class DanhSachPAKNCongKhaiRequest(BaseModel):
             alias="session",
             description="Phiên làm việc — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     madonvi: Annotated[
@@ -311,11 +415,16 @@ class DanhSachPAKNCongKhaiRequest(BaseModel):
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     service: Annotated[
         Literal["DanhSachPAKNCongKhai"],
-        Field(alias="service", description="Tên dịch vụ (gói tin) — service (packet) name"),
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
 
 
@@ -325,15 +434,30 @@ class DanhSachPAKNCongKhaiResponse(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
-        Field(alias="message", description="Thông báo — message", examples=["Đồng bộ thành công"]),
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
     result: Annotated[
         list[DanhSachPAKNCongKhaiResult] | None,
-        Field(alias="result", description="Kết quả — result"),
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
 
 
@@ -343,11 +467,22 @@ class DanhSachPAKNCongKhaiResult(BaseModel):
         populate_by_name=True,
     )
     id: Annotated[
-        WireId | None, Field(alias="Id", description="Id — petition id", examples=["12345"])
+        WireId | None,
+        Field(
+            alias="Id",
+            description="Id — petition id",
+            examples=["12345"],
+            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
+        ),
     ] = None
     ten: Annotated[
         str | None,
-        Field(alias="Ten", description="Tên (người gửi) — sender name", examples=["Nguyễn Văn A"]),
+        Field(
+            alias="Ten",
+            description="Tên (người gửi) — sender name",
+            examples=["Nguyễn Văn A"],
+            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
+        ),
     ] = None
     tieu_de: Annotated[
         str | None,
@@ -355,6 +490,7 @@ class DanhSachPAKNCongKhaiResult(BaseModel):
             alias="TieuDe",
             description="Tiêu đề — title",
             examples=["Phản ánh về thời gian giải quyết hồ sơ"],
+            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
         ),
     ] = None
     ngay_gui_pakn: Annotated[
@@ -363,6 +499,7 @@ class DanhSachPAKNCongKhaiResult(BaseModel):
             alias="NgayGuiPAKN",
             description="Ngày gửi phản ánh, kiến nghị — date sent",
             examples=["20200715083000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
         ),
     ] = None
     noi_dung_pakn: Annotated[
@@ -371,6 +508,7 @@ class DanhSachPAKNCongKhaiResult(BaseModel):
             alias="NoiDungPAKN",
             description="Nội dung phản ánh, kiến nghị — petition text",
             examples=["Hồ sơ nộp đã quá hạn nhưng chưa được trả kết quả."],
+            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
         ),
     ] = None
     noi_dung_tra_loi: Annotated[
@@ -379,14 +517,26 @@ class DanhSachPAKNCongKhaiResult(BaseModel):
             alias="NoiDungTraLoi",
             description="Nội dung trả lời — answer text",
             examples=["Cơ quan đã trả kết quả cho công dân."],
+            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
         ),
     ] = None
     trang_thai: Annotated[
-        OpenCode | None, Field(alias="TrangThai", description="Trạng thái — status", examples=["1"])
+        OpenCode | None,
+        Field(
+            alias="TrangThai",
+            description="Trạng thái — status",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
+        ),
     ] = None
     tong_so: Annotated[
         WireIntegerOrEmpty | None,
-        Field(alias="TongSo", description="Tổng số — total count (for paging)", examples=["120"]),
+        Field(
+            alias="TongSo",
+            description="Tổng số — total count (for paging)",
+            examples=["120"],
+            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
+        ),
     ] = None
 
 
@@ -397,7 +547,12 @@ class DinhDanhCHS(BaseModel):
     )
     loai_dinh_danh: Annotated[
         str | None,
-        Field(alias="LoaiDinhDanh", description="Loại định danh — identifier type", examples=["1"]),
+        Field(
+            alias="LoaiDinhDanh",
+            description="Loại định danh — identifier type",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
     ] = None
     so_dinh_danh: Annotated[
         str | None,
@@ -405,6 +560,7 @@ class DinhDanhCHS(BaseModel):
             alias="SoDinhDanh",
             description="Số định danh — identifier number",
             examples=["001090012345"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
 
@@ -416,7 +572,12 @@ class DoiTuongThucHien(BaseModel):
     )
     madoituong: Annotated[
         str | None,
-        Field(alias="MADOITUONG", description="Mã đối tượng — applicant-type code", examples=["1"]),
+        Field(
+            alias="MADOITUONG",
+            description="Mã đối tượng — applicant-type code",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     tendoituong: Annotated[
         str | None,
@@ -424,6 +585,7 @@ class DoiTuongThucHien(BaseModel):
             alias="TENDOITUONG",
             description="Tên đối tượng — applicant-type name",
             examples=["Công dân Việt Nam"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
 
@@ -439,6 +601,7 @@ class DongBoDanhGiaRecord(BaseModel):
             alias="NgayTongHop",
             description="Ngày tổng hợp — aggregation date/period",
             examples=["7-2020"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     tong_so_nguoi_danh_gia: Annotated[
@@ -447,6 +610,7 @@ class DongBoDanhGiaRecord(BaseModel):
             alias="TongSoNguoiDanhGia",
             description="Tổng số người đánh giá — number of raters",
             examples=["10"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     phan_tram_danh_gia_rat_hai_long: Annotated[
@@ -455,6 +619,7 @@ class DongBoDanhGiaRecord(BaseModel):
             alias="PhanTramDanhGiaRatHaiLong",
             description="Phần trăm đánh giá rất hài lòng — % very satisfied",
             examples=["60%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     phan_tram_danh_gia_hai_long: Annotated[
@@ -463,6 +628,7 @@ class DongBoDanhGiaRecord(BaseModel):
             alias="PhanTramDanhGiaHaiLong",
             description="Phần trăm đánh giá hài lòng — % satisfied",
             examples=["30%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     phan_tram_danh_gia_chua_hai_long: Annotated[
@@ -471,6 +637,7 @@ class DongBoDanhGiaRecord(BaseModel):
             alias="PhanTramDanhGiaChuaHaiLong",
             description="Phần trăm đánh giá chưa hài lòng — % not satisfied",
             examples=["10%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     danh_sach_noi_dung_y_kien: Annotated[
@@ -478,6 +645,7 @@ class DongBoDanhGiaRecord(BaseModel):
         Field(
             alias="DanhSachNoiDungYKien",
             description="Danh sách nội dung ý kiến — list of survey items",
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     ma_thu_tuc: Annotated[
@@ -486,6 +654,7 @@ class DongBoDanhGiaRecord(BaseModel):
             alias="MaThuTuc",
             description="Mã thủ tục — procedure code",
             examples=["3.000181.000.00.00.H22"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     noi_dung: Annotated[
@@ -494,6 +663,7 @@ class DongBoDanhGiaRecord(BaseModel):
             alias="NoiDung",
             description="Nội dung — item text (survey question/subject)",
             examples=["Mức độ hài lòng khi giải quyết thủ tục hành chính"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     phan_tram_danh_gia_dich_vu_rat_hai_long: Annotated[
@@ -502,6 +672,7 @@ class DongBoDanhGiaRecord(BaseModel):
             alias="PhanTramDanhGiaDichVuRatHaiLong",
             description="Phần trăm rất hài lòng (theo dịch vụ) — % very satisfied for this item",
             examples=["60%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     phan_tram_danh_gia_dich_vu_hai_long: Annotated[
@@ -510,6 +681,7 @@ class DongBoDanhGiaRecord(BaseModel):
             alias="PhanTramDanhGiaDichVuHaiLong",
             description="Phần trăm hài lòng (theo dịch vụ) — % satisfied for this item",
             examples=["30%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     phan_tram_danh_gia_dich_vu_chua_hai_long: Annotated[
@@ -518,11 +690,17 @@ class DongBoDanhGiaRecord(BaseModel):
             alias="PhanTramDanhGiaDichVuChuaHaiLong",
             description="Phần trăm chưa hài lòng (theo dịch vụ) — % not satisfied for this item",
             examples=["10%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     madonvi: Annotated[
         str | None,
-        Field(alias="Madonvi", description="Mã đơn vị — agency code", examples=["000.00.00.G05"]),
+        Field(
+            alias="Madonvi",
+            description="Mã đơn vị — agency code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
+        ),
     ] = None
     ten_don_vi: Annotated[
         str | None,
@@ -530,6 +708,7 @@ class DongBoDanhGiaRecord(BaseModel):
             alias="TenDonVi",
             description="Tên đơn vị — agency name",
             examples=["Bộ Kế hoạch và Đầu tư"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
 
@@ -545,6 +724,7 @@ class DongBoDanhGiaRequest(BaseModel):
             alias="session",
             description="Phiên làm việc — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     madonvi: Annotated[
@@ -553,15 +733,25 @@ class DongBoDanhGiaRequest(BaseModel):
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     service: Annotated[
         Literal["DongBoDanhGia"],
-        Field(alias="service", description="Tên dịch vụ (gói tin) — service (packet) name"),
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     data: Annotated[
         list[DongBoDanhGiaRecord],
-        Field(alias="data", description="Dữ liệu — data records", min_length=1),
+        Field(
+            alias="data",
+            description="Dữ liệu — data records",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+            min_length=1,
+        ),
     ]
 
 
@@ -571,13 +761,31 @@ class DongBoDanhGiaResponse(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
-        Field(alias="message", description="Thông báo — message", examples=["Đồng bộ thành công"]),
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
-    result: Annotated[Any | None, Field(alias="result", description="Kết quả — result")] = None
+    result: Annotated[
+        Any | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
 
 
 class DongBoHoSoMCRecord(BaseModel):
@@ -588,7 +796,10 @@ class DongBoHoSoMCRecord(BaseModel):
     ma_ho_so: Annotated[
         str,
         Field(
-            alias="MaHoSo", description="Mã hồ sơ — dossier code", examples=["H22.01-200101-0001"]
+            alias="MaHoSo",
+            description="Mã hồ sơ — dossier code",
+            examples=["H22.01-200101-0001"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 1"},
         ),
     ]
     ma_tthc: Annotated[
@@ -597,6 +808,7 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="MaTTHC",
             description="Mã thủ tục hành chính — procedure code (national DB)",
             examples=["3.000181.000.00.00.H22"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 2"},
         ),
     ]
     ten_tthc: Annotated[
@@ -605,6 +817,7 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="TenTTHC",
             description="Tên thủ tục hành chính — procedure name",
             examples=["Tuyển sinh trung học cơ sở"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 3"},
         ),
     ]
     ma_linh_vuc: Annotated[
@@ -613,6 +826,7 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="MaLinhVuc",
             description="Mã lĩnh vực — field (sector) code",
             examples=["G03-GD10"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 4"},
         ),
     ]
     ten_linh_vuc: Annotated[
@@ -621,11 +835,17 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="TenLinhVuc",
             description="Tên lĩnh vực — field name",
             examples=["Giáo dục và Đào tạo"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 5"},
         ),
     ]
     so_bien_nhan: Annotated[
         str | None,
-        Field(alias="SoBienNhan", description="Số biên nhận — receipt number", examples=["0001"]),
+        Field(
+            alias="SoBienNhan",
+            description="Số biên nhận — receipt number",
+            examples=["0001"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
     ] = None
     chu_ho_so: Annotated[
         str | None,
@@ -633,11 +853,17 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="ChuHoSo",
             description="Chủ hồ sơ — dossier owner (name)",
             examples=["Nguyễn Văn A"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 6"},
         ),
     ] = None
     loai_doi_tuong: Annotated[
         CodeLoaiDoiTuong,
-        Field(alias="LoaiDoiTuong", description="Loại đối tượng — applicant type", examples=["1"]),
+        Field(
+            alias="LoaiDoiTuong",
+            description="Loại đối tượng — applicant type",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 7"},
+        ),
     ]
     ma_doi_tuong: Annotated[
         str | None,
@@ -645,6 +871,7 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="MaDoiTuong",
             description="Mã đối tượng — applicant identifier",
             examples=["001090012345"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 8"},
         ),
     ] = None
     thong_tin_khac: Annotated[
@@ -653,20 +880,35 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="ThongTinKhac",
             description="Thông tin khác — other information",
             examples=["Không có"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 9"},
         ),
     ] = None
     email: Annotated[
         str | None,
         Field(
-            alias="Email", description="Thư điện tử — e-mail", examples=["nguyenvana@example.com"]
+            alias="Email",
+            description="Thư điện tử — e-mail",
+            examples=["nguyenvana@example.com"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 10"},
         ),
     ] = None
     fax: Annotated[
-        str | None, Field(alias="Fax", description="Fax — fax", examples=["02433334444"])
+        str | None,
+        Field(
+            alias="Fax",
+            description="Fax — fax",
+            examples=["02433334444"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 11"},
+        ),
     ] = None
     so_dien_thoai: Annotated[
         str | None,
-        Field(alias="SoDienThoai", description="Số điện thoại — phone", examples=["0912345678"]),
+        Field(
+            alias="SoDienThoai",
+            description="Số điện thoại — phone",
+            examples=["0912345678"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 12"},
+        ),
     ] = None
     trich_yeu_ho_so: Annotated[
         str,
@@ -674,6 +916,7 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="TrichYeuHoSo",
             description="Trích yếu hồ sơ — dossier summary",
             examples=["Hồ sơ tuyển sinh vào lớp 6"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 13"},
             max_length=1000,
         ),
     ]
@@ -683,6 +926,7 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="NgayTiepNhan",
             description="Ngày tiếp nhận — date received",
             examples=["20200715083000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 14"},
         ),
     ]
     ngay_hen_tra: Annotated[
@@ -691,12 +935,16 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="NgayHenTra",
             description="Ngày hẹn trả — appointment date for result",
             examples=["20200722170000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 15"},
         ),
     ]
     trang_thai_ho_so: Annotated[
         CodeTrangThaiHoSo,
         Field(
-            alias="TrangThaiHoSo", description="Trạng thái hồ sơ — dossier status", examples=["2"]
+            alias="TrangThaiHoSo",
+            description="Trạng thái hồ sơ — dossier status",
+            examples=["2"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 16"},
         ),
     ]
     ngay_tra: Annotated[
@@ -705,6 +953,7 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="NgayTra",
             description="Ngày trả — date result returned",
             examples=["20200722090000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 17"},
         ),
     ] = None
     thong_tin_tra: Annotated[
@@ -713,6 +962,7 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="ThongTinTra",
             description="Thông tin trả — result-return information",
             examples=["Đã trả kết quả trực tiếp tại bộ phận một cửa"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 18"},
         ),
     ] = None
     hinh_thuc: Annotated[
@@ -721,6 +971,7 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="HinhThuc",
             description="Hình thức (trả kết quả) — result-delivery method",
             examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 19"},
         ),
     ]
     ngay_ket_thuc_xu_ly: Annotated[
@@ -729,6 +980,7 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="NgayKetThucXuLy",
             description="Ngày kết thúc xử lý — processing end date",
             examples=["20200721160000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 20"},
         ),
     ] = None
     don_vi_xu_ly: Annotated[
@@ -737,23 +989,40 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="DonViXuLy",
             description="Đơn vị xử lý — processing agency (name)",
             examples=["Phòng Giáo dục và Đào tạo"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 21"},
         ),
     ]
     ghi_chu: Annotated[
-        str | None, Field(alias="GhiChu", description="Ghi chú — note", examples=["Hồ sơ đầy đủ"])
+        str | None,
+        Field(
+            alias="GhiChu",
+            description="Ghi chú — note",
+            examples=["Hồ sơ đầy đủ"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 22"},
+        ),
     ] = None
     tai_lieu_nop: Annotated[
         list[TaiLieuNop] | None,
-        Field(alias="TaiLieuNop", description="Tài liệu nộp — submitted documents"),
+        Field(
+            alias="TaiLieuNop",
+            description="Tài liệu nộp — submitted documents",
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 23"},
+        ),
     ] = None
     danh_sach_le_phi: Annotated[
-        list[LePhi] | None, Field(alias="DanhSachLePhi", description="Danh sách lệ phí — fees")
+        list[LePhi] | None,
+        Field(
+            alias="DanhSachLePhi",
+            description="Danh sách lệ phí — fees",
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 24"},
+        ),
     ] = None
     danh_sach_tep_dinh_kem_khac: Annotated[
         list[TepDinhKemKhac] | None,
         Field(
             alias="DanhSachTepDinhKemKhac",
             description="Danh sách tệp đính kèm khác — other attachments",
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 25"},
         ),
     ] = None
     danh_sach_ho_so_bo_sung: Annotated[
@@ -761,18 +1030,24 @@ class DongBoHoSoMCRecord(BaseModel):
         Field(
             alias="DanhSachHoSoBoSung",
             description="Danh sách hồ sơ bổ sung — supplementation rounds",
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 26"},
         ),
     ] = None
     danh_sach_giay_to_ket_qua: Annotated[
         list[GiayToKetQua] | None,
         Field(
-            alias="DanhSachGiayToKetQua", description="Danh sách giấy tờ kết quả — result documents"
+            alias="DanhSachGiayToKetQua",
+            description="Danh sách giấy tờ kết quả — result documents",
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row 27"},
         ),
     ] = None
     kenh_thuc_hien: Annotated[
         CodeKENHOrEmpty | None,
         Field(
-            alias="KenhThucHien", description="Kênh thực hiện — submission channel", examples=["2"]
+            alias="KenhThucHien",
+            description="Kênh thực hiện — submission channel",
+            examples=["2"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     so_giay_to_chu_ho_so: Annotated[
@@ -781,12 +1056,16 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="SoGiayToChuHoSo",
             description="Số giấy tờ của chủ hồ sơ — dossier owner's ID document number",
             examples=["001090012345"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     noi_nop_ho_so: Annotated[
         str | None,
         Field(
-            alias="NoiNopHoSo", description="Nơi nộp hồ sơ — place of submission", examples=["2"]
+            alias="NoiNopHoSo",
+            description="Nơi nộp hồ sơ — place of submission",
+            examples=["2"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     ho_so_co_thanh_phan_so_hoa: Annotated[
@@ -794,6 +1073,7 @@ class DongBoHoSoMCRecord(BaseModel):
         Field(
             alias="HoSoCoThanhPhanSoHoa",
             description="Hồ sơ có thành phần số hóa — dossier has digitised components",
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     tai_khoan_duoc_xac_thuc_voi_v_ne_id: Annotated[
@@ -801,6 +1081,7 @@ class DongBoHoSoMCRecord(BaseModel):
         Field(
             alias="TaiKhoanDuocXacThucVoiVNeID",
             description="Tài khoản được xác thực với VNeID — account authenticated with VNeID",
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     duoc_thanh_toan_truc_tuyen: Annotated[
@@ -809,6 +1090,7 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="DuocThanhToanTrucTuyen",
             description="Được thanh toán trực tuyến — paid online",
             examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     ngay_tu_choi: Annotated[
@@ -817,11 +1099,16 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="NgayTuChoi",
             description="Ngày từ chối — rejection date",
             examples=["20200716100000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     dinh_danh_chs: Annotated[
         list[DinhDanhCHS] | None,
-        Field(alias="DinhDanhCHS", description="Định danh chủ hồ sơ — dossier owner's identifiers"),
+        Field(
+            alias="DinhDanhCHS",
+            description="Định danh chủ hồ sơ — dossier owner's identifiers",
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
     ] = None
     ngay_nop_ho_so: Annotated[
         WireDateTime | None,
@@ -829,6 +1116,7 @@ class DongBoHoSoMCRecord(BaseModel):
             alias="NgayNopHoSo",
             description="Ngày nộp hồ sơ — submission date",
             examples=["20200715080000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     ds_ket_noi_csdl: Annotated[
@@ -836,6 +1124,7 @@ class DongBoHoSoMCRecord(BaseModel):
         Field(
             alias="DSKetNoiCSDL",
             description="Danh sách kết nối cơ sở dữ liệu — database connections used",
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
 
@@ -851,6 +1140,7 @@ class DongBoHoSoMCRequest(BaseModel):
             alias="session",
             description="Phiên làm việc — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     madonvi: Annotated[
@@ -859,15 +1149,25 @@ class DongBoHoSoMCRequest(BaseModel):
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     service: Annotated[
         Literal["DongBoHoSoMC"],
-        Field(alias="service", description="Tên dịch vụ (gói tin) — service (packet) name"),
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     data: Annotated[
         list[DongBoHoSoMCRecord],
-        Field(alias="data", description="Dữ liệu — data records", min_length=1),
+        Field(
+            alias="data",
+            description="Dữ liệu — data records",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+            min_length=1,
+        ),
     ]
     is_updating: Annotated[
         WireFlag,
@@ -875,6 +1175,7 @@ class DongBoHoSoMCRequest(BaseModel):
             alias="isUpdating",
             description="Cập nhật hồ sơ đã có — update of an existing dossier",
             examples=["False"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
 
@@ -885,13 +1186,31 @@ class DongBoHoSoMCResponse(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
-        Field(alias="message", description="Thông báo — message", examples=["Đồng bộ thành công"]),
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
-    result: Annotated[Any | None, Field(alias="result", description="Kết quả — result")] = None
+    result: Annotated[
+        Any | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
 
 
 class DongBoHoiDapRecord(BaseModel):
@@ -901,11 +1220,21 @@ class DongBoHoiDapRecord(BaseModel):
     )
     hoidapid: Annotated[
         WireId | None,
-        Field(alias="HOIDAPID", description="ID hỏi đáp — Q&A id", examples=["123456"]),
+        Field(
+            alias="HOIDAPID",
+            description="ID hỏi đáp — Q&A id",
+            examples=["123456"],
+            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
+        ),
     ] = None
     ma_linh_vuc: Annotated[
         str | None,
-        Field(alias="MaLinhVuc", description="Mã lĩnh vực — field code", examples=["G03-GD10"]),
+        Field(
+            alias="MaLinhVuc",
+            description="Mã lĩnh vực — field code",
+            examples=["G03-GD10"],
+            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
+        ),
     ] = None
     noidung: Annotated[
         str | None,
@@ -913,11 +1242,17 @@ class DongBoHoiDapRecord(BaseModel):
             alias="NOIDUNG",
             description="Nội dung (câu hỏi) — question text",
             examples=["Thủ tục tuyển sinh lớp 6 cần những giấy tờ gì?"],
+            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
         ),
     ] = None
     madonvi: Annotated[
         str | None,
-        Field(alias="MADONVI", description="Mã đơn vị — agency code", examples=["000.00.00.G05"]),
+        Field(
+            alias="MADONVI",
+            description="Mã đơn vị — agency code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
+        ),
     ] = None
     tendonvi: Annotated[
         str | None,
@@ -925,11 +1260,17 @@ class DongBoHoiDapRecord(BaseModel):
             alias="TENDONVI",
             description="Tên đơn vị — agency name",
             examples=["Bộ Kế hoạch và Đầu tư"],
+            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
         ),
     ] = None
     traloiid: Annotated[
         WireId | None,
-        Field(alias="TRALOIID", description="ID trả lời — answer id", examples=["654321"]),
+        Field(
+            alias="TRALOIID",
+            description="ID trả lời — answer id",
+            examples=["654321"],
+            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
+        ),
     ] = None
     noidungtraloi: Annotated[
         str | None,
@@ -937,6 +1278,7 @@ class DongBoHoiDapRecord(BaseModel):
             alias="NOIDUNGTRALOI",
             description="Nội dung trả lời — answer text",
             examples=["Hồ sơ gồm đơn đăng ký và bản sao giấy khai sinh."],
+            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
         ),
     ] = None
 
@@ -952,6 +1294,7 @@ class DongBoHoiDapRequest(BaseModel):
             alias="session",
             description="Phiên làm việc — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     madonvi: Annotated[
@@ -960,15 +1303,25 @@ class DongBoHoiDapRequest(BaseModel):
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     service: Annotated[
         Literal["DongBoHoiDap"],
-        Field(alias="service", description="Tên dịch vụ (gói tin) — service (packet) name"),
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     data: Annotated[
         list[DongBoHoiDapRecord],
-        Field(alias="data", description="Dữ liệu — data records", min_length=1),
+        Field(
+            alias="data",
+            description="Dữ liệu — data records",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+            min_length=1,
+        ),
     ]
 
 
@@ -978,13 +1331,31 @@ class DongBoHoiDapResponse(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
-        Field(alias="message", description="Thông báo — message", examples=["Đồng bộ thành công"]),
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
-    result: Annotated[Any | None, Field(alias="result", description="Kết quả — result")] = None
+    result: Annotated[
+        Any | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
 
 
 class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
@@ -995,7 +1366,10 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
     hoidapid: Annotated[
         WireId | None,
         Field(
-            alias="HOIDAPID", description="ID hỏi đáp — question id (DVCQG's)", examples=["123456"]
+            alias="HOIDAPID",
+            description="ID hỏi đáp — question id (DVCQG's)",
+            examples=["123456"],
+            json_schema_extra={"x-qcvn120-ref": "Table 16, row 1"},
         ),
     ] = None
     madonvi: Annotated[
@@ -1004,6 +1378,7 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
             alias="MADONVI",
             description="Mã đơn vị — answering agency code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "Table 16, row 2"},
         ),
     ] = None
     nguoitraloi: Annotated[
@@ -1012,6 +1387,7 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
             alias="NGUOITRALOI",
             description="Người trả lời — answerer name",
             examples=["Trần Thị B"],
+            json_schema_extra={"x-qcvn120-ref": "Table 16, row 3"},
         ),
     ] = None
     chucvunguoitraloi: Annotated[
@@ -1020,12 +1396,16 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
             alias="CHUCVUNGUOITRALOI",
             description="Chức vụ người trả lời — answerer's position",
             examples=["cb"],
+            json_schema_extra={"x-qcvn120-ref": "Table 16, row 4"},
         ),
     ] = None
     ngaytraloi: Annotated[
         str | None,
         Field(
-            alias="NGAYTRALOI", description="Ngày trả lời — answer date", examples=["15/07/2020"]
+            alias="NGAYTRALOI",
+            description="Ngày trả lời — answer date",
+            examples=["15/07/2020"],
+            json_schema_extra={"x-qcvn120-ref": "Table 16, row 5"},
         ),
     ] = None
     noidungtraloi: Annotated[
@@ -1034,6 +1414,7 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
             alias="NOIDUNGTRALOI",
             description="Nội dung trả lời — answer text",
             examples=["Hồ sơ gồm đơn đăng ký và bản sao giấy khai sinh."],
+            json_schema_extra={"x-qcvn120-ref": "Table 16, row 6"},
         ),
     ] = None
 
@@ -1049,6 +1430,7 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRequest(BaseModel):
             alias="session",
             description="Phiên làm việc — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     madonvi: Annotated[
@@ -1057,15 +1439,25 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRequest(BaseModel):
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     service: Annotated[
         Literal["DongBoKetQuaHoiDapGuiTuDVCQG"],
-        Field(alias="service", description="Tên dịch vụ (gói tin) — service (packet) name"),
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     data: Annotated[
         list[DongBoKetQuaHoiDapGuiTuDVCQGRecord],
-        Field(alias="data", description="Dữ liệu — data records", min_length=1),
+        Field(
+            alias="data",
+            description="Dữ liệu — data records",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+            min_length=1,
+        ),
     ]
 
 
@@ -1075,13 +1467,31 @@ class DongBoKetQuaHoiDapGuiTuDVCQGResponse(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
-        Field(alias="message", description="Thông báo — message", examples=["Đồng bộ thành công"]),
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
-    result: Annotated[Any | None, Field(alias="result", description="Kết quả — result")] = None
+    result: Annotated[
+        Any | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
 
 
 class DongBoKetQuaXuLyPAKNRecord(BaseModel):
@@ -1102,6 +1512,7 @@ class DongBoKetQuaXuLyPAKNRequest(BaseModel):
             alias="session",
             description="Phiên làm việc — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     madonvi: Annotated[
@@ -1110,15 +1521,25 @@ class DongBoKetQuaXuLyPAKNRequest(BaseModel):
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     service: Annotated[
         Literal["DongBoKetQuaXuLyPAKN"],
-        Field(alias="service", description="Tên dịch vụ (gói tin) — service (packet) name"),
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     data: Annotated[
         list[DongBoKetQuaXuLyPAKNRecord],
-        Field(alias="data", description="Dữ liệu — data records", min_length=1),
+        Field(
+            alias="data",
+            description="Dữ liệu — data records",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+            min_length=1,
+        ),
     ]
 
 
@@ -1128,13 +1549,31 @@ class DongBoKetQuaXuLyPAKNResponse(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
-        Field(alias="message", description="Thông báo — message", examples=["Đồng bộ thành công"]),
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
-    result: Annotated[Any | None, Field(alias="result", description="Kết quả — result")] = None
+    result: Annotated[
+        Any | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
 
 
 class DongBoPAKNDiaPhuongRecord(BaseModel):
@@ -1155,6 +1594,7 @@ class DongBoPAKNDiaPhuongRequest(BaseModel):
             alias="session",
             description="Phiên làm việc — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     madonvi: Annotated[
@@ -1163,15 +1603,25 @@ class DongBoPAKNDiaPhuongRequest(BaseModel):
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     service: Annotated[
         Literal["DongBoPAKNDiaPhuong"],
-        Field(alias="service", description="Tên dịch vụ (gói tin) — service (packet) name"),
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     data: Annotated[
         list[DongBoPAKNDiaPhuongRecord],
-        Field(alias="data", description="Dữ liệu — data records", min_length=1),
+        Field(
+            alias="data",
+            description="Dữ liệu — data records",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+            min_length=1,
+        ),
     ]
 
 
@@ -1181,13 +1631,31 @@ class DongBoPAKNDiaPhuongResponse(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
-        Field(alias="message", description="Thông báo — message", examples=["Đồng bộ thành công"]),
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
-    result: Annotated[Any | None, Field(alias="result", description="Kết quả — result")] = None
+    result: Annotated[
+        Any | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
 
 
 class DongBoThongKeHoSoRecord(BaseModel):
@@ -1196,10 +1664,22 @@ class DongBoThongKeHoSoRecord(BaseModel):
         populate_by_name=True,
     )
     thang: Annotated[
-        WireIntegerOrEmpty | None, Field(alias="Thang", description="Tháng — month", examples=["7"])
+        WireIntegerOrEmpty | None,
+        Field(
+            alias="Thang",
+            description="Tháng — month",
+            examples=["7"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 1"},
+        ),
     ] = None
     nam: Annotated[
-        WireIntegerOrEmpty | None, Field(alias="Nam", description="Năm — year", examples=["2020"])
+        WireIntegerOrEmpty | None,
+        Field(
+            alias="Nam",
+            description="Năm — year",
+            examples=["2020"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 2"},
+        ),
     ] = None
     so_nhan_trong_ky: Annotated[
         WireIntegerOrEmpty | None,
@@ -1207,6 +1687,7 @@ class DongBoThongKeHoSoRecord(BaseModel):
             alias="SoNhanTrongKy",
             description="Số nhận trong kỳ — received in period",
             examples=["120"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 3"},
         ),
     ] = None
     so_ton_ky_truoc: Annotated[
@@ -1215,6 +1696,7 @@ class DongBoThongKeHoSoRecord(BaseModel):
             alias="SoTonKyTruoc",
             description="Số tồn kỳ trước — carried over from previous period",
             examples=["15"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 4"},
         ),
     ] = None
     tong_so_xu_ly: Annotated[
@@ -1223,11 +1705,17 @@ class DongBoThongKeHoSoRecord(BaseModel):
             alias="TongSoXuLy",
             description="Tổng số xử lý — total to be processed",
             examples=["135"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 5"},
         ),
     ] = None
     tong_da_xu_ly: Annotated[
         WireIntegerOrEmpty | None,
-        Field(alias="TongDaXuLy", description="Tổng đã xử lý — total processed", examples=["110"]),
+        Field(
+            alias="TongDaXuLy",
+            description="Tổng đã xử lý — total processed",
+            examples=["110"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 6"},
+        ),
     ] = None
     tong_xu_ly_dung_han: Annotated[
         WireIntegerOrEmpty | None,
@@ -1235,6 +1723,7 @@ class DongBoThongKeHoSoRecord(BaseModel):
             alias="TongXuLyDungHan",
             description="Tổng xử lý đúng hạn — processed on time",
             examples=["100"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 7"},
         ),
     ] = None
     phan_tram_xu_ly_dung_han: Annotated[
@@ -1243,6 +1732,7 @@ class DongBoThongKeHoSoRecord(BaseModel):
             alias="PhanTramXuLyDungHan",
             description="Phần trăm xử lý đúng hạn — % processed on time",
             examples=["90.91"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 8"},
         ),
     ] = None
     tong_xu_ly_tre_han: Annotated[
@@ -1251,6 +1741,7 @@ class DongBoThongKeHoSoRecord(BaseModel):
             alias="TongXuLyTreHan",
             description="Tổng xử lý trễ hạn — processed late",
             examples=["10"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 9"},
         ),
     ] = None
     phan_tram_xu_ly_tre_han: Annotated[
@@ -1259,12 +1750,16 @@ class DongBoThongKeHoSoRecord(BaseModel):
             alias="PhanTramXuLyTreHan",
             description="Phần trăm xử lý trễ hạn — % processed late",
             examples=["9.09"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 10"},
         ),
     ] = None
     tong_chua_xu_ly: Annotated[
         WireIntegerOrEmpty | None,
         Field(
-            alias="TongChuaXuLy", description="Tổng chưa xử lý — not yet processed", examples=["25"]
+            alias="TongChuaXuLy",
+            description="Tổng chưa xử lý — not yet processed",
+            examples=["25"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 11"},
         ),
     ] = None
     tong_chua_xu_ly_trong_han: Annotated[
@@ -1273,6 +1768,7 @@ class DongBoThongKeHoSoRecord(BaseModel):
             alias="TongChuaXuLyTrongHan",
             description="Tổng chưa xử lý trong hạn — pending, within deadline",
             examples=["20"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 12"},
         ),
     ] = None
     phan_tram_chua_xu_ly_trong_han: Annotated[
@@ -1281,6 +1777,7 @@ class DongBoThongKeHoSoRecord(BaseModel):
             alias="PhanTramChuaXuLyTrongHan",
             description="Phần trăm chưa xử lý trong hạn — % pending within deadline",
             examples=["80.00"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 13"},
         ),
     ] = None
     tong_chua_xu_ly_tre_han: Annotated[
@@ -1289,6 +1786,7 @@ class DongBoThongKeHoSoRecord(BaseModel):
             alias="TongChuaXuLyTreHan",
             description="Tổng chưa xử lý trễ hạn — pending, overdue",
             examples=["5"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 14"},
         ),
     ] = None
     phan_tram_chua_xu_ly_tre_han: Annotated[
@@ -1297,15 +1795,26 @@ class DongBoThongKeHoSoRecord(BaseModel):
             alias="PhanTramChuaXuLyTreHan",
             description="Phần trăm chưa xử lý trễ hạn — % pending overdue",
             examples=["20.00"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 15"},
         ),
     ] = None
     ghi_chu: Annotated[
         str | None,
-        Field(alias="GhiChu", description="Ghi chú — note", examples=["Số liệu tháng 7 năm 2020"]),
+        Field(
+            alias="GhiChu",
+            description="Ghi chú — note",
+            examples=["Số liệu tháng 7 năm 2020"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row unknown"},
+        ),
     ] = None
     madonvi: Annotated[
         str | None,
-        Field(alias="Madonvi", description="Mã đơn vị — agency code", examples=["000.00.00.G05"]),
+        Field(
+            alias="Madonvi",
+            description="Mã đơn vị — agency code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 16"},
+        ),
     ] = None
     ten_don_vi: Annotated[
         str | None,
@@ -1313,11 +1822,17 @@ class DongBoThongKeHoSoRecord(BaseModel):
             alias="TenDonVi",
             description="Tên đơn vị — agency name",
             examples=["Bộ Kế hoạch và Đầu tư"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 17"},
         ),
     ] = None
     loai_thong_ke: Annotated[
         OpenCode | None,
-        Field(alias="LoaiThongKe", description="Loại thống kê — statistic type", examples=["1"]),
+        Field(
+            alias="LoaiThongKe",
+            description="Loại thống kê — statistic type",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 5, row 18"},
+        ),
     ] = None
 
 
@@ -1332,6 +1847,7 @@ class DongBoThongKeHoSoRequest(BaseModel):
             alias="session",
             description="Phiên làm việc — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     madonvi: Annotated[
@@ -1340,15 +1856,25 @@ class DongBoThongKeHoSoRequest(BaseModel):
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     service: Annotated[
         Literal["DongBoThongKeHoSo"],
-        Field(alias="service", description="Tên dịch vụ (gói tin) — service (packet) name"),
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     data: Annotated[
         list[DongBoThongKeHoSoRecord],
-        Field(alias="data", description="Dữ liệu — data records", min_length=1),
+        Field(
+            alias="data",
+            description="Dữ liệu — data records",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+            min_length=1,
+        ),
     ]
 
 
@@ -1358,13 +1884,31 @@ class DongBoThongKeHoSoResponse(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
-        Field(alias="message", description="Thông báo — message", examples=["Đồng bộ thành công"]),
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
-    result: Annotated[Any | None, Field(alias="result", description="Kết quả — result")] = None
+    result: Annotated[
+        Any | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
 
 
 class GiayTo(BaseModel):
@@ -1374,7 +1918,12 @@ class GiayTo(BaseModel):
     )
     magiayto: Annotated[
         str | None,
-        Field(alias="MAGIAYTO", description="Mã giấy tờ — document code", examples=["TP01"]),
+        Field(
+            alias="MAGIAYTO",
+            description="Mã giấy tờ — document code",
+            examples=["TP01"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     tengiayto: Annotated[
         str | None,
@@ -1382,15 +1931,26 @@ class GiayTo(BaseModel):
             alias="TENGIAYTO",
             description="Tên giấy tờ — document name",
             examples=["Đơn đăng ký dự tuyển"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     sobanchinh: Annotated[
         WireIntegerOrEmpty | None,
-        Field(alias="SOBANCHINH", description="Số bản chính — number of originals", examples=["1"]),
+        Field(
+            alias="SOBANCHINH",
+            description="Số bản chính — number of originals",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     sobansao: Annotated[
         WireIntegerOrEmpty | None,
-        Field(alias="SOBANSAO", description="Số bản sao — number of copies", examples=["0"]),
+        Field(
+            alias="SOBANSAO",
+            description="Số bản sao — number of copies",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     tenmaudon: Annotated[
         str | None,
@@ -1398,6 +1958,7 @@ class GiayTo(BaseModel):
             alias="TENMAUDON",
             description="Tên mẫu đơn — form file name",
             examples=["mau-don-dang-ky.docx"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     url: Annotated[
@@ -1406,6 +1967,7 @@ class GiayTo(BaseModel):
             alias="URL",
             description="Đường dẫn — form URL",
             examples=["https://example.com/files/mau-don-dang-ky.docx"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     ma_kq_thaythe: Annotated[
@@ -1414,6 +1976,7 @@ class GiayTo(BaseModel):
             alias="MA_KQ_THAYTHE",
             description="Mã kết quả thay thế — code of the result it replaces",
             examples=["KQ01"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
 
@@ -1429,6 +1992,7 @@ class GiayToKetQua(BaseModel):
             alias="TenGiayTo",
             description="Tên giấy tờ — document name",
             examples=["Giấy phép"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
             max_length=2000,
         ),
     ] = None
@@ -1438,11 +2002,17 @@ class GiayToKetQua(BaseModel):
             alias="MaThanhPhanHoSo",
             description="Mã thành phần hồ sơ — dossier-component code",
             examples=["TP01"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     giay_to_id: Annotated[
         str | None,
-        Field(alias="GiayToId", description="ID giấy tờ — document id", examples=["67890"]),
+        Field(
+            alias="GiayToId",
+            description="ID giấy tờ — document id",
+            examples=["67890"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
     ] = None
     duong_dan_tep_tin_ket_qua: Annotated[
         str | None,
@@ -1450,6 +2020,7 @@ class GiayToKetQua(BaseModel):
             alias="DuongDanTepTinKetQua",
             description="Đường dẫn tệp tin kết quả — result file URL",
             examples=["https://example.com/files/67890"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     ma_giay_to_ket_qua: Annotated[
@@ -1458,6 +2029,7 @@ class GiayToKetQua(BaseModel):
             alias="MaGiayToKetQua",
             description="Mã giấy tờ kết quả — result document code",
             examples=["KQ01"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
 
@@ -1473,6 +2045,7 @@ class HoSoBoSung(BaseModel):
             alias="HoSoBoSungId",
             description="ID hồ sơ bổ sung — supplementation id",
             examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     nguoi_yeu_cau_bo_sung: Annotated[
@@ -1481,6 +2054,7 @@ class HoSoBoSung(BaseModel):
             alias="NguoiYeuCauBoSung",
             description="Người yêu cầu bổ sung — requester",
             examples=["Trần Thị B"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     noi_dung_bo_sung: Annotated[
@@ -1489,6 +2063,7 @@ class HoSoBoSung(BaseModel):
             alias="NoiDungBoSung",
             description="Nội dung bổ sung — what to supplement",
             examples=["Bổ sung bản sao giấy khai sinh"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     ngay_bo_sung: Annotated[
@@ -1497,6 +2072,7 @@ class HoSoBoSung(BaseModel):
             alias="NgayBoSung",
             description="Ngày bổ sung — date supplementation was requested",
             examples=["20200716090000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     nguoi_tiep_nhan_bo_sung: Annotated[
@@ -1505,6 +2081,7 @@ class HoSoBoSung(BaseModel):
             alias="NguoiTiepNhanBoSung",
             description="Người tiếp nhận bổ sung — receiver of the supplement",
             examples=["Lê Văn C"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     thong_tin_tiep_nhan: Annotated[
@@ -1513,6 +2090,7 @@ class HoSoBoSung(BaseModel):
             alias="ThongTinTiepNhan",
             description="Thông tin tiếp nhận — receipt information",
             examples=["Đã nhận đủ giấy tờ bổ sung"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     ngay_tiep_nhan_bo_sung: Annotated[
@@ -1521,23 +2099,31 @@ class HoSoBoSung(BaseModel):
             alias="NgayTiepNhanBoSung",
             description="Ngày tiếp nhận bổ sung — date the supplement was received",
             examples=["20200717090000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     trang_thai_bo_sung: Annotated[
         Any | None,
-        Field(alias="TrangThaiBoSung", description="Trạng thái bổ sung — supplementation status"),
+        Field(
+            alias="TrangThaiBoSung",
+            description="Trạng thái bổ sung — supplementation status",
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
     ] = None
     danh_sach_giay_to_bo_sung: Annotated[
         list[TaiLieuNop] | None,
         Field(
             alias="DanhSachGiayToBoSung",
             description="Danh sách giấy tờ bổ sung — supplemented documents",
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     danh_sach_le_phi_bo_sung: Annotated[
         list[LePhi] | None,
         Field(
-            alias="DanhSachLePhiBoSung", description="Danh sách lệ phí bổ sung — additional fees"
+            alias="DanhSachLePhiBoSung",
+            description="Danh sách lệ phí bổ sung — additional fees",
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     ngay_hen_tra_truoc: Annotated[
@@ -1546,6 +2132,7 @@ class HoSoBoSung(BaseModel):
             alias="NgayHenTraTruoc",
             description="Ngày hẹn trả trước đó — previous appointment date",
             examples=["20200722170000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     ngay_hen_tra_moi: Annotated[
@@ -1554,6 +2141,7 @@ class HoSoBoSung(BaseModel):
             alias="NgayHenTraMoi",
             description="Ngày hẹn trả mới — new appointment date",
             examples=["20200724170000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
 
@@ -1565,7 +2153,12 @@ class KetNoiCSDL(BaseModel):
     )
     ma_csdl: Annotated[
         str | None,
-        Field(alias="MaCSDL", description="Mã cơ sở dữ liệu — database code", examples=["7"]),
+        Field(
+            alias="MaCSDL",
+            description="Mã cơ sở dữ liệu — database code",
+            examples=["7"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
     ] = None
 
 
@@ -1576,15 +2169,30 @@ class KetQuaThucHien(BaseModel):
     )
     maketqua: Annotated[
         str | None,
-        Field(alias="MAKETQUA", description="Mã kết quả — result code", examples=["KQ01"]),
+        Field(
+            alias="MAKETQUA",
+            description="Mã kết quả — result code",
+            examples=["KQ01"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     tenketqua: Annotated[
         str | None,
-        Field(alias="TENKETQUA", description="Tên kết quả — result name", examples=["Giấy phép"]),
+        Field(
+            alias="TENKETQUA",
+            description="Tên kết quả — result name",
+            examples=["Giấy phép"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     tentep: Annotated[
         str | None,
-        Field(alias="TENTEP", description="Tên tệp — file name", examples=["mau-giay-phep.pdf"]),
+        Field(
+            alias="TENTEP",
+            description="Tên tệp — file name",
+            examples=["mau-giay-phep.pdf"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     url: Annotated[
         str | None,
@@ -1592,6 +2200,7 @@ class KetQuaThucHien(BaseModel):
             alias="URL",
             description="Đường dẫn — URL",
             examples=["https://example.com/files/mau-giay-phep.pdf"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
 
@@ -1607,6 +2216,7 @@ class LayDanhSachHoiDapBoCoQuanRequest(BaseModel):
             alias="session",
             description="Phiên làm việc — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     madonvi: Annotated[
@@ -1615,11 +2225,16 @@ class LayDanhSachHoiDapBoCoQuanRequest(BaseModel):
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     service: Annotated[
         Literal["LayDanhSachHoiDapBoCoQuan"],
-        Field(alias="service", description="Tên dịch vụ (gói tin) — service (packet) name"),
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
 
 
@@ -1629,15 +2244,30 @@ class LayDanhSachHoiDapBoCoQuanResponse(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
-        Field(alias="message", description="Thông báo — message", examples=["Đồng bộ thành công"]),
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
     result: Annotated[
         list[LayDanhSachHoiDapBoCoQuanResult] | None,
-        Field(alias="result", description="Kết quả — result"),
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
 
 
@@ -1647,11 +2277,22 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
         populate_by_name=True,
     )
     hoidapid: Annotated[
-        WireId, Field(alias="HOIDAPID", description="ID hỏi đáp — question id", examples=["123456"])
+        WireId,
+        Field(
+            alias="HOIDAPID",
+            description="ID hỏi đáp — question id",
+            examples=["123456"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
     ]
     malinhvuc: Annotated[
         str | None,
-        Field(alias="MALINHVUC", description="Mã lĩnh vực — field code", examples=["G03-GD10"]),
+        Field(
+            alias="MALINHVUC",
+            description="Mã lĩnh vực — field code",
+            examples=["G03-GD10"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
     ] = None
     tendonvi: Annotated[
         str | None,
@@ -1659,6 +2300,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             alias="TENDONVI",
             description="Tên đơn vị — agency name",
             examples=["Bộ Kế hoạch và Đầu tư"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
     noidung: Annotated[
@@ -1667,11 +2309,17 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             alias="NOIDUNG",
             description="Nội dung câu hỏi — question text",
             examples=["Thủ tục tuyển sinh lớp 6 cần những giấy tờ gì?"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
     madonvi: Annotated[
         str | None,
-        Field(alias="MADONVI", description="Mã đơn vị — agency code", examples=["000.00.00.G05"]),
+        Field(
+            alias="MADONVI",
+            description="Mã đơn vị — agency code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
     ] = None
     noidungtraloi: Annotated[
         str | None,
@@ -1679,15 +2327,26 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             alias="NOIDUNGTRALOI",
             description="Nội dung trả lời — answer text",
             examples=["Hồ sơ gồm đơn đăng ký và bản sao giấy khai sinh."],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
     traloiid: Annotated[
         WireId | None,
-        Field(alias="TRALOIID", description="ID trả lời — answer id", examples=["654321"]),
+        Field(
+            alias="TRALOIID",
+            description="ID trả lời — answer id",
+            examples=["654321"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
     ] = None
     hovaten: Annotated[
         str | None,
-        Field(alias="HOVATEN", description="Họ và tên — asker's name", examples=["Nguyễn Văn A"]),
+        Field(
+            alias="HOVATEN",
+            description="Họ và tên — asker's name",
+            examples=["Nguyễn Văn A"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
     ] = None
     diachi: Annotated[
         str | None,
@@ -1695,6 +2354,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             alias="DIACHI",
             description="Địa chỉ — asker's address",
             examples=["Số 1 đường A, phường B, thành phố C"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
     thudientu: Annotated[
@@ -1703,6 +2363,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             alias="THUDIENTU",
             description="Thư điện tử — asker's e-mail",
             examples=["nguyenvana@example.com"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
     sodienthoai: Annotated[
@@ -1711,6 +2372,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             alias="SODIENTHOAI",
             description="Số điện thoại — asker's phone",
             examples=["0912345678"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
     matthcdp: Annotated[
@@ -1719,11 +2381,17 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             alias="MATTHCDP",
             description="Mã thủ tục hành chính địa phương — local procedure code",
             examples=["3.000181.000.00.00.H22"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
     trangthai: Annotated[
         WireIntegerOrEmpty | None,
-        Field(alias="TRANGTHAI", description="Trạng thái — status", examples=["1"]),
+        Field(
+            alias="TRANGTHAI",
+            description="Trạng thái — status",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
     ] = None
 
 
@@ -1738,6 +2406,7 @@ class LayDanhSachHoiDapGuiTuDVCQGRequest(BaseModel):
             alias="session",
             description="Phiên làm việc — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     madonvi: Annotated[
@@ -1746,11 +2415,16 @@ class LayDanhSachHoiDapGuiTuDVCQGRequest(BaseModel):
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     service: Annotated[
         Literal["LayDanhSachHoiDapGuiTuDVCQG"],
-        Field(alias="service", description="Tên dịch vụ (gói tin) — service (packet) name"),
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
 
 
@@ -1760,15 +2434,30 @@ class LayDanhSachHoiDapGuiTuDVCQGResponse(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
-        Field(alias="message", description="Thông báo — message", examples=["Đồng bộ thành công"]),
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
     result: Annotated[
         list[LayDanhSachHoiDapGuiTuDVCQGResult] | None,
-        Field(alias="result", description="Kết quả — result"),
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
 
 
@@ -1778,11 +2467,22 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
         populate_by_name=True,
     )
     hoidapid: Annotated[
-        WireId, Field(alias="HOIDAPID", description="ID hỏi đáp — question id", examples=["123456"])
+        WireId,
+        Field(
+            alias="HOIDAPID",
+            description="ID hỏi đáp — question id",
+            examples=["123456"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
     ]
     malinhvuc: Annotated[
         str | None,
-        Field(alias="MALINHVUC", description="Mã lĩnh vực — field code", examples=["G03-GD10"]),
+        Field(
+            alias="MALINHVUC",
+            description="Mã lĩnh vực — field code",
+            examples=["G03-GD10"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
     ] = None
     tendonvi: Annotated[
         str | None,
@@ -1790,6 +2490,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             alias="TENDONVI",
             description="Tên đơn vị — agency name",
             examples=["Bộ Kế hoạch và Đầu tư"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
     noidung: Annotated[
@@ -1798,11 +2499,17 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             alias="NOIDUNG",
             description="Nội dung câu hỏi — question text",
             examples=["Thủ tục tuyển sinh lớp 6 cần những giấy tờ gì?"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
     madonvi: Annotated[
         str | None,
-        Field(alias="MADONVI", description="Mã đơn vị — agency code", examples=["000.00.00.G05"]),
+        Field(
+            alias="MADONVI",
+            description="Mã đơn vị — agency code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
     ] = None
     noidungtraloi: Annotated[
         str | None,
@@ -1810,15 +2517,26 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             alias="NOIDUNGTRALOI",
             description="Nội dung trả lời — answer text",
             examples=["Hồ sơ gồm đơn đăng ký và bản sao giấy khai sinh."],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
     traloiid: Annotated[
         WireId | None,
-        Field(alias="TRALOIID", description="ID trả lời — answer id", examples=["654321"]),
+        Field(
+            alias="TRALOIID",
+            description="ID trả lời — answer id",
+            examples=["654321"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
     ] = None
     hovaten: Annotated[
         str | None,
-        Field(alias="HOVATEN", description="Họ và tên — asker's name", examples=["Nguyễn Văn A"]),
+        Field(
+            alias="HOVATEN",
+            description="Họ và tên — asker's name",
+            examples=["Nguyễn Văn A"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
     ] = None
     diachi: Annotated[
         str | None,
@@ -1826,6 +2544,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             alias="DIACHI",
             description="Địa chỉ — asker's address",
             examples=["Số 1 đường A, phường B, thành phố C"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
     thudientu: Annotated[
@@ -1834,6 +2553,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             alias="THUDIENTU",
             description="Thư điện tử — asker's e-mail",
             examples=["nguyenvana@example.com"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
     sodienthoai: Annotated[
@@ -1842,6 +2562,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             alias="SODIENTHOAI",
             description="Số điện thoại — asker's phone",
             examples=["0912345678"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
     matthcdp: Annotated[
@@ -1850,11 +2571,17 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             alias="MATTHCDP",
             description="Mã thủ tục hành chính địa phương — local procedure code",
             examples=["3.000181.000.00.00.H22"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
     trangthai: Annotated[
         WireIntegerOrEmpty | None,
-        Field(alias="TRANGTHAI", description="Trạng thái — status", examples=["1"]),
+        Field(
+            alias="TRANGTHAI",
+            description="Trạng thái — status",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
     ] = None
 
 
@@ -1869,6 +2596,7 @@ class LayQDCBRequest(BaseModel):
             alias="session",
             description="Phiên làm việc — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     madonvi: Annotated[
@@ -1877,11 +2605,16 @@ class LayQDCBRequest(BaseModel):
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     service: Annotated[
         Literal["LayQDCB"],
-        Field(alias="service", description="Tên dịch vụ (gói tin) — service (packet) name"),
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     id_qdcb: Annotated[
         str,
@@ -1889,6 +2622,7 @@ class LayQDCBRequest(BaseModel):
             alias="idQDCB",
             description="ID quyết định công bố — publication-decision id",
             examples=["12345"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
 
@@ -1899,14 +2633,30 @@ class LayQDCBResponse(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
-        Field(alias="message", description="Thông báo — message", examples=["Đồng bộ thành công"]),
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
     result: Annotated[
-        list[LayQDCBResult] | None, Field(alias="result", description="Kết quả — result")
+        list[LayQDCBResult] | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
 
 
@@ -1921,6 +2671,7 @@ class LayQDCBResult(BaseModel):
             alias="SOQUYETDINH",
             description="Số quyết định — decision number",
             examples=["123/QĐ-UBND"],
+            json_schema_extra={"x-qcvn120-ref": "Table 7, row unknown"},
         ),
     ] = None
     ngayquyetdinh: Annotated[
@@ -1929,6 +2680,7 @@ class LayQDCBResult(BaseModel):
             alias="NGAYQUYETDINH",
             description="Ngày quyết định — decision date",
             examples=["2020-07-01T00:00:00"],
+            json_schema_extra={"x-qcvn120-ref": "Table 7, row unknown"},
         ),
     ] = None
     trichyeu: Annotated[
@@ -1937,6 +2689,7 @@ class LayQDCBResult(BaseModel):
             alias="TRICHYEU",
             description="Trích yếu — summary",
             examples=["Về việc công bố danh mục thủ tục hành chính"],
+            json_schema_extra={"x-qcvn120-ref": "Table 7, row unknown"},
         ),
     ] = None
 
@@ -1952,6 +2705,7 @@ class LayTaiLieuPAKNRequest(BaseModel):
             alias="session",
             description="Phiên làm việc — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     madonvi: Annotated[
@@ -1960,11 +2714,16 @@ class LayTaiLieuPAKNRequest(BaseModel):
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     service: Annotated[
         Literal["LayTaiLieuPAKN"],
-        Field(alias="service", description="Tên dịch vụ (gói tin) — service (packet) name"),
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     tep_tin_phan_anh: Annotated[
         str,
@@ -1972,6 +2731,7 @@ class LayTaiLieuPAKNRequest(BaseModel):
             alias="TepTinPhanAnh",
             description="Tệp tin phản ánh — petition file(s)",
             examples=["/pakn/2020/07/tep-dinh-kem.pdf"],
+            json_schema_extra={"x-qcvn120-ref": "Table 11, row 1"},
         ),
     ]
 
@@ -1982,14 +2742,30 @@ class LayTaiLieuPAKNResponse(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
-        Field(alias="message", description="Thông báo — message", examples=["Đồng bộ thành công"]),
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
     result: Annotated[
-        list[LayTaiLieuPAKNResult] | None, Field(alias="result", description="Kết quả — result")
+        list[LayTaiLieuPAKNResult] | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
 
 
@@ -2011,6 +2787,7 @@ class LayThuTucRequest(BaseModel):
             alias="session",
             description="Phiên làm việc — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     madonvi: Annotated[
@@ -2019,11 +2796,16 @@ class LayThuTucRequest(BaseModel):
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     service: Annotated[
         Literal["LayThuTuc"],
-        Field(alias="service", description="Tên dịch vụ (gói tin) — service (packet) name"),
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     ma_tthc: Annotated[
         str,
@@ -2031,6 +2813,7 @@ class LayThuTucRequest(BaseModel):
             alias="maTTHC",
             description="Mã thủ tục hành chính — procedure code",
             examples=["3.000181.000.00.00.H22"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
 
@@ -2041,14 +2824,30 @@ class LayThuTucResponse(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
-        Field(alias="message", description="Thông báo — message", examples=["Đồng bộ thành công"]),
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
     result: Annotated[
-        list[LayThuTucResult] | None, Field(alias="result", description="Kết quả — result")
+        list[LayThuTucResult] | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
 
 
@@ -2058,7 +2857,13 @@ class LayThuTucResult(BaseModel):
         populate_by_name=True,
     )
     id: Annotated[
-        WireId | None, Field(alias="ID", description="ID — internal id", examples=["12345"])
+        WireId | None,
+        Field(
+            alias="ID",
+            description="ID — internal id",
+            examples=["12345"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     matthc: Annotated[
         str | None,
@@ -2066,6 +2871,7 @@ class LayThuTucResult(BaseModel):
             alias="MATTHC",
             description="Mã thủ tục hành chính — procedure code",
             examples=["3.000181.000.00.00.H22"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     tentthc: Annotated[
@@ -2074,6 +2880,7 @@ class LayThuTucResult(BaseModel):
             alias="TENTTHC",
             description="Tên thủ tục hành chính — procedure name",
             examples=["Tuyển sinh trung học cơ sở"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     macoquancongbo: Annotated[
@@ -2082,12 +2889,16 @@ class LayThuTucResult(BaseModel):
             alias="MACOQUANCONGBO",
             description="Mã cơ quan công bố — publishing agency code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     loaitthc: Annotated[
         CodeLOAITTHCOrEmpty | None,
         Field(
-            alias="LOAITTHC", description="Loại thủ tục hành chính — procedure type", examples=["1"]
+            alias="LOAITTHC",
+            description="Loại thủ tục hành chính — procedure type",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     motadoituongthuchien: Annotated[
@@ -2096,6 +2907,7 @@ class LayThuTucResult(BaseModel):
             alias="MOTADOITUONGTHUCHIEN",
             description="Mô tả đối tượng thực hiện — applicant description",
             examples=["Công dân Việt Nam"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     diachitiepnhan: Annotated[
@@ -2104,6 +2916,7 @@ class LayThuTucResult(BaseModel):
             alias="DIACHITIEPNHAN",
             description="Địa chỉ tiếp nhận — receiving address",
             examples=["Bộ phận tiếp nhận và trả kết quả"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     quyetdinh: Annotated[
@@ -2112,6 +2925,7 @@ class LayThuTucResult(BaseModel):
             alias="QUYETDINH",
             description="Quyết định — decision",
             examples=["Quyết định công bố thủ tục hành chính"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     yeucau: Annotated[
@@ -2120,10 +2934,17 @@ class LayThuTucResult(BaseModel):
             alias="YEUCAU",
             description="Yêu cầu, điều kiện — requirements/conditions",
             examples=["Không"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     tukhoa: Annotated[
-        str | None, Field(alias="TUKHOA", description="Từ khóa — keywords", examples=["tuyển sinh"])
+        str | None,
+        Field(
+            alias="TUKHOA",
+            description="Từ khóa — keywords",
+            examples=["tuyển sinh"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     idquyetdinhcongbo: Annotated[
         str | None,
@@ -2131,10 +2952,17 @@ class LayThuTucResult(BaseModel):
             alias="IDQUYETDINHCONGBO",
             description="ID quyết định công bố — publication-decision id",
             examples=["12345"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     trangthai: Annotated[
-        OpenCode | None, Field(alias="TRANGTHAI", description="Trạng thái — status", examples=["1"])
+        OpenCode | None,
+        Field(
+            alias="TRANGTHAI",
+            description="Trạng thái — status",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     motacoquanthuchien: Annotated[
         str | None,
@@ -2142,6 +2970,7 @@ class LayThuTucResult(BaseModel):
             alias="MOTACOQUANTHUCHIEN",
             description="Mô tả cơ quan thực hiện — implementing-agency description",
             examples=["Phòng Giáo dục và Đào tạo"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     motacoquanthamquyen: Annotated[
@@ -2150,6 +2979,7 @@ class LayThuTucResult(BaseModel):
             alias="MOTACOQUANTHAMQUYEN",
             description="Mô tả cơ quan thẩm quyền — competent-authority description",
             examples=["Ủy ban nhân dân cấp huyện"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     mota: Annotated[
@@ -2158,44 +2988,79 @@ class LayThuTucResult(BaseModel):
             alias="MOTA",
             description="Mô tả — description",
             examples=["Thủ tục tuyển sinh vào lớp 6"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     trinhtuthuchien: Annotated[
         list[TrinhTuThucHien] | None,
-        Field(alias="TRINHTUTHUCHIEN", description="Trình tự thực hiện — procedure steps"),
+        Field(
+            alias="TRINHTUTHUCHIEN",
+            description="Trình tự thực hiện — procedure steps",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     capthuchien: Annotated[
         list[CapThucHien] | None,
-        Field(alias="CAPTHUCHIEN", description="Cấp thực hiện — implementing level"),
+        Field(
+            alias="CAPTHUCHIEN",
+            description="Cấp thực hiện — implementing level",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     linhvucthuchien: Annotated[
         list[LinhVucThucHien] | None,
-        Field(alias="LINHVUCTHUCHIEN", description="Lĩnh vực thực hiện — fields (sectors)"),
+        Field(
+            alias="LINHVUCTHUCHIEN",
+            description="Lĩnh vực thực hiện — fields (sectors)",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     cachthucthuchien: Annotated[
         list[CachThucThucHien] | None,
-        Field(alias="CACHTHUCTHUCHIEN", description="Cách thức thực hiện — submission channels"),
+        Field(
+            alias="CACHTHUCTHUCHIEN",
+            description="Cách thức thực hiện — submission channels",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     doituongthuchien: Annotated[
         list[DoiTuongThucHien] | None,
-        Field(alias="DOITUONGTHUCHIEN", description="Đối tượng thực hiện — applicant types"),
+        Field(
+            alias="DOITUONGTHUCHIEN",
+            description="Đối tượng thực hiện — applicant types",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     thanhphanhoso: Annotated[
         list[ThanhPhanHoSo] | None,
-        Field(alias="THANHPHANHOSO", description="Thành phần hồ sơ — dossier components"),
+        Field(
+            alias="THANHPHANHOSO",
+            description="Thành phần hồ sơ — dossier components",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     ketquathuchien: Annotated[
         list[KetQuaThucHien] | None,
-        Field(alias="KETQUATHUCHIEN", description="Kết quả thực hiện — results"),
+        Field(
+            alias="KETQUATHUCHIEN",
+            description="Kết quả thực hiện — results",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     cancuphaply: Annotated[
         list[CanCuPhapLy] | None,
-        Field(alias="CANCUPHAPLY", description="Căn cứ pháp lý — legal bases"),
+        Field(
+            alias="CANCUPHAPLY",
+            description="Căn cứ pháp lý — legal bases",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     tthclienquan: Annotated[
         list[Any] | None,
         Field(
-            alias="TTHCLIENQUAN", description="Thủ tục hành chính liên quan — related procedures"
+            alias="TTHCLIENQUAN",
+            description="Thủ tục hành chính liên quan — related procedures",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     tthclienthong: Annotated[
@@ -2203,23 +3068,40 @@ class LayThuTucResult(BaseModel):
         Field(
             alias="TTHCLIENTHONG",
             description="Thủ tục hành chính liên thông — linked (inter-agency) procedures",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     coquanthuchien: Annotated[
         list[CoQuan] | None,
-        Field(alias="COQUANTHUCHIEN", description="Cơ quan thực hiện — implementing agencies"),
+        Field(
+            alias="COQUANTHUCHIEN",
+            description="Cơ quan thực hiện — implementing agencies",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     coquancothamquyen: Annotated[
         list[CoQuan] | None,
-        Field(alias="COQUANCOTHAMQUYEN", description="Cơ quan có thẩm quyền — competent agencies"),
+        Field(
+            alias="COQUANCOTHAMQUYEN",
+            description="Cơ quan có thẩm quyền — competent agencies",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     coquanduocuyquyen: Annotated[
         list[CoQuan] | None,
-        Field(alias="COQUANDUOCUYQUYEN", description="Cơ quan được ủy quyền — delegated agencies"),
+        Field(
+            alias="COQUANDUOCUYQUYEN",
+            description="Cơ quan được ủy quyền — delegated agencies",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     coquanphoihop: Annotated[
         list[CoQuan] | None,
-        Field(alias="COQUANPHOIHOP", description="Cơ quan phối hợp — coordinating agencies"),
+        Field(
+            alias="COQUANPHOIHOP",
+            description="Cơ quan phối hợp — coordinating agencies",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
 
 
@@ -2234,23 +3116,44 @@ class LePhi(BaseModel):
             alias="TenPhiLePhi",
             description="Tên phí, lệ phí — fee name",
             examples=["Lệ phí cấp giấy phép"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     ma_phi_le_phi: Annotated[
         str | None,
-        Field(alias="MaPhiLePhi", description="Mã phí, lệ phí — fee code", examples=["1"]),
+        Field(
+            alias="MaPhiLePhi",
+            description="Mã phí, lệ phí — fee code",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
     ] = None
     hinh_thuc_thu: Annotated[
         str | None,
-        Field(alias="HinhThucThu", description="Hình thức thu — collection method", examples=["1"]),
+        Field(
+            alias="HinhThucThu",
+            description="Hình thức thu — collection method",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
     ] = None
     gia: Annotated[
         WireDecimalOrEmpty | None,
-        Field(alias="Gia", description="Giá (số tiền) — amount", examples=["50000"]),
+        Field(
+            alias="Gia",
+            description="Giá (số tiền) — amount",
+            examples=["50000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
     ] = None
     loai_phi_le_phi: Annotated[
         str | None,
-        Field(alias="LoaiPhiLePhi", description="Loại phí, lệ phí — fee type", examples=["1"]),
+        Field(
+            alias="LoaiPhiLePhi",
+            description="Loại phí, lệ phí — fee type",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
     ] = None
 
 
@@ -2261,7 +3164,12 @@ class LinhVucThucHien(BaseModel):
     )
     malinhvuc: Annotated[
         str | None,
-        Field(alias="MALINHVUC", description="Mã lĩnh vực — field code", examples=["G03-GD10"]),
+        Field(
+            alias="MALINHVUC",
+            description="Mã lĩnh vực — field code",
+            examples=["G03-GD10"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     tenlinhvuc: Annotated[
         str | None,
@@ -2269,6 +3177,7 @@ class LinhVucThucHien(BaseModel):
             alias="TENLINHVUC",
             description="Tên lĩnh vực — field name",
             examples=["Giáo dục và Đào tạo"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
 
@@ -2284,10 +3193,17 @@ class LoginRequest(BaseModel):
             alias="username",
             description="Tên đăng nhập — user name",
             examples=["<username-issued-by-DVCQG>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     password: Annotated[
-        str, Field(alias="password", description="Mật khẩu — password", examples=["<password>"])
+        str,
+        Field(
+            alias="password",
+            description="Mật khẩu — password",
+            examples=["<password>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
 
 
@@ -2297,12 +3213,21 @@ class LoginResponse(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
         Field(
-            alias="message", description="Thông báo — message", examples=["Đăng nhập thành công"]
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đăng nhập thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ] = None
     session: Annotated[
@@ -2311,6 +3236,7 @@ class LoginResponse(BaseModel):
             alias="session",
             description="Phiên làm việc (mã thông báo) — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ] = None
 
@@ -2326,6 +3252,7 @@ class NoiDungYKien(BaseModel):
             alias="MaThuTuc",
             description="Mã thủ tục — procedure code",
             examples=["3.000181.000.00.00.H22"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     noi_dung: Annotated[
@@ -2334,6 +3261,7 @@ class NoiDungYKien(BaseModel):
             alias="NoiDung",
             description="Nội dung — item text (survey question/subject)",
             examples=["Mức độ hài lòng khi giải quyết thủ tục hành chính"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     phan_tram_danh_gia_dich_vu_rat_hai_long: Annotated[
@@ -2342,6 +3270,7 @@ class NoiDungYKien(BaseModel):
             alias="PhanTramDanhGiaDichVuRatHaiLong",
             description="Phần trăm rất hài lòng (theo dịch vụ) — % very satisfied for this item",
             examples=["60%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     phan_tram_danh_gia_dich_vu_hai_long: Annotated[
@@ -2350,6 +3279,7 @@ class NoiDungYKien(BaseModel):
             alias="PhanTramDanhGiaDichVuHaiLong",
             description="Phần trăm hài lòng (theo dịch vụ) — % satisfied for this item",
             examples=["30%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     phan_tram_danh_gia_dich_vu_chua_hai_long: Annotated[
@@ -2358,6 +3288,7 @@ class NoiDungYKien(BaseModel):
             alias="PhanTramDanhGiaDichVuChuaHaiLong",
             description="Phần trăm chưa hài lòng (theo dịch vụ) — % not satisfied for this item",
             examples=["10%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
 
@@ -2369,22 +3300,48 @@ class PhiLePhi(BaseModel):
     )
     maphilephi: Annotated[
         str | None,
-        Field(alias="MAPHILEPHI", description="Mã phí, lệ phí — fee code", examples=["1"]),
+        Field(
+            alias="MAPHILEPHI",
+            description="Mã phí, lệ phí — fee code",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     sotien: Annotated[
         WireDecimalOrEmpty | None,
-        Field(alias="SOTIEN", description="Số tiền — amount", examples=["50000"]),
+        Field(
+            alias="SOTIEN",
+            description="Số tiền — amount",
+            examples=["50000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     donvi: Annotated[
-        str | None, Field(alias="DONVI", description="Đơn vị — currency unit", examples=["Đồng"])
+        str | None,
+        Field(
+            alias="DONVI",
+            description="Đơn vị — currency unit",
+            examples=["Đồng"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     mota: Annotated[
         str | None,
-        Field(alias="MOTA", description="Mô tả — description", examples=["Lệ phí cấp giấy phép"]),
+        Field(
+            alias="MOTA",
+            description="Mô tả — description",
+            examples=["Lệ phí cấp giấy phép"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     tentep: Annotated[
         str | None,
-        Field(alias="TENTEP", description="Tên tệp — file name", examples=["bieu-phi.pdf"]),
+        Field(
+            alias="TENTEP",
+            description="Tên tệp — file name",
+            examples=["bieu-phi.pdf"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     url: Annotated[
         str | None,
@@ -2392,6 +3349,7 @@ class PhiLePhi(BaseModel):
             alias="URL",
             description="Đường dẫn — URL",
             examples=["https://example.com/files/bieu-phi.pdf"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
 
@@ -2407,6 +3365,7 @@ class RequestEnvelope(BaseModel):
             alias="session",
             description="Phiên làm việc — session token",
             examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     madonvi: Annotated[
@@ -2415,6 +3374,7 @@ class RequestEnvelope(BaseModel):
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
     service: Annotated[
@@ -2423,11 +3383,17 @@ class RequestEnvelope(BaseModel):
             alias="service",
             description="Tên dịch vụ (gói tin) — service (packet) name",
             examples=["DongBoHoSoMC"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
-    data: Annotated[list[Any] | None, Field(alias="data", description="Dữ liệu — data records")] = (
-        None
-    )
+    data: Annotated[
+        list[Any] | None,
+        Field(
+            alias="data",
+            description="Dữ liệu — data records",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
 
 
 class ResponseEnvelope(BaseModel):
@@ -2436,13 +3402,31 @@ class ResponseEnvelope(BaseModel):
         populate_by_name=True,
     )
     error_code: Annotated[
-        WireInteger, Field(alias="error_code", description="Mã lỗi — error code", examples=["0"])
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ]
     message: Annotated[
         str | None,
-        Field(alias="message", description="Thông báo — message", examples=["Đồng bộ thành công"]),
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
     ] = None
-    result: Annotated[Any | None, Field(alias="result", description="Kết quả — result")] = None
+    result: Annotated[
+        Any | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
 
 
 class TaiLieuNop(BaseModel):
@@ -2456,6 +3440,7 @@ class TaiLieuNop(BaseModel):
             alias="TepDinhKemId",
             description="ID tệp đính kèm — attached file id",
             examples=["12345"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     ten_tep_dinh_kem: Annotated[
@@ -2464,12 +3449,18 @@ class TaiLieuNop(BaseModel):
             alias="TenTepDinhKem",
             description="Tên tệp đính kèm — file name",
             examples=["don-dang-ky.pdf"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
             max_length=4000,
         ),
     ] = None
     is_deleted: Annotated[
         WireFlag | None,
-        Field(alias="IsDeleted", description="Đã xóa — deleted", examples=["False"]),
+        Field(
+            alias="IsDeleted",
+            description="Đã xóa — deleted",
+            examples=["False"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
     ] = None
     ma_thanh_phan_ho_so: Annotated[
         str | None,
@@ -2477,6 +3468,7 @@ class TaiLieuNop(BaseModel):
             alias="MaThanhPhanHoSo",
             description="Mã thành phần hồ sơ — dossier-component code",
             examples=["TP01"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     duong_dan_tai_tep_tin: Annotated[
@@ -2485,14 +3477,25 @@ class TaiLieuNop(BaseModel):
             alias="DuongDanTaiTepTin",
             description="Đường dẫn tải tệp tin — download URL",
             examples=["https://example.com/files/12345"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     duoc_so_hoa: Annotated[
-        Any | None, Field(alias="DuocSoHoa", description="Được số hóa — digitised")
+        Any | None,
+        Field(
+            alias="DuocSoHoa",
+            description="Được số hóa — digitised",
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
     ] = None
     duoc_tai_su_dung: Annotated[
         str | None,
-        Field(alias="DuocTaiSuDung", description="Được tái sử dụng — reused", examples=["0"]),
+        Field(
+            alias="DuocTaiSuDung",
+            description="Được tái sử dụng — reused",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
     ] = None
     duoc_lay_tu_kho_dmqg: Annotated[
         str | None,
@@ -2500,6 +3503,7 @@ class TaiLieuNop(BaseModel):
             alias="DuocLayTuKhoDMQG",
             description="Được lấy từ kho DMQG — taken from the DMQG store",
             examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     ma_ket_qua_thay_the: Annotated[
@@ -2508,6 +3512,7 @@ class TaiLieuNop(BaseModel):
             alias="MaKetQuaThayThe",
             description="Mã kết quả thay thế — code of the result it replaces",
             examples=["KQ01"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
 
@@ -2523,15 +3528,26 @@ class TepDinhKemKhac(BaseModel):
             alias="TenGiayTo",
             description="Tên giấy tờ — document name",
             examples=["Bản sao giấy khai sinh"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
         ),
     ] = None
     so_luong: Annotated[
         WireIntegerOrEmpty | None,
-        Field(alias="SoLuong", description="Số lượng — quantity", examples=["1"]),
+        Field(
+            alias="SoLuong",
+            description="Số lượng — quantity",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
     ] = None
     loai_giay_to: Annotated[
         WireIntegerOrEmpty | None,
-        Field(alias="LoaiGiayTo", description="Loại giấy tờ — document type", examples=["1"]),
+        Field(
+            alias="LoaiGiayTo",
+            description="Loại giấy tờ — document type",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
     ] = None
 
 
@@ -2546,10 +3562,16 @@ class ThanhPhanHoSo(BaseModel):
             alias="TRUONGHOP",
             description="Trường hợp — case",
             examples=["Trường hợp nộp trực tiếp"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     giayto: Annotated[
-        list[GiayTo] | None, Field(alias="GIAYTO", description="Giấy tờ — documents")
+        list[GiayTo] | None,
+        Field(
+            alias="GIAYTO",
+            description="Giấy tờ — documents",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
 
 
@@ -2564,11 +3586,17 @@ class ThoiGian(BaseModel):
             alias="THOIGIANGIAIQUYET",
             description="Thời gian giải quyết — processing time",
             examples=["5"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     donvitinh: Annotated[
         str | None,
-        Field(alias="DONVITINH", description="Đơn vị tính — unit", examples=["Ngày làm việc"]),
+        Field(
+            alias="DONVITINH",
+            description="Đơn vị tính — unit",
+            examples=["Ngày làm việc"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
     mota: Annotated[
         str | None,
@@ -2576,10 +3604,16 @@ class ThoiGian(BaseModel):
             alias="MOTA",
             description="Mô tả — description",
             examples=["Kể từ ngày nhận đủ hồ sơ hợp lệ"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     philephi: Annotated[
-        list[PhiLePhi] | None, Field(alias="PHILEPHI", description="Phí, lệ phí — fees")
+        list[PhiLePhi] | None,
+        Field(
+            alias="PHILEPHI",
+            description="Phí, lệ phí — fees",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None
 
 
@@ -2594,6 +3628,7 @@ class TrinhTu(BaseModel):
             alias="TENTRINHTU",
             description="Tên trình tự — step text",
             examples=["Bước 1: Nộp hồ sơ tại bộ phận một cửa"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
 
@@ -2609,8 +3644,14 @@ class TrinhTuThucHien(BaseModel):
             alias="TRUONGHOP",
             description="Trường hợp — case",
             examples=["Trường hợp nộp trực tiếp"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
     trinhtu: Annotated[
-        list[TrinhTu] | None, Field(alias="TRINHTU", description="Trình tự — steps")
+        list[TrinhTu] | None,
+        Field(
+            alias="TRINHTU",
+            description="Trình tự — steps",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
     ] = None

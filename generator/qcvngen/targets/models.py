@@ -33,7 +33,10 @@ def aliases(reg: ir.Regulation) -> dict[str, str]:
 
 def model_source(reg: ir.Regulation) -> str:
     """Run datamodel-code-generator in-process on the bundle; returns unformatted source."""
-    from datamodel_code_generator import DataModelType, InputFileType, PythonVersion, generate
+    from datamodel_code_generator import generate
+    from datamodel_code_generator.enums import DataModelType, InputFileType
+    from datamodel_code_generator.format import PythonVersion
+    from datamodel_code_generator.parser import LiteralType
 
     defs = bundle(reg, SchemaBuilder(reg, "#/$defs/"))
     scalars = scalar_definitions(reg)
@@ -51,13 +54,15 @@ def model_source(reg: ir.Regulation) -> str:
             aliases=aliases(reg),
             # Wire scalars come from the package's own wire module, which normalises them.
             type_overrides={name: f"{PACKAGE}.wire.{name}" for name in scalars},
-            enum_field_as_literal="all",
+            enum_field_as_literal=LiteralType.All,
             use_annotated=True,
             field_constraints=True,
             use_standard_collections=True,
             use_union_operator=True,
             use_double_quotes=True,
             allow_population_by_field_name=True,
+            # Traceability: every model field names its regulation table and row.
+            field_extra_keys={"x-qcvn120-ref"},
             disable_timestamp=True,
             keep_model_order=True,
             formatters=[],
