@@ -59,3 +59,19 @@ def collision_key(identifier: str) -> str:
 def file_safe(name: str) -> bool:
     """A packet or record name is used in file names: keep it to plain ASCII letters and digits."""
     return re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,79}", name) is not None
+
+
+_WIRE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
+
+
+def wire_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a wire name, or None.
+
+    Every wire name known from QCVN 120 implementations is an ASCII identifier (``MaHoSo``,
+    ``MA_KQ_THAYTHE``, ``isUpdating``); anything else is far likelier a typo or an attack on a
+    generated artefact than a real key, so it is refused with a diagnostic.
+    """
+    if _WIRE_NAME.fullmatch(name):
+        return None
+    shown = name.encode("unicode_escape").decode("ascii")[:60]
+    return f"wire name '{shown}' must be an ASCII identifier (letters, digits, _; at most 80 characters)"

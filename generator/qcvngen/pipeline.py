@@ -20,9 +20,9 @@ Target = Callable[[ir.Regulation, common.Context], common.Files]
 
 
 def _targets() -> list[Target]:
-    from .targets import docs, jsonschema, models, openapi, python_package
+    from .targets import client, docs, jsonschema, models, openapi, python_package, server
 
-    return [jsonschema.render, openapi.render, models.render, python_package.render, docs.render]
+    return [jsonschema.render, openapi.render, models.render, python_package.render, client.render, server.render, docs.render]
 
 
 @dataclass(frozen=True)

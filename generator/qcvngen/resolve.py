@@ -164,6 +164,10 @@ class _Resolver:
                 self.check.error(doc, prefix, here + ("name",), f"duplicate field name '{spec.name}' (also fields[{seen_wire[spec.name]}])")
                 continue
             seen_wire[spec.name] = index
+            problem = naming.wire_name_problem(spec.name)
+            if problem:
+                self.check.error(doc, prefix, here + ("name",), problem)
+                continue
             py_name = naming.field_identifier(spec.name)
             folded = naming.collision_key(py_name)
             if folded in seen_py:
