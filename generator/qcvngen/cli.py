@@ -146,6 +146,38 @@ def coverage(
     typer.echo(f"total: {data['specified']} of {data['declared']} declared fields specified")
 
 
+@app.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = 8120,
+    db: Annotated[str, typer.Option(help="SQLite file, or :memory:.")] = "qcvngen-sandbox.sqlite3",
+    account: Annotated[
+        Optional[list[str]],
+        typer.Option("--account", help="USER:PASSWORD:MADONVI; repeat for more (default sandbox:sandbox:000.00.00.G05)."),
+    ] = None,
+    session_ttl: Annotated[float, typer.Option(help="Session lifetime in seconds.", min=1)] = 600.0,
+) -> None:
+    """Run a local stand-in for the national portal on the generated server stubs (SQLite state)."""
+    import uvicorn
+
+    from .sandbox import DEFAULT_ACCOUNT, Credentials, create_sandbox_app
+
+    try:
+        accounts = [Credentials.parse(text) for text in account] if account else [DEFAULT_ACCOUNT]
+    except ValueError as exc:
+        typer.echo(f"error: --account: {exc}", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR) from None
+    app_, _ = create_sandbox_app(db, accounts, session_ttl=session_ttl)
+    base = f"http://{host}:{port}"
+    typer.echo(f"qcvngen sandbox: {base}  (state: {db})")
+    typer.echo(f"  POST {base}/auth         login {{username, password}} -> session")
+    typer.echo(f"  POST {base}/integration  pushes and pulls (service in the body)")
+    typer.echo(f"  POST {base}/share        catalogue services")
+    typer.echo(f"  GET  {base}/sandbox/     what the sandbox received (JSON under /sandbox/api/)")
+    typer.echo("  accounts: " + ", ".join(f"{a.username} ({a.madonvi})" for a in accounts))
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
 def main() -> None:
     app()
 

@@ -84,7 +84,7 @@ class RegulationFile(Strict):
 
 
 class SourceSpec(Strict):
-    id: StrictStr = Field(pattern=r"^S[0-9]+[a-z]?$")
+    id: StrictStr = Field(pattern=r"^S[0-9]{1,3}[a-z]?$")
     title: StrictStr
     kind: Literal["repository", "page", "article", "regulation", "inference"]
     reference: StrictStr
@@ -177,6 +177,17 @@ class ErrorSpec(Strict):
     notes: StrictStr | None = None
 
 
+class LocalServiceSpec(Strict):
+    name: StrictStr = Field(pattern=r"^[A-Z][A-Za-z0-9]{0,79}$")
+    path: StrictStr = Field(pattern=r"^/[A-Za-z0-9_./-]*$")
+    title: TextSpec
+    inference: StrictBool
+    sources: list[StrictStr] = Field(min_length=1)
+    notes: StrictStr | None = None
+    result_record: StrictStr
+    params: list[FieldSpec] = []
+
+
 class EnvelopeFile(Strict):
     endpoints: list[EndpointSpec]
     headers: list[HeaderSpec]
@@ -185,4 +196,5 @@ class EnvelopeFile(Strict):
     response: list[FieldSpec]
     service_params: dict[StrictStr, list[FieldSpec]] = {}
     errors: list[ErrorSpec] = []
+    local_services: list[LocalServiceSpec] = []
     notes: StrictStr | None = None

@@ -197,6 +197,21 @@ class ErrorCode:
 
 
 @dataclass(frozen=True)
+class LocalService:
+    """A service the local system offers and the national portal calls (Table 1 note on 3.1)."""
+
+    name: str
+    method: str
+    path: str
+    title: Text
+    inference: bool
+    sources: tuple[str, ...]
+    notes: str | None
+    params: tuple[Field, ...]
+    result_record: str
+
+
+@dataclass(frozen=True)
 class Envelope:
     endpoints: tuple[Endpoint, ...]
     headers: tuple[Header, ...]
@@ -205,6 +220,7 @@ class Envelope:
     request: Record
     response: Record
     errors: tuple[ErrorCode, ...]
+    local_services: tuple[LocalService, ...]
     notes: str | None
 
 

@@ -384,8 +384,24 @@ def load_regulation(spec_dir: Path) -> tuple[ir.Regulation | None, list[Diagnost
             request=env_record("RequestEnvelope", efile.request, ("request",), ir.Text("Phong bì yêu cầu", "request envelope")),
             response=env_record("ResponseEnvelope", efile.response, ("response",), ir.Text("Phong bì kết quả", "response envelope")),
             errors=tuple(ir.ErrorCode(e.code, _text(e.title), tuple(e.sources), e.notes) for e in efile.errors),
+            local_services=tuple(
+                ir.LocalService(
+                    name=ls.name,
+                    method=naming.method_name(ls.name),
+                    path=ls.path,
+                    title=_text(ls.title),
+                    inference=ls.inference,
+                    sources=res.check_sources(edoc, "envelope", ("local_services", i, "sources"), ls.sources),
+                    notes=ls.notes,
+                    params=res.fields(ls.params, edoc, "envelope", ("local_services", i, "params"), None, pending_refs),
+                    result_record=ls.result_record,
+                )
+                for i, ls in enumerate(efile.local_services)
+            ),
             notes=efile.notes,
         )
+        for i, ls in enumerate(efile.local_services):
+            pending_refs.append((edoc, "envelope", ("local_services", i, "result_record"), ls.result_record))
         for service, specs in efile.service_params.items():
             service_params[service] = res.fields(specs, edoc, "envelope", ("service_params", service), None, pending_refs)
 

@@ -7,7 +7,14 @@ from typing import Any
 
 from .. import ir
 from .common import Context, Files, dump_json
-from .schema_builder import SchemaBuilder, request_schema, response_schema, scalar_definitions
+from .schema_builder import (
+    SchemaBuilder,
+    local_request_schema,
+    local_response_schema,
+    request_schema,
+    response_schema,
+    scalar_definitions,
+)
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ID_BASE = "urn:qcvngen:qcvn120-2019:"
@@ -37,6 +44,9 @@ def bundle(reg: ir.Regulation, builder: SchemaBuilder) -> dict[str, Any]:
     for packet in reg.packets:
         defs[f"{packet.name}Request"] = request_schema(builder, packet)
         defs[f"{packet.name}Response"] = response_schema(builder, packet)
+    for service in env.local_services:
+        defs[f"{service.name}Request"] = local_request_schema(builder, service)
+        defs[f"{service.name}Response"] = local_response_schema(builder, service)
     return defs
 
 

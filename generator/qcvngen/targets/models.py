@@ -26,6 +26,7 @@ def aliases(reg: ir.Regulation) -> dict[str, str]:
         reg.envelope.response,
     ]
     fields = [f for r in records for f in r.fields] + [f for p in reg.packets for f in p.params]
+    fields += [f for s in reg.envelope.local_services for f in s.params]
     for field in fields:
         out[field.wire_name] = field.py_name
     return dict(sorted(out.items()))

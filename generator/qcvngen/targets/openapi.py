@@ -18,8 +18,24 @@ def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
+# Portal-style error answers of the generated server and the sandbox (docs/wire-conventions.md).
+ERROR_STATUSES = {
+    "400": "Yêu cầu không hợp lệ — invalid request (error_code -1, message names the field paths)",
+    "401": "Phiên làm việc hoặc tài khoản không hợp lệ — invalid credentials or session (error_code -2)",
+    "413": "Yêu cầu quá lớn — body or batch too large (error_code -1)",
+    "415": "Content-Type phải là application/json — Content-Type must be application/json (error_code -1)",
+    "500": "Lỗi máy chủ — server error (error_code -5, a correlation id only)",
+}
+
+
 def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"200": {"description": description, "content": {"application/json": {"schema": schema}}}}
+    responses: dict[str, Any] = {"200": {"description": description, "content": {"application/json": {"schema": schema}}}}
+    for status, text in ERROR_STATUSES.items():
+        responses[status] = {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResponseEnvelope"}}},
+        }
+    return responses
 
 
 def document(reg: ir.Regulation, ctx: Context) -> dict[str, Any]:

@@ -272,3 +272,45 @@ def response_schema(builder: SchemaBuilder, packet: ir.Packet) -> Schema:
         "additionalProperties": True,
         "x-qcvn120-packet": packet.number,
     }
+
+
+def local_request_schema(builder: SchemaBuilder, service: ir.LocalService) -> Schema:
+    """What the national portal sends to a local service: ``madonvi``, ``service`` and the parameters."""
+    madonvi = envelope_field(builder.reg, "madonvi")
+    props: dict[str, Schema] = {
+        "madonvi": builder.field(madonvi),
+        "service": {"type": "string", "const": service.name, "description": describe(service.title)},
+    }
+    required = ["service"]
+    for field in service.params:
+        props[field.wire_name] = builder.field(field)
+        if field.required:
+            required.append(field.wire_name)
+    return {
+        "type": "object",
+        "title": f"{service.name}Request",
+        "description": describe(service.title),
+        "properties": props,
+        "required": required,
+        "additionalProperties": False,
+        "x-qcvn120-inference": service.inference,
+    }
+
+
+def local_response_schema(builder: SchemaBuilder, service: ir.LocalService) -> Schema:
+    reg = builder.reg
+    props: dict[str, Schema] = {}
+    for field in reg.envelope.response.fields:
+        if field.wire_name == "result":
+            props["result"] = {**builder.annotations(field), "type": "array", "items": builder.ref(service.result_record)}
+        else:
+            props[field.wire_name] = builder.field(field)
+    return {
+        "type": "object",
+        "title": f"{service.name}Response",
+        "description": describe(service.title),
+        "properties": props,
+        "required": [f.wire_name for f in reg.envelope.response.fields if f.required],
+        "additionalProperties": True,
+        "x-qcvn120-inference": service.inference,
+    }

@@ -1,0 +1,175 @@
+"""The sandbox's behaviour behind the generated PortalHandler: a stateful stand-in for the national portal."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .runtime import generated_modules
+from .store import Store
+
+_server = generated_modules()
+handler_module = _server.handler
+PortalHandler = handler_module.PortalHandler
+Answer = handler_module.Answer
+Account = handler_module.Account
+PortalError = handler_module.PortalError
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str
+    madonvi: str
+
+    def __repr__(self) -> str:  # never show the password
+        return f"Credentials(username={self.username!r}, madonvi={self.madonvi!r})"
+
+    @classmethod
+    def parse(cls, text: str) -> Credentials:
+        parts = text.split(":")
+        if len(parts) != 3 or not all(parts):
+            raise ValueError("an account is USER:PASSWORD:MADONVI")
+        return cls(*parts)
+
+
+def _wire(model: Any) -> dict[str, Any]:
+    return dict(model.model_dump(by_alias=True, exclude_none=True, mode="json"))
+
+
+def _success(count: int, unknown: tuple[str, ...]) -> Any:
+    message = f"Đồng bộ thành công {count} bản ghi — {count} record(s) stored"
+    if unknown:
+        shown = ", ".join(unknown[:10]) + (" …" if len(unknown) > 10 else "")
+        message += f"; khóa chưa biết được lưu nguyên trạng — unknown keys kept as sent: {shown}"
+    return Answer(message=message)
+
+
+class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
+    def __init__(self, store: Store, accounts: list[Credentials], seed: dict[str, Any], session_ttl: float = 600.0) -> None:
+        self.store = store
+        self.accounts = {a.username: a for a in accounts}
+        self.seed = seed
+        self.session_ttl = session_ttl
+
+    # -- authentication ------------------------------------------------------------------------
+    def login(self, username: str, password: str) -> str | None:
+        account = self.accounts.get(username)
+        if account is None or not secrets.compare_digest(account.password.encode(), password.encode()):
+            return None
+        token = secrets.token_urlsafe(32)
+        self.store.add_session(token, username, account.madonvi, self.session_ttl)
+        return token
+
+    def account_for_session(self, session: str) -> Any:
+        found = self.store.session(session)
+        return Account(username=found[0], madonvi=found[1]) if found else None
+
+    # -- pushes ----------------------------------------------------------------------------------
+    def _receipt(self, db: Any, service: str, madonvi: str, count: int, code: str = "0") -> None:
+        db.execute("INSERT INTO receipts (service, madonvi, records, error_code, received) VALUES (?, ?, ?, ?, ?)", (service, madonvi, count, code, time.time()))
+
+    def _store_records(self, service: str, request: Any, context: Any) -> Any:
+        madonvi = context.account.madonvi
+        now = time.time()
+        with self.store.transaction() as db:
+            for record in request.data:
+                db.execute("INSERT INTO records (service, madonvi, record, received) VALUES (?, ?, ?, ?)", (service, madonvi, json.dumps(_wire(record), ensure_ascii=False), now))
+            self._receipt(db, service, madonvi, len(request.data))
+        return _success(len(request.data), context.unknown_keys)
+
+    def dong_bo_ho_so_mc(self, request: Any, context: Any) -> Any:
+        madonvi = context.account.madonvi
+        updating = request.is_updating == "True"
+        keys = [record.ma_ho_so for record in request.data]
+        if len(set(keys)) != len(keys):
+            raise PortalError("-1", "Một MaHoSo xuất hiện hai lần trong cùng yêu cầu — a MaHoSo appears twice in one request", 400)
+        now = time.time()
+        with self.store.transaction() as db:
+            held = {row[0] for row in db.execute(f"SELECT ma_ho_so FROM dossiers WHERE madonvi = ? AND ma_ho_so IN ({','.join('?' * len(keys))})", (madonvi, *keys))}
+            if not updating and held:
+                self._receipt(db, "DongBoHoSoMC", madonvi, 0, "-3")
+                return Answer(error_code="-3", message=f"Hồ sơ đã tồn tại — dossier already exists: {', '.join(sorted(held)[:10])}")
+            if updating and len(held) != len(keys):
+                missing = sorted(set(keys) - held)
+                self._receipt(db, "DongBoHoSoMC", madonvi, 0, "-4")
+                return Answer(error_code="-4", message=f"Hồ sơ không tồn tại — dossier does not exist: {', '.join(missing[:10])}")
+            for record in request.data:
+                text = json.dumps(_wire(record), ensure_ascii=False)
+                if updating:
+                    db.execute("UPDATE dossiers SET record = ?, updated = ?, versions = versions + 1 WHERE madonvi = ? AND ma_ho_so = ?", (text, now, madonvi, record.ma_ho_so))
+                else:
+                    db.execute("INSERT INTO dossiers VALUES (?, ?, ?, ?, ?, 1)", (madonvi, record.ma_ho_so, text, now, now))
+            self._receipt(db, "DongBoHoSoMC", madonvi, len(keys))
+        return _success(len(keys), context.unknown_keys)
+
+    def cap_nhat_tien_do_ho_so_mc(self, request: Any, context: Any) -> Any:
+        madonvi = context.account.madonvi
+        keys = sorted({record.ma_ho_so for record in request.data})
+        now = time.time()
+        with self.store.transaction() as db:
+            held = {row[0] for row in db.execute(f"SELECT ma_ho_so FROM dossiers WHERE madonvi = ? AND ma_ho_so IN ({','.join('?' * len(keys))})", (madonvi, *keys))}
+            missing = [k for k in keys if k not in held]
+            if missing:
+                self._receipt(db, "CapNhatTienDoHoSoMC", madonvi, 0, "-4")
+                return Answer(error_code="-4", message=f"Hồ sơ không tồn tại, hãy gửi DongBoHoSoMC trước — dossier does not exist, send DongBoHoSoMC first: {', '.join(missing[:10])}")
+            for record in request.data:
+                db.execute("INSERT INTO progress (madonvi, ma_ho_so, record, received) VALUES (?, ?, ?, ?)", (madonvi, record.ma_ho_so, json.dumps(_wire(record), ensure_ascii=False), now))
+            self._receipt(db, "CapNhatTienDoHoSoMC", madonvi, len(request.data))
+        return _success(len(request.data), context.unknown_keys)
+
+    def dong_bo_danh_gia(self, request: Any, context: Any) -> Any:
+        return self._store_records("DongBoDanhGia", request, context)
+
+    def dong_bo_thong_ke_ho_so(self, request: Any, context: Any) -> Any:
+        return self._store_records("DongBoThongKeHoSo", request, context)
+
+    def dong_bo_pakn_dia_phuong(self, request: Any, context: Any) -> Any:
+        return self._store_records("DongBoPAKNDiaPhuong", request, context)
+
+    def dong_bo_ket_qua_xu_ly_pakn(self, request: Any, context: Any) -> Any:
+        return self._store_records("DongBoKetQuaXuLyPAKN", request, context)
+
+    def dong_bo_hoi_dap(self, request: Any, context: Any) -> Any:
+        return self._store_records("DongBoHoiDap", request, context)
+
+    def dong_bo_ket_qua_hoi_dap_gui_tu_dvcqg(self, request: Any, context: Any) -> Any:
+        return self._store_records("DongBoKetQuaHoiDapGuiTuDVCQG", request, context)
+
+    # -- pulls ---------------------------------------------------------------------------------
+    def lay_thu_tuc(self, request: Any, context: Any) -> Any:
+        found = [p for p in self.seed["procedures"] if p["MATTHC"] == request.ma_tthc]
+        if not found:
+            return Answer(error_code="-4", message="Không tìm thấy thủ tục — procedure not found", result=[])
+        return Answer(message="Thành công", result=found)
+
+    def lay_qdcb(self, request: Any, context: Any) -> Any:
+        found = self.seed["decisions"].get(request.id_qdcb)
+        if not found:
+            return Answer(error_code="-4", message="Không tìm thấy quyết định công bố — decision not found", result=[])
+        return Answer(message="Thành công", result=found)
+
+    def danh_sach_pakn_cho_xu_ly(self, request: Any, context: Any) -> Any:
+        # Table 9's fields are unknown; the Table 13 candidate keys stand in (see seed.json's note).
+        return Answer(message="Thành công (bảng 9 chưa biết, dùng khóa của bảng 13 — Table 9 unknown, Table 13 keys used)", result=self.seed["petitions_pending"])
+
+    def danh_sach_pakn_cong_khai(self, request: Any, context: Any) -> Any:
+        items = self.seed["petitions_public"]
+        return Answer(message="Thành công", result=[{**item, "TongSo": str(len(items))} for item in items])
+
+    def lay_tai_lieu_pakn(self, request: Any, context: Any) -> Any:
+        return Answer(message="Bảng 12 chưa biết: không có tài liệu nào được trả về — Table 12's fields are unknown; no document items are returned", result=[])
+
+    def lay_danh_sach_hoi_dap_gui_tu_dvcqg(self, request: Any, context: Any) -> Any:
+        answers = {str(a.get("HOIDAPID")): a for a in self.store.stored("DongBoKetQuaHoiDapGuiTuDVCQG")}
+        result = []
+        for question in self.seed["questions_citizens"]:
+            answer = answers.get(str(question["HOIDAPID"]))
+            result.append({**question, **({"NOIDUNGTRALOI": answer["NOIDUNGTRALOI"]} if answer and "NOIDUNGTRALOI" in answer else {})})
+        return Answer(message="Thành công", result=result)
+
+    def lay_danh_sach_hoi_dap_bo_co_quan(self, request: Any, context: Any) -> Any:
+        return Answer(message="Thành công", result=self.seed["questions_ministries"])

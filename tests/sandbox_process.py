@@ -1,0 +1,63 @@
+"""Start `qcvngen sandbox` as a real process under uvicorn on a loopback port, and stop it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Sandbox:
+    process: subprocess.Popen[bytes]
+    port: int
+    db: Path
+    args: list[str]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def start_sandbox(db: Path, *extra: str, port: int | None = None) -> Sandbox:
+    port = port or free_port()
+    args = [sys.executable, "-m", "qcvngen.cli", "sandbox", "--port", str(port), "--db", str(db), *extra]
+    env = {**os.environ, "QCVNGEN_GENERATED": str(ROOT / "generated"), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    sandbox = Sandbox(process, port, db, args)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            raise RuntimeError(f"sandbox exited early: {output}")
+        try:
+            if httpx.get(f"{sandbox.base_url}/openapi.json", timeout=1).status_code == 200:
+                return sandbox
+        except httpx.TransportError:
+            time.sleep(0.1)
+    sandbox.stop()
+    raise RuntimeError("sandbox did not start in 30 s")

@@ -1,0 +1,195 @@
+"""`qcvngen sandbox` under real uvicorn on loopback, driven by a raw HTTP client as OpenCPS would."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import ROOT
+from sandbox_process import Sandbox, start_sandbox
+
+MADONVI = "000.00.00.G05"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    running = start_sandbox(tmp_path_factory.mktemp("sandbox") / "state.sqlite3", "--account", f"opencps:secret-pw:{MADONVI}", "--account", "other:pw2:000.00.00.H22")
+    yield running
+    running.stop()
+
+
+def login(base: str, username: str = "opencps", password: str = "secret-pw") -> str:
+    reply = httpx.post(f"{base}/auth", json={"username": username, "password": password}).json()
+    assert reply["error_code"] == "0"
+    return str(reply["session"])
+
+
+def opencps_dossier(ma_ho_so: str) -> dict[str, Any]:
+    """A DongBoHoSoMC record shaped like OpenCPS sends it: every value a string, "" for absent dates."""
+    return {
+        "MaHoSo": ma_ho_so, "MaTTHC": "1.001193.000.00.00.H99", "TenTTHC": "Đăng ký khai sinh",
+        "MaLinhVuc": "G06-TP01", "TenLinhVuc": "Hộ tịch", "ChuHoSo": "Nguyễn Văn An", "LoaiDoiTuong": "1",
+        "MaDoiTuong": "", "ThongTinKhac": "", "Email": "an.nguyen@example.invalid", "Fax": "", "SoDienThoai": "0912345678",
+        "TrichYeuHoSo": "Đăng ký khai sinh cho con", "NgayTiepNhan": "20240105083000", "NgayHenTra": "",
+        "TrangThaiHoSo": "2", "NgayTra": "", "ThongTinTra": "", "HinhThuc": "0", "NgayKetThucXuLy": "",
+        "DonViXuLy": "UBND xã Yên Phú", "GhiChu": "", "TaiLieuNop": [
+            {"TepDinhKemId": "1", "TenTepDinhKem": "to-khai.pdf", "IsDeleted": "False", "MaThanhPhanHoSo": "GT01", "DuongDanTaiTepTin": "https://example.invalid/f/1"}
+        ],
+        "DanhSachLePhi": [], "DanhSachTepDinhKemKhac": [], "DanhSachHoSoBoSung": [], "DanhSachGiayToKetQua": [],
+    }
+
+
+def call(base: str, body: dict[str, Any], endpoint: str = "/integration") -> httpx.Response:
+    return httpx.post(f"{base}{endpoint}", json=body, timeout=10)
+
+
+def test_opencps_style_push_already_exists_update_and_progress(sandbox: Sandbox) -> None:
+    base = sandbox.base_url
+    session = login(base)
+    envelope = {"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [opencps_dossier("H99.01-240105-0001")]}
+
+    first = call(base, envelope)
+    assert first.status_code == 200 and first.json()["error_code"] == "0", first.text
+
+    again = call(base, envelope).json()
+    assert again["error_code"] == "-3" and "đã tồn tại" in again["message"]
+
+    envelope["isUpdating"] = "True"
+    envelope["data"][0]["TrangThaiHoSo"] = "4"
+    assert call(base, envelope).json()["error_code"] == "0"
+    stored = httpx.get(f"{base}/sandbox/api/dossiers").json()["dossiers"]
+    mine = [d for d in stored if d["MaHoSo"] == "H99.01-240105-0001"]
+    assert len(mine) == 1 and mine[0]["versions"] == 2 and mine[0]["record"]["TrangThaiHoSo"] == "4"
+
+    step = {"MaHoSo": "H99.01-240105-0001", "NguoiXuLy": "Cán bộ một cửa", "ChucDanh": "Chuyên viên", "ThoiDiemXuLy": "20240105090000",
+            "PhongBanXuLy": "Bộ phận một cửa", "NoiDungXuLy": "Tiếp nhận hồ sơ", "TrangThai": "2", "NgayBatDau": "20240105083000", "NgayKetThucTheoQuyDinh": ""}
+    progress = {"session": session, "madonvi": MADONVI, "service": "CapNhatTienDoHoSoMC", "data": [step]}
+    assert call(base, progress).json()["error_code"] == "0"
+    unknown = call(base, {**progress, "data": [{**step, "MaHoSo": "KHONG-CO"}]}).json()
+    assert unknown["error_code"] == "-4" and "KHONG-CO" in unknown["message"]
+
+    page = httpx.get(f"{base}/sandbox/").text
+    assert "H99.01-240105-0001" in page and "Tiếp nhận hồ sơ" in page
+    assert "Nguyễn Văn An" not in page, "the page shows no personal data"
+
+
+def test_pulls_answer_from_seed_and_validate(sandbox: Sandbox, models: Any) -> None:
+    base = sandbox.base_url
+    session = login(base)
+    envelope = {"session": session, "madonvi": MADONVI}
+    procedure = call(base, {**envelope, "service": "LayThuTuc", "maTTHC": "1.001193.000.00.00.H99"}).json()
+    parsed = models.LayThuTucResponse.model_validate(procedure)
+    assert parsed.error_code == "0" and parsed.result[0].tentthc == "Đăng ký khai sinh"
+    assert procedure["result"][0]["TENTTHC"] == "Đăng ký khai sinh"
+    decision = call(base, {**envelope, "service": "LayQDCB", "idQDCB": procedure["result"][0]["IDQUYETDINHCONGBO"]}).json()
+    assert models.LayQDCBResponse.model_validate(decision).result[0].soquyetdinh == "1872/QĐ-BTP"
+    for service in ("DanhSachPAKNChoXuLy", "DanhSachPAKNCongKhai", "LayDanhSachHoiDapGuiTuDVCQG", "LayDanhSachHoiDapBoCoQuan"):
+        reply = call(base, {**envelope, "service": service}).json()
+        assert reply["error_code"] == "0" and reply["result"], service
+        getattr(models, f"{service}Response").model_validate(reply)
+    files = call(base, {**envelope, "service": "LayTaiLieuPAKN", "TepTinPhanAnh": "/pakn/71001/don.pdf"}).json()
+    assert files["error_code"] == "0" and files["result"] == []
+    missing = call(base, {**envelope, "service": "LayThuTuc", "maTTHC": "0.000000"}).json()
+    assert missing["error_code"] == "-4"
+
+
+def test_openapi_json_is_the_generated_document(sandbox: Sandbox) -> None:
+    served = httpx.get(f"{sandbox.base_url}/openapi.json").json()
+    assert served == json.loads((ROOT / "generated" / "openapi" / "openapi.json").read_text(encoding="utf-8"))
+
+
+RAW = "application/json"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code", "says"),
+    [
+        (b'{"service": "LayThuTuc", ', RAW, 400, "-1", "invalid JSON"),
+        (b'{"service": "LayThuTuc", "service": "LayQDCB"}', RAW, 400, "-1", "duplicate key"),
+        (b'{"service": "DongBoThongKeHoSo", "x": NaN}', RAW, 400, "-1", "NaN"),
+        (b'{"service": "\xff"}', RAW, 400, "-1", "UTF-8"),
+        (b'[1, 2]', RAW, 400, "-1", "JSON object"),
+        (b'{"service": "LayThuTuc"}', "text/plain", 415, "-1", "application/json"),
+        (b'{"service": "KhongCo", "session": "x"}', RAW, 400, "-1", "unknown service"),
+        (b'{"service": "LayThuTuc", "madonvi": "000.00.00.G05", "maTTHC": "1"}', RAW, 401, "-2", "invalid or expired session"),
+    ],
+)
+def test_malformed_requests_get_portal_style_errors(sandbox: Sandbox, body: bytes, content_type: str, status: int, code: str, says: str) -> None:
+    reply = httpx.post(f"{sandbox.base_url}/integration", content=body, headers={"content-type": content_type})
+    assert reply.status_code == status, reply.text
+    assert reply.json()["error_code"] == code
+    assert says in reply.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path"),
+    [
+        (lambda r: r.__setitem__("NgayTiepNhan", "2024-01-05"), "data[0].NgayTiepNhan"),
+        (lambda r: r.__setitem__("TrangThaiHoSo", "99"), "data[0].TrangThaiHoSo"),
+        (lambda r: r.pop("MaHoSo"), "data[0].MaHoSo"),
+        (lambda r: r.__setitem__("TaiLieuNop", "not a list"), "data[0].TaiLieuNop"),
+        (lambda r: r.__setitem__("MaTTHC", 12), "data[0].MaTTHC"),
+    ],
+)
+def test_invalid_records_name_the_field_path_and_never_echo_values(sandbox: Sandbox, mutate: Any, path: str) -> None:
+    base = sandbox.base_url
+    record = opencps_dossier("H99.01-240105-0099")
+    mutate(record)
+    reply = call(base, {"session": login(base), "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [record]})
+    assert reply.status_code == 400
+    body = reply.json()
+    assert body["error_code"] == "-1" and path in body["message"]
+    for personal in ("Nguyễn Văn An", "0912345678", "an.nguyen@example.invalid"):
+        assert personal not in reply.text
+
+
+def test_wrong_endpoint_wrong_unit_and_bad_login(sandbox: Sandbox) -> None:
+    base = sandbox.base_url
+    session = login(base)
+    wrong_endpoint = call(base, {"session": session, "madonvi": MADONVI, "service": "LayThuTuc", "maTTHC": "1"}, "/share")
+    assert wrong_endpoint.status_code == 400 and "integration" in wrong_endpoint.json()["message"]
+    other_unit = call(base, {"session": session, "madonvi": "000.00.00.H22", "service": "LayThuTuc", "maTTHC": "1"})
+    assert other_unit.status_code == 401 and other_unit.json()["error_code"] == "-2"
+    bad = httpx.post(f"{base}/auth", json={"username": "opencps", "password": "wrong"})
+    unknown_user = httpx.post(f"{base}/auth", json={"username": "nobody", "password": "wrong"})
+    assert bad.status_code == unknown_user.status_code == 401
+    assert bad.json() == unknown_user.json(), "no hint whether the user exists"
+    assert httpx.get(f"{base}/integration").status_code == 405
+
+
+def test_sessions_expire_and_state_survives_a_kill(tmp_path: Path) -> None:
+    db = tmp_path / "state.sqlite3"
+    first = start_sandbox(db, "--session-ttl", "1")
+    try:
+        session = login(first.base_url, "sandbox", "sandbox")
+        body = {"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [opencps_dossier("H99-KILL-1")]}
+        assert call(first.base_url, body).json()["error_code"] == "0"
+        time.sleep(1.5)
+        expired = call(first.base_url, {**body, "data": [opencps_dossier("H99-KILL-2")]})
+        assert expired.status_code == 401 and expired.json()["error_code"] == "-2"
+    finally:
+        first.stop(signal.SIGKILL)
+    second = start_sandbox(db)
+    try:
+        dossiers = httpx.get(f"{second.base_url}/sandbox/api/dossiers").json()["dossiers"]
+        assert [d["MaHoSo"] for d in dossiers] == ["H99-KILL-1"]
+        session = login(second.base_url, "sandbox", "sandbox")
+        again = call(second.base_url, {"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [opencps_dossier("H99-KILL-1")]})
+        assert again.json()["error_code"] == "-3"
+    finally:
+        second.stop()
+
+
+def test_bad_account_flag_is_a_usage_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "qcvngen.cli", "sandbox", "--account", "no-colons"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "USER:PASSWORD:MADONVI" in done.stderr and "Traceback" not in done.stderr
