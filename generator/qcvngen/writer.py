@@ -112,6 +112,18 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _remove_abandoned(root: Path) -> None:
+    """Staging folders left by a build that was killed (their process is gone) are deleted."""
+    for leftover in root.parent.glob(f".{root.name}.*-*-*"):
+        try:
+            pid = int(leftover.name.split("-")[1])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(leftover, ignore_errors=True)
+        except (ValueError, IndexError, PermissionError):
+            continue
+
+
 def write(root: Path, files: dict[PurePosixPath, str]) -> Changes:
     """Make ``root`` hold exactly ``files``; nothing is touched when it already does."""
     check_paths(list(files))
@@ -124,7 +136,8 @@ def write(root: Path, files: dict[PurePosixPath, str]) -> Changes:
         return changes
     parent = root.parent
     parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.new-", dir=parent))
+    _remove_abandoned(root)
+    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.new-{os.getpid()}-", dir=parent))
     try:
         for path in sorted(files):
             target = staging / path
@@ -139,7 +152,7 @@ def write(root: Path, files: dict[PurePosixPath, str]) -> Changes:
             os.rename(staging, root)
         elif not _exchange(staging, root):
             # No atomic exchange here: move the old tree aside, then the new one in.
-            aside = Path(tempfile.mkdtemp(prefix=f".{root.name}.old-", dir=parent))
+            aside = Path(tempfile.mkdtemp(prefix=f".{root.name}.old-{os.getpid()}-", dir=parent))
             os.rmdir(aside)
             os.rename(root, aside)
             os.rename(staging, root)
