@@ -130,3 +130,27 @@ def test_generator_passes_mypy_strict() -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_every_generated_python_file_is_exactly_what_black_writes(result: BuildResult) -> None:
+    from qcvngen.formatter import format_with_black
+
+    checked = 0
+    for path, text in result.files.items():
+        if path.suffix == ".py":
+            assert format_with_black(text) == text, f"{path}: black would reformat it"
+            checked += 1
+    assert checked >= 5
+
+
+def test_fast_check_is_used_only_while_inputs_and_outputs_are_unchanged(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "generated"
+    assert runner.invoke(app, ["build", "--spec", str(SPEC), "--out", str(out)]).exit_code == 0
+    fresh = runner.invoke(app, ["check", "--spec", str(SPEC), "--out", str(out)])
+    assert fresh.exit_code == 0 and "inputs unchanged" in fresh.stdout
+    (out / "openapi" / "openapi.json").write_text("{}", encoding="utf-8")
+    stale = runner.invoke(app, ["check", "--spec", str(SPEC), "--out", str(out)])
+    assert stale.exit_code == 1 and "changed: openapi/openapi.json" in stale.stdout
+    full = runner.invoke(app, ["check", "--full", "--spec", str(SPEC), "--out", str(out)])
+    assert full.exit_code == 1

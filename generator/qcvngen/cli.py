@@ -80,20 +80,38 @@ def build(spec: SpecOption = None, out: OutOption = Path("generated")) -> None:
     except (OutputError, OSError) as exc:
         typer.echo(f"error: cannot write {out}: {exc}", err=True)
         raise typer.Exit(Exit.SPEC_ERROR) from None
+    _remember(spec, out)
     written = len(changes.added) + len(changes.changed)
     typer.echo(
         f"{out}: {written} file(s) written, {len(changes.unchanged)} unchanged, {len(changes.removed)} removed"
     )
 
 
+def _remember(spec: Path | None, out: Path) -> None:
+    from .fastcheck import record
+    from .resources import templates_dir
+
+    record(_spec_dir(spec), templates_dir(), out)
+
+
 @app.command()
-def check(spec: SpecOption = None, out: OutOption = Path("generated")) -> None:
+def check(
+    spec: SpecOption = None,
+    out: OutOption = Path("generated"),
+    full: Annotated[bool, typer.Option("--full", help="Always rebuild and compare (ignore the cache).")] = False,
+) -> None:
     """Exit 0 when the output folder equals a fresh build, 1 when it is stale."""
+    from .fastcheck import is_fresh
+    from .resources import templates_dir
     from .writer import compare
 
+    if not full and is_fresh(_spec_dir(spec), templates_dir(), out):
+        typer.echo(f"{out} is up to date (inputs unchanged since the last build)")
+        return
     result = _build_or_exit(spec)
     changes = compare(out, result.files)
     if not changes.stale:
+        _remember(spec, out)
         typer.echo(f"{out} is up to date ({len(changes.unchanged)} files)")
         return
     for label, paths in (("added", changes.added), ("changed", changes.changed), ("removed", changes.removed)):
@@ -179,7 +197,23 @@ def sandbox(
 
 
 def main() -> None:
+    if _fast_check(sys.argv[1:]):
+        return
     app()
+
+
+def _fast_check(argv: list[str]) -> bool:
+    """`qcvngen check` with default folders and nothing changed: answer before importing Typer."""
+    if argv != ["check"]:
+        return False
+    from .fastcheck import is_fresh
+    from .resources import default_spec_dir, templates_dir
+
+    out = Path("generated")
+    if not is_fresh(default_spec_dir(Path.cwd()), templates_dir(), out):
+        return False
+    sys.stdout.write(f"{out} is up to date (inputs unchanged since the last build)\n")
+    return True
 
 
 if __name__ == "__main__":
