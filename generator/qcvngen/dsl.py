@@ -59,7 +59,7 @@ class GapSpec(Strict):
 
 
 class TableFile(Strict):
-    table: StrictInt = Field(ge=2, le=99)
+    table: StrictInt = Field(ge=2, le=99999)
     packet: StrictStr
     part: Literal["records", "params"]
     title: TextSpec
