@@ -46,12 +46,14 @@ def out_dir(result: BuildResult, tmp_path_factory: pytest.TempPathFactory) -> Pa
 def models(out_dir: Path) -> Iterator[Any]:
     """The freshly generated ``qcvn120_client.models``, imported from the temp build."""
     sys.path.insert(0, str(out_dir / "python"))
-    for name in [m for m in sys.modules if m.startswith("qcvn120_client")]:
+    sys.path.insert(0, str(out_dir / "server"))
+    for name in [m for m in sys.modules if m.startswith(("qcvn120_client", "qcvn120_server"))]:
         del sys.modules[name]
     module = importlib.import_module("qcvn120_client.models")
     assert Path(module.__file__ or "").is_relative_to(out_dir)
     yield module
     sys.path.remove(str(out_dir / "python"))
+    sys.path.remove(str(out_dir / "server"))
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ _PACKAGE = Path(__file__).resolve().parent
 def _files_under(root: Path, suffixes: tuple[str, ...] | None = None) -> list[Path]:
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        dirnames[:] = sorted(d for d in dirnames if d not in ("__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"))
         for name in sorted(filenames):
             if suffixes is None or name.endswith(suffixes):
                 found.append(Path(dirpath) / name)

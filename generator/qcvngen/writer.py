@@ -18,6 +18,10 @@ from pathlib import Path, PurePosixPath
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 
 
+# Caches that tools leave in any folder they run in; they are not part of the output.
+TOOL_CACHES = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+
+
 class OutputError(Exception):
     """The output folder cannot be written safely."""
 
@@ -61,7 +65,7 @@ def read_tree(root: Path) -> dict[PurePosixPath, bytes]:
     if not root.is_dir():
         return tree
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        dirnames[:] = [d for d in dirnames if d not in TOOL_CACHES]
         for name in filenames:
             full = Path(dirpath) / name
             if name.endswith(".pyc"):

@@ -3617,6 +3617,81 @@ class ThoiGian(BaseModel):
     ] = None
 
 
+class ThongKeHoSoTheoKyRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    madonvi: Annotated[
+        str | None,
+        Field(
+            alias="madonvi",
+            description="Mã đơn vị — calling unit's code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+    service: Annotated[
+        Literal["ThongKeHoSoTheoKy"],
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    tu_ngay: Annotated[
+        WireDateTime,
+        Field(
+            alias="TuNgay",
+            description="Từ ngày — period start",
+            examples=["20200101000000"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    den_ngay: Annotated[
+        WireDateTime,
+        Field(
+            alias="DenNgay",
+            description="Đến ngày — period end",
+            examples=["20200331235959"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+
+
+class ThongKeHoSoTheoKyResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    error_code: Annotated[
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    message: Annotated[
+        str | None,
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+    result: Annotated[
+        list[DongBoThongKeHoSoRecord] | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+
+
 class TrinhTu(BaseModel):
     model_config = ConfigDict(
         extra="allow",

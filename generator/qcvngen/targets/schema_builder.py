@@ -277,9 +277,11 @@ def response_schema(builder: SchemaBuilder, packet: ir.Packet) -> Schema:
 def local_request_schema(builder: SchemaBuilder, service: ir.LocalService) -> Schema:
     """What the national portal sends to a local service: ``madonvi``, ``service`` and the parameters."""
     madonvi = envelope_field(builder.reg, "madonvi")
+    service_field = envelope_field(builder.reg, "service")
+    fixed = {key: value for key, value in builder.annotations(service_field).items() if key != "examples"}
     props: dict[str, Schema] = {
         "madonvi": builder.field(madonvi),
-        "service": {"type": "string", "const": service.name, "description": describe(service.title)},
+        "service": {**fixed, "type": "string", "const": service.name},
     }
     required = ["service"]
     for field in service.params:
