@@ -1,0 +1,119 @@
+"""`qcvngen validate-data`: accepts the real-shaped samples, rejects broken ones with path and table/row."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+import samples
+from conftest import ROOT, SPEC
+from qcvngen.cli import app
+
+REPORT_SCHEMA = json.loads((ROOT / "docs" / "validate-data.schema.json").read_text(encoding="utf-8"))
+PACKET_OF = {
+    "LayDanhSachHoiDap.response-union.json": "LayDanhSachHoiDapGuiTuDVCQG",
+    "LayQDCB.response-partial.json": "LayQDCB",
+    "LayThuTuc.response-structure.json": "LayThuTuc",
+    "Push.response.json": "DongBoHoSoMC",
+    "Push.response-already-exists.json": "DongBoHoSoMC",
+    "Login.response.json": None,
+}
+
+
+def run(args: list[str], stdin: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["validate-data", "--spec", str(SPEC), *args], input=stdin)
+    return result.exit_code, result.stdout + result.stderr
+
+
+def write_sample(tmp_path: Path, name: str, bundle: dict[str, Any], definition: str, list_key: str | None = None) -> Path:
+    data = samples.load(name)
+    data = data[list_key] if list_key else data
+    if isinstance(data, list):
+        data = [samples.fill_placeholders(item, {"$ref": f"#/$defs/{definition}"}, bundle) for item in data]
+    else:
+        data = samples.fill_placeholders(data, {"$ref": f"#/$defs/{definition}"}, bundle)
+    path = tmp_path / name
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_request_samples_are_accepted(tmp_path: Path, bundle: dict[str, Any]) -> None:
+    files = [str(write_sample(tmp_path, name, bundle, definition)) for name, definition in samples.REQUESTS.items()]
+    code, output = run(files)
+    assert code == 0, output
+    assert "hợp lệ / valid" in output
+
+
+@pytest.mark.parametrize(("name", "definition", "list_key"), [(n, d, k) for n, (d, k) in samples.RECORD_LISTS.items()])
+def test_bare_record_arrays_are_accepted_with_packet(tmp_path: Path, bundle: dict[str, Any], name: str, definition: str, list_key: str | None) -> None:
+    path = write_sample(tmp_path, name, bundle, definition, list_key)
+    code, output = run(["--packet", definition.removesuffix("Result"), str(path)])
+    assert code == 0, output
+
+
+@pytest.mark.parametrize("name", [n for n in samples.RESPONSES if PACKET_OF.get(n)])
+def test_response_samples_are_accepted_with_packet(tmp_path: Path, bundle: dict[str, Any], name: str) -> None:
+    path = write_sample(tmp_path, name, bundle, samples.RESPONSES[name])
+    code, output = run(["--packet", str(PACKET_OF[name]), str(path)])
+    assert code == 0, output
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path", "rule", "ref"),
+    [
+        (lambda d: d["data"][0].__setitem__("Nam", "hai nghìn"), "$.data[0].Nam", "integer", "Table 5, row 2"),
+        (lambda d: d["data"][0].__setitem__("LoaiThongKe", ["1"]), "$.data[0].LoaiThongKe", "type", "Table 5, row 18"),
+        (lambda d: d.pop("madonvi"), "$.madonvi", "required", "envelope"),
+        (lambda d: d["data"][0].__setitem__("KhongCo", "x"), "$.data[0].KhongCo", "additionalProperties", "Table 5"),
+    ],
+)
+def test_broken_payloads_are_rejected_with_path_and_table_row(tmp_path: Path, bundle: dict[str, Any], mutate: Any, path: str, rule: str, ref: str) -> None:
+    data = samples.fill_placeholders(samples.load("DongBoThongKeHoSo.request.json"), {"$ref": "#/$defs/DongBoThongKeHoSoRequest"}, bundle)
+    mutate(data)
+    code, output = run(["--format", "json", "-"], stdin=json.dumps(data, ensure_ascii=False))
+    assert code == 1
+    report = json.loads(output)
+    jsonschema.validate(report, REPORT_SCHEMA)
+    hits = [f for f in report["findings"] if f["path"] == path]
+    assert hits and hits[0]["rule"] == rule and hits[0]["ref"] == ref, report["findings"]
+    assert hits[0]["vi"] and hits[0]["en"] and hits[0]["vi"] != hits[0]["en"]
+
+
+def test_dates_and_codes_in_a_dossier(tmp_path: Path, result: Any) -> None:
+    from qcvngen.examples import example_request
+
+    body = example_request(result.regulation, result.regulation.packet("DongBoHoSoMC")) | {"isUpdating": "False"}
+    body["data"][0]["NgayTiepNhan"] = "20240230000000"
+    body["data"][0]["TrangThaiHoSo"] = "11"
+    code, output = run(["--format", "github", "-"], stdin=json.dumps(body, ensure_ascii=False))
+    assert code == 1
+    assert "::error file=<stdin>,title=QCVN 120 Table 2, row 14::$.data[0].NgayTiepNhan" in output
+    assert "TrangThaiHoSo" in output and "not a code of the list TrangThaiHoSo" in output
+
+
+def test_unknown_keys_of_an_incomplete_table_are_warnings(result: Any) -> None:
+    body = {"HOIDAPID": "1", "MaLinhVuc": "G06", "NOIDUNG": "x", "MADONVI": "000.00.00.G05", "TENDONVI": "y", "TRUONGMOI": "z"}
+    code, output = run(["--packet", "DongBoHoiDap", "--format", "json", "-"], stdin=json.dumps(body))
+    assert code == 0
+    report = json.loads(output)
+    assert report["warnings"] == 1 and report["findings"][0]["rule"] == "unknown-key"
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "code", "says"),
+    [
+        (["-"], '{"a": 1}', 2, "--packet"),
+        (["--packet", "KhongCo", "-"], "{}", 2, "unknown packet"),
+        (["/no/such/file.json"], None, 2, "cannot read"),
+        (["-"], '{"service": "LayThuTuc", "service": "LayQDCB"}', 1, "duplicate key"),
+        (["-"], '{"x": NaN', 1, "JSON"),
+    ],
+)
+def test_usage_errors_and_bad_json(args: list[str], stdin: str | None, code: int, says: str) -> None:
+    got, output = run(args, stdin)
+    assert got == code and says in output and "Traceback" not in output
