@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import IntEnum
+from enum import Enum, IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -174,16 +174,29 @@ def sandbox(
         typer.Option("--account", help="USER:PASSWORD:MADONVI; repeat for more (default sandbox:sandbox:000.00.00.G05)."),
     ] = None,
     session_ttl: Annotated[float, typer.Option(help="Session lifetime in seconds.", min=1)] = 600.0,
+    log_level: Annotated[
+        str,
+        typer.Option(
+            "--log-level",
+            help="critical, error, warning, info or debug; JSON lines on stderr, never request values.",
+        ),
+    ] = "warning",
 ) -> None:
     """Run a local stand-in for the national portal on the generated server stubs (SQLite state)."""
     import uvicorn
 
     from .sandbox import DEFAULT_ACCOUNT, Credentials, create_sandbox_app
+    from .sandbox.logs import configure_logging
 
     try:
         accounts = [Credentials.parse(text) for text in account] if account else [DEFAULT_ACCOUNT]
     except ValueError as exc:
         typer.echo(f"error: --account: {exc}", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR) from None
+    try:
+        configure_logging(log_level)
+    except ValueError as exc:
+        typer.echo(f"error: --log-level: {exc}", err=True)
         raise typer.Exit(Exit.SPEC_ERROR) from None
     app_, _ = create_sandbox_app(db, accounts, session_ttl=session_ttl)
     base = f"http://{host}:{port}"
@@ -193,7 +206,171 @@ def sandbox(
     typer.echo(f"  POST {base}/share        catalogue services")
     typer.echo(f"  GET  {base}/sandbox/     what the sandbox received (JSON under /sandbox/api/)")
     typer.echo("  accounts: " + ", ".join(f"{a.username} ({a.madonvi})" for a in accounts))
-    uvicorn.run(app_, host=host, port=port, log_level="warning")
+    uvicorn.run(app_, host=host, port=port, log_level=log_level.lower(), log_config=None)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+@app.command("validate-data")
+def validate_data(
+    files: Annotated[list[str], typer.Argument(help="Payload files (JSON); - reads standard input.")],
+    packet: Annotated[Optional[str], typer.Option("--packet", help="Packet name, when the payload has no 'service' key.")] = None,
+    output: Annotated[Format, typer.Option("--format", help="text, json or github (workflow annotations).")] = Format.text,
+    spec: SpecOption = None,
+) -> None:
+    """Validate payloads (an envelope, a bare data array or one record): every error with its path,
+    rule and regulation table/row, in Vietnamese and English. Exit 0 valid, 1 invalid, 2 usage error."""
+    from .payloads import RULE_TEXT, Finding, PayloadValidator, UsageError, parse, report_json
+    from .pipeline import load_spec
+
+    reg, diagnostics = load_spec(_spec_dir(spec))
+    if reg is None:
+        _report(diagnostics)
+        raise typer.Exit(Exit.SPEC_ERROR)
+    checker = PayloadValidator(reg)
+    findings: list[Finding] = []
+    for name in files:
+        try:
+            text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            typer.echo(f"error: cannot read {name}: {exc}", err=True)
+            raise typer.Exit(Exit.SPEC_ERROR) from None
+        label = "<stdin>" if name == "-" else name
+        try:
+            data = parse(text)
+        except ValueError as exc:
+            vi, en = RULE_TEXT["json"]
+            findings.append(Finding(label, "$", "json", "error", "-", f"{vi}: {exc}", f"{en}: {exc}"))
+            continue
+        try:
+            findings.extend(checker.validate(label, data, packet))
+        except UsageError as exc:
+            typer.echo(f"error: {label}: {exc}", err=True)
+            raise typer.Exit(Exit.SPEC_ERROR) from None
+    report = report_json(findings, len(files))
+    if output is Format.json:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    else:
+        for finding in findings:
+            typer.echo(finding.github() if output is Format.github else finding.text())
+        if output is Format.text:
+            verdict = "hợp lệ / valid" if report["valid"] else "không hợp lệ / invalid"
+            typer.echo(f"{len(files)} file(s): {verdict} ({report['errors']} error(s), {report['warnings']} warning(s))")
+    if not report["valid"]:
+        raise typer.Exit(Exit.STALE)
+
+
+@app.command()
+def conformance(
+    base_url: Annotated[str, typer.Option("--base-url", help="The implementation's adapter URL, e.g. http://127.0.0.1:8120.")],
+    account: Annotated[str, typer.Option("--account", help="USER:PASSWORD:MADONVI to log in with.")] = "sandbox:sandbox:000.00.00.G05",
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write a JUnit XML report here.", dir_okay=False)] = None,
+    spec: SpecOption = None,
+) -> None:
+    """Run spec-generated test vectors (valid, and one broken rule each) against a national-portal implementation."""
+    from .conformance import junit, run, summary
+    from .pipeline import load_spec
+
+    parts = account.split(":")
+    if len(parts) != 3 or not all(parts):
+        typer.echo("error: --account is USER:PASSWORD:MADONVI", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR)
+    reg, diagnostics = load_spec(_spec_dir(spec))
+    if reg is None:
+        _report(diagnostics)
+        raise typer.Exit(Exit.SPEC_ERROR)
+    try:
+        suite = run(reg, base_url, username=parts[0], password=parts[1], madonvi=parts[2])
+    except (ConnectionError, OSError) as exc:
+        typer.echo(f"error: {base_url}: {exc}", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR) from None
+    except Exception as exc:  # httpx errors: the implementation is unreachable
+        typer.echo(f"error: {base_url}: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR) from None
+    typer.echo(summary(suite))
+    if report is not None:
+        report.write_bytes(junit(suite))
+    if suite.failed:
+        raise typer.Exit(Exit.STALE)
+
+
+@app.command()
+def diff(
+    old: Annotated[str, typer.Argument(metavar="OLD", help="Old spec: a folder, or a git revision whose spec/ is read (HEAD~3, main, a tag).")],
+    new: Annotated[Optional[str], typer.Argument(metavar="NEW", help="New spec: a folder or a git revision (default: ./spec if present, else the bundled spec).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, json or markdown.")] = "text",
+) -> None:
+    """A bilingual change notice between two spec versions; exit 1 when a change is breaking."""
+    import tempfile
+
+    from .pipeline import load_spec
+    from .specdiff import FORMATS, DiffInputError, compare, open_input, render
+
+    if fmt not in FORMATS:
+        typer.echo(f"error: --format must be one of {', '.join(FORMATS)}, not '{fmt}'", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR)
+    with tempfile.TemporaryDirectory(prefix="qcvngen-diff-") as tmp:
+        sides, regs = [], []
+        for role, arg in (("OLD", old), ("NEW", new if new is not None else str(_spec_dir(None)))):
+            try:
+                side = open_input(arg, Path(tmp) / role.lower(), Path.cwd())
+            except DiffInputError as exc:
+                typer.echo(f"error: {role}: {exc}", err=True)
+                raise typer.Exit(Exit.SPEC_ERROR) from None
+            reg, diagnostics = load_spec(side.path)
+            if reg is None:
+                typer.echo(f"error: {role} ({arg}) is not a valid spec:", err=True)
+                _report(diagnostics)
+                raise typer.Exit(Exit.SPEC_ERROR)
+            sides.append(side)
+            regs.append(reg)
+        result = compare(regs[0], regs[1], sides[0], sides[1])
+    sys.stdout.write(render(result, fmt))
+    if result.breaking:
+        raise typer.Exit(Exit.STALE)  # 1: something breaking, a data submitter must act
+
+
+@app.command()
+def docs(
+    spec: SpecOption = None,
+    out: OutOption = Path("site"),
+    serve: Annotated[bool, typer.Option("--serve", help="Then serve the folder on 127.0.0.1 until Ctrl-C.")] = False,
+    port: Annotated[int, typer.Option(help="Port for --serve (0 picks a free one).", min=0, max=65535)] = 8000,
+) -> None:
+    """Build the HTML documentation site (vi/en switch, search) from the generated Markdown docs."""
+    from .pipeline import load_spec
+    from .site import SiteError, docs_markdown, make_server, render_site, write_site
+    from .writer import OutputError
+
+    reg, diagnostics = load_spec(_spec_dir(spec))
+    _report(diagnostics)
+    if reg is None or any(d.severity.value == "error" for d in diagnostics):
+        raise typer.Exit(Exit.SPEC_ERROR)
+    try:
+        changes = write_site(out, render_site(docs_markdown(reg)))
+    except (SiteError, OutputError, OSError) as exc:
+        typer.echo(f"error: cannot write {out}: {exc}", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR) from None
+    written = len(changes.added) + len(changes.changed)
+    typer.echo(f"{out}: {written} file(s) written, {len(changes.unchanged)} unchanged, {len(changes.removed)} removed")
+    if not serve:
+        return
+    try:
+        server = make_server(out, port)
+    except OSError as exc:
+        typer.echo(f"error: cannot serve on 127.0.0.1:{port}: {exc}", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR) from None
+    typer.echo(f"serving {out} at http://127.0.0.1:{server.server_address[1]}/  (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 def main() -> None:

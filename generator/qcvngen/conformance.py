@@ -1,0 +1,210 @@
+"""`qcvngen conformance`: test vectors from the spec, run against any national-portal implementation.
+
+Valid vectors must be accepted; each invalid vector breaks exactly one rule of one field (and cites
+its table and row) and must be refused. Pushes use fresh dossier codes each run, so a vector is
+refused for its own rule and not because it was sent before.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree import ElementTree
+
+from . import ir
+from .examples import example_record, example_request
+
+INVALID_VALUES = {
+    "datetime": "20240230000000",
+    "integer": "mười hai",
+    "decimal": "12,5",
+    "percent": "năm mươi",
+    "flag": "Yes",
+}
+
+
+@dataclass(frozen=True)
+class Vector:
+    id: str
+    packet: str
+    rule: str
+    ref: str
+    expect: str  # "accept" | "reject"
+    body: dict[str, Any]
+    description: str
+
+
+@dataclass
+class Outcome:
+    vector: Vector
+    passed: bool
+    status: int
+    error_code: str
+    detail: str = ""
+
+
+@dataclass
+class Suite:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.passed]
+
+
+def _mutations(reg: ir.Regulation, f: ir.Field) -> Iterator[tuple[str, Any, str]]:
+    """(rule, bad value or a marker to delete, description) for one field."""
+    kind = f.type.kind
+    if f.required:
+        yield "required", _MISSING, f"{f.wire_name} left out"
+    if kind in INVALID_VALUES:
+        yield kind, INVALID_VALUES[kind], f"{f.wire_name} = {INVALID_VALUES[kind]!r}"
+    if kind == "code" and reg.codelist(f.type.codelist or "").closed:
+        yield "code", "99999", f"{f.wire_name} = '99999', not a code of {f.type.codelist}"
+    if kind == "string":
+        yield "type", 12, f"{f.wire_name} sent as a JSON number"
+        if f.max_length:
+            yield "maxLength", "x" * (f.max_length + 1), f"{f.wire_name} longer than {f.max_length} characters"
+    if kind in ("record", "list") and not f.type.empty_string:
+        yield "type", "not a structure", f"{f.wire_name} sent as a string"
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+
+
+def _set(target: dict[str, Any], name: str, value: Any) -> None:
+    if isinstance(value, _Missing):
+        target.pop(name, None)
+    else:
+        target[name] = value
+
+
+def vectors(reg: ir.Regulation, *, madonvi: str, run_id: str | None = None) -> list[Vector]:
+    run = run_id or uuid.uuid4().hex[:8].upper()
+    counter = iter(range(1, 10**9))
+    dossier = f"CONF-{run}-DOSSIER"
+
+    def fresh(packet: ir.Packet, body: dict[str, Any]) -> dict[str, Any]:
+        body = copy.deepcopy(body)
+        for record in body.get("data", []):
+            if packet.name == "DongBoHoSoMC":
+                record["MaHoSo"] = f"CONF-{run}-{next(counter):05d}"
+            elif "MaHoSo" in record:
+                record["MaHoSo"] = dossier
+        return body
+
+    out: list[Vector] = []
+    for packet in reg.packets:
+        base = example_request(reg, packet, session="", madonvi=madonvi)
+        if packet.name == "DongBoHoSoMC":
+            base["isUpdating"] = "False"
+        valid = fresh(packet, base)
+        if packet.name == "DongBoHoSoMC":
+            valid["data"][0]["MaHoSo"] = dossier  # the dossier later vectors refer to
+        out.append(Vector(f"{packet.name}.valid", packet.name, "valid", f"Table {', '.join(map(str, packet.tables))}", "accept", valid, "a complete, valid request"))
+        if packet.data_record:
+            record = reg.record(packet.data_record)
+            for f in record.fields:
+                for rule, value, text in _mutations(reg, f):
+                    body = fresh(packet, base)
+                    _set(body["data"][0], f.wire_name, value)
+                    out.append(Vector(f"{packet.name}.{f.wire_name}.{rule}", packet.name, rule, f.origin.ref, "reject", body, text))
+            if not record.open:
+                body = fresh(packet, base)
+                body["data"][0]["KhoaKhongCoTrongBang"] = "x"
+                out.append(Vector(f"{packet.name}.additionalProperties", packet.name, "additionalProperties", f"Table {record.table}", "reject", body, "a key the complete table does not have"))
+        for f in packet.params:
+            for rule, value, text in _mutations(reg, f):
+                body = fresh(packet, base)
+                _set(body, f.wire_name, value)
+                out.append(Vector(f"{packet.name}.{f.wire_name}.{rule}", packet.name, rule, f.origin.ref, "reject", body, text))
+    first = reg.packets[0]
+    out.append(Vector("envelope.session.required", first.name, "session", "envelope", "reject", {**fresh(first, example_request(reg, first, session="", madonvi=madonvi)), "isUpdating": "False", "session": None}, "no session"))
+    out.append(Vector("envelope.service.unknown", first.name, "service", "envelope", "reject", {"service": "KhongCoDichVuNay", "madonvi": madonvi}, "an unknown service"))
+    return out
+
+
+def run(
+    reg: ir.Regulation,
+    base_url: str,
+    *,
+    username: str,
+    password: str,
+    madonvi: str,
+    paths: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Suite:
+    import httpx
+
+    routes = {e.name: e.path for e in reg.envelope.endpoints} | (paths or {})
+    endpoint_of = {p.name: p.endpoint for p in reg.packets}
+    suite = Suite()
+    with httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False) as http:
+        login = http.post(routes["auth"], json={"username": username, "password": password})
+        session = login.json().get("session") if login.status_code == 200 else None
+        if not session:
+            raise ConnectionError(f"login failed (HTTP {login.status_code})")
+        for vector in vectors(reg, madonvi=madonvi):
+            body = dict(vector.body)
+            if body.get("session", "") == "":
+                body["session"] = session
+            if body.get("session") is None:
+                body.pop("session")
+            started = time.perf_counter()
+            try:
+                reply = http.post(routes[endpoint_of.get(vector.packet, "integration")], json=body)
+                status = reply.status_code
+                try:
+                    answer = reply.json()
+                    code = str(answer.get("error_code", "")) if isinstance(answer, dict) else ""
+                except ValueError:
+                    code = ""
+            except httpx.HTTPError as exc:
+                suite.outcomes.append(Outcome(vector, False, 0, "", f"transport error: {type(exc).__name__}"))
+                continue
+            elapsed = time.perf_counter() - started
+            if status >= 500:
+                passed = False
+            elif vector.expect == "accept":
+                direction = next(p.direction for p in reg.packets if p.name == vector.packet)
+                passed = status < 400 and (code == "0" if direction == "push" else code not in ("-1", "-2"))
+            else:
+                passed = status >= 400 or (code not in ("", "0"))
+            suite.outcomes.append(Outcome(vector, passed, status, code, f"{elapsed * 1000:.0f} ms"))
+    return suite
+
+
+def summary(suite: Suite) -> str:
+    rows: dict[tuple[str, str], list[int]] = {}
+    for outcome in suite.outcomes:
+        key = (outcome.vector.packet, outcome.vector.rule)
+        counts = rows.setdefault(key, [0, 0])
+        counts[0 if outcome.passed else 1] += 1
+    lines = [f"{'packet':<32} {'rule':<22} {'pass':>5} {'fail':>5}"]
+    for (packet, rule), (passed, failed) in sorted(rows.items()):
+        lines.append(f"{packet:<32} {rule:<22} {passed:>5} {failed:>5}")
+    total_failed = len(suite.failed)
+    lines.append(f"{len(suite.outcomes) - total_failed} passed, {total_failed} failed")
+    for outcome in suite.failed:
+        v = outcome.vector
+        lines.append(f"FAIL {v.id} [{v.ref}] expected {v.expect}: {v.description} -> HTTP {outcome.status}, error_code {outcome.error_code or '-'} {outcome.detail}")
+    return "\n".join(lines)
+
+
+def junit(suite: Suite) -> bytes:
+    root = ElementTree.Element("testsuite", name="qcvngen-conformance", tests=str(len(suite.outcomes)), failures=str(len(suite.failed)))
+    for outcome in suite.outcomes:
+        v = outcome.vector
+        case = ElementTree.SubElement(root, "testcase", classname=f"qcvn120.{v.packet}", name=f"{v.id} [{v.ref}]")
+        if not outcome.passed:
+            failure = ElementTree.SubElement(case, "failure", message=f"expected {v.expect}")
+            failure.text = f"{v.description}: HTTP {outcome.status}, error_code {outcome.error_code or '-'}"
+    return bytes(ElementTree.tostring(root, encoding="utf-8", xml_declaration=True))
