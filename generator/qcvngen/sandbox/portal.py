@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -40,11 +41,21 @@ def _wire(model: Any) -> dict[str, Any]:
     return dict(model.model_dump(by_alias=True, exclude_none=True, mode="json"))
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.\-\[\]/]{1,80}")
+
+
+def _shown(values: list[str], limit: int = 10) -> str:
+    """Client-chosen keys or codes as they may appear in a message: plain ones only, at most ``limit``."""
+    plain = [v for v in values if _PLAIN.fullmatch(v)]
+    shown = ", ".join(plain[:limit])
+    hidden = len(values) - min(len(plain), limit)
+    return shown + (f" (+{hidden} more)" if hidden else "")
+
+
 def _success(count: int, unknown: tuple[str, ...]) -> Any:
     message = f"Đồng bộ thành công {count} bản ghi — {count} record(s) stored"
     if unknown:
-        shown = ", ".join(unknown[:10]) + (" …" if len(unknown) > 10 else "")
-        message += f"; khóa chưa biết được lưu nguyên trạng — unknown keys kept as sent: {shown}"
+        message += f"; khóa chưa biết được lưu nguyên trạng — unknown keys kept as sent: {_shown(list(unknown))}"
     return Answer(message=message)
 
 
@@ -58,7 +69,8 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
     # -- authentication ------------------------------------------------------------------------
     def login(self, username: str, password: str) -> str | None:
         account = self.accounts.get(username)
-        if account is None or not secrets.compare_digest(account.password.encode(), password.encode()):
+        # surrogatepass: a password is compared byte for byte, whatever code points it holds.
+        if account is None or not secrets.compare_digest(account.password.encode("utf-8", "surrogatepass"), password.encode("utf-8", "surrogatepass")):
             return None
         token = secrets.token_urlsafe(32)
         self.store.add_session(token, username, account.madonvi, self.session_ttl)
@@ -85,18 +97,24 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
         madonvi = context.account.madonvi
         updating = request.is_updating == "True"
         keys = [record.ma_ho_so for record in request.data]
-        if len(set(keys)) != len(keys):
-            raise PortalError("-1", "Một MaHoSo xuất hiện hai lần trong cùng yêu cầu — a MaHoSo appears twice in one request", 400)
+        first: dict[str, int] = {}
+        for index, key in enumerate(keys):
+            if key in first:
+                # Schema-valid but contradictory: a business error (HTTP 200, error_code -1), like -3/-4.
+                with self.store.transaction() as db:
+                    self._receipt(db, "DongBoHoSoMC", madonvi, 0, "-1")
+                return Answer(error_code="-1", message=f"Một MaHoSo xuất hiện hai lần trong cùng yêu cầu — data[{index}].MaHoSo repeats data[{first[key]}].MaHoSo")
+            first[key] = index
         now = time.time()
         with self.store.transaction() as db:
             held = {row[0] for row in db.execute(f"SELECT ma_ho_so FROM dossiers WHERE madonvi = ? AND ma_ho_so IN ({','.join('?' * len(keys))})", (madonvi, *keys))}
             if not updating and held:
                 self._receipt(db, "DongBoHoSoMC", madonvi, 0, "-3")
-                return Answer(error_code="-3", message=f"Hồ sơ đã tồn tại — dossier already exists: {', '.join(sorted(held)[:10])}")
+                return Answer(error_code="-3", message=f"Hồ sơ đã tồn tại — dossier already exists: {_shown(sorted(held))}")
             if updating and len(held) != len(keys):
                 missing = sorted(set(keys) - held)
                 self._receipt(db, "DongBoHoSoMC", madonvi, 0, "-4")
-                return Answer(error_code="-4", message=f"Hồ sơ không tồn tại — dossier does not exist: {', '.join(missing[:10])}")
+                return Answer(error_code="-4", message=f"Hồ sơ không tồn tại — dossier does not exist: {_shown(missing)}")
             for record in request.data:
                 text = json.dumps(_wire(record), ensure_ascii=False)
                 if updating:
@@ -115,7 +133,7 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
             missing = [k for k in keys if k not in held]
             if missing:
                 self._receipt(db, "CapNhatTienDoHoSoMC", madonvi, 0, "-4")
-                return Answer(error_code="-4", message=f"Hồ sơ không tồn tại, hãy gửi DongBoHoSoMC trước — dossier does not exist, send DongBoHoSoMC first: {', '.join(missing[:10])}")
+                return Answer(error_code="-4", message=f"Hồ sơ không tồn tại, hãy gửi DongBoHoSoMC trước — dossier does not exist, send DongBoHoSoMC first: {_shown(missing)}")
             for record in request.data:
                 db.execute("INSERT INTO progress (madonvi, ma_ho_so, record, received) VALUES (?, ?, ?, ?)", (madonvi, record.ma_ho_so, json.dumps(_wire(record), ensure_ascii=False), now))
             self._receipt(db, "CapNhatTienDoHoSoMC", madonvi, len(request.data))

@@ -1,0 +1,101 @@
+"""`qcvngen conformance`: the sandbox passes every vector; a sandbox missing one rule fails exactly its vectors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+from xml.etree import ElementTree
+
+import pytest
+import uvicorn
+from pydantic import Field
+
+from conftest import ROOT
+from qcvngen.conformance import run, vectors
+from qcvngen.pipeline import BuildResult
+from sandbox_process import free_port, start_sandbox
+
+
+def test_the_sandbox_passes_every_vector(tmp_path: Path) -> None:
+    sandbox = start_sandbox(tmp_path / "state.sqlite3")
+    try:
+        report = tmp_path / "junit.xml"
+        done = subprocess.run(
+            [sys.executable, "-m", "qcvngen.cli", "conformance", "--base-url", sandbox.base_url, "--report", str(report)],
+            cwd=ROOT, capture_output=True, text=True, timeout=300,
+        )
+    finally:
+        sandbox.stop()
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    tree = ElementTree.parse(report).getroot()
+    assert int(tree.get("tests", "0")) > 100 and tree.get("failures") == "0"
+    assert "passed, 0 failed" in done.stdout
+
+
+def test_vectors_cite_table_and_row_and_break_one_rule_each(result: BuildResult) -> None:
+    reg = result.regulation
+    assert reg is not None
+    found = vectors(reg, madonvi="000.00.00.G05", run_id="T")
+    ids = [v.id for v in found]
+    assert len(ids) == len(set(ids))
+    assert {v.packet for v in found} == {p.name for p in reg.packets}
+    date = next(v for v in found if v.id == "DongBoHoSoMC.NgayTiepNhan.datetime")
+    assert date.ref == "Table 2, row 14" and date.expect == "reject"
+    assert date.body["data"][0]["NgayTiepNhan"] == "20240230000000"
+    valid = next(v for v in found if v.id == "DongBoHoSoMC.valid")
+    changed = [k for k in valid.body["data"][0] if valid.body["data"][0][k] != date.body["data"][0].get(k) and k != "MaHoSo"]
+    assert changed == ["NgayTiepNhan"], "an invalid vector differs from a valid request in one field only"
+
+
+@pytest.fixture()
+def lenient_sandbox(models: Any) -> Iterator[str]:
+    """The sandbox with one rule switched off: Table 2's NgayTiepNhan accepts any string."""
+    from qcvngen.sandbox import create_sandbox_app
+    from qcvngen.sandbox.runtime import generated_modules
+
+    class LenientRecord(models.DongBoHoSoMCRecord):  # type: ignore[misc,name-defined]
+        ngay_tiep_nhan: Annotated[str, Field(alias="NgayTiepNhan")]
+
+    class LenientRequest(models.DongBoHoSoMCRequest):  # type: ignore[misc,name-defined]
+        data: Annotated[list[LenientRecord], Field(alias="data", min_length=1)]
+
+    namespace = {**vars(models), "LenientRecord": LenientRecord, "Annotated": Annotated, "Field": Field}
+    LenientRecord.model_rebuild(_types_namespace=namespace)
+    LenientRequest.model_rebuild(_types_namespace=namespace)
+    services = generated_modules().app.SERVICES
+    original = services["DongBoHoSoMC"]
+    services["DongBoHoSoMC"] = type(original)(original.name, original.endpoint, original.method, LenientRequest)
+    app, _ = create_sandbox_app(":memory:")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        services["DongBoHoSoMC"] = original
+
+
+def test_a_disabled_rule_fails_exactly_its_vectors(lenient_sandbox: str, result: BuildResult) -> None:
+    assert result.regulation is not None
+    suite = run(result.regulation, lenient_sandbox, username="sandbox", password="sandbox", madonvi="000.00.00.G05")
+    assert [o.vector.id for o in suite.failed] == ["DongBoHoSoMC.NgayTiepNhan.datetime"]
+    assert len(suite.outcomes) > 100
+
+
+def test_unreachable_implementation_is_a_clear_error() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "qcvngen.cli", "conformance", "--base-url", f"http://127.0.0.1:{free_port()}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2 and "error:" in done.stderr and "Traceback" not in done.stderr
