@@ -137,3 +137,15 @@ def test_generated_package_passes_mypy_strict(out_dir: Path) -> None:
         timeout=300,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_json_numbers_become_plain_wire_strings(models: Any) -> None:
+    from pydantic import TypeAdapter
+
+    wire = __import__("qcvn120_client.wire", fromlist=["wire"])
+    assert TypeAdapter(wire.WireDecimal).validate_python(1e-05) == "0.00001"
+    assert TypeAdapter(wire.WireInteger).validate_python(5.0) == "5"
+    with pytest.raises(ValidationError):
+        TypeAdapter(wire.WireInteger).validate_python(5.5)
+    with pytest.raises(ValidationError):
+        TypeAdapter(wire.WireDecimal).validate_python(float("inf"))

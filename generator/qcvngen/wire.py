@@ -12,7 +12,7 @@ _YEAR_MONTH_DAY = (
 )
 DATETIME = _YEAR_MONTH_DAY + r"(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]"
 INTEGER = r"-?[0-9]{1,18}"
-DECIMAL = r"-?[0-9]{1,18}(?:\.[0-9]{1,9})?"
+DECIMAL = r"-?[0-9]{1,18}(?:\.[0-9]{1,18})?"
 PERCENT = r"[0-9]{1,3}(?:\.[0-9]{1,9})?%?"
 FLAG_VALUES = ("True", "False")
 
