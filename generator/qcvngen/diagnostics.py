@@ -23,10 +23,13 @@ class Diagnostic:
     severity: Severity = Severity.ERROR
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.col}"
+        # Spec text quoted in a message must not forge another diagnostic line or hide itself.
+        from .render import one_line
+
+        where = f"{one_line(self.file)}:{self.line}:{self.col}"
         prefix = "" if self.severity is Severity.ERROR else "warning: "
-        path = f" {self.spec_path}:" if self.spec_path else ""
-        return f"{where}:{path} {prefix}{self.message}"
+        path = f" {one_line(self.spec_path)}:" if self.spec_path else ""
+        return f"{where}:{path} {prefix}{one_line(self.message)}"
 
 
 class SpecError(Exception):

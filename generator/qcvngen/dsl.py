@@ -113,7 +113,7 @@ class PacketTableSpec(Strict):
 
 class PacketSpec(Strict):
     number: StrictStr
-    name: StrictStr = Field(pattern=r"^[A-Za-z][A-Za-z0-9]*$")
+    name: StrictStr = Field(pattern=r"^[A-Za-z][A-Za-z0-9]{0,79}$")
     group: StrictStr
     section: StrictStr | None = None
     purpose: TextSpec
@@ -138,7 +138,7 @@ class CodeSpec(Strict):
 
 
 class CodeListSpec(Strict):
-    name: StrictStr = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    name: StrictStr = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
     title: TextSpec
     closed: StrictBool
     sources: list[StrictStr] = Field(min_length=1)
@@ -159,7 +159,8 @@ class EndpointSpec(Strict):
 
 
 class HeaderSpec(Strict):
-    name: StrictStr
+    # An HTTP header token: no CR/LF or separators can reach a request line.
+    name: StrictStr = Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
     required: StrictBool
     description: TextSpec
     sources: list[StrictStr] = Field(min_length=1)

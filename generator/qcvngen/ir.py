@@ -235,6 +235,7 @@ class Meta:
     spec_version: str
     timezone: str
     datetime_format: str
+    notes: Text | None = None
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,8 @@ class _TreeBuilder:
                     raise _LoadFailure(_mark(key_event), "mapping keys must be plain text")
                 if getattr(key_event, "anchor", None) is not None:
                     raise _LoadFailure(_mark(key_event), "anchors are not allowed in the spec")
+                if key_event.tag not in (None, "!"):
+                    raise _LoadFailure(_mark(key_event), f"tags ({key_event.tag}) are not allowed in the spec")
                 key = key_event.value
                 if key == "<<" and not key_event.style:
                     raise _LoadFailure(_mark(key_event), "merge keys (<<) are not allowed in the spec")

@@ -10,12 +10,17 @@ from pydantic import BaseModel
 
 # Names a pydantic model field must not take: they shadow BaseModel's own attributes.
 _MODEL_ATTRIBUTES = frozenset(name for name in dir(BaseModel) if not name.startswith("__"))
-_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | _MODEL_ATTRIBUTES | {
+# Builtin types the generated models write bare in annotations (``str | None``, ``list[str]``): a field
+# of that name would shadow its own annotation, and datamodel-code-generator would rename it behind
+# our back, so the attribute would no longer be the name the IR (and the client) uses.
+_ANNOTATION_BUILTINS = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "set", "tuple"})
+_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | _MODEL_ATTRIBUTES | _ANNOTATION_BUILTINS | {
     "self",
     "cls",
 }
 
-_ACRONYM_BOUNDARY = re.compile(r"([A-Z]+)([A-Z][a-z])")
+# Lookarounds, not ``([A-Z]+)([A-Z][a-z])``: that one backtracks quadratically on a long run of capitals.
+_ACRONYM_BOUNDARY = re.compile(r"(?<=[A-Z])(?=[A-Z][a-z])")
 _WORD_BOUNDARY = re.compile(r"([a-z0-9])([A-Z])")
 _NOT_IDENT = re.compile(r"[^A-Za-z0-9]+")
 
@@ -29,7 +34,7 @@ def transliterate(text: str) -> str:
 def snake_case(name: str) -> str:
     """'MaHoSo' → 'ma_ho_so', 'DSKetNoiCSDL' → 'ds_ket_noi_csdl', 'maTTHC' → 'ma_tthc'."""
     text = transliterate(name)
-    text = _ACRONYM_BOUNDARY.sub(r"\1_\2", text)
+    text = _ACRONYM_BOUNDARY.sub("_", text)
     text = _WORD_BOUNDARY.sub(r"\1_\2", text)
     text = _NOT_IDENT.sub("_", text).strip("_").lower()
     text = re.sub(r"_+", "_", text)
@@ -41,7 +46,10 @@ def field_identifier(wire_name: str) -> str:
     ident = snake_case(wire_name) or "field"
     if ident[0].isdigit():
         ident = f"f_{ident}"
-    if ident in _RESERVED or ident.startswith("model_"):
+    if ident.startswith("model_"):
+        # pydantic reserves the model_ namespace (a trailing "_" still warns: 'model_dump_').
+        ident = f"f_{ident}"
+    elif ident in _RESERVED:
         ident = f"{ident}_"
     return ident
 
@@ -75,3 +83,57 @@ def wire_name_problem(name: str) -> str | None:
         return None
     shown = name.encode("unicode_escape").decode("ascii")[:60]
     return f"wire name '{shown}' must be an ASCII identifier (letters, digits, _; at most 80 characters)"
+
+
+# Device names Windows reserves in any folder and with any extension (``CON.md`` is ``CON``).
+WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))})
+
+
+def file_name_problem(name: str) -> str | None:
+    """Why a packet name cannot name generated files (``docs/packets/<name>.md`` …), or None."""
+    if not file_safe(name):
+        return f"'{name.encode('unicode_escape').decode('ascii')[:60]}' must be ASCII letters and digits, starting with a letter"
+    if name.lower() in WINDOWS_DEVICES:
+        return f"'{name}' is a reserved device name on Windows and cannot name a file"
+    return None
+
+
+# Type names the generator defines itself, whatever the spec says (wire scalars, the open code type).
+GENERATOR_PREFIXES = ("Wire", "Code")
+GENERATOR_NAMES = frozenset({"OpenCode"})
+ENVELOPE_MODELS = ("LoginRequest", "LoginResponse", "RequestEnvelope", "ResponseEnvelope")
+
+
+def derived_names(
+    records: list[str], packets: list[str], local_services: list[str], codelists: list[str]
+) -> list[tuple[str, str]]:
+    """Every model or type name a build defines, with what defines it.
+
+    Records, the envelope models, ``<packet>Request``/``<packet>Response`` (packets and local
+    services) and ``Code<list>``/``Code<list>OrEmpty`` share one namespace (the JSON Schema
+    ``$defs``, the models module, the wire module): two owners of one name means one silently
+    replaces the other. :func:`name_clashes` finds them.
+    """
+    out = [(name, f"record '{name}'") for name in records]
+    out += [(name, "the envelope") for name in ENVELOPE_MODELS]
+    for kind, names in (("packet", packets), ("local service", local_services)):
+        for name in names:
+            out += [(f"{name}Request", f"{kind} '{name}'"), (f"{name}Response", f"{kind} '{name}'")]
+    for name in codelists:
+        out += [(f"Code{name}", f"code list '{name}'"), (f"Code{name}OrEmpty", f"code list '{name}'")]
+    return out
+
+
+def name_clashes(derived: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """``(name, first owner, second owner)`` for every name two owners define (case-insensitively,
+    as on a case-insensitive file system), and for records that take a generator-reserved name."""
+    clashes: list[tuple[str, str, str]] = []
+    seen: dict[str, tuple[str, str]] = {}
+    for name, owner in derived:
+        if owner.startswith("record") and (name.startswith(GENERATOR_PREFIXES) or name in GENERATOR_NAMES):
+            clashes.append((name, owner, "a type the generator defines"))
+        key = collision_key(name)
+        if key in seen and seen[key][1] != owner:
+            clashes.append((name, seen[key][1], owner))
+        seen.setdefault(key, (name, owner))
+    return clashes

@@ -1,14 +1,18 @@
 """The one Jinja Environment: StrictUndefined, no autoescape, and context-correct escaping filters.
 
 Templates never compute types or imports; a target's small view model does. Every spec value
-that lands in code goes through ``py`` (a Python literal via repr) and every value that lands in
-Markdown goes through ``md``.
+that lands in code goes through ``py`` (a Python literal via repr), in a ``#`` comment through
+``py_comment``, and in Markdown through ``md`` (prose, table cells) or ``md_code`` (code spans).
+In every context, characters that are invisible or reorder text (bidi controls, zero-width
+characters, C0/C1 controls, separators) are written as escapes, never raw: see HIDDEN_BMP.
+tests/test_hostile_spec.py puts a hostile corpus through every spec position to hold this.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,23 +24,90 @@ from .resources import templates_dir
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 _MD_LINE_START = re.compile(r"^(\s*)([#+\-=:]|[0-9]+(?=[.)]))")
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\u2028\u2029\x85\x0b\x0c]")
-# Bidi controls and zero-width characters are shown as escapes so text cannot disguise itself.
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\x00-\x08\x0e-\x1f\x7f]")
+# Every character that is invisible, reorders text, breaks a line or is not meant for interchange:
+# C0/C1 controls, format characters (bidi, zero-width, BOM, interlinear, tags), line/paragraph
+# separators, private use and noncharacters (Unicode 14 categories Cc, Cf, Zl, Zp, Co + nonchars).
+# They are shown as escapes so text can never disguise itself or what follows it; a test checks
+# these ranges against unicodedata.
+HIDDEN_BMP = (
+    "\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f"
+    "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ue000-\uf8ff\ufdd0-\ufdef\ufeff\ufff9-\ufffb\ufffe-\uffff"
+)
+HIDDEN_ASTRAL = (
+    "\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U0001fffe-\U0001ffff\U0002fffe-\U0002ffff\U0003fffe-\U0003ffff\U0004fffe-\U0004ffff"
+    "\U0005fffe-\U0005ffff\U0006fffe-\U0006ffff\U0007fffe-\U0007ffff\U0008fffe-\U0008ffff"
+    "\U0009fffe-\U0009ffff\U000afffe-\U000affff\U000bfffe-\U000bffff\U000cfffe-\U000cffff"
+    "\U000dfffe-\U000dffff\U000e0001\U000e0020-\U000e007f\U000efffe-\U0010ffff"
+)
+_ASTRAL_HIDDEN = re.compile(f"[{HIDDEN_ASTRAL}]")
+
+
+def hidden_pattern(extra: str = "") -> re.Pattern[str]:
+    """Candidates for :func:`escape_hidden`: the hidden BMP characters, ``extra``, and every astral one
+    (a class with the astral ranges spelled out is several times slower on long text)."""
+    return re.compile(f"[{extra}{HIDDEN_BMP}\U00010000-\U0010ffff]")
+
+
+def escape_hidden(pattern: re.Pattern[str], text: str, spell: Callable[[str], str]) -> str:
+    """``text`` with every hidden character that ``pattern`` finds replaced by ``spell(ch)``."""
+
+    def one(match: re.Match[str]) -> str:
+        ch = match.group()
+        return spell(ch) if ord(ch) < 0x10000 or _ASTRAL_HIDDEN.match(ch) else ch
+
+    return pattern.sub(one, text)
+
+
+# In text, tab stays: it is visible white space in prose and comments.
+_INVISIBLE = hidden_pattern("\\x00-\\x08\\x0a-\\x1f")
+# Python source may hold an encoding declaration in a comment on line 1 or 2 (PEP 263):
+# ``coding:utf-7`` there would make the interpreter read the file as UTF-7, where ``+ACc-`` is a quote.
+_CODING_COOKIE = re.compile(r"(coding)([:=])", re.IGNORECASE)
+
+
+def _shown(ch: str) -> str:
+    return f"U+{ord(ch):04X}"
+
+
+def one_line(value: object) -> str:
+    """``value`` as one line of text with every hidden character spelled out as ``U+XXXX``."""
+    return escape_hidden(_INVISIBLE, _LINE_BREAKS.sub(" ", str(value)), _shown)
+
+
+def _entities(space: str) -> str:
+    return "".join(f"&#{ord(ch)};" for ch in space)
 
 
 def md(value: object) -> str:
-    """Escape text for one Markdown table cell or inline run: no markup, no HTML, one line."""
-    text = _LINE_BREAKS.sub(" ", str(value))
-    text = _INVISIBLE.sub(lambda m: f"U+{ord(m.group()):04X}", text)
-    text = _MD_SPECIAL.sub(r"\\\1", text)
+    """Escape text for one Markdown table cell or inline run: no markup, no HTML, one line.
+
+    Outer white space is written as character references: raw, it would make an indented code
+    block at the start of a line, stop the template's own ``*…*`` emphasis, or vanish.
+    """
+    text = one_line(value)
+    core = text.strip()
+    lead = text[: len(text) - len(text.lstrip())]
+    rest = text[len(lead) + len(core):]
+    core = _MD_SPECIAL.sub(r"\\\1", core)
+    # An ATX heading drops a closing run of '#' (one after white space): the value would lose it.
+    bare = core.rstrip("#")
+    if bare != core and (not bare or bare[-1].isspace()):
+        core = f"{bare}\\{core[len(bare):]}"
     # Text that begins a line must not turn into a heading, list item or table rule.
-    return _MD_LINE_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if not m.group(2).isdigit() else f"{m.group(1)}{m.group(2)}\\", text)
+    core = _MD_LINE_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if not m.group(2).isdigit() else f"{m.group(1)}{m.group(2)}\\", core)
+    return f"{_entities(lead)}{core}{_entities(rest)}"
 
 
-def md_code(value: object) -> str:
-    """Text shown as inline code: backticks cannot be escaped inside code spans, so use enough of them."""
-    text = _INVISIBLE.sub(lambda m: f"U+{ord(m.group()):04X}", _LINE_BREAKS.sub(" ", str(value)))
-    text = text.replace("|", "\\|")
+def md_code(value: object, in_table: bool = True) -> str:
+    """Text shown as inline code: backticks cannot be escaped inside code spans, so use enough of them.
+
+    In a table cell a ``|`` must be written ``\\|`` even inside code (GFM splits cells first);
+    elsewhere the backslash would show.
+    """
+    text = one_line(value)
+    if in_table:
+        text = text.replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
@@ -46,9 +117,9 @@ def md_code(value: object) -> str:
 def py(value: object) -> str:
     """A Python literal for a spec value (str, int, bool, None, tuples/lists of them)."""
     if isinstance(value, str):
-        # repr() escapes quotes, backslashes and control characters; keep non-ASCII readable
-        # except characters that could reorder or hide source text.
-        return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", repr(value)).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        # repr() escapes quotes, backslashes and every non-printable character (controls, format and
+        # bidi characters, separators, private use); non-ASCII letters stay readable.
+        return escape_hidden(_INVISIBLE, repr(value), lambda ch: f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
     if isinstance(value, (bool, int)) or value is None:
         return repr(value)
     if isinstance(value, (list, tuple)):
@@ -58,8 +129,8 @@ def py(value: object) -> str:
 
 
 def py_comment(value: object) -> str:
-    """Text for a ``#`` comment: one line, no control characters."""
-    return _INVISIBLE.sub(lambda m: f"U+{ord(m.group()):04X}", _LINE_BREAKS.sub(" ", str(value)))
+    """Text for a ``#`` comment: one line, no hidden characters, no encoding declaration."""
+    return _CODING_COOKIE.sub(r"\1 \2", one_line(value))
 
 
 def json_text(value: object) -> str:

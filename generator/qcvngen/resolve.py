@@ -401,7 +401,8 @@ def load_regulation(spec_dir: Path) -> tuple[ir.Regulation | None, list[Diagnost
             notes=efile.notes,
         )
         for i, ls in enumerate(efile.local_services):
-            pending_refs.append((edoc, "envelope", ("local_services", i, "result_record"), ls.result_record))
+            if packets:  # result records are named after packets: unknowable without packets.yaml
+                pending_refs.append((edoc, "envelope", ("local_services", i, "result_record"), ls.result_record))
         for service, specs in efile.service_params.items():
             service_params[service] = res.fields(specs, edoc, "envelope", ("service_params", service), None, pending_refs)
 
@@ -424,6 +425,8 @@ def load_regulation(spec_dir: Path) -> tuple[ir.Regulation | None, list[Diagnost
                 check.error(pdoc, "", here + ("number",), f"duplicate packet number '{pk.number}'")
             numbers.add(pk.number)
             packet_specs[pk.name] = (index, pk)
+            if (problem := naming.file_name_problem(pk.name)) is not None:
+                check.error(pdoc, "", here + ("name",), f"packet name {problem}")
             if pk.group not in group_numbers:
                 check.error(pdoc, "", here + ("group",), f"unknown group '{pk.group}'")
             if pk.section is not None and pk.section not in section_numbers:
@@ -469,9 +472,9 @@ def load_regulation(spec_dir: Path) -> tuple[ir.Regulation | None, list[Diagnost
         flds = res.fields(tf.fields, doc, prefix, ("fields",), tf.table, pending_refs)
         gaps = tuple(ir.Gap(g.row, _text(g.title), res.check_sources(doc, prefix, ("gaps", i, "sources"), g.sources), g.notes) for i, g in enumerate(tf.gaps))
         cov = _coverage(flds, declared, gaps)
-        if cov.specified > declared:
+        if packets and cov.specified > declared:
             check.error(doc, prefix, ("fields",), f"{cov.specified} fields are marked membership: regulation but Table 1 declares {declared}")
-        for row in cov.known_rows + cov.gap_rows:
+        for row in cov.known_rows + cov.gap_rows if packets else ():
             if row > declared:
                 check.error(doc, prefix, ("fields",), f"row {row} is beyond the {declared} rows Table 1 declares")
         if set(cov.known_rows) & set(cov.gap_rows):
@@ -529,6 +532,38 @@ def load_regulation(spec_dir: Path) -> tuple[ir.Regulation | None, list[Diagnost
                 notes=pk.notes,
             )
         )
+    if not any(d.severity is Severity.ERROR for d in check.diagnostics):
+        # Records, envelope models, per-packet requests/responses and code types share one namespace.
+        derived = naming.derived_names(
+            [r.name for r in res.records],
+            [p.name for p in ir_packets],
+            [s.name for s in ir_envelope.local_services] if ir_envelope else [],
+            list(res.codelists),
+        )
+        def locate(owner: str) -> tuple[Document | None, str, PathKey]:
+            kind, _, quoted = owner.partition(" '")
+            name = quoted.rstrip("'")
+            if kind == "record" and name in res.record_names:
+                return res.record_names[name]
+            if kind == "packet" and packets and name in packet_specs:
+                return packets[0], "", ("packets", packet_specs[name][0], "name")
+            if kind == "code list" and codelists:
+                index = next((i for i, c in enumerate(codelists[1].codelists) if c.name == name), 0)
+                return codelists[0], "", ("codelists", index, "name")
+            if kind == "local service" and envelope:
+                index = next((i for i, l in enumerate(envelope[1].local_services) if l.name == name), 0)
+                return envelope[0], "envelope", ("local_services", index, "name")
+            return None, "", ()
+
+        for name, first, second in naming.name_clashes(derived):
+            doc, prefix, loc = locate(second)
+            if doc is None:
+                doc, prefix, loc = locate(first)
+            message = f"the name '{name}' is defined by {first} and by {second}; rename one"
+            if doc is not None:
+                check.error(doc, prefix, loc, message)
+            else:
+                check.diagnostics.append(Diagnostic("spec/packets.yaml", 1, 1, "", message))
     if any(d.severity is Severity.ERROR for d in check.diagnostics):
         return None, check.diagnostics
     assert regulation and ir_envelope is not None
@@ -543,6 +578,7 @@ def load_regulation(spec_dir: Path) -> tuple[ir.Regulation | None, list[Diagnost
         spec_version=meta_spec.spec_version,
         timezone=meta_spec.timezone,
         datetime_format=meta_spec.datetime_format,
+        notes=_text(meta_spec.notes) if meta_spec.notes is not None else None,
     )
     return (
         ir.Regulation(

@@ -89,6 +89,7 @@ class Config:
     session_ttl: float
     session_error_codes: frozenset[str]
     max_response_bytes: int
+    deadline: float
 
     def url(self, endpoint: str) -> str:
         return self.base_url + self.paths[endpoint]
@@ -121,6 +122,7 @@ def make_config(
     session_ttl: float,
     session_error_codes: Iterable[str],
     max_response_bytes: int,
+    deadline: float = 120.0,
 ) -> Config:
     """Checks the settings; messages name the setting, never its value (it may be a secret)."""
     try:
@@ -160,6 +162,8 @@ def make_config(
             raise ValueError(f"{label} must be >= 0")
     if not session_ttl > 0:
         raise ValueError("session_ttl must be > 0")
+    if not deadline > 0:
+        raise ValueError("deadline must be > 0")
     codes = frozenset(
         code for code in (normalise_code(c) for c in session_error_codes) if code is not None
     )
@@ -178,6 +182,7 @@ def make_config(
         session_ttl=float(session_ttl),
         session_error_codes=codes,
         max_response_bytes=max_response_bytes,
+        deadline=float(deadline),
     )
 
 

@@ -18,6 +18,8 @@ seconds up to ``backoff_max``, with jitter; a ``Retry-After`` header is honoured
 * pushes are retried only where a resend cannot store the records twice: the connection was never
   established (ConnectError, ConnectTimeout, PoolTimeout) or HTTP 429 (refused before processing).
   A read timeout, a connection lost after sending or HTTP 5xx raise OutcomeUnknownError at once;
+* an exchange whose answer is still arriving after ``deadline`` seconds (120) is a timeout, so a
+  server that drips its answer cannot hold a call forever;
 * redirects are never followed (ResponseFormatError); answers over ``max_response_bytes``
   (32 MiB) raise ResponseFormatError.
 
@@ -80,6 +82,7 @@ class Client:
         backoff: float = 0.5,
         backoff_max: float = 30.0,
         retry_after_max: float = 60.0,
+        deadline: float = 120.0,
         session_ttl: float = 600.0,
         session_error_codes: Iterable[str] = _core.SESSION_ERROR_CODES,
         max_response_bytes: int = _core.MAX_RESPONSE_BYTES,
@@ -101,6 +104,7 @@ class Client:
             backoff=backoff,
             backoff_max=backoff_max,
             retry_after_max=retry_after_max,
+            deadline=deadline,
             session_ttl=session_ttl,
             session_error_codes=session_error_codes,
             max_response_bytes=max_response_bytes,
@@ -461,6 +465,9 @@ class Client:
     def _exchange(self, url: str, content: bytes, service: str) -> tuple[int, httpx.Headers, bytes]:
         """One HTTP exchange; the answer is read up to ``max_response_bytes`` (after decompression)."""
         limit = self._config.max_response_bytes
+        # httpx's read timeout is per read: an answer dripped a byte at a time never trips it, so the
+        # whole exchange also has a deadline.
+        give_up = time.monotonic() + self._config.deadline
         with self._http.stream("POST", url, content=content, headers=self._headers) as response:
             status = response.status_code
             if 300 <= status < 400 or status == 429 or status >= 500:
@@ -474,6 +481,8 @@ class Client:
             size = 0
             for chunk in response.iter_bytes():
                 size += len(chunk)
+                if time.monotonic() > give_up:
+                    raise httpx.ReadTimeout("the answer took longer than the deadline")
                 if size > limit:
                     raise ResponseFormatError(
                         f"the answer exceeds {limit} bytes", service=service, status=status
@@ -507,6 +516,7 @@ class AsyncClient:
         backoff: float = 0.5,
         backoff_max: float = 30.0,
         retry_after_max: float = 60.0,
+        deadline: float = 120.0,
         session_ttl: float = 600.0,
         session_error_codes: Iterable[str] = _core.SESSION_ERROR_CODES,
         max_response_bytes: int = _core.MAX_RESPONSE_BYTES,
@@ -528,6 +538,7 @@ class AsyncClient:
             backoff=backoff,
             backoff_max=backoff_max,
             retry_after_max=retry_after_max,
+            deadline=deadline,
             session_ttl=session_ttl,
             session_error_codes=session_error_codes,
             max_response_bytes=max_response_bytes,
@@ -896,6 +907,9 @@ class AsyncClient:
     ) -> tuple[int, httpx.Headers, bytes]:
         """One HTTP exchange; the answer is read up to ``max_response_bytes`` (after decompression)."""
         limit = self._config.max_response_bytes
+        # httpx's read timeout is per read: an answer dripped a byte at a time never trips it, so the
+        # whole exchange also has a deadline.
+        give_up = time.monotonic() + self._config.deadline
         async with self._http.stream(
             "POST", url, content=content, headers=self._headers
         ) as response:
@@ -911,6 +925,8 @@ class AsyncClient:
             size = 0
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
+                if time.monotonic() > give_up:
+                    raise httpx.ReadTimeout("the answer took longer than the deadline")
                 if size > limit:
                     raise ResponseFormatError(
                         f"the answer exceeds {limit} bytes", service=service, status=status

@@ -8,6 +8,7 @@ so a model validated on input dumps exactly what the wire expects.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StrictInt
@@ -42,16 +43,24 @@ TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
 def _number_as_text(value: object) -> object:
-    """A JSON number where a string-encoded number is expected becomes its decimal text."""
+    """A JSON number where a string-encoded number is expected becomes its plain decimal text
+    (``1e-05`` → ``"0.00001"``); booleans, NaN and infinities are left to fail validation."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return (
-            repr(value) if value == value and value not in (float("inf"), float("-inf")) else value
-        )
+        if value != value or value in (float("inf"), float("-inf")):
+            return value
+        return format(Decimal(repr(value)), "f")
     return value
+
+
+def _integer_as_text(value: object) -> object:
+    """As :func:`_number_as_text`, and a whole float (``5.0``) is the integer it stands for."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return _number_as_text(value)
 
 
 def _flag_as_text(value: object) -> object:
@@ -66,15 +75,17 @@ WireDateTime = Annotated[
         pattern="^(?:(?:[0-9]{4}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?$"
     ),
 ]
-WireInteger = Annotated[str, BeforeValidator(_number_as_text), Field(pattern="^(?:-?[0-9]{1,18})$")]
+WireInteger = Annotated[
+    str, BeforeValidator(_integer_as_text), Field(pattern="^(?:-?[0-9]{1,18})$")
+]
 WireIntegerOrEmpty = Annotated[
-    str, BeforeValidator(_number_as_text), Field(pattern="^(?:-?[0-9]{1,18})?$")
+    str, BeforeValidator(_integer_as_text), Field(pattern="^(?:-?[0-9]{1,18})?$")
 ]
 WireDecimal = Annotated[
-    str, BeforeValidator(_number_as_text), Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,9})?)$")
+    str, BeforeValidator(_number_as_text), Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)$")
 ]
 WireDecimalOrEmpty = Annotated[
-    str, BeforeValidator(_number_as_text), Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,9})?)?$")
+    str, BeforeValidator(_number_as_text), Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)?$")
 ]
 WirePercent = Annotated[
     str, BeforeValidator(_number_as_text), Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)$")

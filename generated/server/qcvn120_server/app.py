@@ -60,76 +60,108 @@ class Service:
     endpoint: str
     method: str
     request: type[BaseModel]
+    # The request's schema in the served OpenAPI document, enforced besides the model; a Service
+    # built without one (e.g. with a model of your own) is checked by its model only.
+    schema: str | None = None
 
 
 SERVICES: dict[str, Service] = {
     "DongBoHoSoMC": Service(
-        "DongBoHoSoMC", "integration", "dong_bo_ho_so_mc", models.DongBoHoSoMCRequest
+        "DongBoHoSoMC",
+        "integration",
+        "dong_bo_ho_so_mc",
+        models.DongBoHoSoMCRequest,
+        "DongBoHoSoMCRequest",
     ),
     "CapNhatTienDoHoSoMC": Service(
         "CapNhatTienDoHoSoMC",
         "integration",
         "cap_nhat_tien_do_ho_so_mc",
         models.CapNhatTienDoHoSoMCRequest,
+        "CapNhatTienDoHoSoMCRequest",
     ),
     "DongBoDanhGia": Service(
-        "DongBoDanhGia", "integration", "dong_bo_danh_gia", models.DongBoDanhGiaRequest
+        "DongBoDanhGia",
+        "integration",
+        "dong_bo_danh_gia",
+        models.DongBoDanhGiaRequest,
+        "DongBoDanhGiaRequest",
     ),
     "DongBoThongKeHoSo": Service(
         "DongBoThongKeHoSo",
         "integration",
         "dong_bo_thong_ke_ho_so",
         models.DongBoThongKeHoSoRequest,
+        "DongBoThongKeHoSoRequest",
     ),
-    "LayThuTuc": Service("LayThuTuc", "integration", "lay_thu_tuc", models.LayThuTucRequest),
-    "LayQDCB": Service("LayQDCB", "integration", "lay_qdcb", models.LayQDCBRequest),
+    "LayThuTuc": Service(
+        "LayThuTuc", "integration", "lay_thu_tuc", models.LayThuTucRequest, "LayThuTucRequest"
+    ),
+    "LayQDCB": Service(
+        "LayQDCB", "integration", "lay_qdcb", models.LayQDCBRequest, "LayQDCBRequest"
+    ),
     "DongBoPAKNDiaPhuong": Service(
         "DongBoPAKNDiaPhuong",
         "integration",
         "dong_bo_pakn_dia_phuong",
         models.DongBoPAKNDiaPhuongRequest,
+        "DongBoPAKNDiaPhuongRequest",
     ),
     "DanhSachPAKNChoXuLy": Service(
         "DanhSachPAKNChoXuLy",
         "integration",
         "danh_sach_pakn_cho_xu_ly",
         models.DanhSachPAKNChoXuLyRequest,
+        "DanhSachPAKNChoXuLyRequest",
     ),
     "DongBoKetQuaXuLyPAKN": Service(
         "DongBoKetQuaXuLyPAKN",
         "integration",
         "dong_bo_ket_qua_xu_ly_pakn",
         models.DongBoKetQuaXuLyPAKNRequest,
+        "DongBoKetQuaXuLyPAKNRequest",
     ),
     "LayTaiLieuPAKN": Service(
-        "LayTaiLieuPAKN", "integration", "lay_tai_lieu_pakn", models.LayTaiLieuPAKNRequest
+        "LayTaiLieuPAKN",
+        "integration",
+        "lay_tai_lieu_pakn",
+        models.LayTaiLieuPAKNRequest,
+        "LayTaiLieuPAKNRequest",
     ),
     "DanhSachPAKNCongKhai": Service(
         "DanhSachPAKNCongKhai",
         "integration",
         "danh_sach_pakn_cong_khai",
         models.DanhSachPAKNCongKhaiRequest,
+        "DanhSachPAKNCongKhaiRequest",
     ),
     "DongBoHoiDap": Service(
-        "DongBoHoiDap", "integration", "dong_bo_hoi_dap", models.DongBoHoiDapRequest
+        "DongBoHoiDap",
+        "integration",
+        "dong_bo_hoi_dap",
+        models.DongBoHoiDapRequest,
+        "DongBoHoiDapRequest",
     ),
     "LayDanhSachHoiDapGuiTuDVCQG": Service(
         "LayDanhSachHoiDapGuiTuDVCQG",
         "integration",
         "lay_danh_sach_hoi_dap_gui_tu_dvcqg",
         models.LayDanhSachHoiDapGuiTuDVCQGRequest,
+        "LayDanhSachHoiDapGuiTuDVCQGRequest",
     ),
     "DongBoKetQuaHoiDapGuiTuDVCQG": Service(
         "DongBoKetQuaHoiDapGuiTuDVCQG",
         "integration",
         "dong_bo_ket_qua_hoi_dap_gui_tu_dvcqg",
         models.DongBoKetQuaHoiDapGuiTuDVCQGRequest,
+        "DongBoKetQuaHoiDapGuiTuDVCQGRequest",
     ),
     "LayDanhSachHoiDapBoCoQuan": Service(
         "LayDanhSachHoiDapBoCoQuan",
         "integration",
         "lay_danh_sach_hoi_dap_bo_co_quan",
         models.LayDanhSachHoiDapBoCoQuanRequest,
+        "LayDanhSachHoiDapBoCoQuanRequest",
     ),
 }
 
@@ -153,21 +185,16 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
-def _segment(key: str) -> str:
-    """A client-chosen key as it may appear in a message: printable, escaped, at most 64 characters."""
-    shown = key[:64] if key.isprintable() else key[:64].encode("unicode_escape").decode("ascii")
-    return shown + ("…" if len(key) > 64 else "")
-
-
 def field_path(loc: tuple[int | str, ...] | list[int | str]) -> str:
-    """``data[0].NgayTiepNhan`` from a location; ``(body)`` for the whole body."""
+    """``data[0].NgayTiepNhan`` from a location. A key that is not a plain name (it may be anything a
+    client sent, personal data included) is shown as ``<key>``; every wire name is a plain name."""
     path = ""
     for part in loc:
-        path += (
-            f"[{part}]"
-            if isinstance(part, int)
-            else (f".{_segment(part)}" if path else _segment(part))
-        )
+        if isinstance(part, int):
+            path += f"[{part}]"
+            continue
+        name = part if _PLAIN_KEY.fullmatch(part) else "<key>"
+        path += f".{name}" if path else name
     return path or "(body)"
 
 
@@ -198,44 +225,45 @@ def _json_error(exc: Exception) -> str:
 
 
 def normalise(data: Any) -> Any:
-    """Every string value in NFC; lone surrogates and nesting deeper than MAX_DEPTH refused (in place)."""
-    stack: list[tuple[Any, list[int | str]]] = [(data, [])]
+    """Strings in NFC, integral numbers as ints; lone surrogates and nesting past MAX_DEPTH refused. In place."""
+    stack: list[tuple[Any, tuple[int | str, ...]]] = [(data, ())]
     while stack:
         node, loc = stack.pop()
         if len(loc) >= MAX_DEPTH:
             raise _invalid(
                 f"JSON lồng quá sâu — nested deeper than {MAX_DEPTH} levels at {field_path(loc)}"
             )
-        entries: list[tuple[Any, Any]] = (
-            list(node.items()) if isinstance(node, dict) else list(enumerate(node))
-        )
-        for key, value in entries:
-            if isinstance(key, str) and _SURROGATE.search(key):
+        # Assigning to existing keys or indexes while iterating is safe: no size changes.
+        for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+            if isinstance(key, str) and not key.isascii() and _SURROGATE.search(key):
                 raise _invalid(
                     f"{field_path(loc)}: khóa chứa ký tự thay thế đơn lẻ — a key holds a lone surrogate"
                 )
             if isinstance(value, str):
-                if _SURROGATE.search(value):
-                    raise _invalid(
-                        f"{field_path([*loc, key])}: ký tự thay thế đơn lẻ — lone surrogate (\\ud800-\\udfff) is not Unicode text"
-                    )
-                if not value.isascii():
+                if not value.isascii():  # surrogates and composable characters are never ASCII
+                    if _SURROGATE.search(value):
+                        raise _invalid(
+                            f"{field_path((*loc, key))}: ký tự thay thế đơn lẻ — lone surrogate (\\ud800-\\udfff) is not Unicode text"
+                        )
                     node[key] = unicodedata.normalize("NFC", value)
+            elif isinstance(value, float) and value.is_integer():
+                node[key] = int(value)  # 5.0 is the JSON number 5, an "integer" to the schema too
             elif isinstance(value, (dict, list)):
-                stack.append((value, [*loc, key]))
+                stack.append((value, (*loc, key)))
     return data
 
 
 async def read_json_object(request: Request, max_body_bytes: int) -> dict[str, Any]:
     """The body as a JSON object, or a :class:`_Refused` saying what is wrong with it."""
-    content_type = request.headers.get("content-type", "")
-    media_type, _, params = content_type.partition(";")
-    charset = (
-        params.strip().lower().removeprefix("charset=").strip('"')
-        if "charset=" in params.lower()
-        else "utf-8"
-    )
-    if media_type.strip().lower() != "application/json" or charset not in ("utf-8", "utf8"):
+    media_type, *params = request.headers.get("content-type", "").lower().split(";")
+    charsets = [
+        p.strip().removeprefix("charset=").strip('"')
+        for p in params
+        if p.strip().startswith("charset=")
+    ]
+    if media_type.strip() != "application/json" or any(
+        c not in ("utf-8", "utf8") for c in charsets
+    ):
         raise _Refused(
             415,
             INVALID_REQUEST,
@@ -291,10 +319,11 @@ def _json_equal(a: Any, b: Any) -> bool:
     return (len(kinds) == 1 or kinds == {"integer", "number"}) and bool(a == b)
 
 
-def _admits(types: Any, value: Any) -> bool:
+def _admits(types: str | list[str], value: Any) -> bool:
     kind = _json_type(value)
-    allowed = [types] if isinstance(types, str) else list(types)
-    return kind in allowed or (kind == "integer" and "number" in allowed)
+    if isinstance(types, str):
+        return kind == types or (kind == "integer" and types == "number")
+    return kind in types or (kind == "integer" and "number" in types)
 
 
 def _listing(values: list[Any]) -> str:
@@ -331,10 +360,35 @@ class Contract:
     def __init__(self, document: dict[str, Any]) -> None:
         self.schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
         self._patterns: dict[str, re.Pattern[str]] = {}
+        self._compiled: dict[str, Callable[[Any], Any] | None] = {}
+
+    def _fast(self, schema_name: str) -> Callable[[Any], Any] | None:
+        """A compiled validator (fastjsonschema) for the common case, a valid request; the checker
+        below stays the authority and writes the messages whenever this one objects."""
+        if schema_name not in self._compiled:
+            try:
+                import fastjsonschema
+            except ImportError:
+                self._compiled[schema_name] = None
+                return None
+            as_draft7 = json.loads(
+                json.dumps(self.schemas).replace('"#/components/schemas/', '"#/definitions/')
+            )
+            self._compiled[schema_name] = fastjsonschema.compile(
+                {"$ref": f"#/definitions/{schema_name}", "definitions": as_draft7}
+            )
+        return self._compiled[schema_name]
 
     def errors(self, value: Any, schema_name: str) -> list[str]:
         if schema_name not in self.schemas:
             return []
+        fast = self._fast(schema_name)
+        if fast is not None:
+            try:
+                fast(value)
+                return []
+            except Exception:  # fastjsonschema.JsonSchemaValueException: find out what, below
+                pass
         out: list[str] = []
         self._check(value, {"$ref": f"#/components/schemas/{schema_name}"}, [], out)
         return out
@@ -361,61 +415,67 @@ class Contract:
     def _check(self, value: Any, schema: Any, loc: list[int | str], out: list[str]) -> None:
         if not isinstance(schema, dict) or len(out) > MAX_ERRORS_SHOWN:
             return
-        where = field_path(loc)
-        if "$ref" in schema:
-            self._check(
-                value, self.schemas.get(str(schema["$ref"]).rsplit("/", 1)[-1], {}), loc, out
-            )
+        ref = schema.get("$ref")
+        if ref is not None:
+            self._check(value, self.schemas.get(ref.rsplit("/", 1)[-1], {}), loc, out)
         types = schema.get("type")
         if types is not None and not _admits(types, value):
             wanted = types if isinstance(types, str) else " or ".join(types)
-            out.append(f"{where}: phải là {wanted} — must be {wanted}, not {_json_type(value)}")
+            out.append(
+                f"{field_path(loc)}: phải là {wanted} — must be {wanted}, not {_json_type(value)}"
+            )
             return
-        for keyword in ("anyOf", "oneOf"):
-            if keyword in schema:
-                self._one_of(value, schema[keyword], loc, out, exactly_one=keyword == "oneOf")
+        if "anyOf" in schema:
+            self._one_of(value, schema["anyOf"], loc, out, exactly_one=False)
+        if "oneOf" in schema:
+            self._one_of(value, schema["oneOf"], loc, out, exactly_one=True)
         if "enum" in schema and not any(_json_equal(value, item) for item in schema["enum"]):
             out.append(
-                f"{where}: không thuộc danh sách — must be one of {_listing(schema['enum'])}"
+                f"{field_path(loc)}: không thuộc danh sách — must be one of {_listing(schema['enum'])}"
             )
         if "const" in schema and not _json_equal(value, schema["const"]):
             out.append(
-                f"{where}: phải là {_listing([schema['const']])} — must be {_listing([schema['const']])}"
+                f"{field_path(loc)}: phải là {_listing([schema['const']])} — must be {_listing([schema['const']])}"
             )
         if isinstance(value, str):
-            self._string(value, schema, where, out)
+            self._string(value, schema, loc, out)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             if "minimum" in schema and value < schema["minimum"]:
                 out.append(
-                    f"{where}: nhỏ hơn {schema['minimum']} — must be at least {schema['minimum']}"
+                    f"{field_path(loc)}: nhỏ hơn {schema['minimum']} — must be at least {schema['minimum']}"
                 )
             if "maximum" in schema and value > schema["maximum"]:
                 out.append(
-                    f"{where}: lớn hơn {schema['maximum']} — must be at most {schema['maximum']}"
+                    f"{field_path(loc)}: lớn hơn {schema['maximum']} — must be at most {schema['maximum']}"
                 )
         elif isinstance(value, list):
             if "minItems" in schema and len(value) < schema["minItems"]:
                 out.append(
-                    f"{where}: cần ít nhất {schema['minItems']} phần tử — needs at least {schema['minItems']} item(s)"
+                    f"{field_path(loc)}: cần ít nhất {schema['minItems']} phần tử — needs at least {schema['minItems']} item(s)"
                 )
             if "maxItems" in schema and len(value) > schema["maxItems"]:
                 out.append(
-                    f"{where}: tối đa {schema['maxItems']} phần tử — at most {schema['maxItems']} item(s)"
+                    f"{field_path(loc)}: tối đa {schema['maxItems']} phần tử — at most {schema['maxItems']} item(s)"
                 )
-            if "items" in schema:
+            items = schema.get("items")
+            if items is not None:
                 for index, item in enumerate(value):
-                    self._check(item, schema["items"], [*loc, index], out)
+                    loc.append(index)
+                    self._check(item, items, loc, out)
+                    loc.pop()
         elif isinstance(value, dict):
             self._object(value, schema, loc, out)
 
-    def _string(self, value: str, schema: dict[str, Any], where: str, out: list[str]) -> None:
+    def _string(
+        self, value: str, schema: dict[str, Any], loc: list[int | str], out: list[str]
+    ) -> None:
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             out.append(
-                f"{where}: dài quá {schema['maxLength']} ký tự — longer than {schema['maxLength']} characters"
+                f"{field_path(loc)}: dài quá {schema['maxLength']} ký tự — longer than {schema['maxLength']} characters"
             )
         if "minLength" in schema and len(value) < schema["minLength"]:
             out.append(
-                f"{where}: ngắn hơn {schema['minLength']} ký tự — shorter than {schema['minLength']} characters"
+                f"{field_path(loc)}: ngắn hơn {schema['minLength']} ký tự — shorter than {schema['minLength']} characters"
             )
         pattern = schema.get("pattern")
         if isinstance(pattern, str):
@@ -423,25 +483,30 @@ class Contract:
             if compiled is None:
                 compiled = self._patterns[pattern] = re.compile(pattern)
             if not compiled.search(value):
-                out.append(f"{where}: sai định dạng — does not match the required format")
+                out.append(f"{field_path(loc)}: sai định dạng — does not match the required format")
 
     def _object(
         self, value: dict[str, Any], schema: dict[str, Any], loc: list[int | str], out: list[str]
     ) -> None:
-        for key in schema.get("required", []):
+        for key in schema.get("required", ()):
             if key not in value:
                 out.append(f"{field_path([*loc, key])}: thiếu trường bắt buộc — field required")
         properties: dict[str, Any] = schema.get("properties", {})
         extra = schema.get("additionalProperties", True)
         for key, item in value.items():
-            if key in properties:
-                self._check(item, properties[key], [*loc, key], out)
+            known = properties.get(key)
+            if known is not None:
+                loc.append(key)
+                self._check(item, known, loc, out)
+                loc.pop()
             elif extra is False:
                 out.append(
                     f"{field_path([*loc, key])}: trường không được phép — unknown field, not allowed"
                 )
             elif isinstance(extra, dict):
-                self._check(item, extra, [*loc, key], out)
+                loc.append(key)
+                self._check(item, extra, loc, out)
+                loc.pop()
 
     def _one_of(
         self,
@@ -460,9 +525,8 @@ class Contract:
         passing = sum(1 for found in results if not found)
         if passing == 1 or (passing > 1 and not exactly_one):
             return
-        where = field_path(loc)
         if passing > 1:
-            out.append(f"{where}: khớp nhiều dạng — matches more than one allowed form")
+            out.append(f"{field_path(loc)}: khớp nhiều dạng — matches more than one allowed form")
             return
         # Report the branch meant for this kind of value; otherwise list the kinds allowed.
         for branch, found in zip(branches, results):
@@ -482,7 +546,7 @@ class Contract:
             {str(b.get("type")) for b in branches if isinstance(b, dict) and "type" in b}
         )
         out.append(
-            f"{where}: sai kiểu — must be {' or '.join(kinds) or 'another form'}, not {_json_type(value)}"
+            f"{field_path(loc)}: sai kiểu — must be {' or '.join(kinds) or 'another form'}, not {_json_type(value)}"
         )
 
 
@@ -500,7 +564,13 @@ def describe_errors(
                 if described
                 else "sai định dạng — does not match the required format"
             )
-        parts.append(f"{field_path(item['loc'])}: {message}")
+        # pydantic names union members in the location (``function-after[…]``): not wire names.
+        loc = [
+            part
+            for part in item["loc"]
+            if not (isinstance(part, str) and ("[" in part or "(" in part))
+        ]
+        parts.append(f"{field_path(loc)}: {message}")
     return _invalid_data(parts)
 
 
@@ -511,14 +581,14 @@ def _invalid_data(parts: list[str]) -> str:
 
 
 def validate(
-    model: type[BaseModel], body: dict[str, Any], contract: Contract, schema_name: str
+    model: type[BaseModel], body: dict[str, Any], contract: Contract, schema_name: str | None
 ) -> Any:
     """The body parsed by the (tolerant) model, refused when it breaks the model or the schema."""
     try:
         parsed = model.model_validate(body)
     except ValidationError as error:
-        raise _invalid(describe_errors(error, contract, schema_name)) from None
-    broken = contract.errors(body, schema_name)
+        raise _invalid(describe_errors(error, contract, schema_name or "")) from None
+    broken = contract.errors(body, schema_name) if schema_name else []
     if broken:
         raise _invalid(_invalid_data(broken))
     return parsed
@@ -678,7 +748,7 @@ def create_app(
                         INVALID_REQUEST,
                         f"Quá nhiều bản ghi — at most {max_batch} records per call",
                     )
-                parsed = validate(service.request, body, contract, f"{service.name}Request")
+                parsed = validate(service.request, body, contract, service.schema)
                 context = CallContext(
                     account=account,
                     endpoint=endpoint,
@@ -705,7 +775,11 @@ def create_app(
 
 LOCAL_SERVICES: dict[str, Service] = {
     "ThongKeHoSoTheoKy": Service(
-        "ThongKeHoSoTheoKy", "local", "thong_ke_ho_so_theo_ky", models.ThongKeHoSoTheoKyRequest
+        "ThongKeHoSoTheoKy",
+        "local",
+        "thong_ke_ho_so_theo_ky",
+        models.ThongKeHoSoTheoKyRequest,
+        "ThongKeHoSoTheoKyRequest",
     ),
 }
 LOCAL_PATHS = {
@@ -733,7 +807,7 @@ def create_local_app(
             async def call(request: Request) -> JSONResponse:
                 async def work() -> JSONResponse:
                     body = await read_json_object(request, max_body_bytes)
-                    parsed = validate(service.request, body, contract, f"{service.name}Request")
+                    parsed = validate(service.request, body, contract, service.schema)
                     answer: Answer = await run_in_threadpool(
                         getattr(handler, service.method), parsed
                     )

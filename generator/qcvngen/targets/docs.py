@@ -134,6 +134,7 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
             login_response=field_rows(reg.envelope.login_response.fields, False),
             request=field_rows(reg.envelope.request.fields, False),
             response=field_rows(reg.envelope.response.fields, False),
+            local_services=[{"service": s, "params": field_rows(s.params, False)} for s in reg.envelope.local_services],
         ),
         FOLDER / "codelists.md": render_template("docs/codelists.md.jinja", **common),
         FOLDER / "coverage.md": render_template("docs/coverage.md.jinja", **common, rows=coverage_rows(reg)),

@@ -69,7 +69,7 @@ def scalar_definitions(reg: ir.Regulation) -> dict[str, Schema]:
         if not codelist.closed:
             continue
         codes = [c.code for c in codelist.codes]
-        numeric = [int(c) for c in codes if c.isdigit() and str(int(c)) == c]
+        numeric = [int(c) for c in codes if c.isascii() and c.isdigit() and str(int(c)) == c]
         for or_empty in (False, True):
             variants: list[Schema] = [{"type": "string", "enum": codes + ([""] if or_empty else [])}]
             if numeric:
