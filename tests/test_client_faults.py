@@ -29,6 +29,7 @@ class FaultProxy:
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
         self.mode = "pass"
+        self.failures_left: int | None = None  # misbehave for this many connections, then pass
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self.connections = 0
@@ -41,7 +42,12 @@ class FaultProxy:
             except OSError:
                 return
             self.connections += 1
-            threading.Thread(target=self._serve, args=(client, self.mode), daemon=True).start()
+            mode = self.mode
+            if self.failures_left is not None:
+                if self.failures_left <= 0:
+                    mode = "pass"
+                self.failures_left -= 1
+            threading.Thread(target=self._serve, args=(client, mode), daemon=True).start()
 
     def _serve(self, client: socket.socket, mode: str) -> None:
         try:
@@ -147,7 +153,7 @@ def test_reset_before_and_after_sending_never_duplicates(sandbox: Sandbox, model
                 portal.dong_bo_ho_so_mc([opencps_dossier("FAULT-AFTER-1")])
             # A pull survives a reset by retrying.
             proxy.mode = "reset-before"
-            threading.Timer(0.05, lambda: setattr(proxy, "mode", "pass")).start()
+            proxy.failures_left = 2
             assert portal.lay_thu_tuc(ma_tthc="1.001193.000.00.00.H99")[0].tentthc == "Đăng ký khai sinh"
     finally:
         proxy.close()

@@ -160,7 +160,7 @@ class EndpointSpec(Strict):
 
 class HeaderSpec(Strict):
     # An HTTP header token: no CR/LF or separators can reach a request line.
-    name: StrictStr = Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
+    name: StrictStr = Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,63}$")
     required: StrictBool
     description: TextSpec
     sources: list[StrictStr] = Field(min_length=1)

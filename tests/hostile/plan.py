@@ -80,7 +80,6 @@ TEXT_SINKS: list[Sink] = [
     Sink("endpoint.title.vi", "envelope.yaml", (("endpoints", "*", "title", "vi"),)),
     Sink("endpoint.title.en", "envelope.yaml", (("endpoints", "*", "title", "en"),)),
     Sink("endpoint.notes", "envelope.yaml", (("endpoints", "*", "notes"),)),
-    Sink("header.name", "envelope.yaml", (("headers", "*", "name"),), where=_added),
     Sink("header.description.vi", "envelope.yaml", (("headers", "*", "description", "vi"),)),
     Sink("header.description.en", "envelope.yaml", (("headers", "*", "description", "en"),)),
     Sink("error.code", "envelope.yaml", (("errors", "*", "code"),), where=lambda t, r, p: _added(t, r, p, "notes")),
@@ -125,6 +124,8 @@ NAME_SINKS: list[Sink] = [
     Sink("endpoint.name", "envelope.yaml", (("endpoints", "*", "name"),), role="name"),
     Sink("endpoint.path", "envelope.yaml", (("endpoints", "*", "path"),), role="name"),
     Sink("local_service.name", "envelope.yaml", (("local_services", "*", "name"),), role="name"),
+    # An HTTP header token (the DSL refuses anything else, so no CR/LF can reach a request).
+    Sink("header.name", "envelope.yaml", (("headers", "*", "name"),), role="name"),
     Sink("local_service.path", "envelope.yaml", (("local_services", "*", "path"),), role="name"),
     Sink("ref.table.packet", "tables/*.yaml", (("packet",),), role="ref"),
     Sink("ref.field.codelist", "*.yaml", tuple(base + ("codelist",) for lists in FIELD_LISTS.values() for base in lists), role="ref"),
@@ -374,6 +375,8 @@ def rename(tree: Tree, sink: str, value: str) -> Tree | None:
         endpoint[sink.split(".")[1]] = value
     elif sink in ("local_service.name", "local_service.path") and out["envelope.yaml"].get("local_services"):
         out["envelope.yaml"]["local_services"][0][sink.split(".")[1]] = value
+    elif sink == "header.name":
+        next(h for h in out["envelope.yaml"]["headers"] if h["name"] == f"{_ADDED}-0")["name"] = value
     elif sink == "packet.name":
         old = out["packets.yaml"]["packets"][0]["name"]
         out["packets.yaml"]["packets"][0]["name"] = value
