@@ -372,14 +372,15 @@ class Client:
             body = {"session": token.reveal(), **payload}
             answer = self._post(service, endpoint, body, push=push, count=count)
             if not answer.session_invalid:
-                secrets = {
-                    self._config.username.reveal(),
-                    self._config.password.reveal(),
-                    token.reveal(),
-                }
-                _core.raise_for_code(
-                    answer, service=service, secrets=secrets | _core.leaf_strings(payload)
-                )
+                if answer.code != "0":  # only a refusal's message needs the values sent blanked out
+                    secrets = {
+                        self._config.username.reveal(),
+                        self._config.password.reveal(),
+                        token.reveal(),
+                    }
+                    _core.raise_for_code(
+                        answer, service=service, secrets=secrets | _core.leaf_strings(payload)
+                    )
                 return answer
             if renewed:
                 raise SessionError(
@@ -812,14 +813,15 @@ class AsyncClient:
             body = {"session": token.reveal(), **payload}
             answer = await self._post(service, endpoint, body, push=push, count=count)
             if not answer.session_invalid:
-                secrets = {
-                    self._config.username.reveal(),
-                    self._config.password.reveal(),
-                    token.reveal(),
-                }
-                _core.raise_for_code(
-                    answer, service=service, secrets=secrets | _core.leaf_strings(payload)
-                )
+                if answer.code != "0":  # only a refusal's message needs the values sent blanked out
+                    secrets = {
+                        self._config.username.reveal(),
+                        self._config.password.reveal(),
+                        token.reveal(),
+                    }
+                    _core.raise_for_code(
+                        answer, service=service, secrets=secrets | _core.leaf_strings(payload)
+                    )
                 return answer
             if renewed:
                 raise SessionError(
