@@ -218,6 +218,31 @@ def envelope_field(reg: ir.Regulation, name: str) -> ir.Field:
     raise KeyError(name)
 
 
+def _service_const(builder: SchemaBuilder, name: str) -> Schema:
+    """The envelope's ``service`` key, fixed to one service's name."""
+    annotations = builder.annotations(envelope_field(builder.reg, "service"))
+    return {**{k: v for k, v in annotations.items() if k != "examples"}, "type": "string", "const": name}
+
+
+def _params(builder: SchemaBuilder, fields: tuple[ir.Field, ...], props: dict[str, Schema], required: list[str]) -> None:
+    for field in fields:
+        props[field.wire_name] = builder.field(field)
+        if field.required:
+            required.append(field.wire_name)
+
+
+def _envelope_object(title: str, description: str, props: dict[str, Schema], required: list[str], *, closed: bool, extra: Schema) -> Schema:
+    return {
+        "type": "object",
+        "title": title,
+        "description": description,
+        "properties": props,
+        "required": required,
+        "additionalProperties": not closed,
+        **extra,
+    }
+
+
 def request_schema(builder: SchemaBuilder, packet: ir.Packet) -> Schema:
     """The request envelope of one service: envelope keys, ``service`` fixed, typed ``data`` and params."""
     reg = builder.reg
@@ -226,93 +251,48 @@ def request_schema(builder: SchemaBuilder, packet: ir.Packet) -> Schema:
     for field in reg.envelope.request.fields:
         if field.wire_name == "data":
             continue
-        schema = builder.field(field)
-        if field.wire_name == "service":
-            schema = {**builder.annotations(field), "type": "string", "const": packet.name}
-            schema.pop("examples", None)
-        props[field.wire_name] = schema
+        props[field.wire_name] = _service_const(builder, packet.name) if field.wire_name == "service" else builder.field(field)
         if field.required:
             required.append(field.wire_name)
     if packet.data_record is not None:
         data_field = envelope_field(reg, "data")
         props["data"] = {**builder.annotations(data_field), "type": "array", "minItems": 1, "items": builder.ref(packet.data_record)}
         required.append("data")
-    for field in packet.params:
-        props[field.wire_name] = builder.field(field)
-        if field.required:
-            required.append(field.wire_name)
-    return {
-        "type": "object",
-        "title": f"{packet.name}Request",
-        "description": f"{packet.purpose.vi} — {packet.purpose.en}",
-        "properties": props,
-        "required": required,
-        "additionalProperties": False,
-        "x-qcvn120-packet": packet.number,
-    }
+    _params(builder, packet.params, props, required)
+    description = f"{packet.purpose.vi} — {packet.purpose.en}"
+    return _envelope_object(f"{packet.name}Request", description, props, required, closed=True, extra={"x-qcvn120-packet": packet.number})
+
+
+def _response(builder: SchemaBuilder, title: str, description: str, result_record: str | None, extra: Schema) -> Schema:
+    """The response envelope; ``result`` is typed when the service has a result record."""
+    fields = builder.reg.envelope.response.fields
+    props: dict[str, Schema] = {}
+    for field in fields:
+        if field.wire_name == "result" and result_record is not None:
+            props["result"] = {**builder.annotations(field), "type": "array", "items": builder.ref(result_record)}
+        else:
+            props[field.wire_name] = builder.field(field)
+    required = [f.wire_name for f in fields if f.required]
+    return _envelope_object(title, description, props, required, closed=False, extra=extra)
 
 
 def response_schema(builder: SchemaBuilder, packet: ir.Packet) -> Schema:
-    reg = builder.reg
-    props: dict[str, Schema] = {}
-    required: list[str] = []
-    for field in reg.envelope.response.fields:
-        if field.wire_name == "result" and packet.result_record is not None:
-            props["result"] = {**builder.annotations(field), "type": "array", "items": builder.ref(packet.result_record)}
-        else:
-            props[field.wire_name] = builder.field(field)
-        if field.required:
-            required.append(field.wire_name)
-    return {
-        "type": "object",
-        "title": f"{packet.name}Response",
-        "description": f"Kết quả {packet.name} — {packet.name} response",
-        "properties": props,
-        "required": required,
-        "additionalProperties": True,
-        "x-qcvn120-packet": packet.number,
-    }
+    description = f"Kết quả {packet.name} — {packet.name} response"
+    return _response(builder, f"{packet.name}Response", description, packet.result_record, {"x-qcvn120-packet": packet.number})
 
 
 def local_request_schema(builder: SchemaBuilder, service: ir.LocalService) -> Schema:
     """What the national portal sends to a local service: ``madonvi``, ``service`` and the parameters."""
-    madonvi = envelope_field(builder.reg, "madonvi")
-    service_field = envelope_field(builder.reg, "service")
-    fixed = {key: value for key, value in builder.annotations(service_field).items() if key != "examples"}
     props: dict[str, Schema] = {
-        "madonvi": builder.field(madonvi),
-        "service": {**fixed, "type": "string", "const": service.name},
+        "madonvi": builder.field(envelope_field(builder.reg, "madonvi")),
+        "service": _service_const(builder, service.name),
     }
     required = ["service"]
-    for field in service.params:
-        props[field.wire_name] = builder.field(field)
-        if field.required:
-            required.append(field.wire_name)
-    return {
-        "type": "object",
-        "title": f"{service.name}Request",
-        "description": describe(service.title),
-        "properties": props,
-        "required": required,
-        "additionalProperties": False,
-        "x-qcvn120-inference": service.inference,
-    }
+    _params(builder, service.params, props, required)
+    extra = {"x-qcvn120-inference": service.inference}
+    return _envelope_object(f"{service.name}Request", describe(service.title), props, required, closed=True, extra=extra)
 
 
 def local_response_schema(builder: SchemaBuilder, service: ir.LocalService) -> Schema:
-    reg = builder.reg
-    props: dict[str, Schema] = {}
-    for field in reg.envelope.response.fields:
-        if field.wire_name == "result":
-            props["result"] = {**builder.annotations(field), "type": "array", "items": builder.ref(service.result_record)}
-        else:
-            props[field.wire_name] = builder.field(field)
-    return {
-        "type": "object",
-        "title": f"{service.name}Response",
-        "description": describe(service.title),
-        "properties": props,
-        "required": [f.wire_name for f in reg.envelope.response.fields if f.required],
-        "additionalProperties": True,
-        "x-qcvn120-inference": service.inference,
-    }
+    extra = {"x-qcvn120-inference": service.inference}
+    return _response(builder, f"{service.name}Response", describe(service.title), service.result_record, extra)
