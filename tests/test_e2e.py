@@ -21,7 +21,7 @@ PERSONAL = {"ChuHoSo": "CANARY Trần Văn Bí Mật", "SoDienThoai": "099900011
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    running = start_sandbox(tmp_path_factory.mktemp("e2e") / "state.sqlite3", "--account", f"{USER}:{PASSWORD}:{MADONVI}")
+    running = start_sandbox(tmp_path_factory.mktemp("e2e") / "state.sqlite3", "--account", f"{USER}:{PASSWORD}:{MADONVI}", "--show-personal-data")
     yield running
     running.stop()
 

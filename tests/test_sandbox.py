@@ -75,6 +75,10 @@ def test_opencps_style_push_already_exists_update_and_progress(sandbox: Sandbox)
     unknown = call(base, {**progress, "data": [{**step, "MaHoSo": "KHONG-CO"}]}).json()
     assert unknown["error_code"] == "-4" and "KHONG-CO" in unknown["message"]
 
+    shown = mine[0]["record"]
+    assert shown["ChuHoSo"] == shown["SoDienThoai"] == shown["Email"] == "***", "personal data is masked in the views by default"
+    assert shown["MaTTHC"] == "1.001193.000.00.00.H99"
+
     page = httpx.get(f"{base}/sandbox/").text
     assert "H99.01-240105-0001" in page and "Tiếp nhận hồ sơ" in page
     assert "Nguyễn Văn An" not in page, "the page shows no personal data"
@@ -185,6 +189,16 @@ def test_sessions_expire_and_state_survives_a_kill(tmp_path: Path) -> None:
         assert again.json()["error_code"] == "-3"
     finally:
         second.stop()
+
+
+def test_accounts_can_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QCVNGEN_SANDBOX_ACCOUNTS", f"envuser:env-secret:{MADONVI}")
+    running = start_sandbox(tmp_path / "state.sqlite3")
+    try:
+        assert login(running.base_url, "envuser", "env-secret")
+        assert "env-secret" not in " ".join(running.args)
+    finally:
+        running.stop()
 
 
 def test_bad_account_flag_is_a_usage_error(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from enum import Enum, IntEnum
 from pathlib import Path
@@ -174,6 +175,9 @@ def sandbox(
         typer.Option("--account", help="USER:PASSWORD:MADONVI; repeat for more (default sandbox:sandbox:000.00.00.G05)."),
     ] = None,
     session_ttl: Annotated[float, typer.Option(help="Session lifetime in seconds.", min=1)] = 600.0,
+    show_personal_data: Annotated[
+        bool, typer.Option("--show-personal-data", help="Show names, phones, e-mails and ID numbers in /sandbox/api/ (masked by default).")
+    ] = False,
     log_level: Annotated[
         str,
         typer.Option(
@@ -189,7 +193,10 @@ def sandbox(
     from .sandbox.logs import configure_logging
 
     try:
-        accounts = [Credentials.parse(text) for text in account] if account else [DEFAULT_ACCOUNT]
+        # Accounts from $QCVNGEN_SANDBOX_ACCOUNTS keep passwords out of the process list.
+        from_env = [text for text in os.environ.get("QCVNGEN_SANDBOX_ACCOUNTS", "").split(",") if text]
+        texts = account or from_env
+        accounts = [Credentials.parse(text) for text in texts] if texts else [DEFAULT_ACCOUNT]
     except ValueError as exc:
         typer.echo(f"error: --account: {exc}", err=True)
         raise typer.Exit(Exit.SPEC_ERROR) from None
@@ -198,7 +205,7 @@ def sandbox(
     except ValueError as exc:
         typer.echo(f"error: --log-level: {exc}", err=True)
         raise typer.Exit(Exit.SPEC_ERROR) from None
-    app_, _ = create_sandbox_app(db, accounts, session_ttl=session_ttl)
+    app_, _ = create_sandbox_app(db, accounts, session_ttl=session_ttl, show_personal_data=show_personal_data)
     base = f"http://{host}:{port}"
     typer.echo(f"qcvngen sandbox: {base}  (state: {db})")
     typer.echo(f"  POST {base}/auth         login {{username, password}} -> session")

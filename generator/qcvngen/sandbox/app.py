@@ -50,17 +50,21 @@ def create_sandbox_app(
     *,
     session_ttl: float = 600.0,
     max_batch: int = 1000,
+    show_personal_data: bool = False,
 ) -> tuple[FastAPI, SandboxPortal]:
     store = Store(db)
     seed = load_seed()
     check_seed(seed)
     portal = SandboxPortal(store, accounts or [DEFAULT_ACCOUNT], seed, session_ttl=session_ttl)
     app: FastAPI = generated_modules().app.create_app(portal, max_batch=max_batch, logger=logging.getLogger("qcvngen.sandbox"))
-    status_labels = {c["code"]: c for c in _status_codes()}
+    reg = _spec()
+    status_labels = {c["code"]: c for c in _status_codes(reg)}
+    # Personal data stays masked in the views unless asked for (names, phones, e-mails, ID numbers).
+    hidden = frozenset() if show_personal_data else _personal_keys(reg)
 
     @app.get("/sandbox/api/dossiers", include_in_schema=False)
     def dossiers_json() -> JSONResponse:
-        return JSONResponse({"dossiers": store.dossiers()})
+        return JSONResponse({"dossiers": mask(store.dossiers(), hidden)})
 
     @app.get("/sandbox/api/receipts", include_in_schema=False)
     def receipts_json() -> JSONResponse:
@@ -68,7 +72,7 @@ def create_sandbox_app(
 
     @app.get("/sandbox/api/records/{service}", include_in_schema=False)
     def records_json(service: str) -> JSONResponse:
-        return JSONResponse({"service": service, "records": store.stored(service)})
+        return JSONResponse({"service": service, "records": mask(store.stored(service), hidden)})
 
     @app.get("/sandbox/", include_in_schema=False)
     def dossiers_page() -> HTMLResponse:
@@ -78,13 +82,33 @@ def create_sandbox_app(
     return app, portal
 
 
-def _status_codes() -> list[dict[str, str]]:
-    """TrangThaiHoSo labels (vi / en) from the spec, for the page."""
+def _spec() -> Any:
     from ..pipeline import load_spec
     from ..resources import default_spec_dir
 
     reg, _ = load_spec(default_spec_dir(Path.cwd()))
+    return reg
+
+
+def _status_codes(reg: Any) -> list[dict[str, str]]:
+    """TrangThaiHoSo labels (vi / en) from the spec, for the page."""
     if reg is None:
         return []
     codes = reg.codelist("TrangThaiHoSo").codes
     return [{"code": c.code, "vi": c.title.vi, "en": c.title.en} for c in codes]
+
+
+def _personal_keys(reg: Any) -> frozenset[str]:
+    """Wire names the spec marks as personal data (``pii: true``), in any record."""
+    if reg is None:
+        return frozenset()
+    return frozenset(f.wire_name for record in reg.records for f in record.fields if f.pii)
+
+
+def mask(value: Any, keys: frozenset[str]) -> Any:
+    """A copy of ``value`` with the values of ``keys`` replaced by ``"***"`` at any depth."""
+    if isinstance(value, dict):
+        return {k: ("***" if k in keys and v not in ("", None) else mask(v, keys)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(item, keys) for item in value]
+    return value
