@@ -15,6 +15,8 @@ import os
 from importlib import metadata
 from pathlib import Path
 
+from .writer import TOOL_CACHES  # standard library only, like this module
+
 CACHE_DIR = Path(".qcvngen-cache")
 TOOLS = ("black", "ruff", "datamodel-code-generator", "pydantic", "jinja2", "PyYAML")
 _PACKAGE = Path(__file__).resolve().parent
@@ -23,7 +25,7 @@ _PACKAGE = Path(__file__).resolve().parent
 def _files_under(root: Path, suffixes: tuple[str, ...] | None = None) -> list[Path]:
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in ("__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"))
+        dirnames[:] = sorted(d for d in dirnames if d not in TOOL_CACHES)
         for name in sorted(filenames):
             if suffixes is None or name.endswith(suffixes):
                 found.append(Path(dirpath) / name)

@@ -44,6 +44,15 @@ class FieldType:
     of: str | None = None
     empty_string: bool = False
 
+    @property
+    def nested_record(self) -> str | None:
+        """The record a ``record`` field holds, or a ``list`` field's item record."""
+        if self.kind == "record":
+            return self.record
+        if self.kind == "list" and self.of not in ("string", "any"):
+            return self.of
+        return None
+
 
 @dataclass(frozen=True)
 class Field:
@@ -254,6 +263,18 @@ class Regulation:
             if record.name == name:
                 return record
         raise KeyError(name)
+
+    def nested_records(self, roots: list[str]) -> list[Record]:
+        """Records reachable from ``roots`` through record and list fields (not the roots), in a stable order."""
+        seen: list[str] = []
+        stack = list(roots)
+        while stack:
+            for field in self.record(stack.pop(0)).fields:
+                target = field.type.nested_record
+                if target and target not in seen and target not in roots:
+                    seen.append(target)
+                    stack.append(target)
+        return [self.record(name) for name in seen]
 
     def codelist(self, name: str) -> CodeList:
         for codelist in self.codelists:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import time
@@ -37,8 +36,9 @@ class Credentials:
         return cls(*parts)
 
 
-def _wire(model: Any) -> dict[str, Any]:
-    return dict(model.model_dump(by_alias=True, exclude_none=True, mode="json"))
+def _wire(model: Any) -> str:
+    """A validated record as its canonical wire JSON (pydantic serialises it in one native pass)."""
+    return str(model.model_dump_json(by_alias=True, exclude_none=True))
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.\-\[\]/]{1,80}")
@@ -89,7 +89,7 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
         now = time.time()
         with self.store.transaction() as db:
             for record in request.data:
-                db.execute("INSERT INTO records (service, madonvi, record, received) VALUES (?, ?, ?, ?)", (service, madonvi, json.dumps(_wire(record), ensure_ascii=False), now))
+                db.execute("INSERT INTO records (service, madonvi, record, received) VALUES (?, ?, ?, ?)", (service, madonvi, _wire(record), now))
             self._receipt(db, service, madonvi, len(request.data))
         return _success(len(request.data), context.unknown_keys)
 
@@ -116,7 +116,7 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
                 self._receipt(db, "DongBoHoSoMC", madonvi, 0, "-4")
                 return Answer(error_code="-4", message=f"Hồ sơ không tồn tại — dossier does not exist: {_shown(missing)}")
             for record in request.data:
-                text = json.dumps(_wire(record), ensure_ascii=False)
+                text = _wire(record)
                 if updating:
                     db.execute("UPDATE dossiers SET record = ?, updated = ?, versions = versions + 1 WHERE madonvi = ? AND ma_ho_so = ?", (text, now, madonvi, record.ma_ho_so))
                 else:
@@ -135,7 +135,7 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
                 self._receipt(db, "CapNhatTienDoHoSoMC", madonvi, 0, "-4")
                 return Answer(error_code="-4", message=f"Hồ sơ không tồn tại, hãy gửi DongBoHoSoMC trước — dossier does not exist, send DongBoHoSoMC first: {_shown(missing)}")
             for record in request.data:
-                db.execute("INSERT INTO progress (madonvi, ma_ho_so, record, received) VALUES (?, ?, ?, ?)", (madonvi, record.ma_ho_so, json.dumps(_wire(record), ensure_ascii=False), now))
+                db.execute("INSERT INTO progress (madonvi, ma_ho_so, record, received) VALUES (?, ?, ?, ?)", (madonvi, record.ma_ho_so, _wire(record), now))
             self._receipt(db, "CapNhatTienDoHoSoMC", madonvi, len(request.data))
         return _success(len(request.data), context.unknown_keys)
 

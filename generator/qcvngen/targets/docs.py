@@ -47,14 +47,7 @@ class FieldRow:
 
 
 def _link(field: ir.Field) -> str | None:
-    t = field.type
-    if t.kind == "code":
-        return t.codelist
-    if t.kind == "record":
-        return t.record
-    if t.kind == "list" and t.of not in ("string", "any"):
-        return t.of
-    return None
+    return field.type.codelist if field.type.kind == "code" else field.type.nested_record
 
 
 def field_rows(fields: tuple[ir.Field, ...], numbered_by_row: bool) -> list[FieldRow]:
@@ -87,19 +80,6 @@ def field_rows(fields: tuple[ir.Field, ...], numbered_by_row: bool) -> list[Fiel
     return rows
 
 
-def _nested(reg: ir.Regulation, roots: list[str]) -> list[ir.Record]:
-    seen: list[str] = []
-    stack = list(roots)
-    while stack:
-        name = stack.pop(0)
-        for f in reg.record(name).fields:
-            target = f.type.record if f.type.kind == "record" else f.type.of if f.type.kind == "list" else None
-            if target and target not in ("string", "any") and target not in seen:
-                seen.append(target)
-                stack.append(target)
-    return [reg.record(n) for n in seen]
-
-
 def _packet_view(reg: ir.Regulation, packet: ir.Packet) -> dict[str, Any]:
     tables = [reg.table(n) for n in packet.tables]
     sections = []
@@ -113,7 +93,7 @@ def _packet_view(reg: ir.Regulation, packet: ir.Packet) -> dict[str, Any]:
         sections.append({"table": table, "role": role, "rows": field_rows(fields, numbered_by_row=True), "record": table.record})
     envelope_params = [f for f in packet.params if f.origin.table is None]
     roots = [t.record for t in tables if t.record]
-    nested = [{"record": r, "rows": field_rows(r.fields, numbered_by_row=False)} for r in _nested(reg, roots)]
+    nested = [{"record": r, "rows": field_rows(r.fields, numbered_by_row=False)} for r in reg.nested_records(roots)]
     return {
         "packet": packet,
         "sections": sections,

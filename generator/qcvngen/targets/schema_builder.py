@@ -149,7 +149,8 @@ class SchemaBuilder:
         if kind == "record":
             return self._maybe_empty(self.ref(ftype.record or ""), ftype.empty_string)
         if kind == "list":
-            item: Schema = {} if ftype.of == "any" else ({"type": "string"} if ftype.of == "string" else self.ref(ftype.of or ""))
+            nested = ftype.nested_record
+            item: Schema = self.ref(nested) if nested else ({"type": "string"} if ftype.of == "string" else {})
             return self._maybe_empty({"type": "array", "items": item}, ftype.empty_string)
         return {}
 
@@ -190,21 +191,6 @@ class SchemaBuilder:
             found[name] = self.definitions(name)
             pending.extend(_refs(found[name], self.ref_prefix))
         return dict(sorted(found.items()))
-
-    def referenced_records(self, roots: list[str]) -> list[str]:
-        """Record names reachable from ``roots``, in a stable order."""
-        seen: list[str] = []
-        stack = list(roots)
-        while stack:
-            name = stack.pop(0)
-            if name in seen:
-                continue
-            seen.append(name)
-            for f in self.reg.record(name).fields:
-                target = f.type.record if f.type.kind == "record" else f.type.of if f.type.kind == "list" else None
-                if target and target not in ("string", "any"):
-                    stack.append(target)
-        return seen
 
     @staticmethod
     def _maybe_empty(schema: Schema, empty_string: bool) -> Schema:
