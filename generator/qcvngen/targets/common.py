@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .. import ir
@@ -67,3 +67,16 @@ def dump_json(data: Any, *, first: str | None = None) -> str:
 
 def python_header(ctx: Context) -> str:
     return f"# {ctx.header_line}\n"
+
+
+RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
+
+
+def runtime_files(ctx: Context, package: str, dest: PurePosixPath) -> Files:
+    """Every module of ``qcvngen.runtime.<package>`` (but its ``__init__``) under ``dest``, verbatim after the header."""
+    source = RUNTIME / package
+    return {
+        dest / module.name: python_header(ctx) + module.read_text(encoding="utf-8")
+        for module in sorted(source.glob("*.py"))
+        if module.name != "__init__.py"
+    }
