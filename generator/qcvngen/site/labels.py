@@ -55,9 +55,9 @@ MEMBERSHIP: Final[dict[str, Text]] = {
     "hypothesis": Text("giả thuyết", "hypothesis"),
 }
 CONFIDENCE: Final[dict[str, Text]] = {
-    "high": Text("tin cậy cao", "high"),
-    "medium": Text("tin cậy vừa", "medium"),
-    "low": Text("tin cậy thấp", "low"),
+    "high": Text("cao", "high"),
+    "medium": Text("trung bình", "medium"),
+    "low": Text("thấp", "low"),
 }
 STATUS: Final[dict[str, Text]] = {
     "complete": Text("đầy đủ", "complete"),
