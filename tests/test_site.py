@@ -38,10 +38,42 @@ SCREENSHOT = ROOT / "docs" / "screenshots" / "site.png"
 
 # Words of the site's English labels, values and notes that no Vietnamese text on a page contains.
 ENGLISH_WORDS = (
-    "required", "yes", "no", "Table", "row", "string", "complete", "optional", "Field", "Type", "Description",
-    "Notes", "Source", "Sources", "Coverage", "Direction", "Endpoint", "Packet", "each item", "unknown",
-    "push", "pull", "record", "flag", "integer", "confidence", "high", "medium", "Max length", "Ref",
-    "envelope", "parameters", "Built by", "the", "of", "and",
+    "required",
+    "yes",
+    "no",
+    "Table",
+    "row",
+    "string",
+    "complete",
+    "optional",
+    "Field",
+    "Type",
+    "Description",
+    "Notes",
+    "Source",
+    "Sources",
+    "Coverage",
+    "Direction",
+    "Endpoint",
+    "Packet",
+    "each item",
+    "unknown",
+    "push",
+    "pull",
+    "record",
+    "flag",
+    "integer",
+    "confidence",
+    "high",
+    "medium",
+    "Max length",
+    "Ref",
+    "envelope",
+    "parameters",
+    "Built by",
+    "the",
+    "of",
+    "and",
 )
 # Letters that only Vietnamese writes (ă ơ ư đ, and the tone marks on them or with a dot below/hook above).
 VIETNAMESE_LETTERS = re.compile("[ăắằẳẵặơớờởỡợưứừửữựđạảậẩẫấầẹẻẽếềểễệỉịĩọỏốồổỗộụủũỳỵỷỹ]", re.IGNORECASE)
@@ -71,15 +103,19 @@ def browser_plan(found: Callable[[str], str | None], euid: int, apt_get: str | N
         return BrowserPlan()
     what = " and ".join(missing)
     if apt_get is None:
-        return BrowserPlan(problem=(
-            f"{what} missing (tests/test_site.py drives the site in headless Chromium) and this machine has no "
-            "apt-get to install them: install Chromium and a matching chromedriver and put both on PATH"
-        ))
+        return BrowserPlan(
+            problem=(
+                f"{what} missing (tests/test_site.py drives the site in headless Chromium) and this machine has no "
+                "apt-get to install them: install Chromium and a matching chromedriver and put both on PATH"
+            )
+        )
     if euid != 0:
-        return BrowserPlan(problem=(
-            f"{what} missing (tests/test_site.py drives the site in headless Chromium) and the tests are not "
-            f"running as root, so they cannot install them: run `{MANUAL}`, or run the tests as root once"
-        ))
+        return BrowserPlan(
+            problem=(
+                f"{what} missing (tests/test_site.py drives the site in headless Chromium) and the tests are not "
+                f"running as root, so they cannot install them: run `{MANUAL}`, or run the tests as root once"
+            )
+        )
     return BrowserPlan(commands=APT_COMMANDS)
 
 
@@ -110,8 +146,10 @@ def ensure_browser(
             ran.append(tuple(command))
             if done.returncode != 0:
                 tail = (done.stdout + done.stderr)[-2000:]
-                pytest.fail(f"`{' '.join(command)}` failed ({done.returncode}); install by hand: {MANUAL}\n{tail}",
-                            pytrace=False)
+                pytest.fail(
+                    f"`{' '.join(command)}` failed ({done.returncode}); install by hand: {MANUAL}\n{tail}",
+                    pytrace=False,
+                )
         if browser_plan(found, euid, apt_get) != BrowserPlan():
             pytest.fail(f"chromium/chromedriver still missing after {MANUAL!r}", pytrace=False)
         return ran
@@ -174,9 +212,17 @@ def browser(chromium: tuple[str, str], tmp_path_factory: pytest.TempPathFactory)
     options.binary_location = chromium[0]
     profile = tmp_path_factory.mktemp("chromium-profile")
     for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}", "--window-size=1400,900", "--lang=vi-VN",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,900",
+        "--lang=vi-VN",
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=chromium[1]), options=options)
@@ -313,8 +359,12 @@ def test_english_mode_shows_no_vietnamese(browser: Any, base_url: str, reg: ir.R
     text = _visible_text(browser, f"{base_url}packets/{PACKET}.html", "en")
     assert "appointment date for result" in text and not VIETNAMESE_LETTERS.findall(text)
     problems = {}
-    for page in [f"packets/{p.name}.html" for p in reg.packets] + ["index.html", "envelope.html", "codelists.html",
-                                                                    "coverage.html"]:
+    for page in [f"packets/{p.name}.html" for p in reg.packets] + [
+        "index.html",
+        "envelope.html",
+        "codelists.html",
+        "coverage.html",
+    ]:
         text = _visible_text(browser, base_url + page, "en")
         for quote in quoted:
             text = text.replace(quote, "")
@@ -441,7 +491,8 @@ def test_every_marked_text_has_its_other_language(site_files: dict[PurePosixPath
         assert body.count('<span class="l-en"') == spans + body.count('<span class="l-vionly"'), path
         assert body.count('<p class="l-vi"') == body.count('<p class="l-en" lang="en">'), path
         assert body.count('<p class="l-en note"') + body.count('<ul class="notes l-en"') == body.count(
-            '<p class="l-vionly'), path
+            '<p class="l-vionly'
+        ), path
         assert pointers >= body.count('<p class="l-vionly')
         for row in re.findall(r"<tr[^>]*>.*?</tr>", body, re.DOTALL):
             assert row.count('<td class="l-vi"') == row.count('<td class="l-en"'), (path, row[:200])
@@ -459,9 +510,15 @@ def test_the_vocabulary_names_every_value_the_ir_can_hold() -> None:
     assert set(labels.DIRECTION) == set(labels.DIRECTION_SHORT) == set(get_args(ir.Direction))
     assert set(labels.PART) == set(labels.PART_WAY) == set(get_args(ir.Part))
     assert set(labels.SOURCE_KINDS) == set(get_args(dsl.SourceSpec.model_fields["kind"].annotation))
-    every = [*labels.KINDS.values(), *labels.LIST_OF.values(), *labels.REQUIRED.values(),
-             *labels.MEMBERSHIP.values(), *labels.CONFIDENCE.values(), *labels.STATUS.values(),
-             *[v for k, v in vars(labels.L).items() if isinstance(v, ir.Text) and not k.startswith("ENGLISH_ONLY")]]
+    every = [
+        *labels.KINDS.values(),
+        *labels.LIST_OF.values(),
+        *labels.REQUIRED.values(),
+        *labels.MEMBERSHIP.values(),
+        *labels.CONFIDENCE.values(),
+        *labels.STATUS.values(),
+        *[v for k, v in vars(labels.L).items() if isinstance(v, ir.Text) and not k.startswith("ENGLISH_ONLY")],
+    ]
     for text in every:
         assert text.vi and text.en and not _english_found(text.vi, list(ENGLISH_WORDS)), text
     assert labels.ref(ir.Origin("t.yaml", 1, table=2, row=15)) == ir.Text("Bảng 2, dòng 15", "Table 2, row 15")
@@ -475,7 +532,7 @@ def test_search_index_holds_every_packet_and_every_field_shown(
     import json
 
     text = site_files[PurePosixPath("assets/search-index.js")]
-    entries = json.loads(text[text.index("["):text.rindex("]") + 1])
+    entries = json.loads(text[text.index("[") : text.rindex("]") + 1])
     packets = [e for e in entries if e["kind"] == "packet"]
     assert [e["name"] for e in packets] == [p.name for p in reg.packets]
     assert all(e["vi"] and e["en"] for e in packets)
@@ -487,7 +544,11 @@ def test_search_index_holds_every_packet_and_every_field_shown(
                 assert {f.wire_name for f in reg.record(table.record).fields} <= listed, packet.name
     entry = next(e for e in entries if e["name"] == "NgayHenTra" and e["packet"] == PACKET)
     assert (entry["anchor"], entry["vi"], entry["en"], entry["ref_vi"], entry["ref_en"]) == (
-        "f-NgayHenTra", "Ngày hẹn trả", "appointment date for result", "Bảng 2, dòng 15", "Table 2, row 15"
+        "f-NgayHenTra",
+        "Ngày hẹn trả",
+        "appointment date for result",
+        "Bảng 2, dòng 15",
+        "Table 2, row 15",
     )
     assert entry["section_vi"].startswith("Bảng 2 — ") and entry["section_en"].startswith("Table 2 — ")
 
@@ -512,8 +573,11 @@ MARKUP = [
 def _hostile(reg: ir.Regulation) -> ir.Regulation:
     record = reg.record(RECORD)
     fields = tuple(
-        dataclasses.replace(f, title=ir.Text(vi=MARKUP[n % len(MARKUP)], en=MARKUP[(n + 3) % len(MARKUP)]),
-                            notes=MARKUP[(n + 5) % len(MARKUP)])
+        dataclasses.replace(
+            f,
+            title=ir.Text(vi=MARKUP[n % len(MARKUP)], en=MARKUP[(n + 3) % len(MARKUP)]),
+            notes=MARKUP[(n + 5) % len(MARKUP)],
+        )
         for n, f in enumerate(record.fields)
     )
     records = tuple(dataclasses.replace(r, fields=fields) if r.name == RECORD else r for r in reg.records)
@@ -527,9 +591,41 @@ def test_spec_text_never_becomes_markup(reg: ir.Regulation) -> None:
 
     files = render_site(_hostile(reg))
     allowed = {
-        "html", "head", "meta", "title", "link", "script", "body", "header", "a", "div", "label", "input", "ol", "ul",
-        "li", "button", "nav", "p", "span", "main", "h1", "h2", "h3", "table", "thead", "tbody", "tr", "th", "td",
-        "code", "em", "strong", "br", "footer", "cite",
+        "html",
+        "head",
+        "meta",
+        "title",
+        "link",
+        "script",
+        "body",
+        "header",
+        "a",
+        "div",
+        "label",
+        "input",
+        "ol",
+        "ul",
+        "li",
+        "button",
+        "nav",
+        "p",
+        "span",
+        "main",
+        "h1",
+        "h2",
+        "h3",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "code",
+        "em",
+        "strong",
+        "br",
+        "footer",
+        "cite",
     }
     for path, page in files.items():
         if path.suffix != ".html":
@@ -549,7 +645,7 @@ def test_spec_text_never_becomes_markup(reg: ir.Regulation) -> None:
     for payload in MARKUP:
         assert payload in text, payload
     index = files[PurePosixPath("assets/search-index.js")]
-    shown = {value for entry in json.loads(index[index.index("["):index.rindex("]") + 1]) for value in entry.values()}
+    shown = {value for entry in json.loads(index[index.index("[") : index.rindex("]") + 1]) for value in entry.values()}
     assert set(MARKUP) <= shown
 
 
@@ -558,7 +654,11 @@ def test_site_is_deterministic_across_hash_seeds_and_folders(tmp_path: Path) -> 
         env = {**os.environ, "PYTHONHASHSEED": seed, "TZ": "UTC" if seed == "1" else "Asia/Ho_Chi_Minh"}
         subprocess.run(
             [sys.executable, "-m", "qcvngen.cli", "docs", "--spec", str(SPEC), "--out", str(out)],
-            cwd=cwd, env=env, check=True, capture_output=True, timeout=120,
+            cwd=cwd,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
         digest = hashlib.sha256()
         for path in sorted(p for p in out.rglob("*") if p.is_file()):

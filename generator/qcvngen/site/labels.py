@@ -17,13 +17,15 @@ __all__ = [
     "DIRECTION",
     "DIRECTION_SHORT",
     "KINDS",
-    "L",
+    "LIST_OF",
     "MEMBERSHIP",
     "PART",
+    "PART_WAY",
     "REQUIRED",
     "SOURCE_KINDS",
     "STATUS",
     "STATUS_MEANING",
+    "L",
     "ref",
 ]
 
@@ -67,7 +69,9 @@ STATUS: Final[dict[str, Text]] = {
 }
 STATUS_MEANING: Final[dict[str, Text]] = {
     "complete": Text("đã biết mọi dòng khai báo", "all declared rows known"),
-    "unverified": Text("đủ số nhưng một phần cấu trúc là giả thuyết", "counts match but part of the structure is a hypothesis"),
+    "unverified": Text(
+        "đủ số nhưng một phần cấu trúc là giả thuyết", "counts match but part of the structure is a hypothesis"
+    ),
     "partial": Text("đã biết một số dòng", "some rows known"),
     "unknown": Text("chưa biết dòng nào", "no row known"),
 }
@@ -120,7 +124,6 @@ class L:
     FIELDS = Text("Số trường", "Fields")
     TABLE = Text("Bảng", "Table")
     COVERAGE = Text("Độ phủ", "Coverage")
-    CONFIDENCE = Text("Độ tin cậy", "Confidence")
     PART = Text("Phần", "Part")
     DECLARED = Text("Khai báo", "Declared")
     SPECIFIED = Text("Đã xác định", "Specified")
@@ -133,9 +136,7 @@ class L:
     GIVES = Text("Cung cấp", "Gives")
     SOURCE = Text("Nguồn", "Source")
     ID = Text("Mã", "Id")
-    CONTENTS = Text("Mục lục", "Contents")
     SEARCH = Text("Tìm kiếm", "Search")
-    LANGUAGE = Text("Ngôn ngữ", "Language")
     BUILT_FROM = Text("Dựng bởi", "Built by")
     FROM_SPEC = Text("từ đặc tả", "from the spec")
     NOT_EDIT = Text("Đừng sửa trang này: sửa spec/ rồi chạy", "Do not edit: change spec/ and run")

@@ -75,10 +75,20 @@ class Entry:
 
 
 # Ids the frame and the page templates write themselves; generated ids never take them.
-RESERVED_IDS = frozenset({
-    "top", "content", "search-input", "search-results", "table-1", "envelope-parameters", "endpoints", "headers",
-    "error-codes", "local-services",
-})
+RESERVED_IDS = frozenset(
+    {
+        "top",
+        "content",
+        "search-input",
+        "search-results",
+        "table-1",
+        "envelope-parameters",
+        "endpoints",
+        "headers",
+        "error-codes",
+        "local-services",
+    }
+)
 
 
 @dataclass
@@ -108,8 +118,11 @@ def anchor_of(name: str) -> str:
 
 def _type_cell(t: ir.FieldType, prefix: str) -> TypeCell:
     if t.kind == "code" and t.codelist:
-        return TypeCell(labels.KINDS["code"], link=Link(t.codelist, f"{prefix}codelists.html#{anchor_of(t.codelist)}"),
-                        or_empty=t.empty_string)
+        return TypeCell(
+            labels.KINDS["code"],
+            link=Link(t.codelist, f"{prefix}codelists.html#{anchor_of(t.codelist)}"),
+            or_empty=t.empty_string,
+        )
     nested = t.nested_record
     if nested:
         label = labels.KINDS["record"] if t.kind == "record" else labels.KINDS["list"]
@@ -120,7 +133,9 @@ def _type_cell(t: ir.FieldType, prefix: str) -> TypeCell:
     return TypeCell(labels.KINDS[t.kind], code=code, or_empty=t.empty_string)
 
 
-def field_rows(page: Page, fields: Iterable[ir.Field], *, by_row: bool, section: ir.Text, packet: str) -> list[FieldRow]:
+def field_rows(
+    page: Page, fields: Iterable[ir.Field], *, by_row: bool, section: ir.Text, packet: str
+) -> list[FieldRow]:
     """The rows of one field table, each with a unique anchor and a search entry on ``page``."""
     prefix = "../" * (len(page.path.parts) - 1)
     rows: list[FieldRow] = []
@@ -144,11 +159,21 @@ def field_rows(page: Page, fields: Iterable[ir.Field], *, by_row: bool, section:
             notes=f.notes,
         )
         rows.append(row)
-        page.entries.append(Entry(
-            kind="field", name=f.wire_name, page=page.path.as_posix(), anchor=row.anchor, packet=packet,
-            vi=f.title.vi, en=f.title.en, section_vi=section.vi, section_en=section.en,
-            ref_vi=row.ref.vi, ref_en=row.ref.en,
-        ))
+        page.entries.append(
+            Entry(
+                kind="field",
+                name=f.wire_name,
+                page=page.path.as_posix(),
+                anchor=row.anchor,
+                packet=packet,
+                vi=f.title.vi,
+                en=f.title.en,
+                section_vi=section.vi,
+                section_en=section.en,
+                ref_vi=row.ref.vi,
+                ref_en=row.ref.en,
+            )
+        )
     return rows
 
 
@@ -171,8 +196,10 @@ def _missing(row: dict[str, Any]) -> ir.Text:
 
 
 def _coverage(reg: ir.Regulation) -> dict[int, dict[str, Any]]:
-    return {row["table"]: {**row, "status_text": labels.STATUS[row["status"]], "missing_text": _missing(row)}
-            for row in coverage_rows(reg)}
+    return {
+        row["table"]: {**row, "status_text": labels.STATUS[row["status"]], "missing_text": _missing(row)}
+        for row in coverage_rows(reg)
+    }
 
 
 def _packet_sections(reg: ir.Regulation, page: Page, packet: ir.Packet) -> list[dict[str, Any]]:
@@ -187,20 +214,46 @@ def _packet_sections(reg: ir.Regulation, page: Page, packet: ir.Packet) -> list[
             fields = tuple(f for f in packet.params if f.origin.table == number)
             role = "params"
         rows = field_rows(page, fields, by_row=True, section=heading, packet=packet.name)
-        sections.append({"table": table, "heading": heading, "anchor": page.unique(f"table-{number}"), "role": role, "rows": rows,
-                         "confidence": labels.CONFIDENCE[table.confidence]})
+        sections.append(
+            {
+                "table": table,
+                "heading": heading,
+                "anchor": page.unique(f"table-{number}"),
+                "role": role,
+                "rows": rows,
+                "confidence": labels.CONFIDENCE[table.confidence],
+            }
+        )
     return sections
 
 
 def packet_page(reg: ir.Regulation, packet: ir.Packet, coverage: dict[int, dict[str, Any]]) -> Page:
     """A packet: its facts, envelope parameters, one section per table, then the nested records."""
-    page = Page(PurePosixPath("packets") / f"{packet.name}.html", ir.Text(packet.name, packet.name),
-                "site/packet.html.jinja", {})
-    page.entries.append(Entry(kind="packet", name=packet.name, page=page.path.as_posix(), number=packet.number,
-                              packet=packet.name, vi=packet.purpose.vi, en=packet.purpose.en))
+    page = Page(
+        PurePosixPath("packets") / f"{packet.name}.html",
+        ir.Text(packet.name, packet.name),
+        "site/packet.html.jinja",
+        {},
+    )
+    page.entries.append(
+        Entry(
+            kind="packet",
+            name=packet.name,
+            page=page.path.as_posix(),
+            number=packet.number,
+            packet=packet.name,
+            vi=packet.purpose.vi,
+            en=packet.purpose.en,
+        )
+    )
     envelope_heading = ir.Text("Tham số của phong bì", "Envelope parameters")
-    envelope = field_rows(page, (f for f in packet.params if f.origin.table is None), by_row=False,
-                          section=envelope_heading, packet=packet.name)
+    envelope = field_rows(
+        page,
+        (f for f in packet.params if f.origin.table is None),
+        by_row=False,
+        section=envelope_heading,
+        packet=packet.name,
+    )
     sections = _packet_sections(reg, page, packet)
     nested = []
     for record in reg.nested_records([s["table"].record for s in sections if s["table"].record]):
@@ -231,18 +284,31 @@ def index_page(reg: ir.Regulation, coverage: dict[int, dict[str, Any]]) -> Page:
             if packet.section and packet.section != section_seen:
                 section_seen = packet.section
                 rows += [{"section": s} for s in group.sections if s.number == packet.section]
-            rows.append({"packet": packet, "direction": labels.DIRECTION_SHORT[packet.direction],
-                         "declared": _declared(reg, packet)})
+            rows.append(
+                {
+                    "packet": packet,
+                    "direction": labels.DIRECTION_SHORT[packet.direction],
+                    "declared": _declared(reg, packet),
+                }
+            )
         groups.append({"group": group, "rows": rows})
     view = {"groups": groups, "coverage": coverage}
-    return Page(PurePosixPath("index.html"), ir.Text("Bảng 1 — Các gói tin", "Table 1 — The packets"),
-                "site/index.html.jinja", view)
+    return Page(
+        PurePosixPath("index.html"),
+        ir.Text("Bảng 1 — Các gói tin", "Table 1 — The packets"),
+        "site/index.html.jinja",
+        view,
+    )
 
 
 def envelope_page(reg: ir.Regulation) -> Page:
     """The envelope: endpoints, headers, login, request and response envelopes, errors, local services."""
-    page = Page(PurePosixPath("envelope.html"), ir.Text("Phong bì và đăng nhập", "Envelope and login"),
-                "site/envelope.html.jinja", {})
+    page = Page(
+        PurePosixPath("envelope.html"),
+        ir.Text("Phong bì và đăng nhập", "Envelope and login"),
+        "site/envelope.html.jinja",
+        {},
+    )
     env = reg.envelope
     records = []
     for anchor, heading, record in (
@@ -265,31 +331,53 @@ def envelope_page(reg: ir.Regulation) -> Page:
 
 def codelists_page(reg: ir.Regulation) -> Page:
     """Every code list with its codes."""
-    lists = [{"list": cl, "anchor": anchor_of(cl.name), "confidence": labels.CONFIDENCE[cl.confidence],
-              "codes": [{"code": c, "membership": labels.MEMBERSHIP[c.membership] if c.membership != "regulation" else None}
-                        for c in cl.codes]}
-             for cl in reg.codelists]
-    return Page(PurePosixPath("codelists.html"), ir.Text("Danh mục mã", "Code lists"), "site/codelists.html.jinja",
-                {"lists": lists})
+    lists = [
+        {
+            "list": cl,
+            "anchor": anchor_of(cl.name),
+            "confidence": labels.CONFIDENCE[cl.confidence],
+            "codes": [
+                {"code": c, "membership": labels.MEMBERSHIP[c.membership] if c.membership != "regulation" else None}
+                for c in cl.codes
+            ],
+        }
+        for cl in reg.codelists
+    ]
+    return Page(
+        PurePosixPath("codelists.html"),
+        ir.Text("Danh mục mã", "Code lists"),
+        "site/codelists.html.jinja",
+        {"lists": lists},
+    )
 
 
 def coverage_page(reg: ir.Regulation, coverage: dict[int, dict[str, Any]]) -> Page:
     """Declared against specified fields, per table."""
     rows = [{**row, "part_text": labels.PART[row["part"]]} for row in coverage.values()]
-    return Page(PurePosixPath("coverage.html"), ir.Text("Độ phủ", "Coverage"), "site/coverage.html.jinja",
-                {"rows": rows, "statuses": list(labels.STATUS.items()), "legend": labels.STATUS_MEANING})
+    return Page(
+        PurePosixPath("coverage.html"),
+        ir.Text("Độ phủ", "Coverage"),
+        "site/coverage.html.jinja",
+        {"rows": rows, "statuses": list(labels.STATUS.items()), "legend": labels.STATUS_MEANING},
+    )
 
 
 def sources_page(reg: ir.Regulation) -> Page:
     """The sources catalogue; titles are citations, shown as written."""
     sources = [{"source": s, "kind": labels.SOURCE_KINDS.get(s.kind, ir.Text(s.kind, s.kind))} for s in reg.sources]
-    return Page(PurePosixPath("sources.html"), ir.Text("Nguồn", "Sources"), "site/sources.html.jinja",
-                {"sources": sources})
+    return Page(
+        PurePosixPath("sources.html"), ir.Text("Nguồn", "Sources"), "site/sources.html.jinja", {"sources": sources}
+    )
 
 
 def pages(reg: ir.Regulation) -> list[Page]:
     """Every page of the site, the main pages first, then one per packet in Table 1 order."""
     coverage = _coverage(reg)
-    main = [index_page(reg, coverage), envelope_page(reg), codelists_page(reg), coverage_page(reg, coverage),
-            sources_page(reg)]
+    main = [
+        index_page(reg, coverage),
+        envelope_page(reg),
+        codelists_page(reg),
+        coverage_page(reg, coverage),
+        sources_page(reg),
+    ]
     return main + [packet_page(reg, packet, coverage) for packet in reg.packets]
