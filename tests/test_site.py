@@ -393,6 +393,27 @@ def test_search_finds_a_field_and_links_to_its_row(browser: Any, base_url: str, 
     assert target.get_attribute("id") == "f-NgayHenTra" and "NgayHenTra" in target.text
 
 
+def test_site_works_from_disk_and_search_answers_in_the_chosen_language(browser: Any, site_dir: Path) -> None:
+    """Opened as file:// (no server, no network): the switch, the remembered choice and the search all work."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    _open(browser, (site_dir / "packets" / "LayThuTuc.html").as_uri(), "vi")
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    box = browser.find_element("id", "search-input")
+    assert box.get_attribute("placeholder") == "Tìm trường, gói tin…"
+    box.send_keys("ngay hen tra")
+    WebDriverWait(browser, 10).until(lambda d: d.find_elements("css selector", "#search-results a"))
+    first = browser.find_element("css selector", "#search-results a")
+    assert first.get_attribute("href") == (site_dir / "packets" / f"{PACKET}.html").as_uri() + "#f-NgayHenTra"
+    shown = browser.find_element("id", "search-results").text
+    assert "Ngày hẹn trả" in shown and "Bảng 2, dòng 15" in shown
+    assert not _english_found(shown, [*ENGLISH_WORDS, "appointment date for result"]), shown
+    first.click()
+    WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("#f-NgayHenTra"))
+    assert browser.execute_script("return document.documentElement.dataset.lang") == "vi"
+    _open(browser, (site_dir / "index.html").as_uri(), "both")  # leave the shared browser as the others expect
+
+
 def test_search_finds_packets_and_says_when_nothing_matches(browser: Any, base_url: str) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 

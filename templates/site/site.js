@@ -129,8 +129,9 @@
     }
     var parts = [];
     if (entry.packet) parts.push(pair("", entry.packet, entry.packet));
-    if (entry.section_vi || entry.section_en) parts.push(pair("", entry.section_vi, entry.section_en));
+    // The row reference before the section heading: headings are long and the line is cut at its end.
     if (entry.ref_vi || entry.ref_en) parts.push(pair("", entry.ref_vi, entry.ref_en));
+    if (entry.section_vi || entry.section_en) parts.push(pair("", entry.section_vi, entry.section_en));
     parts.forEach(function (part, i) {
       if (i) box.appendChild(document.createTextNode(" · "));
       box.appendChild(part);
