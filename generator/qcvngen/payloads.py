@@ -285,6 +285,8 @@ class PayloadValidator:
             raise UsageError("cannot tell the packet: give --packet NAME (no 'service' key in the payload)")
         found = names.get(packet)
         record = found.data_record or found.result_record if found else None
+        if found and isinstance(data, dict) and "service" in data:
+            return f"{packet}Request", data  # a request of --packet whose service is wrong: say so
         if isinstance(data, dict) and "error_code" in data:
             return f"{packet}Response" if found else self.reg.envelope.login_response.name, data
         if record is None:
