@@ -47,6 +47,9 @@ def test_vectors_cite_table_and_row_and_break_one_rule_each(result: BuildResult)
     date = next(v for v in found if v.id == "DongBoHoSoMC.NgayTiepNhan.datetime")
     assert date.ref == "Table 2, row 14" and date.expect == "reject"
     assert date.body["data"][0]["NgayTiepNhan"] == "20240230000000"
+    newline = next(v for v in found if v.id == "DongBoHoSoMC.NgayTiepNhan.datetime-newline")
+    assert newline.rule == "datetime" and newline.body["data"][0]["NgayTiepNhan"] == "20240105083000\n"
+    assert {v.rule for v in found if v.id.endswith("-newline")} == {"datetime", "integer", "percent"}
     valid = next(v for v in found if v.id == "DongBoHoSoMC.valid")
     changed = [k for k in valid.body["data"][0] if valid.body["data"][0][k] != date.body["data"][0].get(k) and k != "MaHoSo"]
     assert changed == ["NgayTiepNhan"], "an invalid vector differs from a valid request in one field only"
@@ -89,7 +92,7 @@ def lenient_sandbox(models: Any) -> Iterator[str]:
 def test_a_disabled_rule_fails_exactly_its_vectors(lenient_sandbox: str, result: BuildResult) -> None:
     assert result.regulation is not None
     suite = run(result.regulation, lenient_sandbox, username="sandbox", password="sandbox", madonvi="000.00.00.G05")
-    assert [o.vector.id for o in suite.failed] == ["DongBoHoSoMC.NgayTiepNhan.datetime"]
+    assert [o.vector.id for o in suite.failed] == ["DongBoHoSoMC.NgayTiepNhan.datetime", "DongBoHoSoMC.NgayTiepNhan.datetime-newline"]
     assert len(suite.outcomes) > 100
 
 

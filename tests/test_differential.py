@@ -48,7 +48,7 @@ import httpx
 import jsonschema_rs
 import pytest
 import uvicorn
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from qcvngen import ir, wire
@@ -392,6 +392,10 @@ def test_the_server_contract_alone_agrees_with_the_schema(result: BuildResult, b
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(kind="datetime", empty=True, text="20240105083000\n")
+@example(kind="integer", empty=False, text="12\n")
+@example(kind="decimal", empty=True, text="\n")
+@example(kind="percent", empty=False, text="50%\n")
 @given(kind=st.sampled_from(sorted(wire.PATTERNS)), empty=st.booleans(), text=st.text(alphabet=st.sampled_from("0123456789٣３.%-+eE \n\r\t\u2028"), max_size=24))
 def test_the_regex_engines_agree_on_every_wire_pattern(kind: str, empty: bool, text: str) -> None:
     """ECMA-262 (jsonschema-rs), Rust regex (pydantic), Python re with ``$`` as ``\\Z`` (qcvngen,

@@ -25,6 +25,12 @@ INVALID_VALUES = {
     "percent": "năm mươi",
     "flag": "Yes",
 }
+TRAILING_NEWLINE = {
+    "datetime": "20240105083000\n",
+    "integer": "12\n",
+    "decimal": "12.5\n",
+    "percent": "50%\n",
+}
 
 
 @dataclass(frozen=True)
@@ -56,21 +62,26 @@ class Suite:
         return [o for o in self.outcomes if not o.passed]
 
 
-def _mutations(reg: ir.Regulation, f: ir.Field) -> Iterator[tuple[str, Any, str]]:
-    """(rule, bad value or a marker to delete, description) for one field."""
+def _mutations(reg: ir.Regulation, f: ir.Field) -> Iterator[tuple[str, str, Any, str]]:
+    """(vector name, rule, bad value or a marker to delete, description) for one field."""
     kind = f.type.kind
     if f.required:
-        yield "required", _MISSING, f"{f.wire_name} left out"
+        yield "required", "required", _MISSING, f"{f.wire_name} left out"
     if kind in INVALID_VALUES:
-        yield kind, INVALID_VALUES[kind], f"{f.wire_name} = {INVALID_VALUES[kind]!r}"
+        yield kind, kind, INVALID_VALUES[kind], f"{f.wire_name} = {INVALID_VALUES[kind]!r}"
+    if kind in TRAILING_NEWLINE:
+        # JSON Schema patterns are ECMA-262: "$" is the end of the string. Python's re.search lets
+        # "$" match before a final newline; an implementation validating that way accepts this.
+        value = TRAILING_NEWLINE[kind]
+        yield f"{kind}-newline", kind, value, f"{f.wire_name} = {value!r}, a valid value followed by a newline"
     if kind == "code" and reg.codelist(f.type.codelist or "").closed:
-        yield "code", "99999", f"{f.wire_name} = '99999', not a code of {f.type.codelist}"
+        yield "code", "code", "99999", f"{f.wire_name} = '99999', not a code of {f.type.codelist}"
     if kind == "string":
-        yield "type", 12, f"{f.wire_name} sent as a JSON number"
+        yield "type", "type", 12, f"{f.wire_name} sent as a JSON number"
         if f.max_length:
-            yield "maxLength", "x" * (f.max_length + 1), f"{f.wire_name} longer than {f.max_length} characters"
+            yield "maxLength", "maxLength", "x" * (f.max_length + 1), f"{f.wire_name} longer than {f.max_length} characters"
     if kind in ("record", "list") and not f.type.empty_string:
-        yield "type", "not a structure", f"{f.wire_name} sent as a string"
+        yield "type", "type", "not a structure", f"{f.wire_name} sent as a string"
 
 
 class _Missing:
@@ -113,19 +124,19 @@ def vectors(reg: ir.Regulation, *, madonvi: str, run_id: str | None = None) -> l
         if packet.data_record:
             record = reg.record(packet.data_record)
             for f in record.fields:
-                for rule, value, text in _mutations(reg, f):
+                for name, rule, value, text in _mutations(reg, f):
                     body = fresh(packet, base)
                     _set(body["data"][0], f.wire_name, value)
-                    out.append(Vector(f"{packet.name}.{f.wire_name}.{rule}", packet.name, rule, f.origin.ref, "reject", body, text))
+                    out.append(Vector(f"{packet.name}.{f.wire_name}.{name}", packet.name, rule, f.origin.ref, "reject", body, text))
             if not record.open:
                 body = fresh(packet, base)
                 body["data"][0]["KhoaKhongCoTrongBang"] = "x"
                 out.append(Vector(f"{packet.name}.additionalProperties", packet.name, "additionalProperties", f"Table {record.table}", "reject", body, "a key the complete table does not have"))
         for f in packet.params:
-            for rule, value, text in _mutations(reg, f):
+            for name, rule, value, text in _mutations(reg, f):
                 body = fresh(packet, base)
                 _set(body, f.wire_name, value)
-                out.append(Vector(f"{packet.name}.{f.wire_name}.{rule}", packet.name, rule, f.origin.ref, "reject", body, text))
+                out.append(Vector(f"{packet.name}.{f.wire_name}.{name}", packet.name, rule, f.origin.ref, "reject", body, text))
     first = reg.packets[0]
     out.append(Vector("envelope.session.required", first.name, "session", "envelope", "reject", {**fresh(first, example_request(reg, first, session="", madonvi=madonvi)), "isUpdating": "False", "session": None}, "no session"))
     out.append(Vector("envelope.service.unknown", first.name, "service", "envelope", "reject", {"service": "KhongCoDichVuNay", "madonvi": madonvi}, "an unknown service"))
