@@ -50,7 +50,6 @@ import pytest
 import uvicorn
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
 from qcvngen import ir, wire
 from qcvngen.examples import example_record, example_request
 from qcvngen.payloads import NotWireJson, PayloadValidator, ecma_validator_class, wire_reading
@@ -70,28 +69,107 @@ OTHERS = 2
 
 def _around(text: str) -> list[Any]:
     """A valid string form with whitespace and newlines around it, and in other digits."""
-    return [text + "\n", "\n" + text, " " + text, text + " ", text + "\r\n", "\t" + text, text.translate(ARABIC), text.translate(FULLWIDTH)]
+    return [
+        text + "\n",
+        "\n" + text,
+        " " + text,
+        text + " ",
+        text + "\r\n",
+        "\t" + text,
+        text.translate(ARABIC),
+        text.translate(FULLWIDTH),
+    ]
 
 
 COMMON: list[Any] = ["", " ", "\n", None, True, False, [], {}]
 TABLE: dict[str, list[Any]] = {
     "datetime": [
-        "20240105083000", *_around("20240105083000"), "20240230083000", "20240229083000", "20230229083000",
-        "21000229000000", "20000229000000", "20240105240000", "20240105236000", "20240105235960", "20241305083000",
-        "20240100083000", "2024010508300", "202401050830000", "2024-01-05T08:30:00", "20240105083000Z",
-        "+20240105083000", 20240105083000, 20240105083000.0, *COMMON,
+        "20240105083000",
+        *_around("20240105083000"),
+        "20240230083000",
+        "20240229083000",
+        "20230229083000",
+        "21000229000000",
+        "20000229000000",
+        "20240105240000",
+        "20240105236000",
+        "20240105235960",
+        "20241305083000",
+        "20240100083000",
+        "2024010508300",
+        "202401050830000",
+        "2024-01-05T08:30:00",
+        "20240105083000Z",
+        "+20240105083000",
+        20240105083000,
+        20240105083000.0,
+        *COMMON,
     ],
     "integer": [
-        "12", "-12", "+12", *_around("12"), "1e3", "12.0", "-", "0", "-0", "00", "9" * 18, "9" * 19, "-" + "9" * 18,
-        "0x10", "1_000", "True", 12, -12, 1e3, 12.5, 10**18 - 1, 10**18, -(10**18) + 1, -(10**18), 5.0, *COMMON,
+        "12",
+        "-12",
+        "+12",
+        *_around("12"),
+        "1e3",
+        "12.0",
+        "-",
+        "0",
+        "-0",
+        "00",
+        "9" * 18,
+        "9" * 19,
+        "-" + "9" * 18,
+        "0x10",
+        "1_000",
+        "True",
+        12,
+        -12,
+        1e3,
+        12.5,
+        10**18 - 1,
+        10**18,
+        -(10**18) + 1,
+        -(10**18),
+        5.0,
+        *COMMON,
     ],
     "decimal": [
-        "12.5", "-0.5", ".5", "5.", "1e-5", "12,5", *_around("12.5"), "1." + "0" * 18, "1." + "0" * 19, "NaN",
-        "Infinity", "-", 12.5, 1e-5, 12, 10**18, -(10**18), 1e20, *COMMON,
+        "12.5",
+        "-0.5",
+        ".5",
+        "5.",
+        "1e-5",
+        "12,5",
+        *_around("12.5"),
+        "1." + "0" * 18,
+        "1." + "0" * 19,
+        "NaN",
+        "Infinity",
+        "-",
+        12.5,
+        1e-5,
+        12,
+        10**18,
+        -(10**18),
+        1e20,
+        *COMMON,
     ],
     "percent": [
-        "50", "50%", "100.5%", "999.123456789%", "999.1234567890%", "1000", "50 %", "%", "-5", "+5", "5e1",
-        *_around("50%"), 50, 50.5, *COMMON,
+        "50",
+        "50%",
+        "100.5%",
+        "999.123456789%",
+        "999.1234567890%",
+        "1000",
+        "50 %",
+        "%",
+        "-5",
+        "+5",
+        "5e1",
+        *_around("50%"),
+        50,
+        50.5,
+        *COMMON,
     ],
     "flag": ["True", "False", "true", "TRUE", "false", *_around("True"), "1", "0", "Yes", 1, 0, *COMMON],
     "id": ["123", "abc", "١٢٣", "123\n", 123, -1, 10**18 - 1, 10**18, 12.5, 5.0, *COMMON],
@@ -104,7 +182,14 @@ TABLE: dict[str, list[Any]] = {
 
 def _lengths(limit: int) -> list[Any]:
     """Boundary lengths: at the limit and one past it, in ASCII and in NFD text that NFC shortens."""
-    return ["x" * limit, "x" * (limit + 1), NFD_E * limit, NFD_E * limit + "x", "x" * (limit - 1) + "\n", "x" * limit + "\n"]
+    return [
+        "x" * limit,
+        "x" * (limit + 1),
+        NFD_E * limit,
+        NFD_E * limit + "x",
+        "x" * (limit - 1) + "\n",
+        "x" * limit + "\n",
+    ]
 
 
 def edge_values(reg: ir.Regulation, field: ir.Field) -> list[Any]:
@@ -113,7 +198,17 @@ def edge_values(reg: ir.Regulation, field: ir.Field) -> list[Any]:
     if kind == "code":
         codelist = reg.codelist(field.type.codelist or "")
         first, last = codelist.codes[0].code, codelist.codes[-1].code
-        values: list[Any] = [first, last, "99999", "x" * 64, "x" * 65, NFD_E * 64, NFD_E * 65, *_around(first), "0" + first]
+        values: list[Any] = [
+            first,
+            last,
+            "99999",
+            "x" * 64,
+            "x" * 65,
+            NFD_E * 64,
+            NFD_E * 65,
+            *_around(first),
+            "0" + first,
+        ]
         values += [int(first), float(first), -1, 12.5] if first.isdigit() else [12]
         return values + COMMON
     values = list(TABLE[kind])
@@ -138,7 +233,13 @@ class Case:
         return f"{self.definition} {'.'.join(map(str, self.path))} ({self.field.type.kind}) = {self.value!r}"
 
 
-def _places(reg: ir.Regulation, fields: tuple[ir.Field, ...], body: dict[str, Any], path: tuple[int | str, ...], items: dict[str, str]) -> Iterator[tuple[tuple[int | str, ...], ir.Field]]:
+def _places(
+    reg: ir.Regulation,
+    fields: tuple[ir.Field, ...],
+    body: dict[str, Any],
+    path: tuple[int | str, ...],
+    items: dict[str, str],
+) -> Iterator[tuple[tuple[int | str, ...], ir.Field]]:
     """Every field whose value the example ``body`` holds, depth first, nested records included."""
     for field in fields:
         if field.wire_name not in body:
@@ -173,7 +274,11 @@ def _bases(reg: ir.Regulation) -> Iterator[tuple[str, str, dict[str, Any], tuple
         fields = (*env.request.fields, *packet.params)
         yield packet.name, f"{packet.name}Request", request, fields, {"data": packet.data_record or ""}
         if packet.result_record:
-            response = {"error_code": "0", "message": "Thành công", "result": [example_record(reg, packet.result_record)]}
+            response = {
+                "error_code": "0",
+                "message": "Thành công",
+                "result": [example_record(reg, packet.result_record)],
+            }
             yield packet.name, f"{packet.name}Response", response, env.response.fields, {"result": packet.result_record}
 
 
@@ -267,7 +372,9 @@ class AcceptAll:
 
         methods: dict[str, Any] = {name: accept for name in server.PortalHandler.__abstractmethods__}
         methods["login"] = lambda self, username, password: TOKEN
-        methods["account_for_session"] = lambda self, session: server.Account(username="user", madonvi=MADONVI) if session == TOKEN else None
+        methods["account_for_session"] = lambda self, session: (
+            server.Account(username="user", madonvi=MADONVI) if session == TOKEN else None
+        )
         return type("AcceptAll", (server.PortalHandler,), methods)()
 
 
@@ -327,11 +434,17 @@ def disagreements(judged: list[tuple[Case, dict[str, bool | str]]]) -> list[str]
     return out
 
 
-def test_every_validator_gives_one_verdict_per_value(result: BuildResult, bundle: dict[str, Any], models: Any, server_url: str) -> None:
+def test_every_validator_gives_one_verdict_per_value(
+    result: BuildResult, bundle: dict[str, Any], models: Any, server_url: str
+) -> None:
     reg = result.regulation
     assert reg is not None
     found = cases(reg)
-    readers: dict[str, Verdict] = {**schema_readers(bundle), "validate-data": validate_data(reg), "models": bare_models(models)}
+    readers: dict[str, Verdict] = {
+        **schema_readers(bundle),
+        "validate-data": validate_data(reg),
+        "models": bare_models(models),
+    }
     judged: list[tuple[Case, dict[str, bool | str]]] = []
     with httpx.Client(base_url=server_url, timeout=30) as http:
         server = over_http(reg, http)
@@ -374,7 +487,9 @@ def _contract_class() -> Any:
     "fastjsonschema objects; the models refuse such values first, so the server's verdict is right, "
     "but the contract alone is not: spell ``$`` as ``\\Z`` in Contract._string (helper h4's file)",
 )
-def test_the_server_contract_alone_agrees_with_the_schema(result: BuildResult, bundle: dict[str, Any], models: Any, out_dir: Any) -> None:
+def test_the_server_contract_alone_agrees_with_the_schema(
+    result: BuildResult, bundle: dict[str, Any], models: Any, out_dir: Any
+) -> None:
     """The contract the server enforces besides its models reads patterns as ECMA-262 too."""
     reg = result.regulation
     assert reg is not None
@@ -396,14 +511,19 @@ def test_the_server_contract_alone_agrees_with_the_schema(result: BuildResult, b
 @example(kind="integer", empty=False, text="12\n")
 @example(kind="decimal", empty=True, text="\n")
 @example(kind="percent", empty=False, text="50%\n")
-@given(kind=st.sampled_from(sorted(wire.PATTERNS)), empty=st.booleans(), text=st.text(alphabet=st.sampled_from("0123456789٣３.%-+eE \n\r\t\u2028"), max_size=24))
+@given(
+    kind=st.sampled_from(sorted(wire.PATTERNS)),
+    empty=st.booleans(),
+    text=st.text(alphabet=st.sampled_from("0123456789٣３.%-+eE \n\r\t\u2028"), max_size=24),
+)
 def test_the_regex_engines_agree_on_every_wire_pattern(kind: str, empty: bool, text: str) -> None:
     """ECMA-262 (jsonschema-rs), Rust regex (pydantic), Python re with ``$`` as ``\\Z`` (qcvngen,
     fastjsonschema): one verdict for any string, on every pattern the schema publishes."""
-    import fastjsonschema
-    from pydantic import TypeAdapter, ValidationError
-    from pydantic import Field as PydanticField
     from typing import Annotated
+
+    import fastjsonschema
+    from pydantic import Field as PydanticField
+    from pydantic import TypeAdapter, ValidationError
 
     pattern = wire.anchored(wire.PATTERNS[kind], allow_empty=empty)
     assert wire.portable_pattern_problem(pattern) is None

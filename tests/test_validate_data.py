@@ -8,11 +8,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from typer.testing import CliRunner
-
 import samples
 from conftest import ROOT, SPEC
 from qcvngen.cli import app
+from typer.testing import CliRunner
 
 REPORT_SCHEMA = json.loads((ROOT / "docs" / "validate-data.schema.json").read_text(encoding="utf-8"))
 PACKET_OF = {
@@ -30,7 +29,9 @@ def run(args: list[str], stdin: str | None = None) -> tuple[int, str]:
     return result.exit_code, result.stdout + result.stderr
 
 
-def write_sample(tmp_path: Path, name: str, bundle: dict[str, Any], definition: str, list_key: str | None = None) -> Path:
+def write_sample(
+    tmp_path: Path, name: str, bundle: dict[str, Any], definition: str, list_key: str | None = None
+) -> Path:
     data = samples.load(name)
     data = data[list_key] if list_key else data
     if isinstance(data, list):
@@ -50,7 +51,9 @@ def test_request_samples_are_accepted(tmp_path: Path, bundle: dict[str, Any]) ->
 
 
 @pytest.mark.parametrize(("name", "definition", "list_key"), [(n, d, k) for n, (d, k) in samples.RECORD_LISTS.items()])
-def test_bare_record_arrays_are_accepted_with_packet(tmp_path: Path, bundle: dict[str, Any], name: str, definition: str, list_key: str | None) -> None:
+def test_bare_record_arrays_are_accepted_with_packet(
+    tmp_path: Path, bundle: dict[str, Any], name: str, definition: str, list_key: str | None
+) -> None:
     path = write_sample(tmp_path, name, bundle, definition, list_key)
     code, output = run(["--packet", definition.removesuffix("Result"), str(path)])
     assert code == 0, output
@@ -72,8 +75,12 @@ def test_response_samples_are_accepted_with_packet(tmp_path: Path, bundle: dict[
         (lambda d: d["data"][0].__setitem__("KhongCo", "x"), "$.data[0].KhongCo", "additionalProperties", "Table 5"),
     ],
 )
-def test_broken_payloads_are_rejected_with_path_and_table_row(tmp_path: Path, bundle: dict[str, Any], mutate: Any, path: str, rule: str, ref: str) -> None:
-    data = samples.fill_placeholders(samples.load("DongBoThongKeHoSo.request.json"), {"$ref": "#/$defs/DongBoThongKeHoSoRequest"}, bundle)
+def test_broken_payloads_are_rejected_with_path_and_table_row(
+    tmp_path: Path, bundle: dict[str, Any], mutate: Any, path: str, rule: str, ref: str
+) -> None:
+    data = samples.fill_placeholders(
+        samples.load("DongBoThongKeHoSo.request.json"), {"$ref": "#/$defs/DongBoThongKeHoSoRequest"}, bundle
+    )
     mutate(data)
     code, output = run(["--format", "json", "-"], stdin=json.dumps(data, ensure_ascii=False))
     assert code == 1
@@ -98,7 +105,14 @@ def test_dates_and_codes_in_a_dossier(tmp_path: Path, result: Any) -> None:
 
 
 def test_unknown_keys_of_an_incomplete_table_are_warnings(result: Any) -> None:
-    body = {"HOIDAPID": "1", "MaLinhVuc": "G06", "NOIDUNG": "x", "MADONVI": "000.00.00.G05", "TENDONVI": "y", "TRUONGMOI": "z"}
+    body = {
+        "HOIDAPID": "1",
+        "MaLinhVuc": "G06",
+        "NOIDUNG": "x",
+        "MADONVI": "000.00.00.G05",
+        "TENDONVI": "y",
+        "TRUONGMOI": "z",
+    }
     code, output = run(["--packet", "DongBoHoiDap", "--format", "json", "-"], stdin=json.dumps(body))
     assert code == 0
     report = json.loads(output)
@@ -120,7 +134,9 @@ def test_usage_errors_and_bad_json(args: list[str], stdin: str | None, code: int
     assert got == code and says in output and "Traceback" not in output
 
 
-@pytest.mark.parametrize("value", ["20240105083000\n", "\n20240105083000", "20240105083000 ", "２０２４０１０５０８３０００"])
+@pytest.mark.parametrize(
+    "value", ["20240105083000\n", "\n20240105083000", "20240105083000 ", "２０２４０１０５０８３０００"]
+)
 def test_a_date_with_a_trailing_newline_or_other_digits_is_refused(result: Any, value: str) -> None:
     """ECMA-262 patterns: ``$`` is the end of the string, not also the place before a final newline."""
     from qcvngen.examples import example_request

@@ -16,7 +16,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from . import ir
-from .examples import example_record, example_request
+from .examples import example_request
 
 INVALID_VALUES = {
     "datetime": "20240230000000",
@@ -79,7 +79,12 @@ def _mutations(reg: ir.Regulation, f: ir.Field) -> Iterator[tuple[str, str, Any,
     if kind == "string":
         yield "type", "type", 12, f"{f.wire_name} sent as a JSON number"
         if f.max_length:
-            yield "maxLength", "maxLength", "x" * (f.max_length + 1), f"{f.wire_name} longer than {f.max_length} characters"
+            yield (
+                "maxLength",
+                "maxLength",
+                "x" * (f.max_length + 1),
+                f"{f.wire_name} longer than {f.max_length} characters",
+            )
     if kind in ("record", "list") and not f.type.empty_string:
         yield "type", "type", "not a structure", f"{f.wire_name} sent as a string"
 
@@ -120,26 +125,76 @@ def vectors(reg: ir.Regulation, *, madonvi: str, run_id: str | None = None) -> l
         valid = fresh(packet, base)
         if packet.name == "DongBoHoSoMC":
             valid["data"][0]["MaHoSo"] = dossier  # the dossier later vectors refer to
-        out.append(Vector(f"{packet.name}.valid", packet.name, "valid", f"Table {', '.join(map(str, packet.tables))}", "accept", valid, "a complete, valid request"))
+        out.append(
+            Vector(
+                f"{packet.name}.valid",
+                packet.name,
+                "valid",
+                f"Table {', '.join(map(str, packet.tables))}",
+                "accept",
+                valid,
+                "a complete, valid request",
+            )
+        )
         if packet.data_record:
             record = reg.record(packet.data_record)
             for f in record.fields:
                 for name, rule, value, text in _mutations(reg, f):
                     body = fresh(packet, base)
                     _set(body["data"][0], f.wire_name, value)
-                    out.append(Vector(f"{packet.name}.{f.wire_name}.{name}", packet.name, rule, f.origin.ref, "reject", body, text))
+                    out.append(
+                        Vector(
+                            f"{packet.name}.{f.wire_name}.{name}", packet.name, rule, f.origin.ref, "reject", body, text
+                        )
+                    )
             if not record.open:
                 body = fresh(packet, base)
                 body["data"][0]["KhoaKhongCoTrongBang"] = "x"
-                out.append(Vector(f"{packet.name}.additionalProperties", packet.name, "additionalProperties", f"Table {record.table}", "reject", body, "a key the complete table does not have"))
+                out.append(
+                    Vector(
+                        f"{packet.name}.additionalProperties",
+                        packet.name,
+                        "additionalProperties",
+                        f"Table {record.table}",
+                        "reject",
+                        body,
+                        "a key the complete table does not have",
+                    )
+                )
         for f in packet.params:
             for name, rule, value, text in _mutations(reg, f):
                 body = fresh(packet, base)
                 _set(body, f.wire_name, value)
-                out.append(Vector(f"{packet.name}.{f.wire_name}.{name}", packet.name, rule, f.origin.ref, "reject", body, text))
+                out.append(
+                    Vector(f"{packet.name}.{f.wire_name}.{name}", packet.name, rule, f.origin.ref, "reject", body, text)
+                )
     first = reg.packets[0]
-    out.append(Vector("envelope.session.required", first.name, "session", "envelope", "reject", {**fresh(first, example_request(reg, first, session="", madonvi=madonvi)), "isUpdating": "False", "session": None}, "no session"))
-    out.append(Vector("envelope.service.unknown", first.name, "service", "envelope", "reject", {"service": "KhongCoDichVuNay", "madonvi": madonvi}, "an unknown service"))
+    out.append(
+        Vector(
+            "envelope.session.required",
+            first.name,
+            "session",
+            "envelope",
+            "reject",
+            {
+                **fresh(first, example_request(reg, first, session="", madonvi=madonvi)),
+                "isUpdating": "False",
+                "session": None,
+            },
+            "no session",
+        )
+    )
+    out.append(
+        Vector(
+            "envelope.service.unknown",
+            first.name,
+            "service",
+            "envelope",
+            "reject",
+            {"service": "KhongCoDichVuNay", "madonvi": madonvi},
+            "an unknown service",
+        )
+    )
     return out
 
 
@@ -206,12 +261,16 @@ def summary(suite: Suite) -> str:
     lines.append(f"{len(suite.outcomes) - total_failed} passed, {total_failed} failed")
     for outcome in suite.failed:
         v = outcome.vector
-        lines.append(f"FAIL {v.id} [{v.ref}] expected {v.expect}: {v.description} -> HTTP {outcome.status}, error_code {outcome.error_code or '-'} {outcome.detail}")
+        lines.append(
+            f"FAIL {v.id} [{v.ref}] expected {v.expect}: {v.description} -> HTTP {outcome.status}, error_code {outcome.error_code or '-'} {outcome.detail}"
+        )
     return "\n".join(lines)
 
 
 def junit(suite: Suite) -> bytes:
-    root = ElementTree.Element("testsuite", name="qcvngen-conformance", tests=str(len(suite.outcomes)), failures=str(len(suite.failed)))
+    root = ElementTree.Element(
+        "testsuite", name="qcvngen-conformance", tests=str(len(suite.outcomes)), failures=str(len(suite.failed))
+    )
     for outcome in suite.outcomes:
         v = outcome.vector
         case = ElementTree.SubElement(root, "testcase", classname=f"qcvn120.{v.packet}", name=f"{v.id} [{v.ref}]")

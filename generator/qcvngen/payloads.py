@@ -23,12 +23,15 @@ from .targets.schema_builder import SchemaBuilder
 
 RULE_TEXT = {
     "required": ("thiếu trường bắt buộc", "missing required field"),
-    "additionalProperties": ("trường không có trong bảng (bảng đã đầy đủ)", "field not in the table (the table is complete)"),
-    "datetime": ("phải là ngày giờ yyyyMMddHHmmss hợp lệ hoặc \"\"", "must be a valid yyyyMMddHHmmss date-time or \"\""),
+    "additionalProperties": (
+        "trường không có trong bảng (bảng đã đầy đủ)",
+        "field not in the table (the table is complete)",
+    ),
+    "datetime": ('phải là ngày giờ yyyyMMddHHmmss hợp lệ hoặc ""', 'must be a valid yyyyMMddHHmmss date-time or ""'),
     "integer": ("phải là số nguyên (dạng chuỗi)", "must be an integer (string-encoded)"),
     "decimal": ("phải là số thập phân (dạng chuỗi)", "must be a decimal number (string-encoded)"),
     "percent": ("phải là phần trăm (dạng chuỗi, có thể kèm %)", "must be a percentage (string-encoded, optional %)"),
-    "flag": ("phải là \"True\" hoặc \"False\"", "must be \"True\" or \"False\""),
+    "flag": ('phải là "True" hoặc "False"', 'must be "True" or "False"'),
     "id": ("phải là chuỗi hoặc số", "must be a string or a number"),
     "code": ("không phải mã của danh mục", "not a code of the list"),
     "type": ("sai kiểu dữ liệu", "wrong type"),
@@ -37,8 +40,14 @@ RULE_TEXT = {
     "const": ("giá trị không đúng", "wrong value"),
     "json": ("không phải JSON hợp lệ", "not valid JSON"),
     "shape": ("không nhận ra dạng dữ liệu", "unrecognised payload shape"),
-    "session": ("thiếu session: phiên làm việc do tầng gửi thêm vào khi gửi", "no session: the sending layer adds the login token at send time"),
-    "unknown-key": ("khóa chưa biết (bảng chưa đầy đủ): được chấp nhận và báo cáo", "key unknown to the spec (incomplete table): accepted and reported"),
+    "session": (
+        "thiếu session: phiên làm việc do tầng gửi thêm vào khi gửi",
+        "no session: the sending layer adds the login token at send time",
+    ),
+    "unknown-key": (
+        "khóa chưa biết (bảng chưa đầy đủ): được chấp nhận và báo cáo",
+        "key unknown to the spec (incomplete table): accepted and reported",
+    ),
 }
 # Field kinds whose findings are named after the kind ("must be a valid date-time"), not the keyword.
 KIND_RULES = frozenset({"datetime", "integer", "decimal", "percent", "flag", "id"})
@@ -195,7 +204,8 @@ def ecma_validator_class() -> Any:
     """python-jsonschema's Draft 2020-12 validator with ECMA-262 ``pattern`` (``$`` = end of string)."""
     import jsonschema
 
-    return jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _ecma_pattern})
+    extend: Any = jsonschema.validators.extend  # untyped in types-jsonschema
+    return extend(jsonschema.Draft202012Validator, {"pattern": _ecma_pattern})
 
 
 # -- where a value sits in the regulation: IR frames, not schema nodes ---------------------------------
@@ -321,7 +331,11 @@ class PayloadValidator:
                 findings.extend(self._not_in_table(file, definition, error.instance, path, prefix))
             else:
                 found, _ = self.locate(definition, path)
-                findings.append(self._finding(file, prefix + path, _rule(self.reg, str(error.validator), found), definition, found, error))
+                findings.append(
+                    self._finding(
+                        file, prefix + path, _rule(self.reg, str(error.validator), found), definition, found, error
+                    )
+                )
         findings.extend(self._unknown_keys(file, definition, data, prefix))
         return _unique(findings)
 
@@ -337,7 +351,9 @@ class PayloadValidator:
             known = frame.fields.get(key) if frame else None
             yield self._finding(file, prefix + path + [key], "required", definition, known, None)
 
-    def _not_in_table(self, file: str, definition: str, instance: Any, path: list[Any], prefix: list[Any]) -> Iterator[Finding]:
+    def _not_in_table(
+        self, file: str, definition: str, instance: Any, path: list[Any], prefix: list[Any]
+    ) -> Iterator[Finding]:
         """One finding per key that a complete table (or a closed envelope) does not have."""
         _, frame = self.locate(definition, path)
         if frame is None or not isinstance(instance, dict):
@@ -347,7 +363,9 @@ class PayloadValidator:
         for key in sorted(set(instance) - set(frame.fields)):
             yield Finding(file, json_path(prefix + path + [key]), "additionalProperties", "error", ref, vi, en)
 
-    def _finding(self, file: str, path: list[Any], rule: str, definition: str, found: ir.Field | None, error: Any) -> Finding:
+    def _finding(
+        self, file: str, path: list[Any], rule: str, definition: str, found: ir.Field | None, error: Any
+    ) -> Finding:
         vi, en = RULE_TEXT.get(rule, RULE_TEXT["type"])
         detail = ""
         if rule in ("maxLength", "const") and error is not None:
@@ -368,7 +386,15 @@ class PayloadValidator:
                 known = frame.fields.get(key)
                 if known is None:
                     if frame.open and frame.table is not None:
-                        yield Finding(file, json_path(prefix + path + [key]), "unknown-key", "warning", f"Table {frame.table}", vi, en)
+                        yield Finding(
+                            file,
+                            json_path(prefix + path + [key]),
+                            "unknown-key",
+                            "warning",
+                            f"Table {frame.table}",
+                            vi,
+                            en,
+                        )
                     continue
                 if known.type.kind == "record":
                     yield from walk(self._frame(known.type.record), item, path + [key])
@@ -406,4 +432,10 @@ def _unique(findings: list[Finding]) -> list[Finding]:
 def report_json(findings: list[Finding], files: int) -> dict[str, Any]:
     """The ``--format json`` report (docs/validate-data.schema.json)."""
     errors = [f for f in findings if f.severity == "error"]
-    return {"files": files, "valid": not errors, "errors": len(errors), "warnings": len(findings) - len(errors), "findings": [asdict(f) for f in findings]}
+    return {
+        "files": files,
+        "valid": not errors,
+        "errors": len(errors),
+        "warnings": len(findings) - len(errors),
+        "findings": [asdict(f) for f in findings],
+    }

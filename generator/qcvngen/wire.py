@@ -70,7 +70,7 @@ def portable_pattern_problem(pattern: str) -> str | None:
     while position < len(body):
         token = _PORTABLE_TOKEN.match(body, position)
         if token is None:
-            return f"{body[position:position + 12]!r} at {position + 1} is outside the portable subset"
+            return f"{body[position : position + 12]!r} at {position + 1} is outside the portable subset"
         position = token.end()
     try:
         re.compile(pattern)
