@@ -35,6 +35,8 @@ TRAILING_NEWLINE = {
 
 @dataclass(frozen=True)
 class Vector:
+    """One request to send, the rule it breaks (or "valid"), its table/row, and the expected verdict."""
+
     id: str
     packet: str
     rule: str
@@ -46,6 +48,8 @@ class Vector:
 
 @dataclass
 class Outcome:
+    """What the implementation answered to one vector, and whether that was the expected verdict."""
+
     vector: Vector
     passed: bool
     status: int
@@ -55,10 +59,13 @@ class Outcome:
 
 @dataclass
 class Suite:
+    """The outcomes of one run."""
+
     outcomes: list[Outcome] = field(default_factory=list)
 
     @property
     def failed(self) -> list[Outcome]:
+        """The outcomes that were not the expected verdict."""
         return [o for o in self.outcomes if not o.passed]
 
 
@@ -103,97 +110,78 @@ def _set(target: dict[str, Any], name: str, value: Any) -> None:
         target[name] = value
 
 
-def vectors(reg: ir.Regulation, *, madonvi: str, run_id: str | None = None) -> list[Vector]:
-    run = run_id or uuid.uuid4().hex[:8].upper()
-    counter = iter(range(1, 10**9))
-    dossier = f"CONF-{run}-DOSSIER"
+class _Fresh:
+    """Fresh dossier codes per run, so a vector is refused for its own rule, not as a repeat."""
 
-    def fresh(packet: ir.Packet, body: dict[str, Any]) -> dict[str, Any]:
+    def __init__(self, run_id: str) -> None:
+        self.run = run_id
+        self.counter = iter(range(1, 10**9))
+        self.dossier = f"CONF-{run_id}-DOSSIER"
+
+    def __call__(self, packet: ir.Packet, body: dict[str, Any]) -> dict[str, Any]:
         body = copy.deepcopy(body)
         for record in body.get("data", []):
             if packet.name == "DongBoHoSoMC":
-                record["MaHoSo"] = f"CONF-{run}-{next(counter):05d}"
+                record["MaHoSo"] = f"CONF-{self.run}-{next(self.counter):05d}"
             elif "MaHoSo" in record:
-                record["MaHoSo"] = dossier
+                record["MaHoSo"] = self.dossier
         return body
 
+
+def _packet_vectors(reg: ir.Regulation, packet: ir.Packet, fresh: _Fresh, madonvi: str) -> Iterator[Vector]:
+    """The valid request of ``packet``, then one vector per broken rule of its records and parameters."""
+    base = example_request(reg, packet, session="", madonvi=madonvi)
+    if packet.name == "DongBoHoSoMC":
+        base["isUpdating"] = "False"
+    valid = fresh(packet, base)
+    if packet.name == "DongBoHoSoMC":
+        valid["data"][0]["MaHoSo"] = fresh.dossier  # the dossier later vectors refer to
+    tables = f"Table {', '.join(map(str, packet.tables))}"
+    yield Vector(f"{packet.name}.valid", packet.name, "valid", tables, "accept", valid, "a complete, valid request")
+    record = reg.record(packet.data_record) if packet.data_record else None
+    for f in record.fields if record else ():
+        for name, rule, value, text in _mutations(reg, f):
+            body = fresh(packet, base)
+            _set(body["data"][0], f.wire_name, value)
+            yield Vector(f"{packet.name}.{f.wire_name}.{name}", packet.name, rule, f.origin.ref, "reject", body, text)
+    if record is not None and not record.open:
+        body = fresh(packet, base)
+        body["data"][0]["KhoaKhongCoTrongBang"] = "x"
+        text = "a key the complete table does not have"
+        yield Vector(
+            f"{packet.name}.additionalProperties",
+            packet.name,
+            "additionalProperties",
+            f"Table {record.table}",
+            "reject",
+            body,
+            text,
+        )
+    for f in packet.params:
+        for name, rule, value, text in _mutations(reg, f):
+            body = fresh(packet, base)
+            _set(body, f.wire_name, value)
+            yield Vector(f"{packet.name}.{f.wire_name}.{name}", packet.name, rule, f.origin.ref, "reject", body, text)
+
+
+def vectors(reg: ir.Regulation, *, madonvi: str, run_id: str | None = None) -> list[Vector]:
+    """Every vector of the spec: per packet a valid request and one per broken rule, then the envelope's."""
+    fresh = _Fresh(run_id or uuid.uuid4().hex[:8].upper())
     out: list[Vector] = []
     for packet in reg.packets:
-        base = example_request(reg, packet, session="", madonvi=madonvi)
-        if packet.name == "DongBoHoSoMC":
-            base["isUpdating"] = "False"
-        valid = fresh(packet, base)
-        if packet.name == "DongBoHoSoMC":
-            valid["data"][0]["MaHoSo"] = dossier  # the dossier later vectors refer to
-        out.append(
-            Vector(
-                f"{packet.name}.valid",
-                packet.name,
-                "valid",
-                f"Table {', '.join(map(str, packet.tables))}",
-                "accept",
-                valid,
-                "a complete, valid request",
-            )
-        )
-        if packet.data_record:
-            record = reg.record(packet.data_record)
-            for f in record.fields:
-                for name, rule, value, text in _mutations(reg, f):
-                    body = fresh(packet, base)
-                    _set(body["data"][0], f.wire_name, value)
-                    out.append(
-                        Vector(
-                            f"{packet.name}.{f.wire_name}.{name}", packet.name, rule, f.origin.ref, "reject", body, text
-                        )
-                    )
-            if not record.open:
-                body = fresh(packet, base)
-                body["data"][0]["KhoaKhongCoTrongBang"] = "x"
-                out.append(
-                    Vector(
-                        f"{packet.name}.additionalProperties",
-                        packet.name,
-                        "additionalProperties",
-                        f"Table {record.table}",
-                        "reject",
-                        body,
-                        "a key the complete table does not have",
-                    )
-                )
-        for f in packet.params:
-            for name, rule, value, text in _mutations(reg, f):
-                body = fresh(packet, base)
-                _set(body, f.wire_name, value)
-                out.append(
-                    Vector(f"{packet.name}.{f.wire_name}.{name}", packet.name, rule, f.origin.ref, "reject", body, text)
-                )
+        out.extend(_packet_vectors(reg, packet, fresh, madonvi))
     first = reg.packets[0]
+    no_session = {
+        **fresh(first, example_request(reg, first, session="", madonvi=madonvi)),
+        "isUpdating": "False",
+        "session": None,
+    }
     out.append(
-        Vector(
-            "envelope.session.required",
-            first.name,
-            "session",
-            "envelope",
-            "reject",
-            {
-                **fresh(first, example_request(reg, first, session="", madonvi=madonvi)),
-                "isUpdating": "False",
-                "session": None,
-            },
-            "no session",
-        )
+        Vector("envelope.session.required", first.name, "session", "envelope", "reject", no_session, "no session")
     )
+    unknown = {"service": "KhongCoDichVuNay", "madonvi": madonvi}
     out.append(
-        Vector(
-            "envelope.service.unknown",
-            first.name,
-            "service",
-            "envelope",
-            "reject",
-            {"service": "KhongCoDichVuNay", "madonvi": madonvi},
-            "an unknown service",
-        )
+        Vector("envelope.service.unknown", first.name, "service", "envelope", "reject", unknown, "an unknown service")
     )
     return out
 
@@ -208,6 +196,7 @@ def run(
     paths: dict[str, str] | None = None,
     timeout: float = 30.0,
 ) -> Suite:
+    """Log in at ``base_url``, send every vector, and record whether each got the expected verdict."""
     import httpx
 
     routes = {e.name: e.path for e in reg.envelope.endpoints} | (paths or {})
@@ -249,6 +238,7 @@ def run(
 
 
 def summary(suite: Suite) -> str:
+    """Pass/fail counts per packet and rule, then one line per failed vector."""
     rows: dict[tuple[str, str], list[int]] = {}
     for outcome in suite.outcomes:
         key = (outcome.vector.packet, outcome.vector.rule)
@@ -268,6 +258,7 @@ def summary(suite: Suite) -> str:
 
 
 def junit(suite: Suite) -> bytes:
+    """The suite as a JUnit XML report (one test case per vector)."""
     root = ElementTree.Element(
         "testsuite", name="qcvngen-conformance", tests=str(len(suite.outcomes)), failures=str(len(suite.failed))
     )
