@@ -221,3 +221,33 @@ def test_nfd_text_at_the_limit_is_counted_in_nfc_like_the_server(result: Any) ->
     body["data"][0][limited.wire_name] += "e"
     code, output = run(["--format", "json", "-"], stdin=json.dumps(body))
     assert code == 1 and json.loads(output)["findings"][0]["rule"] == "maxLength"
+
+
+def test_a_request_with_a_wrong_service_is_judged_as_the_packet_named(result: Any) -> None:
+    """With --packet, a request whose ``service`` is not a packet is that packet's request with a
+    wrong ``service``: refused like the server refuses it, not read as a bare (open) record."""
+    from qcvngen.examples import example_request
+
+    body = example_request(result.regulation, result.regulation.packet("DongBoDanhGia")) | {"service": "٣"}
+    code, output = run(["--packet", "DongBoDanhGia", "--format", "json", "-"], stdin=json.dumps(body))
+    report = json.loads(output)
+    assert code == 1 and [(f["path"], f["rule"], f["ref"]) for f in report["findings"]] == [
+        ("$.service", "const", "envelope")
+    ]
+
+
+def test_nested_records_are_cited_from_the_ir(result: Any) -> None:
+    """Required, unknown and badly typed keys inside records nested in lists name their own table and row."""
+    from qcvngen.examples import example_request
+
+    body = example_request(result.regulation, result.regulation.packet("DongBoHoSoMC")) | {"isUpdating": "False"}
+    fee = body["data"][0]["DanhSachLePhi"][0]
+    fee["Gia"], fee["KhoaMoi"] = True, "x"
+    del body["data"][0]["MaHoSo"]
+    code, output = run(["--format", "json", "-"], stdin=json.dumps(body, ensure_ascii=False))
+    found = [(f["path"], f["rule"], f["ref"], f["severity"]) for f in json.loads(output)["findings"]]
+    assert code == 1 and found == [
+        ("$.data[0].MaHoSo", "required", "Table 2, row 1", "error"),
+        ("$.data[0].DanhSachLePhi[0].Gia", "decimal", "Table 2, row unknown", "error"),
+        ("$.data[0].DanhSachLePhi[0].KhoaMoi", "unknown-key", "Table 2", "warning"),
+    ], found
