@@ -173,7 +173,7 @@ TABLE: dict[str, list[Any]] = {
     ],
     "flag": ["True", "False", "true", "TRUE", "false", *_around("True"), "1", "0", "Yes", 1, 0, *COMMON],
     "id": ["123", "abc", "١٢٣", "123\n", 123, -1, 10**18 - 1, 10**18, 12.5, 5.0, *COMMON],
-    "string": ["x", "x\n", "٣", "１", "\u2028", "e" + NFD_E, 12, 12.5, *COMMON],
+    "string": ["x", "x\n", "٣", "１", "\u2028", "e" + NFD_E, "x\ud800", 12, 12.5, *COMMON],
     "record": ["x", 12, *COMMON],
     "list": ["x", 12, [1], ["x"], [None], *COMMON],
     "any": [1, "x", 1.5, *COMMON],
@@ -478,11 +478,12 @@ def _contract_class() -> Any:
             return importlib.import_module(module).Contract
         except (ImportError, AttributeError):
             continue
-    raise AssertionError("the generated server has no Contract class")
+    raise LookupError("the generated server has no Contract class")  # not the expected failure below
 
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="the server's Contract falls back to Python re.search (``$`` before a final newline) when "
     "fastjsonschema objects; the models refuse such values first, so the server's verdict is right, "
     "but the contract alone is not: spell ``$`` as ``\\Z`` in Contract._string (helper h4's file)",
