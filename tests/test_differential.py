@@ -541,3 +541,43 @@ def test_the_regex_engines_agree_on_every_wire_pattern(kind: str, empty: bool, t
     except fastjsonschema.JsonSchemaValueException:
         verdicts["fastjsonschema"] = False
     assert len(set(verdicts.values())) == 1, (kind, text, verdicts)
+
+
+def test_every_published_pattern_is_in_the_portable_subset(result: BuildResult) -> None:
+    """No pattern in any generated JSON Schema or OpenAPI document (or model) leaves the subset that
+    ECMA-262, Rust regex and Python re read alike (no lookaround, no \\d, ^…$ anchored)."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "pattern" and isinstance(value, str):
+                    found.add(value)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for path, text in result.files.items():
+        if path.suffix == ".json":
+            walk(json.loads(text))
+    models = [text for path, text in result.files.items() if path.name == "wire.py"]
+    assert len(models) == 1
+    for literal in ast_patterns(models[0]):
+        found.add(literal)
+    assert len(found) >= 7, found  # date-time (or ""), and integer, decimal, percent with and without ""
+    problems = {p: wire.portable_pattern_problem(p) for p in found}
+    assert not {p: why for p, why in problems.items() if why}, problems
+
+
+def ast_patterns(source: str) -> list[str]:
+    """The ``pattern=`` string arguments in a Python module."""
+    import ast
+
+    return [
+        kw.value.value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        for kw in node.keywords
+        if kw.arg == "pattern" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)
+    ]
