@@ -231,7 +231,7 @@ def validate_data(
 ) -> None:
     """Validate payloads (an envelope, a bare data array or one record): every error with its path,
     rule and regulation table/row, in Vietnamese and English. Exit 0 valid, 1 invalid, 2 usage error."""
-    from .payloads import RULE_TEXT, Finding, PayloadValidator, UsageError, parse, report_json
+    from .payloads import RULE_TEXT, Finding, NotWireJson, PayloadValidator, UsageError, one_line, parse, report_json
     from .pipeline import load_spec
 
     reg, diagnostics = load_spec(_spec_dir(spec))
@@ -241,22 +241,24 @@ def validate_data(
     checker = PayloadValidator(reg)
     findings: list[Finding] = []
     for name in files:
+        # File names and messages may hold anything a payload or a folder holds: one line each.
+        label = "<stdin>" if name == "-" else name
         try:
             text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            typer.echo(f"error: cannot read {name}: {exc}", err=True)
+            typer.echo(one_line(f"error: cannot read {label}: {exc}"), err=True)
             raise typer.Exit(Exit.SPEC_ERROR) from None
-        label = "<stdin>" if name == "-" else name
         try:
             data = parse(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
+            detail = str(exc) if isinstance(exc, (NotWireJson, json.JSONDecodeError)) else "nested too deeply or a number too long"
             vi, en = RULE_TEXT["json"]
-            findings.append(Finding(label, "$", "json", "error", "-", f"{vi}: {exc}", f"{en}: {exc}"))
+            findings.append(Finding(label, "$", "json", "error", "-", f"{vi}: {detail}", f"{en}: {detail}"))
             continue
         try:
             findings.extend(checker.validate(label, data, packet))
         except UsageError as exc:
-            typer.echo(f"error: {label}: {exc}", err=True)
+            typer.echo(one_line(f"error: {label}: {exc}"), err=True)
             raise typer.Exit(Exit.SPEC_ERROR) from None
     report = report_json(findings, len(files))
     if output is Format.json:

@@ -16,7 +16,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from . import ir
-from .examples import example_record, example_request
+from .examples import example_request
 
 INVALID_VALUES = {
     "datetime": "20240230000000",
@@ -25,10 +25,18 @@ INVALID_VALUES = {
     "percent": "năm mươi",
     "flag": "Yes",
 }
+TRAILING_NEWLINE = {
+    "datetime": "20240105083000\n",
+    "integer": "12\n",
+    "decimal": "12.5\n",
+    "percent": "50%\n",
+}
 
 
 @dataclass(frozen=True)
 class Vector:
+    """One request to send, the rule it breaks (or "valid"), its table/row, and the expected verdict."""
+
     id: str
     packet: str
     rule: str
@@ -40,6 +48,8 @@ class Vector:
 
 @dataclass
 class Outcome:
+    """What the implementation answered to one vector, and whether that was the expected verdict."""
+
     vector: Vector
     passed: bool
     status: int
@@ -49,28 +59,41 @@ class Outcome:
 
 @dataclass
 class Suite:
+    """The outcomes of one run."""
+
     outcomes: list[Outcome] = field(default_factory=list)
 
     @property
     def failed(self) -> list[Outcome]:
+        """The outcomes that were not the expected verdict."""
         return [o for o in self.outcomes if not o.passed]
 
 
-def _mutations(reg: ir.Regulation, f: ir.Field) -> Iterator[tuple[str, Any, str]]:
-    """(rule, bad value or a marker to delete, description) for one field."""
+def _mutations(reg: ir.Regulation, f: ir.Field) -> Iterator[tuple[str, str, Any, str]]:
+    """(vector name, rule, bad value or a marker to delete, description) for one field."""
     kind = f.type.kind
     if f.required:
-        yield "required", _MISSING, f"{f.wire_name} left out"
+        yield "required", "required", _MISSING, f"{f.wire_name} left out"
     if kind in INVALID_VALUES:
-        yield kind, INVALID_VALUES[kind], f"{f.wire_name} = {INVALID_VALUES[kind]!r}"
+        yield kind, kind, INVALID_VALUES[kind], f"{f.wire_name} = {INVALID_VALUES[kind]!r}"
+    if kind in TRAILING_NEWLINE:
+        # JSON Schema patterns are ECMA-262: "$" is the end of the string. Python's re.search lets
+        # "$" match before a final newline; an implementation validating that way accepts this.
+        value = TRAILING_NEWLINE[kind]
+        yield f"{kind}-newline", kind, value, f"{f.wire_name} = {value!r}, a valid value followed by a newline"
     if kind == "code" and reg.codelist(f.type.codelist or "").closed:
-        yield "code", "99999", f"{f.wire_name} = '99999', not a code of {f.type.codelist}"
+        yield "code", "code", "99999", f"{f.wire_name} = '99999', not a code of {f.type.codelist}"
     if kind == "string":
-        yield "type", 12, f"{f.wire_name} sent as a JSON number"
+        yield "type", "type", 12, f"{f.wire_name} sent as a JSON number"
         if f.max_length:
-            yield "maxLength", "x" * (f.max_length + 1), f"{f.wire_name} longer than {f.max_length} characters"
+            yield (
+                "maxLength",
+                "maxLength",
+                "x" * (f.max_length + 1),
+                f"{f.wire_name} longer than {f.max_length} characters",
+            )
     if kind in ("record", "list") and not f.type.empty_string:
-        yield "type", "not a structure", f"{f.wire_name} sent as a string"
+        yield "type", "type", "not a structure", f"{f.wire_name} sent as a string"
 
 
 class _Missing:
@@ -87,48 +110,79 @@ def _set(target: dict[str, Any], name: str, value: Any) -> None:
         target[name] = value
 
 
-def vectors(reg: ir.Regulation, *, madonvi: str, run_id: str | None = None) -> list[Vector]:
-    run = run_id or uuid.uuid4().hex[:8].upper()
-    counter = iter(range(1, 10**9))
-    dossier = f"CONF-{run}-DOSSIER"
+class _Fresh:
+    """Fresh dossier codes per run, so a vector is refused for its own rule, not as a repeat."""
 
-    def fresh(packet: ir.Packet, body: dict[str, Any]) -> dict[str, Any]:
+    def __init__(self, run_id: str) -> None:
+        self.run = run_id
+        self.counter = iter(range(1, 10**9))
+        self.dossier = f"CONF-{run_id}-DOSSIER"
+
+    def __call__(self, packet: ir.Packet, body: dict[str, Any]) -> dict[str, Any]:
         body = copy.deepcopy(body)
         for record in body.get("data", []):
             if packet.name == "DongBoHoSoMC":
-                record["MaHoSo"] = f"CONF-{run}-{next(counter):05d}"
+                record["MaHoSo"] = f"CONF-{self.run}-{next(self.counter):05d}"
             elif "MaHoSo" in record:
-                record["MaHoSo"] = dossier
+                record["MaHoSo"] = self.dossier
         return body
 
+
+def _packet_vectors(reg: ir.Regulation, packet: ir.Packet, fresh: _Fresh, madonvi: str) -> Iterator[Vector]:
+    """The valid request of ``packet``, then one vector per broken rule of its records and parameters."""
+    base = example_request(reg, packet, session="", madonvi=madonvi)
+    if packet.name == "DongBoHoSoMC":
+        base["isUpdating"] = "False"
+    valid = fresh(packet, base)
+    if packet.name == "DongBoHoSoMC":
+        valid["data"][0]["MaHoSo"] = fresh.dossier  # the dossier later vectors refer to
+    tables = f"Table {', '.join(map(str, packet.tables))}"
+    yield Vector(f"{packet.name}.valid", packet.name, "valid", tables, "accept", valid, "a complete, valid request")
+    record = reg.record(packet.data_record) if packet.data_record else None
+    for f in record.fields if record else ():
+        for name, rule, value, text in _mutations(reg, f):
+            body = fresh(packet, base)
+            _set(body["data"][0], f.wire_name, value)
+            yield Vector(f"{packet.name}.{f.wire_name}.{name}", packet.name, rule, f.origin.ref, "reject", body, text)
+    if record is not None and not record.open:
+        body = fresh(packet, base)
+        body["data"][0]["KhoaKhongCoTrongBang"] = "x"
+        text = "a key the complete table does not have"
+        yield Vector(
+            f"{packet.name}.additionalProperties",
+            packet.name,
+            "additionalProperties",
+            f"Table {record.table}",
+            "reject",
+            body,
+            text,
+        )
+    for f in packet.params:
+        for name, rule, value, text in _mutations(reg, f):
+            body = fresh(packet, base)
+            _set(body, f.wire_name, value)
+            yield Vector(f"{packet.name}.{f.wire_name}.{name}", packet.name, rule, f.origin.ref, "reject", body, text)
+
+
+def vectors(reg: ir.Regulation, *, madonvi: str, run_id: str | None = None) -> list[Vector]:
+    """Every vector of the spec: per packet a valid request and one per broken rule, then the envelope's."""
+    fresh = _Fresh(run_id or uuid.uuid4().hex[:8].upper())
     out: list[Vector] = []
     for packet in reg.packets:
-        base = example_request(reg, packet, session="", madonvi=madonvi)
-        if packet.name == "DongBoHoSoMC":
-            base["isUpdating"] = "False"
-        valid = fresh(packet, base)
-        if packet.name == "DongBoHoSoMC":
-            valid["data"][0]["MaHoSo"] = dossier  # the dossier later vectors refer to
-        out.append(Vector(f"{packet.name}.valid", packet.name, "valid", f"Table {', '.join(map(str, packet.tables))}", "accept", valid, "a complete, valid request"))
-        if packet.data_record:
-            record = reg.record(packet.data_record)
-            for f in record.fields:
-                for rule, value, text in _mutations(reg, f):
-                    body = fresh(packet, base)
-                    _set(body["data"][0], f.wire_name, value)
-                    out.append(Vector(f"{packet.name}.{f.wire_name}.{rule}", packet.name, rule, f.origin.ref, "reject", body, text))
-            if not record.open:
-                body = fresh(packet, base)
-                body["data"][0]["KhoaKhongCoTrongBang"] = "x"
-                out.append(Vector(f"{packet.name}.additionalProperties", packet.name, "additionalProperties", f"Table {record.table}", "reject", body, "a key the complete table does not have"))
-        for f in packet.params:
-            for rule, value, text in _mutations(reg, f):
-                body = fresh(packet, base)
-                _set(body, f.wire_name, value)
-                out.append(Vector(f"{packet.name}.{f.wire_name}.{rule}", packet.name, rule, f.origin.ref, "reject", body, text))
+        out.extend(_packet_vectors(reg, packet, fresh, madonvi))
     first = reg.packets[0]
-    out.append(Vector("envelope.session.required", first.name, "session", "envelope", "reject", {**fresh(first, example_request(reg, first, session="", madonvi=madonvi)), "isUpdating": "False", "session": None}, "no session"))
-    out.append(Vector("envelope.service.unknown", first.name, "service", "envelope", "reject", {"service": "KhongCoDichVuNay", "madonvi": madonvi}, "an unknown service"))
+    no_session = {
+        **fresh(first, example_request(reg, first, session="", madonvi=madonvi)),
+        "isUpdating": "False",
+        "session": None,
+    }
+    out.append(
+        Vector("envelope.session.required", first.name, "session", "envelope", "reject", no_session, "no session")
+    )
+    unknown = {"service": "KhongCoDichVuNay", "madonvi": madonvi}
+    out.append(
+        Vector("envelope.service.unknown", first.name, "service", "envelope", "reject", unknown, "an unknown service")
+    )
     return out
 
 
@@ -142,6 +196,7 @@ def run(
     paths: dict[str, str] | None = None,
     timeout: float = 30.0,
 ) -> Suite:
+    """Log in at ``base_url``, send every vector, and record whether each got the expected verdict."""
     import httpx
 
     routes = {e.name: e.path for e in reg.envelope.endpoints} | (paths or {})
@@ -183,6 +238,7 @@ def run(
 
 
 def summary(suite: Suite) -> str:
+    """Pass/fail counts per packet and rule, then one line per failed vector."""
     rows: dict[tuple[str, str], list[int]] = {}
     for outcome in suite.outcomes:
         key = (outcome.vector.packet, outcome.vector.rule)
@@ -195,12 +251,17 @@ def summary(suite: Suite) -> str:
     lines.append(f"{len(suite.outcomes) - total_failed} passed, {total_failed} failed")
     for outcome in suite.failed:
         v = outcome.vector
-        lines.append(f"FAIL {v.id} [{v.ref}] expected {v.expect}: {v.description} -> HTTP {outcome.status}, error_code {outcome.error_code or '-'} {outcome.detail}")
+        lines.append(
+            f"FAIL {v.id} [{v.ref}] expected {v.expect}: {v.description} -> HTTP {outcome.status}, error_code {outcome.error_code or '-'} {outcome.detail}"
+        )
     return "\n".join(lines)
 
 
 def junit(suite: Suite) -> bytes:
-    root = ElementTree.Element("testsuite", name="qcvngen-conformance", tests=str(len(suite.outcomes)), failures=str(len(suite.failed)))
+    """The suite as a JUnit XML report (one test case per vector)."""
+    root = ElementTree.Element(
+        "testsuite", name="qcvngen-conformance", tests=str(len(suite.outcomes)), failures=str(len(suite.failed))
+    )
     for outcome in suite.outcomes:
         v = outcome.vector
         case = ElementTree.SubElement(root, "testcase", classname=f"qcvn120.{v.packet}", name=f"{v.id} [{v.ref}]")

@@ -1,28 +1,37 @@
 """`qcvngen validate-data`: why a packet would be rejected, field by field, in Vietnamese and English.
 
-Payloads are checked against the JSON Schema built from the spec (the same one written to
-generated/jsonschema/), so every finding can name the regulation table and row of its field.
+The verdict is the published JSON Schema's, read with ECMA-262 patterns (``$`` is the end of the
+string: the reading of pydantic's models, jsonschema-rs and every standard validator), on the
+payload as the generated server reads it (strict JSON, strings in NFC, ``5.0`` as ``5``). The
+schema is built in memory from the IR; the rule, table and row of every finding come from the IR
+fields themselves, never from walking a generated artefact back.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+import math
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import ir
-from .targets.schema_builder import SchemaBuilder
+from . import ir, wire
 from .targets.jsonschema import bundle
+from .targets.schema_builder import SchemaBuilder
 
 RULE_TEXT = {
     "required": ("thiếu trường bắt buộc", "missing required field"),
-    "additionalProperties": ("trường không có trong bảng (bảng đã đầy đủ)", "field not in the table (the table is complete)"),
-    "datetime": ("phải là ngày giờ yyyyMMddHHmmss hợp lệ hoặc \"\"", "must be a valid yyyyMMddHHmmss date-time or \"\""),
+    "additionalProperties": (
+        "trường không có trong bảng (bảng đã đầy đủ)",
+        "field not in the table (the table is complete)",
+    ),
+    "datetime": ('phải là ngày giờ yyyyMMddHHmmss hợp lệ hoặc ""', 'must be a valid yyyyMMddHHmmss date-time or ""'),
     "integer": ("phải là số nguyên (dạng chuỗi)", "must be an integer (string-encoded)"),
     "decimal": ("phải là số thập phân (dạng chuỗi)", "must be a decimal number (string-encoded)"),
     "percent": ("phải là phần trăm (dạng chuỗi, có thể kèm %)", "must be a percentage (string-encoded, optional %)"),
-    "flag": ("phải là \"True\" hoặc \"False\"", "must be \"True\" or \"False\""),
+    "flag": ('phải là "True" hoặc "False"', 'must be "True" or "False"'),
     "id": ("phải là chuỗi hoặc số", "must be a string or a number"),
     "code": ("không phải mã của danh mục", "not a code of the list"),
     "type": ("sai kiểu dữ liệu", "wrong type"),
@@ -31,15 +40,56 @@ RULE_TEXT = {
     "const": ("giá trị không đúng", "wrong value"),
     "json": ("không phải JSON hợp lệ", "not valid JSON"),
     "shape": ("không nhận ra dạng dữ liệu", "unrecognised payload shape"),
-    "session": ("thiếu session: phiên làm việc do tầng gửi thêm vào khi gửi", "no session: the sending layer adds the login token at send time"),
-    "unknown-key": ("khóa chưa biết (bảng chưa đầy đủ): được chấp nhận và báo cáo", "key unknown to the spec (incomplete table): accepted and reported"),
+    "session": (
+        "thiếu session: phiên làm việc do tầng gửi thêm vào khi gửi",
+        "no session: the sending layer adds the login token at send time",
+    ),
+    "unknown-key": (
+        "khóa chưa biết (bảng chưa đầy đủ): được chấp nhận và báo cáo",
+        "key unknown to the spec (incomplete table): accepted and reported",
+    ),
 }
-WIRE_RULES = {"WireDateTime": "datetime", "WireInteger": "integer", "WireIntegerOrEmpty": "integer", "WireDecimal": "decimal",
-              "WireDecimalOrEmpty": "decimal", "WirePercent": "percent", "WirePercentOrEmpty": "percent", "WireFlag": "flag", "WireId": "id"}
+# Field kinds whose findings are named after the kind ("must be a valid date-time"), not the keyword.
+KIND_RULES = frozenset({"datetime", "integer", "decimal", "percent", "flag", "id"})
+# Schema keywords whose findings are named after the keyword, whatever the field's kind.
+KEYWORD_RULES = frozenset({"maxLength", "minItems", "const"})
+# The generated server's reading (docs/wire-conventions.md): nesting past this is refused.
+MAX_DEPTH = 32
+
+# -- text that carries payload-derived parts, escaped for where it goes -----------------------------
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control, format and line/paragraph separator character spelled out
+    (``\\n``, ``\\x1b``, ``\\u2028``), so that one finding stays one line whatever a payload holds."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(_spelled(ch) if unicodedata.category(ch) in _HIDDEN else ch for ch in text)
+
+
+def _spelled(ch: str) -> str:
+    if ch in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[ch]
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def github_data(text: str) -> str:
+    """The message part of a workflow command, escaped by GitHub's rules (``%``, CR, LF)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github_property(text: str) -> str:
+    """A property value of a workflow command (``file=…``), escaped by GitHub's rules (data's, and ``:`` ``,``)."""
+    return github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 @dataclass(frozen=True)
 class Finding:
+    """One problem (or warning) of one payload: where, which rule, which regulation row, and why."""
+
     file: str
     path: str
     rule: str
@@ -49,101 +99,206 @@ class Finding:
     en: str
 
     def text(self) -> str:
+        """One line for a terminal; payload-derived parts cannot break it."""
         label = "" if self.severity == "error" else f"{self.severity}: "
-        return f"{self.file}: {self.path}: {label}[{self.ref}] {self.rule}: {self.vi} / {self.en}"
+        return one_line(f"{self.file}: {self.path}: {label}[{self.ref}] {self.rule}: {self.vi} / {self.en}")
 
     def github(self) -> str:
+        """One GitHub Actions workflow command (an annotation) that no payload can forge another from."""
         kind = "error" if self.severity == "error" else "warning"
-        return f"::{kind} file={self.file},title=QCVN 120 {self.ref}::{self.path}: {self.vi} / {self.en}"
+        file, title = github_property(one_line(self.file)), github_property(one_line(f"QCVN 120 {self.ref}"))
+        return f"::{kind} file={file},title={title}::{github_data(one_line(f'{self.path}: {self.vi} / {self.en}'))}"
 
 
 class UsageError(Exception):
     """The command was called wrongly (unknown packet, undetectable shape without --packet)."""
 
 
-class _Duplicate(ValueError):
-    pass
+class NotWireJson(ValueError):
+    """The payload is not something the wire can carry (duplicate keys, NaN, lone surrogates…)."""
+
+    def __init__(self, message: str, path: tuple[int | str, ...] = ()) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 def _strict_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise _Duplicate(f"duplicate key {key!r}")
+            raise NotWireJson(f"duplicate key {key!r}")
         out[key] = value
     return out
 
 
 def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    raise NotWireJson(f"{name} is not valid JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: json.loads would make it infinity, no wire carries that
+        raise NotWireJson(f"the number {text[:40]} is out of range (not a finite double)")
+    return value
 
 
 def parse(text: str) -> Any:
-    return json.loads(text, object_pairs_hook=_strict_pairs, parse_constant=_no_constants)
+    """``text`` as strict JSON: duplicate keys, NaN/Infinity and out-of-range numbers refused."""
+    return json.loads(text, object_pairs_hook=_strict_pairs, parse_constant=_no_constants, parse_float=_finite)
 
 
-def _json_path(parts: Any) -> str:
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def wire_reading(data: Any) -> Any:
+    """A copy of ``data`` as the generated server reads it before validating: strings in NFC,
+    whole floats as ints; lone surrogates, non-finite numbers and nesting past MAX_DEPTH refused."""
+    return _read(data, ())
+
+
+def _read(value: Any, path: tuple[int | str, ...]) -> Any:
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise NotWireJson("a lone surrogate (\\ud800-\\udfff) is not Unicode text", path)
+        return value if value.isascii() else unicodedata.normalize("NFC", value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NotWireJson("not a finite number", path)
+        return int(value) if value.is_integer() else value
+    if isinstance(value, (dict, list)) and len(path) >= MAX_DEPTH:
+        raise NotWireJson(f"nested deeper than {MAX_DEPTH} levels", path)
+    if isinstance(value, dict):
+        for key in value:
+            if _SURROGATE.search(key):
+                raise NotWireJson("a key holds a lone surrogate", path)
+        return {key: _read(item, (*path, key)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_read(item, (*path, index)) for index, item in enumerate(value)]
+    return value
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def json_path(parts: Any) -> str:
+    """``$.data[0].NgayTiepNhan``; a key that is not a plain name is quoted as a JSON string."""
     out = "$"
     for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_NAME.fullmatch(part):
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return out
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    from jsonschema.exceptions import ValidationError
+
+    if validator.is_type(instance, "string") and not wire.ecma_search(pattern, instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def ecma_validator_class() -> Any:
+    """python-jsonschema's Draft 2020-12 validator with ECMA-262 ``pattern`` (``$`` = end of string)."""
+    import jsonschema
+
+    extend: Any = jsonschema.validators.extend  # untyped in types-jsonschema
+    return extend(jsonschema.Draft202012Validator, {"pattern": _ecma_pattern})
+
+
+# -- where a value sits in the regulation: IR frames, not schema nodes ---------------------------------
+@dataclass(frozen=True)
+class Frame:
+    """An object a payload holds at some path: its fields by wire name, whether unknown keys are
+    allowed, its regulation table, and the records of list/record values the IR fixes per packet."""
+
+    fields: Mapping[str, ir.Field]
+    open: bool
+    table: int | None
+    items: Mapping[str, str] = field(default_factory=dict)
+
+
+def _record_frame(record: ir.Record) -> Frame:
+    return Frame({f.wire_name: f for f in record.fields}, record.open, record.table)
+
+
+def _packet_frames(reg: ir.Regulation, packet: ir.Packet) -> dict[str, Frame]:
+    """The request and response envelopes of ``packet`` (as the schema builder shapes them)."""
+    env = reg.envelope
+    request = {f.wire_name: f for f in env.request.fields if f.wire_name != "data" or packet.data_record}
+    request.update({f.wire_name: f for f in packet.params})
+    data = {"data": packet.data_record} if packet.data_record else {}
+    result = {"result": packet.result_record} if packet.result_record else {}
+    return {
+        f"{packet.name}Request": Frame(request, False, None, data),
+        f"{packet.name}Response": Frame({f.wire_name: f for f in env.response.fields}, True, None, result),
+    }
+
+
+def frames(reg: ir.Regulation) -> dict[str, Frame]:
+    """Every definition a payload can be checked against, as an IR frame, by definition name."""
+    env = reg.envelope
+    out = {record.name: _record_frame(record) for record in (*reg.records, env.login_request, env.login_response)}
+    for packet in reg.packets:
+        out.update(_packet_frames(reg, packet))
     return out
 
 
 class PayloadValidator:
-    def __init__(self, reg: ir.Regulation) -> None:
-        import jsonschema
+    """Checks payloads of one regulation; one instance serves many files."""
 
+    def __init__(self, reg: ir.Regulation) -> None:
         self.reg = reg
-        self.defs = bundle(reg, SchemaBuilder(reg, "#/$defs/"))
-        self._jsonschema = jsonschema
+        self.frames = frames(reg)
+        self._defs = bundle(reg, SchemaBuilder(reg, "#/$defs/"))
+        self._validator_class = ecma_validator_class()
+        self._validators: dict[str, Any] = {}
 
     def _validator(self, definition: str) -> Any:
-        schema = {"$ref": f"#/$defs/{definition}", "$defs": self.defs}
-        return self._jsonschema.Draft202012Validator(schema)
+        if definition not in self._validators:
+            schema = {"$ref": f"#/$defs/{definition}", "$defs": self._defs}
+            self._validators[definition] = self._validator_class(schema)
+        return self._validators[definition]
 
-    def _resolve(self, node: dict[str, Any]) -> dict[str, Any]:
-        while "$ref" in node:
-            node = self.defs[node["$ref"].rsplit("/", 1)[-1]]
-        return node
+    def _frame(self, name: str | None) -> Frame | None:
+        return self.frames.get(name) if name else None
 
-    def _property(self, definition: str, path: list[Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        """The annotated property schema at ``path`` and the object schema holding it."""
-        node: dict[str, Any] = self.defs[definition]
-        parent: dict[str, Any] | None = None
-        annotated: dict[str, Any] | None = None
+    def locate(self, definition: str, path: list[Any]) -> tuple[ir.Field | None, Frame | None]:
+        """The IR field whose value holds ``path`` (None at the top), and the frame of the object
+        at ``path`` when it is one (None for a scalar, a list or a key the IR does not know)."""
+        frame = self._frame(definition)
+        found: ir.Field | None = None
+        holder: Frame | None = None
         for part in path:
-            node = self._resolve(node)
             if isinstance(part, int):
-                items = node.get("items")
-                if items is None:
-                    for variant in node.get("anyOf", []):
-                        items = self._resolve(variant).get("items", items)
-                if items is None:
-                    return None, None
-                node = items
-            else:
-                parent = node
-                prop = node.get("properties", {}).get(part)
-                if prop is None:
-                    return None, parent
-                annotated = node = prop
-        return annotated, parent
+                target = holder.items.get(found.wire_name) if holder and found else None
+                frame = self._frame(target or (found.type.nested_record if found else None))
+                continue
+            if frame is None or part not in frame.fields:
+                return found, None
+            holder, found = frame, frame.fields[part]
+            frame = self._frame(found.type.record) if found.type.kind == "record" else None
+        return found, frame
 
     def detect(self, data: Any, packet: str | None) -> tuple[str, Any]:
-        """(bundle definition, data) for a full envelope, a bare data array, or a single record."""
+        """(definition, data) for a full envelope, a bare data array, or a single record."""
         names = {p.name: p for p in self.reg.packets}
         if packet is not None and packet not in names and packet != "Login":
             raise UsageError(f"unknown packet '{packet}'")
         if isinstance(data, dict) and isinstance(data.get("service"), str) and data["service"] in names:
             return f"{data['service']}Request", data
         if isinstance(data, dict) and {"username", "password"} <= set(data):
-            return "LoginRequest", data
+            return self.reg.envelope.login_request.name, data
         if packet is None:
             raise UsageError("cannot tell the packet: give --packet NAME (no 'service' key in the payload)")
         found = names.get(packet)
         record = found.data_record or found.result_record if found else None
+        if found and isinstance(data, dict) and "service" in data:
+            return f"{packet}Request", data  # a request of --packet whose service is wrong: say so
         if isinstance(data, dict) and "error_code" in data:
-            return f"{packet}Response", data
+            return f"{packet}Response" if found else self.reg.envelope.login_response.name, data
         if record is None:
             raise UsageError(f"packet '{packet}' has no record table")
         if isinstance(data, list):
@@ -151,94 +306,136 @@ class PayloadValidator:
         return record, data
 
     def validate(self, file: str, data: Any, packet: str | None) -> list[Finding]:
+        """Every finding for one payload (errors and warnings); [] when it is valid and complete."""
+        try:
+            data = wire_reading(data)
+        except NotWireJson as exc:
+            vi, en = RULE_TEXT["json"]
+            return [Finding(file, json_path(exc.path), "json", "error", "-", f"{vi}: {exc}", f"{en}: {exc}")]
         definition, payload = self.detect(data, packet)
-        if definition.endswith("[]"):
-            findings: list[Finding] = []
-            record = definition[:-2]
-            if not isinstance(payload, list):
-                return [self._finding(file, [], "shape", record, None, None)]
-            for index, item in enumerate(payload):
-                findings.extend(self._validate_one(file, record, item, [index]))
-            return findings
-        return self._validate_one(file, definition, payload, [])
+        if not definition.endswith("[]"):
+            return self._validate_one(file, definition, payload, [])
+        findings: list[Finding] = []
+        for index, item in enumerate(payload):
+            findings.extend(self._validate_one(file, definition[:-2], item, [index]))
+        return findings
 
     def _validate_one(self, file: str, definition: str, data: Any, prefix: list[Any]) -> list[Finding]:
         findings: list[Finding] = []
-        for error in sorted(self._validator(definition).iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        errors = sorted(self._validator(definition).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+        for error in errors:
             path = list(error.absolute_path)
             if error.validator == "required":
-                missing = error.message.split("'")[1] if "'" in error.message else ""
-                prop, _ = self._property(definition, path + [missing])
-                if not path and missing == "session" and definition.endswith("Request"):
-                    # A payload file rarely holds a live token: OpenCPS adds it when sending.
-                    vi, en = RULE_TEXT["session"]
-                    findings.append(Finding(file, "$.session", "session", "warning", "envelope", vi, en))
-                    continue
-                findings.append(self._finding(file, prefix + path + [missing], "required", definition, prop, None))
+                findings.extend(self._missing(file, definition, error, path, prefix))
             elif error.validator == "additionalProperties":
-                holder = self._resolve(error.schema) if isinstance(error.schema, dict) else {}
-                table = holder.get("x-qcvn120-table")
-                for key in sorted(set(error.instance) - set(holder.get("properties", {}))):
-                    found = self._finding(file, prefix + path + [key], "additionalProperties", definition, None, None)
-                    findings.append(Finding(found.file, found.path, found.rule, found.severity, f"Table {table}" if table else "envelope", found.vi, found.en))
+                findings.extend(self._not_in_table(file, definition, error.instance, path, prefix))
             else:
-                prop, _ = self._property(definition, path)
-                findings.append(self._finding(file, prefix + path, self._rule(error), definition, prop, error))
+                found, _ = self.locate(definition, path)
+                findings.append(
+                    self._finding(
+                        file, prefix + path, _rule(self.reg, str(error.validator), found), definition, found, error
+                    )
+                )
         findings.extend(self._unknown_keys(file, definition, data, prefix))
-        return findings
+        return _unique(findings)
 
-    def _rule(self, error: Any) -> str:
-        ref = error.schema.get("$ref") if isinstance(error.schema, dict) else None
-        for node in (error.schema, *(error.parent.schema if error.parent else {},)):
-            if isinstance(node, dict):
-                title = node.get("title", "")
-                if title in WIRE_RULES:
-                    return WIRE_RULES[title]
-                if "x-qcvn120-codelist" in node:
-                    return "code"
-        if ref:
-            name = ref.rsplit("/", 1)[-1]
-            if name in WIRE_RULES:
-                return WIRE_RULES[name]
-        return str(error.validator) if error.validator in RULE_TEXT else "type"
+    def _missing(self, file: str, definition: str, error: Any, path: list[Any], prefix: list[Any]) -> Iterator[Finding]:
+        """One finding per required key absent from the object at ``path``."""
+        _, frame = self.locate(definition, path)
+        for key in [k for k in error.validator_value if isinstance(error.instance, dict) and k not in error.instance]:
+            if not path and key == "session" and definition.endswith("Request"):
+                # A payload file rarely holds a live token: OpenCPS adds it when sending.
+                vi, en = RULE_TEXT["session"]
+                yield Finding(file, "$.session", "session", "warning", "envelope", vi, en)
+                continue
+            known = frame.fields.get(key) if frame else None
+            yield self._finding(file, prefix + path + [key], "required", definition, known, None)
 
-    def _finding(self, file: str, path: list[Any], rule: str, definition: str, prop: dict[str, Any] | None, error: Any) -> Finding:
+    def _not_in_table(
+        self, file: str, definition: str, instance: Any, path: list[Any], prefix: list[Any]
+    ) -> Iterator[Finding]:
+        """One finding per key that a complete table (or a closed envelope) does not have."""
+        _, frame = self.locate(definition, path)
+        if frame is None or not isinstance(instance, dict):
+            return
+        ref = f"Table {frame.table}" if frame.table is not None else "envelope"
+        vi, en = RULE_TEXT["additionalProperties"]
+        for key in sorted(set(instance) - set(frame.fields)):
+            yield Finding(file, json_path(prefix + path + [key]), "additionalProperties", "error", ref, vi, en)
+
+    def _finding(
+        self, file: str, path: list[Any], rule: str, definition: str, found: ir.Field | None, error: Any
+    ) -> Finding:
         vi, en = RULE_TEXT.get(rule, RULE_TEXT["type"])
         detail = ""
-        if rule == "maxLength" and error is not None:
-            detail = f" ({error.validator_value})"
-        if rule == "code" and prop is not None:
-            codelist = self._resolve(prop).get("x-qcvn120-codelist") or prop.get("x-qcvn120-codelist")
-            detail = f" {codelist}" if codelist else ""
-        if rule == "const" and error is not None:
-            detail = f" ({error.validator_value!r})"
-        ref = prop.get("x-qcvn120-ref", "envelope") if prop else definition
-        return Finding(file, _json_path(path), rule, "error", ref, vi + detail, en + detail)
+        if rule in ("maxLength", "const") and error is not None:
+            detail = f" ({error.validator_value!r})" if rule == "const" else f" ({error.validator_value})"
+        if rule == "code" and found is not None and found.type.codelist:
+            detail = f" {found.type.codelist}"
+        ref = found.origin.ref if found is not None else definition
+        return Finding(file, json_path(path), rule, "error", ref, vi + detail, en + detail)
 
     def _unknown_keys(self, file: str, definition: str, data: Any, prefix: list[Any]) -> Iterator[Finding]:
         """Keys an open (incomplete) table accepts without knowing them: warnings, not errors."""
+        vi, en = RULE_TEXT["unknown-key"]
 
-        def walk(node: dict[str, Any], value: Any, path: list[Any]) -> Iterator[Finding]:
-            node = self._resolve(node)
-            if isinstance(value, dict) and node.get("type") == "object":
-                props = node.get("properties", {})
-                for key, item in value.items():
-                    if key in props:
-                        yield from walk(props[key], item, path + [key])
-                    elif node.get("additionalProperties") is True and "x-qcvn120-table" in node:
-                        vi, en = RULE_TEXT["unknown-key"]
-                        yield Finding(file, _json_path(prefix + path + [key]), "unknown-key", "warning", f"Table {node['x-qcvn120-table']}", vi, en)
-            elif isinstance(value, list):
-                items = node.get("items")
-                for variant in node.get("anyOf", []):
-                    items = self._resolve(variant).get("items", items)
-                if isinstance(items, dict):
-                    for index, item in enumerate(value):
-                        yield from walk(items, item, path + [index])
+        def walk(frame: Frame | None, value: Any, path: list[Any]) -> Iterator[Finding]:
+            if frame is None or not isinstance(value, dict):
+                return
+            for key, item in value.items():
+                known = frame.fields.get(key)
+                if known is None:
+                    if frame.open and frame.table is not None:
+                        yield Finding(
+                            file,
+                            json_path(prefix + path + [key]),
+                            "unknown-key",
+                            "warning",
+                            f"Table {frame.table}",
+                            vi,
+                            en,
+                        )
+                    continue
+                if known.type.kind == "record":
+                    yield from walk(self._frame(known.type.record), item, path + [key])
+                elif isinstance(item, list):
+                    inner = self._frame(frame.items.get(key) or known.type.nested_record)
+                    for index, element in enumerate(item):
+                        yield from walk(inner, element, path + [key, index])
 
-        yield from walk(self.defs[definition], data, [])
+        yield from walk(self._frame(definition), data, [])
+
+
+def _rule(reg: ir.Regulation, keyword: str, found: ir.Field | None) -> str:
+    """The rule a schema error breaks, named from the IR field it sits in."""
+    if keyword in KEYWORD_RULES:
+        return keyword
+    kind = found.type.kind if found is not None else None
+    if kind in KIND_RULES:
+        return str(kind)
+    if found is not None and kind == "code" and reg.codelist(found.type.codelist or "").closed:
+        return "code"
+    return "type"
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    """Findings in order, each once (one value may break a rule through several schema keywords)."""
+    seen: set[Finding] = set()
+    out: list[Finding] = []
+    for finding in findings:
+        if finding not in seen:
+            seen.add(finding)
+            out.append(finding)
+    return out
 
 
 def report_json(findings: list[Finding], files: int) -> dict[str, Any]:
+    """The ``--format json`` report (docs/validate-data.schema.json)."""
     errors = [f for f in findings if f.severity == "error"]
-    return {"files": files, "valid": not errors, "errors": len(errors), "warnings": len(findings) - len(errors), "findings": [asdict(f) for f in findings]}
+    return {
+        "files": files,
+        "valid": not errors,
+        "errors": len(errors),
+        "warnings": len(findings) - len(errors),
+        "findings": [asdict(f) for f in findings],
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 # yyyyMMddHHmmss, Gregorian-correct (month lengths and leap years), no time zone suffix.
@@ -38,3 +39,56 @@ def example_error(kind: str, value: str, codes: tuple[str, ...] | None) -> str |
     if kind in ("record", "list", "any"):
         return f"a {kind} field takes no example"
     return None
+
+
+# -- one semantics for every pattern ----------------------------------------------------------------
+# Every pattern above is read by three engines: ECMA-262 (JSON Schema's dialect: jsonschema-rs, Ajv,
+# any standard reader), Rust's regex (pydantic's models) and Python's re (python-jsonschema,
+# fastjsonschema, the server's contract). They agree on the subset below, except on one point:
+# Python's ``$`` also matches before a final "\n", so ``re.search("^[0-9]$", "1\n")`` succeeds.
+# ECMA-262 is the semantics: ``$`` is the end of the string. Python readers go through
+# :func:`ecma_regex`, which spells ``$`` as ``\Z`` (what fastjsonschema does for its own patterns).
+_PORTABLE_TOKEN = re.compile(
+    r"\[(?:[A-Za-z0-9_%.+-]|\\[.\-\]\\^$*+?()\[{}|/])+\]"  # an ASCII character class, no ^-negation
+    r"|\\[.\\^$*+?()\[\]{}|/]"  # an escaped syntax character (ECMA's Unicode mode allows no other)
+    r"|\(\?:|\((?!\?)|[)|?*+]|\{[0-9]+(?:,[0-9]*)?\}"  # groups (no lookaround, no names), quantifiers
+    r"|[A-Za-z0-9_%,:;#@!'\"<>=~&/ -]"  # a literal that means itself in every engine
+)
+
+
+def portable_pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` is outside the subset ECMA-262, Rust regex and Python re read alike, or None.
+
+    The subset: ``^`` first, ``$`` last, nothing else anchored; ASCII classes (``[0-9]``, never
+    ``\\d``, ``\\w``, ``\\s`` or ``.``, whose meaning differs per engine and Unicode mode); escaped
+    syntax characters; ``(?:…)``, ``|``, ``?``, ``*``, ``+``, ``{m,n}``. No lookaround (Rust has
+    none), no backreferences, no named groups, no flags.
+    """
+    if not (pattern.startswith("^") and pattern.endswith("$") and not pattern.endswith("\\$")):
+        return "must start with ^ and end with $"
+    body, position = pattern[1:-1], 0
+    while position < len(body):
+        token = _PORTABLE_TOKEN.match(body, position)
+        if token is None:
+            return f"{body[position : position + 12]!r} at {position + 1} is outside the portable subset"
+        position = token.end()
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"not a valid pattern: {exc}"
+    return None
+
+
+_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
+@functools.lru_cache(maxsize=256)
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled for Python's re with ECMA-262's meaning of ``$`` (the end of the
+    string, not also before a final newline). Use ``.search()``, as JSON Schema's ``pattern`` does."""
+    return re.compile(_DOLLAR.sub(r"\\Z", pattern))
+
+
+def ecma_search(pattern: str, value: str) -> bool:
+    """Whether ``value`` matches the JSON Schema ``pattern`` (ECMA-262: unanchored, ``$`` = end)."""
+    return ecma_regex(pattern).search(value) is not None
