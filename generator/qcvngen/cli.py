@@ -104,13 +104,18 @@ def check(
     """Exit 0 when the output folder equals a fresh build, 1 when it is stale."""
     from .fastcheck import is_fresh
     from .resources import templates_dir
-    from .writer import compare
+    from .writer import OutputError, claim, compare
 
     if not full and is_fresh(_spec_dir(spec), templates_dir(), out):
         typer.echo(f"{out} is up to date (inputs unchanged since the last build)")
         return
     result = _build_or_exit(spec)
-    changes = compare(out, result.files)
+    try:
+        claim(out)  # a folder qcvngen did not make is not "stale": it is the wrong folder
+        changes = compare(out, result.files)
+    except (OutputError, OSError) as exc:
+        typer.echo(f"error: cannot check {out}: {exc}", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR) from None
     if not changes.stale:
         _remember(spec, out)
         typer.echo(f"{out} is up to date ({len(changes.unchanged)} files)")
