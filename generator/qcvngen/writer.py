@@ -217,7 +217,8 @@ def claim(root: Path, marker: PurePosixPath = OUTPUT_MARKER) -> None:
 
     Absent or empty folders are fine; a non-empty one must hold ``marker`` as a regular file, which
     every build writes, so that a folder of a user's own files is never replaced. The current
-    folder, its parents, the home folder and repository roots are refused whatever they hold.
+    folder, its parents, the home folder and repository roots are refused whatever they hold, and
+    so is a folder holding a link, FIFO, socket or device anywhere inside.
     """
     try:
         mode = os.lstat(root).st_mode
@@ -242,6 +243,7 @@ def claim(root: Path, marker: PurePosixPath = OUTPUT_MARKER) -> None:
             f"make it and will not replace it (nothing was touched). Choose a new or empty folder; if a "
             f"previous build made it, restore its {marker.as_posix()} file (e.g. with git checkout)"
         )
+    _scan(root)  # a link, FIFO or device in it is reported now, before any work
 
 
 def _stage(container: Path, files: dict[PurePosixPath, str], mode: int | None) -> Path:
