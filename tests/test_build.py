@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from conftest import ROOT, SPEC
 from qcvngen.cli import app
 from qcvngen.pipeline import BuildResult
-from qcvngen.writer import OutputError, check_path, compare, write
+from qcvngen.writer import OUTPUT_MARKER, OutputError, check_path, compare, write
 
 
 def tree_digest(root: Path) -> str:
@@ -81,7 +81,8 @@ def test_write_replaces_the_whole_tree_and_leaves_no_staging(tmp_path: Path) -> 
     out = tmp_path / "generated"
     write(out, {PurePosixPath("a/old.txt"): "old\n", PurePosixPath("keep.txt"): "1\n"})
     write(out, {PurePosixPath("b/new.txt"): "new\n", PurePosixPath("keep.txt"): "2\n"})
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == ["b/new.txt", "keep.txt"]
+    found = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert found == [OUTPUT_MARKER.as_posix(), "b/new.txt", "keep.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["generated"]
 
 

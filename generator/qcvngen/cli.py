@@ -75,6 +75,7 @@ def build(spec: SpecOption = None, out: OutOption = Path("generated")) -> None:
     """Build every artefact into the output folder (atomically: all old or all new)."""
     from .writer import OutputError, write
 
+    _claim_or_exit(out, "write")  # before the build's seconds of work
     result = _build_or_exit(spec)
     try:
         changes = write(out, result.files)
@@ -86,6 +87,17 @@ def build(spec: SpecOption = None, out: OutOption = Path("generated")) -> None:
     typer.echo(
         f"{out}: {written} file(s) written, {len(changes.unchanged)} unchanged, {len(changes.removed)} removed"
     )
+
+
+def _claim_or_exit(out: Path, verb: str) -> None:
+    """Exit 2, touching nothing, unless ``out`` is absent, empty or qcvngen's own output folder."""
+    from .writer import OutputError, claim
+
+    try:
+        claim(out)
+    except (OutputError, OSError) as exc:
+        typer.echo(f"error: cannot {verb} {out}: {exc}", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR) from None
 
 
 def _remember(spec: Path | None, out: Path) -> None:
@@ -104,13 +116,18 @@ def check(
     """Exit 0 when the output folder equals a fresh build, 1 when it is stale."""
     from .fastcheck import is_fresh
     from .resources import templates_dir
-    from .writer import compare
+    from .writer import OutputError, compare
 
     if not full and is_fresh(_spec_dir(spec), templates_dir(), out):
         typer.echo(f"{out} is up to date (inputs unchanged since the last build)")
         return
+    _claim_or_exit(out, "check")  # a folder qcvngen did not make is not "stale": it is the wrong folder
     result = _build_or_exit(spec)
-    changes = compare(out, result.files)
+    try:
+        changes = compare(out, result.files)
+    except (OutputError, OSError) as exc:
+        typer.echo(f"error: cannot check {out}: {exc}", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR) from None
     if not changes.stale:
         _remember(spec, out)
         typer.echo(f"{out} is up to date ({len(changes.unchanged)} files)")

@@ -13,31 +13,33 @@ import hashlib
 import json
 import os
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from .writer import TOOL_CACHES  # standard library only, like this module
+# Both standard library only, like this module.
+from .safefs import SPEC_FILE_LIMIT, UnsafeFileError, hash_file, regular_files
+from .writer import TOOL_CACHES
 
 CACHE_DIR = Path(".qcvngen-cache")
 TOOLS = ("black", "ruff", "datamodel-code-generator", "pydantic", "jinja2", "PyYAML")
 _PACKAGE = Path(__file__).resolve().parent
 
 
-def _files_under(root: Path, suffixes: tuple[str, ...] | None = None) -> list[Path]:
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in TOOL_CACHES)
-        for name in sorted(filenames):
-            if suffixes is None or name.endswith(suffixes):
-                found.append(Path(dirpath) / name)
-    return found
+def _files_under(root: Path, suffixes: tuple[str, ...] | None = None) -> list[PurePosixPath]:
+    """Regular files under ``root``; a link, FIFO or device anywhere raises (see :mod:`qcvngen.safefs`)."""
+    found = regular_files(root, skip_dirs=TOOL_CACHES)
+    return [path for path in found if suffixes is None or path.name.endswith(suffixes)]
 
 
 def input_digest(spec_dir: Path, templates_dir: Path) -> str:
+    """One digest of everything the output depends on; raises ``UnsafeFileError`` on anything odd."""
     digest = hashlib.sha256()
-    for label, root, suffixes in (("spec", spec_dir, None), ("templates", templates_dir, None), ("generator", _PACKAGE, (".py",))):
+    roots = (("spec", spec_dir, None), ("templates", templates_dir, None), ("generator", _PACKAGE, (".py",)))
+    for label, root, suffixes in roots:
+        # A spec file over the loader's limit is refused by a build: never hash it.
+        limit = SPEC_FILE_LIMIT if label == "spec" else None
         for path in _files_under(root, suffixes):
-            digest.update(f"{label}/{path.relative_to(root).as_posix()}\0".encode())
-            digest.update(path.read_bytes())
+            digest.update(f"{label}/{path.as_posix()}\0".encode())
+            digest.update(hash_file(root, path, limit=limit).encode())
     for tool in TOOLS:
         try:
             digest.update(f"{tool}={metadata.version(tool)}\0".encode())
@@ -47,8 +49,9 @@ def input_digest(spec_dir: Path, templates_dir: Path) -> str:
 
 
 def output_digests(out_dir: Path) -> dict[str, str]:
+    """The digest of every output file, read in chunks (``.pyc`` and tool caches left out)."""
     return {
-        path.relative_to(out_dir).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        path.as_posix(): hash_file(out_dir, path)
         for path in _files_under(out_dir)
         if not path.name.endswith(".pyc")
     }
@@ -68,7 +71,7 @@ def record(spec_dir: Path, templates_dir: Path, out_dir: Path) -> None:
         scratch = target.with_suffix(".tmp")
         scratch.write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
         os.replace(scratch, target)
-    except OSError:
+    except (OSError, UnsafeFileError):
         pass
 
 
@@ -76,8 +79,10 @@ def is_fresh(spec_dir: Path, templates_dir: Path, out_dir: Path) -> bool:
     """True only when the recorded inputs and outputs both still match; False means "build to know"."""
     try:
         manifest = json.loads(_manifest_path(out_dir).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if manifest.get("inputs") != input_digest(spec_dir, templates_dir):
+            return False
+        # A link, FIFO or device in the output, or a missing marker, sends `check` to the full path,
+        # which reports it: this shortcut only ever answers "fresh".
+        return bool(manifest.get("files") == output_digests(out_dir))
+    except (OSError, ValueError, UnsafeFileError):
         return False
-    if manifest.get("inputs") != input_digest(spec_dir, templates_dir):
-        return False
-    return bool(manifest.get("files") == output_digests(out_dir))

@@ -13,17 +13,18 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Union
 
 import yaml
 
 from .diagnostics import Diagnostic
+from .safefs import SPEC_FILE_LIMIT, TooLargeError, UnsafeFileError, read_file
 
 # libyaml's parser is several times faster; the pure-Python one gives the same events.
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_FILE_BYTES = SPEC_FILE_LIMIT
 MAX_DEPTH = 64
 MAX_NODES = 500_000
 
@@ -221,10 +222,32 @@ def load_text(text: str, file: str) -> tuple[Document | None, list[Diagnostic]]:
     return doc, []
 
 
-def load_file(path: Path, display: str) -> tuple[Document | None, list[Diagnostic]]:
-    """Read and parse ``path``; ``display`` is the name used in diagnostics."""
+def _inside(path: Path, display: str, root: Path | None) -> tuple[Path, PurePosixPath]:
+    """The folder ``path`` is read from and its path there: ``root`` when given, else the folder that
+    ``display`` (``<folder name>/<relative path>``, as the resolver writes it) names."""
+    if root is not None:
+        return root, PurePosixPath(path.relative_to(root).as_posix())
+    depth = min(max(len(PurePosixPath(display).parts) - 1, 1), len(path.parts))
+    return Path(*path.parts[:-depth]), PurePosixPath(*path.parts[-depth:])
+
+
+def load_file(path: Path, display: str, *, root: Path | None = None) -> tuple[Document | None, list[Diagnostic]]:
+    """Read and parse ``path``; ``display`` is the name used in diagnostics.
+
+    Nothing between the spec folder (``root``, or the folder ``display`` starts with) and the file is
+    followed: a symbolic link, FIFO or device is refused unread, and so is a file over
+    ``MAX_FILE_BYTES`` (its size is checked before any byte is read).
+    """
+    folder, relative = _inside(path, display, root)
     try:
-        raw = path.read_bytes()
+        raw = read_file(folder, relative, limit=MAX_FILE_BYTES, display=display)
+    except TooLargeError as exc:
+        size = f" ({exc.size} bytes)" if exc.size is not None else ""
+        return None, [Diagnostic(display, 1, 1, "", f"file{size} is larger than {MAX_FILE_BYTES} bytes; not read")]
+    except UnsafeFileError as exc:
+        # The reason only: the file's name is the diagnostic's own, a folder's is in the reason.
+        where = exc.display[len(display) + 2 :] + " " if exc.display != display else ""
+        return None, [Diagnostic(display, 1, 1, "", f"{where}{exc.reason}; not read")]
     except OSError as exc:
         return None, [Diagnostic(display, 1, 1, "", f"cannot read file: {exc.strerror}")]
     text, problems = _decode(raw, display)

@@ -14,7 +14,7 @@ from .diagnostics import Diagnostic, Severity
 from .formatter import format_files
 from .resolve import load_regulation
 from .targets import common
-from .writer import OutputError, check_paths
+from .writer import OutputError, check_paths, with_marker
 
 Target = Callable[[ir.Regulation, common.Context], common.Files]
 
@@ -53,4 +53,6 @@ def build(spec_dir: Path) -> BuildResult:
                 raise OutputError(f"two targets produce {path.as_posix()}")
             files[path] = text
     check_paths(list(files))
-    return BuildResult(files=dict(sorted(format_files(files).items())), diagnostics=diagnostics, regulation=reg)
+    # The marker is an output file like any other: `check` compares it, a clean clone carries it.
+    files = with_marker(dict(sorted(format_files(files).items())))
+    return BuildResult(files=files, diagnostics=diagnostics, regulation=reg)

@@ -107,7 +107,7 @@ def write_site(out: Path, files: Files) -> Changes:
     """Replace ``out`` with the site; refuse a non-empty folder that is not a previous site."""
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise SiteError(f"{out} is not empty and was not made by `qcvngen docs`; choose another --out")
-    return write(out, files)
+    return write(out, files, marker=MARKER)
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):

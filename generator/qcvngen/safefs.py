@@ -1,0 +1,167 @@
+"""Reading inside a folder without ever leaving it: no links followed, no FIFOs or devices opened.
+
+The spec folder and the output folder are read by ``build``, ``check`` and ``validate``. A symbolic
+link there could make qcvngen echo another file's lines in a diagnostic or hash ``/dev/zero`` until
+memory runs out, and a FIFO would block the read forever. Every file is therefore opened component by
+component with ``O_NOFOLLOW`` (the folder given by the user is the only thing followed), with
+``O_NONBLOCK`` so that opening a FIFO cannot hang, and is read only when ``fstat`` says it is a
+regular file no larger than the caller's limit. Standard library only: ``qcvngen check``'s fast path
+imports it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path, PurePosixPath
+
+__all__ = ["TooLargeError", "UnsafeFileError", "describe", "hash_file", "open_inside", "read_file", "regular_files"]
+
+_CHUNK = 1 << 20
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_FILE_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+# Spec files larger than this are refused before they are read (the loader's limit).
+SPEC_FILE_LIMIT = 4 * 1024 * 1024
+
+
+class UnsafeFileError(Exception):
+    """A path that is not a regular file inside its folder (a link, FIFO, device…), or too large."""
+
+    def __init__(self, display: str, reason: str) -> None:
+        super().__init__(f"{display} {reason}")
+        self.display = display
+        self.reason = reason
+
+
+class TooLargeError(UnsafeFileError):
+    """A regular file over the caller's size limit (refused before it is read)."""
+
+    def __init__(self, display: str, limit: int, size: int | None = None) -> None:
+        shown = f"is {size} bytes, larger" if size is not None else "is larger"
+        super().__init__(display, f"{shown} than the limit of {limit} bytes")
+        self.limit = limit
+        self.size = size
+
+
+def describe(mode: int) -> str:
+    """What kind of entry ``mode`` (from ``lstat``) is, in words for a message."""
+    kinds = (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISREG, "a regular file"),
+    )
+    return next((text for test, text in kinds if test(mode)), "not a regular file")
+
+
+def _refuse(display: str, mode: int) -> UnsafeFileError:
+    if stat.S_ISLNK(mode):
+        return UnsafeFileError(display, "is a symbolic link; qcvngen reads only files inside the folder, never through links")
+    return UnsafeFileError(display, f"is {describe(mode)}, not a regular file")
+
+
+def _open_component(name: str, dir_fd: int, display: str, *, folder: bool) -> int:
+    """Open ``name`` in ``dir_fd`` without following it; refuse anything of the wrong kind."""
+    mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+    wanted = stat.S_ISDIR(mode) if folder else stat.S_ISREG(mode)
+    if not wanted:
+        raise _refuse(display, mode)
+    # lstat said it is fine; O_NOFOLLOW and the fstat below close the race with a swap in between.
+    fd = os.open(name, (_DIR_FLAGS | _NOFOLLOW) if folder else _FILE_FLAGS, dir_fd=dir_fd)
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISDIR(mode) if folder else stat.S_ISREG(mode)):
+        os.close(fd)
+        raise _refuse(display, mode)
+    return fd
+
+
+def open_inside(root: Path, relative: PurePosixPath, display: str) -> int:
+    """A read-only descriptor of the regular file ``root/relative``; no component of ``relative`` is followed."""
+    if relative.is_absolute() or not relative.parts or ".." in relative.parts:
+        raise UnsafeFileError(display, "is outside its folder")
+    fd = os.open(root, _DIR_FLAGS)
+    try:
+        for index, part in enumerate(relative.parts):
+            last = index == len(relative.parts) - 1
+            shown = display if last else f"{display}: its folder {'/'.join(relative.parts[: index + 1])}"
+            child = _open_component(part, fd, shown, folder=not last)
+            os.close(fd)
+            fd = child
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_file(root: Path, relative: PurePosixPath, *, limit: int, display: str) -> bytes:
+    """The bytes of ``root/relative``, refused unread when it is not a regular file or is over ``limit`` bytes."""
+    fd = open_inside(root, relative, display)
+    try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            raise TooLargeError(display, limit, size)
+        chunks: list[bytes] = []
+        total = 0
+        while chunk := os.read(fd, min(_CHUNK, limit + 1 - total)):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:  # the file grew after fstat
+                raise TooLargeError(display, limit)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def hash_file(root: Path, relative: PurePosixPath, *, limit: int | None = None) -> str:
+    """SHA-256 of ``root/relative``, read in chunks (same refusals as :func:`read_file`)."""
+    display = (root / relative).as_posix()
+    fd = open_inside(root, relative, display)
+    try:
+        size = os.fstat(fd).st_size
+        if limit is not None and size > limit:
+            raise TooLargeError(display, limit, size)
+        digest = hashlib.sha256()
+        while chunk := os.read(fd, _CHUNK):
+            digest.update(chunk)
+        return digest.hexdigest()
+    finally:
+        os.close(fd)
+
+
+def regular_files(
+    root: Path, *, skip_dirs: frozenset[str] = frozenset(), skip_suffixes: tuple[str, ...] = ()
+) -> list[PurePosixPath]:
+    """Every regular file under ``root`` (sorted, relative); any link, FIFO, socket or device is refused.
+
+    Entries named in ``skip_dirs`` or ending with ``skip_suffixes`` are neither listed nor followed.
+    An absent ``root`` holds no files.
+    """
+    found: list[PurePosixPath] = []
+    pending = [PurePosixPath()]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = sorted(os.scandir(root / folder), key=lambda e: e.name)
+        except FileNotFoundError:
+            if folder == PurePosixPath():
+                return []
+            raise
+        for entry in entries:
+            relative = folder / entry.name
+            if entry.name in skip_dirs or entry.name.endswith(skip_suffixes):
+                continue
+            # d_type answers these without a system call; only an odd entry is lstat-ed, for the message.
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(relative)
+            elif entry.is_file(follow_symlinks=False):
+                found.append(relative)
+            else:
+                raise _refuse((root / relative).as_posix(), entry.stat(follow_symlinks=False).st_mode)
+    return sorted(found)
