@@ -86,7 +86,8 @@ def unescape(text: str) -> str:
             continue
         following = next(chars, "")
         if following not in ESCAPABLE:  # "" (a dangling backslash) is not in it either
-            raise ValueError(f"'\\{following}' is not an escape; {USAGE}")
+            # The offending character is not named: it may be part of a password.
+            raise ValueError(f"a backslash must be followed by ':', ',', '#' or '\\'; {USAGE}")
         out.append(following)
     return "".join(out)
 
@@ -135,7 +136,8 @@ def _from_json(path: Path, text: str) -> list[Credentials]:
     except ValueError as exc:
         raise ValueError(f"{path}: invalid JSON: {exc}") from None
     if not isinstance(data, list):
-        raise ValueError(f'{path}: expected a JSON list of {{"username", "password", "madonvi"}} objects')
+        # ValueError, not TypeError: a user's file is wrong, and the CLI reports ValueErrors as such.
+        raise ValueError(f'{path}: expected a JSON list of {{"username", "password", "madonvi"}} objects')  # noqa: TRY004
     accounts: list[Credentials] = []
     for index, item in enumerate(data):
         if not isinstance(item, dict) or set(item) != {"username", "password", "madonvi"}:
@@ -159,7 +161,9 @@ def check_unique(accounts: Iterable[Credentials]) -> list[Credentials]:
     return out
 
 
-def configured_accounts(flags: list[str] | None, environment: str | None, file: Path | None, default: Credentials) -> list[Credentials]:
+def configured_accounts(
+    flags: list[str] | None, environment: str | None, file: Path | None, default: Credentials
+) -> list[Credentials]:
     """What ``qcvngen sandbox`` runs with: ``--account`` flags and ``--accounts-file`` together,
     else ``$QCVNGEN_SANDBOX_ACCOUNTS``, else ``default``. Raises ValueError saying what is wrong."""
     accounts: list[Credentials] = []

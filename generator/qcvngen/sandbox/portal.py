@@ -81,10 +81,24 @@ def _shown(values: list[str], limit: int = 10) -> str:
     return shown + (f" (+{hidden} more)" if hidden else "")
 
 
+def closest(wanted: str, known: list[str], *, cutoff: float = 0.6, limit: int = 3) -> list[str]:
+    """The known codes most like ``wanted``: similar enough, and nearly as similar as the best one
+    (codes such as ``1.001193.000.00.00.H99`` share most characters, so a fixed cutoff names all)."""
+    if len(wanted) > 200:  # a similarity of long texts costs more than a hint is worth
+        return []
+    scored = []
+    for code in known:
+        matcher = difflib.SequenceMatcher(None, wanted, code)
+        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
+            scored.append((matcher.ratio(), code))
+    best = max((score for score, _ in scored), default=0.0)
+    return [code for score, code in sorted(scored, key=lambda item: -item[0]) if score >= max(cutoff, best - 0.05)][:limit]
+
+
 def did_you_mean(wanted: str, known: list[str], *, list_when_at_most: int = 10) -> str:
     """``"; có phải … / did you mean …?"`` naming the closest known codes, and the whole list when it
     is short. Only known codes are named, never the value asked for (it may be anything)."""
-    close = difflib.get_close_matches(wanted, known, n=3, cutoff=0.6) if len(wanted) <= 200 else []
+    close = closest(wanted, known)
     out = f"; có phải / did you mean: {', '.join(close)}?" if close else ""
     if len(known) <= list_when_at_most:
         out += f" Mã có sẵn / known codes: {', '.join(known) if known else '(none)'}"
@@ -182,7 +196,7 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
         held = [row[0] for row in self.store.query("SELECT ma_ho_so FROM dossiers WHERE madonvi = ? ORDER BY updated DESC LIMIT 5000", (madonvi,))]
         close: list[str] = []
         for key in missing[:3]:
-            close.extend(c for c in difflib.get_close_matches(key, held, n=2, cutoff=0.8) if c not in close)
+            close.extend(c for c in closest(key, held, cutoff=0.8, limit=2) if c not in close)
         return f"; có phải / did you mean: {', '.join(close)}?" if close else ""
 
     def dong_bo_ho_so_mc(self, request: Any, context: Any) -> Any:

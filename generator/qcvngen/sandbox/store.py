@@ -75,7 +75,7 @@ class Store:
     def fingerprint(self, username: str, password: str, madonvi: str) -> str:
         """A keyed digest of an account as configured: a session carries the one it was issued under,
         so changing the account's password or unit (or removing it) ends its sessions."""
-        text = "\0".join((username, password, madonvi)).encode("utf-8")
+        text = f"{username}\0{password}\0{madonvi}".encode()
         return hmac.new(self._key, text, hashlib.sha256).hexdigest()
 
     def close(self) -> None:
