@@ -356,3 +356,20 @@ def test_environment_accounts_split_on_unescaped_commas() -> None:
     for bad in ("a:p\\q:X", "a:p:X\\", "a:p", "a::X"):
         with pytest.raises(ValueError, match="USER:PASSWORD:MADONVI"):
             from_environment(bad)
+
+
+def test_a_state_file_from_before_session_fingerprints_opens_without_its_sessions(tmp_path: Path) -> None:
+    import sqlite3
+
+    from qcvngen.sandbox.store import Store
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE sessions (token TEXT PRIMARY KEY, username TEXT NOT NULL, madonvi TEXT NOT NULL, expires REAL NOT NULL)")
+        old.execute("INSERT INTO sessions VALUES ('tok', 'sandbox', ?, 1e12)", (MADONVI,))
+    old.close()
+    store = Store(path)
+    assert store.session("tok") is None, "an unverifiable session is not honoured"
+    key = store.fingerprint("u", "p", MADONVI)
+    store.close()
+    assert Store(path).fingerprint("u", "p", MADONVI) == key, "the key is kept, so sessions survive a restart"

@@ -107,7 +107,8 @@ def from_file(path: Path) -> list[Credentials]:
             raise ValueError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read: {type(exc).__name__}") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise ValueError(f"{path}: cannot read: {reason}") from None
     if text.lstrip().startswith(("[", "{")):
         return _from_json(path, text)
     accounts: list[Credentials] = []
