@@ -44,7 +44,7 @@ def pull_arguments(packet: Any) -> dict[str, Any]:
 
 
 def stored(sandbox: Sandbox, service: str) -> list[dict[str, Any]]:
-    return list(httpx.get(f"{sandbox.base_url}/sandbox/api/records/{service}").json()["records"])
+    return [entry["record"] for entry in httpx.get(f"{sandbox.base_url}/sandbox/api/records/{service}").json()["records"]]
 
 
 def dossiers(sandbox: Sandbox) -> dict[str, dict[str, Any]]:

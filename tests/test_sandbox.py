@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from conftest import ROOT
 from sandbox_process import Sandbox, start_sandbox
 
@@ -205,5 +204,172 @@ def test_bad_account_flag_is_a_usage_error(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "qcvngen.cli", "sandbox", "--account", "no-colons"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "qcvngen.cli", "sandbox", "--account", "no-colons"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "USER:PASSWORD:MADONVI" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_batch_is_all_or_nothing_and_names_the_refused_records_as_data(sandbox: Sandbox) -> None:
+    base = sandbox.base_url
+    session = login(base)
+    envelope = {"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False"}
+    assert call(base, {**envelope, "data": [opencps_dossier("BATCH-B"), opencps_dossier("BATCH-D")]}).json()["error_code"] == "0"
+    mixed = [opencps_dossier(key) for key in ("BATCH-D", "BATCH-NEW", "BATCH-B")]
+    again = call(base, {**envelope, "data": mixed})
+    assert again.status_code == 200
+    assert again.json() == {
+        "error_code": "-3",
+        "message": "Hồ sơ đã tồn tại — dossier already exists: BATCH-D, BATCH-B",
+        "result": [{"MaHoSo": "BATCH-D"}, {"MaHoSo": "BATCH-B"}],
+    }, "the existing ones, in request order"
+    held = {d["MaHoSo"] for d in httpx.get(f"{base}/sandbox/api/dossiers").json()["dossiers"]}
+    assert "BATCH-NEW" not in held, "nothing of a refused request is stored"
+
+    update = call(base, {**envelope, "isUpdating": "True", "data": [opencps_dossier(key) for key in ("BATCH-X", "BATCH-B", "BATCH-Y")]}).json()
+    assert update["error_code"] == "-4" and update["result"] == [{"MaHoSo": "BATCH-X"}, {"MaHoSo": "BATCH-Y"}]
+    step = {"MaHoSo": "BATCH-B", "NguoiXuLy": "Cán bộ", "ChucDanh": "Chuyên viên", "ThoiDiemXuLy": "20240105090000", "PhongBanXuLy": "Một cửa",
+            "NoiDungXuLy": "Tiếp nhận", "TrangThai": "2", "NgayBatDau": "20240105083000", "NgayKetThucTheoQuyDinh": ""}
+    progress = {"session": session, "madonvi": MADONVI, "service": "CapNhatTienDoHoSoMC"}
+    steps = [{**step, "MaHoSo": "BATCH-Q"}, step, {**step, "MaHoSo": "BATCH-Q"}]
+    refused = call(base, {**progress, "data": steps}).json()
+    assert refused["error_code"] == "-4" and refused["result"] == [{"MaHoSo": "BATCH-Q"}, {"MaHoSo": "BATCH-Q"}], "one object per refused record"
+    typo = call(base, {**progress, "data": [{**step, "MaHoSo": "BATCH-BB"}]}).json()
+    assert typo["error_code"] == "-4" and "did you mean: BATCH-B" in typo["message"]
+    dossier = next(d for d in httpx.get(f"{base}/sandbox/api/dossiers").json()["dossiers"] if d["MaHoSo"] == "BATCH-B")
+    assert dossier["progress"] == [] and dossier["versions"] == 1
+
+
+def test_unknown_codes_name_the_closest_seeded_ones(sandbox: Sandbox) -> None:
+    base = sandbox.base_url
+    envelope = {"session": login(base), "madonvi": MADONVI}
+    typo = call(base, {**envelope, "service": "LayThuTuc", "maTTHC": "1.001193.000.00.00.H98"}).json()
+    assert typo["error_code"] == "-4" and typo["result"] == []
+    assert "did you mean: 1.001193.000.00.00.H99?" in typo["message"]
+    assert "known codes: 1.001193.000.00.00.H99, 1.009994.000.00.00.H99, 2.000720.000.00.00.H99" in typo["message"]
+    decision = call(base, {**envelope, "service": "LayQDCB", "idQDCB": "9003"}).json()
+    assert decision["error_code"] == "-4" and "9001" in decision["message"] and "9002" in decision["message"]
+    far = call(base, {**envelope, "service": "LayThuTuc", "maTTHC": "khong-co"}).json()
+    assert "did you mean" not in far["message"] and "known codes" in far["message"]
+
+
+def test_page_shows_readable_dates_and_json_keeps_wire_values(sandbox: Sandbox) -> None:
+    base = sandbox.base_url
+    body = {"session": login(base), "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [opencps_dossier("DATES-1")]}
+    assert call(base, body).json()["error_code"] == "0"
+    page = httpx.get(f"{base}/sandbox/", params={"madonvi": MADONVI}).text
+    section = page[page.index('id="000.00.00.G05/DATES-1"'):]
+    assert "05/01/2024 08:30:00" in section[:3000] and "20240105083000" not in section[:3000]
+    shown = next(d for d in httpx.get(f"{base}/sandbox/api/dossiers").json()["dossiers"] if d["MaHoSo"] == "DATES-1")
+    assert shown["record"]["NgayTiepNhan"] == "20240105083000"
+
+
+def test_unknown_keys_are_masked_in_views_like_personal_data(sandbox: Sandbox) -> None:
+    base = sandbox.base_url
+    record = {"NgayTongHop": "20240131000000", "TongSoNguoiDanhGia": "10", "MaThuTuc": "1.001193.000.00.00.H99",
+              "HoTen": "Nguyễn Thị Ẩn Danh", "Ghi": {"SoCCCD": "079099000111"}, "Rong": ""}
+    reply = call(base, {"session": login(base), "madonvi": MADONVI, "service": "DongBoDanhGia", "data": [record]}).json()
+    assert reply["error_code"] == "0", reply
+    entries = httpx.get(f"{base}/sandbox/api/records/DongBoDanhGia").json()["records"]
+    shown = [e for e in entries if e["record"].get("NgayTongHop") == "20240131000000"][-1]
+    assert shown["madonvi"] == MADONVI
+    assert shown["record"]["HoTen"] == shown["record"]["Ghi"] == "***" and shown["record"]["Rong"] == ""
+    assert shown["record"]["MaThuTuc"] == "1.001193.000.00.00.H99"
+    assert "079099000111" not in httpx.get(f"{base}/sandbox/api/records/DongBoDanhGia").text
+
+
+def in_process_portal(accounts: list[Any]) -> Any:
+    from qcvngen.sandbox.app import load_seed
+    from qcvngen.sandbox.portal import SandboxPortal
+    from qcvngen.sandbox.store import Store
+
+    return SandboxPortal(Store(":memory:"), accounts, load_seed(), max_sessions_per_account=3)
+
+
+def context_for(portal: Any, session: str) -> Any:
+    from qcvngen.sandbox.runtime import generated_modules
+
+    account = portal.account_for_session(session)
+    assert account is not None
+    return generated_modules().handler.CallContext(account=account, endpoint="integration", dstcode=None)
+
+
+def test_the_store_refuses_a_number_it_could_not_keep_as_sent() -> None:
+    from qcvngen.sandbox import Credentials
+    from qcvngen.sandbox.runtime import generated_modules
+
+    generated = generated_modules()
+    portal = in_process_portal([Credentials("u", "p", MADONVI)])
+    context = context_for(portal, portal.login("u", "p"))
+    base = {"session": "s", "madonvi": MADONVI, "service": "DongBoHoiDap"}
+    record = {"HOIDAPID": "1", "NOIDUNG": "Câu hỏi", "MADONVI": MADONVI}
+    # A JSON parser that reads 1e400 as infinity (the server refuses it before this; the store must not rely on that).
+    for value in (float("inf"), [1, {"x": float("-inf")}], float("nan")):
+        request = generated.models.DongBoHoiDapRequest.model_validate({**base, "data": [record, {**record, "SoLon": value}]})
+        with pytest.raises(generated.handler.PortalError) as refused:
+            portal.dong_bo_hoi_dap(request, context)
+        assert refused.value.error_code == "-1" and refused.value.message.startswith("data[1].SoLon")
+    kept = generated.models.DongBoHoiDapRequest.model_validate({**base, "data": [{**record, "Rong": None, "Ds": [None, 1.5]}]})
+    assert portal.dong_bo_hoi_dap(kept, context).error_code == "0"
+    assert portal.store.stored("DongBoHoiDap", MADONVI) == [{**record, "Rong": None, "Ds": [None, 1.5]}], "a null under an unknown key is kept as sent"
+
+
+def test_sessions_end_when_accounts_are_reconfigured_in_process() -> None:
+    import unicodedata
+
+    from qcvngen.sandbox import Credentials
+
+    nfd = unicodedata.normalize("NFD", "Mật khẩu đặc biệt:,")
+    portal = in_process_portal([Credentials("a", nfd, MADONVI), Credentials("b", "pb", MADONVI)])
+    assert portal.login("a", unicodedata.normalize("NFC", nfd)) and portal.login("a", nfd)
+    a, b = portal.login("a", nfd), portal.login("b", "pb")
+    portal.set_accounts([Credentials("a", "changed", MADONVI), Credentials("b", "pb", MADONVI)])
+    assert portal.account_for_session(a) is None and portal.account_for_session(b) is not None
+    portal.set_accounts([Credentials("a", "changed", MADONVI), Credentials("b", "pb", "000.00.00.H22")])
+    assert portal.account_for_session(b) is None and portal.login("b", "pb")
+    portal.set_accounts([Credentials("a", "changed", MADONVI)])
+    assert portal.login("b", "pb") is None
+    tokens = [portal.login("a", "changed") for _ in range(5)]
+    assert [portal.account_for_session(t) is not None for t in tokens] == [False, False, True, True, True]
+    assert portal.store.live_sessions("a") == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("u:p:X", ("u", "p", "X")),
+        ("u:p\\:w\\,d\\#\\\\:X", ("u", "p:w,d#\\", "X")),
+        ("u\\:1:pw:X", ("u:1", "pw", "X")),
+    ],
+)
+def test_account_texts_escape_any_password(text: str, parts: tuple[str, str, str]) -> None:
+    from qcvngen.sandbox import Credentials
+
+    parsed = Credentials.parse(text)
+    assert (parsed.username, parsed.password, parsed.madonvi) == parts
+    assert parts[1] not in repr(parsed) or parts[1] == "p"
+
+
+def test_environment_accounts_split_on_unescaped_commas() -> None:
+    from qcvngen.sandbox.accounts import from_environment
+
+    accounts = from_environment("a:p\\,q:X,b:r:Y")
+    assert [(a.username, a.password, a.madonvi) for a in accounts] == [("a", "p,q", "X"), ("b", "r", "Y")]
+    for bad in ("a:p\\q:X", "a:p:X\\", "a:p", "a::X"):
+        with pytest.raises(ValueError, match="USER:PASSWORD:MADONVI"):
+            from_environment(bad)
+
+
+def test_a_state_file_from_before_session_fingerprints_opens_without_its_sessions(tmp_path: Path) -> None:
+    import sqlite3
+
+    from qcvngen.sandbox.store import Store
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE sessions (token TEXT PRIMARY KEY, username TEXT NOT NULL, madonvi TEXT NOT NULL, expires REAL NOT NULL)")
+        old.execute("INSERT INTO sessions VALUES ('tok', 'sandbox', ?, 1e12)", (MADONVI,))
+    old.close()
+    store = Store(path)
+    assert store.session("tok") is None, "an unverifiable session is not honoured"
+    key = store.fingerprint("u", "p", MADONVI)
+    store.close()
+    assert Store(path).fingerprint("u", "p", MADONVI) == key, "the key is kept, so sessions survive a restart"

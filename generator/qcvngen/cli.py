@@ -192,6 +192,13 @@ def sandbox(
         typer.Option("--account", help="USER:PASSWORD:MADONVI; repeat for more (default sandbox:sandbox:000.00.00.G05)."),
     ] = None,
     session_ttl: Annotated[float, typer.Option(help="Session lifetime in seconds.", min=1)] = 600.0,
+    accounts_file: Annotated[
+        Optional[Path],
+        typer.Option("--accounts-file", help="Accounts file: JSON [{username, password, madonvi}] or USER:PASSWORD:MADONVI lines (\\ escapes : , # \\)."),
+    ] = None,
+    max_sessions_per_account: Annotated[
+        int, typer.Option("--max-sessions-per-account", help="Live sessions per account; a new login ends the oldest beyond it.", min=1)
+    ] = 100,
     show_personal_data: Annotated[
         bool, typer.Option("--show-personal-data", help="Show names, phones, e-mails and ID numbers in /sandbox/api/ (masked by default).")
     ] = False,
@@ -206,23 +213,24 @@ def sandbox(
     """Run a local stand-in for the national portal on the generated server stubs (SQLite state)."""
     import uvicorn
 
-    from .sandbox import DEFAULT_ACCOUNT, Credentials, create_sandbox_app
+    from .sandbox import DEFAULT_ACCOUNT, create_sandbox_app
+    from .sandbox.accounts import configured_accounts
     from .sandbox.logs import configure_logging
 
     try:
-        # Accounts from $QCVNGEN_SANDBOX_ACCOUNTS keep passwords out of the process list.
-        from_env = [text for text in os.environ.get("QCVNGEN_SANDBOX_ACCOUNTS", "").split(",") if text]
-        texts = account or from_env
-        accounts = [Credentials.parse(text) for text in texts] if texts else [DEFAULT_ACCOUNT]
+        # An accounts file or $QCVNGEN_SANDBOX_ACCOUNTS keeps passwords out of the process list.
+        accounts = configured_accounts(account, os.environ.get("QCVNGEN_SANDBOX_ACCOUNTS"), accounts_file, DEFAULT_ACCOUNT)
     except ValueError as exc:
-        typer.echo(f"error: --account: {exc}", err=True)
+        typer.echo(f"error: accounts: {exc}", err=True)
         raise typer.Exit(Exit.SPEC_ERROR) from None
     try:
         configure_logging(log_level)
     except ValueError as exc:
         typer.echo(f"error: --log-level: {exc}", err=True)
         raise typer.Exit(Exit.SPEC_ERROR) from None
-    app_, _ = create_sandbox_app(db, accounts, session_ttl=session_ttl, show_personal_data=show_personal_data)
+    app_, _ = create_sandbox_app(
+        db, accounts, session_ttl=session_ttl, show_personal_data=show_personal_data, max_sessions_per_account=max_sessions_per_account
+    )
     base = f"http://{host}:{port}"
     typer.echo(f"qcvngen sandbox: {base}  (state: {db})")
     typer.echo(f"  POST {base}/auth         login {{username, password}} -> session")

@@ -1,9 +1,18 @@
-"""The sandbox app: the generated national-portal stubs with the sandbox behind them, plus a view of what arrived."""
+"""The sandbox app: the generated national-portal stubs with the sandbox behind them, plus a view of what arrived.
+
+The views (``/sandbox/`` and ``/sandbox/api/…``) are a development tool without authentication,
+served on loopback by default: they show what every unit pushed, each item labelled with its unit
+(``?madonvi=`` narrows them to one), with personal data masked — the fields the spec marks ``pii``
+and every value under a key the spec does not know — unless ``show_personal_data`` is set. They
+never change anything. The JSON views keep wire values; the HTML page shows dates readably.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,18 +21,42 @@ import jinja2
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from .portal import Credentials, SandboxPortal
+from .accounts import Credentials
+from .portal import MAX_SESSIONS_PER_ACCOUNT, SandboxPortal
 from .runtime import generated_modules
 from .store import Store
 
 DEFAULT_ACCOUNT = Credentials("sandbox", "sandbox", "000.00.00.G05")
+MASK = "***"
+# Viet Nam keeps UTC+7 all year (no daylight saving): a fixed offset needs no tz database.
+VIETNAM = timezone(timedelta(hours=7), "ICT")
 
 # A runtime HTML page, not generated code: its own environment with autoescaping on, so anything a
 # client pushed is shown as text.
 _PAGES = jinja2.Environment(loader=jinja2.PackageLoader("qcvngen.sandbox", "pages"), autoescape=True, undefined=jinja2.StrictUndefined)
 
 
+def wire_date(value: Any) -> str:
+    """``20241115083000`` → ``15/11/2024 08:30:00`` (wire dates are Viet Nam time already); other text as is."""
+    text = str(value or "")
+    if len(text) == 14 and text.isascii() and text.isdigit():
+        return f"{text[6:8]}/{text[4:6]}/{text[0:4]} {text[8:10]}:{text[10:12]}:{text[12:14]}"
+    return text
+
+
+def local_time(epoch: Any) -> str:
+    """A Unix time (when the sandbox received something) as Viet Nam time, ``15/11/2024 08:30:00``."""
+    if not isinstance(epoch, (int, float)):
+        return ""
+    return datetime.fromtimestamp(epoch, VIETNAM).strftime("%d/%m/%Y %H:%M:%S")
+
+
+_PAGES.filters["wire_date"] = wire_date
+_PAGES.filters["local_time"] = local_time
+
+
 def load_seed() -> dict[str, Any]:
+    """The seed answers bundled with the sandbox (seed.json)."""
     seed = json.loads(resources.files("qcvngen.sandbox").joinpath("seed.json").read_text(encoding="utf-8"))
     return dict(seed)
 
@@ -44,6 +77,46 @@ def check_seed(seed: dict[str, Any]) -> None:
         models.LayDanhSachHoiDapBoCoQuanResult.model_validate(item)
 
 
+@dataclass(frozen=True)
+class Masker:
+    """Masks a stored record for the views, knowing its record type from the spec: values of fields
+    marked ``pii`` and of keys the spec does not know become ``"***"``; nested records are walked."""
+
+    # record name -> wire name -> (personal?, nested record name or None)
+    records: dict[str, dict[str, tuple[bool, str | None]]]
+    packets: dict[str, str]  # service -> its data record
+    enabled: bool = True
+
+    def service(self, value: Any, service: str) -> Any:
+        """``value`` (a record, or a list of them) as the data of ``service``."""
+        return self.record(value, self.packets.get(service))
+
+    def record(self, value: Any, record: str | None) -> Any:
+        if not self.enabled:
+            return value
+        if isinstance(value, list):
+            return [self.record(item, record) for item in value]
+        if not isinstance(value, dict):
+            return value
+        fields = self.records.get(record or "", {})
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            personal, nested = fields.get(key, (True, None))  # an unknown key may hold anything
+            if nested is not None:
+                out[key] = self.record(item, nested)
+            else:
+                out[key] = MASK if personal and item not in ("", None, [], {}) else item
+        return out
+
+
+def _masker(reg: Any, enabled: bool) -> Masker:
+    if reg is None:  # no spec to tell what is personal: everything is, unless asked otherwise
+        return Masker({}, {}, enabled)
+    records = {r.name: {f.wire_name: (f.pii, f.type.nested_record) for f in r.fields} for r in reg.records}
+    packets = {p.name: p.data_record for p in reg.packets if p.data_record}
+    return Masker(records, packets, enabled)
+
+
 def create_sandbox_app(
     db: str | Path = ":memory:",
     accounts: list[Credentials] | None = None,
@@ -51,35 +124,49 @@ def create_sandbox_app(
     session_ttl: float = 600.0,
     max_batch: int = 1000,
     show_personal_data: bool = False,
+    max_sessions_per_account: int = MAX_SESSIONS_PER_ACCOUNT,
 ) -> tuple[FastAPI, SandboxPortal]:
+    """The generated portal app backed by a :class:`SandboxPortal` on ``db``, plus the sandbox's views."""
     store = Store(db)
     seed = load_seed()
     check_seed(seed)
-    portal = SandboxPortal(store, accounts or [DEFAULT_ACCOUNT], seed, session_ttl=session_ttl)
+    portal = SandboxPortal(store, accounts or [DEFAULT_ACCOUNT], seed, session_ttl=session_ttl, max_sessions_per_account=max_sessions_per_account)
     app: FastAPI = generated_modules().app.create_app(portal, max_batch=max_batch, logger=logging.getLogger("qcvngen.sandbox"))
     reg = _spec()
-    status_labels = {c["code"]: c for c in _status_codes(reg)}
-    # Personal data stays masked in the views unless asked for (names, phones, e-mails, ID numbers).
-    hidden = frozenset() if show_personal_data else _personal_keys(reg)
+    _add_views(app, store, _masker(reg, not show_personal_data), {c["code"]: c for c in _status_codes(reg)})
+    return app, portal
+
+
+def _add_views(app: FastAPI, store: Store, masker: Masker, status_labels: dict[str, dict[str, str]]) -> None:
+    """The read-only views of everything the sandbox holds, every unit's, each item labelled."""
+
+    def dossiers(unit: str | None) -> list[dict[str, Any]]:
+        out = []
+        for dossier in store.dossiers(unit):
+            shown = {**dossier, "record": masker.service(dossier["record"], "DongBoHoSoMC")}
+            shown["progress"] = masker.service(dossier["progress"], "CapNhatTienDoHoSoMC")
+            out.append(shown)
+        return out
 
     @app.get("/sandbox/api/dossiers", include_in_schema=False)
-    def dossiers_json() -> JSONResponse:
-        return JSONResponse({"dossiers": mask(store.dossiers(), hidden)})
+    def dossiers_json(madonvi: str | None = None) -> JSONResponse:
+        return JSONResponse({"dossiers": dossiers(madonvi)})
 
     @app.get("/sandbox/api/receipts", include_in_schema=False)
-    def receipts_json() -> JSONResponse:
-        return JSONResponse({"counts": store.counts(), "receipts": store.receipts()})
+    def receipts_json(madonvi: str | None = None) -> JSONResponse:
+        return JSONResponse({"counts": store.counts(madonvi), "receipts": store.receipts(madonvi)})
 
     @app.get("/sandbox/api/records/{service}", include_in_schema=False)
-    def records_json(service: str) -> JSONResponse:
-        return JSONResponse({"service": service, "records": mask(store.stored(service), hidden)})
+    def records_json(service: str, madonvi: str | None = None) -> JSONResponse:
+        entries = [{**entry, "record": masker.service(entry["record"], service)} for entry in store.stored_with_units(service, madonvi)]
+        return JSONResponse({"service": service, "records": entries})
 
     @app.get("/sandbox/", include_in_schema=False)
-    def dossiers_page() -> HTMLResponse:
-        page = _PAGES.get_template("dossiers.html").render(dossiers=store.dossiers(), counts=store.counts(), status=status_labels)
+    def dossiers_page(madonvi: str | None = None) -> HTMLResponse:
+        page = _PAGES.get_template("dossiers.html").render(
+            dossiers=dossiers(madonvi), counts=store.counts(madonvi), status=status_labels, units=store.units(), unit=madonvi
+        )
         return HTMLResponse(page)
-
-    return app, portal
 
 
 def _spec() -> Any:
@@ -96,19 +183,3 @@ def _status_codes(reg: Any) -> list[dict[str, str]]:
         return []
     codes = reg.codelist("TrangThaiHoSo").codes
     return [{"code": c.code, "vi": c.title.vi, "en": c.title.en} for c in codes]
-
-
-def _personal_keys(reg: Any) -> frozenset[str]:
-    """Wire names the spec marks as personal data (``pii: true``), in any record."""
-    if reg is None:
-        return frozenset()
-    return frozenset(f.wire_name for record in reg.records for f in record.fields if f.pii)
-
-
-def mask(value: Any, keys: frozenset[str]) -> Any:
-    """A copy of ``value`` with the values of ``keys`` replaced by ``"***"`` at any depth."""
-    if isinstance(value, dict):
-        return {k: ("***" if k in keys and v not in ("", None) else mask(v, keys)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask(item, keys) for item in value]
-    return value

@@ -2,12 +2,16 @@
 
 One connection guarded by a lock: SQLite serialises writers anyway, and a single connection makes
 ``:memory:`` behave like a file. Every push is one transaction, so a request is stored entirely or
-not at all, exactly once.
+not at all, exactly once. Everything a unit pushed is stored with its ``madonvi`` and every read on
+a unit's behalf filters on it; only the views (``unit=None``) see all units.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import secrets
 import sqlite3
 import threading
 import time
@@ -17,7 +21,12 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, username TEXT NOT NULL, madonvi TEXT NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    token TEXT PRIMARY KEY, username TEXT NOT NULL, madonvi TEXT NOT NULL, expires REAL NOT NULL,
+    fingerprint TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions (username);
 CREATE TABLE IF NOT EXISTS dossiers (
     madonvi TEXT NOT NULL, ma_ho_so TEXT NOT NULL, record TEXT NOT NULL,
     created REAL NOT NULL, updated REAL NOT NULL, versions INTEGER NOT NULL,
@@ -47,7 +56,27 @@ class Store:
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._drop_old_sessions()
         self._db.executescript(SCHEMA)
+        self._key = self._secret()
+
+    def _drop_old_sessions(self) -> None:
+        """A state file from before session fingerprints: its sessions cannot be checked, so they go."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(sessions)")}
+        if columns and "fingerprint" not in columns:
+            self._db.execute("DROP TABLE sessions")
+
+    def _secret(self) -> bytes:
+        """This state file's own random key for account fingerprints (kept, so sessions survive a restart)."""
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('fingerprint_key', ?)", (secrets.token_hex(32),))
+            return bytes.fromhex(db.execute("SELECT value FROM meta WHERE name = 'fingerprint_key'").fetchone()[0])
+
+    def fingerprint(self, username: str, password: str, madonvi: str) -> str:
+        """A keyed digest of an account as configured: a session carries the one it was issued under,
+        so changing the account's password or unit (or removing it) ends its sessions."""
+        text = f"{username}\0{password}\0{madonvi}".encode()
+        return hmac.new(self._key, text, hashlib.sha256).hexdigest()
 
     def close(self) -> None:
         with self._lock:
@@ -69,24 +98,41 @@ class Store:
             return list(self._db.execute(sql, params))
 
     # -- sessions ------------------------------------------------------------------------
-    def add_session(self, token: str, username: str, madonvi: str, ttl: float) -> None:
+    def add_session(self, token: str, username: str, madonvi: str, ttl: float, fingerprint: str, max_per_account: int) -> int:
+        """Store a new session; the account's oldest live ones beyond ``max_per_account`` are ended.
+        Returns how many were ended that way."""
         now = time.time()
         with self.transaction() as db:
             db.execute("DELETE FROM sessions WHERE expires < ?", (now,))
-            db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", (token, username, madonvi, now + ttl))
+            evicted = db.execute(
+                "DELETE FROM sessions WHERE username = ? AND rowid NOT IN "
+                "(SELECT rowid FROM sessions WHERE username = ? ORDER BY rowid DESC LIMIT ?)",
+                (username, username, max(max_per_account - 1, 0)),
+            ).rowcount
+            db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)", (token, username, madonvi, now + ttl, fingerprint))
+        return int(evicted)
 
-    def session(self, token: str) -> tuple[str, str] | None:
-        rows = self.query("SELECT username, madonvi FROM sessions WHERE token = ? AND expires >= ?", (token, time.time()))
-        return (rows[0]["username"], rows[0]["madonvi"]) if rows else None
+    def session(self, token: str) -> tuple[str, str, str] | None:
+        """(username, madonvi, fingerprint) of a live session."""
+        rows = self.query("SELECT username, madonvi, fingerprint FROM sessions WHERE token = ? AND expires >= ?", (token, time.time()))
+        return (rows[0]["username"], rows[0]["madonvi"], rows[0]["fingerprint"]) if rows else None
+
+    def live_sessions(self, username: str) -> int:
+        return int(self.query("SELECT COUNT(*) AS n FROM sessions WHERE username = ? AND expires >= ?", (username, time.time()))[0]["n"])
+
+    def end_sessions(self, username: str, keep_fingerprint: str | None = None) -> None:
+        """End the sessions of ``username`` except those issued under ``keep_fingerprint``."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM sessions WHERE username = ? AND fingerprint IS NOT ?", (username, keep_fingerprint))
 
     def expire_sessions(self) -> None:
         with self.transaction() as db:
             db.execute("UPDATE sessions SET expires = 0")
 
-    # -- views -----------------------------------------------------------------------------
-    def dossiers(self) -> list[dict[str, Any]]:
+    # -- reads: a unit's own data, or every unit's (unit=None, for the views) --------------------
+    def dossiers(self, unit: str | None = None) -> list[dict[str, Any]]:
         out = []
-        for row in self.query("SELECT * FROM dossiers ORDER BY created, ma_ho_so"):
+        for row in self.query("SELECT * FROM dossiers WHERE ? IS NULL OR madonvi = ? ORDER BY created, madonvi, ma_ho_so", (unit, unit)):
             steps = self.query(
                 "SELECT record, received FROM progress WHERE madonvi = ? AND ma_ho_so = ? ORDER BY id",
                 (row["madonvi"], row["ma_ho_so"]),
@@ -97,21 +143,34 @@ class Store:
                     "MaHoSo": row["ma_ho_so"],
                     "record": json.loads(row["record"]),
                     "versions": row["versions"],
+                    "updated": row["updated"],
                     "progress": [json.loads(step["record"]) for step in steps],
                 }
             )
         return out
 
-    def receipts(self) -> list[dict[str, Any]]:
-        return [dict(row) for row in self.query("SELECT service, madonvi, records, error_code, received FROM receipts ORDER BY id")]
+    def receipts(self, unit: str | None = None) -> list[dict[str, Any]]:
+        rows = self.query("SELECT service, madonvi, records, error_code, received FROM receipts WHERE ? IS NULL OR madonvi = ? ORDER BY id", (unit, unit))
+        return [dict(row) for row in rows]
 
-    def stored(self, service: str) -> list[dict[str, Any]]:
-        return [json.loads(row["record"]) for row in self.query("SELECT record FROM records WHERE service = ? ORDER BY id", (service,))]
+    def stored(self, service: str, unit: str | None) -> list[dict[str, Any]]:
+        """The records of ``service`` that ``unit`` pushed (every unit's when None), oldest first."""
+        rows = self.query("SELECT record FROM records WHERE service = ? AND (? IS NULL OR madonvi = ?) ORDER BY id", (service, unit, unit))
+        return [json.loads(row["record"]) for row in rows]
 
-    def counts(self) -> dict[str, int]:
+    def stored_with_units(self, service: str, unit: str | None = None) -> list[dict[str, Any]]:
+        """Like :meth:`stored`, each record labelled with the unit that pushed it (for the views)."""
+        rows = self.query("SELECT madonvi, record FROM records WHERE service = ? AND (? IS NULL OR madonvi = ?) ORDER BY id", (service, unit, unit))
+        return [{"madonvi": row["madonvi"], "record": json.loads(row["record"])} for row in rows]
+
+    def counts(self, unit: str | None = None) -> dict[str, int]:
+        # Table names are constants of this module, never request text.
         return {
-            "dossiers": self.query("SELECT COUNT(*) AS n FROM dossiers")[0]["n"],
-            "progress": self.query("SELECT COUNT(*) AS n FROM progress")[0]["n"],
-            "records": self.query("SELECT COUNT(*) AS n FROM records")[0]["n"],
-            "receipts": self.query("SELECT COUNT(*) AS n FROM receipts")[0]["n"],
+            table: int(self.query(f"SELECT COUNT(*) AS n FROM {table} WHERE ? IS NULL OR madonvi = ?", (unit, unit))[0]["n"])
+            for table in ("dossiers", "progress", "records", "receipts")
         }
+
+    def units(self) -> list[str]:
+        """Every unit that pushed anything, sorted (for the views' labels and filter)."""
+        rows = self.query("SELECT madonvi FROM receipts UNION SELECT madonvi FROM dossiers ORDER BY madonvi")
+        return [str(row["madonvi"]) for row in rows]
