@@ -5,14 +5,14 @@ Cross-file rules (dangling references, duplicate names, counts) live in :mod:`qc
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from .kinds import Kind
+
 Confidence = Literal["high", "medium", "low"]
 Membership = Literal["regulation", "candidate", "later", "hypothesis"]
-FieldType = Literal["string", "code", "datetime", "integer", "decimal", "percent", "flag", "id", "record", "list", "any"]
-FIELD_TYPES: tuple[str, ...] = get_args(FieldType)
 
 
 class Strict(BaseModel):
@@ -28,7 +28,7 @@ class FieldSpec(Strict):
     name: StrictStr = Field(min_length=1)
     row: StrictInt | None = Field(default=None, ge=1)
     title: TextSpec
-    type: FieldType
+    type: Kind
     codelist: StrictStr | None = None
     record: StrictStr | None = None
     of: StrictStr | None = None

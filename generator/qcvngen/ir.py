@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from .kinds import LIST_ITEM_KINDS, Kind
+
 Direction = Literal["push", "pull"]
 Part = Literal["records", "params"]
 CoverageStatus = Literal["complete", "unverified", "partial", "unknown"]
@@ -38,7 +40,9 @@ class Origin:
 
 @dataclass(frozen=True)
 class FieldType:
-    kind: str
+    """A field's kind (see :mod:`qcvngen.kinds`) and what it refers to: a code list, a record, list items."""
+
+    kind: Kind
     codelist: str | None = None
     record: str | None = None
     of: str | None = None
@@ -49,7 +53,7 @@ class FieldType:
         """The record a ``record`` field holds, or a ``list`` field's item record."""
         if self.kind == "record":
             return self.record
-        if self.kind == "list" and self.of not in ("string", "any"):
+        if self.kind == "list" and self.of not in LIST_ITEM_KINDS:
             return self.of
         return None
 

@@ -13,14 +13,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from . import dsl, ir, naming, wire
+from . import dsl, ir, kinds, naming, wire
 from .diagnostics import Diagnostic, Severity, has_errors
 from .loader import Ambiguous, Document, PathKey, format_path, load_file
 
 M = TypeVar("M", bound=BaseModel)
 
 SPEC_FILES = ("regulation.yaml", "sources.yaml", "packets.yaml", "envelope.yaml", "codelists.yaml")
-STRING_KINDS = ("string", "code", "id")
 # Where a name is defined: the document, the logical-path prefix and the path inside the document.
 _Where = tuple[Document, str, PathKey]
 # A record named by a field or a local service, checked once every table is read.
@@ -69,7 +68,7 @@ def _explain(err: Any, loc: PathKey) -> str:
             return f"`{value.raw}` is a YAML 1.1 boolean spelling; write true or false"
         return f"`{value.raw}` is ambiguous in YAML 1.1 (a {value.reads_as}); write a plain decimal number"
     if kind == "literal_error" and loc and loc[-1] == "type" and isinstance(value, str):
-        return f"unknown type '{value}'{_did_you_mean(value, dsl.FIELD_TYPES)}"
+        return f"unknown type '{value}'{_did_you_mean(value, kinds.KIND_NAMES)}"
     if kind == "extra_forbidden":
         return f"unknown key '{loc[-1]}'"
     if kind == "missing":
@@ -210,20 +209,20 @@ class _Resolver:
     def field_type(self, spec: dsl.FieldSpec, doc: Document, prefix: str, here: PathKey) -> ir.FieldType:
         """Check the type keys that go with the field's kind; the IR type (``any`` when the kind is unknown)."""
         kind = spec.type
-        if kind not in dsl.FIELD_TYPES:
-            self.check.error(doc, prefix, here + ("type",), f"unknown type '{kind}'{_did_you_mean(kind, dsl.FIELD_TYPES)}")
+        if kind not in kinds.KIND_NAMES:
+            self.check.error(doc, prefix, here + ("type",), f"unknown type '{kind}'{_did_you_mean(kind, kinds.KIND_NAMES)}")
             return ir.FieldType(kind="any")
-        wants = {"code": "codelist", "record": "record", "list": "of"}
+        info = kinds.kind(kind)
         for key in ("codelist", "record", "of"):
             given = getattr(spec, key) is not None
-            if given and wants.get(kind) != key:
+            if given and info.reference != key:
                 self.check.error(doc, prefix, here + (key,), f"'{key}' does not apply to type '{kind}'", key=True)
-            if not given and wants.get(kind) == key:
+            if not given and info.reference == key:
                 self.check.error(doc, prefix, here, f"type '{kind}' needs '{key}'")
-        if spec.empty_string and kind not in ("record", "list"):
+        if spec.empty_string and not info.takes_empty_string:
             message = "empty_string applies to record and list fields only"
             self.check.error(doc, prefix, here + ("empty_string",), message, key=True)
-        if spec.max_length is not None and kind not in STRING_KINDS:
+        if spec.max_length is not None and not info.takes_max_length:
             message = f"max_length does not apply to type '{kind}'"
             self.check.error(doc, prefix, here + ("max_length",), message, key=True)
         self.field_references(spec, doc, prefix, here)
@@ -241,7 +240,7 @@ class _Resolver:
             self.check.error(doc, prefix, here + ("codelist",), message)
         if kind == "record" and spec.record is not None:
             self.pending_refs.append((doc, prefix, here + ("record",), spec.record))
-        if kind == "list" and spec.of is not None and spec.of not in ("string", "any"):
+        if kind == "list" and spec.of is not None and spec.of not in kinds.LIST_ITEM_KINDS:
             self.pending_refs.append((doc, prefix, here + ("of",), spec.of))
 
     def field_example(self, spec: dsl.FieldSpec, example: str, doc: Document, prefix: str, here: PathKey) -> None:

@@ -10,6 +10,7 @@ from enum import Enum
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
+from . import kinds
 from .ir import Field, FieldType, Header, Regulation, Section, Text
 
 T = TypeVar("T")
@@ -222,17 +223,10 @@ def _summary(f: Field) -> str:
     return f"{_type(f.type)}, {_REQUIRED[f.required]}{length}"
 
 
-_WIDER = {("integer", "decimal"), ("integer", "percent"), ("decimal", "percent"), ("integer", "id"), ("string", "id")}
-
-
 def type_impact(old: FieldType, new: FieldType, new_reg: Regulation) -> Impact:
     """Widening is compatible; narrowing, and any move from or to a list, record or ``any``, is breaking."""
     if old.kind != new.kind:
-        if new.kind == "any":
-            return Impact.COMPATIBLE
-        if {old.kind, new.kind} & {"list", "record", "any"}:
-            return Impact.BREAKING
-        return Impact.COMPATIBLE if new.kind == "string" or (old.kind, new.kind) in _WIDER else Impact.BREAKING
+        return Impact.COMPATIBLE if kinds.widens(old.kind, new.kind) else Impact.BREAKING
     impacts = [Impact.INFORMATIONAL]
     if old.codelist != new.codelist:
         closed = new.codelist is not None and new_reg.codelist(new.codelist).closed

@@ -6,27 +6,12 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from .. import ir
+from .. import ir, kinds
 from ..coverage import coverage_rows
 from ..render import render as render_template
 from .common import Context, Files
 
 FOLDER = PurePosixPath("docs")
-
-TYPE_LABELS = {
-    "string": "string",
-    "code": "code",
-    "datetime": "datetime yyyyMMddHHmmss",
-    "integer": "integer (string)",
-    "decimal": "decimal (string)",
-    "percent": "percent (string)",
-    "flag": "flag \"True\"/\"False\"",
-    "id": "id (string or number)",
-    "record": "record",
-    "list": "list",
-    "any": "any",
-}
-
 
 @dataclass(frozen=True)
 class FieldRow:
@@ -54,9 +39,9 @@ def field_rows(fields: tuple[ir.Field, ...], numbered_by_row: bool) -> list[Fiel
     rows: list[FieldRow] = []
     for field in fields:
         t = field.type
-        label = TYPE_LABELS[t.kind]
+        label = kinds.kind(t.kind).label.en
         if t.kind == "list":
-            label = f"list of {t.of}" if t.of in ("string", "any") else "list of"
+            label = f"list of {t.of}" if t.of in kinds.LIST_ITEM_KINDS else "list of"
         if t.empty_string:
             label += " or \"\""
         number = str(field.origin.row) if numbered_by_row and field.origin.row is not None else ("–" if numbered_by_row else str(field.position))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import ir, wire
+from .. import ir, kinds
 
 Schema = dict[str, Any]
 
@@ -13,57 +13,26 @@ def describe(title: ir.Text) -> str:
     return f"{title.vi} — {title.en}"
 
 
-WIRE_TYPES = {
-    "datetime": ("WireDateTime", "Ngày giờ yyyyMMddHHmmss (Asia/Ho_Chi_Minh), \"\" khi không có — date-time yyyyMMddHHmmss in Asia/Ho_Chi_Minh, \"\" when absent"),
-    "integer": ("WireInteger", "Số nguyên dạng chuỗi (chấp nhận số JSON) — string-encoded integer (a JSON integer is accepted)"),
-    "decimal": ("WireDecimal", "Số thập phân dạng chuỗi (chấp nhận số JSON) — string-encoded decimal (a JSON number is accepted)"),
-    "percent": ("WirePercent", "Phần trăm dạng chuỗi, có thể kèm % — string-encoded percentage, optional % sign"),
-    "flag": ("WireFlag", "Cờ \"True\"/\"False\" — string flag \"True\"/\"False\""),
-    "id": ("WireId", "Mã định danh: chuỗi hoặc số JSON — identifier sent as a JSON string or number"),
-}
-OPEN_CODE = "OpenCode"
-# Names the generator defines itself; spec record names may not take them.
-RESERVED_PREFIXES = ("Wire", "Code", "OpenCode")
-
-
-def wire_type_name(kind: str, *, or_empty: bool) -> str:
-    base = WIRE_TYPES[kind][0]
-    return f"{base}OrEmpty" if or_empty and kind in ("integer", "decimal", "percent") else base
-
-
-def code_type_name(codelist: str, *, or_empty: bool) -> str:
-    return f"Code{codelist}{'OrEmpty' if or_empty else ''}"
-
-
-def _int_schema() -> Schema:
-    return {"type": "integer", "minimum": wire.INT_RANGE[0], "maximum": wire.INT_RANGE[1]}
+# Re-exported for the targets that name these types (models, the wire module); the registry decides.
+OPEN_CODE = kinds.OPEN_CODE
+wire_type_name = kinds.wire_type_name
+code_type_name = kinds.code_type_name
 
 
 def scalar_definitions(reg: ir.Regulation) -> dict[str, Schema]:
     """Named schemas of every wire scalar type and closed code list."""
     defs: dict[str, Schema] = {}
-    for kind, (name, description) in WIRE_TYPES.items():
+    for info in kinds.wire_kinds():
         for or_empty in (False, True):
-            type_name = wire_type_name(kind, or_empty=or_empty)
+            type_name = wire_type_name(info.name, or_empty=or_empty)
             if type_name in defs:
                 continue
-            if kind == "datetime":
-                schema: Schema = {"type": "string", "pattern": wire.anchored(wire.DATETIME, allow_empty=True)}
-            elif kind == "flag":
-                schema = {"type": "string", "enum": list(wire.FLAG_VALUES)}
-            elif kind == "id":
-                schema = {"anyOf": [{"type": "string"}, _int_schema()]}
-            elif kind == "percent":
-                schema = {"type": "string", "pattern": wire.anchored(wire.PERCENT, allow_empty=or_empty)}
-            else:
-                number = _int_schema() if kind == "integer" else {"type": "number", "minimum": wire.INT_RANGE[0], "maximum": wire.INT_RANGE[1]}
-                text = {"type": "string", "pattern": wire.anchored(wire.PATTERNS[kind], allow_empty=or_empty)}
-                schema = {"anyOf": [text, number]}
-            defs[type_name] = {"title": type_name, "description": description + (" (\"\" accepted)" if or_empty else ""), **schema}
+            description = info.wire_description + (" (\"\" accepted)" if or_empty else "")
+            defs[type_name] = {"title": type_name, "description": description, **kinds.wire_schema(info.name, or_empty=or_empty)}
     defs[OPEN_CODE] = {
         "title": OPEN_CODE,
         "description": "Mã của danh mục mở — code of an open list (only some codes are known)",
-        "anyOf": [{"type": "string", "maxLength": 64}, _int_schema()],
+        "anyOf": [{"type": "string", "maxLength": 64}, kinds.int_schema()],
     }
     for codelist in reg.codelists:
         if not codelist.closed:
@@ -144,7 +113,7 @@ class SchemaBuilder:
             if not codelist.closed:
                 return self.ref(OPEN_CODE)
             return self.ref(code_type_name(codelist.name, or_empty=not field.required))
-        if kind in WIRE_TYPES:
+        if kinds.kind(kind).wire_type is not None:
             return self.ref(wire_type_name(kind, or_empty=not field.required))
         if kind == "record":
             return self._maybe_empty(self.ref(ftype.record or ""), ftype.empty_string)
