@@ -139,3 +139,31 @@ def test_diagnostics_golden(tmp_path: Path, update_golden: bool) -> None:
         golden.write_text(text, encoding="utf-8")
     assert golden.exists(), "run pytest --update-golden to create the snapshot"
     assert text == golden.read_text(encoding="utf-8")
+
+
+def test_the_public_api_is_exactly_these_names() -> None:
+    """The package's public API, as httpx's test_exported_members does: no dead export (SpecError is gone)."""
+    import qcvngen
+    from qcvngen.diagnostics import Diagnostic, Severity, has_errors
+
+    assert qcvngen.__all__ == sorted(qcvngen.__all__)
+    assert qcvngen.__all__ == ["BuildResult", "Diagnostic", "__version__", "build", "load_spec"]
+    for name in qcvngen.__all__:
+        assert getattr(qcvngen, name) is not None
+    warning = Diagnostic("spec/x.yaml", 1, 1, "", "w", Severity.WARNING)
+    assert not has_errors([warning]) and has_errors([warning, Diagnostic("spec/x.yaml", 2, 1, "", "e")])
+
+
+def test_a_clash_is_located_at_the_definition_that_came_second(tmp_path: Path) -> None:
+    """resolve locates a name clash from naming.Owner data (kind and name), not by parsing its message."""
+    spec = copy_spec(tmp_path)
+    edit(spec, "envelope.yaml", "  - name: ThongKeHoSoTheoKy\n", "  - name: DongBoHoSoMC\n")
+    reg, diagnostics = load_spec(spec)
+    assert reg is None
+    clashes = [d for d in diagnostics if "is defined by" in d.message]
+    assert [(d.file, d.line, d.spec_path) for d in clashes] == [
+        ("spec/envelope.yaml", line_of(spec, "envelope.yaml", "- name: DongBoHoSoMC"), "envelope.local_services[0].name")
+    ] * 2
+    assert clashes[0].message == (
+        "the name 'DongBoHoSoMCRequest' is defined by packet 'DongBoHoSoMC' and by local service 'DongBoHoSoMC'; rename one"
+    )
