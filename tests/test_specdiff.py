@@ -262,3 +262,47 @@ def test_unknown_revision_missing_folder_and_broken_spec_exit_2_without_tracebac
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     code, _, err = run(["HEAD~1", str(SPEC)])
     assert code == 2 and "not in a git repository" in err
+
+
+def test_every_attribute_of_the_ir_is_compared_or_deliberately_left_out() -> None:
+    """The diff names IR attributes in typed code (a rename breaks mypy); a new attribute fails here until
+    it is compared or listed as handled elsewhere."""
+    from dataclasses import fields as dataclass_fields
+
+    from qcvngen.specdiff import comparing as c
+
+    reg, _ = load_spec(SPEC)
+    assert reg is not None
+    packet, table, record = reg.packets[0], reg.tables[0], reg.records[0]
+    env, field = reg.envelope, reg.records[0].fields[0]
+    cases: list[tuple[object, list[Any], set[str]]] = [
+        (packet, [c._packet_contract, c._packet_facts], {"name", "method", "params", "data_record", "result_record"}),
+        (reg.codelists[0], [c._codelist_facts], {"name", "closed", "codes"}),
+        (reg.codelists[0].codes[0], [c._code_facts], {"code"}),
+        (reg.meta, [c._meta_facts], set()),
+        (reg.sources[0], [c._source_facts], {"id"}),
+        (reg.groups[0], [c._group_facts], {"number"}),
+        (table, [c._table_facts], {"number", "packet", "part", "record", "gaps", "coverage", "file"}),
+        (table.coverage, [c._coverage_facts], {"specified", "candidates", "later", "hypothesis", "known_rows", "gap_rows"}),
+        (record, [c._record_facts], {"name", "fields", "open", "table"}),
+        (field, [c._field_facts], {"wire_name", "py_name", "type", "required", "max_length", "origin", "position"}),
+        (env.endpoints[0], [c._endpoint_contract, c._endpoint_facts], {"name"}),
+        (env.headers[0], [c._header_facts], {"name", "required"}),
+        (env.errors[0], [c._error_facts], {"code"}),
+        (env.local_services[0], [c._service_contract, c._service_facts], {"name", "params"}),
+    ]
+    for item, facts, elsewhere in cases:
+        compared = {name for fn in facts for name in fn(item)}
+        attributes = {f.name for f in dataclass_fields(item)}  # type: ignore[arg-type]
+        assert compared | elsewhere == attributes, (type(item).__name__, attributes - compared - elsewhere)
+        assert not compared & elsewhere
+
+
+def test_a_change_of_the_regulation_notes_is_reported(tmp_path: Path) -> None:
+    """Meta.notes was left out of the old space-separated attribute list; the typed facts include it."""
+    new = copy_spec(tmp_path)
+    edit(new, "regulation.yaml", "No replacement regulation was found", "A replacement regulation was found")
+    code, found = changes([str(SPEC), str(new)])
+    assert code == 0
+    change = one(found, "regulation", "regulation.notes")
+    assert change["class"] == "informational" and "A replacement regulation" in change["new"]
