@@ -114,3 +114,12 @@ def test_functions_are_shorter_than_80_lines() -> None:
     # Every module of generator/ (runtime, sandbox and site included) is held to the limit.
     long = [d for d in defs if d.is_function and d.lines >= MAX_FUNCTION_LINES]
     assert not long, f"functions of {MAX_FUNCTION_LINES} lines or more:\n{_show(long)}"
+def test_public_definitions_have_docstrings() -> None:
+    defs = _all_definitions()
+    documented, total = _docstring_share(defs)
+    print(f"\npublic definitions with a docstring, all of generator/: {documented}/{total} = {documented / total:.0%}")
+    mine = [d for d in defs if _owned(d.path)]
+    documented, total = _docstring_share(mine)
+    print(f"public definitions with a docstring, the checked modules: {documented}/{total} = {documented / total:.0%}")
+    missing = [d for d in mine if d.public and not d.documented and not d.name.split(".")[-1].startswith("__")]
+    assert documented / total >= MIN_DOCSTRING_SHARE, f"{documented}/{total} documented; undocumented:\n{_show(missing)}"

@@ -18,6 +18,7 @@ TARGET = "py311"
 
 
 def format_with_black(source: str) -> str:
+    """Python source formatted by the pinned black, at the generated code's line length."""
     import black
     from black.mode import Mode, TargetVersion
 
@@ -56,6 +57,7 @@ def _format_with_ruff(ruff: str, sources: dict[PurePosixPath, str]) -> dict[Pure
 
 
 def format_files(files: dict[PurePosixPath, str]) -> dict[PurePosixPath, str]:
+    """Every ``.py`` file formatted as black writes it (by ruff when installed, in one process); others unchanged."""
     sources = {path: text for path, text in files.items() if path.suffix == ".py"}
     ruff = _ruff_binary()
     if ruff is not None and sources:

@@ -134,11 +134,13 @@ def py_comment(value: object) -> str:
 
 
 def json_text(value: object) -> str:
+    """A JSON literal of ``value``, for a template that embeds data in code."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 @lru_cache(maxsize=4)
 def environment(root: Path | None = None) -> jinja2.Environment:
+    """The one Jinja environment: StrictUndefined, no autoescape, the escaping filters."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root or templates_dir())),
         undefined=jinja2.StrictUndefined,
@@ -152,4 +154,5 @@ def environment(root: Path | None = None) -> jinja2.Environment:
 
 
 def render(template: str, **context: Any) -> str:
+    """Render ``template`` (a path under templates/) with ``context``."""
     return environment().get_template(template).render(**context)

@@ -36,6 +36,7 @@ def _link(field: ir.Field) -> str | None:
 
 
 def field_rows(fields: tuple[ir.Field, ...], numbered_by_row: bool) -> list[FieldRow]:
+    """The docs' rows for ``fields``, numbered by regulation row or by position."""
     rows: list[FieldRow] = []
     for field in fields:
         t = field.type
@@ -89,6 +90,7 @@ def _packet_view(reg: ir.Regulation, packet: ir.Packet) -> dict[str, Any]:
 
 
 def render(reg: ir.Regulation, ctx: Context) -> Files:
+    """Every Markdown page under docs/."""
     common = {"reg": reg, "ctx": ctx, "coverage": {row["table"]: row for row in coverage_rows(reg)}}
     files: Files = {
         FOLDER / "README.md": render_template("docs/index.md.jinja", **common),

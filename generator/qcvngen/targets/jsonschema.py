@@ -23,6 +23,7 @@ BUNDLE = "qcvn120"
 
 
 def schema_id(name: str) -> str:
+    """The ``$id`` of the schema document ``name``."""
     return f"{ID_BASE}{name}"
 
 
@@ -56,6 +57,7 @@ def record_of(packet: ir.Packet) -> str | None:
 
 
 def render(reg: ir.Regulation, ctx: Context) -> Files:
+    """One schema per packet (record, request, response), the login pair, and the bundle."""
     builder = SchemaBuilder(reg, "#/$defs/")
     files: Files = {}
     for packet in reg.packets:

@@ -10,6 +10,7 @@ Schema = dict[str, Any]
 
 
 def describe(title: ir.Text) -> str:
+    """A bilingual description, ``vi — en``."""
     return f"{title.vi} — {title.en}"
 
 
@@ -76,9 +77,11 @@ class SchemaBuilder:
         self._scalars = scalar_definitions(reg)
 
     def ref(self, name: str) -> Schema:
+        """A ``$ref`` to the named definition."""
         return {"$ref": f"{self.ref_prefix}{name}"}
 
     def annotations(self, field: ir.Field) -> Schema:
+        """The field's description and its provenance (``x-qcvn120-*``), pii/secret flags, examples."""
         out: Schema = {
             "description": describe(field.title),
             "x-qcvn120-ref": field.origin.ref,
@@ -124,11 +127,13 @@ class SchemaBuilder:
         return {}
 
     def field(self, field: ir.Field) -> Schema:
+        """The field's value schema with its annotations."""
         schema = self.value(field)
         schema.update(self.annotations(field))
         return schema
 
     def record(self, record: ir.Record, *, title: str | None = None) -> Schema:
+        """The object schema of a record: its fields, required keys and openness."""
         schema: Schema = {
             "type": "object",
             "title": title or record.name,
@@ -167,6 +172,7 @@ class SchemaBuilder:
 
 
 def envelope_field(reg: ir.Regulation, name: str) -> ir.Field:
+    """The request envelope's field ``name``."""
     for field in reg.envelope.request.fields:
         if field.wire_name == name:
             return field
@@ -232,6 +238,7 @@ def _response(builder: SchemaBuilder, title: str, description: str, result_recor
 
 
 def response_schema(builder: SchemaBuilder, packet: ir.Packet) -> Schema:
+    """The response envelope of one packet; ``result`` typed by its result record."""
     description = f"Kết quả {packet.name} — {packet.name} response"
     return _response(builder, f"{packet.name}Response", description, packet.result_record, {"x-qcvn120-packet": packet.number})
 
@@ -249,5 +256,6 @@ def local_request_schema(builder: SchemaBuilder, service: ir.LocalService) -> Sc
 
 
 def local_response_schema(builder: SchemaBuilder, service: ir.LocalService) -> Schema:
+    """What a local service answers the national portal."""
     extra = {"x-qcvn120-inference": service.inference}
     return _response(builder, f"{service.name}Response", describe(service.title), service.result_record, extra)
