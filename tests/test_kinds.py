@@ -70,8 +70,16 @@ def test_the_json_schema_target_names_a_definition_for_every_wire_kind() -> None
 
 @pytest.mark.parametrize(
     ("old", "new", "compatible"),
-    [("integer", "decimal", True), ("decimal", "integer", False), ("string", "id", True), ("id", "string", True),
-     ("record", "any", True), ("any", "string", False), ("list", "string", False), ("code", "string", True)],
+    [
+        ("integer", "decimal", True),
+        ("decimal", "integer", False),
+        ("string", "id", True),
+        ("id", "string", True),
+        ("record", "any", True),
+        ("any", "string", False),
+        ("list", "string", False),
+        ("code", "string", True),
+    ],
 )
 def test_the_diff_asks_the_registry_which_changes_widen(old: kinds.Kind, new: kinds.Kind, compatible: bool) -> None:
     assert kinds.widens(old, new) is compatible
@@ -91,8 +99,16 @@ def test_python_types_name_the_generated_types() -> None:
 
 def test_no_module_i_own_keeps_its_own_table_of_kinds() -> None:
     """The migrated modules ask the registry: no per-kind literal tables are left in them."""
-    owned = ["resolve.py", "ir.py", "examples.py", "targets/jsonschema.py", "targets/schema_builder.py",
-             "targets/openapi.py", "targets/docs.py", "coverage.py"]
+    owned = [
+        "resolve.py",
+        "ir.py",
+        "examples.py",
+        "targets/jsonschema.py",
+        "targets/schema_builder.py",
+        "targets/openapi.py",
+        "targets/docs.py",
+        "coverage.py",
+    ]
     # A JSON Schema ``"type": "integer"`` is JSON's word, not a field kind.
     scalar_literals = re.compile(r'(?<!"type": )"(datetime|integer|decimal|percent|flag)"')
     for name in owned:

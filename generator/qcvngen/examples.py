@@ -39,7 +39,9 @@ def example_value(reg: ir.Regulation, field: ir.Field, *, depth: int = 0) -> Any
     return None
 
 
-def example_request(reg: ir.Regulation, packet: ir.Packet, *, session: str = "example-session", madonvi: str = "000.00.00.G05") -> dict[str, Any]:
+def example_request(
+    reg: ir.Regulation, packet: ir.Packet, *, session: str = "example-session", madonvi: str = "000.00.00.G05"
+) -> dict[str, Any]:
     """A complete, valid request envelope for ``packet``."""
     body: dict[str, Any] = {"session": session, "madonvi": madonvi, "service": packet.name}
     if packet.data_record is not None:

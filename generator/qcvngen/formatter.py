@@ -47,9 +47,21 @@ def _format_with_ruff(ruff: str, sources: dict[PurePosixPath, str]) -> dict[Pure
         for path, target in names.items():
             target.write_text(sources[path], encoding="utf-8")
         completed = subprocess.run(
-            [ruff, "format", "--isolated", "--no-cache", "--line-length", str(LINE_LENGTH), "--target-version", TARGET, "--quiet", str(root)],
+            [
+                ruff,
+                "format",
+                "--isolated",
+                "--no-cache",
+                "--line-length",
+                str(LINE_LENGTH),
+                "--target-version",
+                TARGET,
+                "--quiet",
+                str(root),
+            ],
             capture_output=True,
             text=True,
+            check=False,  # a non-zero exit is reported below, with ruff's own message
         )
         if completed.returncode != 0:
             raise SyntaxError(f"generated Python does not parse: {completed.stderr.strip()[:500]}")

@@ -16,10 +16,16 @@ _MODEL_ATTRIBUTES = frozenset(name for name in dir(BaseModel) if not name.starts
 # of that name would shadow its own annotation, and datamodel-code-generator would rename it behind
 # our back, so the attribute would no longer be the name the IR (and the client) uses.
 _ANNOTATION_BUILTINS = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "set", "tuple"})
-_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | _MODEL_ATTRIBUTES | _ANNOTATION_BUILTINS | {
-    "self",
-    "cls",
-}
+_RESERVED = (
+    frozenset(keyword.kwlist)
+    | frozenset(keyword.softkwlist)
+    | _MODEL_ATTRIBUTES
+    | _ANNOTATION_BUILTINS
+    | {
+        "self",
+        "cls",
+    }
+)
 
 # Lookarounds, not ``([A-Z]+)([A-Z][a-z])``: that one backtracks quadratically on a long run of capitals.
 _ACRONYM_BOUNDARY = re.compile(r"(?<=[A-Z])(?=[A-Z][a-z])")
@@ -88,13 +94,16 @@ def wire_name_problem(name: str) -> str | None:
 
 
 # Device names Windows reserves in any folder and with any extension (``CON.md`` is ``CON``).
-WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))})
+WINDOWS_DEVICES = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+)
 
 
 def file_name_problem(name: str) -> str | None:
     """Why a packet name cannot name generated files (``docs/packets/<name>.md`` …), or None."""
     if not file_safe(name):
-        return f"'{name.encode('unicode_escape').decode('ascii')[:60]}' must be ASCII letters and digits, starting with a letter"
+        shown = name.encode("unicode_escape").decode("ascii")[:60]
+        return f"'{shown}' must be ASCII letters and digits, starting with a letter"
     if name.lower() in WINDOWS_DEVICES:
         return f"'{name}' is a reserved device name on Windows and cannot name a file"
     return None

@@ -187,7 +187,9 @@ class _Resolver:
         """The field's Python name, or None (reported) when its wire or Python name is taken or unusable."""
         where = here + ("name",)
         if spec.name in names.wire:
-            self.check.error(doc, prefix, where, f"duplicate field name '{spec.name}' (also fields[{names.wire[spec.name]}])")
+            self.check.error(
+                doc, prefix, where, f"duplicate field name '{spec.name}' (also fields[{names.wire[spec.name]}])"
+            )
             return None
         names.wire[spec.name] = index
         problem = naming.wire_name_problem(spec.name)
@@ -199,7 +201,8 @@ class _Resolver:
         if folded in names.python:
             other_index, other = names.python[folded]
             message = (
-                f"field '{spec.name}' and field '{other}' (fields[{other_index}]) both become the Python name '{py_name}'"
+                f"field '{spec.name}' and field '{other}' (fields[{other_index}])"
+                f" both become the Python name '{py_name}'"
             )
             self.check.error(doc, prefix, where, message)
             return None
@@ -210,7 +213,9 @@ class _Resolver:
         """Check the type keys that go with the field's kind; the IR type (``any`` when the kind is unknown)."""
         kind = spec.type
         if kind not in kinds.KIND_NAMES:
-            self.check.error(doc, prefix, here + ("type",), f"unknown type '{kind}'{_did_you_mean(kind, kinds.KIND_NAMES)}")
+            self.check.error(
+                doc, prefix, here + ("type",), f"unknown type '{kind}'{_did_you_mean(kind, kinds.KIND_NAMES)}"
+            )
             return ir.FieldType(kind="any")
         info = kinds.kind(kind)
         for key in ("codelist", "record", "of"):
@@ -449,8 +454,12 @@ def _envelope(res: _Resolver) -> ir.Envelope | None:
         res.check_sources(edoc, "envelope", ("headers", index, "sources"), header.sources)
     for index, err in enumerate(efile.errors):
         res.check_sources(edoc, "envelope", ("errors", index, "sources"), err.sources)
-    specs: dict[PathKey, list[dsl.FieldSpec]] = {("login", "request"): efile.login.request, ("login", "response"): efile.login.response,
-             ("request",): efile.request, ("response",): efile.response}
+    specs: dict[PathKey, list[dsl.FieldSpec]] = {
+        ("login", "request"): efile.login.request,
+        ("login", "response"): efile.login.response,
+        ("request",): efile.request,
+        ("response",): efile.response,
+    }
     records = [
         ir.Record(name, title, res.fields(specs[loc], edoc, "envelope", loc, None), open=True, table=None, notes=None)
         for name, loc, title in _ENVELOPE_RECORDS
@@ -479,7 +488,14 @@ def _local_services(res: _Resolver, edoc: Document, efile: dsl.EnvelopeFile) -> 
         params = res.fields(ls.params, edoc, "envelope", here + ("params",), None)
         out.append(
             ir.LocalService(
-                ls.name, naming.method_name(ls.name), ls.path, _text(ls.title), ls.inference, sources, ls.notes, params,
+                ls.name,
+                naming.method_name(ls.name),
+                ls.path,
+                _text(ls.title),
+                ls.inference,
+                sources,
+                ls.notes,
+                params,
                 ls.result_record,
             )
         )
@@ -580,7 +596,9 @@ def _table_claimed(res: _Resolver, out: _Tables, doc: Document, prefix: str, tf:
         return False
     owner = out.declared[tf.table][0]
     if owner != tf.packet:
-        res.check.error(doc, prefix, ("packet",), f"packets.yaml gives table {tf.table} to '{owner}', not '{tf.packet}'")
+        res.check.error(
+            doc, prefix, ("packet",), f"packets.yaml gives table {tf.table} to '{owner}', not '{tf.packet}'"
+        )
         return False
     return True
 
@@ -592,7 +610,9 @@ def _table(res: _Resolver, out: _Tables, doc: Document, prefix: str, tf: dsl.Tab
         rloc: PathKey = ("records", rindex)
         if res.declare_record(rec.name, doc, prefix, rloc + ("name",)):
             rfields = res.fields(rec.fields, doc, prefix, rloc + ("fields",), tf.table)
-            res.records.append(ir.Record(rec.name, _text(rec.title), rfields, open=True, table=tf.table, notes=rec.notes))
+            res.records.append(
+                ir.Record(rec.name, _text(rec.title), rfields, open=True, table=tf.table, notes=rec.notes)
+            )
     flds = res.fields(tf.fields, doc, prefix, ("fields",), tf.table)
     gaps = tuple(
         ir.Gap(g.row, _text(g.title), res.check_sources(doc, prefix, ("gaps", i, "sources"), g.sources), g.notes)
@@ -605,7 +625,9 @@ def _table(res: _Resolver, out: _Tables, doc: Document, prefix: str, tf: dsl.Tab
         res.check.error(doc, prefix, ("gaps",), "a gap row is also the row of a known field")
     record_name = _table_part(res, out, doc, prefix, tf, flds, cov) if tf.packet in res.packet_specs else ""
     out.tables.append(
-        ir.Table(tf.table, tf.packet, tf.part, _text(tf.title), tf.confidence, tf.notes, record_name, gaps, cov, doc.file)
+        ir.Table(
+            tf.table, tf.packet, tf.part, _text(tf.title), tf.confidence, tf.notes, record_name, gaps, cov, doc.file
+        )
     )
 
 
@@ -620,7 +642,12 @@ def _check_rows(res: _Resolver, doc: Document, prefix: str, cov: ir.Coverage, de
 
 
 def _table_part(
-    res: _Resolver, out: _Tables, doc: Document, prefix: str, tf: dsl.TableFile, flds: tuple[ir.Field, ...],
+    res: _Resolver,
+    out: _Tables,
+    doc: Document,
+    prefix: str,
+    tf: dsl.TableFile,
+    flds: tuple[ir.Field, ...],
     cov: ir.Coverage,
 ) -> str:
     """File the table under its packet: params, or the data (push) / result (pull) record; the record's name."""

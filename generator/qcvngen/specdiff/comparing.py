@@ -56,8 +56,16 @@ def _packet_contract(p: Packet) -> Facts:
 
 
 def _packet_facts(p: Packet) -> Facts:
-    return {"number": p.number, "group": p.group, "section": p.section, "purpose": p.purpose, "declared": p.declared,
-            "tables": p.tables, "sources": p.sources, "notes": p.notes}
+    return {
+        "number": p.number,
+        "group": p.group,
+        "section": p.section,
+        "purpose": p.purpose,
+        "declared": p.declared,
+        "tables": p.tables,
+        "sources": p.sources,
+        "notes": p.notes,
+    }
 
 
 def _codelist_facts(c: CodeList) -> Facts:
@@ -69,9 +77,18 @@ def _code_facts(c: Code) -> Facts:
 
 
 def _meta_facts(m: Meta) -> Facts:
-    return {"id": m.id, "title": m.title, "circular": m.circular, "issued": m.issued, "effective": m.effective,
-            "issuer": m.issuer, "spec_version": m.spec_version, "timezone": m.timezone,
-            "datetime_format": m.datetime_format, "notes": m.notes}
+    return {
+        "id": m.id,
+        "title": m.title,
+        "circular": m.circular,
+        "issued": m.issued,
+        "effective": m.effective,
+        "issuer": m.issuer,
+        "spec_version": m.spec_version,
+        "timezone": m.timezone,
+        "datetime_format": m.datetime_format,
+        "notes": m.notes,
+    }
 
 
 def _source_facts(s: Source) -> Facts:
@@ -95,8 +112,16 @@ def _record_facts(r: Record) -> Facts:
 
 
 def _field_facts(f: Field) -> Facts:
-    return {"title": f.title, "notes": f.notes, "sources": f.sources, "confidence": f.confidence,
-            "membership": f.membership, "example": f.example, "pii": f.pii, "secret": f.secret}
+    return {
+        "title": f.title,
+        "notes": f.notes,
+        "sources": f.sources,
+        "confidence": f.confidence,
+        "membership": f.membership,
+        "example": f.example,
+        "pii": f.pii,
+        "secret": f.secret,
+    }
 
 
 def _endpoint_contract(e: Endpoint) -> Facts:
@@ -171,7 +196,7 @@ def _brief(item: object) -> object:
 
 def _type(t: FieldType) -> str:
     arg = t.codelist or t.record or t.of
-    return f"{t.kind}({arg})" if arg else t.kind + (" | \"\"" if t.empty_string else "")
+    return f"{t.kind}({arg})" if arg else t.kind + (' | ""' if t.empty_string else "")
 
 
 _REQUIRED = {True: "bắt buộc/required", False: "tuỳ chọn/optional"}
@@ -232,20 +257,43 @@ class _Differ:
     new: Regulation
     changes: list[Change] = field(default_factory=list)
 
-    def add(self, scope: Scope, subject: str, kind: str, impact: Impact, old: object = None, new: object = None,
-            table: int | None = None) -> None:
+    def add(
+        self,
+        scope: Scope,
+        subject: str,
+        kind: str,
+        impact: Impact,
+        old: object = None,
+        new: object = None,
+        table: int | None = None,
+    ) -> None:
         self.changes.append(Change(scope, subject, kind, impact, _show(old), _show(new), table))
 
-    def attrs(self, scope: Scope, subject: str, noun: str, old: Facts, new: Facts,
-              impact: Impact = Impact.INFORMATIONAL, table: int | None = None) -> None:
+    def attrs(
+        self,
+        scope: Scope,
+        subject: str,
+        noun: str,
+        old: Facts,
+        new: Facts,
+        impact: Impact = Impact.INFORMATIONAL,
+        table: int | None = None,
+    ) -> None:
         """One change per compared attribute that differs (both sides come from the same facts function)."""
         for name, before in old.items():
             if before != new[name]:
                 self.add(scope, subject, f"{noun}.{name}", impact, before, new[name], table)
 
-    def matched(self, scope: Scope | Callable[[str], Scope], noun: str, old: Iterable[T], new: Iterable[T],
-                key: Callable[[T], str], removed: Impact = Impact.BREAKING,
-                added: Callable[[T], Impact] = lambda _: Impact.COMPATIBLE) -> Iterator[tuple[str, T, T]]:
+    def matched(
+        self,
+        scope: Scope | Callable[[str], Scope],
+        noun: str,
+        old: Iterable[T],
+        new: Iterable[T],
+        key: Callable[[T], str],
+        removed: Impact = Impact.BREAKING,
+        added: Callable[[T], Impact] = lambda _: Impact.COMPATIBLE,
+    ) -> Iterator[tuple[str, T, T]]:
         """The items on both sides; an item gone or new is reported here."""
         for name, before, after in _pairs(old, new, key):
             where = scope if isinstance(scope, Scope) else scope(name)
@@ -271,12 +319,19 @@ class _Differ:
         self.regulation()
 
     def codelists(self) -> None:
-        for name, ol, nl in self.matched(_codelist_scope, "codelist", self.old.codelists, self.new.codelists,
-                                         lambda c: c.name):
+        for name, ol, nl in self.matched(
+            _codelist_scope, "codelist", self.old.codelists, self.new.codelists, lambda c: c.name
+        ):
             scope = _codelist_scope(name)
             if ol.closed != nl.closed:
-                self.add(scope, name, "codelist.closed" if nl.closed else "codelist.opened",
-                         Impact.BREAKING if nl.closed else Impact.COMPATIBLE, _OPEN[not ol.closed], _OPEN[not nl.closed])
+                self.add(
+                    scope,
+                    name,
+                    "codelist.closed" if nl.closed else "codelist.opened",
+                    Impact.BREAKING if nl.closed else Impact.COMPATIBLE,
+                    _OPEN[not ol.closed],
+                    _OPEN[not nl.closed],
+                )
             self.attrs(scope, name, "codelist", _codelist_facts(ol), _codelist_facts(nl))
             gone = Impact.BREAKING if ol.closed and nl.closed else Impact.COMPATIBLE
             for code, oc, nc in self.matched(scope, "code", ol.codes, nl.codes, lambda c: f'"{c.code}"', gone):
@@ -285,11 +340,19 @@ class _Differ:
     def regulation(self) -> None:
         reg, old, new = _REGULATION_SCOPE, self.old, self.new
         self.attrs(reg, "regulation", "regulation", _meta_facts(old.meta), _meta_facts(new.meta))
-        for sid, os_, ns in self.matched(reg, "source", old.sources, new.sources, lambda s: s.id,
-                                         Impact.INFORMATIONAL, _informational):
+        for sid, os_, ns in self.matched(
+            reg, "source", old.sources, new.sources, lambda s: s.id, Impact.INFORMATIONAL, _informational
+        ):
             self.attrs(reg, sid, "source", _source_facts(os_), _source_facts(ns))
-        for number, og, ng in self.matched(reg, "group", old.groups, new.groups, lambda g: f"nhóm/group {g.number}",
-                                           Impact.INFORMATIONAL, _informational):
+        for number, og, ng in self.matched(
+            reg,
+            "group",
+            old.groups,
+            new.groups,
+            lambda g: f"nhóm/group {g.number}",
+            Impact.INFORMATIONAL,
+            _informational,
+        ):
             self.attrs(reg, number, "group", _group_facts(og), _group_facts(ng))
 
     def packet_scope(self, name: str) -> Scope:
@@ -297,8 +360,12 @@ class _Differ:
         packet = reg.packet(name)
         tables = ", ".join(str(t) for t in packet.tables)
         order = tuple(int(part) for part in packet.number.split(".") if part.isdigit())
-        return Scope((0, order, name), f"Gói tin {packet.number} {name} (bảng {tables})",
-                     f"Packet {packet.number} {name} (table {tables})", name)
+        return Scope(
+            (0, order, name),
+            f"Gói tin {packet.number} {name} (bảng {tables})",
+            f"Packet {packet.number} {name} (table {tables})",
+            name,
+        )
 
     def on_both_sides(self, packet: str) -> bool:
         return any(p.name == packet for p in self.old.packets) and any(p.name == packet for p in self.new.packets)
@@ -331,10 +398,15 @@ class _Differ:
                 continue
             main = table.record == name  # a table's own record: its fields are the packet's, titled by the table
             if orec.open != nrec.open:
-                self.add(scope, f"bảng/table {table.number}" if main else name,
-                         "record.opened" if nrec.open else "record.closed",
-                         Impact.COMPATIBLE if nrec.open else Impact.BREAKING, _OPEN[orec.open], _OPEN[nrec.open],
-                         rec.table)
+                self.add(
+                    scope,
+                    f"bảng/table {table.number}" if main else name,
+                    "record.opened" if nrec.open else "record.closed",
+                    Impact.COMPATIBLE if nrec.open else Impact.BREAKING,
+                    _OPEN[orec.open],
+                    _OPEN[nrec.open],
+                    rec.table,
+                )
             if not main:
                 self.attrs(scope, name, "record", _record_facts(orec), _record_facts(nrec))
             self.fields(scope, "" if main else f"{name}.", orec.fields, nrec.fields)
@@ -347,15 +419,31 @@ class _Differ:
             if nf is None:
                 nf = next((f for f in added if _same_place(of, f)), None)
                 if nf is None:
-                    self.add(scope, prefix + of.wire_name, "field.removed", Impact.BREAKING, _summary(of), None,
-                             of.origin.table)
+                    self.add(
+                        scope,
+                        prefix + of.wire_name,
+                        "field.removed",
+                        Impact.BREAKING,
+                        _summary(of),
+                        None,
+                        of.origin.table,
+                    )
                     continue
                 added.remove(nf)
-                self.add(scope, prefix + nf.wire_name, "field.renamed", Impact.BREAKING, of.wire_name, nf.wire_name,
-                         nf.origin.table)
+                self.add(
+                    scope,
+                    prefix + nf.wire_name,
+                    "field.renamed",
+                    Impact.BREAKING,
+                    of.wire_name,
+                    nf.wire_name,
+                    nf.origin.table,
+                )
             self.field(scope, prefix + nf.wire_name, of, nf)
         for nf in added:
-            kind, impact = ("field.added-required", Impact.BREAKING) if nf.required else ("field.added", Impact.COMPATIBLE)
+            kind, impact = (
+                ("field.added-required", Impact.BREAKING) if nf.required else ("field.added", Impact.COMPATIBLE)
+            )
             self.add(scope, prefix + nf.wire_name, kind, impact, None, _summary(nf), nf.origin.table)
 
     def field(self, scope: Scope, subject: str, of: Field, nf: Field) -> None:
@@ -383,21 +471,22 @@ class _Differ:
             self.attrs(scope, name, "endpoint", _endpoint_contract(oe), _endpoint_contract(ne), Impact.BREAKING)
             self.attrs(scope, name, "endpoint", _endpoint_facts(oe), _endpoint_facts(ne))
         required: Callable[[Header], Impact] = lambda h: Impact.BREAKING if h.required else Impact.COMPATIBLE
-        for name, oh, nh in self.matched(scope, "header", old.headers, new.headers, lambda h: h.name,
-                                         added=required):
+        for name, oh, nh in self.matched(scope, "header", old.headers, new.headers, lambda h: h.name, added=required):
             self.required(scope, name, oh.required, nh.required)
             self.attrs(scope, name, "header", _header_facts(oh), _header_facts(nh))
         for prefix, record in _ENVELOPE_RECORDS:
             self.fields(scope, prefix, record(old).fields, record(new).fields)
-        for code, oerr, nerr in self.matched(scope, "error", old.errors, new.errors,
-                                             lambda e: f'error_code "{e.code}"', Impact.INFORMATIONAL):
+        for code, oerr, nerr in self.matched(
+            scope, "error", old.errors, new.errors, lambda e: f'error_code "{e.code}"', Impact.INFORMATIONAL
+        ):
             self.attrs(scope, code, "error", _error_facts(oerr), _error_facts(nerr))
         self.attrs(scope, "envelope", "envelope", {"notes": old.notes}, {"notes": new.notes})
 
     def local_services(self) -> None:
         old, new = self.old.envelope, self.new.envelope
-        for name, osv, nsv in self.matched(_service_scope, "service", old.local_services, new.local_services,
-                                           lambda s: s.name):
+        for name, osv, nsv in self.matched(
+            _service_scope, "service", old.local_services, new.local_services, lambda s: s.name
+        ):
             sscope = _service_scope(name)
             self.attrs(sscope, name, "service", _service_contract(osv), _service_contract(nsv), Impact.BREAKING)
             self.attrs(sscope, name, "service", _service_facts(osv), _service_facts(nsv))

@@ -76,7 +76,10 @@ def render_markdown(diff: SpecDiff) -> str:
     ]
     for scope, changes in _grouped(diff):
         lines += ["", f"## {md(scope.vi)} / {md(scope.en)}", ""]
-        lines += ["| Trường / Field | Thay đổi / Change | Cũ / Old | Mới / New | Mức / Class |", "|---|---|---|---|---|"]
+        lines += [
+            "| Trường / Field | Thay đổi / Change | Cũ / Old | Mới / New | Mức / Class |",
+            "|---|---|---|---|---|",
+        ]
         for c in changes:
             vi, en = IMPACT_TEXT[c.impact]
             mark = f"**{vi} / {en}**" if c.impact is Impact.BREAKING else f"{vi} / {en}"

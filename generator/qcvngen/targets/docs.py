@@ -13,6 +13,7 @@ from .common import Context, Files
 
 FOLDER = PurePosixPath("docs")
 
+
 @dataclass(frozen=True)
 class FieldRow:
     """A field as the docs show it; every value is raw text, escaped by the template."""
@@ -44,9 +45,21 @@ def field_rows(fields: tuple[ir.Field, ...], numbered_by_row: bool) -> list[Fiel
         if t.kind == "list":
             label = f"list of {t.of}" if t.of in kinds.LIST_ITEM_KINDS else "list of"
         if t.empty_string:
-            label += " or \"\""
-        number = str(field.origin.row) if numbered_by_row and field.origin.row is not None else ("–" if numbered_by_row else str(field.position))
-        extras = [s for s in (field.membership if field.membership != "regulation" else "", "personal data" if field.pii else "", "secret" if field.secret else "") if s]
+            label += ' or ""'
+        number = (
+            str(field.origin.row)
+            if numbered_by_row and field.origin.row is not None
+            else ("–" if numbered_by_row else str(field.position))
+        )
+        extras = [
+            s
+            for s in (
+                field.membership if field.membership != "regulation" else "",
+                "personal data" if field.pii else "",
+                "secret" if field.secret else "",
+            )
+            if s
+        ]
         rows.append(
             FieldRow(
                 number=number,
@@ -58,7 +71,8 @@ def field_rows(fields: tuple[ir.Field, ...], numbered_by_row: bool) -> list[Fiel
                 max_length=str(field.max_length) if field.max_length else "",
                 vi=field.title.vi,
                 en=field.title.en,
-                provenance=f"{', '.join(field.sources)} · {field.confidence}" + (f" · {', '.join(extras)}" if extras else ""),
+                provenance=f"{', '.join(field.sources)} · {field.confidence}"
+                + (f" · {', '.join(extras)}" if extras else ""),
                 ref=field.origin.ref,
                 notes=field.notes or "",
             )
@@ -76,7 +90,9 @@ def _packet_view(reg: ir.Regulation, packet: ir.Packet) -> dict[str, Any]:
         else:
             fields = tuple(f for f in packet.params if f.origin.table == table.number)
             role = "params"
-        sections.append({"table": table, "role": role, "rows": field_rows(fields, numbered_by_row=True), "record": table.record})
+        sections.append(
+            {"table": table, "role": role, "rows": field_rows(fields, numbered_by_row=True), "record": table.record}
+        )
     envelope_params = [f for f in packet.params if f.origin.table is None]
     roots = [t.record for t in tables if t.record]
     nested = [{"record": r, "rows": field_rows(r.fields, numbered_by_row=False)} for r in reg.nested_records(roots)]
@@ -108,5 +124,7 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         FOLDER / "sources.md": render_template("docs/sources.md.jinja", **common),
     }
     for packet in reg.packets:
-        files[FOLDER / "packets" / f"{packet.name}.md"] = render_template("docs/packet.md.jinja", **common, **_packet_view(reg, packet))
+        files[FOLDER / "packets" / f"{packet.name}.md"] = render_template(
+            "docs/packet.md.jinja", **common, **_packet_view(reg, packet)
+        )
     return files

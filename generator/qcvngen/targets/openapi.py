@@ -30,7 +30,9 @@ ERROR_STATUSES = {
 
 def _ok(builder: SchemaBuilder, description: str, schema: dict[str, Any]) -> dict[str, Any]:
     """The 200 answer with ``schema``, and the error statuses, each answered with the response envelope."""
-    responses: dict[str, Any] = {"200": {"description": description, "content": {"application/json": {"schema": schema}}}}
+    responses: dict[str, Any] = {
+        "200": {"description": description, "content": {"application/json": {"schema": schema}}}
+    }
     envelope = builder.ref(builder.reg.envelope.response.name)
     for status, text in ERROR_STATUSES.items():
         responses[status] = {"description": text, "content": {"application/json": {"schema": envelope}}}
@@ -43,7 +45,9 @@ def _login_operation(builder: SchemaBuilder, auth: ir.Endpoint) -> dict[str, Any
         "operationId": "login",
         "summary": f"{auth.title.vi} — {auth.title.en}",
         "requestBody": _json_body(builder.ref(env.login_request.name)),
-        "responses": _ok(builder, "Phiên làm việc — session (error_code ≠ 0 on failure)", builder.ref(env.login_response.name)),
+        "responses": _ok(
+            builder, "Phiên làm việc — session (error_code ≠ 0 on failure)", builder.ref(env.login_response.name)
+        ),
         "x-qcvn120-endpoint": auth.name,
     }
 
@@ -58,7 +62,9 @@ def _service_operation(builder: SchemaBuilder, endpoint: ir.Endpoint, packets: l
         "summary": f"{endpoint.title.vi} — {endpoint.title.en}",
         "description": "The operation is selected by the body's `service` key: "
         + ", ".join(f"{p.name} ({p.number})" for p in packets),
-        "requestBody": _json_body({"oneOf": requests, "discriminator": {"propertyName": "service", "mapping": mapping}}),
+        "requestBody": _json_body(
+            {"oneOf": requests, "discriminator": {"propertyName": "service", "mapping": mapping}}
+        ),
         "responses": _ok(builder, "Kết quả — result; business errors come as error_code ≠ 0", {"anyOf": responses}),
         "x-qcvn120-endpoint": endpoint.name,
         "x-qcvn120-services": [p.name for p in packets],

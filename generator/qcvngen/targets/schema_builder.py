@@ -28,8 +28,12 @@ def scalar_definitions(reg: ir.Regulation) -> dict[str, Schema]:
             type_name = wire_type_name(info.name, or_empty=or_empty)
             if type_name in defs:
                 continue
-            description = info.wire_description + (" (\"\" accepted)" if or_empty else "")
-            defs[type_name] = {"title": type_name, "description": description, **kinds.wire_schema(info.name, or_empty=or_empty)}
+            description = info.wire_description + (' ("" accepted)' if or_empty else "")
+            defs[type_name] = {
+                "title": type_name,
+                "description": description,
+                **kinds.wire_schema(info.name, or_empty=or_empty),
+            }
     defs[OPEN_CODE] = {
         "title": OPEN_CODE,
         "description": "Mã của danh mục mở — code of an open list (only some codes are known)",
@@ -47,7 +51,8 @@ def scalar_definitions(reg: ir.Regulation) -> dict[str, Schema]:
             name = code_type_name(codelist.name, or_empty=or_empty)
             defs[name] = {
                 "title": name,
-                "description": f"{describe(codelist.title)}: " + "; ".join(f"{c.code} = {c.title.vi} / {c.title.en}" for c in codelist.codes),
+                "description": f"{describe(codelist.title)}: "
+                + "; ".join(f"{c.code} = {c.title.vi} / {c.title.en}" for c in codelist.codes),
                 "x-qcvn120-codelist": codelist.name,
                 **({"anyOf": variants} if len(variants) > 1 else variants[0]),
             }
@@ -59,7 +64,7 @@ def _refs(schema: object, prefix: str) -> list[str]:
     if isinstance(schema, dict):
         for key, value in schema.items():
             if key == "$ref" and isinstance(value, str) and value.startswith(prefix):
-                out.append(value[len(prefix):])
+                out.append(value[len(prefix) :])
             else:
                 out.extend(_refs(value, prefix))
     elif isinstance(schema, list):
@@ -185,14 +190,18 @@ def _service_const(builder: SchemaBuilder, name: str) -> Schema:
     return {**{k: v for k, v in annotations.items() if k != "examples"}, "type": "string", "const": name}
 
 
-def _params(builder: SchemaBuilder, fields: tuple[ir.Field, ...], props: dict[str, Schema], required: list[str]) -> None:
+def _params(
+    builder: SchemaBuilder, fields: tuple[ir.Field, ...], props: dict[str, Schema], required: list[str]
+) -> None:
     for field in fields:
         props[field.wire_name] = builder.field(field)
         if field.required:
             required.append(field.wire_name)
 
 
-def _envelope_object(title: str, description: str, props: dict[str, Schema], required: list[str], *, closed: bool, extra: Schema) -> Schema:
+def _envelope_object(
+    title: str, description: str, props: dict[str, Schema], required: list[str], *, closed: bool, extra: Schema
+) -> Schema:
     return {
         "type": "object",
         "title": title,
@@ -212,16 +221,25 @@ def request_schema(builder: SchemaBuilder, packet: ir.Packet) -> Schema:
     for field in reg.envelope.request.fields:
         if field.wire_name == "data":
             continue
-        props[field.wire_name] = _service_const(builder, packet.name) if field.wire_name == "service" else builder.field(field)
+        props[field.wire_name] = (
+            _service_const(builder, packet.name) if field.wire_name == "service" else builder.field(field)
+        )
         if field.required:
             required.append(field.wire_name)
     if packet.data_record is not None:
         data_field = envelope_field(reg, "data")
-        props["data"] = {**builder.annotations(data_field), "type": "array", "minItems": 1, "items": builder.ref(packet.data_record)}
+        props["data"] = {
+            **builder.annotations(data_field),
+            "type": "array",
+            "minItems": 1,
+            "items": builder.ref(packet.data_record),
+        }
         required.append("data")
     _params(builder, packet.params, props, required)
     description = f"{packet.purpose.vi} — {packet.purpose.en}"
-    return _envelope_object(f"{packet.name}Request", description, props, required, closed=True, extra={"x-qcvn120-packet": packet.number})
+    return _envelope_object(
+        f"{packet.name}Request", description, props, required, closed=True, extra={"x-qcvn120-packet": packet.number}
+    )
 
 
 def _response(builder: SchemaBuilder, title: str, description: str, result_record: str | None, extra: Schema) -> Schema:
@@ -240,7 +258,9 @@ def _response(builder: SchemaBuilder, title: str, description: str, result_recor
 def response_schema(builder: SchemaBuilder, packet: ir.Packet) -> Schema:
     """The response envelope of one packet; ``result`` typed by its result record."""
     description = f"Kết quả {packet.name} — {packet.name} response"
-    return _response(builder, f"{packet.name}Response", description, packet.result_record, {"x-qcvn120-packet": packet.number})
+    return _response(
+        builder, f"{packet.name}Response", description, packet.result_record, {"x-qcvn120-packet": packet.number}
+    )
 
 
 def local_request_schema(builder: SchemaBuilder, service: ir.LocalService) -> Schema:
@@ -252,7 +272,9 @@ def local_request_schema(builder: SchemaBuilder, service: ir.LocalService) -> Sc
     required = ["service"]
     _params(builder, service.params, props, required)
     extra = {"x-qcvn120-inference": service.inference}
-    return _envelope_object(f"{service.name}Request", describe(service.title), props, required, closed=True, extra=extra)
+    return _envelope_object(
+        f"{service.name}Request", describe(service.title), props, required, closed=True, extra=extra
+    )
 
 
 def local_response_schema(builder: SchemaBuilder, service: ir.LocalService) -> Schema:
