@@ -116,3 +116,11 @@ def test_no_module_i_own_keeps_its_own_table_of_kinds() -> None:
     for name in owned:
         text = (ROOT / "generator" / "qcvngen" / name).read_text(encoding="utf-8")
         assert not scalar_literals.search(text), f"{name} still names a scalar kind itself"
+
+
+def test_every_kind_widens_to_any_and_none_narrows_back() -> None:
+    for name in kinds.KIND_NAMES:
+        assert kinds.widens(name, name)
+        assert kinds.widens(name, "any")
+        if name != "any":
+            assert not kinds.widens("any", name)
