@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from qcvngen.loader import Ambiguous, load_file, load_text
 
 
@@ -66,7 +65,7 @@ def test_hazards_are_rejected_with_position(text: str, message: str) -> None:
 
 
 def test_alias_bomb_is_rejected_fast() -> None:
-    lines = ['a0: &a0 ["x", "x"]'] + [f"a{i}: &a{i} [*a{i-1}, *a{i-1}]" for i in range(1, 30)]
+    lines = ['a0: &a0 ["x", "x"]'] + [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}]" for i in range(1, 30)]
     doc, problems = load_text("\n".join(lines), "bomb.yaml")
     assert doc is None and "anchors" in problems[0].message
 
@@ -83,7 +82,7 @@ def test_deep_nesting_is_rejected() -> None:
         (b"a: 1\nb: \xff\xfe\n", "invalid UTF-8 at byte offset 8"),
         (b"a: 1\x00\n", "NUL byte"),
         (b"\xff\xfea\x00:\x00", "UTF-16"),
-        (b"a: \"bell\x07\"\n", "control characters"),
+        (b'a: "bell\x07"\n', "control characters"),
     ],
 )
 def test_bad_bytes_are_rejected(tmp_path: Path, data: bytes, message: str) -> None:

@@ -6,11 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from conftest import copy_spec
 from qcvngen.cli import app
 from qcvngen.pipeline import load_spec
+from typer.testing import CliRunner
 
 DIAGNOSTIC = re.compile(r"^(spec/[^:]+):(\d+):(\d+): (\S+): (.+)$")
 T02 = "tables/t02-dong-bo-ho-so-mc.yaml"
@@ -38,7 +37,12 @@ def run(args: list[str]) -> tuple[int, str]:
 def test_type_typo_duplicate_key_and_unquoted_no_are_all_reported(tmp_path: Path) -> None:
     spec = copy_spec(tmp_path)
     edit(spec, T02, "    type: string\n", "    type: strng\n")
-    edit(spec, "tables/t03-cap-nhat-tien-do-ho-so-mc.yaml", "    required: true\n", "    required: true\n    required: false\n")
+    edit(
+        spec,
+        "tables/t03-cap-nhat-tien-do-ho-so-mc.yaml",
+        "    required: true\n",
+        "    required: true\n    required: false\n",
+    )
     edit(spec, "codelists.yaml", 'code: "1"', "code: no")
     out = tmp_path / "generated"
 
@@ -72,12 +76,22 @@ def test_errors_leave_an_existing_output_untouched(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("relative", "old", "new", "message"),
     [
-        (T02, "    codelist: LoaiDoiTuong\n", "    codelist: LoaiDoiTuongg\n", "unknown code list 'LoaiDoiTuongg' (did you mean 'LoaiDoiTuong'?)"),
+        (
+            T02,
+            "    codelist: LoaiDoiTuong\n",
+            "    codelist: LoaiDoiTuongg\n",
+            "unknown code list 'LoaiDoiTuongg' (did you mean 'LoaiDoiTuong'?)",
+        ),
         (T02, "of: TaiLieuNop", "of: TaiLieuNopp", "unknown record 'TaiLieuNopp'"),
         (T02, "  - name: MaTTHC\n", "  - name: MaHoSo\n", "duplicate field name 'MaHoSo'"),
         (T02, "  - name: MaTTHC\n", "  - name: ma_ho_so\n", "both become the Python name 'ma_ho_so'"),
         (T02, "    required: true\n", "    required: true\n    colour: red\n", "unknown key 'colour'"),
-        (T02, "    required: true\n", "    required: yes\n", "`yes` is a YAML 1.1 boolean spelling; write true or false"),
+        (
+            T02,
+            "    required: true\n",
+            "    required: yes\n",
+            "`yes` is a YAML 1.1 boolean spelling; write true or false",
+        ),
         (T02, "confidence: high\n", "confidence: certain\n", "Input should be 'high', 'medium' or 'low'"),
         (T02, "    sources: [S1", "    sources: [S99, S1", "unknown source 'S99'"),
         (T02, "    row: 2\n", "    row: 1\n", "row 1 is also fields[0]"),
@@ -127,7 +141,12 @@ def test_diagnostics_golden(tmp_path: Path, update_golden: bool) -> None:
     """What users read when the spec is wrong; `pytest --update-golden` rewrites the snapshot."""
     spec = copy_spec(tmp_path)
     edit(spec, T02, "    type: string\n", "    type: strng\n")
-    edit(spec, "tables/t03-cap-nhat-tien-do-ho-so-mc.yaml", "    required: true\n", "    required: true\n    required: false\n")
+    edit(
+        spec,
+        "tables/t03-cap-nhat-tien-do-ho-so-mc.yaml",
+        "    required: true\n",
+        "    required: true\n    required: false\n",
+    )
     edit(spec, "codelists.yaml", 'code: "1"', "code: no")
     edit(spec, T02, "    codelist: LoaiDoiTuong\n", "    codelist: LoaiDoiTuongg\n")
     edit(spec, T02, "    required: true\n", "    required: true\n    colour: red\n")
@@ -139,3 +158,36 @@ def test_diagnostics_golden(tmp_path: Path, update_golden: bool) -> None:
         golden.write_text(text, encoding="utf-8")
     assert golden.exists(), "run pytest --update-golden to create the snapshot"
     assert text == golden.read_text(encoding="utf-8")
+
+
+def test_the_public_api_is_exactly_these_names() -> None:
+    """The package's public API, as httpx's test_exported_members does: no dead export (SpecError is gone)."""
+    import qcvngen
+    from qcvngen.diagnostics import Diagnostic, Severity, has_errors
+
+    assert qcvngen.__all__ == sorted(qcvngen.__all__)
+    assert qcvngen.__all__ == ["BuildResult", "Diagnostic", "__version__", "build", "load_spec"]
+    for name in qcvngen.__all__:
+        assert getattr(qcvngen, name) is not None
+    warning = Diagnostic("spec/x.yaml", 1, 1, "", "w", Severity.WARNING)
+    assert not has_errors([warning]) and has_errors([warning, Diagnostic("spec/x.yaml", 2, 1, "", "e")])
+
+
+def test_a_clash_is_located_at_the_definition_that_came_second(tmp_path: Path) -> None:
+    """resolve locates a name clash from naming.Owner data (kind and name), not by parsing its message."""
+    spec = copy_spec(tmp_path)
+    edit(spec, "envelope.yaml", "  - name: ThongKeHoSoTheoKy\n", "  - name: DongBoHoSoMC\n")
+    reg, diagnostics = load_spec(spec)
+    assert reg is None
+    clashes = [d for d in diagnostics if "is defined by" in d.message]
+    assert [(d.file, d.line, d.spec_path) for d in clashes] == [
+        (
+            "spec/envelope.yaml",
+            line_of(spec, "envelope.yaml", "- name: DongBoHoSoMC"),
+            "envelope.local_services[0].name",
+        )
+    ] * 2
+    assert clashes[0].message == (
+        "the name 'DongBoHoSoMCRequest' is defined by packet 'DongBoHoSoMC'"
+        " and by local service 'DongBoHoSoMC'; rename one"
+    )

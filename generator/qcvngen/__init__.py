@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 from .version import __version__
 
 if TYPE_CHECKING:
-    from .diagnostics import Diagnostic, SpecError
+    from .diagnostics import Diagnostic
     from .pipeline import BuildResult, build, load_spec
 
-__all__ = ["BuildResult", "Diagnostic", "SpecError", "__version__", "build", "load_spec"]
+__all__ = ["BuildResult", "Diagnostic", "__version__", "build", "load_spec"]
 
 
 def __getattr__(name: str) -> Any:
@@ -19,7 +19,7 @@ def __getattr__(name: str) -> Any:
         from . import pipeline
 
         return getattr(pipeline, name)
-    if name in ("Diagnostic", "SpecError"):
+    if name == "Diagnostic":
         from . import diagnostics
 
         return getattr(diagnostics, name)

@@ -55,6 +55,7 @@ def _missing_rows(cov: ir.Coverage) -> list[int] | str:
 
 
 def summary(reg: ir.Regulation) -> dict[str, Any]:
+    """The ``qcvngen coverage --json`` document: per-table rows and totals."""
     rows = coverage_rows(reg)
     return {
         "regulation": reg.meta.id,

@@ -7,6 +7,8 @@ from enum import Enum
 
 
 class Severity(str, Enum):
+    """An error stops the build; a warning is printed and the build goes on."""
+
     ERROR = "error"
     WARNING = "warning"
 
@@ -22,23 +24,26 @@ class Diagnostic:
     message: str
     severity: Severity = Severity.ERROR
 
+    @property
+    def is_error(self) -> bool:
+        """Whether this finding stops the build."""
+        return self.severity is Severity.ERROR
+
     def __str__(self) -> str:
         # Spec text quoted in a message must not forge another diagnostic line or hide itself.
         from .render import one_line
 
         where = f"{one_line(self.file)}:{self.line}:{self.col}"
-        prefix = "" if self.severity is Severity.ERROR else "warning: "
+        prefix = "" if self.is_error else "warning: "
         path = f" {one_line(self.spec_path)}:" if self.spec_path else ""
         return f"{where}:{path} {prefix}{one_line(self.message)}"
 
 
-class SpecError(Exception):
-    """Raised when a spec cannot be turned into an IR; carries every diagnostic found."""
-
-    def __init__(self, diagnostics: list[Diagnostic]) -> None:
-        self.diagnostics = sorted(diagnostics)
-        super().__init__("\n".join(str(d) for d in self.diagnostics))
-
-
 def has_errors(diagnostics: list[Diagnostic]) -> bool:
-    return any(d.severity is Severity.ERROR for d in diagnostics)
+    """Whether any diagnostic is an error (warnings alone let a build go on): the one test for it."""
+    return any(d.is_error for d in diagnostics)
+
+
+def error_count(diagnostics: list[Diagnostic]) -> int:
+    """How many of ``diagnostics`` are errors."""
+    return sum(1 for d in diagnostics if d.is_error)

@@ -5,30 +5,36 @@ Cross-file rules (dangling references, duplicate names, counts) live in :mod:`qc
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from .kinds import Kind
+
 Confidence = Literal["high", "medium", "low"]
 Membership = Literal["regulation", "candidate", "later", "hypothesis"]
-FieldType = Literal["string", "code", "datetime", "integer", "decimal", "percent", "flag", "id", "record", "list", "any"]
-FIELD_TYPES: tuple[str, ...] = get_args(FieldType)
 
 
 class Strict(BaseModel):
+    """Base of every DSL model: unknown keys refused, no type coercion, immutable."""
+
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class TextSpec(Strict):
+    """A text in Vietnamese and English; both are required."""
+
     vi: StrictStr = Field(min_length=1)
     en: StrictStr = Field(min_length=1)
 
 
 class FieldSpec(Strict):
+    """One field of a table, record, envelope or parameter list (docs/spec-dsl.md, "Fields")."""
+
     name: StrictStr = Field(min_length=1)
     row: StrictInt | None = Field(default=None, ge=1)
     title: TextSpec
-    type: FieldType
+    type: Kind
     codelist: StrictStr | None = None
     record: StrictStr | None = None
     of: StrictStr | None = None
@@ -45,6 +51,8 @@ class FieldSpec(Strict):
 
 
 class RecordSpec(Strict):
+    """A nested record a table defines (the items of a list field, or a record field's value)."""
+
     name: StrictStr = Field(min_length=1)
     title: TextSpec
     notes: StrictStr | None = None
@@ -52,6 +60,8 @@ class RecordSpec(Strict):
 
 
 class GapSpec(Strict):
+    """A row of a table that the regulation declares but no source names yet."""
+
     row: StrictInt = Field(ge=1)
     title: TextSpec
     sources: list[StrictStr] = Field(min_length=1)
@@ -59,6 +69,8 @@ class GapSpec(Strict):
 
 
 class TableFile(Strict):
+    """One file of tables/: a regulation field table (Tables 2–17), its fields, gaps and records."""
+
     table: StrictInt = Field(ge=2, le=99999)
     packet: StrictStr
     part: Literal["records", "params"]
@@ -71,6 +83,8 @@ class TableFile(Strict):
 
 
 class RegulationFile(Strict):
+    """regulation.yaml: the regulation's identity and the wire's time conventions."""
+
     id: StrictStr
     title: TextSpec
     circular: StrictStr
@@ -84,6 +98,8 @@ class RegulationFile(Strict):
 
 
 class SourceSpec(Strict):
+    """One entry of sources.yaml: where a fact comes from."""
+
     id: StrictStr = Field(pattern=r"^S[0-9]{1,3}[a-z]?$")
     title: StrictStr
     kind: Literal["repository", "page", "article", "regulation", "inference"]
@@ -92,26 +108,36 @@ class SourceSpec(Strict):
 
 
 class SourcesFile(Strict):
+    """sources.yaml: every source the spec cites."""
+
     sources: list[SourceSpec]
 
 
 class SectionSpec(Strict):
+    """A section of a packet group in Table 1."""
+
     number: StrictStr
     title: TextSpec
 
 
 class GroupSpec(Strict):
+    """A group of packets in Table 1, with its sections."""
+
     number: StrictStr
     title: TextSpec
     sections: list[SectionSpec] = []
 
 
 class PacketTableSpec(Strict):
+    """A field table a packet lists, with how many fields Table 1 declares for it."""
+
     table: StrictInt
     declared: StrictInt = Field(ge=0)
 
 
 class PacketSpec(Strict):
+    """One packet of Table 1: its number, name, direction, endpoint and tables."""
+
     number: StrictStr
     name: StrictStr = Field(pattern=r"^[A-Za-z][A-Za-z0-9]{0,79}$")
     group: StrictStr
@@ -126,11 +152,15 @@ class PacketSpec(Strict):
 
 
 class PacketsFile(Strict):
+    """packets.yaml: Table 1, the catalogue of packets."""
+
     groups: list[GroupSpec]
     packets: list[PacketSpec]
 
 
 class CodeSpec(Strict):
+    """One code of a code list, with its meaning."""
+
     code: StrictStr
     title: TextSpec
     membership: Membership = "regulation"
@@ -138,6 +168,8 @@ class CodeSpec(Strict):
 
 
 class CodeListSpec(Strict):
+    """A code list: closed (only its codes are valid) or open (only some codes are known)."""
+
     name: StrictStr = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
     title: TextSpec
     closed: StrictBool
@@ -148,10 +180,14 @@ class CodeListSpec(Strict):
 
 
 class CodeListsFile(Strict):
+    """codelists.yaml: every code list."""
+
     codelists: list[CodeListSpec]
 
 
 class EndpointSpec(Strict):
+    """An endpoint class of the portal (a URL path that serves several packets)."""
+
     name: StrictStr = Field(pattern=r"^[a-z][a-z0-9_]*$")
     path: StrictStr = Field(pattern=r"^/[A-Za-z0-9_./-]*$")
     title: TextSpec
@@ -159,6 +195,8 @@ class EndpointSpec(Strict):
 
 
 class HeaderSpec(Strict):
+    """An HTTP header the portal expects."""
+
     # An HTTP header token: no CR/LF or separators can reach a request line.
     name: StrictStr = Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,63}$")
     required: StrictBool
@@ -167,11 +205,15 @@ class HeaderSpec(Strict):
 
 
 class LoginSpec(Strict):
+    """The login exchange: its request and response fields."""
+
     request: list[FieldSpec]
     response: list[FieldSpec]
 
 
 class ErrorSpec(Strict):
+    """An ``error_code`` the portal answers with, and its meaning."""
+
     code: StrictStr
     title: TextSpec
     sources: list[StrictStr] = Field(min_length=1)
@@ -179,6 +221,8 @@ class ErrorSpec(Strict):
 
 
 class LocalServiceSpec(Strict):
+    """A service the local system offers and the national portal calls."""
+
     name: StrictStr = Field(pattern=r"^[A-Z][A-Za-z0-9]{0,79}$")
     path: StrictStr = Field(pattern=r"^/[A-Za-z0-9_./-]*$")
     title: TextSpec
@@ -190,6 +234,8 @@ class LocalServiceSpec(Strict):
 
 
 class EnvelopeFile(Strict):
+    """envelope.yaml: endpoints, headers, login, the request/response envelopes, errors, local services."""
+
     endpoints: list[EndpointSpec]
     headers: list[HeaderSpec]
     login: LoginSpec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ir
+from . import ir, kinds
 
 
 def example_record(reg: ir.Regulation, record_name: str, *, depth: int = 0) -> dict[str, Any]:
@@ -19,6 +19,7 @@ def example_record(reg: ir.Regulation, record_name: str, *, depth: int = 0) -> d
 
 
 def example_value(reg: ir.Regulation, field: ir.Field, *, depth: int = 0) -> Any:
+    """The field's own example, else a valid value of its kind; None for an optional field without one."""
     kind = field.type.kind
     if field.example is not None:
         return field.example
@@ -29,17 +30,18 @@ def example_value(reg: ir.Regulation, field: ir.Field, *, depth: int = 0) -> Any
     if kind == "record":
         return example_record(reg, field.type.record or "", depth=depth + 1)
     if kind == "list":
-        if field.type.of == "string":
-            return []
-        if field.type.of == "any":
-            return []
-        return [example_record(reg, field.type.of or "", depth=depth + 1)]
+        nested = field.type.nested_record
+        return [example_record(reg, nested, depth=depth + 1)] if nested else []
     if field.required:
-        return {"string": "", "any": None}.get(kind, "")
+        # The registry's example is a valid wire value of the kind (the spec gives one for nearly every field).
+        example = kinds.kind(kind).example
+        return example[: field.max_length] if example is not None and field.max_length else example
     return None
 
 
-def example_request(reg: ir.Regulation, packet: ir.Packet, *, session: str = "example-session", madonvi: str = "000.00.00.G05") -> dict[str, Any]:
+def example_request(
+    reg: ir.Regulation, packet: ir.Packet, *, session: str = "example-session", madonvi: str = "000.00.00.G05"
+) -> dict[str, Any]:
     """A complete, valid request envelope for ``packet``."""
     body: dict[str, Any] = {"session": session, "madonvi": madonvi, "service": packet.name}
     if packet.data_record is not None:

@@ -18,6 +18,7 @@ TARGET = "py311"
 
 
 def format_with_black(source: str) -> str:
+    """Python source formatted by the pinned black, at the generated code's line length."""
     import black
     from black.mode import Mode, TargetVersion
 
@@ -46,9 +47,21 @@ def _format_with_ruff(ruff: str, sources: dict[PurePosixPath, str]) -> dict[Pure
         for path, target in names.items():
             target.write_text(sources[path], encoding="utf-8")
         completed = subprocess.run(
-            [ruff, "format", "--isolated", "--no-cache", "--line-length", str(LINE_LENGTH), "--target-version", TARGET, "--quiet", str(root)],
+            [
+                ruff,
+                "format",
+                "--isolated",
+                "--no-cache",
+                "--line-length",
+                str(LINE_LENGTH),
+                "--target-version",
+                TARGET,
+                "--quiet",
+                str(root),
+            ],
             capture_output=True,
             text=True,
+            check=False,  # a non-zero exit is reported below, with ruff's own message
         )
         if completed.returncode != 0:
             raise SyntaxError(f"generated Python does not parse: {completed.stderr.strip()[:500]}")
@@ -56,6 +69,7 @@ def _format_with_ruff(ruff: str, sources: dict[PurePosixPath, str]) -> dict[Pure
 
 
 def format_files(files: dict[PurePosixPath, str]) -> dict[PurePosixPath, str]:
+    """Every ``.py`` file formatted as black writes it (by ruff when installed, in one process); others unchanged."""
     sources = {path: text for path, text in files.items() if path.suffix == ".py"}
     ruff = _ruff_binary()
     if ruff is not None and sources:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from .kinds import LIST_ITEM_KINDS, Kind
+
 Direction = Literal["push", "pull"]
 Part = Literal["records", "params"]
 CoverageStatus = Literal["complete", "unverified", "partial", "unknown"]
@@ -15,6 +17,8 @@ CoverageStatus = Literal["complete", "unverified", "partial", "unknown"]
 
 @dataclass(frozen=True)
 class Text:
+    """A text in Vietnamese and English."""
+
     vi: str
     en: str
 
@@ -30,6 +34,7 @@ class Origin:
 
     @property
     def ref(self) -> str:
+        """The regulation reference, ``Table 2, row 5`` (or ``envelope``)."""
         if self.table is None:
             return "envelope"
         row = f"row {self.row}" if self.row is not None else "row unknown"
@@ -38,7 +43,9 @@ class Origin:
 
 @dataclass(frozen=True)
 class FieldType:
-    kind: str
+    """A field's kind (see :mod:`qcvngen.kinds`) and what it refers to: a code list, a record, list items."""
+
+    kind: Kind
     codelist: str | None = None
     record: str | None = None
     of: str | None = None
@@ -49,13 +56,15 @@ class FieldType:
         """The record a ``record`` field holds, or a ``list`` field's item record."""
         if self.kind == "record":
             return self.record
-        if self.kind == "list" and self.of not in ("string", "any"):
+        if self.kind == "list" and self.of not in LIST_ITEM_KINDS:
             return self.of
         return None
 
 
 @dataclass(frozen=True)
 class Field:
+    """One field: its wire and Python names, type, rules, provenance and where it is defined."""
+
     wire_name: str
     py_name: str
     title: Text
@@ -75,6 +84,8 @@ class Field:
 
 @dataclass(frozen=True)
 class Record:
+    """An object of the wire: its fields, and whether it accepts keys the spec does not know (``open``)."""
+
     name: str
     title: Text
     fields: tuple[Field, ...]
@@ -85,6 +96,8 @@ class Record:
 
 @dataclass(frozen=True)
 class Gap:
+    """A declared row whose field is not known yet."""
+
     row: int
     title: Text
     sources: tuple[str, ...]
@@ -93,6 +106,8 @@ class Gap:
 
 @dataclass(frozen=True)
 class Coverage:
+    """How much of a table is specified: declared, specified and other fields, and its status."""
+
     declared: int
     specified: int
     candidates: int
@@ -104,11 +119,14 @@ class Coverage:
 
     @property
     def missing(self) -> int:
+        """How many declared fields are not specified yet."""
         return max(self.declared - self.specified, 0)
 
 
 @dataclass(frozen=True)
 class Table:
+    """A regulation field table: its packet, part (records or params), record, gaps and coverage."""
+
     number: int
     packet: str
     part: Part
@@ -123,6 +141,8 @@ class Table:
 
 @dataclass(frozen=True)
 class Packet:
+    """A packet of Table 1 with its request parameters and data/result records."""
+
     number: str
     name: str
     method: str
@@ -142,6 +162,8 @@ class Packet:
 
 @dataclass(frozen=True)
 class Code:
+    """One code of a code list, with its meaning."""
+
     code: str
     title: Text
     membership: str
@@ -150,6 +172,8 @@ class Code:
 
 @dataclass(frozen=True)
 class CodeList:
+    """A code list; ``closed`` means only its codes are valid."""
+
     name: str
     title: Text
     closed: bool
@@ -161,6 +185,8 @@ class CodeList:
 
 @dataclass(frozen=True)
 class Source:
+    """A source the spec cites."""
+
     id: str
     title: str
     kind: str
@@ -170,12 +196,16 @@ class Source:
 
 @dataclass(frozen=True)
 class Section:
+    """A section of a packet group."""
+
     number: str
     title: Text
 
 
 @dataclass(frozen=True)
 class Group:
+    """A group of packets in Table 1."""
+
     number: str
     title: Text
     sections: tuple[Section, ...]
@@ -183,6 +213,8 @@ class Group:
 
 @dataclass(frozen=True)
 class Endpoint:
+    """An endpoint class of the portal: a URL path serving several packets."""
+
     name: str
     path: str
     title: Text
@@ -191,6 +223,8 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class Header:
+    """An HTTP header the portal expects."""
+
     name: str
     required: bool
     description: Text
@@ -199,6 +233,8 @@ class Header:
 
 @dataclass(frozen=True)
 class ErrorCode:
+    """An ``error_code`` the portal answers with."""
+
     code: str
     title: Text
     sources: tuple[str, ...]
@@ -222,6 +258,8 @@ class LocalService:
 
 @dataclass(frozen=True)
 class Envelope:
+    """What wraps every packet: endpoints, headers, login, request/response envelopes, errors."""
+
     endpoints: tuple[Endpoint, ...]
     headers: tuple[Header, ...]
     login_request: Record
@@ -235,6 +273,8 @@ class Envelope:
 
 @dataclass(frozen=True)
 class Meta:
+    """The regulation's identity and the wire's time conventions."""
+
     id: str
     title: Text
     circular: str
@@ -249,6 +289,8 @@ class Meta:
 
 @dataclass(frozen=True)
 class Regulation:
+    """The whole IR: what every target renders from."""
+
     meta: Meta
     sources: tuple[Source, ...]
     groups: tuple[Group, ...]
@@ -259,6 +301,7 @@ class Regulation:
     envelope: Envelope
 
     def record(self, name: str) -> Record:
+        """The record named ``name`` (KeyError when there is none)."""
         for record in self.records:
             if record.name == name:
                 return record
@@ -277,18 +320,21 @@ class Regulation:
         return [self.record(name) for name in seen]
 
     def codelist(self, name: str) -> CodeList:
+        """The code list named ``name`` (KeyError when there is none)."""
         for codelist in self.codelists:
             if codelist.name == name:
                 return codelist
         raise KeyError(name)
 
     def packet(self, name: str) -> Packet:
+        """The packet named ``name`` (KeyError when there is none)."""
         for packet in self.packets:
             if packet.name == name:
                 return packet
         raise KeyError(name)
 
     def table(self, number: int) -> Table:
+        """The table numbered ``number`` (KeyError when there is none)."""
         for table in self.tables:
             if table.number == number:
                 return table

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keyword
 import re
 import unicodedata
+from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -14,10 +16,16 @@ _MODEL_ATTRIBUTES = frozenset(name for name in dir(BaseModel) if not name.starts
 # of that name would shadow its own annotation, and datamodel-code-generator would rename it behind
 # our back, so the attribute would no longer be the name the IR (and the client) uses.
 _ANNOTATION_BUILTINS = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "set", "tuple"})
-_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | _MODEL_ATTRIBUTES | _ANNOTATION_BUILTINS | {
-    "self",
-    "cls",
-}
+_RESERVED = (
+    frozenset(keyword.kwlist)
+    | frozenset(keyword.softkwlist)
+    | _MODEL_ATTRIBUTES
+    | _ANNOTATION_BUILTINS
+    | {
+        "self",
+        "cls",
+    }
+)
 
 # Lookarounds, not ``([A-Z]+)([A-Z][a-z])``: that one backtracks quadratically on a long run of capitals.
 _ACRONYM_BOUNDARY = re.compile(r"(?<=[A-Z])(?=[A-Z][a-z])")
@@ -86,13 +94,16 @@ def wire_name_problem(name: str) -> str | None:
 
 
 # Device names Windows reserves in any folder and with any extension (``CON.md`` is ``CON``).
-WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))})
+WINDOWS_DEVICES = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+)
 
 
 def file_name_problem(name: str) -> str | None:
     """Why a packet name cannot name generated files (``docs/packets/<name>.md`` …), or None."""
     if not file_safe(name):
-        return f"'{name.encode('unicode_escape').decode('ascii')[:60]}' must be ASCII letters and digits, starting with a letter"
+        shown = name.encode("unicode_escape").decode("ascii")[:60]
+        return f"'{shown}' must be ASCII letters and digits, starting with a letter"
     if name.lower() in WINDOWS_DEVICES:
         return f"'{name}' is a reserved device name on Windows and cannot name a file"
     return None
@@ -103,10 +114,27 @@ GENERATOR_PREFIXES = ("Wire", "Code")
 GENERATOR_NAMES = frozenset({"OpenCode"})
 ENVELOPE_MODELS = ("LoginRequest", "LoginResponse", "RequestEnvelope", "ResponseEnvelope")
 
+OwnerKind = Literal["record", "envelope", "packet", "local service", "code list", "generator"]
+
+
+@dataclass(frozen=True)
+class Owner:
+    """What defines a derived name: its kind and spec name, kept as data so nobody re-parses a message."""
+
+    kind: OwnerKind
+    name: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "envelope":
+            return "the envelope"
+        if self.kind == "generator":
+            return "a type the generator defines"
+        return f"{self.kind} '{self.name}'"
+
 
 def derived_names(
     records: list[str], packets: list[str], local_services: list[str], codelists: list[str]
-) -> list[tuple[str, str]]:
+) -> list[tuple[str, Owner]]:
     """Every model or type name a build defines, with what defines it.
 
     Records, the envelope models, ``<packet>Request``/``<packet>Response`` (packets and local
@@ -114,24 +142,25 @@ def derived_names(
     ``$defs``, the models module, the wire module): two owners of one name means one silently
     replaces the other. :func:`name_clashes` finds them.
     """
-    out = [(name, f"record '{name}'") for name in records]
-    out += [(name, "the envelope") for name in ENVELOPE_MODELS]
+    out = [(name, Owner("record", name)) for name in records]
+    out += [(name, Owner("envelope")) for name in ENVELOPE_MODELS]
+    kind: OwnerKind
     for kind, names in (("packet", packets), ("local service", local_services)):
         for name in names:
-            out += [(f"{name}Request", f"{kind} '{name}'"), (f"{name}Response", f"{kind} '{name}'")]
+            out += [(f"{name}Request", Owner(kind, name)), (f"{name}Response", Owner(kind, name))]
     for name in codelists:
-        out += [(f"Code{name}", f"code list '{name}'"), (f"Code{name}OrEmpty", f"code list '{name}'")]
+        out += [(f"Code{name}", Owner("code list", name)), (f"Code{name}OrEmpty", Owner("code list", name))]
     return out
 
 
-def name_clashes(derived: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+def name_clashes(derived: list[tuple[str, Owner]]) -> list[tuple[str, Owner, Owner]]:
     """``(name, first owner, second owner)`` for every name two owners define (case-insensitively,
     as on a case-insensitive file system), and for records that take a generator-reserved name."""
-    clashes: list[tuple[str, str, str]] = []
-    seen: dict[str, tuple[str, str]] = {}
+    clashes: list[tuple[str, Owner, Owner]] = []
+    seen: dict[str, tuple[str, Owner]] = {}
     for name, owner in derived:
-        if owner.startswith("record") and (name.startswith(GENERATOR_PREFIXES) or name in GENERATOR_NAMES):
-            clashes.append((name, owner, "a type the generator defines"))
+        if owner.kind == "record" and (name.startswith(GENERATOR_PREFIXES) or name in GENERATOR_NAMES):
+            clashes.append((name, owner, Owner("generator")))
         key = collision_key(name)
         if key in seen and seen[key][1] != owner:
             clashes.append((name, seen[key][1], owner))

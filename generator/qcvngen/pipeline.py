@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from . import ir
-from .diagnostics import Diagnostic, Severity
+from .diagnostics import Diagnostic, has_errors
 from .formatter import format_files
 from .resolve import load_regulation
 from .targets import common
@@ -33,7 +33,7 @@ class BuildResult:
 
     @property
     def ok(self) -> bool:
-        return self.regulation is not None and not any(d.severity is Severity.ERROR for d in self.diagnostics)
+        return self.regulation is not None and not has_errors(self.diagnostics)
 
 
 def load_spec(spec_dir: Path) -> tuple[ir.Regulation | None, list[Diagnostic]]:

@@ -88,14 +88,16 @@ def md(value: object) -> str:
     text = one_line(value)
     core = text.strip()
     lead = text[: len(text) - len(text.lstrip())]
-    rest = text[len(lead) + len(core):]
+    rest = text[len(lead) + len(core) :]
     core = _MD_SPECIAL.sub(r"\\\1", core)
     # An ATX heading drops a closing run of '#' (one after white space): the value would lose it.
     bare = core.rstrip("#")
     if bare != core and (not bare or bare[-1].isspace()):
-        core = f"{bare}\\{core[len(bare):]}"
+        core = f"{bare}\\{core[len(bare) :]}"
     # Text that begins a line must not turn into a heading, list item or table rule.
-    core = _MD_LINE_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if not m.group(2).isdigit() else f"{m.group(1)}{m.group(2)}\\", core)
+    core = _MD_LINE_START.sub(
+        lambda m: f"{m.group(1)}\\{m.group(2)}" if not m.group(2).isdigit() else f"{m.group(1)}{m.group(2)}\\", core
+    )
     return f"{_entities(lead)}{core}{_entities(rest)}"
 
 
@@ -119,12 +121,18 @@ def py(value: object) -> str:
     if isinstance(value, str):
         # repr() escapes quotes, backslashes and every non-printable character (controls, format and
         # bidi characters, separators, private use); non-ASCII letters stay readable.
-        return escape_hidden(_INVISIBLE, repr(value), lambda ch: f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
+        return escape_hidden(
+            _INVISIBLE, repr(value), lambda ch: f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}"
+        )
     if isinstance(value, (bool, int)) or value is None:
         return repr(value)
     if isinstance(value, (list, tuple)):
         inner = ", ".join(py(item) for item in value)
-        return f"({inner},)" if isinstance(value, tuple) and len(value) == 1 else (f"({inner})" if isinstance(value, tuple) else f"[{inner}]")
+        return (
+            f"({inner},)"
+            if isinstance(value, tuple) and len(value) == 1
+            else (f"({inner})" if isinstance(value, tuple) else f"[{inner}]")
+        )
     raise TypeError(f"no Python literal for {type(value).__name__}")
 
 
@@ -134,11 +142,13 @@ def py_comment(value: object) -> str:
 
 
 def json_text(value: object) -> str:
+    """A JSON literal of ``value``, for a template that embeds data in code."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 @lru_cache(maxsize=4)
 def environment(root: Path | None = None) -> jinja2.Environment:
+    """The one Jinja environment: StrictUndefined, no autoescape, the escaping filters."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root or templates_dir())),
         undefined=jinja2.StrictUndefined,
@@ -152,4 +162,5 @@ def environment(root: Path | None = None) -> jinja2.Environment:
 
 
 def render(template: str, **context: Any) -> str:
+    """Render ``template`` (a path under templates/) with ``context``."""
     return environment().get_template(template).render(**context)

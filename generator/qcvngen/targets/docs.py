@@ -6,26 +6,12 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from .. import ir
+from .. import ir, kinds
 from ..coverage import coverage_rows
 from ..render import render as render_template
 from .common import Context, Files
 
 FOLDER = PurePosixPath("docs")
-
-TYPE_LABELS = {
-    "string": "string",
-    "code": "code",
-    "datetime": "datetime yyyyMMddHHmmss",
-    "integer": "integer (string)",
-    "decimal": "decimal (string)",
-    "percent": "percent (string)",
-    "flag": "flag \"True\"/\"False\"",
-    "id": "id (string or number)",
-    "record": "record",
-    "list": "list",
-    "any": "any",
-}
 
 
 @dataclass(frozen=True)
@@ -51,16 +37,29 @@ def _link(field: ir.Field) -> str | None:
 
 
 def field_rows(fields: tuple[ir.Field, ...], numbered_by_row: bool) -> list[FieldRow]:
+    """The docs' rows for ``fields``, numbered by regulation row or by position."""
     rows: list[FieldRow] = []
     for field in fields:
         t = field.type
-        label = TYPE_LABELS[t.kind]
+        label = kinds.kind(t.kind).label.en
         if t.kind == "list":
-            label = f"list of {t.of}" if t.of in ("string", "any") else "list of"
+            label = f"list of {t.of}" if t.of in kinds.LIST_ITEM_KINDS else "list of"
         if t.empty_string:
-            label += " or \"\""
-        number = str(field.origin.row) if numbered_by_row and field.origin.row is not None else ("–" if numbered_by_row else str(field.position))
-        extras = [s for s in (field.membership if field.membership != "regulation" else "", "personal data" if field.pii else "", "secret" if field.secret else "") if s]
+            label += ' or ""'
+        number = (
+            str(field.origin.row)
+            if numbered_by_row and field.origin.row is not None
+            else ("–" if numbered_by_row else str(field.position))
+        )
+        extras = [
+            s
+            for s in (
+                field.membership if field.membership != "regulation" else "",
+                "personal data" if field.pii else "",
+                "secret" if field.secret else "",
+            )
+            if s
+        ]
         rows.append(
             FieldRow(
                 number=number,
@@ -72,7 +71,8 @@ def field_rows(fields: tuple[ir.Field, ...], numbered_by_row: bool) -> list[Fiel
                 max_length=str(field.max_length) if field.max_length else "",
                 vi=field.title.vi,
                 en=field.title.en,
-                provenance=f"{', '.join(field.sources)} · {field.confidence}" + (f" · {', '.join(extras)}" if extras else ""),
+                provenance=f"{', '.join(field.sources)} · {field.confidence}"
+                + (f" · {', '.join(extras)}" if extras else ""),
                 ref=field.origin.ref,
                 notes=field.notes or "",
             )
@@ -90,7 +90,9 @@ def _packet_view(reg: ir.Regulation, packet: ir.Packet) -> dict[str, Any]:
         else:
             fields = tuple(f for f in packet.params if f.origin.table == table.number)
             role = "params"
-        sections.append({"table": table, "role": role, "rows": field_rows(fields, numbered_by_row=True), "record": table.record})
+        sections.append(
+            {"table": table, "role": role, "rows": field_rows(fields, numbered_by_row=True), "record": table.record}
+        )
     envelope_params = [f for f in packet.params if f.origin.table is None]
     roots = [t.record for t in tables if t.record]
     nested = [{"record": r, "rows": field_rows(r.fields, numbered_by_row=False)} for r in reg.nested_records(roots)]
@@ -104,6 +106,7 @@ def _packet_view(reg: ir.Regulation, packet: ir.Packet) -> dict[str, Any]:
 
 
 def render(reg: ir.Regulation, ctx: Context) -> Files:
+    """Every Markdown page under docs/."""
     common = {"reg": reg, "ctx": ctx, "coverage": {row["table"]: row for row in coverage_rows(reg)}}
     files: Files = {
         FOLDER / "README.md": render_template("docs/index.md.jinja", **common),
@@ -121,5 +124,7 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         FOLDER / "sources.md": render_template("docs/sources.md.jinja", **common),
     }
     for packet in reg.packets:
-        files[FOLDER / "packets" / f"{packet.name}.md"] = render_template("docs/packet.md.jinja", **common, **_packet_view(reg, packet))
+        files[FOLDER / "packets" / f"{packet.name}.md"] = render_template(
+            "docs/packet.md.jinja", **common, **_packet_view(reg, packet)
+        )
     return files

@@ -23,6 +23,7 @@ BUNDLE = "qcvn120"
 
 
 def schema_id(name: str) -> str:
+    """The ``$id`` of the schema document ``name``."""
     return f"{ID_BASE}{name}"
 
 
@@ -56,6 +57,7 @@ def record_of(packet: ir.Packet) -> str | None:
 
 
 def render(reg: ir.Regulation, ctx: Context) -> Files:
+    """One schema per packet (record, request, response), the login pair, and the bundle."""
     builder = SchemaBuilder(reg, "#/$defs/")
     files: Files = {}
     for packet in reg.packets:
@@ -71,10 +73,20 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
             ctx, builder, f"{packet.name}.response", response_schema(builder, packet)
         )
     env = reg.envelope
-    files[FOLDER / "Login.request.schema.json"] = _document(ctx, builder, "Login.request", builder.record(env.login_request))
-    files[FOLDER / "Login.response.schema.json"] = _document(ctx, builder, "Login.response", builder.record(env.login_response))
+    files[FOLDER / "Login.request.schema.json"] = _document(
+        ctx, builder, "Login.request", builder.record(env.login_request)
+    )
+    files[FOLDER / "Login.response.schema.json"] = _document(
+        ctx, builder, "Login.response", builder.record(env.login_response)
+    )
     root = {"title": reg.meta.id, "description": f"{reg.meta.title.vi} — {reg.meta.title.en}"}
     files[FOLDER / f"{BUNDLE}.schema.json"] = dump_json(
-        {"$schema": DIALECT, "$id": schema_id(BUNDLE), "$comment": ctx.header_line, **root, "$defs": bundle(reg, builder)}
+        {
+            "$schema": DIALECT,
+            "$id": schema_id(BUNDLE),
+            "$comment": ctx.header_line,
+            **root,
+            "$defs": bundle(reg, builder),
+        }
     )
     return files

@@ -4,66 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import ir, wire
+from .. import ir, kinds
 
 Schema = dict[str, Any]
 
 
 def describe(title: ir.Text) -> str:
+    """A bilingual description, ``vi — en``."""
     return f"{title.vi} — {title.en}"
 
 
-WIRE_TYPES = {
-    "datetime": ("WireDateTime", "Ngày giờ yyyyMMddHHmmss (Asia/Ho_Chi_Minh), \"\" khi không có — date-time yyyyMMddHHmmss in Asia/Ho_Chi_Minh, \"\" when absent"),
-    "integer": ("WireInteger", "Số nguyên dạng chuỗi (chấp nhận số JSON) — string-encoded integer (a JSON integer is accepted)"),
-    "decimal": ("WireDecimal", "Số thập phân dạng chuỗi (chấp nhận số JSON) — string-encoded decimal (a JSON number is accepted)"),
-    "percent": ("WirePercent", "Phần trăm dạng chuỗi, có thể kèm % — string-encoded percentage, optional % sign"),
-    "flag": ("WireFlag", "Cờ \"True\"/\"False\" — string flag \"True\"/\"False\""),
-    "id": ("WireId", "Mã định danh: chuỗi hoặc số JSON — identifier sent as a JSON string or number"),
-}
-OPEN_CODE = "OpenCode"
-# Names the generator defines itself; spec record names may not take them.
-RESERVED_PREFIXES = ("Wire", "Code", "OpenCode")
-
-
-def wire_type_name(kind: str, *, or_empty: bool) -> str:
-    base = WIRE_TYPES[kind][0]
-    return f"{base}OrEmpty" if or_empty and kind in ("integer", "decimal", "percent") else base
-
-
-def code_type_name(codelist: str, *, or_empty: bool) -> str:
-    return f"Code{codelist}{'OrEmpty' if or_empty else ''}"
-
-
-def _int_schema() -> Schema:
-    return {"type": "integer", "minimum": wire.INT_RANGE[0], "maximum": wire.INT_RANGE[1]}
+# Re-exported for the targets that name these types (models, the wire module); the registry decides.
+OPEN_CODE = kinds.OPEN_CODE
+wire_type_name = kinds.wire_type_name
+code_type_name = kinds.code_type_name
 
 
 def scalar_definitions(reg: ir.Regulation) -> dict[str, Schema]:
     """Named schemas of every wire scalar type and closed code list."""
     defs: dict[str, Schema] = {}
-    for kind, (name, description) in WIRE_TYPES.items():
+    for info in kinds.wire_kinds():
         for or_empty in (False, True):
-            type_name = wire_type_name(kind, or_empty=or_empty)
+            type_name = wire_type_name(info.name, or_empty=or_empty)
             if type_name in defs:
                 continue
-            if kind == "datetime":
-                schema: Schema = {"type": "string", "pattern": wire.anchored(wire.DATETIME, allow_empty=True)}
-            elif kind == "flag":
-                schema = {"type": "string", "enum": list(wire.FLAG_VALUES)}
-            elif kind == "id":
-                schema = {"anyOf": [{"type": "string"}, _int_schema()]}
-            elif kind == "percent":
-                schema = {"type": "string", "pattern": wire.anchored(wire.PERCENT, allow_empty=or_empty)}
-            else:
-                number = _int_schema() if kind == "integer" else {"type": "number", "minimum": wire.INT_RANGE[0], "maximum": wire.INT_RANGE[1]}
-                text = {"type": "string", "pattern": wire.anchored(wire.PATTERNS[kind], allow_empty=or_empty)}
-                schema = {"anyOf": [text, number]}
-            defs[type_name] = {"title": type_name, "description": description + (" (\"\" accepted)" if or_empty else ""), **schema}
+            description = info.wire_description + (' ("" accepted)' if or_empty else "")
+            defs[type_name] = {
+                "title": type_name,
+                "description": description,
+                **kinds.wire_schema(info.name, or_empty=or_empty),
+            }
     defs[OPEN_CODE] = {
         "title": OPEN_CODE,
         "description": "Mã của danh mục mở — code of an open list (only some codes are known)",
-        "anyOf": [{"type": "string", "maxLength": 64}, _int_schema()],
+        "anyOf": [{"type": "string", "maxLength": 64}, kinds.int_schema()],
     }
     for codelist in reg.codelists:
         if not codelist.closed:
@@ -77,7 +51,8 @@ def scalar_definitions(reg: ir.Regulation) -> dict[str, Schema]:
             name = code_type_name(codelist.name, or_empty=or_empty)
             defs[name] = {
                 "title": name,
-                "description": f"{describe(codelist.title)}: " + "; ".join(f"{c.code} = {c.title.vi} / {c.title.en}" for c in codelist.codes),
+                "description": f"{describe(codelist.title)}: "
+                + "; ".join(f"{c.code} = {c.title.vi} / {c.title.en}" for c in codelist.codes),
                 "x-qcvn120-codelist": codelist.name,
                 **({"anyOf": variants} if len(variants) > 1 else variants[0]),
             }
@@ -89,7 +64,7 @@ def _refs(schema: object, prefix: str) -> list[str]:
     if isinstance(schema, dict):
         for key, value in schema.items():
             if key == "$ref" and isinstance(value, str) and value.startswith(prefix):
-                out.append(value[len(prefix):])
+                out.append(value[len(prefix) :])
             else:
                 out.extend(_refs(value, prefix))
     elif isinstance(schema, list):
@@ -107,9 +82,11 @@ class SchemaBuilder:
         self._scalars = scalar_definitions(reg)
 
     def ref(self, name: str) -> Schema:
+        """A ``$ref`` to the named definition."""
         return {"$ref": f"{self.ref_prefix}{name}"}
 
     def annotations(self, field: ir.Field) -> Schema:
+        """The field's description and its provenance (``x-qcvn120-*``), pii/secret flags, examples."""
         out: Schema = {
             "description": describe(field.title),
             "x-qcvn120-ref": field.origin.ref,
@@ -144,7 +121,7 @@ class SchemaBuilder:
             if not codelist.closed:
                 return self.ref(OPEN_CODE)
             return self.ref(code_type_name(codelist.name, or_empty=not field.required))
-        if kind in WIRE_TYPES:
+        if kinds.kind(kind).wire_type is not None:
             return self.ref(wire_type_name(kind, or_empty=not field.required))
         if kind == "record":
             return self._maybe_empty(self.ref(ftype.record or ""), ftype.empty_string)
@@ -155,11 +132,13 @@ class SchemaBuilder:
         return {}
 
     def field(self, field: ir.Field) -> Schema:
+        """The field's value schema with its annotations."""
         schema = self.value(field)
         schema.update(self.annotations(field))
         return schema
 
     def record(self, record: ir.Record, *, title: str | None = None) -> Schema:
+        """The object schema of a record: its fields, required keys and openness."""
         schema: Schema = {
             "type": "object",
             "title": title or record.name,
@@ -198,6 +177,7 @@ class SchemaBuilder:
 
 
 def envelope_field(reg: ir.Regulation, name: str) -> ir.Field:
+    """The request envelope's field ``name``."""
     for field in reg.envelope.request.fields:
         if field.wire_name == name:
             return field
@@ -210,14 +190,18 @@ def _service_const(builder: SchemaBuilder, name: str) -> Schema:
     return {**{k: v for k, v in annotations.items() if k != "examples"}, "type": "string", "const": name}
 
 
-def _params(builder: SchemaBuilder, fields: tuple[ir.Field, ...], props: dict[str, Schema], required: list[str]) -> None:
+def _params(
+    builder: SchemaBuilder, fields: tuple[ir.Field, ...], props: dict[str, Schema], required: list[str]
+) -> None:
     for field in fields:
         props[field.wire_name] = builder.field(field)
         if field.required:
             required.append(field.wire_name)
 
 
-def _envelope_object(title: str, description: str, props: dict[str, Schema], required: list[str], *, closed: bool, extra: Schema) -> Schema:
+def _envelope_object(
+    title: str, description: str, props: dict[str, Schema], required: list[str], *, closed: bool, extra: Schema
+) -> Schema:
     return {
         "type": "object",
         "title": title,
@@ -237,16 +221,25 @@ def request_schema(builder: SchemaBuilder, packet: ir.Packet) -> Schema:
     for field in reg.envelope.request.fields:
         if field.wire_name == "data":
             continue
-        props[field.wire_name] = _service_const(builder, packet.name) if field.wire_name == "service" else builder.field(field)
+        props[field.wire_name] = (
+            _service_const(builder, packet.name) if field.wire_name == "service" else builder.field(field)
+        )
         if field.required:
             required.append(field.wire_name)
     if packet.data_record is not None:
         data_field = envelope_field(reg, "data")
-        props["data"] = {**builder.annotations(data_field), "type": "array", "minItems": 1, "items": builder.ref(packet.data_record)}
+        props["data"] = {
+            **builder.annotations(data_field),
+            "type": "array",
+            "minItems": 1,
+            "items": builder.ref(packet.data_record),
+        }
         required.append("data")
     _params(builder, packet.params, props, required)
     description = f"{packet.purpose.vi} — {packet.purpose.en}"
-    return _envelope_object(f"{packet.name}Request", description, props, required, closed=True, extra={"x-qcvn120-packet": packet.number})
+    return _envelope_object(
+        f"{packet.name}Request", description, props, required, closed=True, extra={"x-qcvn120-packet": packet.number}
+    )
 
 
 def _response(builder: SchemaBuilder, title: str, description: str, result_record: str | None, extra: Schema) -> Schema:
@@ -263,8 +256,11 @@ def _response(builder: SchemaBuilder, title: str, description: str, result_recor
 
 
 def response_schema(builder: SchemaBuilder, packet: ir.Packet) -> Schema:
+    """The response envelope of one packet; ``result`` typed by its result record."""
     description = f"Kết quả {packet.name} — {packet.name} response"
-    return _response(builder, f"{packet.name}Response", description, packet.result_record, {"x-qcvn120-packet": packet.number})
+    return _response(
+        builder, f"{packet.name}Response", description, packet.result_record, {"x-qcvn120-packet": packet.number}
+    )
 
 
 def local_request_schema(builder: SchemaBuilder, service: ir.LocalService) -> Schema:
@@ -276,9 +272,12 @@ def local_request_schema(builder: SchemaBuilder, service: ir.LocalService) -> Sc
     required = ["service"]
     _params(builder, service.params, props, required)
     extra = {"x-qcvn120-inference": service.inference}
-    return _envelope_object(f"{service.name}Request", describe(service.title), props, required, closed=True, extra=extra)
+    return _envelope_object(
+        f"{service.name}Request", describe(service.title), props, required, closed=True, extra=extra
+    )
 
 
 def local_response_schema(builder: SchemaBuilder, service: ir.LocalService) -> Schema:
+    """What a local service answers the national portal."""
     extra = {"x-qcvn120-inference": service.inference}
     return _response(builder, f"{service.name}Response", describe(service.title), service.result_record, extra)

@@ -1,0 +1,126 @@
+"""The field-kind registry: complete, consistent with the DSL and the wire, and the one source targets use."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import get_args
+
+import jsonschema
+import pytest
+from qcvngen import dsl, ir, kinds, wire
+from qcvngen.resolve import load_regulation
+from qcvngen.specdiff import Impact, type_impact
+from qcvngen.targets.schema_builder import scalar_definitions
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_kind_of_the_dsl_has_one_entry() -> None:
+    assert tuple(kinds.KINDS) == kinds.KIND_NAMES == get_args(kinds.Kind)
+    assert dsl.FieldSpec.model_fields["type"].annotation is kinds.Kind
+    assert all(name == info.name for name, info in kinds.KINDS.items())
+    # dsl.FieldType is gone: the DSL's field kind and the IR's FieldType no longer share a name.
+    assert not hasattr(dsl, "FieldType") and hasattr(ir, "FieldType")
+
+
+@pytest.mark.parametrize("name", kinds.KIND_NAMES)
+def test_a_kinds_example_is_a_valid_wire_value_of_it(name: kinds.Kind) -> None:
+    info = kinds.kind(name)
+    if info.example is None:
+        assert name in ("code", "record", "list", "any")  # a code comes from its list; structures take none
+        return
+    assert wire.example_error(name, info.example, None) is None
+    if info.wire_type is not None:
+        schema = kinds.wire_schema(name, or_empty=False)
+        jsonschema.validate(info.example, schema)
+        if info.invalid is not None:
+            with pytest.raises(jsonschema.ValidationError):
+                jsonschema.validate(info.invalid, schema)
+
+
+@pytest.mark.parametrize("info", kinds.wire_kinds(), ids=lambda i: i.name)
+def test_or_empty_wire_types_accept_the_empty_string(info: kinds.KindInfo) -> None:
+    """Only ``…OrEmpty`` types, the date-time (absent = "") and the free-text id accept ``""``."""
+    accepts_empty = jsonschema.Draft202012Validator(kinds.wire_schema(info.name, or_empty=True)).is_valid("")
+    assert accepts_empty == (info.or_empty_type or info.name in ("datetime", "id"))
+    strict = jsonschema.Draft202012Validator(kinds.wire_schema(info.name, or_empty=False)).is_valid("")
+    assert strict == (info.name in ("datetime", "id"))
+    assert kinds.wire_type_name(info.name, or_empty=True).endswith("OrEmpty") == info.or_empty_type
+
+
+def test_the_patterns_are_wire_constants_not_copies() -> None:
+    assert kinds.kind("datetime").pattern is wire.DATETIME
+    assert kinds.kind("percent").pattern is wire.PERCENT
+    assert {k: v for k, v in wire.PATTERNS.items()} == {
+        i.name: i.pattern for i in kinds.KINDS.values() if i.pattern is not None
+    }
+
+
+def test_the_json_schema_target_names_a_definition_for_every_wire_kind() -> None:
+    reg, diagnostics = load_regulation(ROOT / "spec")
+    assert reg is not None, diagnostics
+    defs = scalar_definitions(reg)
+    for info in kinds.wire_kinds():
+        for or_empty in (False, True):
+            name = kinds.wire_type_name(info.name, or_empty=or_empty)
+            assert defs[name]["title"] == name
+            assert defs[name]["description"].startswith(info.wire_description)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "compatible"),
+    [
+        ("integer", "decimal", True),
+        ("decimal", "integer", False),
+        ("string", "id", True),
+        ("id", "string", True),
+        ("record", "any", True),
+        ("any", "string", False),
+        ("list", "string", False),
+        ("code", "string", True),
+    ],
+)
+def test_the_diff_asks_the_registry_which_changes_widen(old: kinds.Kind, new: kinds.Kind, compatible: bool) -> None:
+    assert kinds.widens(old, new) is compatible
+    reg, _ = load_regulation(ROOT / "spec")
+    assert reg is not None
+    impact = type_impact(ir.FieldType(old), ir.FieldType(new), reg)
+    assert impact is (Impact.COMPATIBLE if compatible else Impact.BREAKING)
+
+
+def test_python_types_name_the_generated_types() -> None:
+    assert kinds.python_type("integer") == "WireInteger"
+    assert kinds.python_type("code", codelist="TrangThaiHoSo") == "CodeTrangThaiHoSo"
+    assert kinds.python_type("code", codelist="X", open_codes=True) == kinds.OPEN_CODE
+    assert kinds.python_type("list", of="LePhi") == "list[LePhi]"
+    assert kinds.python_type("list", of="string") == "list[str]"
+
+
+def test_no_module_i_own_keeps_its_own_table_of_kinds() -> None:
+    """The migrated modules ask the registry: no per-kind literal tables are left in them."""
+    owned = [
+        "resolve/fields.py",
+        "resolve/phases.py",
+        "resolve/tables.py",
+        "ir.py",
+        "examples.py",
+        "targets/jsonschema.py",
+        "targets/schema_builder.py",
+        "targets/openapi.py",
+        "targets/docs.py",
+        "coverage.py",
+    ]
+    # A JSON Schema ``"type": "integer"`` is JSON's word, not a field kind.
+    scalar_literals = re.compile(r'(?<!"type": )"(datetime|integer|decimal|percent|flag)"')
+    for name in owned:
+        text = (ROOT / "generator" / "qcvngen" / name).read_text(encoding="utf-8")
+        assert not scalar_literals.search(text), f"{name} still names a scalar kind itself"
+
+
+def test_every_kind_widens_to_any_and_none_narrows_back() -> None:
+    for name in kinds.KIND_NAMES:
+        assert kinds.widens(name, name)
+        assert kinds.widens(name, "any")
+        if name != "any":
+            assert not kinds.widens("any", name)
