@@ -4,7 +4,7 @@
 from __future__ import annotations
 from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
-from qcvn120_client.wire import (
+from .wire import (
     CodeHinhThuc,
     CodeKENHOrEmpty,
     CodeLOAITTHCOrEmpty,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from .. import ir, wire
+from ..payloads import RULE_TEXT
 from ..render import render as render_template
 from ..version import __version__
 from .common import Context, Files
@@ -25,11 +26,28 @@ def code_types(reg: ir.Regulation) -> list[dict[str, object]]:
     return out
 
 
+# An example of each kind, shown with its rule (the rule's words come from validate-data).
+EXAMPLES = {"datetime": "20240105083000", "integer": "12", "decimal": "12.5", "percent": "87.5"}
+
+
+def pattern_messages(reg: ir.Regulation) -> list[dict[str, str]]:
+    """Wire pattern → its rule in words, bilingual, with an example: one text per pattern."""
+    out: list[dict[str, str]] = []
+    for kind, example in EXAMPLES.items():
+        vi, en = RULE_TEXT[kind]
+        text = f"{vi} — {en} (e.g. {example!r})"
+        base = getattr(wire, kind.upper())
+        for allow_empty in (False, True):
+            out.append({"pattern": wire.anchored(base, allow_empty=allow_empty), "text": text})
+    return sorted(out, key=lambda m: m["pattern"])
+
+
 def render(reg: ir.Regulation, ctx: Context) -> Files:
     codes = code_types(reg)
     fixed = [
-        "DATETIME_FORMAT", "TIMEZONE", "OpenCode", "WireDateTime", "WireDecimal", "WireDecimalOrEmpty", "WireFlag",
-        "WireId", "WireInteger", "WireIntegerOrEmpty", "WirePercent", "WirePercentOrEmpty",
+        "DATETIME_FORMAT", "PATTERN_MESSAGES", "TIMEZONE", "TZ", "OpenCode", "WireDateTime", "WireDecimal",
+        "WireDecimalOrEmpty", "WireFlag", "WireId", "WireInteger", "WireIntegerOrEmpty", "WirePercent",
+        "WirePercentOrEmpty", "format_datetime", "parse_datetime",
     ]
     patterns = {
         "datetime": wire.anchored(wire.DATETIME, allow_empty=True),
@@ -43,7 +61,13 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
     names = sorted(fixed + [str(c["name"]) for c in codes])
     return {
         PACKAGE / "wire.py": render_template(
-            "python/qcvn120_client/wire.py.jinja", ctx=ctx, names=names, codes=codes, patterns=patterns, timezone=reg.meta.timezone
+            "python/qcvn120_client/wire.py.jinja",
+            ctx=ctx,
+            names=names,
+            codes=codes,
+            patterns=patterns,
+            timezone=reg.meta.timezone,
+            messages=pattern_messages(reg),
         ),
         PACKAGE / "__init__.py": render_template(
             "python/qcvn120_client/__init__.py.jinja", ctx=ctx, version=__version__, spec_version=reg.meta.spec_version
