@@ -13,6 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from qcvngen.examples import example_record
+from qcvngen.pipeline import BuildResult
 from sandbox_process import free_port
 
 LIMIT = 1024 * 1024
@@ -157,3 +159,86 @@ def test_a_stopped_server_names_host_port_and_reason(qc: Any) -> None:
     text = str(caught.value)
     assert f"127.0.0.1:{port}" in text and "ConnectError" in text and "refused" in text.lower()
     assert caught.value.url == f"http://127.0.0.1:{port}/auth" and caught.value.reason
+
+
+class AllOrNothing:
+    """DongBoHoSoMC as contracts.md §2 has it: a request is stored whole or not at all, and the
+    refused records' keys come back in ``result``."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, int] = {}  # MaHoSo -> times written
+        self.requests: list[tuple[str, list[str]]] = []
+        self.fail_next_update = False
+
+    def __call__(self, body: dict[str, Any]) -> Reply:
+        keys = [record["MaHoSo"] for record in body["data"]]
+        updating = body["isUpdating"] == "True"
+        self.requests.append((body["isUpdating"], keys))
+        if updating and self.fail_next_update:
+            self.fail_next_update = False
+            return 502, {}, b"bad gateway"
+        refused = [k for k in keys if (k in self.held) != updating]
+        if refused:
+            code, said = ("-4", "không tồn tại — does not exist") if updating else ("-3", "Hồ sơ đã tồn tại — dossier already exists")
+            answer = {"error_code": code, "message": f"{said}: {', '.join(refused)}", "result": [{"MaHoSo": k} for k in refused]}
+            return 200, {}, json.dumps(answer).encode()
+        for key in keys:
+            self.held[key] = self.held.get(key, 0) + 1
+        return 200, {}, b'{"error_code": "0", "message": "ok"}'
+
+
+@pytest.fixture()
+def dossiers(result: BuildResult) -> Callable[..., list[dict[str, Any]]]:
+    reg = result.regulation
+    assert reg is not None
+    base = example_record(reg, "DongBoHoSoMCRecord")
+    return lambda *keys: [{**base, "MaHoSo": key} for key in keys]
+
+
+def test_new_or_update_resends_only_the_existing_ones_as_updates(qc: Any, hostile: Hostile, dossiers: Any) -> None:
+    fake = AllOrNothing()
+    hostile.replies["/integration"] = fake
+    portal = client(qc, hostile.base_url, batch_size=3)
+    portal.dong_bo_ho_so_mc(dossiers("HS-OLD-1", "HS-OLD-2"))
+    mixed = dossiers("HS-OLD-1", "HS-NEW-1", "HS-OLD-2", "HS-NEW-2")
+    with pytest.raises(qc.AlreadyExistsError) as caught:
+        portal.dong_bo_ho_so_mc(mixed)
+    assert caught.value.keys == ("HS-OLD-1", "HS-OLD-2") and "HS-OLD-1" not in str(caught.value)
+    assert "batch 1 of 2: 0 record(s) of earlier batches were accepted, the other 4 were not" in str(caught.value)
+    fake.requests.clear()
+    results = portal.dong_bo_ho_so_mc_new_or_update(mixed)
+    assert fake.held == {"HS-OLD-1": 2, "HS-OLD-2": 2, "HS-NEW-1": 1, "HS-NEW-2": 1}
+    assert fake.requests == [
+        ("False", ["HS-OLD-1", "HS-NEW-1", "HS-OLD-2"]),
+        ("False", ["HS-NEW-1"]),
+        ("True", ["HS-OLD-1", "HS-OLD-2"]),
+        ("False", ["HS-NEW-2"]),
+    ]
+    assert [r.count for r in results] == [1, 2, 1]
+
+
+def test_new_or_update_never_resends_when_the_outcome_is_unknown(qc: Any, hostile: Hostile, dossiers: Any) -> None:
+    fake = AllOrNothing()
+    hostile.replies["/integration"] = fake
+    portal = client(qc, hostile.base_url)
+    portal.dong_bo_ho_so_mc(dossiers("HS-U-1"))
+    fake.fail_next_update = True
+    with pytest.raises(qc.OutcomeUnknownError):
+        portal.dong_bo_ho_so_mc_new_or_update(dossiers("HS-U-1", "HS-U-2"))
+    updates = [r for r in fake.requests if r[0] == "True"]
+    assert updates == [("True", ["HS-U-1"])]  # sent once, not retried
+
+
+def test_async_new_or_update_behaves_the_same(qc: Any, hostile: Hostile, dossiers: Any) -> None:
+    import asyncio
+
+    fake = AllOrNothing()
+    hostile.replies["/integration"] = fake
+    fake.held["HS-A-1"] = 1
+
+    async def run() -> list[Any]:
+        async with qc.AsyncClient(hostile.base_url, username="u-h5", password="p-h5!", madonvi="000.00.01.H22", backoff=0) as portal:
+            return list(await portal.dong_bo_ho_so_mc_new_or_update(dossiers("HS-A-1", "HS-A-2")))
+
+    results = asyncio.run(run())
+    assert fake.held == {"HS-A-1": 2, "HS-A-2": 1} and [r.count for r in results] == [1, 1]

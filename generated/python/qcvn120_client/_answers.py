@@ -77,12 +77,19 @@ def parse_json(raw: bytes) -> object:
         return None
 
 
-def _not_a_portal(status: int, url: str, service: str) -> PortalNotFoundError:
+def _not_a_portal(status: int, url: str, service: str, body: Any = None) -> PortalNotFoundError:
+    said: dict[str, Any] = {}
+    if isinstance(body, dict):
+        message = body.get("message")
+        text = message if isinstance(message, str) else ""
+        said = {"code": normalise_code(body.get("error_code")), "message": text}
+        said["shown_message"] = redact(text, ())
     return PortalNotFoundError(
         f"no portal answered at {url}: HTTP {status} — check base_url and the endpoint paths",
         service=service,
         status=status,
         url=url,
+        **said,
     )
 
 
@@ -99,10 +106,12 @@ def interpret(status: int, raw: bytes, config: Config, *, service: str, url: str
             "the answer repeats a key in one JSON object", service=service, status=status, url=url
         ) from None
     code = normalise_code(parsed.get("error_code")) if isinstance(parsed, dict) else None
+    if status in NOT_A_PORTAL:  # even in a portal's own words, nothing answers at this path
+        raise _not_a_portal(status, url, service, parsed if code is not None else None)
     if not isinstance(parsed, dict) or code is None:
         if status == 401:  # some gateways answer an expired session with a bare 401
             return Answer(status, "", "", True, url, {})
-        if status in NOT_A_PORTAL or service == LOGIN:
+        if service == LOGIN:
             raise _not_a_portal(status, url, service)
         what = (
             "a JSON object"
