@@ -4,7 +4,7 @@ and a client (sync and async) that logs in, validates, batches and retries safel
 
 from __future__ import annotations
 
-from . import models, wire
+from . import codes, models, wire
 from .client import AsyncClient, BatchResult, Client
 from .errors import (
     AlreadyExistsError,
@@ -42,6 +42,7 @@ __all__ = [
     "SessionError",
     "TransportError",
     "__version__",
+    "codes",
     "models",
     "wire",
 ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import keyword
+import re
 from pathlib import PurePosixPath
 
-from .. import ir, wire
+from .. import ir, naming, wire
 from ..payloads import RULE_TEXT
 from ..render import render as render_template
 from ..version import __version__
+from .client import docstring
 from .common import Context, Files
 
 ROOT = PurePosixPath("python")
@@ -42,6 +45,39 @@ def pattern_messages(reg: ir.Regulation) -> list[dict[str, str]]:
     return sorted(out, key=lambda m: m["pattern"])
 
 
+_NOT_NAME = re.compile(r"[^A-Z0-9]+")
+
+
+def member_name(code: ir.Code, taken: set[str]) -> str:
+    """An enum member name from the code's English title (its first words), e.g. ``RECEIVED``."""
+    words = re.split(r"[(/,;]", code.title.en)[0]
+    name = _NOT_NAME.sub("_", naming.transliterate(words).upper()).strip("_")[:40].rstrip("_")
+    if not name or not name[0].isalpha():
+        name = f"CODE_{name}" if name else "CODE"
+    name = f"{name}_{_NOT_NAME.sub('_', code.code.upper())}".rstrip("_") if name in taken else name
+    while name in taken or keyword.iskeyword(name) or not name.isidentifier():
+        name += "_"
+    taken.add(name)
+    return name
+
+
+def codelist_views(reg: ir.Regulation) -> list[dict[str, object]]:
+    """Every code list as an enum: member names, codes and meanings; the class docstring."""
+    out: list[dict[str, object]] = []
+    for codelist in reg.codelists:
+        taken: set[str] = set()
+        members = [
+            {"name": member_name(code, taken), "code": code.code, "vi": code.title.vi, "en": code.title.en}
+            for code in codelist.codes
+        ]
+        if not codelist.name.isidentifier() or keyword.iskeyword(codelist.name) or codelist.name == "CodeEnum":
+            raise ValueError(f"code list name is not a usable class name: {codelist.name!r}")
+        kind = "closed list" if codelist.closed else "open list: other codes may occur"
+        doc = f"{codelist.title.vi} — {codelist.title.en} ({kind})."
+        out.append({"name": codelist.name, "members": members, "docstring": docstring(doc, 4)})
+    return out
+
+
 def render(reg: ir.Regulation, ctx: Context) -> Files:
     codes = code_types(reg)
     fixed = [
@@ -71,6 +107,9 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         ),
         PACKAGE / "__init__.py": render_template(
             "python/qcvn120_client/__init__.py.jinja", ctx=ctx, version=__version__, spec_version=reg.meta.spec_version
+        ),
+        PACKAGE / "codes.py": render_template(
+            "python/qcvn120_client/codes.py.jinja", ctx=ctx, codelists=codelist_views(reg)
         ),
         PACKAGE / "py.typed": "",
         ROOT / "pyproject.toml": render_template("python/pyproject.toml.jinja", ctx=ctx, version=__version__),
