@@ -223,3 +223,47 @@ def test_unknown_model_issue_path_has_no_suggestion(rt: Any) -> None:
     except ValidationError as error:
         issues = rt._records.issues_of(0, error, _Outer)
     assert "did you mean" not in issues[0].message and "bảng đã đầy đủ" in issues[0].message
+
+
+# -- what help() shows in the generated package ---------------------------------------------------
+
+
+def test_help_shows_every_constructor_parameter_and_packet_docs(models: Any, result: BuildResult) -> None:
+    import inspect
+    import pydoc
+
+    import qcvn120_client
+
+    for cls in (qcvn120_client.Client, qcvn120_client.AsyncClient):
+        shown = pydoc.render_doc(cls, renderer=pydoc.plaintext)
+        for name in inspect.signature(cls.__init__).parameters:
+            if name != "self":
+                assert f"{name}: " in shown.split("Args:", 1)[1], (cls.__name__, name)
+        method = pydoc.render_doc(cls.dong_bo_ho_so_mc, renderer=pydoc.plaintext)
+        for needle in ("Table 1, row", "Args:", "records: ``models.DongBoHoSoMCRecord`` (Table 2", "is_updating: ``isUpdating``", "Returns:", "Raises:", "AlreadyExistsError"):
+            assert needle in method, needle
+    reg = result.regulation
+    assert reg is not None
+    for packet in reg.packets:
+        doc = inspect.getdoc(getattr(qcvn120_client.Client, packet.method)) or ""
+        assert doc.startswith(("Push ", "Pull ")) and "Returns:" in doc and "Raises:" in doc, packet.name
+
+
+def test_every_code_list_member_carries_its_meaning(models: Any, result: BuildResult) -> None:
+    import qcvn120_client
+
+    reg = result.regulation
+    assert reg is not None
+    for codelist in reg.codelists:
+        enum = getattr(qcvn120_client.codes, codelist.name)
+        assert [m.value for m in enum] == [c.code for c in codelist.codes]
+        for member, code in zip(enum, codelist.codes, strict=True):
+            assert (member.vi, member.en) == (code.title.vi, code.title.en) and member.vi and member.en
+        assert enum.__doc__ and codelist.title.en in enum.__doc__
+    assert qcvn120_client.codes.TrangThaiHoSo("2") == "2"
+
+
+def test_model_classes_name_their_table(models: Any) -> None:
+    doc = models.DongBoHoSoMCRecord.__doc__ or ""
+    assert "Table 2" in doc and "DongBoHoSoMC" in doc
+    assert "Table 1, row" in (models.DongBoHoSoMCRequest.__doc__ or "")

@@ -131,3 +131,13 @@ def test_mixed_batch_gives_existing_keys_and_new_or_update_stores_each_once(qc: 
     held = dossiers(sandbox)
     for key in ("H5-MIX-A", "H5-MIX-B", "H5-MIX-NEW"):
         assert held.count(key) == 1, key
+
+
+def test_the_package_readme_first_push_works(qc: Any, sandbox: Sandbox, out_dir: Any) -> None:
+    readme = (out_dir / "python" / "README.md").read_text(encoding="utf-8")
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    assert 'Client("http://127.0.0.1:8000", username="sandbox", password="sandbox", madonvi="000.00.00.G05")' in code
+    code = code.replace("http://127.0.0.1:8000", sandbox.base_url).replace('username="sandbox", password="sandbox"', f'username="{USER}", password="{PASSWORD}"')
+    code = code.replace("000.00.00.G05-240105-0001", "H5-README-1")
+    exec(compile(code, "README.md", "exec"), {})
+    assert "H5-README-1" in dossiers(sandbox)

@@ -133,6 +133,7 @@ class ParamView:
 @dataclass(frozen=True)
 class PacketView:
     service: str  # spec value: printed only through ``py``
+    number: str  # spec value (row of Table 1): printed only through ``py`` or ``md``
     method: str
     push: bool
     endpoint: str  # spec value: printed only through ``py``
@@ -302,6 +303,7 @@ def packet_view(reg: ir.Regulation, packet: ir.Packet) -> PacketView:
         )
     return PacketView(
         service=packet.name,
+        number=packet.number,
         method=method,
         push=push,
         endpoint=packet.endpoint,
@@ -362,5 +364,13 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         packets=packets,
         clients=client_views(endpoints),
         user_agent=f"qcvn120-client/{__version__}",
+    )
+    files[PurePosixPath("python") / "README.md"] = render_template(
+        "python/README.md.jinja",
+        ctx=ctx,
+        version=__version__,
+        spec_version=reg.meta.spec_version,
+        timezone=reg.meta.timezone,
+        packets=packets,
     )
     return files
