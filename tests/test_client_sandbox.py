@@ -4,6 +4,8 @@ dates in the types people have, and a one-call "new or update" push that stores 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -139,5 +141,6 @@ def test_the_package_readme_first_push_works(qc: Any, sandbox: Sandbox, out_dir:
     assert 'Client("http://127.0.0.1:8000", username="sandbox", password="sandbox", madonvi="000.00.00.G05")' in code
     code = code.replace("http://127.0.0.1:8000", sandbox.base_url).replace('username="sandbox", password="sandbox"', f'username="{USER}", password="{PASSWORD}"')
     code = code.replace("000.00.00.G05-240105-0001", "H5-README-1")
-    exec(compile(code, "README.md", "exec"), {})
-    assert "H5-README-1" in dossiers(sandbox)
+    run = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(out_dir / "python")})
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "H5-README-1" in dossiers(sandbox) and "LayThuTucResult" in run.stdout
