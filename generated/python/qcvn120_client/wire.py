@@ -2,7 +2,7 @@
 """Wire scalar types of QCVN 120: what the portal really carries, accepted tolerantly, sent canonically.
 
 Each type accepts the forms real systems send (JSON strings, numbers, ``""`` for an absent date;
-Python ``datetime``/``date`` for date-times, sent in Asia/Ho_Chi_Minh) and normalises
+Python ``datetime``/``date`` for date-times, sent in the time zone ``TIMEZONE``) and normalises
 them to the canonical string, so a model validated on input dumps exactly what the wire expects.
 ``parse_datetime`` turns a wire date back into an aware datetime.
 """
@@ -40,7 +40,6 @@ __all__ = [
     "OpenCode",
     "PATTERN_MESSAGES",
     "TIMEZONE",
-    "TZ",
     "WireDateTime",
     "WireDecimal",
     "WireDecimalOrEmpty",
@@ -55,7 +54,6 @@ __all__ = [
 ]
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
-TZ = zone(TIMEZONE)
 # What each wire pattern means, in the words of `qcvngen validate-data` (one table, from the spec's
 # field kinds): the client shows these instead of a regex.
 PATTERN_MESSAGES = {
@@ -71,18 +69,18 @@ PATTERN_MESSAGES = {
 
 
 def parse_datetime(text: str) -> datetime | None:
-    """The aware datetime (Asia/Ho_Chi_Minh) of a wire date-time; None for ``""``."""
-    return from_wire_datetime(text, TZ)
+    """The aware datetime (in ``TIMEZONE``) of a wire date-time; None for ``""``."""
+    return from_wire_datetime(text, zone(TIMEZONE))
 
 
 def format_datetime(value: datetime | date) -> str:
-    """A ``datetime``/``date`` as the wire's ``yyyyMMddHHmmss`` in Asia/Ho_Chi_Minh."""
-    return to_wire_datetime(value, TZ)
+    """A ``datetime``/``date`` as the wire's ``yyyyMMddHHmmss`` in ``TIMEZONE``."""
+    return to_wire_datetime(value, zone(TIMEZONE))
 
 
 WireDateTime = Annotated[
     str,
-    BeforeValidator(datetime_as_text(TZ)),
+    BeforeValidator(datetime_as_text(TIMEZONE)),
     Field(
         pattern="^(?:(?:[0-9]{4}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?$"
     ),

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import keyword
-import re
 from pathlib import PurePosixPath
 
-from .. import ir, naming, wire
+from .. import ir, wire
 from ..payloads import RULE_TEXT
 from ..render import render as render_template
 from ..version import __version__
-from .client import docstring
 from .common import Context, Files
 
 ROOT = PurePosixPath("python")
@@ -45,43 +43,23 @@ def pattern_messages(reg: ir.Regulation) -> list[dict[str, str]]:
     return sorted(out, key=lambda m: m["pattern"])
 
 
-_NOT_NAME = re.compile(r"[^A-Z0-9]+")
-
-
-def member_name(code: ir.Code, taken: set[str]) -> str:
-    """An enum member name from the code's English title (its first words), e.g. ``RECEIVED``."""
-    words = re.split(r"[(/,;]", code.title.en)[0]
-    name = _NOT_NAME.sub("_", naming.transliterate(words).upper()).strip("_")[:40].rstrip("_")
-    if not name or not name[0].isalpha():
-        name = f"CODE_{name}" if name else "CODE"
-    name = f"{name}_{_NOT_NAME.sub('_', code.code.upper())}".rstrip("_") if name in taken else name
-    while name in taken or keyword.iskeyword(name) or not name.isidentifier():
-        name += "_"
-    taken.add(name)
-    return name
-
-
 def codelist_views(reg: ir.Regulation) -> list[dict[str, object]]:
-    """Every code list as an enum: member names, codes and meanings; the class docstring."""
+    """Every code list as data for ``code_enum``: codes, meanings and the enum's docstring."""
     out: list[dict[str, object]] = []
     for codelist in reg.codelists:
-        taken: set[str] = set()
-        members = [
-            {"name": member_name(code, taken), "code": code.code, "vi": code.title.vi, "en": code.title.en}
-            for code in codelist.codes
-        ]
+        members = [{"code": code.code, "vi": code.title.vi, "en": code.title.en} for code in codelist.codes]
         if not codelist.name.isidentifier() or keyword.iskeyword(codelist.name) or codelist.name == "CodeEnum":
             raise ValueError(f"code list name is not a usable class name: {codelist.name!r}")
         kind = "closed list" if codelist.closed else "open list: other codes may occur"
         doc = f"{codelist.title.vi} — {codelist.title.en} ({kind})."
-        out.append({"name": codelist.name, "members": members, "docstring": docstring(doc, 4)})
+        out.append({"name": codelist.name, "members": members, "doc": doc})
     return out
 
 
 def render(reg: ir.Regulation, ctx: Context) -> Files:
     codes = code_types(reg)
     fixed = [
-        "DATETIME_FORMAT", "PATTERN_MESSAGES", "TIMEZONE", "TZ", "OpenCode", "WireDateTime", "WireDecimal",
+        "DATETIME_FORMAT", "PATTERN_MESSAGES", "TIMEZONE", "OpenCode", "WireDateTime", "WireDecimal",
         "WireDecimalOrEmpty", "WireFlag", "WireId", "WireInteger", "WireIntegerOrEmpty", "WirePercent",
         "WirePercentOrEmpty", "format_datetime", "parse_datetime",
     ]

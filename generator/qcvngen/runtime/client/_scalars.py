@@ -7,6 +7,7 @@ values) into the canonical wire string before the pattern of the wire type is ch
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone, tzinfo
@@ -19,14 +20,19 @@ DATETIME_FORMAT = "%Y%m%d%H%M%S"
 _FALLBACKS = {"Asia/Ho_Chi_Minh": timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")}
 
 
+@functools.lru_cache(maxsize=8)
 def zone(name: str) -> tzinfo:
-    """The time zone ``name`` (the regulation's: Asia/Ho_Chi_Minh)."""
+    """The time zone ``name`` (the regulation's: Asia/Ho_Chi_Minh), looked up when first needed.
+
+    Raises:
+        ValueError: no such time zone here (and no built-in fallback for it).
+    """
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         if name in _FALLBACKS:
             return _FALLBACKS[name]
-        raise
+        raise ValueError(f"unknown time zone {name[:60]!r}") from None
 
 
 def number_as_text(value: object) -> object:
@@ -79,12 +85,15 @@ def from_wire_datetime(text: str, tz: tzinfo) -> datetime | None:
     return datetime.strptime(text, DATETIME_FORMAT).replace(tzinfo=tz)
 
 
-def datetime_as_text(tz: tzinfo) -> Callable[[object], object]:
-    """A before-validator: ``datetime``/``date`` values become wire strings in ``tz``."""
+def datetime_as_text(tz_name: str) -> Callable[[object], object]:
+    """A before-validator: ``datetime``/``date`` values become wire strings in ``tz_name``.
+
+    The zone is looked up on the first datetime, so importing the models never needs it.
+    """
 
     def convert(value: object) -> object:
         if isinstance(value, (datetime, date)):
-            return to_wire_datetime(value, tz)
+            return to_wire_datetime(value, zone(tz_name))
         return value
 
     return convert
