@@ -87,6 +87,9 @@ def test_a_wrong_date_names_the_format_not_a_regex(qc: Any, sandbox: Sandbox) ->
     text = str(caught.value)
     assert "yyyyMMddHHmmss" in text and "20240105083000" in text and "ngày giờ" in text
     assert "[0-9]" not in text and "(?:" not in text and "2020-01-15" not in text
+    wrong_code = {**opencps_dossier("H5-DATE-2"), "TrangThaiHoSo": "11"}
+    with pytest.raises(qc.RecordValidationError, match="không phải mã của danh mục — not a code of the list: '1', '2'"):
+        portal(qc, sandbox.base_url).dong_bo_ho_so_mc([wrong_code])
 
 
 def test_a_datetime_is_sent_as_viet_nam_wire_time(qc: Any, sandbox: Sandbox) -> None:

@@ -40,6 +40,9 @@ def pattern_messages(reg: ir.Regulation) -> list[dict[str, str]]:
         base = getattr(wire, kind.upper())
         for allow_empty in (False, True):
             out.append({"pattern": wire.anchored(base, allow_empty=allow_empty), "text": text})
+    for kind in ("code", "flag"):  # values outside their list: keys known to the runtime's _records
+        vi, en = RULE_TEXT[kind]
+        out.append({"pattern": f"@{kind}", "text": f"{vi} — {en}"})
     return sorted(out, key=lambda m: m["pattern"])
 
 

@@ -12,6 +12,10 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import RecordIssue, RecordValidationError
 
+# Keys of the messages table (besides wire patterns) for a value outside its list of codes/flags.
+CODE_KEY = "@code"
+FLAG_KEY = "@flag"
+
 
 def _path(loc: Iterable[int | str]) -> str:
     text = ""
@@ -51,6 +55,13 @@ def _suggestion(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _literal_message(expected: str, messages: Mapping[str, str]) -> str:
+    """A code (or flag) outside its list, in the validate-data wording, with the codes allowed."""
+    key = FLAG_KEY if expected == "'True' or 'False'" else CODE_KEY
+    shown = expected if len(expected) <= 200 else expected[:199] + "…"
+    return f"{messages[key]}: {shown}" if key in messages else f"expected {shown}"
+
+
 def issues_of(
     index: int,
     error: ValidationError,
@@ -68,6 +79,8 @@ def issues_of(
         pattern = str((item.get("ctx") or {}).get("pattern"))
         if item["type"] == "string_pattern_mismatch" and messages and pattern in messages:
             message = messages[pattern]
+        if item["type"] == "literal_error" and messages:
+            message = _literal_message(str((item.get("ctx") or {}).get("expected", "")), messages)
         value = item.get("input")
         # pydantic's messages do not quote the input, but blank it out in case one ever does.
         if (
