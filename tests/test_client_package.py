@@ -47,3 +47,40 @@ def test_server_package_passes_mypy_strict(out_dir: Path) -> None:
         capture_output=True, text=True, timeout=300,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_client_package_passes_mypy_strict(out_dir: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", "/dev/null", "-p", "qcvn120_client"],
+        cwd=out_dir, env={"MYPYPATH": f"{out_dir / 'python'}", "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_client_works_vendored_under_another_name(out_dir: Path, tmp_path: Path) -> None:
+    """Relative imports only: copied as ``myapp.vendor.portal`` it imports, validates and sends."""
+    import shutil
+
+    target = tmp_path / "myapp" / "vendor" / "portal"
+    shutil.copytree(out_dir / "python" / "qcvn120_client", target)
+    for folder in (tmp_path / "myapp", tmp_path / "myapp" / "vendor"):
+        (folder / "__init__.py").write_text("")
+    probe = (
+        "import sys, httpx\n"
+        "from myapp.vendor.portal import Client, RecordValidationError\n"
+        "assert not any(m.startswith('qcvn120_client') for m in sys.modules)\n"
+        "def handler(request):\n"
+        "    if request.url.path == '/auth':\n"
+        "        return httpx.Response(200, json={'error_code': 0, 'message': 'ok', 'session': 't'})\n"
+        "    return httpx.Response(200, json={'error_code': 0, 'message': 'ok', 'result': []})\n"
+        "portal = Client('http://p.test', username='u', password='p', madonvi='m', transport=httpx.MockTransport(handler))\n"
+        "print(portal.lay_thu_tuc(ma_tthc='1.000001'))\n"
+        "try:\n"
+        "    portal.dong_bo_ho_so_mc([{'NgayTiepNhan': '2020-01-15'}])\n"
+        "except RecordValidationError as error:\n"
+        "    print('refused', 'yyyyMMddHHmmss' in str(error))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["[]", "refused True"]

@@ -4,12 +4,13 @@ and a client (sync and async) that logs in, validates, batches and retries safel
 
 from __future__ import annotations
 
-from . import models, wire
+from . import codes, models, wire
 from .client import AsyncClient, BatchResult, Client
 from .errors import (
     AlreadyExistsError,
     OutcomeUnknownError,
     PortalError,
+    PortalNotFoundError,
     Qcvn120Error,
     RecordIssue,
     RecordValidationError,
@@ -30,6 +31,7 @@ __all__ = [
     "Client",
     "OutcomeUnknownError",
     "PortalError",
+    "PortalNotFoundError",
     "Qcvn120Error",
     "RecordIssue",
     "RecordValidationError",
@@ -40,6 +42,7 @@ __all__ = [
     "SessionError",
     "TransportError",
     "__version__",
+    "codes",
     "models",
     "wire",
 ]

@@ -4,7 +4,7 @@
 from __future__ import annotations
 from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
-from qcvn120_client.wire import (
+from .wire import (
     CodeHinhThuc,
     CodeKENHOrEmpty,
     CodeLOAITTHCOrEmpty,
@@ -22,6 +22,8 @@ from qcvn120_client.wire import (
 
 
 class CachThucThucHien(BaseModel):
+    """submission channel / Cách thức thực hiện (Table 6; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -46,6 +48,8 @@ class CachThucThucHien(BaseModel):
 
 
 class CanCuPhapLy(BaseModel):
+    """legal basis / Căn cứ pháp lý (Table 6; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -109,6 +113,8 @@ class CanCuPhapLy(BaseModel):
 
 
 class CapNhatTienDoHoSoMCRecord(BaseModel):
+    """Fields of the packet updating dossier processing progress (CapNhatTienDoHoSoMC) / Thông tin gói tin cập nhật tiến độ xử lý hồ sơ (CapNhatTienDoHoSoMC) (Table 3; complete table: other keys are refused)."""
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -198,6 +204,11 @@ class CapNhatTienDoHoSoMCRecord(BaseModel):
 
 
 class CapNhatTienDoHoSoMCRequest(BaseModel):
+    """Request envelope of CapNhatTienDoHoSoMC (Table 1, row 1.2): Update the processing progress of dossiers of ministries/provinces to the NPSP, so citizens and organisations can look progress up.
+
+    Cập nhật tiến độ xử lý hồ sơ của bộ, tỉnh lên Cổng Dịch vụ công quốc gia để người dân, tổ chức tra cứu tiến độ.
+    """
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -240,6 +251,11 @@ class CapNhatTienDoHoSoMCRequest(BaseModel):
 
 
 class CapNhatTienDoHoSoMCResponse(BaseModel):
+    """Answer envelope of CapNhatTienDoHoSoMC (Table 1, row 1.2): Update the processing progress of dossiers of ministries/provinces to the NPSP, so citizens and organisations can look progress up.
+
+    Cập nhật tiến độ xử lý hồ sơ của bộ, tỉnh lên Cổng Dịch vụ công quốc gia để người dân, tổ chức tra cứu tiến độ.
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -273,6 +289,8 @@ class CapNhatTienDoHoSoMCResponse(BaseModel):
 
 
 class CapThucHien(BaseModel):
+    """implementing level / Cấp thực hiện (Table 6; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -298,6 +316,8 @@ class CapThucHien(BaseModel):
 
 
 class CoQuan(BaseModel):
+    """agency / Cơ quan (Table 6; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -323,6 +343,11 @@ class CoQuan(BaseModel):
 
 
 class DanhSachPAKNChoXuLyRequest(BaseModel):
+    """Request envelope of DanhSachPAKNChoXuLy (Table 1, row 5.2.1): Retrieve the list of citizen petitions pending processing on the NPSP.
+
+    Lấy danh sách phản ánh, kiến nghị của người dân đang chờ xử lý trên Cổng Dịch vụ công quốc gia.
+    """
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -356,6 +381,11 @@ class DanhSachPAKNChoXuLyRequest(BaseModel):
 
 
 class DanhSachPAKNChoXuLyResponse(BaseModel):
+    """Answer envelope of DanhSachPAKNChoXuLy (Table 1, row 5.2.1): Retrieve the list of citizen petitions pending processing on the NPSP.
+
+    Lấy danh sách phản ánh, kiến nghị của người dân đang chờ xử lý trên Cổng Dịch vụ công quốc gia.
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -389,6 +419,8 @@ class DanhSachPAKNChoXuLyResponse(BaseModel):
 
 
 class DanhSachPAKNChoXuLyResult(BaseModel):
+    """Pending-petition fields returned by the DanhSachPAKNChoXuLy packet / Thông tin phản ánh, kiến nghị chờ xử lý trả về của gói tin DanhSachPAKNChoXuLy (Table 9; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -396,6 +428,11 @@ class DanhSachPAKNChoXuLyResult(BaseModel):
 
 
 class DanhSachPAKNCongKhaiRequest(BaseModel):
+    """Request envelope of DanhSachPAKNCongKhai (Table 1, row 5.3.1): Retrieve the list of petitions accepted and publicly processed by the NPSP, to display on the unit's portal.
+
+    Lấy danh sách phản ánh, kiến nghị đã được Cổng Dịch vụ công quốc gia tiếp nhận, xử lý và công khai, để hiển thị trên cổng của đơn vị.
+    """
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -429,6 +466,11 @@ class DanhSachPAKNCongKhaiRequest(BaseModel):
 
 
 class DanhSachPAKNCongKhaiResponse(BaseModel):
+    """Answer envelope of DanhSachPAKNCongKhai (Table 1, row 5.3.1): Retrieve the list of petitions accepted and publicly processed by the NPSP, to display on the unit's portal.
+
+    Lấy danh sách phản ánh, kiến nghị đã được Cổng Dịch vụ công quốc gia tiếp nhận, xử lý và công khai, để hiển thị trên cổng của đơn vị.
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -462,6 +504,8 @@ class DanhSachPAKNCongKhaiResponse(BaseModel):
 
 
 class DanhSachPAKNCongKhaiResult(BaseModel):
+    """Public-petition fields returned by the DanhSachPAKNCongKhai packet / Thông tin phản ánh, kiến nghị công khai trả về của gói tin DanhSachPAKNCongKhai (Table 13; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -541,6 +585,8 @@ class DanhSachPAKNCongKhaiResult(BaseModel):
 
 
 class DinhDanhCHS(BaseModel):
+    """dossier owner's identifier / Định danh chủ hồ sơ (Table 2; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -566,6 +612,8 @@ class DinhDanhCHS(BaseModel):
 
 
 class DoiTuongThucHien(BaseModel):
+    """applicant type / Đối tượng thực hiện (Table 6; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -591,6 +639,8 @@ class DoiTuongThucHien(BaseModel):
 
 
 class DongBoDanhGiaRecord(BaseModel):
+    """Fields of the packet synchronising service-quality survey data (DongBoDanhGia) / Thông tin gói tin đồng bộ dữ liệu đánh giá, khảo sát chất lượng dịch vụ (DongBoDanhGia) (Table 4; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -714,6 +764,11 @@ class DongBoDanhGiaRecord(BaseModel):
 
 
 class DongBoDanhGiaRequest(BaseModel):
+    """Request envelope of DongBoDanhGia (Table 1, row 2.1): Update user survey data on the quality of online public services of ministries/provinces to the NPSP.
+
+    Cập nhật dữ liệu khảo sát ý kiến người sử dụng về chất lượng dịch vụ công trực tuyến của bộ, tỉnh lên Cổng Dịch vụ công quốc gia.
+    """
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -756,6 +811,11 @@ class DongBoDanhGiaRequest(BaseModel):
 
 
 class DongBoDanhGiaResponse(BaseModel):
+    """Answer envelope of DongBoDanhGia (Table 1, row 2.1): Update user survey data on the quality of online public services of ministries/provinces to the NPSP.
+
+    Cập nhật dữ liệu khảo sát ý kiến người sử dụng về chất lượng dịch vụ công trực tuyến của bộ, tỉnh lên Cổng Dịch vụ công quốc gia.
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -789,6 +849,8 @@ class DongBoDanhGiaResponse(BaseModel):
 
 
 class DongBoHoSoMCRecord(BaseModel):
+    """Fields of the packet synchronising administrative-procedure dossiers (DongBoHoSoMC) / Thông tin gói tin đồng bộ hồ sơ giải quyết thủ tục hành chính (DongBoHoSoMC) (Table 2; complete table: other keys are refused)."""
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -1130,6 +1192,11 @@ class DongBoHoSoMCRecord(BaseModel):
 
 
 class DongBoHoSoMCRequest(BaseModel):
+    """Request envelope of DongBoHoSoMC (Table 1, row 1.1): Synchronise administrative-procedure resolution records (dossiers) from the ministry/province single-window system or portal to the NPSP — send or update the dossier information of ministries/provinces, so citizens and organisations can look records up.
+
+    Đồng bộ hồ sơ giải quyết thủ tục hành chính từ Hệ thống thông tin một cửa điện tử hoặc Cổng Dịch vụ công cấp bộ, cấp tỉnh lên Cổng Dịch vụ công quốc gia — gửi mới hoặc cập nhật thông tin hồ sơ của bộ, tỉnh để người dân, tổ chức tra cứu.
+    """
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -1181,6 +1248,11 @@ class DongBoHoSoMCRequest(BaseModel):
 
 
 class DongBoHoSoMCResponse(BaseModel):
+    """Answer envelope of DongBoHoSoMC (Table 1, row 1.1): Synchronise administrative-procedure resolution records (dossiers) from the ministry/province single-window system or portal to the NPSP — send or update the dossier information of ministries/provinces, so citizens and organisations can look records up.
+
+    Đồng bộ hồ sơ giải quyết thủ tục hành chính từ Hệ thống thông tin một cửa điện tử hoặc Cổng Dịch vụ công cấp bộ, cấp tỉnh lên Cổng Dịch vụ công quốc gia — gửi mới hoặc cập nhật thông tin hồ sơ của bộ, tỉnh để người dân, tổ chức tra cứu.
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -1214,6 +1286,8 @@ class DongBoHoSoMCResponse(BaseModel):
 
 
 class DongBoHoiDapRecord(BaseModel):
+    """Fields of the packet synchronising Q&A (DongBoHoiDap) / Thông tin gói tin đồng bộ hỏi đáp (DongBoHoiDap) (Table 14; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -1284,6 +1358,11 @@ class DongBoHoiDapRecord(BaseModel):
 
 
 class DongBoHoiDapRequest(BaseModel):
+    """Request envelope of DongBoHoiDap (Table 1, row 6.1.1): Synchronise Q&A (questions citizens sent from the local portal) to the NPSP.
+
+    Đồng bộ hỏi đáp (các câu hỏi người dân gửi từ cổng của địa phương) lên Cổng Dịch vụ công quốc gia.
+    """
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -1326,6 +1405,11 @@ class DongBoHoiDapRequest(BaseModel):
 
 
 class DongBoHoiDapResponse(BaseModel):
+    """Answer envelope of DongBoHoiDap (Table 1, row 6.1.1): Synchronise Q&A (questions citizens sent from the local portal) to the NPSP.
+
+    Đồng bộ hỏi đáp (các câu hỏi người dân gửi từ cổng của địa phương) lên Cổng Dịch vụ công quốc gia.
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -1359,6 +1443,8 @@ class DongBoHoiDapResponse(BaseModel):
 
 
 class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
+    """Fields of the packet synchronising answers to questions sent from the NPSP (DongBoKetQuaHoiDapGuiTuDVCQG) / Thông tin gói tin đồng bộ kết quả trả lời câu hỏi gửi từ Cổng Dịch vụ công quốc gia (DongBoKetQuaHoiDapGuiTuDVCQG) (Table 16; complete table: other keys are refused)."""
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -1420,6 +1506,11 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
 
 
 class DongBoKetQuaHoiDapGuiTuDVCQGRequest(BaseModel):
+    """Request envelope of DongBoKetQuaHoiDapGuiTuDVCQG (Table 1, row 6.2.2): Synchronise Q&A results (answers) from the ministry/province system to the NPSP.
+
+    Đồng bộ kết quả hỏi đáp (câu trả lời) từ hệ thống của bộ, tỉnh lên Cổng Dịch vụ công quốc gia.
+    """
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -1462,6 +1553,11 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRequest(BaseModel):
 
 
 class DongBoKetQuaHoiDapGuiTuDVCQGResponse(BaseModel):
+    """Answer envelope of DongBoKetQuaHoiDapGuiTuDVCQG (Table 1, row 6.2.2): Synchronise Q&A results (answers) from the ministry/province system to the NPSP.
+
+    Đồng bộ kết quả hỏi đáp (câu trả lời) từ hệ thống của bộ, tỉnh lên Cổng Dịch vụ công quốc gia.
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -1495,6 +1591,8 @@ class DongBoKetQuaHoiDapGuiTuDVCQGResponse(BaseModel):
 
 
 class DongBoKetQuaXuLyPAKNRecord(BaseModel):
+    """Fields of the packet sharing petition processing results (DongBoKetQuaXuLyPAKN) / Thông tin gói tin chia sẻ kết quả xử lý phản ánh, kiến nghị (DongBoKetQuaXuLyPAKN) (Table 10; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -1502,6 +1600,11 @@ class DongBoKetQuaXuLyPAKNRecord(BaseModel):
 
 
 class DongBoKetQuaXuLyPAKNRequest(BaseModel):
+    """Request envelope of DongBoKetQuaXuLyPAKN (Table 1, row 5.2.2): Share petition processing results to the NPSP (for questions retrieved from the NPSP).
+
+    Chia sẻ kết quả xử lý phản ánh, kiến nghị lên Cổng Dịch vụ công quốc gia (đối với các câu hỏi lấy từ Cổng Dịch vụ công quốc gia).
+    """
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -1544,6 +1647,11 @@ class DongBoKetQuaXuLyPAKNRequest(BaseModel):
 
 
 class DongBoKetQuaXuLyPAKNResponse(BaseModel):
+    """Answer envelope of DongBoKetQuaXuLyPAKN (Table 1, row 5.2.2): Share petition processing results to the NPSP (for questions retrieved from the NPSP).
+
+    Chia sẻ kết quả xử lý phản ánh, kiến nghị lên Cổng Dịch vụ công quốc gia (đối với các câu hỏi lấy từ Cổng Dịch vụ công quốc gia).
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -1577,6 +1685,8 @@ class DongBoKetQuaXuLyPAKNResponse(BaseModel):
 
 
 class DongBoPAKNDiaPhuongRecord(BaseModel):
+    """Fields of the packet sharing local petitions (DongBoPAKNDiaPhuong) / Thông tin gói tin chia sẻ phản ánh, kiến nghị của địa phương (DongBoPAKNDiaPhuong) (Table 8; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -1584,6 +1694,11 @@ class DongBoPAKNDiaPhuongRecord(BaseModel):
 
 
 class DongBoPAKNDiaPhuongRequest(BaseModel):
+    """Request envelope of DongBoPAKNDiaPhuong (Table 1, row 5.1.1): Share reflection and petition information to the NPSP.
+
+    Chia sẻ thông tin phản ánh, kiến nghị lên Cổng Dịch vụ công quốc gia.
+    """
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -1626,6 +1741,11 @@ class DongBoPAKNDiaPhuongRequest(BaseModel):
 
 
 class DongBoPAKNDiaPhuongResponse(BaseModel):
+    """Answer envelope of DongBoPAKNDiaPhuong (Table 1, row 5.1.1): Share reflection and petition information to the NPSP.
+
+    Chia sẻ thông tin phản ánh, kiến nghị lên Cổng Dịch vụ công quốc gia.
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -1659,6 +1779,8 @@ class DongBoPAKNDiaPhuongResponse(BaseModel):
 
 
 class DongBoThongKeHoSoRecord(BaseModel):
+    """Fields of the packet synchronising dossier-processing statistics (DongBoThongKeHoSo) / Thông tin gói tin đồng bộ số liệu thống kê tình hình giải quyết hồ sơ (DongBoThongKeHoSo) (Table 5; complete table: other keys are refused)."""
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -1837,6 +1959,11 @@ class DongBoThongKeHoSoRecord(BaseModel):
 
 
 class DongBoThongKeHoSoRequest(BaseModel):
+    """Request envelope of DongBoThongKeHoSo (Table 1, row 3.1): Update statistics from ministries/provinces processing administrative procedures to the NPSP. Only fixed periods (monthly, annually); for any other period the ministry/province must provide an API/service that the NPSP calls on request.
+
+    Cập nhật số liệu thống kê tình hình giải quyết thủ tục hành chính của bộ, tỉnh lên Cổng Dịch vụ công quốc gia. Chỉ áp dụng cho các kỳ cố định (tháng, năm); với kỳ khác, bộ, tỉnh phải cung cấp API/dịch vụ để Cổng Dịch vụ công quốc gia gọi khi có yêu cầu.
+    """
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -1879,6 +2006,11 @@ class DongBoThongKeHoSoRequest(BaseModel):
 
 
 class DongBoThongKeHoSoResponse(BaseModel):
+    """Answer envelope of DongBoThongKeHoSo (Table 1, row 3.1): Update statistics from ministries/provinces processing administrative procedures to the NPSP. Only fixed periods (monthly, annually); for any other period the ministry/province must provide an API/service that the NPSP calls on request.
+
+    Cập nhật số liệu thống kê tình hình giải quyết thủ tục hành chính của bộ, tỉnh lên Cổng Dịch vụ công quốc gia. Chỉ áp dụng cho các kỳ cố định (tháng, năm); với kỳ khác, bộ, tỉnh phải cung cấp API/dịch vụ để Cổng Dịch vụ công quốc gia gọi khi có yêu cầu.
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -1912,6 +2044,8 @@ class DongBoThongKeHoSoResponse(BaseModel):
 
 
 class GiayTo(BaseModel):
+    """document / Giấy tờ (Table 6; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -1982,6 +2116,8 @@ class GiayTo(BaseModel):
 
 
 class GiayToKetQua(BaseModel):
+    """result document / Giấy tờ kết quả (Table 2; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -2035,6 +2171,8 @@ class GiayToKetQua(BaseModel):
 
 
 class HoSoBoSung(BaseModel):
+    """supplementation round / Hồ sơ bổ sung (Table 2; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -2147,6 +2285,8 @@ class HoSoBoSung(BaseModel):
 
 
 class KetNoiCSDL(BaseModel):
+    """database connection / Kết nối cơ sở dữ liệu (Table 2; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -2163,6 +2303,8 @@ class KetNoiCSDL(BaseModel):
 
 
 class KetQuaThucHien(BaseModel):
+    """result / Kết quả thực hiện (Table 6; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -2206,6 +2348,11 @@ class KetQuaThucHien(BaseModel):
 
 
 class LayDanhSachHoiDapBoCoQuanRequest(BaseModel):
+    """Request envelope of LayDanhSachHoiDapBoCoQuan (Table 1, row 6.3.1): The NPSP shares the Q&A set compiled per administrative procedure for local authorities.
+
+    Cổng Dịch vụ công quốc gia chia sẻ bộ hỏi đáp được biên soạn theo từng thủ tục hành chính cho các địa phương.
+    """
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -2239,6 +2386,11 @@ class LayDanhSachHoiDapBoCoQuanRequest(BaseModel):
 
 
 class LayDanhSachHoiDapBoCoQuanResponse(BaseModel):
+    """Answer envelope of LayDanhSachHoiDapBoCoQuan (Table 1, row 6.3.1): The NPSP shares the Q&A set compiled per administrative procedure for local authorities.
+
+    Cổng Dịch vụ công quốc gia chia sẻ bộ hỏi đáp được biên soạn theo từng thủ tục hành chính cho các địa phương.
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -2272,6 +2424,8 @@ class LayDanhSachHoiDapBoCoQuanResponse(BaseModel):
 
 
 class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
+    """Fields of the ministry-compiled Q&A returned by the LayDanhSachHoiDapBoCoQuan packet / Thông tin bộ hỏi đáp do bộ, cơ quan biên soạn trả về của gói tin LayDanhSachHoiDapBoCoQuan (Table 17; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -2396,6 +2550,11 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
 
 
 class LayDanhSachHoiDapGuiTuDVCQGRequest(BaseModel):
+    """Request envelope of LayDanhSachHoiDapGuiTuDVCQG (Table 1, row 6.2.1): Share the Q&A list from the NPSP to the ministry/province portal or single-window system.
+
+    Chia sẻ danh sách hỏi đáp từ Cổng Dịch vụ công quốc gia cho Cổng Dịch vụ công hoặc Hệ thống thông tin một cửa điện tử cấp bộ, cấp tỉnh.
+    """
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -2429,6 +2588,11 @@ class LayDanhSachHoiDapGuiTuDVCQGRequest(BaseModel):
 
 
 class LayDanhSachHoiDapGuiTuDVCQGResponse(BaseModel):
+    """Answer envelope of LayDanhSachHoiDapGuiTuDVCQG (Table 1, row 6.2.1): Share the Q&A list from the NPSP to the ministry/province portal or single-window system.
+
+    Chia sẻ danh sách hỏi đáp từ Cổng Dịch vụ công quốc gia cho Cổng Dịch vụ công hoặc Hệ thống thông tin một cửa điện tử cấp bộ, cấp tỉnh.
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -2462,6 +2626,8 @@ class LayDanhSachHoiDapGuiTuDVCQGResponse(BaseModel):
 
 
 class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
+    """Fields of citizen and business questions returned by the LayDanhSachHoiDapGuiTuDVCQG packet / Thông tin hỏi đáp do người dân, doanh nghiệp gửi trả về của gói tin LayDanhSachHoiDapGuiTuDVCQG (Table 15; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -2586,6 +2752,11 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
 
 
 class LayQDCBRequest(BaseModel):
+    """Request envelope of LayQDCB (Table 1, row 4.2): Retrieve the list of publication decisions (quyết định công bố) on administrative procedures.
+
+    Lấy danh sách quyết định công bố thủ tục hành chính.
+    """
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -2628,6 +2799,11 @@ class LayQDCBRequest(BaseModel):
 
 
 class LayQDCBResponse(BaseModel):
+    """Answer envelope of LayQDCB (Table 1, row 4.2): Retrieve the list of publication decisions (quyết định công bố) on administrative procedures.
+
+    Lấy danh sách quyết định công bố thủ tục hành chính.
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -2661,6 +2837,8 @@ class LayQDCBResponse(BaseModel):
 
 
 class LayQDCBResult(BaseModel):
+    """Publication-decision fields returned by the LayQDCB packet / Thông tin quyết định công bố trả về của gói tin LayQDCB (Table 7; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -2695,6 +2873,11 @@ class LayQDCBResult(BaseModel):
 
 
 class LayTaiLieuPAKNRequest(BaseModel):
+    """Request envelope of LayTaiLieuPAKN (Table 1, row 5.2.3): Retrieve the documents attached to a petition on the NPSP.
+
+    Lấy các tài liệu đính kèm của phản ánh, kiến nghị trên Cổng Dịch vụ công quốc gia.
+    """
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -2737,6 +2920,11 @@ class LayTaiLieuPAKNRequest(BaseModel):
 
 
 class LayTaiLieuPAKNResponse(BaseModel):
+    """Answer envelope of LayTaiLieuPAKN (Table 1, row 5.2.3): Retrieve the documents attached to a petition on the NPSP.
+
+    Lấy các tài liệu đính kèm của phản ánh, kiến nghị trên Cổng Dịch vụ công quốc gia.
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -2770,6 +2958,8 @@ class LayTaiLieuPAKNResponse(BaseModel):
 
 
 class LayTaiLieuPAKNResult(BaseModel):
+    """Document fields returned by the LayTaiLieuPAKN packet / Thông tin tài liệu trả về của gói tin LayTaiLieuPAKN (Table 12; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -2777,6 +2967,11 @@ class LayTaiLieuPAKNResult(BaseModel):
 
 
 class LayThuTucRequest(BaseModel):
+    """Request envelope of LayThuTuc (Table 1, row 4.1): Retrieve information on an administrative procedure.
+
+    Lấy thông tin về một thủ tục hành chính.
+    """
+
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -2819,6 +3014,11 @@ class LayThuTucRequest(BaseModel):
 
 
 class LayThuTucResponse(BaseModel):
+    """Answer envelope of LayThuTuc (Table 1, row 4.1): Retrieve information on an administrative procedure.
+
+    Lấy thông tin về một thủ tục hành chính.
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -2852,6 +3052,8 @@ class LayThuTucResponse(BaseModel):
 
 
 class LayThuTucResult(BaseModel):
+    """Procedure fields returned by the LayThuTuc packet / Thông tin thủ tục hành chính trả về của gói tin LayThuTuc (Table 6; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -3106,6 +3308,8 @@ class LayThuTucResult(BaseModel):
 
 
 class LePhi(BaseModel):
+    """fee / Phí, lệ phí (Table 2; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -3158,6 +3362,8 @@ class LePhi(BaseModel):
 
 
 class LinhVucThucHien(BaseModel):
+    """field (sector) / Lĩnh vực thực hiện (Table 6; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -3242,6 +3448,8 @@ class LoginResponse(BaseModel):
 
 
 class NoiDungYKien(BaseModel):
+    """survey item / Nội dung ý kiến (Table 4; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -3294,6 +3502,8 @@ class NoiDungYKien(BaseModel):
 
 
 class PhiLePhi(BaseModel):
+    """fee / Phí, lệ phí (Table 6; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -3430,6 +3640,8 @@ class ResponseEnvelope(BaseModel):
 
 
 class TaiLieuNop(BaseModel):
+    """submitted document / Tài liệu nộp (Table 2; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -3518,6 +3730,8 @@ class TaiLieuNop(BaseModel):
 
 
 class TepDinhKemKhac(BaseModel):
+    """other attachment / Tệp đính kèm khác (Table 2; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -3552,6 +3766,8 @@ class TepDinhKemKhac(BaseModel):
 
 
 class ThanhPhanHoSo(BaseModel):
+    """dossier components (per case) / Thành phần hồ sơ (Table 6; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -3576,6 +3792,8 @@ class ThanhPhanHoSo(BaseModel):
 
 
 class ThoiGian(BaseModel):
+    """processing time / Thời gian giải quyết (Table 6; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -3693,6 +3911,8 @@ class ThongKeHoSoTheoKyResponse(BaseModel):
 
 
 class TrinhTu(BaseModel):
+    """step / Bước thực hiện (Table 6; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -3709,6 +3929,8 @@ class TrinhTu(BaseModel):
 
 
 class TrinhTuThucHien(BaseModel):
+    """procedure steps (per case) / Trình tự thực hiện (Table 6; open table: other keys are kept)."""
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,

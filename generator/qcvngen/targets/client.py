@@ -1,20 +1,25 @@
 """The generated httpx client (sync and async) of the qcvn120_client package.
 
-A small view model turns the IR into what the templates print: method signatures, endpoint
-parameters and model names. Spec text reaches the templates only as values for the ``py`` and
-``py_comment`` filters; identifiers are checked here, so a template never prints a raw spec string.
+The engine is the runtime (``qcvngen/runtime/client``), copied verbatim; this target renders only
+what the spec shapes: the constructor's endpoint parameters, one method per packet with its
+docstring (``Args:``/``Returns:``/``Raises:``, the regulation table and row), and the tables those
+methods pass to the engine. A small view model turns the IR into what the template prints. Spec
+text reaches the template only as literals made here or by the ``py`` filter; identifiers are
+checked here, so the template never prints a raw spec string.
 """
 
 from __future__ import annotations
 
 import keyword
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from .. import ir, naming
+from ..render import py
 from ..render import render as render_template
 from ..version import __version__
-from .common import Context, Files
+from .common import Context, Files, runtime_files
 
 PACKAGE = PurePosixPath("python") / "qcvn120_client"
 TEMPLATES = "python/qcvn120_client"
@@ -23,6 +28,79 @@ TEMPLATES = "python/qcvn120_client"
 CLIENT_ATTRIBUTES = frozenset({"aclose", "base_url", "close", "login", "madonvi"})
 # Names a push method takes besides its envelope parameters.
 PUSH_ARGUMENTS = frozenset({"records", "self"})
+# The flag of a push that says "these records are updates": the new-or-update method sets it.
+UPDATE_FLAG = "isUpdating"
+
+
+@dataclass(frozen=True)
+class OptionView:
+    """One constructor parameter; ``passed`` ones go to the runtime base unchanged."""
+
+    name: str
+    annotation: str
+    default: str | None
+    doc: str
+    passed: bool = True
+
+
+# The constructor's settings besides the endpoint paths (which come from the spec).
+LEADING_OPTIONS = (
+    OptionView("username", "str", None, "the portal account's user name (never logged or shown)."),
+    OptionView("password", "str", None, "its password (never logged or shown)."),
+    OptionView("madonvi", "str", None, "the unit code sent as ``madonvi`` with every call."),
+    OptionView(
+        "dstcode", "str | None", "None", "the ``dstcode`` header, for adapters that route by it."
+    ),
+)
+TRAILING_OPTIONS = (
+    OptionView(
+        "timeout",
+        "float | httpx.Timeout",
+        "30.0",
+        "seconds per connect/read/write (or an ``httpx.Timeout``).",
+        passed=False,
+    ),
+    OptionView(
+        "verify",
+        "Verify",
+        "True",
+        "``True`` (system trust store), a CA bundle path or an ``ssl.SSLContext``; never off.",
+    ),
+    OptionView(
+        "logger",
+        "logging.Logger | None",
+        "None",
+        'where exchanges are logged (default ``logging.getLogger("qcvn120_client")``).',
+    ),
+    OptionView("batch_size", "int", "100", "records per push request."),
+    OptionView("max_retries", "int", "3", "retries after the first attempt, where safe."),
+    OptionView("backoff", "float", "0.5", "first backoff delay in seconds (doubles, with jitter)."),
+    OptionView("backoff_max", "float", "30.0", "longest backoff delay in seconds."),
+    OptionView("retry_after_max", "float", "60.0", "longest ``Retry-After`` honoured, in seconds."),
+    OptionView(
+        "deadline", "float", "120.0", "seconds one exchange may take in all (slow-drip guard)."
+    ),
+    OptionView("session_ttl", "float", "600.0", "seconds a session token is reused."),
+    OptionView(
+        "session_error_codes",
+        "Iterable[str]",
+        "SESSION_ERROR_CODES",
+        'error codes that mean "session invalid" (default ``("-2",)``).',
+    ),
+    OptionView(
+        "max_response_bytes",
+        "int",
+        "MAX_RESPONSE_BYTES",
+        "largest answer read, after decompression (32 MiB).",
+    ),
+    OptionView(
+        "transport",
+        "httpx.BaseTransport | None",
+        "None",
+        "an httpx transport (tests, proxies).",
+        passed=False,
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +116,7 @@ class ParamView:
     name: str  # keyword argument
     flag: bool  # bool argument sent as "True"/"False"
     required: bool
+    doc: str  # plain text for the docstring (escaped by ``docstring``)
 
     @property
     def annotation(self) -> str:
@@ -54,12 +133,63 @@ class ParamView:
 @dataclass(frozen=True)
 class PacketView:
     service: str  # spec value: printed only through ``py``
+    number: str  # spec value (row of Table 1): printed only through ``py`` or ``md``
     method: str
     push: bool
     endpoint: str  # spec value: printed only through ``py``
     model: str | None  # models.<model>: push record or pull result class
-    doc: str  # spec text: printed only through ``py``
+    docstring: str  # a complete, escaped string literal
     params: tuple[ParamView, ...]
+    upsert: ParamView | None  # the update flag, when the packet has a new-or-update method
+    upsert_docstring: str
+
+    @property
+    def returns(self) -> str:
+        if self.push:
+            return "list[BatchResult]"
+        return f"list[models.{self.model}]" if self.model is not None else "list[dict[str, Any]]"
+
+    @property
+    def other_params(self) -> tuple[ParamView, ...]:
+        return tuple(p for p in self.params if p is not self.upsert)
+
+
+@dataclass(frozen=True)
+class ClientView:
+    name: str
+    engine: str
+    is_async: bool
+    docstring: str
+    init_docstring: str
+    options: tuple[OptionView, ...]
+
+    @property
+    def d(self) -> str:
+        return "async " if self.is_async else ""
+
+    @property
+    def aw(self) -> str:
+        return "await " if self.is_async else ""
+
+
+def docstring(text: str, indent: int = 8) -> str:
+    """A triple-quoted string literal of ``text`` that no spec text can break out of.
+
+    Each line goes through ``py`` (``repr``: backslashes, quotes and hidden characters escaped);
+    double quotes are escaped as well, so no ``\"\"\"`` can appear inside.
+    """
+    pad = " " * indent
+    lines: list[str] = []
+    for line in text.split("\n"):
+        literal = py(line)
+        inner = literal[1:-1]
+        if literal.startswith("'"):
+            # Only a quote that could join others into a closing triple quote needs escaping.
+            inner = re.sub(r'"(?="|$)', r'\\"', inner)
+        lines.append(f"{pad}{inner}" if inner and lines else inner)
+    body = "\n".join(lines)
+    closing = f"\n{pad}" if len(lines) > 1 else ""
+    return f'"""{body}{closing}"""'
 
 
 def _identifier(name: str) -> str:
@@ -81,44 +211,166 @@ def endpoint_views(reg: ir.Regulation) -> list[EndpointView]:
         views.append(EndpointView(endpoint.name, param, endpoint.path))
     if not any(v.name == "auth" for v in views):
         # Login needs an endpoint; without one in the spec the caller must name it.
-        views.insert(0, EndpointView("auth", "auth_path" if "auth_path" not in taken else "login_path", None))
+        param = "auth_path" if "auth_path" not in taken else "login_path"
+        views.insert(0, EndpointView("auth", param, None))
     return views
 
 
-def packet_view(reg: ir.Regulation, packet: ir.Packet) -> PacketView:
-    push = packet.direction == "push"
+def _tables(reg: ir.Regulation, packet: ir.Packet, record: str | None) -> str:
+    if record is None:
+        return ""
+    table = reg.record(record).table
+    where = f"Table {table}" if table is not None else "the regulation"
+    return f"``models.{record}`` ({where}: {reg.record(record).title.en})"
+
+
+RAISES_PUSH = (
+    "RecordValidationError: a record does not fit its table; nothing was sent.",
+    "AlreadyExistsError: the portal holds records already (``keys`` names them).",
+    "PortalError: the portal refused the request (``code``, ``message``).",
+    "SessionError: login refused, or a fresh session rejected.",
+    "OutcomeUnknownError: the push may have been stored; it was not resent.",
+    "TransportError: the portal could not be reached (host, port and reason in the text).",
+    "ResponseFormatError: the answer is unusable (PortalNotFoundError: wrong URL).",
+)
+RAISES_PULL = (
+    "PortalError: the portal refused the request (``code``, ``message``).",
+    "SessionError: login refused, or a fresh session rejected.",
+    "TransportError: the portal could not be reached, after every retry.",
+    "ResponseFormatError: the answer is unusable or does not fit its model (PortalNotFoundError: wrong URL).",
+)
+
+
+def _sections(summary: str, args: list[str], returns: str, raises: tuple[str, ...]) -> str:
+    parts = [summary, ""]
+    if args:
+        parts += ["Args:", *(f"    {line}" for line in args), ""]
+    parts += ["Returns:", f"    {returns}", "", "Raises:", *(f"    {line}" for line in raises)]
+    return "\n".join(parts)
+
+
+def _param_view(field: ir.Field, name: str) -> ParamView:
+    flag = field.type.kind == "flag"
+    doc = f"``{field.wire_name}``: {field.title.en} / {field.title.vi}"
+    doc += " (sent as \"True\"/\"False\")." if flag else "."
+    return ParamView(field.wire_name, name, flag, field.required, doc)
+
+
+def _params(packet: ir.Packet, push: bool) -> tuple[ParamView, ...]:
     reserved = PUSH_ARGUMENTS if push else frozenset({"self"})
     params: list[ParamView] = []
     for field in packet.params:
         name = _identifier(field.py_name)
         while name in reserved or name in {p.name for p in params}:
             name += "_"
-        params.append(ParamView(field.wire_name, name, field.type.kind == "flag", field.required))
+        params.append(_param_view(field, name))
+    return tuple(params)
+
+
+def packet_view(reg: ir.Regulation, packet: ir.Packet) -> PacketView:
+    push = packet.direction == "push"
+    params = _params(packet, push)
     method = _identifier(packet.method)
     while method in CLIENT_ATTRIBUTES:
         method += "_"
     model = packet.data_record if push else packet.result_record
     kind = "Push" if push else "Pull"
-    doc = f"{kind} {packet.name} (Table 1, {packet.number}): {packet.purpose.en}"
+    summary = f"{kind} {packet.name} (Table 1, row {packet.number}): {packet.purpose.en}"
+    summary += f"\n\n{packet.purpose.vi}"
+    args = [f"{p.name}: {p.doc}" for p in params]
+    what = _tables(reg, packet, model)
+    if push and model is not None:
+        args.insert(0, f"records: {what} instances or mappings by wire name; all are checked"
+                    " before anything is sent, then sent in batches of ``batch_size``.")
+        returns = "One BatchResult per batch, in order."
+    elif push:
+        returns = "One BatchResult."
+    else:
+        returns = f"The results as {what}." if model is not None else "The results as dicts."
+    upsert = next((p for p in params if p.flag and p.wire_name == UPDATE_FLAG), None)
+    upsert_doc = ""
+    if push and model is not None and upsert is not None:
+        upsert_doc = _sections(
+            f"Push {packet.name} as new records or updates, in one call.\n\n"
+            f"Each batch is sent with ``{UPDATE_FLAG}`` \"False\"; when the portal answers that some of"
+            " its records exist already (and names them), nothing of it was stored, so the new ones"
+            f" are sent again as new and the existing ones with ``{UPDATE_FLAG}`` \"True\". Every"
+            " record is stored once; the retry rules of every push hold (nothing is resent when the"
+            " outcome is unknown).",
+            [args[0]] + [a for p, a in zip(params, args[1:], strict=True) if p is not upsert],
+            "One BatchResult per request sent, in order.",
+            RAISES_PUSH,
+        )
     return PacketView(
         service=packet.name,
+        number=packet.number,
         method=method,
         push=push,
         endpoint=packet.endpoint,
         model=_identifier(model) if model is not None else None,
-        doc=doc,
-        params=tuple(params),
+        docstring=docstring(_sections(summary, args, returns, RAISES_PUSH if push else RAISES_PULL)),
+        params=params,
+        upsert=upsert if upsert_doc else None,
+        upsert_docstring=docstring(upsert_doc) if upsert_doc else "",
     )
+
+
+def client_views(endpoints: list[EndpointView]) -> list[ClientView]:
+    paths = tuple(
+        OptionView(
+            e.param,
+            "str",
+            py(e.path) if e.path is not None else None,
+            f"path of the {e.name!r} endpoint under ``base_url``.",
+            passed=False,
+        )
+        for e in endpoints
+    )
+    required = tuple(o for o in paths if o.default is None)
+    optional = tuple(o for o in paths if o.default is not None)
+    options = LEADING_OPTIONS + required + optional + TRAILING_OPTIONS
+    args = ["base_url: the portal adapter's URL, e.g. ``https://adapter.example``."]
+    args += [f"{o.name}: {o.doc}" for o in options]
+    init = "Configures the client; nothing is sent until the first call.\n\nArgs:\n"
+    init += "\n".join(f"    {line}" for line in args)
+    init += "\n\nRaises:\n    ValueError: a setting is invalid (the message names it, never its value)."
+    sync_doc = (
+        "The QCVN 120 client: one method per packet, automatic login, typed errors, safe retries.\n\n"
+        '``with Client("https://adapter.example", username=..., password=..., madonvi=...) as portal:``\n'
+        "``portal.dong_bo_ho_so_mc(records)``. Safe to share between threads."
+    )
+    async_doc = (
+        "The asynchronous QCVN 120 client: the same surface as :class:`Client`, with ``await``.\n\n"
+        "``async with AsyncClient(...) as portal: await portal.lay_thu_tuc(ma_tthc=...)``"
+    )
+    async_options = tuple(
+        replace(o, annotation="httpx.AsyncBaseTransport | None") if o.name == "transport" else o
+        for o in options
+    )
+    return [
+        ClientView("Client", "SyncEngine", False, docstring(sync_doc, 4), docstring(init), options),
+        ClientView("AsyncClient", "AsyncEngine", True, docstring(async_doc, 4), docstring(init), async_options),
+    ]
 
 
 def render(reg: ir.Regulation, ctx: Context) -> Files:
     endpoints = endpoint_views(reg)
     packets = [packet_view(reg, packet) for packet in reg.packets]
-    common = {"ctx": ctx}
-    return {
-        PACKAGE / "errors.py": render_template(f"{TEMPLATES}/errors.py.jinja", **common),
-        PACKAGE / "_core.py": render_template(f"{TEMPLATES}/_core.py.jinja", version=__version__, **common),
-        PACKAGE / "client.py": render_template(
-            f"{TEMPLATES}/client.py.jinja", endpoints=endpoints, packets=packets, **common
-        ),
-    }
+    files = runtime_files(ctx, "client", PACKAGE)
+    files[PACKAGE / "client.py"] = render_template(
+        f"{TEMPLATES}/client.py.jinja",
+        ctx=ctx,
+        endpoints=endpoints,
+        packets=packets,
+        clients=client_views(endpoints),
+        user_agent=f"qcvn120-client/{__version__}",
+    )
+    files[PurePosixPath("python") / "README.md"] = render_template(
+        "python/README.md.jinja",
+        ctx=ctx,
+        version=__version__,
+        spec_version=reg.meta.spec_version,
+        timezone=reg.meta.timezone,
+        packets=packets,
+    )
+    return files

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import keyword
 from pathlib import PurePosixPath
 
 from .. import ir, wire
+from ..payloads import RULE_TEXT
 from ..render import render as render_template
 from ..version import __version__
 from .common import Context, Files
@@ -25,11 +27,44 @@ def code_types(reg: ir.Regulation) -> list[dict[str, object]]:
     return out
 
 
+# An example of each kind, shown with its rule (the rule's words come from validate-data).
+EXAMPLES = {"datetime": "20240105083000", "integer": "12", "decimal": "12.5", "percent": "87.5"}
+
+
+def pattern_messages(reg: ir.Regulation) -> list[dict[str, str]]:
+    """Wire pattern → its rule in words, bilingual, with an example: one text per pattern."""
+    out: list[dict[str, str]] = []
+    for kind, example in EXAMPLES.items():
+        vi, en = RULE_TEXT[kind]
+        text = f"{vi} — {en} (e.g. {example!r})"
+        base = getattr(wire, kind.upper())
+        for allow_empty in (False, True):
+            out.append({"pattern": wire.anchored(base, allow_empty=allow_empty), "text": text})
+    for kind in ("code", "flag"):  # values outside their list: keys known to the runtime's _records
+        vi, en = RULE_TEXT[kind]
+        out.append({"pattern": f"@{kind}", "text": f"{vi} — {en}"})
+    return sorted(out, key=lambda m: m["pattern"])
+
+
+def codelist_views(reg: ir.Regulation) -> list[dict[str, object]]:
+    """Every code list as data for ``code_enum``: codes, meanings and the enum's docstring."""
+    out: list[dict[str, object]] = []
+    for codelist in reg.codelists:
+        members = [{"code": code.code, "vi": code.title.vi, "en": code.title.en} for code in codelist.codes]
+        if not codelist.name.isidentifier() or keyword.iskeyword(codelist.name) or codelist.name == "CodeEnum":
+            raise ValueError(f"code list name is not a usable class name: {codelist.name!r}")
+        kind = "closed list" if codelist.closed else "open list: other codes may occur"
+        doc = f"{codelist.title.vi} — {codelist.title.en} ({kind})."
+        out.append({"name": codelist.name, "members": members, "doc": doc})
+    return out
+
+
 def render(reg: ir.Regulation, ctx: Context) -> Files:
     codes = code_types(reg)
     fixed = [
-        "DATETIME_FORMAT", "TIMEZONE", "OpenCode", "WireDateTime", "WireDecimal", "WireDecimalOrEmpty", "WireFlag",
-        "WireId", "WireInteger", "WireIntegerOrEmpty", "WirePercent", "WirePercentOrEmpty",
+        "DATETIME_FORMAT", "PATTERN_MESSAGES", "TIMEZONE", "OpenCode", "WireDateTime", "WireDecimal",
+        "WireDecimalOrEmpty", "WireFlag", "WireId", "WireInteger", "WireIntegerOrEmpty", "WirePercent",
+        "WirePercentOrEmpty", "format_datetime", "parse_datetime",
     ]
     patterns = {
         "datetime": wire.anchored(wire.DATETIME, allow_empty=True),
@@ -43,10 +78,19 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
     names = sorted(fixed + [str(c["name"]) for c in codes])
     return {
         PACKAGE / "wire.py": render_template(
-            "python/qcvn120_client/wire.py.jinja", ctx=ctx, names=names, codes=codes, patterns=patterns, timezone=reg.meta.timezone
+            "python/qcvn120_client/wire.py.jinja",
+            ctx=ctx,
+            names=names,
+            codes=codes,
+            patterns=patterns,
+            timezone=reg.meta.timezone,
+            messages=pattern_messages(reg),
         ),
         PACKAGE / "__init__.py": render_template(
             "python/qcvn120_client/__init__.py.jinja", ctx=ctx, version=__version__, spec_version=reg.meta.spec_version
+        ),
+        PACKAGE / "codes.py": render_template(
+            "python/qcvn120_client/codes.py.jinja", ctx=ctx, codelists=codelist_views(reg)
         ),
         PACKAGE / "py.typed": "",
         ROOT / "pyproject.toml": render_template("python/pyproject.toml.jinja", ctx=ctx, version=__version__),

@@ -1,0 +1,174 @@
+"""Records before sending: every one checked against its model, issues named by path (never by value)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import typing
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import RecordIssue, RecordValidationError
+
+# Keys of the messages table (besides wire patterns) for a value outside its list of codes/flags.
+CODE_KEY = "@code"
+FLAG_KEY = "@flag"
+
+
+def _path(loc: Iterable[int | str]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The model classes an annotation refers to (through lists, unions and Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+
+
+def _names_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The wire names of the record at ``loc`` inside ``model`` (empty when it cannot be told)."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if current is None:
+            return []
+        if isinstance(part, int):
+            continue
+        found = [f for n, f in current.model_fields.items() if part in (n, f.alias)]
+        models = _models_in(found[0].annotation) if found else []
+        current = models[0] if len(models) == 1 else None
+    if current is None:
+        return []
+    return [f.alias or n for n, f in current.model_fields.items()]
+
+
+def _suggestion(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    key = loc[-1] if loc else None
+    if not isinstance(key, str):
+        return ""
+    close = difflib.get_close_matches(key, _names_at(model, loc[:-1]), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _literal_message(expected: str, messages: Mapping[str, str]) -> str:
+    """A code (or flag) outside its list, in the validate-data wording, with the codes allowed."""
+    key = FLAG_KEY if expected == "'True' or 'False'" else CODE_KEY
+    shown = expected if len(expected) <= 200 else expected[:199] + "…"
+    return f"{messages[key]}: {shown}" if key in messages else f"expected {shown}"
+
+
+def issues_of(
+    index: int,
+    error: ValidationError,
+    model: type[BaseModel],
+    messages: Mapping[str, str] | None = None,
+) -> list[RecordIssue]:
+    """One RecordIssue per pydantic error: the path, the type and a message without the value.
+
+    ``messages`` maps a wire pattern to what it means in words (``yyyyMMddHHmmss``, with an
+    example): a regex is never shown to the caller when the pattern is known.
+    """
+    issues: list[RecordIssue] = []
+    for item in error.errors(include_url=False, include_input=True):
+        message = str(item["msg"])
+        pattern = str((item.get("ctx") or {}).get("pattern"))
+        if item["type"] == "string_pattern_mismatch" and messages and pattern in messages:
+            message = messages[pattern]
+        if item["type"] == "literal_error" and messages:
+            message = _literal_message(str((item.get("ctx") or {}).get("expected", "")), messages)
+        value = item.get("input")
+        # pydantic's messages do not quote the input, but blank it out in case one ever does.
+        if (
+            isinstance(value, (str, int, float))
+            and not isinstance(value, bool)
+            and len(str(value)) >= 3
+        ):
+            message = message.replace(str(value), "***")
+        if item["type"] == "extra_forbidden":
+            message = (
+                "trường không có trong bảng (bảng đã đầy đủ) — field not in the table"
+                f" (the table is complete){_suggestion(model, tuple(item['loc']))}"
+            )
+        issues.append(RecordIssue(index, _path(item["loc"]), str(item["type"]), message))
+    return issues
+
+
+def _one(
+    model: type[BaseModel], index: int, record: Any, messages: Mapping[str, str] | None
+) -> tuple[dict[str, Any] | None, list[RecordIssue]]:
+    if isinstance(record, BaseModel):
+        if not isinstance(record, model):
+            got = type(record).__name__
+            return None, [
+                RecordIssue(index, "", "model_type", f"expected {model.__name__}, got {got}")
+            ]
+        record = record.model_dump(by_alias=True, exclude_none=True, mode="json")
+    elif not isinstance(record, Mapping):
+        got = type(record).__name__
+        return None, [
+            RecordIssue(
+                index, "", "record_type", f"expected {model.__name__} or a mapping, got {got}"
+            )
+        ]
+    try:
+        checked = model.model_validate(dict(record))
+        return checked.model_dump(by_alias=True, exclude_none=True, mode="json"), []
+    except ValidationError as error:
+        return None, issues_of(index, error, model, messages)
+    except (TypeError, ValueError) as error:  # a value pydantic cannot even serialise
+        return None, [RecordIssue(index, "", "serialisation", type(error).__name__)]
+
+
+def validate_records(
+    service: str,
+    model: type[BaseModel],
+    records: Any,
+    messages: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Every record checked against ``model`` (all of them, before anything is sent), dumped canonically."""
+    if isinstance(records, (str, bytes, bytearray, Mapping, BaseModel)) or not isinstance(
+        records, Iterable
+    ):
+        raise TypeError("records must be a sequence of model instances or mappings")
+    out: list[dict[str, Any]] = []
+    issues: list[RecordIssue] = []
+    for index, record in enumerate(records):
+        dumped, found = _one(model, index, record, messages)
+        issues.extend(found)
+        if dumped is not None:
+            out.append(dumped)
+    if issues:
+        raise RecordValidationError(tuple(issues), service=service)
+    return out
+
+
+def chunked(items: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    """``items`` in consecutive batches of at most ``size``."""
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def leaf_strings(value: Any) -> set[str]:
+    """Every scalar sent, as text: these are blanked out of any portal message shown in an error."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, (str, int, float)) and not isinstance(item, bool):
+            found.add(str(item))
+    return found
+
+
+def encode(body: Mapping[str, Any]) -> bytes:
+    """The request body: compact UTF-8 JSON, no NaN."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
+        "utf-8"
+    )
