@@ -112,7 +112,7 @@ def test_a_datetime_is_sent_as_viet_nam_wire_time(qc: Any, sandbox: Sandbox) -> 
 
 
 def lists_refused_keys(sandbox: Sandbox) -> bool:
-    """Whether this sandbox already answers contracts.md §2 (refused keys in ``result``)."""
+    """Whether the sandbox answers a refused record with its key in ``result`` (all-or-nothing batches)."""
     session = raw_login(sandbox, PASSWORD)["session"]
     body = {"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [opencps_dossier("H5-MIX-A")]}
     httpx.post(f"{sandbox.base_url}/integration", json=body)  # stores H5-MIX-A (or finds it held)
@@ -121,9 +121,7 @@ def lists_refused_keys(sandbox: Sandbox) -> bool:
 
 
 def test_mixed_batch_gives_existing_keys_and_new_or_update_stores_each_once(qc: Any, sandbox: Sandbox) -> None:
-    if not lists_refused_keys(sandbox):
-        pytest.xfail("this sandbox does not list refused keys yet (contracts.md §2, built by h3); "
-                     "the client side is proved against a loopback fake in test_client_edges.py")
+    assert lists_refused_keys(sandbox), "the sandbox must list refused keys in `result` (docs/wire-conventions.md)"
     with portal(qc, sandbox.base_url) as client:
         client.dong_bo_ho_so_mc([opencps_dossier("H5-MIX-B")])
         mixed = [opencps_dossier("H5-MIX-A"), opencps_dossier("H5-MIX-NEW"), opencps_dossier("H5-MIX-B")]
