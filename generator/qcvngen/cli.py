@@ -426,7 +426,11 @@ def learn(
         raise typer.Exit(Exit.SPEC_ERROR) from None
     sys.stdout.write(render(report, fmt))
     if result is not None:
-        what = f"{len(result.added)} observed field(s) added, source {result.source_id}" if result.added else "nothing new: the spec already has every key"
+        what = (
+            f"{len(result.added)} observed field(s) and {len(result.codes)} code(s) added, source {result.source_id}"
+            if result.source_id
+            else "nothing new: the spec already has every key and code"
+        )
         typer.echo(f"{spec_dir}: {what}", err=True)
 
 

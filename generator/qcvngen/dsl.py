@@ -10,7 +10,7 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 Confidence = Literal["high", "medium", "low"]
-Membership = Literal["regulation", "candidate", "later", "hypothesis"]
+Membership = Literal["regulation", "candidate", "later", "hypothesis", "observed"]
 FieldType = Literal["string", "code", "datetime", "integer", "decimal", "percent", "flag", "id", "record", "list", "any"]
 FIELD_TYPES: tuple[str, ...] = get_args(FieldType)
 
@@ -86,7 +86,7 @@ class RegulationFile(Strict):
 class SourceSpec(Strict):
     id: StrictStr = Field(pattern=r"^S[0-9]{1,3}[a-z]?$")
     title: StrictStr
-    kind: Literal["repository", "page", "article", "regulation", "inference"]
+    kind: Literal["repository", "page", "article", "regulation", "inference", "capture"]
     reference: StrictStr
     gives: StrictStr
 

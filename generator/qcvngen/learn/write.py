@@ -36,6 +36,7 @@ class WriteResult:
     changed: list[str] = field(default_factory=list)
     added: list[tuple[str, str, str]] = field(default_factory=list)
     source_id: str | None = None
+    codes: list[tuple[str, str]] = field(default_factory=list)
 
 
 def fingerprint(captures: list[Capture]) -> str:
@@ -55,8 +56,9 @@ def write_spec(
 ) -> WriteResult:
     """Insert observed fields and a source entry into ``spec_dir``; a no-op when nothing is new."""
     learned = [(rep, u) for rep in report.packets for u in rep.unknown if wire_name_problem(u.name) is None]
+    codes = _new_codes(report)
     result = WriteResult()
-    if not learned:
+    if not learned and not codes:
         return result
     sources_path = spec_dir / "sources.yaml"
     sources_text = _read(sources_path)
@@ -64,13 +66,18 @@ def write_spec(
     result.source_id = _existing_source(sources_text, mark) or _new_source_id(reg, source_id)
     texts: dict[Path, str] = {}
     if mark not in sources_text:
-        texts[sources_path] = _append_source(sources_text, _source_entry(result.source_id, mark, report, learned, supplied_by))
+        entry = _source_entry(result.source_id, mark, report, learned, codes, supplied_by)
+        texts[sources_path] = _append_source(sources_text, entry)
     for rep, unknown in learned:
         path = _file_of(spec_dir, reg, unknown.record)
         text = texts.get(path) or _read(path)
-        entry = _field_entry(unknown, result.source_id, report)
-        texts[path] = insert_field(text, reg, unknown.record, entry, path)
+        texts[path] = insert_field(text, reg, unknown.record, _field_entry(unknown, result.source_id, report), path)
         result.added.append((rep.packet, unknown.record, unknown.name))
+    codes_path = spec_dir / "codelists.yaml"
+    for codelist, code, where in codes:
+        text = texts.get(codes_path) or _read(codes_path)
+        texts[codes_path] = insert_code(text, codelist, _code_entry(code, where, result.source_id), codes_path)
+        result.codes.append((codelist, code))
     _commit(spec_dir, texts)
     result.changed = sorted(str(p) for p in texts)
     return result
@@ -117,12 +124,18 @@ def _dates(report: Report) -> str:
 
 
 def _source_entry(
-    sid: str, mark: str, report: Report, learned: list[tuple[PacketReport, UnknownKey]], supplied_by: str
+    sid: str,
+    mark: str,
+    report: Report,
+    learned: list[tuple[PacketReport, UnknownKey]],
+    codes: list[tuple[str, str, str]],
+    supplied_by: str,
 ) -> str:
-    packets = sorted({rep.packet for rep, _ in learned})
-    gives = "; ".join(
-        f"{p}: " + ", ".join(u.path for rep, u in learned if rep.packet == p) for p in packets
-    )
+    packets = sorted({rep.packet for rep in report.packets})
+    keys = sorted({rep.packet for rep, _ in learned})
+    gives = "; ".join(f"{p}: " + ", ".join(u.path for rep, u in learned if rep.packet == p) for p in keys)
+    if codes:
+        gives += ("; " if gives else "") + "codes: " + ", ".join(f"{cl} {code}" for cl, code, _ in codes)
     return (
         f"  - id: {sid}\n"
         f"    title: {_q(f'Traffic capture: {report.captures} exchange(s) of ' + ', '.join(packets) + f' ({_dates(report)})')}\n"
@@ -165,7 +178,10 @@ def _field_entry(u: UnknownKey, sid: str, report: Report) -> list[str]:
         notes += "; list length {}-{}".format(*u.stats.list_length)
     if u.nested:
         notes += "; nested keys: " + ", ".join(f"{p} ({k})" for p, k, _ in u.nested)
-    notes += ". Meaning and regulation row unknown: review before relying on it."
+    notes += (
+        ". Meaning and regulation row unknown; treated as personal data until reviewed: "
+        "review before relying on it."
+    )
     lines = [
         f"- name: {u.name}",
         f"  title: {{vi: {_q(u.name + ' (khóa quan sát được trong lưu lượng)')}, en: {_q(u.name + ' (key observed in traffic)')}}}",
@@ -174,8 +190,30 @@ def _field_entry(u: UnknownKey, sid: str, report: Report) -> list[str]:
     if of:
         lines.append(f"  of: {of}")
     lines += ["  required: false", "  membership: observed", f"  sources: [{sid}]"]
-    lines += [f"  confidence: {_confidence(u)}", f"  notes: {_q(notes)}"]
+    # Shapes cannot tell a name or a phone number from a harmless value: personal data until a
+    # reviewer says otherwise, so that no log or sandbox view shows these values.
+    lines += [f"  confidence: {_confidence(u)}", "  pii: true", f"  notes: {_q(notes)}"]
     return lines
+
+
+def _new_codes(report: Report) -> list[tuple[str, str, str]]:
+    """(code list, code, where seen) for each code a list lacks, once per list, in a stable order."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for rep in report.packets:
+        for path, codelist, codes in rep.new_codes:
+            for code in codes:
+                found.setdefault((codelist, code), []).append(f"{rep.packet} {path}")
+    return [(cl, code, ", ".join(sorted(set(w)))) for (cl, code), w in sorted(found.items())]
+
+
+def _code_entry(code: str, where: str, sid: str) -> list[str]:
+    notes = f"Seen by qcvngen learn at {where} (source {sid}); meaning unknown: review before relying on it."
+    return [
+        f"- code: {_q(code)}",
+        "  title: {vi: \"Mã quan sát được trong lưu lượng\", en: \"code observed in traffic\"}",
+        "  membership: observed",
+        f"  notes: {_q(notes)}",
+    ]
 
 
 def _file_of(spec_dir: Path, reg: ir.Regulation, record: str) -> Path:
@@ -193,33 +231,51 @@ def insert_field(text: str, reg: ir.Regulation, record: str, entry: list[str], p
     """``text`` with ``entry`` appended to the fields of ``record`` (the table's, or a nested one)."""
     lines = text.splitlines(keepends=True)
     table = reg.table(reg.record(record).table or 0)
-    start = 0
-    if table.record != record:
-        start = _nested_record_line(lines, record, path)
-    header = next(
-        (i for i in range(start, len(lines)) if re.match(r"^ *fields:", lines[i]) and (start or _indent(lines[i]) == 0)),
-        None,
-    )
+    if table.record == record:
+        return _insert(lines, 0, "fields", entry, f"{path}: no top-level 'fields:'")
+    return _insert(lines, _named_line(lines, record, path), "fields", entry, f"{path}: {record} has no 'fields:'")
+
+
+def insert_code(text: str, codelist: str, entry: list[str], path: Path) -> str:
+    """``text`` (codelists.yaml) with ``entry`` appended to the codes of ``codelist``."""
+    lines = text.splitlines(keepends=True)
+    return _insert(lines, _named_line(lines, codelist, path), "codes", entry, f"{path}: {codelist} has no 'codes:'")
+
+
+def _insert(lines: list[str], start: int, key: str, entry: list[str], missing: str) -> str:
+    """Append ``entry`` to the list under the first ``key:`` at or after line ``start``."""
+    header = _header(lines, start, key)
     if header is None:
-        raise WriteError(f"{path}: no 'fields:' for {record}")
+        raise WriteError(missing)
     base = _indent(lines[header])
-    if re.match(r"^ *fields: *\[\] *(#.*)?$", lines[header]):
-        lines[header] = " " * base + "fields:\n"
+    if re.match(rf"^ *{key}: *\[\] *(#.*)?$", lines[header]):
+        lines[header] = " " * base + f"{key}:\n"
         end = header + 1
     else:
         end = _block_end(lines, header, base)
-    block = "".join(" " * (base + 2) + line + "\n" for line in entry)
     if end > 0 and not lines[end - 1].endswith("\n"):
         lines[end - 1] += "\n"
-    lines.insert(end, block)
+    lines.insert(end, "".join(" " * (base + 2) + line + "\n" for line in entry))
     return "".join(lines)
 
 
-def _nested_record_line(lines: list[str], record: str, path: Path) -> int:
-    for index, line in enumerate(lines):
-        if re.match(rf"^ *- name: *\"?{re.escape(record)}\"? *$", line) and _indent(line) == 2:
+def _header(lines: list[str], start: int, key: str) -> int | None:
+    """The ``key:`` line of the item at ``start`` (or, for 0, at the top level)."""
+    for index in range(start, len(lines)):
+        line = lines[index]
+        if index > start and start and line.strip() and _indent(line) <= 2 and not line.lstrip().startswith("#"):
+            return None  # the next item began: this one has no such key
+        if re.match(rf"^ *{key}:", line) and (start or _indent(line) == 0):
             return index
-    raise WriteError(f"{path}: record {record} not found under 'records:'")
+    return None
+
+
+def _named_line(lines: list[str], name: str, path: Path) -> int:
+    """The line of the list item ``- name: <name>`` (a nested record or a code list)."""
+    for index, line in enumerate(lines):
+        if re.match(rf"^ *- name: *\"?{re.escape(name)}\"? *$", line) and _indent(line) == 2:
+            return index
+    raise WriteError(f"{path}: {name} not found")
 
 
 def _block_end(lines: list[str], header: int, base: int) -> int:

@@ -50,6 +50,13 @@ def _link(field: ir.Field) -> str | None:
     return field.type.codelist if field.type.kind == "code" else field.type.nested_record
 
 
+def _membership_mark(membership: str) -> str:
+    # Observed keys come from traffic, not from the regulation's text: say so where they are listed.
+    if membership == "observed":
+        return "observed in traffic (qcvngen learn)"
+    return membership if membership != "regulation" else ""
+
+
 def field_rows(fields: tuple[ir.Field, ...], numbered_by_row: bool) -> list[FieldRow]:
     rows: list[FieldRow] = []
     for field in fields:
@@ -60,7 +67,7 @@ def field_rows(fields: tuple[ir.Field, ...], numbered_by_row: bool) -> list[Fiel
         if t.empty_string:
             label += " or \"\""
         number = str(field.origin.row) if numbered_by_row and field.origin.row is not None else ("–" if numbered_by_row else str(field.position))
-        extras = [s for s in (field.membership if field.membership != "regulation" else "", "personal data" if field.pii else "", "secret" if field.secret else "") if s]
+        extras = [s for s in (_membership_mark(field.membership), "personal data" if field.pii else "", "secret" if field.secret else "") if s]
         rows.append(
             FieldRow(
                 number=number,
