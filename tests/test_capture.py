@@ -140,6 +140,12 @@ def test_callback_sink_and_concurrent_appends(tmp_path: Path) -> None:
     assert len(lines) == 8 and all(json.loads(line) == got[0] for line in lines)
 
 
+def test_dates_only_or_months() -> None:
+    assert _line()["date"] == "2026-11-30"
+    assert capture.build_line("LayThuTuc", "share", {}, day=DAY, month_only=True)["date"] == "2026-11"
+    assert len(capture.build_line("LayThuTuc", "share", {})["date"]) == 10  # today, never a time
+
+
 def test_bad_direction_is_refused() -> None:
     with pytest.raises(ValueError, match="direction"):
         capture.build_line("LayThuTuc", "share", {}, direction="sideways")

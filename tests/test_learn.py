@@ -60,6 +60,10 @@ def _answers(folder: Path) -> Path:
         {"ID": 2, "MATTHC": "1.000001.000.00.00.H22", "TRANGTHAI": "1", "CAPTHUCHIEN": "Cấp tỉnh canary"},
     ]
     (folder / "LayThuTuc.json").write_text(json.dumps({**ok, "result": thu_tuc}, ensure_ascii=False), encoding="utf-8")
+    refused = {"error_code": "-1", "message": "Phiên của Trần Văn Canary (0912345678) đã hết hạn: thiếu trường MaDonVi"}
+    (folder / "DanhSachPAKNChoXuLy.refused.json").write_text(
+        json.dumps({**refused, "result": []}, ensure_ascii=False), encoding="utf-8"
+    )
     line = capture.build_line(
         "DanhSachPAKNChoXuLy", "integration", {**ok, "result": [_pakn(3)]}, day=dt.date(2026, 11, 3)
     )
@@ -111,6 +115,9 @@ def test_json_report_lists_each_unknown_key_with_packet_count_and_kind(tmp_path:
     assert (found["CAPTHUCHIEN[].GHICHU"]["record"], found["CAPTHUCHIEN[].GHICHU"]["depth"]) == ("CapThucHien", 2)
     assert thu_tuc["new_codes"] == [{"path": "TRANGTHAI", "codelist": "TrangThaiThuTuc", "codes": ["9"]}]
     assert [c["path"] for c in thu_tuc["contradictions"]] == ["CAPTHUCHIEN"]
+    assert packets["DanhSachPAKNChoXuLy"]["refusals"] == [
+        {"error_code": "-1", "message": "… của … đã hết hạn: thiếu trường MaDonVi", "count": 1}
+    ]
     assert "TENTTHC" in thu_tuc["unseen_fields"] and "MATTHC" not in thu_tuc["unseen_fields"]
 
 
@@ -195,6 +202,11 @@ def test_bad_input_exits_2_with_a_located_message(tmp_path: Path) -> None:
     unknown = _write_line(tmp_path / "b.jsonl", good.replace("LayThuTuc", "NoSuchPacket") + "\n")
     code, _, err = run("learn", str(unknown))
     assert code == 2 and f"{unknown}:1: packet 'NoSuchPacket' is not in the spec" in err
+    smuggled = json.loads(good)
+    smuggled["keys"] = [{"path": "Nguyễn Văn A", "records": 1, "seen": 1, "json": {}, "kinds": {}}]
+    bad_path = _write_line(tmp_path / "c.jsonl", json.dumps(smuggled) + "\n")
+    code, out, err = run("learn", str(bad_path))
+    assert code == 2 and f"{bad_path}:1: keys[0].path: not a key path" in err and "Nguyễn" not in out + err
     raw = _write_line(tmp_path / "answer.json", '{"error_code": "0", "result": []}')
     code, _, err = run("learn", str(raw))
     assert code == 2 and "--packet" in err

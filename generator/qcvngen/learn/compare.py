@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import ir
+from ..runtime.client.capture import redact_message
 from .read import Capture, LearnInputError
 
 IGNORED_KINDS = frozenset({"empty", "null"})
@@ -82,6 +83,7 @@ class PacketReport:
     unseen: list[str] = field(default_factory=list)
     new_codes: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
     contradictions: list[tuple[str, str, str]] = field(default_factory=list)
+    refusals: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 @dataclass
@@ -134,6 +136,7 @@ def record_for(reg: ir.Regulation, packet: str, direction: str) -> str | None:
 def compare(reg: ir.Regulation, captures: list[Capture]) -> Report:
     """Sum the captures per packet and compare them with the spec's tables."""
     names = {p.name for p in reg.packets}
+    wire_names = {f.wire_name for r in reg.records for f in r.fields}
     reports: dict[tuple[str, str], PacketReport] = {}
     dates = sorted(c.line["date"] for c in captures if c.line.get("date"))
     for cap in captures:
@@ -147,6 +150,11 @@ def compare(reg: ir.Regulation, captures: list[Capture]) -> Report:
             rep = reports[(packet, direction)] = PacketReport(packet, direction, table, record)
         rep.captures += 1
         rep.records += cap.line["records"]
+        code = cap.line.get("error_code")
+        if code not in (None, "0"):
+            # Redacted again: a capture written by another system may not have blanked its values.
+            message = redact_message(str(cap.line.get("message") or ""), keys=wire_names)
+            rep.refusals[(str(code), message)] += 1
         for row in cap.line["keys"]:
             rep.paths.setdefault(row["path"], Stats()).add(row)
     ordered = sorted(reports.values(), key=lambda r: (reg.packet(r.packet).number, r.direction))

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..runtime.client.capture import DIRECTIONS, FORMAT, build_line
+from ..runtime.client.capture import DIRECTIONS, FORMAT, MAX_CODE_LENGTH, build_line
 
 SUFFIXES = (".jsonl", ".json")
 _REQUIRED = ("packet", "endpoint", "direction", "date", "records", "keys")
+_SEGMENT = r"(?:[A-Za-z_][A-Za-z0-9_]{0,79}|\*)(?:\[\])*"
+_PATH = re.compile(rf"^{_SEGMENT}(?:\.{_SEGMENT})*$")
+_DATE = re.compile(r"^(?:[0-9]{4}-[0-9]{2}(?:-[0-9]{2})?)?$")
 
 
 class LearnInputError(Exception):
@@ -134,6 +137,11 @@ def check_line(data: Any, where: str) -> dict[str, Any]:
             raise LearnInputError(f"{where}: missing key {key!r}")
     if not isinstance(data["packet"], str) or data["direction"] not in DIRECTIONS:
         raise LearnInputError(f"{where}: packet must be a name and direction one of {DIRECTIONS}")
+    code = data.get("error_code")
+    if code is not None and not (isinstance(code, str) and len(code) <= 20):
+        raise LearnInputError(f"{where}: error_code must be a short string or null")
+    if not isinstance(data["date"], str) or not _DATE.match(data["date"]):
+        raise LearnInputError(f"{where}: date must be YYYY-MM-DD or YYYY-MM (never a time)")
     if not isinstance(data["records"], int) or not isinstance(data["keys"], list):
         raise LearnInputError(f"{where}: records must be an integer and keys a list")
     for index, row in enumerate(data["keys"]):
@@ -144,6 +152,9 @@ def check_line(data: Any, where: str) -> dict[str, Any]:
 def _check_key(row: Any, where: str) -> None:
     if not isinstance(row, dict) or not isinstance(row.get("path"), str):
         raise LearnInputError(f"{where}: an object with a 'path' is expected")
+    if not _PATH.match(row["path"]):
+        # A path is keys only; anything else could smuggle a value into the report or the spec.
+        raise LearnInputError(f"{where}.path: not a key path (A, A.B, A[].B; identifiers only)")
     for name in ("records", "seen"):
         if not isinstance(row.get(name), int) or row[name] < 0:
             raise LearnInputError(f"{where}.{name}: a count (integer) is expected")
@@ -151,5 +162,6 @@ def _check_key(row: Any, where: str) -> None:
         counts = row.get(name)
         if not isinstance(counts, dict) or not all(isinstance(v, int) for v in counts.values()):
             raise LearnInputError(f"{where}.{name}: an object of counts is expected")
-    if "codes" in row and not all(isinstance(c, str) for c in row["codes"]):
-        raise LearnInputError(f"{where}.codes: a list of strings is expected")
+    codes = row.get("codes", [])
+    if not isinstance(codes, list) or not all(isinstance(c, str) and len(c) <= MAX_CODE_LENGTH for c in codes):
+        raise LearnInputError(f"{where}.codes: a list of short strings (at most {MAX_CODE_LENGTH}) is expected")

@@ -32,6 +32,7 @@ def _packet(rep: PacketReport) -> dict[str, Any]:
         "unseen_fields": list(rep.unseen),
         "new_codes": [{"path": p, "codelist": c, "codes": list(codes)} for p, c, codes in rep.new_codes],
         "contradictions": [{"path": p, "spec_type": k, "problem": why} for p, k, why in rep.contradictions],
+        "refusals": [{"error_code": c, "message": m, "count": n} for (c, m), n in sorted(rep.refusals.items())],
     }
 
 
@@ -93,6 +94,8 @@ def _text(report: Report) -> list[str]:
             out.append(f"  codes missing from {codelist} at {path}: " + ", ".join(codes))
         for path, kind, why in rep.contradictions:
             out.append(f"  {path} is {kind} in the spec, but captures show {why}")
+        for (code, message), count in sorted(rep.refusals.items()):
+            out.append(f"  refused {count} time(s) with error_code {code}: {message or '(no message)'}")
     return out
 
 
@@ -117,4 +120,6 @@ def _markdown(report: Report) -> list[str]:
             out.append(f"\nCodes missing from `{_cell(codelist)}` at `{_cell(path)}`: " + ", ".join(f"`{_cell(c)}`" for c in codes))
         for path, kind, why in rep.contradictions:
             out.append(f"\n`{_cell(path)}` is `{kind}` in the spec, but captures show {_cell(why)}.")
+        for (code, message), count in sorted(rep.refusals.items()):
+            out.append(f"\nRefused {count} time(s) with error_code `{_cell(code)}`: {_cell(message or '(no message)')}")
     return out

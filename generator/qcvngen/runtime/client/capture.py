@@ -230,6 +230,7 @@ def build_line(
     *,
     direction: str = "answer",
     day: _dt.date | None = None,
+    month_only: bool = False,
     sent: Iterable[str] = (),
     keys: Iterable[str] = (),
 ) -> Line:
@@ -237,7 +238,8 @@ def build_line(
 
     ``code_paths`` are the key paths (``A``, ``A.B``, ``A[].B``) whose values are codes the caller
     wants learned; ``sent`` are values the caller sent (blanked from a refusal's message); ``keys``
-    are key names a message may show. ``day`` defaults to today (UTC): dates only, never a time.
+    are key names a message may show. ``day`` defaults to today (UTC): dates only, never a time;
+    ``month_only`` coarsens it to ``YYYY-MM``.
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
@@ -252,7 +254,7 @@ def build_line(
         "packet": packet,
         "endpoint": endpoint,
         "direction": direction,
-        "date": (day or _dt.datetime.now(_dt.UTC).date()).isoformat(),
+        "date": (day or _dt.datetime.now(_dt.UTC).date()).isoformat()[: 7 if month_only else 10],
         "error_code": error_code,
         "records": len(records),
         "envelope_keys": sorted({key_segment(k) for k in body}),
