@@ -8,6 +8,7 @@ import threading
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import httpx
 import jsonschema
 import pytest
 from qcvngen.formatter import format_files
@@ -159,3 +160,52 @@ def test_runtime_module_is_formatted_and_self_contained() -> None:
     header = "# header line\n"
     path = PurePosixPath("qcvn120_client/capture.py")
     assert format_files({path: header + source})[path] == header + source
+
+
+def test_a_real_sandbox_run_with_canary_personal_data_leaves_none_in_the_capture(tmp_path: Path) -> None:
+    """Push and pull canary personal data through the real sandbox; capture every exchange."""
+    from sandbox_process import start_sandbox
+    from test_sandbox import opencps_dossier
+
+    password, madonvi = "CANARY-PW-51c9", "000.00.00.G05"
+    personal = {"ChuHoSo": "CANARY Lò Thị Bí Mật", "SoDienThoai": "0988777666", "Email": "canary.kin@example.invalid"}
+    dossier = {**opencps_dossier("H99.01-261130-7777"), **personal, "TrichYeuHoSo": "canary trích yếu riêng tư"}
+    answer_text = "Canary trả lời: ông Lò Văn Mật, số 0988777666"
+    canaries = [password, *personal.values(), dossier["MaHoSo"], dossier["TrichYeuHoSo"], answer_text,
+                "Lò Văn Mật", "Ngô Thị Giang", "giang.ngo@example.invalid"]
+    sink = tmp_path / "capture.jsonl"
+    sandbox = start_sandbox(tmp_path / "state.sqlite3", "--account", f"canary:{password}:{madonvi}")
+    try:
+        base = sandbox.base_url
+        session = httpx.post(f"{base}/auth", json={"username": "canary", "password": password}).json()["session"]
+        canaries.append(session)
+        envelope = {"session": session, "madonvi": madonvi}
+        exchanges = [
+            ("integration", {"service": "DongBoHoSoMC", "isUpdating": "False", "data": [dossier]}),
+            ("integration", {"service": "DongBoHoSoMC", "isUpdating": "False", "data": [dossier]}),  # -3
+            ("integration", {"service": "DongBoKetQuaHoiDapGuiTuDVCQG",
+                             "data": [{"HOIDAPID": "50001", "NOIDUNGTRALOI": answer_text}]}),
+            ("integration", {"service": "LayDanhSachHoiDapGuiTuDVCQG"}),
+        ]
+        codes, raw = [], []
+        for endpoint, body in exchanges:
+            request = {**envelope, **body}
+            answer = httpx.post(f"{base}/{endpoint}", json=request, timeout=10).json()
+            codes.append(answer["error_code"])
+            raw.append(json.dumps(answer, ensure_ascii=False))
+            sent = [v for record in body.get("data", []) for v in record.values() if isinstance(v, str)]
+            capture.capture(sink, body["service"], endpoint, answer, {"TRANGTHAI"}, sent=sent)
+            capture.capture(sink, body["service"], endpoint, request, direction="request")
+    finally:
+        sandbox.stop()
+    assert codes == ["0", "-3", "0", "0"], codes
+    # The answers themselves carried the canaries: the capture had something to leak.
+    assert dossier["MaHoSo"] in raw[1] and answer_text in raw[3] and "Ngô Thị Giang" in raw[3]
+    text = sink.read_text(encoding="utf-8")
+    lines = [json.loads(line) for line in text.splitlines()]
+    pulled = next(line for line in lines if line["packet"] == "LayDanhSachHoiDapGuiTuDVCQG" and line["direction"] == "answer")
+    assert {"NOIDUNGTRALOI", "HOVATEN", "THUDIENTU"} <= {row["path"] for row in pulled["keys"]}
+    assert any(line.get("message") for line in lines), "the refusal's message is kept, redacted"
+    for canary in canaries:
+        assert canary not in text, canary
+        assert json.dumps(canary)[1:-1] not in text, canary
