@@ -55,7 +55,7 @@ def write_spec(
     source_id: str | None = None,
 ) -> WriteResult:
     """Insert observed fields and a source entry into ``spec_dir``; a no-op when nothing is new."""
-    learned = [(rep, u) for rep in report.packets for u in rep.unknown if wire_name_problem(u.name) is None]
+    learned = _learned(report)
     codes = _new_codes(report)
     result = WriteResult()
     if not learned and not codes:
@@ -81,6 +81,19 @@ def write_spec(
     _commit(spec_dir, texts)
     result.changed = sorted(str(p) for p in texts)
     return result
+
+
+def _learned(report: Report) -> list[tuple[PacketReport, UnknownKey]]:
+    """Unknown keys that can become fields: identifiers, once per record (a record may be reached
+    by several paths or packets)."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for rep in report.packets:
+        for unknown in rep.unknown:
+            if wire_name_problem(unknown.name) is None and (unknown.record, unknown.name) not in seen:
+                seen.add((unknown.record, unknown.name))
+                out.append((rep, unknown))
+    return out
 
 
 def _read(path: Path) -> str:
