@@ -1,20 +1,24 @@
 """The HTML documentation site: built into tmp_path, served on loopback, driven in headless Chromium.
 
-The browser tests need Debian's ``chromium`` and ``chromium-driver`` (CI installs them); they fail,
-rather than skip, when those are missing. Nothing here reaches the network.
+The browser tests need Chromium and chromedriver. When they are missing, the session installs
+Debian's ``chromium`` and ``chromium-driver`` itself (as root, with apt-get, once, under a lock);
+where it cannot, the tests fail with the command to run, rather than skip. Nothing else here
+reaches the network.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -22,15 +26,151 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import ROOT, SPEC
-from qcvngen import ir
+from qcvngen import dsl, ir
 from qcvngen.cli import app
 from qcvngen.pipeline import load_spec
-from qcvngen.site import MARKER, docs_markdown, make_server, render_site, write_site
+from qcvngen.site import MARKER, labels, make_server, render_site, write_site
 from typer.testing import CliRunner
 
 PACKET = "DongBoHoSoMC"
 RECORD = "DongBoHoSoMCRecord"
 SCREENSHOT = ROOT / "docs" / "screenshots" / "site.png"
+
+# Words of the site's English labels, values and notes that no Vietnamese text on a page contains.
+ENGLISH_WORDS = (
+    "required",
+    "yes",
+    "no",
+    "Table",
+    "row",
+    "string",
+    "complete",
+    "optional",
+    "Field",
+    "Type",
+    "Description",
+    "Notes",
+    "Source",
+    "Sources",
+    "Coverage",
+    "Direction",
+    "Endpoint",
+    "Packet",
+    "each item",
+    "unknown",
+    "push",
+    "pull",
+    "record",
+    "flag",
+    "integer",
+    "confidence",
+    "high",
+    "medium",
+    "Max length",
+    "Ref",
+    "envelope",
+    "parameters",
+    "Built by",
+    "the",
+    "of",
+    "and",
+)
+# Letters that only Vietnamese writes (ă ơ ư đ, and the tone marks on them or with a dot below/hook above).
+VIETNAMESE_LETTERS = re.compile("[ăắằẳẵặơớờởỡợưứừửữựđạảậẩẫấầẹẻẽếềểễệỉịĩọỏốồổỗộụủũỳỵỷỹ]", re.IGNORECASE)
+
+
+# --- Chromium: found, or installed once per session, or a clear failure -------------------------
+
+APT_COMMANDS = (
+    ("apt-get", "update", "-qq"),
+    ("apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"),
+)
+MANUAL = "sudo apt-get update && sudo apt-get install -y chromium chromium-driver"
+
+
+@dataclasses.dataclass(frozen=True)
+class BrowserPlan:
+    """What the session does about Chromium: nothing, run ``commands``, or fail with ``problem``."""
+
+    commands: tuple[tuple[str, ...], ...] = ()
+    problem: str | None = None
+
+
+def browser_plan(found: Callable[[str], str | None], euid: int, apt_get: str | None) -> BrowserPlan:
+    """Decide, without side effects, how to get ``chromium`` and ``chromedriver`` onto this machine."""
+    missing = [name for name in ("chromium", "chromedriver") if found(name) is None]
+    if not missing:
+        return BrowserPlan()
+    what = " and ".join(missing)
+    if apt_get is None:
+        return BrowserPlan(
+            problem=(
+                f"{what} missing (tests/test_site.py drives the site in headless Chromium) and this machine has no "
+                "apt-get to install them: install Chromium and a matching chromedriver and put both on PATH"
+            )
+        )
+    if euid != 0:
+        return BrowserPlan(
+            problem=(
+                f"{what} missing (tests/test_site.py drives the site in headless Chromium) and the tests are not "
+                f"running as root, so they cannot install them: run `{MANUAL}`, or run the tests as root once"
+            )
+        )
+    return BrowserPlan(commands=APT_COMMANDS)
+
+
+def _found(name: str) -> str | None:
+    return shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
+
+
+def ensure_browser(
+    found: Callable[[str], str | None],
+    euid: int,
+    apt_get: str | None,
+    run: Callable[[Sequence[str]], subprocess.CompletedProcess[str]],
+    lock: Path,
+) -> list[tuple[str, ...]]:
+    """Install Chromium if the plan says so, under an exclusive lock; return the commands run."""
+    if browser_plan(found, euid, apt_get) == BrowserPlan():
+        return []
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        # Parallel test runs wait here; whoever comes second finds Chromium installed and runs nothing.
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        plan = browser_plan(found, euid, apt_get)
+        if plan.problem:
+            pytest.fail(plan.problem, pytrace=False)
+        ran: list[tuple[str, ...]] = []
+        for command in plan.commands:
+            done = run(command)
+            ran.append(tuple(command))
+            if done.returncode != 0:
+                tail = (done.stdout + done.stderr)[-2000:]
+                pytest.fail(
+                    f"`{' '.join(command)}` failed ({done.returncode}); install by hand: {MANUAL}\n{tail}",
+                    pytrace=False,
+                )
+        if browser_plan(found, euid, apt_get) != BrowserPlan():
+            pytest.fail(f"chromium/chromedriver still missing after {MANUAL!r}", pytrace=False)
+        return ran
+
+
+def _apt(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    return subprocess.run(list(command), capture_output=True, text=True, env=env, timeout=1800, check=False)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> tuple[str, str]:
+    """Paths of chromium and chromedriver, installed first when missing and possible."""
+    lock = Path(tempfile.gettempdir()) / "qcvngen-chromium-install.lock"
+    ensure_browser(_found, os.geteuid(), shutil.which("apt-get"), _apt, lock)
+    browser, driver = _found("chromium"), _found("chromedriver")
+    assert browser and driver
+    return browser, driver
+
+
+# --- the site -----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +182,7 @@ def reg() -> ir.Regulation:
 
 @pytest.fixture(scope="module")
 def site_files(reg: ir.Regulation) -> dict[PurePosixPath, str]:
-    return render_site(docs_markdown(reg))
+    return render_site(reg)
 
 
 @pytest.fixture(scope="module")
@@ -63,28 +203,29 @@ def base_url(site_dir: Path) -> Iterator[str]:
     thread.join(timeout=5)
 
 
-def _executable(name: str) -> str:
-    found = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
-    if found is None:
-        pytest.fail(f"{name} is missing: install Debian's chromium and chromium-driver (see .ci/run)")
-    return found
-
-
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def browser(chromium: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
-    options.binary_location = _executable("chromium")
+    options.binary_location = chromium[0]
     profile = tmp_path_factory.mktemp("chromium-profile")
     for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}", "--window-size=1400,900", "--lang=vi-VN",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,900",
+        "--lang=vi-VN",
     ):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=_executable("chromedriver")), options=options)
+    driver = webdriver.Chrome(service=Service(executable_path=chromium[1]), options=options)
     driver.set_page_load_timeout(30)
     yield driver
     driver.quit()
@@ -125,7 +266,8 @@ def test_language_switch_hides_the_other_language_and_is_remembered(browser: Any
     heading_vi = browser.find_element("css selector", "h2 .l-vi")
     assert en_cell.is_displayed() and en_cell.text == "appointment date for result"
     assert not vi_cell.is_displayed() and not heading_vi.is_displayed()
-    assert browser.execute_script("return document.documentElement.lang") == "vi"
+    assert browser.execute_script("return document.documentElement.lang") == "en"
+    assert browser.find_element("id", "search-input").get_attribute("placeholder") == "Search fields, packets…"
 
     browser.get(f"{base_url}index.html")  # another page: the choice is remembered
     assert browser.execute_script("return document.documentElement.dataset.lang") == "en"
@@ -136,14 +278,100 @@ def test_language_switch_hides_the_other_language_and_is_remembered(browser: Any
     assert row.find_element("css selector", "td.l-vi").is_displayed()
     assert row.find_element("css selector", "td.l-vi").text == "Ngày hẹn trả"
     assert not row.find_element("css selector", "td.l-en").is_displayed()
-    # Notes exist in English only: they stay visible in Vietnamese.
+    assert row.find_element("css selector", "td:nth-child(4)").text == "có"  # required: yes
+    assert row.find_element("css selector", "td:last-child").text == "Bảng 2, dòng 15"
+    assert browser.execute_script("return document.documentElement.lang") == "vi"
+    # Notes exist in English only: Vietnamese readers get a pointer to them instead.
     notes = browser.find_elements("xpath", "//li[code[normalize-space(.)='NgayHenTra']]")
-    assert notes and notes[0].is_displayed()
+    assert notes and not notes[0].is_displayed()
+    pointer = browser.find_element("xpath", "//li[code[normalize-space(.)='NgayHenTra']]/../following-sibling::p[1]")
+    assert pointer.is_displayed() and "chỉ có bằng tiếng Anh" in pointer.text
 
     _open(browser, page, "both")
     row = browser.find_element("id", "f-NgayHenTra")
     assert row.find_element("css selector", "td.l-vi").is_displayed()
     assert row.find_element("css selector", "td.l-en").is_displayed()
+    assert row.find_element("css selector", "td:last-child").text == "Bảng 2, dòng 15 / Table 2, row 15"
+    notes = browser.find_elements("xpath", "//li[code[normalize-space(.)='NgayHenTra']]")
+    pointer = browser.find_element("xpath", "//li[code[normalize-space(.)='NgayHenTra']]/../following-sibling::p[1]")
+    assert notes[0].is_displayed() and not pointer.is_displayed()
+
+
+def _visible_text(browser: Any, url: str, lang: str) -> str:
+    _open(browser, url, lang)
+    return str(browser.find_element("tag name", "body").text)
+
+
+def _english_titles(reg: ir.Regulation, packet: ir.Packet) -> list[str]:
+    """The English titles of a packet's fields that are words of English (not its Vietnamese title, not a wire name)."""
+    records = [reg.table(n).record for n in packet.tables if reg.table(n).record]
+    fields = [*packet.params, *(f for r in records for f in reg.record(r).fields)]
+    fields += [f for r in reg.nested_records(records) for f in r.fields]
+    wire = {f.wire_name.lower() for f in fields}
+    return [f.title.en for f in fields if f.title.en.lower() not in (f.title.vi.lower(), *wire)]
+
+
+def _english_found(text: str, words: list[str]) -> list[str]:
+    return sorted({w for w in words if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text, re.IGNORECASE)})
+
+
+def test_vietnamese_mode_shows_no_english(browser: Any, base_url: str, reg: ir.Regulation) -> None:
+    """Every packet page and the main pages (but the sources catalogue, whose titles are citations)."""
+    problems = {}
+    for packet in reg.packets:
+        titles = _english_titles(reg, packet)
+        text = _visible_text(browser, f"{base_url}packets/{packet.name}.html", "vi")
+        assert packet.purpose.vi in text and ("Trường" in text or not titles)
+        found = _english_found(text, [*ENGLISH_WORDS, *titles, packet.purpose.en])
+        if found:
+            problems[packet.name] = found
+    for page in ("index.html", "envelope.html", "codelists.html", "coverage.html"):
+        found = _english_found(_visible_text(browser, base_url + page, "vi"), list(ENGLISH_WORDS))
+        if found:
+            problems[page] = found
+    assert not problems
+
+
+def _english_quoting_vietnamese(reg: ir.Regulation) -> list[str]:
+    """English texts of the IR that themselves quote Vietnamese (a UI label, a place, a decision number)."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, ir.Text):
+            found.append(node.en)
+        elif isinstance(node, str):
+            found.append(node)
+        elif dataclasses.is_dataclass(node):
+            for f in dataclasses.fields(node):
+                if f.name not in ("example", "title") or not isinstance(getattr(node, f.name), str):
+                    walk(getattr(node, f.name))
+        elif isinstance(node, tuple):
+            for item in node:
+                walk(item)
+
+    walk(reg)
+    return sorted({text for text in found if VIETNAMESE_LETTERS.search(text)}, key=len, reverse=True)
+
+
+def test_english_mode_shows_no_vietnamese(browser: Any, base_url: str, reg: ir.Regulation) -> None:
+    """No Vietnamese letter is visible in English, except inside the spec's English text where it quotes Vietnamese."""
+    quoted = _english_quoting_vietnamese(reg)
+    text = _visible_text(browser, f"{base_url}packets/{PACKET}.html", "en")
+    assert "appointment date for result" in text and not VIETNAMESE_LETTERS.findall(text)
+    problems = {}
+    for page in [f"packets/{p.name}.html" for p in reg.packets] + [
+        "index.html",
+        "envelope.html",
+        "codelists.html",
+        "coverage.html",
+    ]:
+        text = _visible_text(browser, base_url + page, "en")
+        for quote in quoted:
+            text = text.replace(quote, "")
+        lines = [line for line in text.splitlines() if VIETNAMESE_LETTERS.search(line)]
+        if lines:
+            problems[page] = lines[:5]
+    assert not problems
 
 
 @pytest.mark.parametrize(("start", "query"), [("index.html", "NgayHenTra"), ("packets/LayThuTuc.html", "ngay hen tra")])
@@ -163,6 +391,27 @@ def test_search_finds_a_field_and_links_to_its_row(browser: Any, base_url: str, 
     WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith(f"/packets/{PACKET}.html#f-NgayHenTra"))
     target = browser.execute_script("return document.querySelector(':target')")
     assert target.get_attribute("id") == "f-NgayHenTra" and "NgayHenTra" in target.text
+
+
+def test_site_works_from_disk_and_search_answers_in_the_chosen_language(browser: Any, site_dir: Path) -> None:
+    """Opened as file:// (no server, no network): the switch, the remembered choice and the search all work."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    _open(browser, (site_dir / "packets" / "LayThuTuc.html").as_uri(), "vi")
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    box = browser.find_element("id", "search-input")
+    assert box.get_attribute("placeholder") == "Tìm trường, gói tin…"
+    box.send_keys("ngay hen tra")
+    WebDriverWait(browser, 10).until(lambda d: d.find_elements("css selector", "#search-results a"))
+    first = browser.find_element("css selector", "#search-results a")
+    assert first.get_attribute("href") == (site_dir / "packets" / f"{PACKET}.html").as_uri() + "#f-NgayHenTra"
+    shown = browser.find_element("id", "search-results").text
+    assert "Ngày hẹn trả" in shown and "Bảng 2, dòng 15" in shown
+    assert not _english_found(shown, [*ENGLISH_WORDS, "appointment date for result"]), shown
+    first.click()
+    WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("#f-NgayHenTra"))
+    assert browser.execute_script("return document.documentElement.dataset.lang") == "vi"
+    _open(browser, (site_dir / "index.html").as_uri(), "both")  # leave the shared browser as the others expect
 
 
 def test_search_finds_packets_and_says_when_nothing_matches(browser: Any, base_url: str) -> None:
@@ -247,22 +496,55 @@ def test_every_internal_link_and_asset_resolves(site_files: dict[PurePosixPath, 
                 assert fragment in pages[resolved].ids, (path, target)
 
 
-def test_language_marks_come_in_pairs(site_files: dict[PurePosixPath, str]) -> None:
-    """Nothing is hidden by the switch unless its translation is shown instead."""
+def test_every_marked_text_has_its_other_language(site_files: dict[PurePosixPath, str]) -> None:
+    """Nothing is hidden by the switch unless its translation, or a Vietnamese pointer to an English note, is shown."""
     pair = re.compile(
-        r'<span class="l-vi" lang="vi">(?:(?!</?span).)*</span>'
-        r'(?:<span class="l-sep">(?:(?!</?span).)*</span>|</td>\s*<td>)'  # "vi / en", or Table 1's group rows
-        r'<span class="l-en" lang="en">(?:(?!</?span).)*</span>',
-        re.DOTALL,
+        r'<span class="l-vi" lang="vi">[^<]*</span>(?:<span class="l-sep">[^<]*</span>|<br class="l-sep">)'
+        r'<span class="l-en" lang="en">(?:<em>)?[^<]*(?:</em>)?</span>'
     )
     for path, text in site_files.items():
         if path.suffix != ".html":
             continue
-        body = text.split('<main id="content">', 1)[1]
-        assert len(pair.findall(body)) == body.count('<span class="l-vi"') == body.count('<span class="l-en"'), path
-        assert body.count('<p class="l-vi"') == body.count('<p class="l-en"'), path
+        body = text.split("<body>", 1)[1]
+        spans = len(pair.findall(body))
+        assert spans == body.count('<span class="l-vi"'), path
+        pointers = body.count('class="l-vionly')
+        assert body.count('<span class="l-en"') == spans + body.count('<span class="l-vionly"'), path
+        assert body.count('<p class="l-vi"') == body.count('<p class="l-en" lang="en">'), path
+        assert body.count('<p class="l-en note"') + body.count('<ul class="notes l-en"') == body.count(
+            '<p class="l-vionly'
+        ), path
+        assert pointers >= body.count('<p class="l-vionly')
         for row in re.findall(r"<tr[^>]*>.*?</tr>", body, re.DOTALL):
-            assert ('class="l-vi"' in row) == ('class="l-en"' in row), (path, row[:200])
+            assert row.count('<td class="l-vi"') == row.count('<td class="l-en"'), (path, row[:200])
+            assert row.count('<th class="l-vi"') == row.count('<th class="l-en"'), (path, row[:200])
+
+
+def test_the_vocabulary_names_every_value_the_ir_can_hold() -> None:
+    """A new field kind, membership or confidence in the DSL cannot reach the site without its two names."""
+    from typing import get_args
+
+    assert set(labels.KINDS) == set(get_args(dsl.FieldType))
+    assert set(labels.MEMBERSHIP) == set(get_args(dsl.Membership))
+    assert set(labels.CONFIDENCE) == set(get_args(dsl.Confidence))
+    assert set(labels.STATUS) == set(labels.STATUS_MEANING) == set(get_args(ir.CoverageStatus))
+    assert set(labels.DIRECTION) == set(labels.DIRECTION_SHORT) == set(get_args(ir.Direction))
+    assert set(labels.PART) == set(labels.PART_WAY) == set(get_args(ir.Part))
+    assert set(labels.SOURCE_KINDS) == set(get_args(dsl.SourceSpec.model_fields["kind"].annotation))
+    every = [
+        *labels.KINDS.values(),
+        *labels.LIST_OF.values(),
+        *labels.REQUIRED.values(),
+        *labels.MEMBERSHIP.values(),
+        *labels.CONFIDENCE.values(),
+        *labels.STATUS.values(),
+        *[v for k, v in vars(labels.L).items() if isinstance(v, ir.Text) and not k.startswith("ENGLISH_ONLY")],
+    ]
+    for text in every:
+        assert text.vi and text.en and not _english_found(text.vi, list(ENGLISH_WORDS)), text
+    assert labels.ref(ir.Origin("t.yaml", 1, table=2, row=15)) == ir.Text("Bảng 2, dòng 15", "Table 2, row 15")
+    assert labels.ref(ir.Origin("t.yaml", 1, table=6)) == ir.Text("Bảng 6, dòng chưa rõ", "Table 6, row unknown")
+    assert labels.ref(ir.Origin("e.yaml", 1)) == ir.Text("phong bì", "envelope")
 
 
 def test_search_index_holds_every_packet_and_every_field_shown(
@@ -271,7 +553,7 @@ def test_search_index_holds_every_packet_and_every_field_shown(
     import json
 
     text = site_files[PurePosixPath("assets/search-index.js")]
-    entries = json.loads(text[text.index("["):text.rindex("]") + 1])
+    entries = json.loads(text[text.index("[") : text.rindex("]") + 1])
     packets = [e for e in entries if e["kind"] == "packet"]
     assert [e["name"] for e in packets] == [p.name for p in reg.packets]
     assert all(e["vi"] and e["en"] for e in packets)
@@ -282,9 +564,14 @@ def test_search_index_holds_every_packet_and_every_field_shown(
             if table.record:
                 assert {f.wire_name for f in reg.record(table.record).fields} <= listed, packet.name
     entry = next(e for e in entries if e["name"] == "NgayHenTra" and e["packet"] == PACKET)
-    assert (entry["anchor"], entry["vi"], entry["en"], entry["ref"]) == (
-        "f-NgayHenTra", "Ngày hẹn trả", "appointment date for result", "Table 2, row 15"
+    assert (entry["anchor"], entry["vi"], entry["en"], entry["ref_vi"], entry["ref_en"]) == (
+        "f-NgayHenTra",
+        "Ngày hẹn trả",
+        "appointment date for result",
+        "Bảng 2, dòng 15",
+        "Table 2, row 15",
     )
+    assert entry["section_vi"].startswith("Bảng 2 — ") and entry["section_en"].startswith("Table 2 — ")
 
 
 MARKUP = [
@@ -307,8 +594,11 @@ MARKUP = [
 def _hostile(reg: ir.Regulation) -> ir.Regulation:
     record = reg.record(RECORD)
     fields = tuple(
-        dataclasses.replace(f, title=ir.Text(vi=MARKUP[n % len(MARKUP)], en=MARKUP[(n + 3) % len(MARKUP)]),
-                            notes=MARKUP[(n + 5) % len(MARKUP)])
+        dataclasses.replace(
+            f,
+            title=ir.Text(vi=MARKUP[n % len(MARKUP)], en=MARKUP[(n + 3) % len(MARKUP)]),
+            notes=MARKUP[(n + 5) % len(MARKUP)],
+        )
         for n, f in enumerate(record.fields)
     )
     records = tuple(dataclasses.replace(r, fields=fields) if r.name == RECORD else r for r in reg.records)
@@ -320,11 +610,43 @@ def _hostile(reg: ir.Regulation) -> ir.Regulation:
 def test_spec_text_never_becomes_markup(reg: ir.Regulation) -> None:
     import json
 
-    files = render_site(docs_markdown(_hostile(reg)))
+    files = render_site(_hostile(reg))
     allowed = {
-        "html", "head", "meta", "title", "link", "script", "body", "header", "a", "div", "label", "input", "ol", "ul",
-        "li", "button", "nav", "p", "span", "main", "h1", "h2", "h3", "table", "thead", "tbody", "tr", "th", "td",
-        "code", "em", "strong", "br", "footer",
+        "html",
+        "head",
+        "meta",
+        "title",
+        "link",
+        "script",
+        "body",
+        "header",
+        "a",
+        "div",
+        "label",
+        "input",
+        "ol",
+        "ul",
+        "li",
+        "button",
+        "nav",
+        "p",
+        "span",
+        "main",
+        "h1",
+        "h2",
+        "h3",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "code",
+        "em",
+        "strong",
+        "br",
+        "footer",
+        "cite",
     }
     for path, page in files.items():
         if path.suffix != ".html":
@@ -344,7 +666,7 @@ def test_spec_text_never_becomes_markup(reg: ir.Regulation) -> None:
     for payload in MARKUP:
         assert payload in text, payload
     index = files[PurePosixPath("assets/search-index.js")]
-    shown = {value for entry in json.loads(index[index.index("["):index.rindex("]") + 1]) for value in entry.values()}
+    shown = {value for entry in json.loads(index[index.index("[") : index.rindex("]") + 1]) for value in entry.values()}
     assert set(MARKUP) <= shown
 
 
@@ -353,7 +675,11 @@ def test_site_is_deterministic_across_hash_seeds_and_folders(tmp_path: Path) -> 
         env = {**os.environ, "PYTHONHASHSEED": seed, "TZ": "UTC" if seed == "1" else "Asia/Ho_Chi_Minh"}
         subprocess.run(
             [sys.executable, "-m", "qcvngen.cli", "docs", "--spec", str(SPEC), "--out", str(out)],
-            cwd=cwd, env=env, check=True, capture_output=True, timeout=120,
+            cwd=cwd,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
         digest = hashlib.sha256()
         for path in sorted(p for p in out.rglob("*") if p.is_file()):
@@ -379,3 +705,67 @@ def test_docs_command_writes_the_site_and_refuses_a_foreign_folder(tmp_path: Pat
     refused = runner.invoke(app, ["docs", "--spec", str(SPEC), "--out", str(foreign)])
     assert refused.exit_code == 2 and "not made by `qcvngen docs`" in refused.output
     assert (foreign / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
+# --- the browser's installation, decided without touching the machine ------------------------------
+
+
+def _finder(*present: str) -> Callable[[str], str | None]:
+    return lambda name: f"/usr/bin/{name}" if name in present else None
+
+
+def test_browser_plan_does_nothing_when_both_are_installed() -> None:
+    assert browser_plan(_finder("chromium", "chromedriver"), 1000, None) == BrowserPlan()
+
+
+@pytest.mark.parametrize("present", [(), ("chromium",), ("chromedriver",)])
+def test_browser_plan_installs_with_apt_as_root(present: tuple[str, ...]) -> None:
+    plan = browser_plan(_finder(*present), 0, "/usr/bin/apt-get")
+    assert plan.problem is None
+    assert plan.commands == (
+        ("apt-get", "update", "-qq"),
+        ("apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"),
+    )
+
+
+def test_browser_plan_fails_with_the_command_when_not_root() -> None:
+    plan = browser_plan(_finder("chromium"), 1000, "/usr/bin/apt-get")
+    assert plan.commands == () and plan.problem is not None
+    assert "chromedriver missing" in plan.problem and "not running as root" in plan.problem
+    assert "apt-get install -y chromium chromium-driver" in plan.problem
+
+
+def test_browser_plan_fails_clearly_without_apt() -> None:
+    plan = browser_plan(_finder(), 0, None)
+    assert plan.commands == () and plan.problem is not None
+    assert "chromium and chromedriver missing" in plan.problem and "no apt-get" in plan.problem
+
+
+def test_ensure_browser_installs_once_under_the_lock(tmp_path: Path) -> None:
+    """The second run (another worker, after the first installed) finds both and runs nothing."""
+    installed: set[str] = set()
+    ran: list[tuple[str, ...]] = []
+
+    def run(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        ran.append(tuple(command))
+        if "install" in command:
+            installed.update({"chromium", "chromedriver"})
+        return subprocess.CompletedProcess(list(command), 0, "", "")
+
+    def found(name: str) -> str | None:
+        return f"/usr/bin/{name}" if name in installed else None
+
+    lock = tmp_path / "locks" / "chromium.lock"
+    assert ensure_browser(found, 0, "/usr/bin/apt-get", run, lock) == list(APT_COMMANDS)
+    assert ensure_browser(found, 0, "/usr/bin/apt-get", run, lock) == []
+    assert ran == list(APT_COMMANDS) and lock.is_file()
+
+
+def test_ensure_browser_reports_a_failed_install(tmp_path: Path) -> None:
+    def run(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(list(command), 100, "", "E: Unable to locate package chromium")
+
+    with pytest.raises(pytest.fail.Exception, match="apt-get update -qq` failed .*sudo apt-get update"):
+        ensure_browser(_finder(), 0, "/usr/bin/apt-get", run, tmp_path / "chromium.lock")
+    with pytest.raises(pytest.fail.Exception, match="not running as root"):
+        ensure_browser(_finder(), 1000, "/usr/bin/apt-get", run, tmp_path / "chromium.lock")

@@ -348,9 +348,9 @@ def docs(
     serve: Annotated[bool, typer.Option("--serve", help="Then serve the folder on 127.0.0.1 until Ctrl-C.")] = False,
     port: Annotated[int, typer.Option(help="Port for --serve (0 picks a free one).", min=0, max=65535)] = 8000,
 ) -> None:
-    """Build the HTML documentation site (vi/en switch, search) from the generated Markdown docs."""
+    """Build the HTML documentation site (vi/en switch, search) from the spec."""
     from .pipeline import load_spec
-    from .site import SiteError, docs_markdown, make_server, render_site, write_site
+    from .site import SiteError, make_server, render_site, write_site
     from .writer import OutputError
 
     reg, diagnostics = load_spec(_spec_dir(spec))
@@ -358,7 +358,7 @@ def docs(
     if reg is None or any(d.severity.value == "error" for d in diagnostics):
         raise typer.Exit(Exit.SPEC_ERROR)
     try:
-        changes = write_site(out, render_site(docs_markdown(reg)))
+        changes = write_site(out, render_site(reg))
     except (SiteError, OutputError, OSError) as exc:
         typer.echo(f"error: cannot write {out}: {exc}", err=True)
         raise typer.Exit(Exit.SPEC_ERROR) from None

@@ -9,8 +9,16 @@
   // --- language switch ---------------------------------------------------------------------
   var buttons = document.querySelectorAll("[data-set-lang]");
 
+  var searchBox = document.getElementById("search-input");
+
   function showLang(lang) {
     document.documentElement.setAttribute("data-lang", lang);
+    // The page's language for assistive technology and hyphenation: English only in the English mode.
+    document.documentElement.setAttribute("lang", lang === "en" ? "en" : "vi");
+    if (searchBox) {
+      var hint = searchBox.getAttribute("data-placeholder-" + lang);
+      searchBox.setAttribute("placeholder", hint || searchBox.getAttribute("data-placeholder-vi") + " / " + searchBox.getAttribute("data-placeholder-en"));
+    }
     for (var i = 0; i < buttons.length; i++) {
       buttons[i].setAttribute("aria-pressed", String(buttons[i].getAttribute("data-set-lang") === lang));
     }
@@ -54,7 +62,7 @@
     return {
       entry: entry,
       name: fold(entry.name),
-      words: words([entry.name, entry.vi, entry.en, entry.packet, entry.section, entry.ref, entry.number].join(" "))
+      words: words([entry.name, entry.vi, entry.en, entry.packet, entry.section_vi, entry.section_en, entry.ref_vi, entry.ref_en, entry.number].join(" "))
     };
   });
 
@@ -92,19 +100,42 @@
     return node;
   }
 
-  function bilingual(entry) {
-    var box = element("span", "r-desc", "");
-    if (entry.vi) {
-      var vi = element("span", "l-vi", entry.vi);
-      vi.lang = "vi";
-      box.appendChild(vi);
+  // A Vietnamese/English pair as the pages write it: each half marked with its language.
+  function pair(className, vi, en) {
+    var box = element("span", className, "");
+    if (vi === en) {
+      box.textContent = vi;
+      return box;
     }
-    if (entry.vi && entry.en) box.appendChild(element("span", "l-sep", " / "));
-    if (entry.en) {
-      var en = element("span", "l-en", entry.en);
-      en.lang = "en";
-      box.appendChild(en);
+    if (vi) {
+      var v = element("span", "l-vi", vi);
+      v.lang = "vi";
+      box.appendChild(v);
     }
+    if (vi && en) box.appendChild(element("span", "l-sep", " / "));
+    if (en) {
+      var e = element("span", "l-en", en);
+      e.lang = "en";
+      box.appendChild(e);
+    }
+    return box;
+  }
+
+  function where(entry) {
+    var box = element("span", "r-where", "");
+    if (entry.kind === "packet") {
+      box.appendChild(pair("", "gói tin", "packet"));
+      return box;
+    }
+    var parts = [];
+    if (entry.packet) parts.push(pair("", entry.packet, entry.packet));
+    // The row reference before the section heading: headings are long and the line is cut at its end.
+    if (entry.ref_vi || entry.ref_en) parts.push(pair("", entry.ref_vi, entry.ref_en));
+    if (entry.section_vi || entry.section_en) parts.push(pair("", entry.section_vi, entry.section_en));
+    parts.forEach(function (part, i) {
+      if (i) box.appendChild(document.createTextNode(" · "));
+      box.appendChild(part);
+    });
     return box;
   }
 
@@ -115,7 +146,9 @@
       return;
     }
     if (!results.length) {
-      list.appendChild(element("li", "r-none", "Không tìm thấy / No match"));
+      var none = element("li", "r-none", "");
+      none.appendChild(pair("", "Không tìm thấy", "No match"));
+      list.appendChild(none);
     }
     results.forEach(function (entry) {
       var li = element("li", "", "");
@@ -124,9 +157,8 @@
       a.setAttribute("data-kind", entry.kind);
       a.setAttribute("data-packet", entry.packet);
       a.appendChild(element("code", "r-name", entry.kind === "packet" ? entry.number + " " + entry.name : entry.name));
-      a.appendChild(bilingual(entry));
-      var where = entry.kind === "packet" ? "gói tin / packet" : [entry.packet, entry.section, entry.ref].filter(Boolean).join(" · ");
-      a.appendChild(element("span", "r-where", where));
+      a.appendChild(pair("r-desc", entry.vi, entry.en));
+      a.appendChild(where(entry));
       li.appendChild(a);
       list.appendChild(li);
     });

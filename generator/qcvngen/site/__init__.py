@@ -1,18 +1,19 @@
-"""The HTML documentation site: the generated Markdown docs as static pages, with a language switch and search.
+"""The HTML documentation site, rendered from a bilingual view model of the IR, with a language switch and search.
 
-``render_site`` turns the docs pages (what the ``docs`` target writes into generated/docs) into
-``{path: text}``: one HTML page per Markdown page, the CSS/JS assets from templates/site/, and a
-search index of packets and fields. It is pure and deterministic; ``write_site`` puts it on disk
-through the writer, and ``make_server`` serves the folder on the loopback interface.
+``render_site`` turns the IR into ``{path: text}``: one HTML page per packet plus Table 1, the
+envelope, code lists, coverage and sources, the CSS/JS assets from templates/site/, and a search
+index of packets and fields. Every word on a page is marked as Vietnamese or English from the IR's
+``Text(vi, en)`` pairs and the site's own vocabulary (``labels``), never guessed. It is pure and
+deterministic; ``write_site`` puts it on disk through the writer, and ``make_server`` serves the
+folder on the loopback interface.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import http.server
 import json
-import re
-from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
@@ -20,17 +21,17 @@ import jinja2
 
 from .. import ir
 from ..resources import templates_dir
+from ..version import __version__
 from ..writer import Changes, write
-from .convert import Page, convert, html_path
+from .labels import L
+from .view import Page, pages
 
 __all__ = [
     "MARKER",
     "Page",
     "SiteError",
-    "convert",
-    "docs_markdown",
-    "html_path",
     "make_server",
+    "pages",
     "render_site",
     "write_site",
 ]
@@ -39,14 +40,6 @@ Files = dict[PurePosixPath, str]
 
 MARKER = PurePosixPath(".qcvngen-site")
 _ASSETS = ("favicon.svg", "lang.js", "site.css", "site.js")
-# The navigation's labels and order for the pages other than the packets.
-_MAIN_PAGES = (
-    ("README.md", "Bảng 1 — Các gói tin", "Table 1 — The packets"),
-    ("envelope.md", "Phong bì, đăng nhập", "Envelope and login"),
-    ("codelists.md", "Danh mục mã", "Code lists"),
-    ("coverage.md", "Độ phủ", "Coverage"),
-    ("sources.md", "Nguồn", "Sources"),
-)
 
 
 class SiteError(Exception):
@@ -56,8 +49,8 @@ class SiteError(Exception):
 @functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     # The shared environment (render.py) writes code and Markdown and must not autoescape; here every
-    # value lands in HTML, so escaping is on by default and only converter output is marked safe.
-    return jinja2.Environment(
+    # value lands in HTML, so escaping is on and nothing is marked safe but the macros' own markup.
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
@@ -65,63 +58,49 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["L"] = L
+    return env
 
 
-def _number_key(number: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", number))
-
-
-def render_site(markdown: Mapping[PurePosixPath, str]) -> Files:
-    """The whole site for the docs pages ``markdown`` (paths relative to the docs folder)."""
-    if PurePosixPath("README.md") not in markdown:
-        raise SiteError("the docs have no README.md (Table 1)")
-    pages = [convert(path, markdown[path]) for path in sorted(markdown) if path.suffix == ".md"]
-    nav = _navigation(pages)
+def render_site(reg: ir.Regulation) -> Files:
+    """The whole site for the regulation ``reg``."""
+    site = pages(reg)
+    nav = _navigation(site)
     template = _environment().get_template("site/page.html.jinja")
     files: Files = {}
-    for page in pages:
+    for page in site:
         root = "../" * (len(page.path.parts) - 1)
-        current = page.path.as_posix()
-        files[page.path] = template.render(page=page, body=page.body, root=root, current=current, nav=nav)
-    entries = sorted(
-        (entry for page in pages for entry in page.entries),
-        key=lambda e: (e["kind"] != "packet", _number_key(e["number"]), e["page"], e["anchor"]),
-    )
-    lines = ",\n".join(json.dumps(entry, ensure_ascii=False, sort_keys=True) for entry in entries)
-    files[PurePosixPath("assets/search-index.js")] = (
-        "// Search index of the QCVN 120:2019/BTTTT documentation site, built by `qcvngen docs`.\n"
-        f"window.QCVN_SEARCH_INDEX = [\n{lines}\n];\n"
-    )
+        files[page.path] = template.render(
+            page=page, reg=reg, root=root, current=page.path.as_posix(), nav=nav, version=__version__, **page.view
+        )
+    files[PurePosixPath("assets/search-index.js")] = _search_index(site)
     for name in _ASSETS:
         files[PurePosixPath("assets") / name] = (templates_dir() / "site" / name).read_text(encoding="utf-8")
     files[MARKER] = "Built by `qcvngen docs`, which replaces this folder as a whole.\n"
     return dict(sorted(files.items()))
 
 
-def _navigation(pages: list[Page]) -> dict[str, list[dict[str, str]]]:
-    labels = {PurePosixPath(source): (vi, en) for source, vi, en in _MAIN_PAGES}
-    main: list[tuple[int, dict[str, str]]] = []
-    packets: list[tuple[tuple[int, ...], dict[str, str]]] = []
-    for page in pages:
-        if page.source.parent.name == "packets":
-            number, _, name = page.title.partition(" ")
-            packets.append((_number_key(number), {"path": page.path.as_posix(), "number": number, "name": name}))
-        else:
-            vi, en = labels.get(page.source, (page.title, page.title))
-            rank = list(labels).index(page.source) if page.source in labels else len(labels)
-            main.append((rank, {"path": page.path.as_posix(), "vi": vi, "en": en}))
-    return {
-        "main": [item for _, item in sorted(main, key=lambda pair: (pair[0], pair[1]["path"]))],
-        "packets": [item for _, item in sorted(packets, key=lambda pair: (pair[0], pair[1]["path"]))],
-    }
+def _search_index(site: list[Page]) -> str:
+    """Packets first, then fields, in page order: a script that sets ``window.QCVN_SEARCH_INDEX``."""
+    entries = [entry for page in site for entry in page.entries]
+    entries.sort(key=lambda e: e.kind != "packet")  # stable: page order within each kind
+    lines = ",\n".join(json.dumps(dataclasses.asdict(e), ensure_ascii=False, sort_keys=True) for e in entries)
+    # "</" cannot close the script element the index is loaded by, but escape it anyway: it is spec text.
+    lines = lines.replace("</", "<\\/")
+    return (
+        "// Search index of the QCVN 120:2019/BTTTT documentation site, built by `qcvngen docs`.\n"
+        f"window.QCVN_SEARCH_INDEX = [\n{lines}\n];\n"
+    )
 
 
-def docs_markdown(reg: ir.Regulation) -> dict[PurePosixPath, str]:
-    """The Markdown pages the ``docs`` target writes into generated/docs, keyed relative to that folder."""
-    from ..targets import common, docs
-
-    rendered = docs.render(reg, common.context_for(reg))
-    return {path.relative_to(docs.FOLDER): text for path, text in rendered.items()}
+def _navigation(site: list[Page]) -> dict[str, list[dict[str, Any]]]:
+    main = [{"path": p.path.as_posix(), "title": p.title} for p in site if p.path.parent.name != "packets"]
+    packets = [
+        {"path": p.path.as_posix(), "number": p.view["packet"].number, "name": p.view["packet"].name}
+        for p in site
+        if p.path.parent.name == "packets"
+    ]
+    return {"main": main, "packets": packets}
 
 
 def write_site(out: Path, files: Files) -> Changes:
