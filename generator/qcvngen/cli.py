@@ -173,11 +173,11 @@ def coverage(
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
         return
-    typer.echo(f"{'table':>5}  {'packet':<30} {'declared':>8} {'specified':>9} {'cand.':>5}  status")
+    typer.echo(f"{'table':>5}  {'packet':<30} {'declared':>8} {'specified':>9} {'cand.':>5} {'obs.':>4}  status")
     for row in data["tables"]:
         typer.echo(
             f"{row['table']:>5}  {row['packet']:<30} {row['declared']:>8} {row['specified']:>9} "
-            f"{row['candidates']:>5}  {row['status']}"
+            f"{row['candidates']:>5} {row['observed']:>4}  {row['status']}"
         )
     typer.echo(f"total: {data['specified']} of {data['declared']} declared fields specified")
 
@@ -405,6 +405,60 @@ def docs(
         pass
     finally:
         server.server_close()
+
+
+@app.command()
+def learn(
+    captures: Annotated[list[Path], typer.Argument(metavar="CAPTURE...", help="Capture files (*.jsonl), raw answer files (*.json, with --packet) or folders of them.")],
+    spec: SpecOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, json or markdown.")] = "text",
+    write: Annotated[bool, typer.Option("--write", help="Add the unknown keys to the spec as membership: observed fields, with a source entry.")] = False,
+    packet: Annotated[Optional[str], typer.Option("--packet", help="The service that answered, for raw answer files.")] = None,
+    source_id: Annotated[Optional[str], typer.Option("--source-id", help="Id of the new source entry (default: the next free S<n>).")] = None,
+    supplied_by: Annotated[Optional[str], typer.Option("--supplied-by", help="Who supplied the captures (required with --write).")] = None,
+) -> None:
+    """Compare captured traffic shapes with the spec: unknown keys, unseen fields, new codes, contradictions.
+    Exit 0 with a report, 2 on bad input."""
+    from .learn import FORMATS, LearnInputError, compare, read_inputs, render, write_spec
+    from .learn.compare import code_paths, record_for
+    from .learn.write import WriteError
+    from .pipeline import load_spec
+
+    if fmt not in FORMATS:
+        typer.echo(f"error: --format must be one of {', '.join(FORMATS)}, not '{fmt}'", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR)
+    if write and not (supplied_by or "").strip():
+        typer.echo("error: --write needs --supplied-by TEXT (who supplied the captures, for the source entry)", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR)
+    spec_dir = _spec_dir(spec)
+    reg, diagnostics = load_spec(spec_dir)
+    if reg is None:
+        _report(diagnostics)
+        raise typer.Exit(Exit.SPEC_ERROR)
+    if packet is not None and packet not in {p.name for p in reg.packets}:
+        typer.echo(f"error: --packet: {packet!r} is not a packet of the spec", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR)
+    try:
+        found = read_inputs(
+            captures,
+            packet=packet,
+            code_paths=lambda name: code_paths(reg, record_for(reg, name, "answer")),
+            endpoint=lambda name: reg.packet(name).endpoint,
+            packets=[p.name for p in reg.packets],
+        )
+        report = compare(reg, found)
+        result = write_spec(spec_dir, reg, report, found, supplied_by=supplied_by or "", source_id=source_id) if write else None
+    except (LearnInputError, WriteError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR) from None
+    sys.stdout.write(render(report, fmt))
+    if result is not None:
+        what = (
+            f"{len(result.added)} observed field(s) and {len(result.codes)} code(s) added, source {result.source_id}"
+            if result.source_id
+            else "nothing new: the spec already has every key and code"
+        )
+        typer.echo(f"{spec_dir}: {what}", err=True)
 
 
 def main() -> None:

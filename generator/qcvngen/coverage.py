@@ -25,11 +25,14 @@ def coverage_rows(reg: ir.Regulation) -> list[dict[str, Any]]:
                 "candidates": cov.candidates,
                 "later": cov.later,
                 "hypothesis": cov.hypothesis,
+                # Keys learned from traffic (qcvngen learn): shown, never counted as specified.
+                "observed": sum(1 for f in fields if f.membership == "observed"),
                 "missing": cov.missing,
                 "status": cov.status,
                 "confidence": table.confidence,
                 "fields": [f.wire_name for f in fields if f.membership == "regulation"],
                 "candidate_fields": [f.wire_name for f in fields if f.membership == "candidate"],
+                "observed_fields": [f.wire_name for f in fields if f.membership == "observed"],
                 "missing_rows": _missing_rows(cov),
                 "gaps": [{"row": g.row, "en": g.title.en, "vi": g.title.vi} for g in table.gaps],
             }
@@ -64,4 +67,5 @@ def summary(reg: ir.Regulation) -> dict[str, Any]:
         "tables": rows,
         "declared": sum(r["declared"] for r in rows),
         "specified": sum(r["specified"] for r in rows),
+        "observed": sum(r["observed"] for r in rows),
     }

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from .kinds import Kind
 
 Confidence = Literal["high", "medium", "low"]
-Membership = Literal["regulation", "candidate", "later", "hypothesis"]
+Membership = Literal["regulation", "candidate", "later", "hypothesis", "observed"]
 
 
 class Strict(BaseModel):
@@ -102,7 +102,7 @@ class SourceSpec(Strict):
 
     id: StrictStr = Field(pattern=r"^S[0-9]{1,3}[a-z]?$")
     title: StrictStr
-    kind: Literal["repository", "page", "article", "regulation", "inference"]
+    kind: Literal["repository", "page", "article", "regulation", "inference", "capture"]
     reference: StrictStr
     gives: StrictStr
 

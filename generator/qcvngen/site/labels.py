@@ -55,6 +55,7 @@ MEMBERSHIP: Final[dict[str, Text]] = {
     "candidate": Text("ứng viên", "candidate"),
     "later": Text("bổ sung sau", "later"),
     "hypothesis": Text("giả thuyết", "hypothesis"),
+    "observed": Text("quan sát từ lưu lượng", "observed in traffic"),
 }
 CONFIDENCE: Final[dict[str, Text]] = {
     "high": Text("cao", "high"),
@@ -92,6 +93,7 @@ SOURCE_KINDS: Final[dict[str, Text]] = {
     "article": Text("bài viết", "article"),
     "regulation": Text("văn bản quy phạm", "regulation"),
     "inference": Text("suy luận", "inference"),
+    "capture": Text("bản ghi lưu lượng", "traffic capture"),
 }
 
 

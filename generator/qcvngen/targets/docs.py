@@ -36,6 +36,13 @@ def _link(field: ir.Field) -> str | None:
     return field.type.codelist if field.type.kind == "code" else field.type.nested_record
 
 
+def _membership_mark(membership: str) -> str:
+    # Observed keys come from traffic, not from the regulation's text: say so where they are listed.
+    if membership == "observed":
+        return "observed in traffic (qcvngen learn)"
+    return membership if membership != "regulation" else ""
+
+
 def field_rows(fields: tuple[ir.Field, ...], numbered_by_row: bool) -> list[FieldRow]:
     """The docs' rows for ``fields``, numbered by regulation row or by position."""
     rows: list[FieldRow] = []
@@ -54,7 +61,7 @@ def field_rows(fields: tuple[ir.Field, ...], numbered_by_row: bool) -> list[Fiel
         extras = [
             s
             for s in (
-                field.membership if field.membership != "regulation" else "",
+                _membership_mark(field.membership),
                 "personal data" if field.pii else "",
                 "secret" if field.secret else "",
             )

@@ -1,0 +1,167 @@
+"""Read capture files (JSON Lines) and raw answer files into capture lines, with located errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..runtime.client.capture import DIRECTIONS, FORMAT, MAX_CODE_LENGTH, build_line
+
+SUFFIXES = (".jsonl", ".json")
+_REQUIRED = ("packet", "endpoint", "direction", "date", "records", "keys")
+_SEGMENT = r"(?:[A-Za-z_][A-Za-z0-9_]{0,79}|\*)(?:\[\])*"
+_PATH = re.compile(rf"^{_SEGMENT}(?:\.{_SEGMENT})*$")
+_DATE = re.compile(r"^(?:[0-9]{4}-[0-9]{2}(?:-[0-9]{2})?)?$")
+
+
+class LearnInputError(Exception):
+    """A capture or answer file that cannot be read; the message says where and what."""
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One capture line and where it came from (``file:line``)."""
+
+    where: str
+    line: dict[str, Any]
+
+
+def read_inputs(
+    paths: Iterable[Path],
+    *,
+    packet: str | None = None,
+    code_paths: Callable[[str], set[str]] | None = None,
+    endpoint: Callable[[str], str] | None = None,
+    packets: Iterable[str] = (),
+) -> list[Capture]:
+    """Every capture in ``paths`` (files, or folders searched for *.jsonl and *.json), in path order.
+
+    A raw answer ``{error_code, message, result}`` needs a packet: ``packet``, or else a file name
+    that starts with one of ``packets`` (``LayThuTuc.2026-11-30.json``). It is turned into a
+    capture line on the spot, with ``code_paths(packet)`` and ``endpoint(packet)`` from the spec.
+    """
+    known = set(packets)
+    out: list[Capture] = []
+    for file in _files(paths):
+        if file.suffix == ".jsonl":
+            out.extend(_read_jsonl(file))
+        else:
+            named = packet or _packet_from_name(file, known)
+            out.append(_read_json(file, named, code_paths, endpoint))
+    return out
+
+
+def _packet_from_name(file: Path, packets: set[str]) -> str | None:
+    stem = re.split(r"[.\-_ ]", file.name, maxsplit=1)[0]
+    return stem if stem in packets else None
+
+
+def _files(paths: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES)
+            if not found:
+                raise LearnInputError(f"{path}: no *.jsonl or *.json file in this folder")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise LearnInputError(f"{path}: no such file or folder")
+    return files
+
+
+def _text(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LearnInputError(f"{file}: cannot read: {exc}") from None
+
+
+def _read_jsonl(file: Path) -> list[Capture]:
+    out = []
+    for number, text in enumerate(_text(file).splitlines(), start=1):
+        if not text.strip():
+            continue
+        where = f"{file}:{number}"
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise LearnInputError(f"{where}: not JSON: {exc}") from None
+        out.append(Capture(where, check_line(data, where)))
+    return out
+
+
+def _read_json(
+    file: Path,
+    packet: str | None,
+    code_paths: Callable[[str], set[str]] | None,
+    endpoint: Callable[[str], str] | None,
+) -> Capture:
+    where = f"{file}:1"
+    try:
+        data = json.loads(_text(file))
+    except ValueError as exc:
+        raise LearnInputError(f"{file}: not JSON: {exc}") from None
+    if isinstance(data, dict) and data.get("format") == FORMAT:
+        return Capture(where, check_line(data, where))
+    if not isinstance(data, dict) or not ({"error_code", "result"} & set(data)):
+        raise LearnInputError(
+            f"{file}: neither a capture line nor an answer {{error_code, message, result}}"
+        )
+    if packet is None:
+        raise LearnInputError(
+            f"{file}: which service answered? Give --packet NAME, or start the file name with it "
+            "(LayThuTuc.2026-11-30.json)"
+        )
+    paths = code_paths(packet) if code_paths else set()
+    name = endpoint(packet) if endpoint else "integration"
+    # Raw answers carry no date: the capture is dated by nothing more precise than "unknown".
+    line = build_line(packet, name, data, paths)
+    line["date"] = ""
+    return Capture(where, line)
+
+
+def check_line(data: Any, where: str) -> dict[str, Any]:
+    """``data`` if it is a capture line learn can use; otherwise a LearnInputError naming the key."""
+    if not isinstance(data, dict):
+        raise LearnInputError(f"{where}: a capture line is a JSON object")
+    if data.get("format") != FORMAT:
+        raise LearnInputError(f"{where}: format: expected {FORMAT!r}, got {data.get('format')!r}")
+    for key in _REQUIRED:
+        if key not in data:
+            raise LearnInputError(f"{where}: missing key {key!r}")
+    if not isinstance(data["packet"], str) or data["direction"] not in DIRECTIONS:
+        raise LearnInputError(f"{where}: packet must be a name and direction one of {DIRECTIONS}")
+    code = data.get("error_code")
+    if code is not None and not (isinstance(code, str) and len(code) <= 20):
+        raise LearnInputError(f"{where}: error_code must be a short string or null")
+    if not isinstance(data["date"], str) or not _DATE.match(data["date"]):
+        raise LearnInputError(f"{where}: date must be YYYY-MM-DD or YYYY-MM (never a time)")
+    if not isinstance(data["records"], int) or not isinstance(data["keys"], list):
+        raise LearnInputError(f"{where}: records must be an integer and keys a list")
+    for index, row in enumerate(data["keys"]):
+        _check_key(row, f"{where}: keys[{index}]")
+    return data
+
+
+def _check_key(row: Any, where: str) -> None:
+    if not isinstance(row, dict) or not isinstance(row.get("path"), str):
+        raise LearnInputError(f"{where}: an object with a 'path' is expected")
+    if not _PATH.match(row["path"]):
+        # A path is keys only; anything else could smuggle a value into the report or the spec.
+        raise LearnInputError(f"{where}.path: not a key path (A, A.B, A[].B; identifiers only)")
+    for name in ("records", "seen"):
+        if not isinstance(row.get(name), int) or row[name] < 0:
+            raise LearnInputError(f"{where}.{name}: a count (integer) is expected")
+    for name in ("json", "kinds"):
+        counts = row.get(name)
+        if not isinstance(counts, dict) or not all(isinstance(v, int) for v in counts.values()):
+            raise LearnInputError(f"{where}.{name}: an object of counts is expected")
+    codes = row.get("codes", [])
+    if not isinstance(codes, list) or not all(isinstance(c, str) and len(c) <= MAX_CODE_LENGTH for c in codes):
+        raise LearnInputError(f"{where}.codes: a list of short strings (at most {MAX_CODE_LENGTH}) is expected")

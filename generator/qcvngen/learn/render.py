@@ -1,0 +1,125 @@
+"""Render a learn report as text, JSON or Markdown: keys, kinds, lengths and counts only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .compare import PacketReport, Report, UnknownKey
+
+FORMATS = ("text", "json", "markdown")
+
+
+def as_data(report: Report) -> dict[str, Any]:
+    """The report as plain data (the shape of ``--format json``)."""
+    return {
+        "captures": report.captures,
+        "records": report.records,
+        "dates": {"from": report.dates[0], "to": report.dates[1]} if report.dates else None,
+        "packets": [_packet(p) for p in report.packets],
+    }
+
+
+def _packet(rep: PacketReport) -> dict[str, Any]:
+    return {
+        "packet": rep.packet,
+        "direction": rep.direction,
+        "table": rep.table,
+        "record": rep.record,
+        "captures": rep.captures,
+        "records": rep.records,
+        "unknown_keys": [_unknown(u, rep.packet) for u in rep.unknown],
+        "unseen_fields": list(rep.unseen),
+        "new_codes": [{"path": p, "codelist": c, "codes": list(codes)} for p, c, codes in rep.new_codes],
+        "contradictions": [{"path": p, "spec_type": k, "problem": why} for p, k, why in rep.contradictions],
+        "refusals": [{"error_code": c, "message": m, "count": n} for (c, m), n in sorted(rep.refusals.items())],
+    }
+
+
+def _unknown(u: UnknownKey, packet: str) -> dict[str, Any]:
+    return {
+        "packet": packet,
+        "record": u.record,
+        "path": u.path,
+        "name": u.name,
+        "depth": u.depth,
+        "records": u.stats.records,
+        "captures": u.stats.captures,
+        "kind": u.kind,
+        "item_kind": u.item_kind,
+        "kinds": dict(sorted(u.stats.kinds.items())),
+        "max_length": u.stats.max_length,
+        "list_length": list(u.stats.list_length) if u.stats.list_length else None,
+        "nested": [{"path": p, "kind": k, "records": n} for p, k, n in u.nested],
+    }
+
+
+def render(report: Report, fmt: str) -> str:
+    """The report in ``fmt`` (one of FORMATS)."""
+    if fmt == "json":
+        return json.dumps(as_data(report), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    lines = _markdown(report) if fmt == "markdown" else _text(report)
+    return "\n".join(lines) + "\n"
+
+
+def _dates(report: Report) -> str:
+    return f"{report.dates[0]} to {report.dates[1]}" if report.dates else "undated"
+
+
+def _shape(u: UnknownKey) -> str:
+    parts = [u.kind if u.item_kind is None else f"{u.kind} of {u.item_kind}"]
+    if u.stats.max_length is not None:
+        parts.append(f"max length {u.stats.max_length}")
+    if u.stats.list_length:
+        parts.append("list length {}–{}".format(*u.stats.list_length))
+    if u.depth > 1:
+        parts.append(f"depth {u.depth}")
+    return ", ".join(parts)
+
+
+def _text(report: Report) -> list[str]:
+    out = [f"{report.captures} capture(s), {report.records} record(s), {_dates(report)}"]
+    for rep in report.packets:
+        where = f"Table {rep.table}" if rep.table else "no field table"
+        out.append(f"\n{rep.packet} ({rep.direction}, {where}): {rep.captures} capture(s), {rep.records} record(s)")
+        for u in rep.unknown:
+            out.append(
+                f"  unknown key {u.path} [{_shape(u)}] in {u.stats.records} record(s), "
+                f"{u.stats.captures} capture(s)"
+            )
+            out.extend(f"      {u.path}{p}: {k} in {n} record(s)" for p, k, n in u.nested)
+        if rep.unseen:
+            out.append("  spec fields never seen: " + ", ".join(rep.unseen))
+        for path, codelist, codes in rep.new_codes:
+            out.append(f"  codes missing from {codelist} at {path}: " + ", ".join(codes))
+        for path, kind, why in rep.contradictions:
+            out.append(f"  {path} is {kind} in the spec, but captures show {why}")
+        for (code, message), count in sorted(rep.refusals.items()):
+            out.append(f"  refused {count} time(s) with error_code {code}: {message or '(no message)'}")
+    return out
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'").replace("\n", " ")
+
+
+def _markdown(report: Report) -> list[str]:
+    out = [f"# What the traffic showed\n\n{report.captures} capture(s), {report.records} record(s), {_dates(report)}."]
+    for rep in report.packets:
+        where = f"Table {rep.table}" if rep.table else "no field table"
+        out.append(f"\n## {_cell(rep.packet)} ({rep.direction}, {where})\n")
+        out.append(f"{rep.captures} capture(s), {rep.records} record(s).\n")
+        if rep.unknown:
+            out.append("| Unknown key | Shape | Records | Captures |\n|---|---|---|---|")
+            for u in rep.unknown:
+                out.append(f"| `{_cell(u.path)}` | {_cell(_shape(u))} | {u.stats.records} | {u.stats.captures} |")
+                out.extend(f"| `{_cell(u.path + p)}` | {_cell(k)} | {n} | |" for p, k, n in u.nested)
+        if rep.unseen:
+            out.append("\nSpec fields never seen: " + ", ".join(f"`{_cell(n)}`" for n in rep.unseen))
+        for path, codelist, codes in rep.new_codes:
+            out.append(f"\nCodes missing from `{_cell(codelist)}` at `{_cell(path)}`: " + ", ".join(f"`{_cell(c)}`" for c in codes))
+        for path, kind, why in rep.contradictions:
+            out.append(f"\n`{_cell(path)}` is `{kind}` in the spec, but captures show {_cell(why)}.")
+        for (code, message), count in sorted(rep.refusals.items()):
+            out.append(f"\nRefused {count} time(s) with error_code `{_cell(code)}`: {_cell(message or '(no message)')}")
+    return out

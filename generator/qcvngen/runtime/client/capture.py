@@ -1,0 +1,300 @@
+"""Shapes of exchanges, never values: one JSON line per exchange for `qcvngen learn`.
+
+The format is documented in docs/capture.schema.json and docs/learn.md. A line names the packet,
+the endpoint, the day, the error code and (for refusals) the portal's message with its values
+blanked, and, for every key path of the records, how many records carried it, the JSON types and
+field kinds its values matched, their maximum length and list lengths. Values themselves are kept
+only for paths the caller names as ``code`` fields, so that new codes can be learned.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Union
+
+FORMAT = "qcvn120-capture/1"
+DIRECTIONS = ("answer", "request")
+# Bounds keep a hostile answer from making the capture large or slow: deeper values and
+# further paths are counted as truncated, never walked.
+MAX_DEPTH = 8
+MAX_PATHS = 500
+MAX_CODES = 50
+MAX_CODE_LENGTH = 40
+MAX_MESSAGE = 300
+
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,79}$")
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+_DECIMAL = re.compile(r"^[+-]?[0-9]*[.,][0-9]+$")
+_TOKEN = re.compile(r"^[^\s]{1,40}$")
+_CAMEL = re.compile(r"^[A-Z]?[a-z0-9]+(?:[A-Z][a-z0-9]*)+$")
+_WORD = re.compile(r"(\w+)")
+OTHER_KEY = "*"
+"""Stands for a key that is not an identifier (it could be a value used as a key)."""
+
+Line = dict[str, Any]
+Sink = Union[str, "os.PathLike[str]", Callable[[Line], None]]
+
+
+def kind_of(value: Any, is_code: bool = False) -> str:
+    """The field kind a JSON value would match: datetime, flag, integer, decimal, code, string,
+    empty, boolean, null, record or list."""
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "decimal"
+    if isinstance(value, dict):
+        return "record"
+    if isinstance(value, list):
+        return "list"
+    text = str(value).strip()
+    if text == "":
+        return "empty"
+    if is_code:
+        return "code"
+    return _string_kind(text)
+
+
+def _string_kind(text: str) -> str:
+    if text in ("True", "False"):
+        return "flag"
+    if len(text) == 14 and text.isdigit() and _is_datetime(text):
+        return "datetime"
+    if _INTEGER.match(text):
+        return "integer"
+    if _DECIMAL.match(text):
+        return "decimal"
+    return "code" if _TOKEN.match(text) else "string"
+
+
+def _is_datetime(text: str) -> bool:
+    try:
+        _dt.datetime.strptime(text, "%Y%m%d%H%M%S")
+    except ValueError:
+        return False
+    return True
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of a decoded value: string, number, boolean, null, object or array."""
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return "string"
+
+
+def key_segment(key: Any) -> str:
+    """A key as it appears in a path: identifiers verbatim, anything else as ``*``."""
+    return key if isinstance(key, str) and _KEY.match(key) else OTHER_KEY
+
+
+class _Shapes:
+    """Per key path: the records that carried it and the shapes of its values."""
+
+    def __init__(self, code_paths: frozenset[str]) -> None:
+        self.code_paths = code_paths
+        self.paths: dict[str, dict[str, Any]] = {}
+        self.truncated = False
+
+    def walk_record(self, record: Mapping[Any, Any], index: int) -> None:
+        self._walk_object(record, "", index, 1)
+
+    def _walk_object(self, obj: Mapping[Any, Any], prefix: str, index: int, depth: int) -> None:
+        for key, value in obj.items():
+            path = f"{prefix}{key_segment(key)}"
+            self._add(path, value, index, depth)
+
+    def _add(self, path: str, value: Any, index: int, depth: int) -> None:
+        entry = self.paths.get(path)
+        if entry is None:
+            if len(self.paths) >= MAX_PATHS:
+                self.truncated = True
+                return
+            entry = self.paths[path] = {"records": set(), "seen": 0, "json": {}, "kinds": {}}
+        entry["records"].add(index)
+        entry["seen"] += 1
+        _bump(entry["json"], json_type(value))
+        is_code = path in self.code_paths
+        _bump(entry["kinds"], kind_of(value, is_code))
+        self._measure(entry, value, is_code)
+        if depth >= MAX_DEPTH and isinstance(value, (dict, list)):
+            self.truncated = True
+            return
+        if isinstance(value, dict):
+            self._walk_object(value, f"{path}.", index, depth + 1)
+        elif isinstance(value, list):
+            for item in value:
+                self._add(f"{path}[]", item, index, depth + 1)
+
+    @staticmethod
+    def _measure(entry: dict[str, Any], value: Any, is_code: bool) -> None:
+        if isinstance(value, list):
+            low, high = entry.get("list_length", (len(value), len(value)))
+            entry["list_length"] = (min(low, len(value)), max(high, len(value)))
+        elif isinstance(value, str):
+            length = len(unicodedata.normalize("NFC", value))
+            entry["max_length"] = max(entry.get("max_length", 0), length)
+            if is_code and value.strip() and length <= MAX_CODE_LENGTH:
+                codes = entry.setdefault("codes", set())
+                if len(codes) < MAX_CODES:
+                    codes.add(value.strip())
+
+    def rows(self) -> list[dict[str, Any]]:
+        out = []
+        for path in sorted(self.paths):
+            entry = self.paths[path]
+            row: dict[str, Any] = {
+                "path": path,
+                "records": len(entry["records"]),
+                "seen": entry["seen"],
+                "json": dict(sorted(entry["json"].items())),
+                "kinds": dict(sorted(entry["kinds"].items())),
+            }
+            if "max_length" in entry:
+                row["max_length"] = entry["max_length"]
+            if "list_length" in entry:
+                row["list_length"] = list(entry["list_length"])
+            if "codes" in entry:
+                row["codes"] = sorted(entry["codes"])
+            out.append(row)
+        return out
+
+
+def _bump(counts: dict[str, int], key: str) -> None:
+    counts[key] = counts.get(key, 0) + 1
+
+
+def records_of(body: Mapping[str, Any], direction: str) -> list[Mapping[Any, Any]]:
+    """The records of an answer (``result``) or of a request (``data``); an object counts as one."""
+    value = body.get("result" if direction == "answer" else "data")
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, dict)]
+    return []
+
+
+def redact_message(message: str, sent: Iterable[str] = (), keys: Iterable[str] = ()) -> str:
+    """A portal message with every value blanked: what was sent, and any word that could be one.
+
+    Kept: lower-case words (the message's prose), punctuation, the names in ``keys`` and
+    camel-case identifiers such as ``MaHoSo`` (the keys a refusal names). Anything else — numbers,
+    capitalised words (names), e-mail addresses, codes — becomes ``…``.
+    """
+    text = unicodedata.normalize("NFC", message)
+    blanks = {s for s in sent if isinstance(s, str) and len(s) >= 3}
+    for value in sorted(blanks, key=len, reverse=True):
+        text = text.replace(unicodedata.normalize("NFC", value), "…")
+    known = set(keys)
+    words = []
+    for token in text.split():
+        if any(c.isdigit() or c in "@/+:=" for c in token.strip(":,;.")):
+            words.append("…")  # numbers, e-mail addresses, paths, phone numbers, key=value
+        else:
+            words.append("".join(_keep(part, known) for part in _WORD.split(token)))
+    shown = re.sub(r"…(?:[\s…]*…)?", "…", " ".join(words))
+    return shown if len(shown) <= MAX_MESSAGE else shown[: MAX_MESSAGE - 1] + "…"
+
+
+def _keep(part: str, known: set[str]) -> str:
+    if not part or not _WORD.fullmatch(part):
+        return part  # punctuation between words
+    if part in known or _CAMEL.match(part) and part.isascii():
+        return part
+    if part.isalpha() and part == part.lower():
+        return part
+    return "…"
+
+
+def build_line(
+    packet: str,
+    endpoint: str,
+    body: Mapping[str, Any],
+    code_paths: Iterable[str] = (),
+    *,
+    direction: str = "answer",
+    day: _dt.date | None = None,
+    month_only: bool = False,
+    sent: Iterable[str] = (),
+    keys: Iterable[str] = (),
+) -> Line:
+    """The capture line of one exchange: shapes of ``body`` (an answer, or a received request).
+
+    ``code_paths`` are the key paths (``A``, ``A.B``, ``A[].B``) whose values are codes the caller
+    wants learned; ``sent`` are values the caller sent (blanked from a refusal's message); ``keys``
+    are key names a message may show. ``day`` defaults to today (UTC): dates only, never a time;
+    ``month_only`` coarsens it to ``YYYY-MM``.
+    """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
+    records = records_of(body, direction)
+    shapes = _Shapes(frozenset(code_paths))
+    for index, record in enumerate(records):
+        shapes.walk_record(record, index)
+    code = body.get("error_code")
+    error_code = None if code is None else str(code).strip()
+    line: Line = {
+        "format": FORMAT,
+        "packet": packet,
+        "endpoint": endpoint,
+        "direction": direction,
+        "date": (day or _dt.datetime.now(_dt.UTC).date()).isoformat()[: 7 if month_only else 10],
+        "error_code": error_code,
+        "records": len(records),
+        "envelope_keys": sorted({key_segment(k) for k in body}),
+        "keys": shapes.rows(),
+    }
+    message = body.get("message")
+    if error_code not in (None, "0") and isinstance(message, str) and message.strip():
+        line["message"] = redact_message(message, sent, keys)
+    if shapes.truncated:
+        line["truncated"] = True
+    return line
+
+
+_LOCK = threading.Lock()
+
+
+def emit(line: Line, sink: Sink) -> None:
+    """Hand ``line`` to a callback, or append it as one JSON line to a file (created if needed)."""
+    if callable(sink):
+        sink(line)
+        return
+    data = (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+    with _LOCK:
+        # One write on an O_APPEND descriptor: concurrent writers never interleave a line.
+        fd = os.open(os.fspath(sink), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+
+def capture(
+    sink: Sink,
+    packet: str,
+    endpoint: str,
+    body: Mapping[str, Any],
+    code_paths: Iterable[str] = (),
+    **options: Any,
+) -> Line:
+    """:func:`build_line` then :func:`emit`; returns the line."""
+    line = build_line(packet, endpoint, body, code_paths, **options)
+    emit(line, sink)
+    return line

@@ -1,0 +1,227 @@
+"""`qcvngen learn`: unknown keys from traffic shapes, written back as observed fields (issue 13)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from conftest import SPEC, copy_spec
+from qcvngen.cli import app
+from qcvngen.pipeline import build
+from qcvngen.runtime.client import capture
+from typer.testing import CliRunner
+
+# Values of the answers: none of them may reach learn's output or the spec it writes.
+CANARIES = [
+    "PAKN-2026-000991",
+    "PAKN-2026-000992",
+    "Canary phản ánh đường hỏng",
+    "Hỏi về thủ tục cấp phép",
+    "20261101083000",
+    "Trần Văn Canary",
+    "0912345678",
+    "anh-canary.jpg",
+    "/pakn/2026/991.jpg",
+    "canary note",
+    "Cấp tỉnh canary",
+    "1.000001.000.00.00.H22",
+    "Canary",
+]
+T06 = "tables/t06-lay-thu-tuc.yaml"
+T09 = "tables/t09-danh-sach-pakn-cho-xu-ly.yaml"
+
+
+def _pakn(n: int) -> dict[str, Any]:
+    return {
+        "MAPAKN": f"PAKN-2026-00099{n}",
+        "TIEUDE": "Canary phản ánh đường hỏng" if n == 1 else "Hỏi về thủ tục cấp phép",
+        "NGAYGUI": f"2026110{n}083000",
+        "HOTEN": "Trần Văn Canary",
+        "SODIENTHOAI": "0912345678",
+        "TEPDINHKEM": [{"TENTEP": "anh-canary.jpg", "DUONGDAN": "/pakn/2026/991.jpg"}] if n == 1 else [],
+    }
+
+
+def _answers(folder: Path) -> Path:
+    """Raw answers of two packets (packet from the file name), plus a dated capture file."""
+    folder.mkdir()
+    ok = {"error_code": "0", "message": "Thành công"}
+    (folder / "DanhSachPAKNChoXuLy.2026-11-01.json").write_text(
+        json.dumps({**ok, "result": [_pakn(1), _pakn(2)]}, ensure_ascii=False), encoding="utf-8"
+    )
+    thu_tuc = [
+        {"ID": "1", "MATTHC": "1.000001.000.00.00.H22", "TRANGTHAI": "9", "NGAYCAPNHAT": "20261101000000",
+         "CAPTHUCHIEN": [{"CAPTHUCHIEN": "1", "GHICHU": "canary note"}]},
+        {"ID": 2, "MATTHC": "1.000001.000.00.00.H22", "TRANGTHAI": "1", "CAPTHUCHIEN": "Cấp tỉnh canary"},
+    ]
+    (folder / "LayThuTuc.json").write_text(json.dumps({**ok, "result": thu_tuc}, ensure_ascii=False), encoding="utf-8")
+    refused = {"error_code": "-1", "message": "Phiên của Trần Văn Canary (0912345678) đã hết hạn: thiếu trường MaDonVi"}
+    (folder / "DanhSachPAKNChoXuLy.refused.json").write_text(
+        json.dumps({**refused, "result": []}, ensure_ascii=False), encoding="utf-8"
+    )
+    line = capture.build_line(
+        "DanhSachPAKNChoXuLy", "integration", {**ok, "result": [_pakn(3)]}, day=dt.date(2026, 11, 3)
+    )
+    (folder / "client.jsonl").write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+    return folder
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _no_canary(text: str) -> None:
+    for canary in CANARIES:
+        assert canary not in text, canary
+
+
+def _added(before: dict[Path, str], after: dict[Path, str]) -> str:
+    """The lines ``learn --write`` added (the spec's own examples are not the answers' values)."""
+    lines = []
+    for path, text in after.items():
+        diff = difflib.unified_diff(before[path].splitlines(), text.splitlines(), lineterm="", n=0)
+        lines += [line for line in diff if line.startswith("+") and not line.startswith("+++")]
+    assert lines
+    return "\n".join(lines)
+
+
+def _report(answers: Path, spec: Path = SPEC) -> dict[str, Any]:
+    code, out, err = run("learn", str(answers), "--spec", str(spec), "--format", "json")
+    assert code == 0, err
+    return {p["packet"]: p for p in json.loads(out)["packets"]}
+
+
+def test_json_report_lists_each_unknown_key_with_packet_count_and_kind(tmp_path: Path) -> None:
+    packets = _report(_answers(tmp_path / "answers"))
+    pakn = {u["path"]: u for u in packets["DanhSachPAKNChoXuLy"]["unknown_keys"]}
+    assert set(pakn) == {"MAPAKN", "TIEUDE", "NGAYGUI", "HOTEN", "SODIENTHOAI", "TEPDINHKEM"}
+    assert pakn["NGAYGUI"]["kind"] == "datetime" and pakn["NGAYGUI"]["packet"] == "DanhSachPAKNChoXuLy"
+    assert (pakn["MAPAKN"]["records"], pakn["MAPAKN"]["captures"]) == (3, 2)
+    assert pakn["TIEUDE"]["kind"] == "string" and pakn["TIEUDE"]["max_length"] == 26
+    assert pakn["SODIENTHOAI"]["kind"] == "integer"
+    nested = pakn["TEPDINHKEM"]
+    assert (nested["kind"], nested["item_kind"], nested["list_length"]) == ("list", "record", [0, 1])
+    assert {n["path"] for n in nested["nested"]} == {"[]", "[].TENTEP", "[].DUONGDAN"}
+    thu_tuc = packets["LayThuTuc"]
+    found = {u["path"]: u for u in thu_tuc["unknown_keys"]}
+    assert found["NGAYCAPNHAT"]["kind"] == "datetime"
+    assert (found["CAPTHUCHIEN[].GHICHU"]["record"], found["CAPTHUCHIEN[].GHICHU"]["depth"]) == ("CapThucHien", 2)
+    assert thu_tuc["new_codes"] == [{"path": "TRANGTHAI", "codelist": "TrangThaiThuTuc", "codes": ["9"]}]
+    assert [c["path"] for c in thu_tuc["contradictions"]] == ["CAPTHUCHIEN"]
+    assert packets["DanhSachPAKNChoXuLy"]["refusals"] == [
+        {"error_code": "-1", "message": "… của … đã hết hạn: thiếu trường MaDonVi", "count": 1}
+    ]
+    assert "TENTTHC" in thu_tuc["unseen_fields"] and "MATTHC" not in thu_tuc["unseen_fields"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_no_value_reaches_the_report(tmp_path: Path, fmt: str) -> None:
+    code, out, err = run("learn", str(_answers(tmp_path / "answers")), "--format", fmt)
+    assert code == 0, err
+    assert "NGAYGUI" in out and "TEPDINHKEM" in out
+    _no_canary(out + err)
+
+
+def test_write_validates_builds_shows_in_coverage_is_compatible_and_idempotent(tmp_path: Path) -> None:
+    answers = _answers(tmp_path / "answers")
+    spec = copy_spec(tmp_path)
+    before = {p: p.read_text(encoding="utf-8") for p in spec.rglob("*.yaml")}
+    code, _, err = run("learn", str(answers), "--spec", str(spec), "--write", "--supplied-by", "Test integrator")
+    assert code == 0, err
+    assert "8 observed field(s) and 1 code(s) added" in err, err
+    after = {p: p.read_text(encoding="utf-8") for p in spec.rglob("*.yaml")}
+    _no_canary(_added(before, after))
+    assert run("validate", "--spec", str(spec))[0] == 0
+    assert run("build", "--spec", str(spec), "--out", str(tmp_path / "out"))[0] == 0
+
+    code, out, _ = run("coverage", "--spec", str(spec), "--json")
+    rows = {row["table"]: row for row in json.loads(out)["tables"]}
+    assert set(rows[9]["observed_fields"]) == {"MAPAKN", "TIEUDE", "NGAYGUI", "HOTEN", "SODIENTHOAI", "TEPDINHKEM"}
+    assert (rows[9]["specified"], rows[9]["observed"], rows[6]["observed_fields"]) == (0, 6, ["NGAYCAPNHAT"])
+
+    code, out, err = run("diff", str(SPEC), str(spec), "--format", "json")
+    assert code == 0, err
+    changes = json.loads(out)["changes"]
+    added = {c["subject"]: c["class"] for c in changes if c["kind"] == "field.added"}
+    assert set(added) == {"MAPAKN", "TIEUDE", "NGAYGUI", "HOTEN", "SODIENTHOAI", "TEPDINHKEM", "NGAYCAPNHAT", "CapThucHien.GHICHU"}
+    assert set(added.values()) == {"compatible"}
+    codes = [c for c in changes if c["kind"] == "code.added"]
+    assert codes and {c["class"] for c in codes} == {"compatible"}, codes
+    assert not json.loads(out)["breaking"] and all(c["class"] != "breaking" for c in changes)
+
+    code, _, err = run("learn", str(answers), "--spec", str(spec), "--write", "--supplied-by", "Test integrator")
+    assert code == 0 and "nothing new" in err, err
+    assert {p: p.read_text(encoding="utf-8") for p in spec.rglob("*.yaml")} == after
+    assert set(after) == set(before)
+
+
+def test_write_keeps_comments_and_layout(tmp_path: Path) -> None:
+    spec = copy_spec(tmp_path)
+    originals = {name: (spec / name).read_text(encoding="utf-8") for name in (T06, "sources.yaml", "codelists.yaml")}
+    code, _, err = run("learn", str(_answers(tmp_path / "answers")), "--spec", str(spec), "--write", "--supplied-by", "x")
+    assert code == 0, err
+    for name, old in originals.items():
+        new = (spec / name).read_text(encoding="utf-8").splitlines()
+        position = 0
+        for line in old.splitlines():  # every old line, in order: only insertions happened
+            position = new.index(line, position) + 1
+    assert "fields: []" not in (spec / T09).read_text(encoding="utf-8")
+    assert (spec / "sources.yaml").read_text(encoding="utf-8").startswith("# The sources catalogue")
+    sources = (spec / "sources.yaml").read_text(encoding="utf-8")
+    assert "kind: capture" in sources and "supplied by x" in sources and "2026-11-03" in sources
+
+
+def test_generated_schemas_accept_what_they_accepted(tmp_path: Path) -> None:
+    answers = _answers(tmp_path / "answers")
+    spec = copy_spec(tmp_path)
+    assert run("learn", str(answers), "--spec", str(spec), "--write", "--supplied-by", "x")[0] == 0
+    body = json.loads((answers / "DanhSachPAKNChoXuLy.2026-11-01.json").read_text(encoding="utf-8"))
+    for folder in (SPEC, spec):
+        files = build(folder).files
+        schema = next(text for path, text in files.items() if path.name == "DanhSachPAKNChoXuLy.response.schema.json")
+        jsonschema.Draft202012Validator(json.loads(schema)).validate(body)
+
+
+def _write_line(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_bad_input_exits_2_with_a_located_message(tmp_path: Path) -> None:
+    good = json.dumps(capture.build_line("LayThuTuc", "share", {"result": []}, day=dt.date(2026, 1, 1)))
+    bad_json = _write_line(tmp_path / "a.jsonl", good + "\n{not json\n")
+    code, _, err = run("learn", str(bad_json))
+    assert code == 2 and f"{bad_json}:2: not JSON" in err
+    unknown = _write_line(tmp_path / "b.jsonl", good.replace("LayThuTuc", "NoSuchPacket") + "\n")
+    code, _, err = run("learn", str(unknown))
+    assert code == 2 and f"{unknown}:1: packet 'NoSuchPacket' is not in the spec" in err
+    smuggled = json.loads(good)
+    smuggled["keys"] = [{"path": "Nguyễn Văn A", "records": 1, "seen": 1, "json": {}, "kinds": {}}]
+    bad_path = _write_line(tmp_path / "c.jsonl", json.dumps(smuggled) + "\n")
+    code, out, err = run("learn", str(bad_path))
+    assert code == 2 and f"{bad_path}:1: keys[0].path: not a key path" in err and "Nguyễn" not in out + err
+    raw = _write_line(tmp_path / "answer.json", '{"error_code": "0", "result": []}')
+    code, _, err = run("learn", str(raw))
+    assert code == 2 and "--packet" in err
+    assert run("learn", str(raw), "--packet", "LayThuTuc")[0] == 0
+    code, _, err = run("learn", str(raw), "--packet", "LayThuTuc", "--write")
+    assert code == 2 and "--supplied-by" in err
+    code, _, err = run("learn", str(tmp_path / "missing"))
+    assert code == 2 and "no such file" in err
+    assert "Traceback" not in err
+
+
+def test_a_taken_source_id_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    spec = copy_spec(tmp_path)
+    before = {p: p.read_bytes() for p in spec.rglob("*.yaml")}
+    args = ["learn", str(_answers(tmp_path / "answers")), "--spec", str(spec), "--write", "--supplied-by", "x"]
+    code, _, err = run(*args, "--source-id", "S1")
+    assert code == 2 and "--source-id S1: already used" in err
+    assert {p: p.read_bytes() for p in spec.rglob("*.yaml")} == before
