@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import ROOT, SPEC
-from qcvngen import dsl, ir
+from qcvngen import dsl, ir, kinds
 from qcvngen.cli import app
 from qcvngen.pipeline import load_spec
 from qcvngen.site import MARKER, labels, make_server, render_site, write_site
@@ -524,7 +524,7 @@ def test_the_vocabulary_names_every_value_the_ir_can_hold() -> None:
     """A new field kind, membership or confidence in the DSL cannot reach the site without its two names."""
     from typing import get_args
 
-    assert set(labels.KINDS) == set(get_args(dsl.FieldType))
+    assert set(labels.KINDS) == set(get_args(kinds.Kind)) == set(kinds.KINDS)
     assert set(labels.MEMBERSHIP) == set(get_args(dsl.Membership))
     assert set(labels.CONFIDENCE) == set(get_args(dsl.Confidence))
     assert set(labels.STATUS) == set(labels.STATUS_MEANING) == set(get_args(ir.CoverageStatus))
