@@ -210,10 +210,11 @@ def test_a_plain_string_note_is_read_as_english_only_with_a_located_warning(tmp_
     edit(spec, T03, NOTE_BLOCK, f'    notes: "{NOTE_EN}"\n')
     reg, diagnostics = load_spec(spec)
     assert reg is not None, [str(d) for d in diagnostics]
-    assert [str(d) for d in diagnostics] == [
+    expected = (
         f"spec/{T03}:{line_of(spec, T03, 'notes: ')}:12: CapNhatTienDoHoSoMC.fields[0].notes: warning: note is "
         'in English only: the Vietnamese is missing; write notes: {vi: "…", en: "…"}'
-    ]
+    )
+    assert [str(d) for d in diagnostics] == [expected]
     field = reg.record(reg.table(3).record or "").fields[0]
     assert field.notes is not None and (field.notes.vi, field.notes.en) == ("", NOTE_EN)
     code, output = run(["build", "--spec", str(spec), "--out", str(tmp_path / "out")])
@@ -239,6 +240,10 @@ def test_a_malformed_note_is_an_error_at_its_position(tmp_path: Path, new: str, 
     hits = [str(d) for d in diagnostics if message in str(d)]
     assert hits, [str(d) for d in diagnostics]
     match = DIAGNOSTIC.match(hits[0])
-    assert match and match.group(1) == f"spec/{T03}" and match.group(4) == f"CapNhatTienDoHoSoMC.fields[0].{message.split(':')[0]}"
+    assert (
+        match
+        and match.group(1) == f"spec/{T03}"
+        and match.group(4) == f"CapNhatTienDoHoSoMC.fields[0].{message.split(':')[0]}"
+    )
     # The note follows the field's example; a nested key's problem sits on the note's lines.
     assert int(match.group(2)) - line_of(spec, T03, 'example: "H22.01-200101-0001"') in (1, 2, 3)

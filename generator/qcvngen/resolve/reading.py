@@ -123,7 +123,7 @@ def note(spec: dsl.TextSpec | None) -> ir.Text | None:
     return bilingual(spec) if spec is not None else None
 
 
-ENGLISH_ONLY_NOTE = "note is in English only: the Vietnamese is missing; write notes: {vi: \"…\", en: \"…\"}"
+ENGLISH_ONLY_NOTE = 'note is in English only: the Vietnamese is missing; write notes: {vi: "…", en: "…"}'
 
 
 def warn_english_only_notes(check: Checker, doc: Document, prefix: str, data: Any, loc: PathKey = ()) -> None:

@@ -101,7 +101,9 @@ def _table(res: Resolver, out: Tables, doc: Document, prefix: str, tf: dsl.Table
             )
     flds = res.fields(tf.fields, doc, prefix, ("fields",), tf.table)
     gaps = tuple(
-        ir.Gap(g.row, bilingual(g.title), res.check_sources(doc, prefix, ("gaps", i, "sources"), g.sources), note(g.notes))
+        ir.Gap(
+            g.row, bilingual(g.title), res.check_sources(doc, prefix, ("gaps", i, "sources"), g.sources), note(g.notes)
+        )
         for i, g in enumerate(tf.gaps)
     )
     cov = table_coverage(flds, declared, gaps)
@@ -112,7 +114,16 @@ def _table(res: Resolver, out: Tables, doc: Document, prefix: str, tf: dsl.Table
     record_name = _table_part(res, out, doc, prefix, tf, flds, cov) if tf.packet in res.packet_specs else ""
     out.tables.append(
         ir.Table(
-            tf.table, tf.packet, tf.part, bilingual(tf.title), tf.confidence, note(tf.notes), record_name, gaps, cov, doc.file
+            tf.table,
+            tf.packet,
+            tf.part,
+            bilingual(tf.title),
+            tf.confidence,
+            note(tf.notes),
+            record_name,
+            gaps,
+            cov,
+            doc.file,
         )
     )
 
