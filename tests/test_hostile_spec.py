@@ -606,7 +606,7 @@ _TEXT = st.text(
     min_size=1, max_size=40,
 )
 _HYPOTHESIS_SINKS = ("field.title.vi", "field.example", "code.code", "packet.purpose.en", "regulation.spec_version",
-                     "source.title", "header.description.vi", "gap.title.en", "codelist.notes", "envelope_field.notes")
+                     "source.title", "header.description.vi", "gap.title.en", "codelist.notes.en", "envelope_field.notes.vi")
 
 
 @settings(max_examples=40 if FULL else 3, deadline=None, derandomize=not FULL,

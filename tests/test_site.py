@@ -74,6 +74,20 @@ ENGLISH_WORDS = (
     "the",
     "of",
     "and",
+    # Words of the spec's English notes (their Vietnamese is shown instead).
+    "from",
+    "when",
+    "only",
+    "not",
+    "with",
+    "is",
+    "are",
+    "by",
+    "sends",
+    "reads",
+    "unverified",
+    "observed",
+    "implementation",
 )
 # Letters that only Vietnamese writes (ă ơ ư đ, and the tone marks on them or with a dot below/hook above).
 VIETNAMESE_LETTERS = re.compile("[ăắằẳẵặơớờởỡợưứừửữựđạảậẩẫấầẹẻẽếềểễệỉịĩọỏốồổỗộụủũỳỵỷỹ]", re.IGNORECASE)
@@ -281,20 +295,20 @@ def test_language_switch_hides_the_other_language_and_is_remembered(browser: Any
     assert row.find_element("css selector", "td:nth-child(4)").text == "có"  # required: yes
     assert row.find_element("css selector", "td:last-child").text == "Bảng 2, dòng 15"
     assert browser.execute_script("return document.documentElement.lang") == "vi"
-    # Notes exist in English only: Vietnamese readers get a pointer to them instead.
-    notes = browser.find_elements("xpath", "//li[code[normalize-space(.)='NgayHenTra']]")
-    assert notes and not notes[0].is_displayed()
-    pointer = browser.find_element("xpath", "//li[code[normalize-space(.)='NgayHenTra']]/../following-sibling::p[1]")
-    assert pointer.is_displayed() and "chỉ có bằng tiếng Anh" in pointer.text
+    # Notes are bilingual: the Vietnamese is shown, the English hidden.
+    note = browser.find_element("xpath", "//li[code[normalize-space(.)='NgayHenTra']]")
+    assert note.is_displayed() and "Ngày hẹn trả" not in note.text
+    assert note.find_element("css selector", "span.l-vi").is_displayed()
+    assert not note.find_element("css selector", "span.l-en").is_displayed()
 
     _open(browser, page, "both")
     row = browser.find_element("id", "f-NgayHenTra")
     assert row.find_element("css selector", "td.l-vi").is_displayed()
     assert row.find_element("css selector", "td.l-en").is_displayed()
     assert row.find_element("css selector", "td:last-child").text == "Bảng 2, dòng 15 / Table 2, row 15"
-    notes = browser.find_elements("xpath", "//li[code[normalize-space(.)='NgayHenTra']]")
-    pointer = browser.find_element("xpath", "//li[code[normalize-space(.)='NgayHenTra']]/../following-sibling::p[1]")
-    assert notes[0].is_displayed() and not pointer.is_displayed()
+    note = browser.find_element("xpath", "//li[code[normalize-space(.)='NgayHenTra']]")
+    assert note.find_element("css selector", "span.l-vi").is_displayed()
+    assert note.find_element("css selector", "span.l-en").is_displayed()
 
 
 def _visible_text(browser: Any, url: str, lang: str) -> str:
@@ -311,7 +325,12 @@ def _english_titles(reg: ir.Regulation, packet: ir.Packet) -> list[str]:
     return [f.title.en for f in fields if f.title.en.lower() not in (f.title.vi.lower(), *wire)]
 
 
+# File names and query assignments (envelope.yaml, samples/x.json, status=1) are wire text, not English.
+_NOT_PROSE = re.compile(r"\S+\.(?:yaml|json|tsx|cs|vue|java|md)\b\S*|samples/\S+|\b\w+=\S*")
+
+
 def _english_found(text: str, words: list[str]) -> list[str]:
+    text = _NOT_PROSE.sub(" ", text)
     return sorted({w for w in words if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text, re.IGNORECASE)})
 
 
@@ -372,6 +391,55 @@ def test_english_mode_shows_no_vietnamese(browser: Any, base_url: str, reg: ir.R
         if lines:
             problems[page] = lines[:5]
     assert not problems
+
+
+def _notes(*roots: Any) -> list[ir.Text]:
+    """Every note held by ``roots`` and what they contain (tables, gaps, records, fields, codes)."""
+    found: list[ir.Text] = []
+
+    def walk(node: Any) -> None:
+        if dataclasses.is_dataclass(node) and not isinstance(node, type):
+            for f in dataclasses.fields(node):
+                value = getattr(node, f.name)
+                if f.name == "notes" and isinstance(value, ir.Text):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, tuple):
+            for item in node:
+                walk(item)
+
+    for root in roots:
+        walk(root)
+    return found
+
+
+def _page_notes(reg: ir.Regulation) -> dict[str, list[ir.Text]]:
+    pages: dict[str, list[ir.Text]] = {"envelope.html": _notes(reg.envelope), "codelists.html": _notes(reg.codelists)}
+    for packet in reg.packets:
+        tables = [reg.table(n) for n in packet.tables]
+        records = [reg.record(t.record) for t in tables if t.record]
+        nested = reg.nested_records([r.name for r in records])
+        pages[f"packets/{packet.name}.html"] = _notes(packet, *tables, *records, *nested)
+    return pages
+
+
+def test_every_note_shows_in_the_chosen_language_only(browser: Any, base_url: str, reg: ir.Regulation) -> None:
+    """Notes are bilingual in the spec: VI shows each note's Vietnamese and not its English, EN the reverse."""
+    problems: dict[str, list[str]] = {}
+    counted = 0
+    for page, notes in _page_notes(reg).items():
+        assert all(n.vi for n in notes), page  # the bundled spec writes every note in both languages
+        text_vi = _visible_text(browser, base_url + page, "vi")
+        text_en = _visible_text(browser, base_url + page, "en")
+        for n in notes:
+            counted += 1
+            shared = n.vi == n.en  # language-neutral ("1/2/3 (REFERENCE §5.6).") shows in both modes
+            if n.vi not in text_vi or (not shared and n.en in text_vi):
+                problems.setdefault(page, []).append(f"vi mode: {n.vi[:60]}")
+            if n.en not in text_en or (not shared and n.vi in text_en):
+                problems.setdefault(page, []).append(f"en mode: {n.en[:60]}")
+    assert counted > 150 and not problems, problems
 
 
 @pytest.mark.parametrize(("start", "query"), [("index.html", "NgayHenTra"), ("packets/LayThuTuc.html", "ngay hen tra")])
@@ -511,8 +579,9 @@ def test_every_marked_text_has_its_other_language(site_files: dict[PurePosixPath
         pointers = body.count('class="l-vionly')
         assert body.count('<span class="l-en"') == spans + body.count('<span class="l-vionly"'), path
         assert body.count('<p class="l-vi"') == body.count('<p class="l-en" lang="en">'), path
-        assert body.count('<p class="l-en note"') + body.count('<ul class="notes l-en"') == body.count(
-            '<p class="l-vionly'
+        # A note paragraph has its Vietnamese, or (a note written in English only) a Vietnamese pointer.
+        assert body.count('<p class="l-en note"') == body.count('<p class="l-vi note"') + body.count(
+            '<p class="l-vionly note"'
         ), path
         assert pointers >= body.count('<p class="l-vionly')
         for row in re.findall(r"<tr[^>]*>.*?</tr>", body, re.DOTALL):
@@ -769,3 +838,22 @@ def test_ensure_browser_reports_a_failed_install(tmp_path: Path) -> None:
         ensure_browser(_finder(), 0, "/usr/bin/apt-get", run, tmp_path / "chromium.lock")
     with pytest.raises(pytest.fail.Exception, match="not running as root"):
         ensure_browser(_finder(), 1000, "/usr/bin/apt-get", run, tmp_path / "chromium.lock")
+
+
+def test_a_note_written_in_english_only_leaves_vietnamese_readers_a_pointer(tmp_path: Path) -> None:
+    """The older plain-string note (resolve warns) is marked English; Vietnamese-only mode shows a pointer instead."""
+    from conftest import copy_spec
+
+    spec = copy_spec(tmp_path)
+    t03 = spec / "tables/t03-cap-nhat-tien-do-ho-so-mc.yaml"
+    text = t03.read_text(encoding="utf-8")
+    block = '    notes:\n      vi: "Phải khớp với một hồ sơ đã gửi bằng DongBoHoSoMC."\n      en: "Must match a dossier'
+    assert block in text
+    t03.write_text(text.replace(block, '    notes: "Must match a dossier', 1), encoding="utf-8")
+    reg, diagnostics = load_spec(spec)
+    assert reg is not None and [d.severity.value for d in diagnostics] == ["warning"]
+    page = render_site(reg)[PurePosixPath("packets/CapNhatTienDoHoSoMC.html")]
+    item = next(li for li in re.findall(r"<li><code>MaHoSo</code>.*?</li>", page))
+    assert '<span class="l-en" lang="en">Must match a dossier already sent with DongBoHoSoMC.</span>' in item
+    assert f'<span class="l-vionly" lang="vi">{labels.L.ENGLISH_ONLY_SHORT.vi}</span>' in item
+    assert '<span class="l-vi"' not in item

@@ -191,3 +191,59 @@ def test_a_clash_is_located_at_the_definition_that_came_second(tmp_path: Path) -
         "the name 'DongBoHoSoMCRequest' is defined by packet 'DongBoHoSoMC'"
         " and by local service 'DongBoHoSoMC'; rename one"
     )
+
+
+# --- notes: bilingual everywhere; the older plain string reads as English only, with a warning ----
+
+NOTE_EN = "Must match a dossier already sent with DongBoHoSoMC."
+T03 = "tables/t03-cap-nhat-tien-do-ho-so-mc.yaml"
+NOTE_BLOCK = f'    notes:\n      vi: "Phải khớp với một hồ sơ đã gửi bằng DongBoHoSoMC."\n      en: "{NOTE_EN}"\n'
+
+
+def test_the_bundled_spec_has_every_note_in_both_languages(tmp_path: Path) -> None:
+    reg, diagnostics = load_spec(copy_spec(tmp_path))
+    assert reg is not None and diagnostics == []
+
+
+def test_a_plain_string_note_is_read_as_english_only_with_a_located_warning(tmp_path: Path) -> None:
+    spec = copy_spec(tmp_path)
+    edit(spec, T03, NOTE_BLOCK, f'    notes: "{NOTE_EN}"\n')
+    reg, diagnostics = load_spec(spec)
+    assert reg is not None, [str(d) for d in diagnostics]
+    expected = (
+        f"spec/{T03}:{line_of(spec, T03, 'notes: ')}:12: CapNhatTienDoHoSoMC.fields[0].notes: warning: note is "
+        'in English only: the Vietnamese is missing; write notes: {vi: "…", en: "…"}'
+    )
+    assert [str(d) for d in diagnostics] == [expected]
+    field = reg.record(reg.table(3).record or "").fields[0]
+    assert field.notes is not None and (field.notes.vi, field.notes.en) == ("", NOTE_EN)
+    code, output = run(["build", "--spec", str(spec), "--out", str(tmp_path / "out")])
+    assert code == 0 and "warning: note is in English only" in output
+
+
+@pytest.mark.parametrize(
+    ("new", "message"),
+    [
+        ('    notes:\n      en: "x"\n', "notes.vi: missing required key 'vi'"),
+        ('    notes:\n      vi: "x"\n      en: ""\n', "notes.en: String should have at least 1 character"),
+        ('    notes: {vi: "x", en: "y", fr: "z"}\n', "notes.fr: unknown key 'fr'"),
+        ("    notes: 12\n", "notes: expected a note {vi: ..., en: ...}, got 12"),
+        ('    notes: ""\n', "notes: expected a note {vi: ..., en: ...}, got an empty text"),
+        ("    notes: yes\n", "notes: `yes` would be read by YAML 1.1 as a boolean; quote this value"),
+    ],
+)
+def test_a_malformed_note_is_an_error_at_its_position(tmp_path: Path, new: str, message: str) -> None:
+    spec = copy_spec(tmp_path)
+    edit(spec, T03, NOTE_BLOCK, new)
+    reg, diagnostics = load_spec(spec)
+    assert reg is None
+    hits = [str(d) for d in diagnostics if message in str(d)]
+    assert hits, [str(d) for d in diagnostics]
+    match = DIAGNOSTIC.match(hits[0])
+    assert (
+        match
+        and match.group(1) == f"spec/{T03}"
+        and match.group(4) == f"CapNhatTienDoHoSoMC.fields[0].{message.split(':')[0]}"
+    )
+    # The note follows the field's example; a nested key's problem sits on the note's lines.
+    assert int(match.group(2)) - line_of(spec, T03, 'example: "H22.01-200101-0001"') in (1, 2, 3)

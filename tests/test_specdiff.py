@@ -27,7 +27,9 @@ TEN_LINH_VUC = """  - name: TenLinhVuc
     sources: [S1, S3]
     confidence: high
     example: "Giáo dục và Đào tạo"
-    notes: "S1 copies LINHVUCTHUCHIEN[0].TENLINHVUC from LayThuTuc."
+    notes:
+      vi: "S1 sao chép LINHVUCTHUCHIEN[0].TENLINHVUC từ LayThuTuc."
+      en: "S1 copies LINHVUCTHUCHIEN[0].TENLINHVUC from LayThuTuc."
 """
 STATUS_10 = '        title: {vi: "Đã trả kết quả", en: "result returned"}\n'
 STATUS_11 = '      - code: "11"\n        title: {vi: "Đã huỷ", en: "cancelled"}\n'
@@ -112,7 +114,7 @@ def test_markdown_has_one_section_per_packet(tmp_path: Path) -> None:
 def test_a_description_change_is_informational_and_exits_0(tmp_path: Path) -> None:
     new = copy_spec(tmp_path)
     edit(new, T02, 'en: "dossier code"}', 'en: "dossier code (number)"}')
-    edit(new, T02, "notes: \"Optional ('ko bb' in S1).\"", "notes: \"Optional; S1 marks it 'ko bb'.\"")
+    edit(new, T02, "en: \"Optional ('ko bb' in S1).\"", "en: \"Optional; S1 marks it 'ko bb'.\"")
 
     code, found = changes([str(SPEC), str(new)])
 
@@ -325,3 +327,15 @@ def test_a_change_of_the_regulation_notes_is_reported(tmp_path: Path) -> None:
     assert code == 0
     change = one(found, "regulation", "regulation.notes")
     assert change["class"] == "informational" and "A replacement regulation" in change["new"]
+
+
+def test_a_change_of_only_the_vietnamese_of_a_note_is_reported_with_both_languages(tmp_path: Path) -> None:
+    """Notes are bilingual: a change in either language is a change, shown as ``vi / en``."""
+    new = copy_spec(tmp_path)
+    edit(new, T02, "vi: \"Không bắt buộc ('ko bb' trong S1).\"", "vi: \"Tuỳ chọn; S1 ghi 'ko bb'.\"")
+    code, found = changes([str(SPEC), str(new)])
+    assert code == 0
+    change = one(found, "ChuHoSo", "field.notes")
+    assert change["class"] == "informational"
+    assert change["old"] == "Không bắt buộc ('ko bb' trong S1). / Optional ('ko bb' in S1)."
+    assert change["new"] == "Tuỳ chọn; S1 ghi 'ko bb'. / Optional ('ko bb' in S1)."

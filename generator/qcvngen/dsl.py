@@ -5,9 +5,9 @@ Cross-file rules (dangling references, duplicate names, counts) live in :mod:`qc
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from .kinds import Kind
 
@@ -26,6 +26,18 @@ class TextSpec(Strict):
 
     vi: StrictStr = Field(min_length=1)
     en: StrictStr = Field(min_length=1)
+
+
+def _english_only(value: Any) -> Any:
+    """A note written as a plain string: English only, its Vietnamese left empty (resolve warns)."""
+    if isinstance(value, str) and value:
+        return TextSpec.model_construct(vi="", en=value)
+    return value
+
+
+# A note: a bilingual text like a title. The older plain-string form still reads (as English only,
+# ``vi`` empty) so existing specs keep building; resolve warns at its position that Vietnamese is missing.
+NoteSpec = Annotated[TextSpec, BeforeValidator(_english_only)]
 
 
 class FieldSpec(Strict):
@@ -47,7 +59,7 @@ class FieldSpec(Strict):
     pii: StrictBool = False
     secret: StrictBool = False
     example: StrictStr | None = None
-    notes: StrictStr | None = None
+    notes: NoteSpec | None = None
 
 
 class RecordSpec(Strict):
@@ -55,7 +67,7 @@ class RecordSpec(Strict):
 
     name: StrictStr = Field(min_length=1)
     title: TextSpec
-    notes: StrictStr | None = None
+    notes: NoteSpec | None = None
     fields: list[FieldSpec]
 
 
@@ -65,7 +77,7 @@ class GapSpec(Strict):
     row: StrictInt = Field(ge=1)
     title: TextSpec
     sources: list[StrictStr] = Field(min_length=1)
-    notes: StrictStr | None = None
+    notes: NoteSpec | None = None
 
 
 class TableFile(Strict):
@@ -76,7 +88,7 @@ class TableFile(Strict):
     part: Literal["records", "params"]
     title: TextSpec
     confidence: Confidence
-    notes: StrictStr | None = None
+    notes: NoteSpec | None = None
     fields: list[FieldSpec]
     gaps: list[GapSpec] = []
     records: list[RecordSpec] = []
@@ -94,7 +106,7 @@ class RegulationFile(Strict):
     spec_version: StrictStr
     timezone: StrictStr
     datetime_format: StrictStr
-    notes: TextSpec | None = None
+    notes: NoteSpec | None = None
 
 
 class SourceSpec(Strict):
@@ -148,7 +160,7 @@ class PacketSpec(Strict):
     declared: StrictStr
     tables: list[PacketTableSpec] = Field(min_length=1)
     sources: list[StrictStr] = Field(min_length=1)
-    notes: StrictStr | None = None
+    notes: NoteSpec | None = None
 
 
 class PacketsFile(Strict):
@@ -164,7 +176,7 @@ class CodeSpec(Strict):
     code: StrictStr
     title: TextSpec
     membership: Membership = "regulation"
-    notes: StrictStr | None = None
+    notes: NoteSpec | None = None
 
 
 class CodeListSpec(Strict):
@@ -175,7 +187,7 @@ class CodeListSpec(Strict):
     closed: StrictBool
     sources: list[StrictStr] = Field(min_length=1)
     confidence: Confidence
-    notes: StrictStr | None = None
+    notes: NoteSpec | None = None
     codes: list[CodeSpec] = Field(min_length=1)
 
 
@@ -191,7 +203,7 @@ class EndpointSpec(Strict):
     name: StrictStr = Field(pattern=r"^[a-z][a-z0-9_]*$")
     path: StrictStr = Field(pattern=r"^/[A-Za-z0-9_./-]*$")
     title: TextSpec
-    notes: StrictStr | None = None
+    notes: NoteSpec | None = None
 
 
 class HeaderSpec(Strict):
@@ -217,7 +229,7 @@ class ErrorSpec(Strict):
     code: StrictStr
     title: TextSpec
     sources: list[StrictStr] = Field(min_length=1)
-    notes: StrictStr | None = None
+    notes: NoteSpec | None = None
 
 
 class LocalServiceSpec(Strict):
@@ -228,7 +240,7 @@ class LocalServiceSpec(Strict):
     title: TextSpec
     inference: StrictBool
     sources: list[StrictStr] = Field(min_length=1)
-    notes: StrictStr | None = None
+    notes: NoteSpec | None = None
     result_record: StrictStr
     params: list[FieldSpec] = []
 
@@ -244,4 +256,4 @@ class EnvelopeFile(Strict):
     service_params: dict[StrictStr, list[FieldSpec]] = {}
     errors: list[ErrorSpec] = []
     local_services: list[LocalServiceSpec] = []
-    notes: StrictStr | None = None
+    notes: NoteSpec | None = None

@@ -17,7 +17,10 @@ CoverageStatus = Literal["complete", "unverified", "partial", "unknown"]
 
 @dataclass(frozen=True)
 class Text:
-    """A text in Vietnamese and English."""
+    """A text in Vietnamese and English.
+
+    ``vi`` is empty only in a note the spec wrote as a plain string (English only; resolve warns).
+    """
 
     vi: str
     en: str
@@ -77,7 +80,7 @@ class Field:
     pii: bool
     secret: bool
     example: str | None
-    notes: str | None
+    notes: Text | None
     origin: Origin
     position: int
 
@@ -91,7 +94,7 @@ class Record:
     fields: tuple[Field, ...]
     open: bool
     table: int | None
-    notes: str | None
+    notes: Text | None
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ class Gap:
     row: int
     title: Text
     sources: tuple[str, ...]
-    notes: str | None
+    notes: Text | None
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ class Table:
     part: Part
     title: Text
     confidence: str
-    notes: str | None
+    notes: Text | None
     record: str
     gaps: tuple[Gap, ...]
     coverage: Coverage
@@ -157,7 +160,7 @@ class Packet:
     data_record: str | None
     result_record: str | None
     sources: tuple[str, ...]
-    notes: str | None
+    notes: Text | None
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,7 @@ class Code:
     code: str
     title: Text
     membership: str
-    notes: str | None
+    notes: Text | None
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ class CodeList:
     closed: bool
     sources: tuple[str, ...]
     confidence: str
-    notes: str | None
+    notes: Text | None
     codes: tuple[Code, ...]
 
 
@@ -218,7 +221,7 @@ class Endpoint:
     name: str
     path: str
     title: Text
-    notes: str | None
+    notes: Text | None
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,7 @@ class ErrorCode:
     code: str
     title: Text
     sources: tuple[str, ...]
-    notes: str | None
+    notes: Text | None
 
 
 @dataclass(frozen=True)
@@ -251,7 +254,7 @@ class LocalService:
     title: Text
     inference: bool
     sources: tuple[str, ...]
-    notes: str | None
+    notes: Text | None
     params: tuple[Field, ...]
     result_record: str
 
@@ -268,7 +271,7 @@ class Envelope:
     response: Record
     errors: tuple[ErrorCode, ...]
     local_services: tuple[LocalService, ...]
-    notes: str | None
+    notes: Text | None
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,11 @@ def _added(tree: Tree, rel: str, path: PathKey, key: str = "name") -> bool:
     """The instance sits in an entry the skeleton added (nothing refers to it)."""
     for cut in range(len(path), 0, -1):
         entry = get(tree[rel], path[:cut])
-        if isinstance(entry, dict) and isinstance(entry.get(key), str):
-            return entry[key].startswith(_ADDED) or entry[key].startswith(_ADDED.lower())
+        value = entry.get(key) if isinstance(entry, dict) else None
+        if isinstance(value, dict):  # a bilingual text (notes): its English says whether it was added
+            value = value.get("en")
+        if isinstance(value, str):
+            return value.startswith(_ADDED) or value.startswith(_ADDED.lower())
     return False
 
 
@@ -54,7 +57,8 @@ def _field_sinks(prefix: str, files: str, lists: tuple[PathKey, ...]) -> list[Si
     return [
         Sink(f"{prefix}.title.vi", files, each("title", "vi")),
         Sink(f"{prefix}.title.en", files, each("title", "en")),
-        Sink(f"{prefix}.notes", files, each("notes")),
+        Sink(f"{prefix}.notes.vi", files, each("notes", "vi")),
+        Sink(f"{prefix}.notes.en", files, each("notes", "en")),
         Sink(f"{prefix}.example", files, each("example"), where=_example_ok),
     ]
 
@@ -74,39 +78,49 @@ TEXT_SINKS: list[Sink] = [
     Sink("section.title.en", "packets.yaml", (("groups", "*", "sections", "*", "title", "en"),)),
     Sink("packet.purpose.vi", "packets.yaml", (("packets", "*", "purpose", "vi"),)),
     Sink("packet.purpose.en", "packets.yaml", (("packets", "*", "purpose", "en"),)),
-    Sink("packet.notes", "packets.yaml", (("packets", "*", "notes"),)),
+    Sink("packet.notes.vi", "packets.yaml", (("packets", "*", "notes", "vi"),)),
+    Sink("packet.notes.en", "packets.yaml", (("packets", "*", "notes", "en"),)),
     Sink("packet.declared", "packets.yaml", (("packets", "*", "declared"),)),
     Sink("packet.number", "packets.yaml", (("packets", "*", "number"),)),
     Sink("endpoint.title.vi", "envelope.yaml", (("endpoints", "*", "title", "vi"),)),
     Sink("endpoint.title.en", "envelope.yaml", (("endpoints", "*", "title", "en"),)),
-    Sink("endpoint.notes", "envelope.yaml", (("endpoints", "*", "notes"),)),
+    Sink("endpoint.notes.vi", "envelope.yaml", (("endpoints", "*", "notes", "vi"),)),
+    Sink("endpoint.notes.en", "envelope.yaml", (("endpoints", "*", "notes", "en"),)),
     Sink("header.description.vi", "envelope.yaml", (("headers", "*", "description", "vi"),)),
     Sink("header.description.en", "envelope.yaml", (("headers", "*", "description", "en"),)),
     Sink("error.code", "envelope.yaml", (("errors", "*", "code"),), where=lambda t, r, p: _added(t, r, p, "notes")),
     Sink("error.title.vi", "envelope.yaml", (("errors", "*", "title", "vi"),)),
     Sink("error.title.en", "envelope.yaml", (("errors", "*", "title", "en"),)),
-    Sink("error.notes", "envelope.yaml", (("errors", "*", "notes"),)),
-    Sink("envelope.notes", "envelope.yaml", (("notes",),)),
+    Sink("error.notes.vi", "envelope.yaml", (("errors", "*", "notes", "vi"),)),
+    Sink("error.notes.en", "envelope.yaml", (("errors", "*", "notes", "en"),)),
+    Sink("envelope.notes.vi", "envelope.yaml", (("notes", "vi"),)),
+    Sink("envelope.notes.en", "envelope.yaml", (("notes", "en"),)),
     Sink("local_service.title.vi", "envelope.yaml", (("local_services", "*", "title", "vi"),)),
     Sink("local_service.title.en", "envelope.yaml", (("local_services", "*", "title", "en"),)),
-    Sink("local_service.notes", "envelope.yaml", (("local_services", "*", "notes"),)),
+    Sink("local_service.notes.vi", "envelope.yaml", (("local_services", "*", "notes", "vi"),)),
+    Sink("local_service.notes.en", "envelope.yaml", (("local_services", "*", "notes", "en"),)),
     Sink("codelist.title.vi", "codelists.yaml", (("codelists", "*", "title", "vi"),)),
     Sink("codelist.title.en", "codelists.yaml", (("codelists", "*", "title", "en"),)),
-    Sink("codelist.notes", "codelists.yaml", (("codelists", "*", "notes"),)),
+    Sink("codelist.notes.vi", "codelists.yaml", (("codelists", "*", "notes", "vi"),)),
+    Sink("codelist.notes.en", "codelists.yaml", (("codelists", "*", "notes", "en"),)),
     Sink("code.code", "codelists.yaml", (("codelists", "*", "codes", "*", "code"),), where=_added),
     Sink("code.title.vi", "codelists.yaml", (("codelists", "*", "codes", "*", "title", "vi"),)),
     Sink("code.title.en", "codelists.yaml", (("codelists", "*", "codes", "*", "title", "en"),)),
-    Sink("code.notes", "codelists.yaml", (("codelists", "*", "codes", "*", "notes"),)),
+    Sink("code.notes.vi", "codelists.yaml", (("codelists", "*", "codes", "*", "notes", "vi"),)),
+    Sink("code.notes.en", "codelists.yaml", (("codelists", "*", "codes", "*", "notes", "en"),)),
     Sink("table.title.vi", "tables/*.yaml", (("title", "vi"),)),
     Sink("table.title.en", "tables/*.yaml", (("title", "en"),)),
-    Sink("table.notes", "tables/*.yaml", (("notes",),)),
+    Sink("table.notes.vi", "tables/*.yaml", (("notes", "vi"),)),
+    Sink("table.notes.en", "tables/*.yaml", (("notes", "en"),)),
     Sink("gap.title.vi", "tables/*.yaml", (("gaps", "*", "title", "vi"),)),
     Sink("gap.title.en", "tables/*.yaml", (("gaps", "*", "title", "en"),)),
-    Sink("gap.notes", "tables/*.yaml", (("gaps", "*", "notes"),)),
+    Sink("gap.notes.vi", "tables/*.yaml", (("gaps", "*", "notes", "vi"),)),
+    Sink("gap.notes.en", "tables/*.yaml", (("gaps", "*", "notes", "en"),)),
     Sink("record.title.vi", "tables/*.yaml", (("records", "*", "title", "vi"),)),
     Sink("record.title.en", "tables/*.yaml", (("records", "*", "title", "en"),)),
     # The skeleton's own record is referenced by no packet, so the docs (rightly) have no page for it.
-    Sink("record.notes", "tables/*.yaml", (("records", "*", "notes"),), where=lambda t, r, p: not _added(t, r, p)),
+    Sink("record.notes.vi", "tables/*.yaml", (("records", "*", "notes", "vi"),), where=lambda t, r, p: not _added(t, r, p)),
+    Sink("record.notes.en", "tables/*.yaml", (("records", "*", "notes", "en"),), where=lambda t, r, p: not _added(t, r, p)),
     *_field_sinks("field", "tables/*.yaml", (("fields", "*"),)),
     *_field_sinks("record_field", "tables/*.yaml", (("records", "*", "fields", "*"),)),
     *_field_sinks("envelope_field", "envelope.yaml", FIELD_LISTS["envelope.yaml"][:3]),
@@ -150,8 +164,13 @@ def _benign(n: int, what: str) -> str:
     return f"Benign {what} {n}"
 
 
+def _note(n: int, what: str) -> dict[str, str]:
+    """A benign bilingual note (notes are ``{vi, en}`` like titles)."""
+    return {"vi": _benign(n, f"ghi chú {what}"), "en": _benign(n, f"{what} note")}
+
+
 def _fill_field(spec: dict[str, Any], n: int) -> None:
-    spec.setdefault("notes", _benign(n, "field note"))
+    spec.setdefault("notes", _note(n, "field"))
     if spec.get("type") in ("string", "id") and "max_length" not in spec:
         spec.setdefault("example", f"benign-example-{n}")
 
@@ -176,16 +195,16 @@ def skeleton(original: Tree) -> Tree:
         for i in range(EXTRA)
     ]
     for packet in packets["packets"]:
-        packet.setdefault("notes", _benign(next(n), "packet note"))
+        packet.setdefault("notes", _note(next(n), "packet"))
     declared = {t["table"]: t["declared"] for p in packets["packets"] for t in p["tables"]}
 
     env = tree["envelope.yaml"]
-    env.setdefault("notes", _benign(next(n), "envelope note"))
+    env.setdefault("notes", _note(next(n), "envelope"))
     for endpoint in env["endpoints"]:
-        endpoint.setdefault("notes", _benign(next(n), "endpoint note"))
+        endpoint.setdefault("notes", _note(next(n), "endpoint"))
     env["endpoints"] += [
         {"name": f"{_ADDED.lower()}_{i}", "path": f"/{_ADDED.lower()}{i}",
-         "title": {"vi": _benign(next(n), "điểm cuối"), "en": _benign(next(n), "endpoint")}, "notes": _benign(next(n), "endpoint note")}
+         "title": {"vi": _benign(next(n), "điểm cuối"), "en": _benign(next(n), "endpoint")}, "notes": _note(next(n), "endpoint")}
         for i in range(EXTRA)
     ]
     env["headers"] += [
@@ -194,28 +213,28 @@ def skeleton(original: Tree) -> Tree:
         for i in range(EXTRA)
     ]
     for error in env.get("errors", []):
-        error.setdefault("notes", _benign(next(n), "error note"))
+        error.setdefault("notes", _note(next(n), "error"))
     env.setdefault("errors", []).extend(
         {"code": f"E{i}", "title": {"vi": _benign(next(n), "lỗi"), "en": _benign(next(n), "error")}, "sources": ["S1"],
-         "notes": f"{_ADDED} {_benign(next(n), 'error note')}"}
+         "notes": {"vi": f"{_ADDED} {_benign(next(n), 'ghi chú lỗi')}", "en": f"{_ADDED} {_benign(next(n), 'error note')}"}}
         for i in range(EXTRA)
     )
     for service in env.get("local_services", []):
-        service.setdefault("notes", _benign(next(n), "service note"))
+        service.setdefault("notes", _note(next(n), "service"))
 
     lists = tree["codelists.yaml"]["codelists"]
     for closed in (True, False):
         lists.append({
             "name": f"{_ADDED}{'Closed' if closed else 'Open'}",
             "title": {"vi": _benign(next(n), "danh mục"), "en": _benign(next(n), "list")},
-            "closed": closed, "sources": ["S1"], "confidence": "low", "notes": _benign(next(n), "list note"),
+            "closed": closed, "sources": ["S1"], "confidence": "low", "notes": _note(next(n), "list"),
             "codes": [{"code": f"{_ADDED.lower()}{i}", "title": {"vi": _benign(next(n), "mã"), "en": _benign(next(n), "code")}}
                       for i in range(EXTRA)],
         })
     for codelist in lists:
-        codelist.setdefault("notes", _benign(next(n), "list note"))
+        codelist.setdefault("notes", _note(next(n), "list"))
         for code in codelist["codes"]:
-            code.setdefault("notes", _benign(next(n), "code note"))
+            code.setdefault("notes", _note(next(n), "code"))
 
     for pattern_file, bases in FIELD_LISTS.items():
         for rel in sorted(tree):
@@ -228,27 +247,27 @@ def skeleton(original: Tree) -> Tree:
     # One record nothing refers to: a record name can be changed without touching anything else.
     tree["tables/t02-dong-bo-ho-so-mc.yaml"].setdefault("records", []).append({
         "name": f"{_ADDED}Record", "title": {"vi": _benign(next(n), "bản ghi"), "en": _benign(next(n), "record")},
-        "notes": _benign(next(n), "record note"),
+        "notes": _note(next(n), "record"),
         "fields": [{"name": "HostileField", "title": {"vi": _benign(next(n), "trường"), "en": _benign(next(n), "field")},
                     "type": "string", "required": False, "membership": "hypothesis", "sources": ["S1"],
-                    "confidence": "low", "notes": _benign(next(n), "field note"), "example": "benign-example"},
+                    "confidence": "low", "notes": _note(next(n), "field"), "example": "benign-example"},
                    {"name": "HostileLink", "title": {"vi": _benign(next(n), "trường"), "en": _benign(next(n), "field")},
                     "type": "record", "record": "TaiLieuNop", "required": False, "membership": "hypothesis",
-                    "sources": ["S1"], "confidence": "low", "notes": _benign(next(n), "field note")}],
+                    "sources": ["S1"], "confidence": "low", "notes": _note(next(n), "field")}],
     })
     for rel in sorted(r for r in tree if r.startswith("tables/")):
         table = tree[rel]
-        table.setdefault("notes", _benign(next(n), "table note"))
+        table.setdefault("notes", _note(next(n), "table"))
         for record in table.get("records", []):
-            record.setdefault("notes", _benign(next(n), "record note"))
+            record.setdefault("notes", _note(next(n), "record"))
         gaps = table.setdefault("gaps", [])
         for gap in gaps:
-            gap.setdefault("notes", _benign(next(n), "gap note"))
+            gap.setdefault("notes", _note(next(n), "gap"))
         taken = {f["row"] for f in table["fields"] if "row" in f} | {g["row"] for g in gaps}
         free = [row for row in range(1, declared.get(table["table"], 0) + 1) if row not in taken][:4]
         gaps += [
             {"row": row, "title": {"vi": _benign(next(n), "dòng"), "en": _benign(next(n), "row")}, "sources": ["S1"],
-             "notes": _benign(next(n), "gap note")}
+             "notes": _note(next(n), "gap")}
             for row in free
         ]
         if not gaps:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .. import dsl, ir, kinds, naming, wire
 from ..loader import Document, PathKey
-from .reading import Checker, Inputs, PendingRef, Where, bilingual, did_you_mean
+from .reading import Checker, Inputs, PendingRef, Where, bilingual, did_you_mean, note
 
 
 class Resolver:
@@ -183,7 +183,7 @@ def _field(
         pii=spec.pii,
         secret=spec.secret,
         example=spec.example,
-        notes=spec.notes,
+        notes=note(spec.notes),
         origin=origin,
         position=position,
     )

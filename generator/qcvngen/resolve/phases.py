@@ -8,7 +8,7 @@ from .. import dsl, ir, naming
 from ..diagnostics import Diagnostic
 from ..loader import Document, PathKey
 from .fields import Resolver
-from .reading import Where, bilingual, did_you_mean
+from .reading import Where, bilingual, did_you_mean, note
 
 
 def catalogue(res: Resolver) -> list[ir.Source]:
@@ -49,8 +49,8 @@ def codelists(res: Resolver) -> list[ir.CodeList]:
                 closed=cl.closed,
                 sources=res.check_sources(cdoc, "", here + ("sources",), cl.sources),
                 confidence=cl.confidence,
-                notes=cl.notes,
-                codes=tuple(ir.Code(c.code, bilingual(c.title), c.membership, c.notes) for c in cl.codes),
+                notes=note(cl.notes),
+                codes=tuple(ir.Code(c.code, bilingual(c.title), c.membership, note(c.notes)) for c in cl.codes),
             )
         )
     return out
@@ -89,15 +89,15 @@ def envelope(res: Resolver) -> ir.Envelope | None:
         for name, loc, title in _ENVELOPE_RECORDS
     ]
     envelope = ir.Envelope(
-        endpoints=tuple(ir.Endpoint(e.name, e.path, bilingual(e.title), e.notes) for e in efile.endpoints),
+        endpoints=tuple(ir.Endpoint(e.name, e.path, bilingual(e.title), note(e.notes)) for e in efile.endpoints),
         headers=tuple(ir.Header(h.name, h.required, bilingual(h.description), tuple(h.sources)) for h in efile.headers),
         login_request=records[0],
         login_response=records[1],
         request=records[2],
         response=records[3],
-        errors=tuple(ir.ErrorCode(e.code, bilingual(e.title), tuple(e.sources), e.notes) for e in efile.errors),
+        errors=tuple(ir.ErrorCode(e.code, bilingual(e.title), tuple(e.sources), note(e.notes)) for e in efile.errors),
         local_services=_local_services(res, edoc, efile),
-        notes=efile.notes,
+        notes=note(efile.notes),
     )
     for service, fspecs in efile.service_params.items():
         res.service_params[service] = res.fields(fspecs, edoc, "envelope", ("service_params", service), None)
@@ -118,7 +118,7 @@ def _local_services(res: Resolver, edoc: Document, efile: dsl.EnvelopeFile) -> t
                 bilingual(ls.title),
                 ls.inference,
                 sources,
-                ls.notes,
+                note(ls.notes),
                 params,
                 ls.result_record,
             )
@@ -201,7 +201,7 @@ def ir_packets(res: Resolver, parts: dict[str, dict[str, Any]]) -> list[ir.Packe
                 data_record=packet_parts.get("data"),
                 result_record=packet_parts.get("result"),
                 sources=tuple(pk.sources),
-                notes=pk.notes,
+                notes=note(pk.notes),
             )
         )
     return out
@@ -254,5 +254,5 @@ def meta(spec: dsl.RegulationFile) -> ir.Meta:
         spec_version=spec.spec_version,
         timezone=spec.timezone,
         datetime_format=spec.datetime_format,
-        notes=bilingual(spec.notes) if spec.notes is not None else None,
+        notes=note(spec.notes),
     )

@@ -62,24 +62,31 @@ class Checker:
 def _explain(err: Any, loc: PathKey) -> str:
     kind, value = err["type"], err.get("input")
     if isinstance(value, Ambiguous):
-        if kind == "string_type":
+        if kind in ("string_type", "model_type"):
             return f"`{value.raw}` would be read by YAML 1.1 as a {value.reads_as}; quote this value"
         if kind == "bool_type":
             return f"`{value.raw}` is a YAML 1.1 boolean spelling; write true or false"
         return f"`{value.raw}` is ambiguous in YAML 1.1 (a {value.reads_as}); write a plain decimal number"
     if kind == "literal_error" and loc and loc[-1] == "type" and isinstance(value, str):
         return f"unknown type '{value}'{did_you_mean(value, kinds.KIND_NAMES)}"
+    if kind == "model_type" and loc and loc[-1] == "notes":
+        return f"expected a note {{vi: ..., en: ...}}, got {_shown(value)}"
     if kind == "extra_forbidden":
         return f"unknown key '{loc[-1]}'"
     if kind == "missing":
         return f"missing required key '{loc[-1]}'"
     if kind == "string_type":
-        shown = {True: "true", False: "false"}.get(value, str(value)) if value is not None else "an empty value"
-        return f"expected text, got {shown}; quote this value"
+        return f"expected text, got {_shown(value)}; quote this value"
     if kind in ("int_type", "bool_type") and isinstance(value, str):
         expected = "an integer" if kind == "int_type" else "true or false"
         return f"expected {expected}, got the string {value!r}"
     return f"{err['msg']}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return "an empty text" if not value else repr(value)
+    return {True: "true", False: "false"}.get(value, str(value)) if value is not None else "an empty value"
 
 
 class SpecLoader:
@@ -109,6 +116,27 @@ class SpecLoader:
 def bilingual(spec: dsl.TextSpec) -> ir.Text:
     """The IR text of a DSL text."""
     return ir.Text(vi=spec.vi, en=spec.en)
+
+
+def note(spec: dsl.TextSpec | None) -> ir.Text | None:
+    """The IR text of a DSL note (``vi`` empty when the spec wrote it in English only), or None."""
+    return bilingual(spec) if spec is not None else None
+
+
+ENGLISH_ONLY_NOTE = 'note is in English only: the Vietnamese is missing; write notes: {vi: "…", en: "…"}'
+
+
+def warn_english_only_notes(check: Checker, doc: Document, prefix: str, data: Any, loc: PathKey = ()) -> None:
+    """Warn at every note of a validated document that is a plain (English-only) string."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key == "notes" and isinstance(value, str):
+                check.warn(doc, prefix, (*loc, key), ENGLISH_ONLY_NOTE)
+            else:
+                warn_english_only_notes(check, doc, prefix, value, (*loc, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            warn_english_only_notes(check, doc, prefix, value, (*loc, i))
 
 
 def did_you_mean(value: str, options: Any) -> str:
@@ -146,6 +174,8 @@ def read_spec(loader: SpecLoader) -> Inputs:
     def validated(name: str, model: type[M], prefix: str) -> tuple[Document, M] | None:
         doc = docs[name]
         parsed = check.validate(model, doc, prefix) if doc is not None else None
+        if doc is not None and parsed is not None:
+            warn_english_only_notes(check, doc, prefix, doc.data)
         return (doc, parsed) if doc is not None and parsed is not None else None
 
     inputs = Inputs(
@@ -161,6 +191,7 @@ def read_spec(loader: SpecLoader) -> Inputs:
         prefix = _table_prefix(doc.data, Path(doc.file).stem)
         parsed = check.validate(dsl.TableFile, doc, prefix)
         if parsed is not None:
+            warn_english_only_notes(check, doc, prefix, doc.data)
             inputs.tables.append((doc, prefix, parsed))
         elif isinstance(doc.data, dict) and isinstance(doc.data.get("table"), int):
             inputs.broken_tables.add(doc.data["table"])

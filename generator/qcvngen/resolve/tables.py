@@ -8,7 +8,7 @@ from typing import Any
 from .. import dsl, ir
 from ..loader import Document, PathKey
 from .fields import Resolver
-from .reading import bilingual
+from .reading import bilingual, note
 
 
 def table_coverage(fields: tuple[ir.Field, ...], declared: int, gaps: tuple[ir.Gap, ...]) -> ir.Coverage:
@@ -97,11 +97,13 @@ def _table(res: Resolver, out: Tables, doc: Document, prefix: str, tf: dsl.Table
         if res.declare_record(rec.name, doc, prefix, rloc + ("name",)):
             rfields = res.fields(rec.fields, doc, prefix, rloc + ("fields",), tf.table)
             res.records.append(
-                ir.Record(rec.name, bilingual(rec.title), rfields, open=True, table=tf.table, notes=rec.notes)
+                ir.Record(rec.name, bilingual(rec.title), rfields, open=True, table=tf.table, notes=note(rec.notes))
             )
     flds = res.fields(tf.fields, doc, prefix, ("fields",), tf.table)
     gaps = tuple(
-        ir.Gap(g.row, bilingual(g.title), res.check_sources(doc, prefix, ("gaps", i, "sources"), g.sources), g.notes)
+        ir.Gap(
+            g.row, bilingual(g.title), res.check_sources(doc, prefix, ("gaps", i, "sources"), g.sources), note(g.notes)
+        )
         for i, g in enumerate(tf.gaps)
     )
     cov = table_coverage(flds, declared, gaps)
@@ -112,7 +114,16 @@ def _table(res: Resolver, out: Tables, doc: Document, prefix: str, tf: dsl.Table
     record_name = _table_part(res, out, doc, prefix, tf, flds, cov) if tf.packet in res.packet_specs else ""
     out.tables.append(
         ir.Table(
-            tf.table, tf.packet, tf.part, bilingual(tf.title), tf.confidence, tf.notes, record_name, gaps, cov, doc.file
+            tf.table,
+            tf.packet,
+            tf.part,
+            bilingual(tf.title),
+            tf.confidence,
+            note(tf.notes),
+            record_name,
+            gaps,
+            cov,
+            doc.file,
         )
     )
 
@@ -148,7 +159,7 @@ def _table_part(
     if res.declare_record(record_name, doc, prefix, ("packet",)):
         open_ = cov.status != "complete"
         res.records.append(
-            ir.Record(record_name, bilingual(tf.title), flds, open=open_, table=tf.table, notes=tf.notes)
+            ir.Record(record_name, bilingual(tf.title), flds, open=open_, table=tf.table, notes=note(tf.notes))
         )
     parts[role] = record_name
     return record_name

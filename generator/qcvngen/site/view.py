@@ -1,8 +1,9 @@
 """The site's bilingual view model, built from the IR: what each page shows, every label as ``Text(vi, en)``.
 
-Templates only lay these values out. Spec text arrives here as the IR holds it: titles and
-purposes as ``Text`` pairs, notes as English-only ``str`` (the spec writes notes in English), which
-the templates mark as English so the Vietnamese-only mode hides them and says so.
+Templates only lay these values out. Spec text arrives here as the IR holds it: titles,
+purposes and notes as ``Text`` pairs. A note whose ``vi`` is empty was written in English only (an
+older spec form resolve warns about): the templates mark it English and give Vietnamese-only readers
+a pointer instead.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class FieldRow:
     sources: str
     tags: tuple[ir.Text, ...]
     ref: ir.Text
-    notes: str | None
+    notes: ir.Text | None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ class FieldRow:
     en: str
     provenance: str
     ref: str
-    notes: str
+    notes: ir.Text | None
 
 
 def _link(field: ir.Field) -> str | None:
@@ -81,7 +81,7 @@ def field_rows(fields: tuple[ir.Field, ...], numbered_by_row: bool) -> list[Fiel
                 provenance=f"{', '.join(field.sources)} · {field.confidence}"
                 + (f" · {', '.join(extras)}" if extras else ""),
                 ref=field.origin.ref,
-                notes=field.notes or "",
+                notes=field.notes,
             )
         )
     return rows
