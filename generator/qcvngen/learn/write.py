@@ -178,23 +178,45 @@ def _confidence(u: UnknownKey) -> str:
     return "medium" if u.stats.captures >= 2 and u.stats.records >= 10 and steady else "low"
 
 
-def _field_entry(u: UnknownKey, sid: str, report: Report) -> list[str]:
-    kind, of = _spec_type(u)
+def _field_notes(u: UnknownKey, report: Report) -> tuple[str, str]:
+    """The observed field's note in Vietnamese and English: shapes and counts, never a value."""
     shape = ", ".join(f"{k} {n}" for k, n in sorted(u.stats.kinds.items()))
-    notes = (
+    dates = _dates(report)
+    vi = (
+        f"qcvngen learn quan sát thấy trong {u.stats.records} bản ghi của {u.stats.captures} bản ghi lưu lượng "
+        f"({dates}); loại giá trị: {shape}"
+    )
+    en = (
         f"Observed by qcvngen learn in {u.stats.records} record(s) of {u.stats.captures} capture(s) "
-        f"({_dates(report)}); value kinds: {shape}"
+        f"({dates}); value kinds: {shape}"
     )
     if u.stats.max_length is not None:
-        notes += f"; longest value {u.stats.max_length} characters"
+        vi += f"; giá trị dài nhất {u.stats.max_length} ký tự"
+        en += f"; longest value {u.stats.max_length} characters"
     if u.stats.list_length:
-        notes += "; list length {}-{}".format(*u.stats.list_length)
+        vi += "; độ dài danh sách {}-{}".format(*u.stats.list_length)
+        en += "; list length {}-{}".format(*u.stats.list_length)
     if u.nested:
-        notes += "; nested keys: " + ", ".join(f"{p} ({k})" for p, k, _ in u.nested)
-    notes += (
+        nested = ", ".join(f"{p} ({k})" for p, k, _ in u.nested)
+        vi += "; khóa lồng nhau: " + nested
+        en += "; nested keys: " + nested
+    vi += (
+        ". Chưa rõ ý nghĩa và dòng trong quy chuẩn; được coi là dữ liệu cá nhân cho đến khi được xem xét: "
+        "hãy xem xét trước khi dựa vào."
+    )
+    en += (
         ". Meaning and regulation row unknown; treated as personal data until reviewed: "
         "review before relying on it."
     )
+    return vi, en
+
+
+def _notes_lines(indent: str, vi: str, en: str) -> list[str]:
+    return [f"{indent}notes:", f"{indent}  vi: {_q(vi)}", f"{indent}  en: {_q(en)}"]
+
+
+def _field_entry(u: UnknownKey, sid: str, report: Report) -> list[str]:
+    kind, of = _spec_type(u)
     lines = [
         f"- name: {u.name}",
         f"  title: {{vi: {_q(u.name + ' (khóa quan sát được trong lưu lượng)')}, en: {_q(u.name + ' (key observed in traffic)')}}}",
@@ -205,7 +227,7 @@ def _field_entry(u: UnknownKey, sid: str, report: Report) -> list[str]:
     lines += ["  required: false", "  membership: observed", f"  sources: [{sid}]"]
     # Shapes cannot tell a name or a phone number from a harmless value: personal data until a
     # reviewer says otherwise, so that no log or sandbox view shows these values.
-    lines += [f"  confidence: {_confidence(u)}", "  pii: true", f"  notes: {_q(notes)}"]
+    lines += [f"  confidence: {_confidence(u)}", "  pii: true", *_notes_lines("  ", *_field_notes(u, report))]
     return lines
 
 
@@ -220,12 +242,13 @@ def _new_codes(report: Report) -> list[tuple[str, str, str]]:
 
 
 def _code_entry(code: str, where: str, sid: str) -> list[str]:
-    notes = f"Seen by qcvngen learn at {where} (source {sid}); meaning unknown: review before relying on it."
+    vi = f"qcvngen learn thấy tại {where} (nguồn {sid}); chưa rõ ý nghĩa: hãy xem xét trước khi dựa vào."
+    en = f"Seen by qcvngen learn at {where} (source {sid}); meaning unknown: review before relying on it."
     return [
         f"- code: {_q(code)}",
         "  title: {vi: \"Mã quan sát được trong lưu lượng\", en: \"code observed in traffic\"}",
         "  membership: observed",
-        f"  notes: {_q(notes)}",
+        *_notes_lines("  ", vi, en),
     ]
 
 
