@@ -21,9 +21,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .reserved import is_windows_device
 from .safefs import TooLargeError, UnsafeFileError, describe, read_file, regular_files
-
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 
 
 # Caches that tools leave in any folder they run in; they are not part of the output.
@@ -73,7 +72,7 @@ def check_path(path: PurePosixPath) -> None:
     for part in path.parts:
         if not part or "\\" in part or ":" in part or "\x00" in part or len(part) > 120:
             raise OutputError(f"unsafe output path {text!r}")
-        if part.split(".")[0].lower() in _WINDOWS_RESERVED:
+        if is_windows_device(part):
             raise OutputError(f"output path {text!r} uses a reserved device name")
 
 
