@@ -17,14 +17,10 @@ from xml.etree import ElementTree
 
 from . import ir
 from .examples import example_request
+from .kinds import KINDS
 
-INVALID_VALUES = {
-    "datetime": "20240230000000",
-    "integer": "mười hai",
-    "decimal": "12,5",
-    "percent": "năm mươi",
-    "flag": "Yes",
-}
+# A value of the right JSON type that each kind refuses: the kind registry's own vector.
+INVALID_VALUES = {name: info.invalid for name, info in KINDS.items() if info.invalid is not None}
 TRAILING_NEWLINE = {
     "datetime": "20240105083000\n",
     "integer": "12\n",

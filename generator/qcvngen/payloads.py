@@ -18,22 +18,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import ir, wire
+from .kinds import KINDS, wire_kinds
 from .targets.jsonschema import bundle
 from .targets.schema_builder import SchemaBuilder
 
-RULE_TEXT = {
+# What a finding says of each rule it can name (vi, en). A field kind's rule is the kind registry's
+# own text (``kinds.KINDS[kind].rule``), so the validator, the docs and the generated code agree.
+_FINDING_TEXT: dict[str, tuple[str, str]] = {
     "required": ("thiếu trường bắt buộc", "missing required field"),
     "additionalProperties": (
         "trường không có trong bảng (bảng đã đầy đủ)",
         "field not in the table (the table is complete)",
     ),
-    "datetime": ('phải là ngày giờ yyyyMMddHHmmss hợp lệ hoặc ""', 'must be a valid yyyyMMddHHmmss date-time or ""'),
-    "integer": ("phải là số nguyên (dạng chuỗi)", "must be an integer (string-encoded)"),
-    "decimal": ("phải là số thập phân (dạng chuỗi)", "must be a decimal number (string-encoded)"),
-    "percent": ("phải là phần trăm (dạng chuỗi, có thể kèm %)", "must be a percentage (string-encoded, optional %)"),
-    "flag": ('phải là "True" hoặc "False"', 'must be "True" or "False"'),
-    "id": ("phải là chuỗi hoặc số", "must be a string or a number"),
-    "code": ("không phải mã của danh mục", "not a code of the list"),
     "type": ("sai kiểu dữ liệu", "wrong type"),
     "maxLength": ("dài quá số ký tự tối đa", "longer than the maximum length"),
     "minItems": ("danh sách không được rỗng", "the list must not be empty"),
@@ -49,8 +45,13 @@ RULE_TEXT = {
         "key unknown to the spec (incomplete table): accepted and reported",
     ),
 }
-# Field kinds whose findings are named after the kind ("must be a valid date-time"), not the keyword.
-KIND_RULES = frozenset({"datetime", "integer", "decimal", "percent", "flag", "id"})
+RULE_TEXT: dict[str, tuple[str, str]] = {
+    **{name: info.rule for name, info in KINDS.items() if info.rule is not None},
+    **_FINDING_TEXT,
+}
+# Field kinds whose findings are named after the kind ("must be a valid date-time"), not the keyword:
+# the kinds carried by a named wire scalar type.
+KIND_RULES = frozenset(info.name for info in wire_kinds())
 # Schema keywords whose findings are named after the keyword, whatever the field's kind.
 KEYWORD_RULES = frozenset({"maxLength", "minItems", "const"})
 # The generated server's reading (docs/wire-conventions.md): nesting past this is refused.
