@@ -13,12 +13,13 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import ir, wire
 from .kinds import KINDS, wire_kinds
+from .suggest import closest, did_you_mean, either
 from .targets.jsonschema import bundle
 from .targets.schema_builder import SchemaBuilder
 
@@ -54,6 +55,10 @@ RULE_TEXT: dict[str, tuple[str, str]] = {
 KIND_RULES = frozenset(info.name for info in wire_kinds())
 # Schema keywords whose findings are named after the keyword, whatever the field's kind.
 KEYWORD_RULES = frozenset({"maxLength", "minItems", "const"})
+# The packet name of a login payload (``--packet Login``): the envelope's, not a packet of Table 1.
+LOGIN = "Login"
+# The largest payload file `validate-data` reads (the help says 64 MiB): larger is refused unread.
+MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 # The generated server's reading (docs/wire-conventions.md): nesting past this is refused.
 MAX_DEPTH = 32
 
@@ -283,17 +288,23 @@ class PayloadValidator:
             frame = self._frame(found.type.record) if found.type.kind == "record" else None
         return found, frame
 
+    def check_packet(self, packet: str | None) -> None:
+        """Refuse a ``--packet`` name the spec does not have, naming the closest ones."""
+        known = [*(p.name for p in self.reg.packets), LOGIN]
+        if packet is not None and packet not in known:
+            raise UsageError(f"unknown packet '{packet}'{did_you_mean(packet, known)}")
+
     def detect(self, data: Any, packet: str | None) -> tuple[str, Any]:
         """(definition, data) for a full envelope, a bare data array, or a single record."""
+        self.check_packet(packet)
         names = {p.name: p for p in self.reg.packets}
-        if packet is not None and packet not in names and packet != "Login":
-            raise UsageError(f"unknown packet '{packet}'")
-        if isinstance(data, dict) and isinstance(data.get("service"), str) and data["service"] in names:
-            return f"{data['service']}Request", data
+        service = data.get("service") if isinstance(data, dict) else None
+        if isinstance(service, str) and service in names:
+            return f"{service}Request", data
         if isinstance(data, dict) and {"username", "password"} <= set(data):
             return self.reg.envelope.login_request.name, data
         if packet is None:
-            raise UsageError("cannot tell the packet: give --packet NAME (no 'service' key in the payload)")
+            raise UsageError(f"cannot tell the packet: give --packet NAME ({_service_problem(service, names)})")
         found = names.get(packet)
         record = found.data_record or found.result_record if found else None
         if found and isinstance(data, dict) and "service" in data:
@@ -362,7 +373,10 @@ class PayloadValidator:
         ref = f"Table {frame.table}" if frame.table is not None else "envelope"
         vi, en = RULE_TEXT["additionalProperties"]
         for key in sorted(set(instance) - set(frame.fields)):
-            yield Finding(file, json_path(prefix + path + [key]), "additionalProperties", "error", ref, vi, en)
+            hint_vi, hint_en = _hint(key, frame.fields)
+            yield Finding(
+                file, json_path(prefix + path + [key]), "additionalProperties", "error", ref, vi + hint_vi, en + hint_en
+            )
 
     def _finding(
         self, file: str, path: list[Any], rule: str, definition: str, found: ir.Field | None, error: Any
@@ -387,14 +401,15 @@ class PayloadValidator:
                 known = frame.fields.get(key)
                 if known is None:
                     if frame.open and frame.table is not None:
+                        hint_vi, hint_en = _hint(key, frame.fields)
                         yield Finding(
                             file,
                             json_path(prefix + path + [key]),
                             "unknown-key",
                             "warning",
                             f"Table {frame.table}",
-                            vi,
-                            en,
+                            vi + hint_vi,
+                            en + hint_en,
                         )
                     continue
                 if known.type.kind == "record":
@@ -405,6 +420,21 @@ class PayloadValidator:
                         yield from walk(inner, element, path + [key, index])
 
         yield from walk(self._frame(definition), data, [])
+
+
+def _service_problem(service: Any, names: Mapping[str, ir.Packet]) -> str:
+    """Why the payload's ``service`` key does not say the packet (the value is payload text: not echoed)."""
+    if service is None:
+        return "no 'service' key in the payload"
+    if not isinstance(service, str):
+        return "the payload's 'service' is not a string"
+    return f"the payload's 'service' is not a packet of the spec{did_you_mean(service, names)}"
+
+
+def _hint(key: str, known: Iterable[str]) -> tuple[str, str]:
+    """The (vi, en) "did you mean" tails naming the known keys closest to ``key``."""
+    close = closest(key, known)
+    return (f" (có phải {either(close)}?)", f" (did you mean {either(close)}?)") if close else ("", "")
 
 
 def _rule(reg: ir.Regulation, keyword: str, found: ir.Field | None) -> str:

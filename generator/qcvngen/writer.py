@@ -24,7 +24,6 @@ from pathlib import Path, PurePosixPath
 from .reserved import is_windows_device
 from .safefs import TooLargeError, UnsafeFileError, describe, read_file, regular_files
 
-
 # Caches that tools leave in any folder they run in; they are not part of the output.
 TOOL_CACHES = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 
