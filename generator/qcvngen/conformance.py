@@ -247,9 +247,8 @@ def summary(suite: Suite) -> str:
     lines.append(f"{len(suite.outcomes) - total_failed} passed, {total_failed} failed")
     for outcome in suite.failed:
         v = outcome.vector
-        lines.append(
-            f"FAIL {v.id} [{v.ref}] expected {v.expect}: {v.description} -> HTTP {outcome.status}, error_code {outcome.error_code or '-'} {outcome.detail}"
-        )
+        answer = f"HTTP {outcome.status}, error_code {outcome.error_code or '-'} {outcome.detail}"
+        lines.append(f"FAIL {v.id} [{v.ref}] expected {v.expect}: {v.description} -> {answer}")
     return "\n".join(lines)
 
 

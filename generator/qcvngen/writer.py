@@ -46,6 +46,8 @@ class OutputError(Exception):
 
 @dataclass
 class Changes:
+    """What a write or a comparison found, path by path, relative to the output folder."""
+
     added: list[PurePosixPath] = field(default_factory=list)
     changed: list[PurePosixPath] = field(default_factory=list)
     removed: list[PurePosixPath] = field(default_factory=list)
@@ -53,6 +55,7 @@ class Changes:
 
     @property
     def stale(self) -> bool:
+        """Whether the folder differs from the new tree (anything to add, change or remove)."""
         return bool(self.added or self.changed or self.removed)
 
 
@@ -76,6 +79,7 @@ def check_path(path: PurePosixPath) -> None:
 
 
 def check_paths(paths: list[PurePosixPath]) -> None:
+    """Refuse unsafe output paths (:func:`check_path`) and two paths that differ only in case."""
     folded: dict[str, PurePosixPath] = {}
     for path in paths:
         check_path(path)

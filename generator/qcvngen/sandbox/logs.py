@@ -18,7 +18,10 @@ LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 class JsonLines(logging.Formatter):
+    """A log record as one line of ASCII JSON: time, level, logger, message, and an exception's type and frames."""
+
     def format(self, record: logging.LogRecord) -> str:
+        """The record's JSON line (an exception's text is left out: it may quote the input)."""
         entry: dict[str, Any] = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname.lower(),
