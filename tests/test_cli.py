@@ -82,6 +82,7 @@ def test_an_unknown_key_of_an_incomplete_table_names_the_closest_field() -> None
         (["validate-data", "--format", "jsn", "-"], "one of text, json, github, not 'jsn' (did you mean 'json'?)"),
         (["diff", "--format", "markdwn", "HEAD"], "markdown, not 'markdwn' (did you mean 'markdown'?)"),
         (["validate-data", "--format", "xml", "-"], "--format must be one of text, json, github, not 'xml'"),
+        (["sandbox", "--db", ":memory:", "--log-level", "warn"], "info, debug (did you mean 'warning'?)"),
     ],
 )
 def test_an_unknown_choice_names_the_closest_one(args: list[str], says: str) -> None:

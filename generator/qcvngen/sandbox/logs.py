@@ -14,6 +14,8 @@ import logging.config
 import traceback
 from typing import Any
 
+from ..suggest import did_you_mean
+
 LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -37,7 +39,7 @@ class JsonLines(logging.Formatter):
 def logging_config(level: str) -> dict[str, Any]:
     """A ``logging.config.dictConfig`` document: every logger (uvicorn's too) through :class:`JsonLines`."""
     if level.lower() not in LEVELS:
-        raise ValueError(f"log level must be one of {', '.join(LEVELS)}")
+        raise ValueError(f"log level must be one of {', '.join(LEVELS)}{did_you_mean(level.lower(), LEVELS)}")
     handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
     loggers = ("uvicorn", "uvicorn.error", "uvicorn.access", "qcvngen.sandbox", "qcvn120_server")
     return {
