@@ -20,23 +20,38 @@ MAX_LINE = 120
 # and printed too; they join the checked set as their owners bring them under the limits.
 OWNED = (
     "__init__.py",
+    "conformance.py",
     "coverage.py",
     "diagnostics.py",
     "dsl.py",
     "examples.py",
+    "fastcheck.py",
     "formatter.py",
     "ir.py",
     "kinds.py",
+    "loader.py",
     "naming.py",
+    "payloads.py",
+    "pipeline.py",
     "render.py",
+    "reserved.py",
     "resolve/",
+    "safefs.py",
+    # The sandbox but app.py and runtime.py, whose owner is still changing them (issue 10, clean-up part).
+    "sandbox/__init__.py",
+    "sandbox/accounts.py",
+    "sandbox/logs.py",
+    "sandbox/portal.py",
+    "sandbox/store.py",
     "specdiff/",
+    "suggest.py",
     "targets/common.py",
     "targets/docs.py",
     "targets/jsonschema.py",
     "targets/openapi.py",
     "targets/schema_builder.py",
     "version.py",
+    "writer.py",
 )
 
 
@@ -128,6 +143,8 @@ def test_public_definitions_have_docstrings() -> None:
     defs = _all_definitions()
     documented, total = _docstring_share(defs)
     print(f"\npublic definitions with a docstring, all of generator/: {documented}/{total} = {documented / total:.0%}")
+    # The whole tree (runtime, sandbox, site included) is held to the share; the checked modules to each definition.
+    assert documented / total >= MIN_DOCSTRING_SHARE, f"{documented}/{total} documented over all of generator/"
     mine = [d for d in defs if _owned(d.path)]
     documented, total = _docstring_share(mine)
     print(f"public definitions with a docstring, the checked modules: {documented}/{total} = {documented / total:.0%}")

@@ -1,10 +1,15 @@
-"""The Typer app: parse arguments, call the library, map results to exit codes. Nothing else."""
+"""The Typer app: parse arguments, call the library, map results to exit codes. Nothing else.
+
+Heavy modules (the pipeline, pydantic, jinja2, httpx, uvicorn) are imported inside the commands, so
+``qcvngen --help`` and a typo answer at once.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+from collections.abc import Sequence
 from enum import Enum, IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -13,13 +18,29 @@ import typer
 
 if TYPE_CHECKING:
     from .diagnostics import Diagnostic
+    from .ir import Regulation
     from .pipeline import BuildResult
 
 
 class Exit(IntEnum):
+    """The exit codes the README documents: 0 success, 1 a negative verdict, 2 a usage or spec error.
+
+    Each name says one thing; the verdicts of different commands share the code 1 (enum aliases).
+    """
+
     OK = 0
     STALE = 1
+    """``check``: the output folder differs from a fresh build."""
+    INVALID_PAYLOAD = 1
+    """``validate-data``: a payload breaks a rule of the regulation."""
+    BREAKING_CHANGE = 1
+    """``diff``: a change a data submitter must act on."""
+    CONFORMANCE_FAILED = 1
+    """``conformance``: a vector did not get the verdict the spec expects."""
     SPEC_ERROR = 2
+    """The spec has errors (nothing was written)."""
+    USAGE_ERROR = 2
+    """Wrong arguments, an input that cannot be read, an output folder or a server that cannot be used."""
 
 
 app = typer.Typer(
@@ -31,7 +52,7 @@ app = typer.Typer(
 )
 
 SpecOption = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--spec", help="Spec folder (default: ./spec if present, else the bundled spec).", file_okay=False),
 ]
 OutOption = Annotated[Path, typer.Option("--out", help="Output folder.", file_okay=False)]
@@ -52,7 +73,38 @@ def _report(diagnostics: list[Diagnostic]) -> None:
         typer.echo(str(diagnostic), err=True)
 
 
+def _regulation_or_exit(spec_dir: Path, *, show_warnings: bool = False, heading: str | None = None) -> Regulation:
+    """The spec's IR, or exit 2 after printing its diagnostics (``heading`` first, when given).
+
+    With ``show_warnings`` the diagnostics are printed even when the spec loads (its warnings).
+    """
+    from .diagnostics import has_errors
+    from .pipeline import load_spec
+
+    reg, diagnostics = load_spec(spec_dir)
+    failed = reg is None or has_errors(diagnostics)
+    if failed and heading is not None:
+        typer.echo(heading, err=True)
+    if failed or show_warnings:
+        _report(diagnostics)
+    if reg is None or failed:
+        raise typer.Exit(Exit.SPEC_ERROR)
+    return reg
+
+
+def _choice_or_exit(option: str, value: str, choices: Sequence[str]) -> str:
+    """``value`` when it is one of ``choices``; else exit 2 naming them and the closest one."""
+    from .suggest import did_you_mean
+
+    if value not in choices:
+        hint = did_you_mean(value, choices)
+        typer.echo(f"error: {option} must be one of {', '.join(choices)}, not '{value}'{hint}", err=True)
+        raise typer.Exit(Exit.USAGE_ERROR)
+    return value
+
+
 def _build_or_exit(spec: Path | None) -> BuildResult:
+    from .diagnostics import error_count
     from .pipeline import build
     from .writer import OutputError
 
@@ -64,8 +116,7 @@ def _build_or_exit(spec: Path | None) -> BuildResult:
         raise typer.Exit(Exit.SPEC_ERROR) from None
     _report(result.diagnostics)
     if not result.ok:
-        errors = sum(1 for d in result.diagnostics if d.severity.value == "error")
-        typer.echo(f"{errors} error(s) in {spec_dir}; nothing was written.", err=True)
+        typer.echo(f"{error_count(result.diagnostics)} error(s) in {spec_dir}; nothing was written.", err=True)
         raise typer.Exit(Exit.SPEC_ERROR)
     return result
 
@@ -81,7 +132,7 @@ def build(spec: SpecOption = None, out: OutOption = Path("generated")) -> None:
         changes = write(out, result.files)
     except (OutputError, OSError) as exc:
         typer.echo(f"error: cannot write {out}: {exc}", err=True)
-        raise typer.Exit(Exit.SPEC_ERROR) from None
+        raise typer.Exit(Exit.USAGE_ERROR) from None
     _remember(spec, out)
     written = len(changes.added) + len(changes.changed)
     typer.echo(
@@ -97,7 +148,7 @@ def _claim_or_exit(out: Path, verb: str) -> None:
         claim(out)
     except (OutputError, OSError) as exc:
         typer.echo(f"error: cannot {verb} {out}: {exc}", err=True)
-        raise typer.Exit(Exit.SPEC_ERROR) from None
+        raise typer.Exit(Exit.USAGE_ERROR) from None
 
 
 def _remember(spec: Path | None, out: Path) -> None:
@@ -127,7 +178,7 @@ def check(
         changes = compare(out, result.files)
     except (OutputError, OSError) as exc:
         typer.echo(f"error: cannot check {out}: {exc}", err=True)
-        raise typer.Exit(Exit.SPEC_ERROR) from None
+        raise typer.Exit(Exit.USAGE_ERROR) from None
     if not changes.stale:
         _remember(spec, out)
         typer.echo(f"{out} is up to date ({len(changes.unchanged)} files)")
@@ -146,13 +197,8 @@ def check(
 @app.command()
 def validate(spec: SpecOption = None) -> None:
     """Check the spec and print its diagnostics; writes nothing."""
-    from .pipeline import load_spec
-
     spec_dir = _spec_dir(spec)
-    reg, diagnostics = load_spec(spec_dir)
-    _report(diagnostics)
-    if reg is None:
-        raise typer.Exit(Exit.SPEC_ERROR)
+    reg = _regulation_or_exit(spec_dir, show_warnings=True)
     typer.echo(f"{spec_dir}: {len(reg.packets)} packets, {len(reg.tables)} field tables, no errors")
 
 
@@ -163,13 +209,8 @@ def coverage(
 ) -> None:
     """Per table: number, packet, declared, specified and status."""
     from .coverage import summary
-    from .pipeline import load_spec
 
-    reg, diagnostics = load_spec(_spec_dir(spec))
-    if reg is None:
-        _report(diagnostics)
-        raise typer.Exit(Exit.SPEC_ERROR)
-    data = summary(reg)
+    data = summary(_regulation_or_exit(_spec_dir(spec)))
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
         return
@@ -242,6 +283,8 @@ def sandbox(
 
 
 class Format(str, Enum):
+    """The report formats of ``validate-data``."""
+
     text = "text"
     json = "json"
     github = "github"
@@ -249,34 +292,39 @@ class Format(str, Enum):
 
 @app.command("validate-data")
 def validate_data(
-    files: Annotated[list[str], typer.Argument(help="Payload files (JSON); - reads standard input.")],
-    packet: Annotated[Optional[str], typer.Option("--packet", help="Packet name, when the payload has no 'service' key.")] = None,
-    output: Annotated[Format, typer.Option("--format", help="text, json or github (workflow annotations).")] = Format.text,
+    files: Annotated[
+        list[str],
+        typer.Argument(
+            help="Payload files (JSON, at most 64 MiB each; no FIFO, device or folder); - reads standard input."
+        ),
+    ],
+    packet: Annotated[
+        str | None, typer.Option("--packet", help="Packet name, when the payload has no 'service' key.")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="text, json or github (workflow annotations).")] = "text",
     spec: SpecOption = None,
 ) -> None:
     """Validate payloads (an envelope, a bare data array or one record): every error with its path,
     rule and regulation table/row, in Vietnamese and English. Exit 0 valid, 1 invalid, 2 usage error."""
     from .payloads import RULE_TEXT, Finding, NotWireJson, PayloadValidator, UsageError, one_line, parse, report_json
-    from .pipeline import load_spec
 
-    reg, diagnostics = load_spec(_spec_dir(spec))
-    if reg is None:
-        _report(diagnostics)
-        raise typer.Exit(Exit.SPEC_ERROR)
-    checker = PayloadValidator(reg)
+    fmt = Format(_choice_or_exit("--format", output, [f.value for f in Format]))
+    checker = PayloadValidator(_regulation_or_exit(_spec_dir(spec)))
+    try:
+        checker.check_packet(packet)
+    except UsageError as exc:
+        typer.echo(one_line(f"error: --packet: {exc}"), err=True)
+        raise typer.Exit(Exit.USAGE_ERROR) from None
     findings: list[Finding] = []
     for name in files:
         # File names and messages may hold anything a payload or a folder holds: one line each.
         label = "<stdin>" if name == "-" else name
-        try:
-            text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            typer.echo(one_line(f"error: cannot read {label}: {exc}"), err=True)
-            raise typer.Exit(Exit.SPEC_ERROR) from None
+        text = _payload_text(name, label)
         try:
             data = parse(text)
         except (ValueError, RecursionError) as exc:
-            detail = str(exc) if isinstance(exc, (NotWireJson, json.JSONDecodeError)) else "nested too deeply or a number too long"
+            too_deep = "nested too deeply or a number too long"
+            detail = str(exc) if isinstance(exc, (NotWireJson, json.JSONDecodeError)) else too_deep
             vi, en = RULE_TEXT["json"]
             findings.append(Finding(label, "$", "json", "error", "-", f"{vi}: {detail}", f"{en}: {detail}"))
             continue
@@ -284,69 +332,126 @@ def validate_data(
             findings.extend(checker.validate(label, data, packet))
         except UsageError as exc:
             typer.echo(one_line(f"error: {label}: {exc}"), err=True)
-            raise typer.Exit(Exit.SPEC_ERROR) from None
+            raise typer.Exit(Exit.USAGE_ERROR) from None
     report = report_json(findings, len(files))
-    if output is Format.json:
+    if fmt is Format.json:
         sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     else:
         for finding in findings:
-            typer.echo(finding.github() if output is Format.github else finding.text())
-        if output is Format.text:
+            typer.echo(finding.github() if fmt is Format.github else finding.text())
+        if fmt is Format.text:
             verdict = "hợp lệ / valid" if report["valid"] else "không hợp lệ / invalid"
-            typer.echo(f"{len(files)} file(s): {verdict} ({report['errors']} error(s), {report['warnings']} warning(s))")
+            counts = f"{report['errors']} error(s), {report['warnings']} warning(s)"
+            typer.echo(f"{len(files)} file(s): {verdict} ({counts})")
     if not report["valid"]:
-        raise typer.Exit(Exit.STALE)
+        raise typer.Exit(Exit.INVALID_PAYLOAD)
+
+
+def _payload_text(name: str, label: str) -> str:
+    """The text of one payload file (``-``: standard input), or exit 2 saying why it cannot be read.
+
+    At most :data:`~qcvngen.payloads.MAX_PAYLOAD_BYTES` are read; a FIFO, a device or a folder is
+    refused unread rather than blocking or reading forever.
+    """
+    from .payloads import MAX_PAYLOAD_BYTES, one_line
+    from .safefs import UnsafeFileError, read_named_file
+
+    try:
+        data = _stdin_bytes(MAX_PAYLOAD_BYTES) if name == "-" else read_named_file(Path(name), limit=MAX_PAYLOAD_BYTES)
+        return data.decode("utf-8")
+    except UnsafeFileError as exc:
+        reason = exc.reason
+    except UnicodeDecodeError:
+        reason = "is not UTF-8 text"
+    except OSError as exc:
+        reason = f"{exc.strerror or exc}"
+    typer.echo(one_line(f"error: cannot read {label}: {reason}"), err=True)
+    raise typer.Exit(Exit.USAGE_ERROR)
+
+
+def _stdin_bytes(limit: int) -> bytes:
+    """Standard input, refused (like a file) beyond ``limit`` bytes."""
+    from .safefs import TooLargeError
+
+    stream = getattr(sys.stdin, "buffer", None)
+    data = stream.read(limit + 1) if stream is not None else sys.stdin.read(limit + 1).encode("utf-8")
+    if len(data) > limit:
+        raise TooLargeError("<stdin>", limit)
+    return bytes(data)
 
 
 @app.command()
 def conformance(
-    base_url: Annotated[str, typer.Option("--base-url", help="The implementation's adapter URL, e.g. http://127.0.0.1:8120.")],
-    account: Annotated[str, typer.Option("--account", help="USER:PASSWORD:MADONVI to log in with.")] = "sandbox:sandbox:000.00.00.G05",
-    report: Annotated[Optional[Path], typer.Option("--report", help="Write a JUnit XML report here.", dir_okay=False)] = None,
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="The implementation's adapter URL, e.g. http://127.0.0.1:8120.")
+    ],
+    account: Annotated[
+        str,
+        typer.Option(
+            "--account",
+            help="USER:PASSWORD:MADONVI to log in with; a backslash escapes : , # \\ in a part (pa\\:ss is pa:ss).",
+        ),
+    ] = "sandbox:sandbox:000.00.00.G05",
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write a JUnit XML report here.", dir_okay=False)
+    ] = None,
     spec: SpecOption = None,
 ) -> None:
     """Run spec-generated test vectors (valid, and one broken rule each) against a national-portal implementation."""
     from .conformance import junit, run, summary
-    from .pipeline import load_spec
+    from .sandbox.accounts import Credentials
 
-    parts = account.split(":")
-    if len(parts) != 3 or not all(parts):
-        typer.echo("error: --account is USER:PASSWORD:MADONVI", err=True)
-        raise typer.Exit(Exit.SPEC_ERROR)
-    reg, diagnostics = load_spec(_spec_dir(spec))
-    if reg is None:
-        _report(diagnostics)
-        raise typer.Exit(Exit.SPEC_ERROR)
     try:
-        suite = run(reg, base_url, username=parts[0], password=parts[1], madonvi=parts[2])
+        # The sandbox's own rule, so any password that can log in there can be given here.
+        credentials = Credentials.parse(account)
+    except ValueError as exc:  # the message never quotes the text: it holds a password
+        typer.echo(f"error: --account: {exc}", err=True)
+        raise typer.Exit(Exit.USAGE_ERROR) from None
+    reg = _regulation_or_exit(_spec_dir(spec))
+    try:
+        suite = run(
+            reg,
+            base_url,
+            username=credentials.username,
+            password=credentials.password,
+            madonvi=credentials.madonvi,
+        )
     except (ConnectionError, OSError) as exc:
         typer.echo(f"error: {base_url}: {exc}", err=True)
-        raise typer.Exit(Exit.SPEC_ERROR) from None
-    except Exception as exc:  # httpx errors: the implementation is unreachable
+        raise typer.Exit(Exit.USAGE_ERROR) from None
+    except Exception as exc:  # noqa: BLE001 -- httpx's errors, or a URL it cannot use: a message, not a traceback
         typer.echo(f"error: {base_url}: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(Exit.SPEC_ERROR) from None
+        raise typer.Exit(Exit.USAGE_ERROR) from None
     typer.echo(summary(suite))
     if report is not None:
         report.write_bytes(junit(suite))
     if suite.failed:
-        raise typer.Exit(Exit.STALE)
+        raise typer.Exit(Exit.CONFORMANCE_FAILED)
 
 
 @app.command()
 def diff(
-    old: Annotated[str, typer.Argument(metavar="OLD", help="Old spec: a folder, or a git revision whose spec/ is read (HEAD~3, main, a tag).")],
-    new: Annotated[Optional[str], typer.Argument(metavar="NEW", help="New spec: a folder or a git revision (default: ./spec if present, else the bundled spec).")] = None,
+    old: Annotated[
+        str,
+        typer.Argument(
+            metavar="OLD", help="Old spec: a folder, or a git revision whose spec/ is read (HEAD~3, main, a tag)."
+        ),
+    ],
+    new: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="NEW",
+            help="New spec: a folder or a git revision (default: ./spec if present, else the bundled spec).",
+        ),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text, json or markdown.")] = "text",
 ) -> None:
     """A bilingual change notice between two spec versions; exit 1 when a change is breaking."""
     import tempfile
 
-    from .pipeline import load_spec
     from .specdiff import FORMATS, DiffInputError, compare, open_input, render
 
-    if fmt not in FORMATS:
-        typer.echo(f"error: --format must be one of {', '.join(FORMATS)}, not '{fmt}'", err=True)
-        raise typer.Exit(Exit.SPEC_ERROR)
+    _choice_or_exit("--format", fmt, FORMATS)
     with tempfile.TemporaryDirectory(prefix="qcvngen-diff-") as tmp:
         sides, regs = [], []
         for role, arg in (("OLD", old), ("NEW", new if new is not None else str(_spec_dir(None)))):
@@ -354,18 +459,13 @@ def diff(
                 side = open_input(arg, Path(tmp) / role.lower(), Path.cwd())
             except DiffInputError as exc:
                 typer.echo(f"error: {role}: {exc}", err=True)
-                raise typer.Exit(Exit.SPEC_ERROR) from None
-            reg, diagnostics = load_spec(side.path)
-            if reg is None:
-                typer.echo(f"error: {role} ({arg}) is not a valid spec:", err=True)
-                _report(diagnostics)
-                raise typer.Exit(Exit.SPEC_ERROR)
+                raise typer.Exit(Exit.USAGE_ERROR) from None
+            regs.append(_regulation_or_exit(side.path, heading=f"error: {role} ({arg}) is not a valid spec:"))
             sides.append(side)
-            regs.append(reg)
         result = compare(regs[0], regs[1], sides[0], sides[1])
     sys.stdout.write(render(result, fmt))
     if result.breaking:
-        raise typer.Exit(Exit.STALE)  # 1: something breaking, a data submitter must act
+        raise typer.Exit(Exit.BREAKING_CHANGE)  # a data submitter must act
 
 
 @app.command()
@@ -376,19 +476,15 @@ def docs(
     port: Annotated[int, typer.Option(help="Port for --serve (0 picks a free one).", min=0, max=65535)] = 8000,
 ) -> None:
     """Build the HTML documentation site (vi/en switch, search) from the spec."""
-    from .pipeline import load_spec
     from .site import SiteError, make_server, render_site, write_site
     from .writer import OutputError
 
-    reg, diagnostics = load_spec(_spec_dir(spec))
-    _report(diagnostics)
-    if reg is None or any(d.severity.value == "error" for d in diagnostics):
-        raise typer.Exit(Exit.SPEC_ERROR)
+    reg = _regulation_or_exit(_spec_dir(spec), show_warnings=True)
     try:
         changes = write_site(out, render_site(reg))
     except (SiteError, OutputError, OSError) as exc:
         typer.echo(f"error: cannot write {out}: {exc}", err=True)
-        raise typer.Exit(Exit.SPEC_ERROR) from None
+        raise typer.Exit(Exit.USAGE_ERROR) from None
     written = len(changes.added) + len(changes.changed)
     typer.echo(f"{out}: {written} file(s) written, {len(changes.unchanged)} unchanged, {len(changes.removed)} removed")
     if not serve:
@@ -397,7 +493,7 @@ def docs(
         server = make_server(out, port)
     except OSError as exc:
         typer.echo(f"error: cannot serve on 127.0.0.1:{port}: {exc}", err=True)
-        raise typer.Exit(Exit.SPEC_ERROR) from None
+        raise typer.Exit(Exit.USAGE_ERROR) from None
     typer.echo(f"serving {out} at http://127.0.0.1:{server.server_address[1]}/  (Ctrl-C stops)")
     try:
         server.serve_forever()
@@ -462,13 +558,14 @@ def learn(
 
 
 def main() -> None:
+    """The ``qcvngen`` console script: the fast ``check`` answer when it applies, else the Typer app."""
     if _fast_check(sys.argv[1:]):
         return
     app()
 
 
 def _fast_check(argv: list[str]) -> bool:
-    """`qcvngen check` with default folders and nothing changed: answer before importing Typer."""
+    """`qcvngen check` with default folders and nothing changed: answer without the pipeline's imports."""
     if argv != ["check"]:
         return False
     from .fastcheck import is_fresh

@@ -17,14 +17,10 @@ from xml.etree import ElementTree
 
 from . import ir
 from .examples import example_request
+from .kinds import KINDS
 
-INVALID_VALUES = {
-    "datetime": "20240230000000",
-    "integer": "mười hai",
-    "decimal": "12,5",
-    "percent": "năm mươi",
-    "flag": "Yes",
-}
+# A value of the right JSON type that each kind refuses: the kind registry's own vector.
+INVALID_VALUES = {name: info.invalid for name, info in KINDS.items() if info.invalid is not None}
 TRAILING_NEWLINE = {
     "datetime": "20240105083000\n",
     "integer": "12\n",
@@ -251,9 +247,8 @@ def summary(suite: Suite) -> str:
     lines.append(f"{len(suite.outcomes) - total_failed} passed, {total_failed} failed")
     for outcome in suite.failed:
         v = outcome.vector
-        lines.append(
-            f"FAIL {v.id} [{v.ref}] expected {v.expect}: {v.description} -> HTTP {outcome.status}, error_code {outcome.error_code or '-'} {outcome.detail}"
-        )
+        answer = f"HTTP {outcome.status}, error_code {outcome.error_code or '-'} {outcome.detail}"
+        lines.append(f"FAIL {v.id} [{v.ref}] expected {v.expect}: {v.description} -> {answer}")
     return "\n".join(lines)
 
 

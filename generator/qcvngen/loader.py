@@ -14,7 +14,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Union
+from typing import Any
 
 import yaml
 
@@ -28,7 +28,7 @@ MAX_FILE_BYTES = SPEC_FILE_LIMIT
 MAX_DEPTH = 64
 MAX_NODES = 500_000
 
-PathKey = tuple[Union[str, int], ...]
+PathKey = tuple[str | int, ...]
 
 _RESOLVER: Any = yaml.resolver.Resolver()
 _PLAIN_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
@@ -48,6 +48,8 @@ class Ambiguous:
 
 @dataclass(frozen=True)
 class Mark:
+    """Where a value starts in its file: 1-based line and column, as diagnostics print them."""
+
     line: int
     col: int
 

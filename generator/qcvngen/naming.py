@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from .reserved import is_windows_device
+
 # Names a pydantic model field must not take: they shadow BaseModel's own attributes.
 _MODEL_ATTRIBUTES = frozenset(name for name in dir(BaseModel) if not name.startswith("__"))
 # Builtin types the generated models write bare in annotations (``str | None``, ``list[str]``): a field
@@ -93,18 +95,12 @@ def wire_name_problem(name: str) -> str | None:
     return f"wire name '{shown}' must be an ASCII identifier (letters, digits, _; at most 80 characters)"
 
 
-# Device names Windows reserves in any folder and with any extension (``CON.md`` is ``CON``).
-WINDOWS_DEVICES = frozenset(
-    {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
-)
-
-
 def file_name_problem(name: str) -> str | None:
     """Why a packet name cannot name generated files (``docs/packets/<name>.md`` …), or None."""
     if not file_safe(name):
         shown = name.encode("unicode_escape").decode("ascii")[:60]
         return f"'{shown}' must be ASCII letters and digits, starting with a letter"
-    if name.lower() in WINDOWS_DEVICES:
+    if is_windows_device(name):
         return f"'{name}' is a reserved device name on Windows and cannot name a file"
     return None
 

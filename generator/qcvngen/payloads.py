@@ -13,27 +13,24 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import ir, wire
+from .kinds import KINDS, wire_kinds
+from .suggest import closest, did_you_mean, either
 from .targets.jsonschema import bundle
 from .targets.schema_builder import SchemaBuilder
 
-RULE_TEXT = {
+# What a finding says of each rule it can name (vi, en). A field kind's rule is the kind registry's
+# own text (``kinds.KINDS[kind].rule``), so the validator, the docs and the generated code agree.
+_FINDING_TEXT: dict[str, tuple[str, str]] = {
     "required": ("thiếu trường bắt buộc", "missing required field"),
     "additionalProperties": (
         "trường không có trong bảng (bảng đã đầy đủ)",
         "field not in the table (the table is complete)",
     ),
-    "datetime": ('phải là ngày giờ yyyyMMddHHmmss hợp lệ hoặc ""', 'must be a valid yyyyMMddHHmmss date-time or ""'),
-    "integer": ("phải là số nguyên (dạng chuỗi)", "must be an integer (string-encoded)"),
-    "decimal": ("phải là số thập phân (dạng chuỗi)", "must be a decimal number (string-encoded)"),
-    "percent": ("phải là phần trăm (dạng chuỗi, có thể kèm %)", "must be a percentage (string-encoded, optional %)"),
-    "flag": ('phải là "True" hoặc "False"', 'must be "True" or "False"'),
-    "id": ("phải là chuỗi hoặc số", "must be a string or a number"),
-    "code": ("không phải mã của danh mục", "not a code of the list"),
     "type": ("sai kiểu dữ liệu", "wrong type"),
     "maxLength": ("dài quá số ký tự tối đa", "longer than the maximum length"),
     "minItems": ("danh sách không được rỗng", "the list must not be empty"),
@@ -49,10 +46,19 @@ RULE_TEXT = {
         "key unknown to the spec (incomplete table): accepted and reported",
     ),
 }
-# Field kinds whose findings are named after the kind ("must be a valid date-time"), not the keyword.
-KIND_RULES = frozenset({"datetime", "integer", "decimal", "percent", "flag", "id"})
+RULE_TEXT: dict[str, tuple[str, str]] = {
+    **{name: info.rule for name, info in KINDS.items() if info.rule is not None},
+    **_FINDING_TEXT,
+}
+# Field kinds whose findings are named after the kind ("must be a valid date-time"), not the keyword:
+# the kinds carried by a named wire scalar type.
+KIND_RULES = frozenset(info.name for info in wire_kinds())
 # Schema keywords whose findings are named after the keyword, whatever the field's kind.
 KEYWORD_RULES = frozenset({"maxLength", "minItems", "const"})
+# The packet name of a login payload (``--packet Login``): the envelope's, not a packet of Table 1.
+LOGIN = "Login"
+# The largest payload file `validate-data` reads (the help says 64 MiB): larger is refused unread.
+MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 # The generated server's reading (docs/wire-conventions.md): nesting past this is refused.
 MAX_DEPTH = 32
 
@@ -282,17 +288,23 @@ class PayloadValidator:
             frame = self._frame(found.type.record) if found.type.kind == "record" else None
         return found, frame
 
+    def check_packet(self, packet: str | None) -> None:
+        """Refuse a ``--packet`` name the spec does not have, naming the closest ones."""
+        known = [*(p.name for p in self.reg.packets), LOGIN]
+        if packet is not None and packet not in known:
+            raise UsageError(f"unknown packet '{packet}'{did_you_mean(packet, known)}")
+
     def detect(self, data: Any, packet: str | None) -> tuple[str, Any]:
         """(definition, data) for a full envelope, a bare data array, or a single record."""
+        self.check_packet(packet)
         names = {p.name: p for p in self.reg.packets}
-        if packet is not None and packet not in names and packet != "Login":
-            raise UsageError(f"unknown packet '{packet}'")
-        if isinstance(data, dict) and isinstance(data.get("service"), str) and data["service"] in names:
-            return f"{data['service']}Request", data
+        service = data.get("service") if isinstance(data, dict) else None
+        if isinstance(service, str) and service in names:
+            return f"{service}Request", data
         if isinstance(data, dict) and {"username", "password"} <= set(data):
             return self.reg.envelope.login_request.name, data
         if packet is None:
-            raise UsageError("cannot tell the packet: give --packet NAME (no 'service' key in the payload)")
+            raise UsageError(f"cannot tell the packet: give --packet NAME ({_service_problem(service, names)})")
         found = names.get(packet)
         record = found.data_record or found.result_record if found else None
         if found and isinstance(data, dict) and "service" in data:
@@ -361,7 +373,10 @@ class PayloadValidator:
         ref = f"Table {frame.table}" if frame.table is not None else "envelope"
         vi, en = RULE_TEXT["additionalProperties"]
         for key in sorted(set(instance) - set(frame.fields)):
-            yield Finding(file, json_path(prefix + path + [key]), "additionalProperties", "error", ref, vi, en)
+            hint_vi, hint_en = _hint(key, frame.fields)
+            yield Finding(
+                file, json_path(prefix + path + [key]), "additionalProperties", "error", ref, vi + hint_vi, en + hint_en
+            )
 
     def _finding(
         self, file: str, path: list[Any], rule: str, definition: str, found: ir.Field | None, error: Any
@@ -386,14 +401,15 @@ class PayloadValidator:
                 known = frame.fields.get(key)
                 if known is None:
                     if frame.open and frame.table is not None:
+                        hint_vi, hint_en = _hint(key, frame.fields)
                         yield Finding(
                             file,
                             json_path(prefix + path + [key]),
                             "unknown-key",
                             "warning",
                             f"Table {frame.table}",
-                            vi,
-                            en,
+                            vi + hint_vi,
+                            en + hint_en,
                         )
                     continue
                 if known.type.kind == "record":
@@ -404,6 +420,21 @@ class PayloadValidator:
                         yield from walk(inner, element, path + [key, index])
 
         yield from walk(self._frame(definition), data, [])
+
+
+def _service_problem(service: Any, names: Mapping[str, ir.Packet]) -> str:
+    """Why the payload's ``service`` key does not say the packet (the value is payload text: not echoed)."""
+    if service is None:
+        return "no 'service' key in the payload"
+    if not isinstance(service, str):
+        return "the payload's 'service' is not a string"
+    return f"the payload's 'service' is not a packet of the spec{did_you_mean(service, names)}"
+
+
+def _hint(key: str, known: Iterable[str]) -> tuple[str, str]:
+    """The (vi, en) "did you mean" tails naming the known keys closest to ``key``."""
+    close = closest(key, known)
+    return (f" (có phải {either(close)}?)", f" (did you mean {either(close)}?)") if close else ("", "")
 
 
 def _rule(reg: ir.Regulation, keyword: str, found: ir.Field | None) -> str:

@@ -5,9 +5,9 @@ Nothing here writes to disk; :mod:`qcvngen.writer` does that for the CLI.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 from . import ir
 from .diagnostics import Diagnostic, has_errors
@@ -22,21 +22,33 @@ Target = Callable[[ir.Regulation, common.Context], common.Files]
 def _targets() -> list[Target]:
     from .targets import client, docs, jsonschema, models, openapi, python_package, server
 
-    return [jsonschema.render, openapi.render, models.render, python_package.render, client.render, server.render, docs.render]
+    return [
+        jsonschema.render,
+        openapi.render,
+        models.render,
+        python_package.render,
+        client.render,
+        server.render,
+        docs.render,
+    ]
 
 
 @dataclass(frozen=True)
 class BuildResult:
+    """What :func:`build` made: the files by output path, every diagnostic, and the IR when the spec loaded."""
+
     files: dict[PurePosixPath, str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     regulation: ir.Regulation | None = None
 
     @property
     def ok(self) -> bool:
+        """Whether the build may be written: the spec loaded and no diagnostic is an error."""
         return self.regulation is not None and not has_errors(self.diagnostics)
 
 
 def load_spec(spec_dir: Path) -> tuple[ir.Regulation | None, list[Diagnostic]]:
+    """The IR of the spec in ``spec_dir`` (None when any diagnostic is an error) and every diagnostic."""
     return load_regulation(spec_dir)
 
 

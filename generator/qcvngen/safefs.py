@@ -16,7 +16,16 @@ import os
 import stat
 from pathlib import Path, PurePosixPath
 
-__all__ = ["TooLargeError", "UnsafeFileError", "describe", "hash_file", "open_inside", "read_file", "regular_files"]
+__all__ = [
+    "TooLargeError",
+    "UnsafeFileError",
+    "describe",
+    "hash_file",
+    "open_inside",
+    "read_file",
+    "read_named_file",
+    "regular_files",
+]
 
 _CHUNK = 1 << 20
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -63,7 +72,9 @@ def describe(mode: int) -> str:
 
 def _refuse(display: str, mode: int) -> UnsafeFileError:
     if stat.S_ISLNK(mode):
-        return UnsafeFileError(display, "is a symbolic link; qcvngen reads only files inside the folder, never through links")
+        return UnsafeFileError(
+            display, "is a symbolic link; qcvngen reads only files inside the folder, never through links"
+        )
     return UnsafeFileError(display, f"is {describe(mode)}, not a regular file")
 
 
@@ -104,19 +115,41 @@ def read_file(root: Path, relative: PurePosixPath, *, limit: int, display: str) 
     """The bytes of ``root/relative``, refused unread when it is not a regular file or is over ``limit`` bytes."""
     fd = open_inside(root, relative, display)
     try:
-        size = os.fstat(fd).st_size
-        if size > limit:
-            raise TooLargeError(display, limit, size)
-        chunks: list[bytes] = []
-        total = 0
-        while chunk := os.read(fd, min(_CHUNK, limit + 1 - total)):
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > limit:  # the file grew after fstat
-                raise TooLargeError(display, limit)
-        return b"".join(chunks)
+        return _read_bounded(fd, limit, display)
     finally:
         os.close(fd)
+
+
+def read_named_file(path: Path, *, limit: int, display: str | None = None) -> bytes:
+    """The bytes of a file the user named, refused unread when it is not a regular file or is over ``limit``.
+
+    Unlike :func:`read_file`, a symbolic link is followed: the user chose the path. A FIFO, a device
+    or a folder is refused (opening is non-blocking, so a FIFO without a writer cannot hang the read).
+    """
+    shown = display if display is not None else str(path)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _refuse(shown, mode)
+        return _read_bounded(fd, limit, shown)
+    finally:
+        os.close(fd)
+
+
+def _read_bounded(fd: int, limit: int, display: str) -> bytes:
+    """Every byte of the regular file open as ``fd``; more than ``limit`` is refused, even if it grew after fstat."""
+    size = os.fstat(fd).st_size
+    if size > limit:
+        raise TooLargeError(display, limit, size)
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := os.read(fd, min(_CHUNK, limit + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:  # the file grew after fstat
+            raise TooLargeError(display, limit)
+    return b"".join(chunks)
 
 
 def hash_file(root: Path, relative: PurePosixPath, *, limit: int | None = None) -> str:

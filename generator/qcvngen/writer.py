@@ -21,10 +21,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .reserved import is_windows_device
 from .safefs import TooLargeError, UnsafeFileError, describe, read_file, regular_files
-
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
-
 
 # Caches that tools leave in any folder they run in; they are not part of the output.
 TOOL_CACHES = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
@@ -48,6 +46,8 @@ class OutputError(Exception):
 
 @dataclass
 class Changes:
+    """What a write or a comparison found, path by path, relative to the output folder."""
+
     added: list[PurePosixPath] = field(default_factory=list)
     changed: list[PurePosixPath] = field(default_factory=list)
     removed: list[PurePosixPath] = field(default_factory=list)
@@ -55,6 +55,7 @@ class Changes:
 
     @property
     def stale(self) -> bool:
+        """Whether the folder differs from the new tree (anything to add, change or remove)."""
         return bool(self.added or self.changed or self.removed)
 
 
@@ -73,11 +74,12 @@ def check_path(path: PurePosixPath) -> None:
     for part in path.parts:
         if not part or "\\" in part or ":" in part or "\x00" in part or len(part) > 120:
             raise OutputError(f"unsafe output path {text!r}")
-        if part.split(".")[0].lower() in _WINDOWS_RESERVED:
+        if is_windows_device(part):
             raise OutputError(f"output path {text!r} uses a reserved device name")
 
 
 def check_paths(paths: list[PurePosixPath]) -> None:
+    """Refuse unsafe output paths (:func:`check_path`) and two paths that differ only in case."""
     folded: dict[str, PurePosixPath] = {}
     for path in paths:
         check_path(path)

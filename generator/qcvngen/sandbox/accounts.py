@@ -138,7 +138,8 @@ def _from_json(path: Path, text: str) -> list[Credentials]:
         raise ValueError(f"{path}: invalid JSON: {exc}") from None
     if not isinstance(data, list):
         # ValueError, not TypeError: a user's file is wrong, and the CLI reports ValueErrors as such.
-        raise ValueError(f'{path}: expected a JSON list of {{"username", "password", "madonvi"}} objects')  # noqa: TRY004
+        expected = '{"username", "password", "madonvi"}'
+        raise ValueError(f"{path}: expected a JSON list of {expected} objects")  # noqa: TRY004
     accounts: list[Credentials] = []
     for index, item in enumerate(data):
         if not isinstance(item, dict) or set(item) != {"username", "password", "madonvi"}:

@@ -33,7 +33,9 @@ VIETNAM = timezone(timedelta(hours=7), "ICT")
 
 # A runtime HTML page, not generated code: its own environment with autoescaping on, so anything a
 # client pushed is shown as text.
-_PAGES = jinja2.Environment(loader=jinja2.PackageLoader("qcvngen.sandbox", "pages"), autoescape=True, undefined=jinja2.StrictUndefined)
+_PAGES = jinja2.Environment(
+    loader=jinja2.PackageLoader("qcvngen.sandbox", "pages"), autoescape=True, undefined=jinja2.StrictUndefined
+)
 
 
 def wire_date(value: Any) -> str:
@@ -92,6 +94,7 @@ class Masker:
         return self.record(value, self.packets.get(service))
 
     def record(self, value: Any, record: str | None) -> Any:
+        """``value`` (a record of type ``record``, or a list of them) with its personal and unknown values masked."""
         if not self.enabled:
             return value
         if isinstance(value, list):
@@ -158,13 +161,20 @@ def _add_views(app: FastAPI, store: Store, masker: Masker, status_labels: dict[s
 
     @app.get("/sandbox/api/records/{service}", include_in_schema=False)
     def records_json(service: str, madonvi: str | None = None) -> JSONResponse:
-        entries = [{**entry, "record": masker.service(entry["record"], service)} for entry in store.stored_with_units(service, madonvi)]
+        entries = [
+            {**entry, "record": masker.service(entry["record"], service)}
+            for entry in store.stored_with_units(service, madonvi)
+        ]
         return JSONResponse({"service": service, "records": entries})
 
     @app.get("/sandbox/", include_in_schema=False)
     def dossiers_page(madonvi: str | None = None) -> HTMLResponse:
         page = _PAGES.get_template("dossiers.html").render(
-            dossiers=dossiers(madonvi), counts=store.counts(madonvi), status=status_labels, units=store.units(), unit=madonvi
+            dossiers=dossiers(madonvi),
+            counts=store.counts(madonvi),
+            status=status_labels,
+            units=store.units(),
+            unit=madonvi,
         )
         return HTMLResponse(page)
 

@@ -14,11 +14,16 @@ import logging.config
 import traceback
 from typing import Any
 
+from ..suggest import did_you_mean
+
 LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 class JsonLines(logging.Formatter):
+    """A log record as one line of ASCII JSON: time, level, logger, message, and an exception's type and frames."""
+
     def format(self, record: logging.LogRecord) -> str:
+        """The record's JSON line (an exception's text is left out: it may quote the input)."""
         entry: dict[str, Any] = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname.lower(),
@@ -34,7 +39,7 @@ class JsonLines(logging.Formatter):
 def logging_config(level: str) -> dict[str, Any]:
     """A ``logging.config.dictConfig`` document: every logger (uvicorn's too) through :class:`JsonLines`."""
     if level.lower() not in LEVELS:
-        raise ValueError(f"log level must be one of {', '.join(LEVELS)}")
+        raise ValueError(f"log level must be one of {', '.join(LEVELS)}{did_you_mean(level.lower(), LEVELS)}")
     handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
     loggers = ("uvicorn", "uvicorn.error", "uvicorn.access", "qcvngen.sandbox", "qcvn120_server")
     return {

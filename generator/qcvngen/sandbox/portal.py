@@ -67,7 +67,8 @@ def _wire(model: Any, where: str) -> str:
         if found:
             raise PortalError(
                 "-1",
-                f"{found}: số không hữu hạn, không lưu được nguyên trạng — a non-finite number (e.g. 1e400) cannot be stored as sent",
+                f"{found}: số không hữu hạn, không lưu được nguyên trạng"
+                " — a non-finite number (e.g. 1e400) cannot be stored as sent",
                 400,
             )
     return text
@@ -92,7 +93,9 @@ def closest(wanted: str, known: list[str], *, cutoff: float = 0.6, limit: int = 
         if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
             scored.append((matcher.ratio(), code))
     best = max((score for score, _ in scored), default=0.0)
-    return [code for score, code in sorted(scored, key=lambda item: -item[0]) if score >= max(cutoff, best - 0.05)][:limit]
+    return [code for score, code in sorted(scored, key=lambda item: -item[0]) if score >= max(cutoff, best - 0.05)][
+        :limit
+    ]
 
 
 def did_you_mean(wanted: str, known: list[str], *, list_when_at_most: int = 10) -> str:
@@ -143,7 +146,9 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
     def set_accounts(self, accounts: list[Credentials]) -> None:
         """Replace the configured accounts; sessions of a changed or removed account end now (and a
         session issued under an older configuration is refused even if it survived in the store)."""
-        fingerprints = {a.username: self.store.fingerprint(a.username, a.password, a.madonvi) for a in check_unique(accounts)}
+        fingerprints = {
+            a.username: self.store.fingerprint(a.username, a.password, a.madonvi) for a in check_unique(accounts)
+        }
         for username in set(self._fingerprints) | set(fingerprints):
             if self._fingerprints.get(username) != fingerprints.get(username):
                 self.store.end_sessions(username, keep_fingerprint=fingerprints.get(username))
@@ -151,6 +156,7 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
         self._fingerprints = fingerprints
 
     def login(self, username: str, password: str) -> str | None:
+        """A new session token for a configured account whose password matches (after NFC), else None."""
         # The server NFC-normalises requests and Credentials its parts: the same form on both sides.
         account = self.accounts.get(unicodedata.normalize("NFC", username))
         given = unicodedata.normalize("NFC", password).encode("utf-8", "surrogatepass")
@@ -160,10 +166,13 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
             return None
         token = secrets.token_urlsafe(32)
         fingerprint = self._fingerprints[account.username]
-        self.store.add_session(token, account.username, account.madonvi, self.session_ttl, fingerprint, self.max_sessions_per_account)
+        self.store.add_session(
+            token, account.username, account.madonvi, self.session_ttl, fingerprint, self.max_sessions_per_account
+        )
         return token
 
     def account_for_session(self, session: str) -> Any:
+        """The account of a live session issued under the account's current configuration, else None."""
         found = self.store.session(session)
         if found is None:
             return None
@@ -175,31 +184,49 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
 
     # -- pushes ----------------------------------------------------------------------------------
     def _receipt(self, db: Any, service: str, madonvi: str, count: int, code: str = "0") -> None:
-        db.execute("INSERT INTO receipts (service, madonvi, records, error_code, received) VALUES (?, ?, ?, ?, ?)", (service, madonvi, count, code, time.time()))
+        db.execute(
+            "INSERT INTO receipts (service, madonvi, records, error_code, received) VALUES (?, ?, ?, ?, ?)",
+            (service, madonvi, count, code, time.time()),
+        )
 
     def _store_records(self, service: str, request: Any, context: Any) -> Any:
         madonvi = context.account.madonvi
         texts = [_wire(record, f"data[{index}]") for index, record in enumerate(request.data)]
         now = time.time()
         with self.store.transaction() as db:
-            db.executemany("INSERT INTO records (service, madonvi, record, received) VALUES (?, ?, ?, ?)", [(service, madonvi, text, now) for text in texts])
+            db.executemany(
+                "INSERT INTO records (service, madonvi, record, received) VALUES (?, ?, ?, ?)",
+                [(service, madonvi, text, now) for text in texts],
+            )
             self._receipt(db, service, madonvi, len(texts))
         return _success(len(texts), context.unknown_keys)
 
     def _held(self, db: Any, madonvi: str, keys: list[str]) -> set[str]:
         unique = sorted(set(keys))
         marks = ",".join("?" * len(unique))
-        return {row[0] for row in db.execute(f"SELECT ma_ho_so FROM dossiers WHERE madonvi = ? AND ma_ho_so IN ({marks})", (madonvi, *unique))}
+        return {
+            row[0]
+            for row in db.execute(
+                f"SELECT ma_ho_so FROM dossiers WHERE madonvi = ? AND ma_ho_so IN ({marks})", (madonvi, *unique)
+            )
+        }
 
     def _suggest_dossiers(self, madonvi: str, missing: list[str]) -> str:
         """Close matches among the caller's own dossiers, for the first few missing keys."""
-        held = [row[0] for row in self.store.query("SELECT ma_ho_so FROM dossiers WHERE madonvi = ? ORDER BY updated DESC LIMIT 5000", (madonvi,))]
+        held = [
+            row[0]
+            for row in self.store.query(
+                "SELECT ma_ho_so FROM dossiers WHERE madonvi = ? ORDER BY updated DESC LIMIT 5000", (madonvi,)
+            )
+        ]
         close: list[str] = []
         for key in missing[:3]:
             close.extend(c for c in closest(key, held, cutoff=0.8, limit=2) if c not in close)
         return f"; có phải / did you mean: {', '.join(close)}?" if close else ""
 
     def dong_bo_ho_so_mc(self, request: Any, context: Any) -> Any:
+        """Store new dossiers (or update held ones with ``isUpdating``), all or nothing per request:
+        -3 names the dossiers already held, -4 the ones to update that are not."""
         madonvi = context.account.madonvi
         updating = request.is_updating == "True"
         keys = [record.ma_ho_so for record in request.data]
@@ -209,7 +236,11 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
                 # Schema-valid but contradictory: a business error (HTTP 200, error_code -1), like -3/-4.
                 with self.store.transaction() as db:
                     self._receipt(db, "DongBoHoSoMC", madonvi, 0, "-1")
-                return Answer(error_code="-1", message=f"Một MaHoSo xuất hiện hai lần trong cùng yêu cầu — data[{index}].MaHoSo repeats data[{first[key]}].MaHoSo")
+                return Answer(
+                    error_code="-1",
+                    message=f"Một MaHoSo xuất hiện hai lần trong cùng yêu cầu"
+                    f" — data[{index}].MaHoSo repeats data[{first[key]}].MaHoSo",
+                )
             first[key] = index
         texts = [_wire(record, f"data[{index}]") for index, record in enumerate(request.data)]
         now = time.time()
@@ -222,18 +253,28 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
             if updating and len(held) != len(keys):
                 self._receipt(db, "DongBoHoSoMC", madonvi, 0, "-4")
                 missing = [k for k in keys if k not in held]
-                return _refused("-4", "Hồ sơ không tồn tại — dossier does not exist", missing, self._suggest_dossiers(madonvi, missing))
+                return _refused(
+                    "-4",
+                    "Hồ sơ không tồn tại — dossier does not exist",
+                    missing,
+                    self._suggest_dossiers(madonvi, missing),
+                )
             if updating:
                 db.executemany(
-                    "UPDATE dossiers SET record = ?, updated = ?, versions = versions + 1 WHERE madonvi = ? AND ma_ho_so = ?",
+                    "UPDATE dossiers SET record = ?, updated = ?, versions = versions + 1"
+                    " WHERE madonvi = ? AND ma_ho_so = ?",
                     [(text, now, madonvi, key) for key, text in zip(keys, texts)],
                 )
             else:
-                db.executemany("INSERT INTO dossiers VALUES (?, ?, ?, ?, ?, 1)", [(madonvi, key, text, now, now) for key, text in zip(keys, texts)])
+                db.executemany(
+                    "INSERT INTO dossiers VALUES (?, ?, ?, ?, ?, 1)",
+                    [(madonvi, key, text, now, now) for key, text in zip(keys, texts)],
+                )
             self._receipt(db, "DongBoHoSoMC", madonvi, len(keys))
         return _success(len(keys), context.unknown_keys)
 
     def cap_nhat_tien_do_ho_so_mc(self, request: Any, context: Any) -> Any:
+        """Add progress steps to the caller's dossiers; -4 (nothing stored) names the dossiers it does not hold."""
         madonvi = context.account.madonvi
         keys = [record.ma_ho_so for record in request.data]
         texts = [_wire(record, f"data[{index}]") for index, record in enumerate(request.data)]
@@ -243,32 +284,44 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
             missing = [k for k in keys if k not in held]
             if missing:
                 self._receipt(db, "CapNhatTienDoHoSoMC", madonvi, 0, "-4")
-                message = "Hồ sơ không tồn tại, hãy gửi DongBoHoSoMC trước — dossier does not exist, send DongBoHoSoMC first"
+                message = (
+                    "Hồ sơ không tồn tại, hãy gửi DongBoHoSoMC trước — dossier does not exist, send DongBoHoSoMC first"
+                )
                 return _refused("-4", message, missing, self._suggest_dossiers(madonvi, missing))
-            db.executemany("INSERT INTO progress (madonvi, ma_ho_so, record, received) VALUES (?, ?, ?, ?)", [(madonvi, key, text, now) for key, text in zip(keys, texts)])
+            db.executemany(
+                "INSERT INTO progress (madonvi, ma_ho_so, record, received) VALUES (?, ?, ?, ?)",
+                [(madonvi, key, text, now) for key, text in zip(keys, texts)],
+            )
             self._receipt(db, "CapNhatTienDoHoSoMC", madonvi, len(keys))
         return _success(len(keys), context.unknown_keys)
 
     def dong_bo_danh_gia(self, request: Any, context: Any) -> Any:
+        """Store the pushed evaluations (Table 4) as sent."""
         return self._store_records("DongBoDanhGia", request, context)
 
     def dong_bo_thong_ke_ho_so(self, request: Any, context: Any) -> Any:
+        """Store the pushed dossier statistics (Table 5) as sent."""
         return self._store_records("DongBoThongKeHoSo", request, context)
 
     def dong_bo_pakn_dia_phuong(self, request: Any, context: Any) -> Any:
+        """Store the pushed local petitions as sent."""
         return self._store_records("DongBoPAKNDiaPhuong", request, context)
 
     def dong_bo_ket_qua_xu_ly_pakn(self, request: Any, context: Any) -> Any:
+        """Store the pushed petition outcomes as sent."""
         return self._store_records("DongBoKetQuaXuLyPAKN", request, context)
 
     def dong_bo_hoi_dap(self, request: Any, context: Any) -> Any:
+        """Store the pushed questions and answers as sent."""
         return self._store_records("DongBoHoiDap", request, context)
 
     def dong_bo_ket_qua_hoi_dap_gui_tu_dvcqg(self, request: Any, context: Any) -> Any:
+        """Store the caller's answers to citizens' questions (read back only by the same unit)."""
         return self._store_records("DongBoKetQuaHoiDapGuiTuDVCQG", request, context)
 
     # -- pulls: the seed (the portal's own data) and the caller's unit's pushes, nothing else ----------
     def lay_thu_tuc(self, request: Any, context: Any) -> Any:
+        """The seeded procedure of ``MaTTHC``; -4 names the closest seeded codes when it is unknown."""
         found = [p for p in self.seed["procedures"] if p["MATTHC"] == request.ma_tthc]
         if not found:
             hint = did_you_mean(request.ma_tthc, [p["MATTHC"] for p in self.seed["procedures"]])
@@ -276,22 +329,35 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
         return Answer(message="Thành công", result=found)
 
     def lay_qdcb(self, request: Any, context: Any) -> Any:
+        """The seeded publication decision of ``IdQDCB``; -4 names the closest seeded ids when it is unknown."""
         found = self.seed["decisions"].get(request.id_qdcb)
         if not found:
             hint = did_you_mean(request.id_qdcb, sorted(self.seed["decisions"]))
-            return Answer(error_code="-4", message=f"Không tìm thấy quyết định công bố — decision not found{hint}", result=[])
+            return Answer(
+                error_code="-4", message=f"Không tìm thấy quyết định công bố — decision not found{hint}", result=[]
+            )
         return Answer(message="Thành công", result=found)
 
     def danh_sach_pakn_cho_xu_ly(self, request: Any, context: Any) -> Any:
+        """The seeded petitions waiting to be handled."""
         # Table 9's fields are unknown; the Table 13 candidate keys stand in (see seed.json's note).
-        return Answer(message="Thành công (bảng 9 chưa biết, dùng khóa của bảng 13 — Table 9 unknown, Table 13 keys used)", result=self.seed["petitions_pending"])
+        return Answer(
+            message="Thành công (bảng 9 chưa biết, dùng khóa của bảng 13 — Table 9 unknown, Table 13 keys used)",
+            result=self.seed["petitions_pending"],
+        )
 
     def danh_sach_pakn_cong_khai(self, request: Any, context: Any) -> Any:
+        """The seeded public petitions, each with the total count."""
         items = self.seed["petitions_public"]
         return Answer(message="Thành công", result=[{**item, "TongSo": str(len(items))} for item in items])
 
     def lay_tai_lieu_pakn(self, request: Any, context: Any) -> Any:
-        return Answer(message="Bảng 12 chưa biết: không có tài liệu nào được trả về — Table 12's fields are unknown; no document items are returned", result=[])
+        """No documents: Table 12's fields are unknown, and the answer says so."""
+        return Answer(
+            message="Bảng 12 chưa biết: không có tài liệu nào được trả về"
+            " — Table 12's fields are unknown; no document items are returned",
+            result=[],
+        )
 
     def lay_danh_sach_hoi_dap_gui_tu_dvcqg(self, request: Any, context: Any) -> Any:
         """The seed's citizens' questions, addressed to the caller's unit, with that unit's own latest
@@ -306,4 +372,5 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
         return Answer(message="Thành công", result=result)
 
     def lay_danh_sach_hoi_dap_bo_co_quan(self, request: Any, context: Any) -> Any:
+        """The seeded questions and answers of ministries and agencies."""
         return Answer(message="Thành công", result=self.seed["questions_ministries"])

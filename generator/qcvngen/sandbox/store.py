@@ -48,6 +48,12 @@ CREATE TABLE IF NOT EXISTS receipts (
 
 
 class Store:
+    """The sandbox's state in one SQLite file (or ``:memory:``): sessions, dossiers, records, receipts.
+
+    One connection shared by the server's worker threads behind a lock; writes go through
+    :meth:`transaction`, so a request's rows are stored all together or not at all.
+    """
+
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._lock = threading.RLock()
@@ -79,11 +85,13 @@ class Store:
         return hmac.new(self._key, text, hashlib.sha256).hexdigest()
 
     def close(self) -> None:
+        """Close the database connection."""
         with self._lock:
             self._db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside ``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back if the block raises."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -94,11 +102,14 @@ class Store:
             self._db.execute("COMMIT")
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Every row of one read-only statement (``params`` bound, never formatted in)."""
         with self._lock:
             return list(self._db.execute(sql, params))
 
     # -- sessions ------------------------------------------------------------------------
-    def add_session(self, token: str, username: str, madonvi: str, ttl: float, fingerprint: str, max_per_account: int) -> int:
+    def add_session(
+        self, token: str, username: str, madonvi: str, ttl: float, fingerprint: str, max_per_account: int
+    ) -> int:
         """Store a new session; the account's oldest live ones beyond ``max_per_account`` are ended.
         Returns how many were ended that way."""
         now = time.time()
@@ -109,16 +120,25 @@ class Store:
                 "(SELECT rowid FROM sessions WHERE username = ? ORDER BY rowid DESC LIMIT ?)",
                 (username, username, max(max_per_account - 1, 0)),
             ).rowcount
-            db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)", (token, username, madonvi, now + ttl, fingerprint))
+            db.execute(
+                "INSERT INTO sessions VALUES (?, ?, ?, ?, ?)", (token, username, madonvi, now + ttl, fingerprint)
+            )
         return int(evicted)
 
     def session(self, token: str) -> tuple[str, str, str] | None:
         """(username, madonvi, fingerprint) of a live session."""
-        rows = self.query("SELECT username, madonvi, fingerprint FROM sessions WHERE token = ? AND expires >= ?", (token, time.time()))
+        rows = self.query(
+            "SELECT username, madonvi, fingerprint FROM sessions WHERE token = ? AND expires >= ?", (token, time.time())
+        )
         return (rows[0]["username"], rows[0]["madonvi"], rows[0]["fingerprint"]) if rows else None
 
     def live_sessions(self, username: str) -> int:
-        return int(self.query("SELECT COUNT(*) AS n FROM sessions WHERE username = ? AND expires >= ?", (username, time.time()))[0]["n"])
+        """How many unexpired sessions ``username`` holds."""
+        return int(
+            self.query(
+                "SELECT COUNT(*) AS n FROM sessions WHERE username = ? AND expires >= ?", (username, time.time())
+            )[0]["n"]
+        )
 
     def end_sessions(self, username: str, keep_fingerprint: str | None = None) -> None:
         """End the sessions of ``username`` except those issued under ``keep_fingerprint``."""
@@ -126,13 +146,17 @@ class Store:
             db.execute("DELETE FROM sessions WHERE username = ? AND fingerprint IS NOT ?", (username, keep_fingerprint))
 
     def expire_sessions(self) -> None:
+        """Expire every session now (a test's and an operator's way to force new logins)."""
         with self.transaction() as db:
             db.execute("UPDATE sessions SET expires = 0")
 
     # -- reads: a unit's own data, or every unit's (unit=None, for the views) --------------------
     def dossiers(self, unit: str | None = None) -> list[dict[str, Any]]:
+        """The dossiers of ``unit`` (every unit's when None), oldest first, each with its progress steps."""
         out = []
-        for row in self.query("SELECT * FROM dossiers WHERE ? IS NULL OR madonvi = ? ORDER BY created, madonvi, ma_ho_so", (unit, unit)):
+        for row in self.query(
+            "SELECT * FROM dossiers WHERE ? IS NULL OR madonvi = ? ORDER BY created, madonvi, ma_ho_so", (unit, unit)
+        ):
             steps = self.query(
                 "SELECT record, received FROM progress WHERE madonvi = ? AND ma_ho_so = ? ORDER BY id",
                 (row["madonvi"], row["ma_ho_so"]),
@@ -150,23 +174,37 @@ class Store:
         return out
 
     def receipts(self, unit: str | None = None) -> list[dict[str, Any]]:
-        rows = self.query("SELECT service, madonvi, records, error_code, received FROM receipts WHERE ? IS NULL OR madonvi = ? ORDER BY id", (unit, unit))
+        """One row per push received from ``unit`` (every unit's when None): service, count, error code."""
+        rows = self.query(
+            "SELECT service, madonvi, records, error_code, received FROM receipts"
+            " WHERE ? IS NULL OR madonvi = ? ORDER BY id",
+            (unit, unit),
+        )
         return [dict(row) for row in rows]
 
     def stored(self, service: str, unit: str | None) -> list[dict[str, Any]]:
         """The records of ``service`` that ``unit`` pushed (every unit's when None), oldest first."""
-        rows = self.query("SELECT record FROM records WHERE service = ? AND (? IS NULL OR madonvi = ?) ORDER BY id", (service, unit, unit))
+        rows = self.query(
+            "SELECT record FROM records WHERE service = ? AND (? IS NULL OR madonvi = ?) ORDER BY id",
+            (service, unit, unit),
+        )
         return [json.loads(row["record"]) for row in rows]
 
     def stored_with_units(self, service: str, unit: str | None = None) -> list[dict[str, Any]]:
         """Like :meth:`stored`, each record labelled with the unit that pushed it (for the views)."""
-        rows = self.query("SELECT madonvi, record FROM records WHERE service = ? AND (? IS NULL OR madonvi = ?) ORDER BY id", (service, unit, unit))
+        rows = self.query(
+            "SELECT madonvi, record FROM records WHERE service = ? AND (? IS NULL OR madonvi = ?) ORDER BY id",
+            (service, unit, unit),
+        )
         return [{"madonvi": row["madonvi"], "record": json.loads(row["record"])} for row in rows]
 
     def counts(self, unit: str | None = None) -> dict[str, int]:
+        """Rows per table (dossiers, progress, records, receipts) of ``unit``, or of every unit when None."""
         # Table names are constants of this module, never request text.
         return {
-            table: int(self.query(f"SELECT COUNT(*) AS n FROM {table} WHERE ? IS NULL OR madonvi = ?", (unit, unit))[0]["n"])
+            table: int(
+                self.query(f"SELECT COUNT(*) AS n FROM {table} WHERE ? IS NULL OR madonvi = ?", (unit, unit))[0]["n"]
+            )
             for table in ("dossiers", "progress", "records", "receipts")
         }
 
