@@ -518,22 +518,15 @@ def learn(
     from .learn import FORMATS, LearnInputError, compare, read_inputs, render, write_spec
     from .learn.compare import code_paths, record_for
     from .learn.write import WriteError
-    from .pipeline import load_spec
 
-    if fmt not in FORMATS:
-        typer.echo(f"error: --format must be one of {', '.join(FORMATS)}, not '{fmt}'", err=True)
-        raise typer.Exit(Exit.SPEC_ERROR)
+    _choice_or_exit("--format", fmt, FORMATS)
     if write and not (supplied_by or "").strip():
         typer.echo("error: --write needs --supplied-by TEXT (who supplied the captures, for the source entry)", err=True)
-        raise typer.Exit(Exit.SPEC_ERROR)
+        raise typer.Exit(Exit.USAGE_ERROR)
     spec_dir = _spec_dir(spec)
-    reg, diagnostics = load_spec(spec_dir)
-    if reg is None:
-        _report(diagnostics)
-        raise typer.Exit(Exit.SPEC_ERROR)
-    if packet is not None and packet not in {p.name for p in reg.packets}:
-        typer.echo(f"error: --packet: {packet!r} is not a packet of the spec", err=True)
-        raise typer.Exit(Exit.SPEC_ERROR)
+    reg = _regulation_or_exit(spec_dir)
+    if packet is not None:
+        _choice_or_exit("--packet", packet, [p.name for p in reg.packets])
     try:
         found = read_inputs(
             captures,
