@@ -128,7 +128,7 @@ def test_builds_from_the_bundled_spec_outside_a_checkout(tmp_path: Path) -> None
 def test_generator_passes_mypy_strict() -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", "/dev/null", "generator/qcvngen"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
 

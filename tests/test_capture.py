@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+
 from qcvngen.formatter import format_files
 from qcvngen.runtime.client import capture
 

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
+
 from conftest import ROOT, SPEC
 from qcvngen import payloads
 from qcvngen.cli import Exit, app
 from qcvngen.suggest import closest, did_you_mean
 from sandbox_process import start_sandbox
-from typer.testing import CliRunner
 
 
 def run(args: list[str], stdin: str | None = None) -> tuple[int, str, str]:

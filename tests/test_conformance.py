@@ -13,8 +13,9 @@ from xml.etree import ElementTree
 
 import pytest
 import uvicorn
-from conftest import ROOT
 from pydantic import Field
+
+from conftest import ROOT
 from qcvngen.conformance import run, vectors
 from qcvngen.pipeline import BuildResult
 from sandbox_process import free_port, start_sandbox

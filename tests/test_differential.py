@@ -50,6 +50,7 @@ import pytest
 import uvicorn
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+
 from qcvngen import ir, wire
 from qcvngen.examples import example_record, example_request
 from qcvngen.payloads import NotWireJson, PayloadValidator, ecma_validator_class, wire_reading

@@ -36,19 +36,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
 from conftest import SPEC
 from hostile import checks
 from hostile.corpus import PAYLOADS
 from hostile.plan import NAME_SINKS, TEXT_SINKS, Placement, apply, probe_trees, rename, skeleton, spread
 from hostile.runner import ProbeReport, Report, run_case, run_probe, signatures
 from hostile.specio import Plain, Tree, load_tree, write_tree, yaml_quote
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from qcvngen import build, naming, render
 from qcvngen.cli import app
 from qcvngen.loader import MAX_FILE_BYTES, load_text
 from qcvngen.pipeline import load_spec
-from typer.testing import CliRunner
 
 FULL = os.environ.get("QCVNGEN_FULL") == "1"
 FIGURES: dict[str, Any] = {}
@@ -425,7 +426,7 @@ def _completes_within_cpu_limit(code: str, argument: str) -> subprocess.Complete
         resource.setrlimit(resource.RLIMIT_CPU, (_RUNAWAY_CPU_SECONDS, _RUNAWAY_CPU_SECONDS))
 
     return subprocess.run(
-        [sys.executable, "-c", code], input=argument, preexec_fn=limit, capture_output=True, text=True, cwd=SPEC.parent
+        [sys.executable, "-c", code], input=argument, preexec_fn=limit, capture_output=True, text=True, cwd=SPEC.parent, check=False
     )
 
 

@@ -8,6 +8,7 @@ from typing import get_args
 
 import jsonschema
 import pytest
+
 from qcvngen import dsl, ir, kinds, wire
 from qcvngen.resolve import load_regulation
 from qcvngen.specdiff import Impact, type_impact

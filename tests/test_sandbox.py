@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from conftest import ROOT
 from sandbox_process import Sandbox, start_sandbox
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from conftest import ROOT, SPEC
 from qcvngen.examples import example_record
 from qcvngen.pipeline import load_spec

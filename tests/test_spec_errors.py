@@ -6,10 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from conftest import copy_spec
 from qcvngen.cli import app
 from qcvngen.pipeline import load_spec
-from typer.testing import CliRunner
 
 DIAGNOSTIC = re.compile(r"^(spec/[^:]+):(\d+):(\d+): (\S+): (.+)$")
 T02 = "tables/t02-dong-bo-ho-so-mc.yaml"

@@ -8,10 +8,11 @@ from typing import Any
 
 import jsonschema
 import pytest
+from typer.testing import CliRunner
+
 import samples
 from conftest import ROOT, SPEC
 from qcvngen.cli import app
-from typer.testing import CliRunner
 
 REPORT_SCHEMA = json.loads((ROOT / "docs" / "validate-data.schema.json").read_text(encoding="utf-8"))
 PACKET_OF = {

@@ -509,9 +509,9 @@ def learn(
     spec: SpecOption = None,
     fmt: Annotated[str, typer.Option("--format", help="text, json or markdown.")] = "text",
     write: Annotated[bool, typer.Option("--write", help="Add the unknown keys to the spec as membership: observed fields, with a source entry.")] = False,
-    packet: Annotated[Optional[str], typer.Option("--packet", help="The service that answered, for raw answer files.")] = None,
-    source_id: Annotated[Optional[str], typer.Option("--source-id", help="Id of the new source entry (default: the next free S<n>).")] = None,
-    supplied_by: Annotated[Optional[str], typer.Option("--supplied-by", help="Who supplied the captures (required with --write).")] = None,
+    packet: Annotated[str | None, typer.Option("--packet", help="The service that answered, for raw answer files.")] = None,
+    source_id: Annotated[str | None, typer.Option("--source-id", help="Id of the new source entry (default: the next free S<n>).")] = None,
+    supplied_by: Annotated[str | None, typer.Option("--supplied-by", help="Who supplied the captures (required with --write).")] = None,
 ) -> None:
     """Compare captured traffic shapes with the spec: unknown keys, unseen fields, new codes, contradictions.
     Exit 0 with a report, 2 on bad input."""

@@ -41,7 +41,7 @@ def _added(tree: Tree, rel: str, path: PathKey, key: str = "name") -> bool:
         if isinstance(value, dict):  # a bilingual text (notes): its English says whether it was added
             value = value.get("en")
         if isinstance(value, str):
-            return value.startswith(_ADDED) or value.startswith(_ADDED.lower())
+            return value.startswith((_ADDED, _ADDED.lower()))
     return False
 
 
