@@ -14,6 +14,18 @@ from typing import Any
 
 from conftest import SAMPLES
 
+__all__ = [
+    "EXCLUDED",
+    "PLACEHOLDER",
+    "RECORD_LISTS",
+    "REQUESTS",
+    "RESPONSES",
+    "SAMPLES",
+    "all_json_samples",
+    "fill_placeholders",
+    "load",
+]
+
 PLACEHOLDER = re.compile(r"^<[^<>]*>$")
 
 # file → (bundle definition, how the sample sits in it)

@@ -69,7 +69,7 @@ def test_every_json_sample_is_classified() -> None:
 
 
 def _cases() -> list[tuple[str, str, str | None]]:
-    cases = [(name, definition, None) for name, definition in {**samples.REQUESTS, **samples.RESPONSES}.items()]
+    cases: list[tuple[str, str, str | None]] = [(name, definition, None) for name, definition in {**samples.REQUESTS, **samples.RESPONSES}.items()]
     cases += [(name, definition, key) for name, (definition, key) in samples.RECORD_LISTS.items()]
     return cases
 

@@ -181,7 +181,7 @@ def test_a_real_sandbox_run_with_canary_personal_data_leaves_none_in_the_capture
         session = httpx.post(f"{base}/auth", json={"username": "canary", "password": password}).json()["session"]
         canaries.append(session)
         envelope = {"session": session, "madonvi": madonvi}
-        exchanges = [
+        exchanges: list[tuple[str, dict[str, Any]]] = [
             ("integration", {"service": "DongBoHoSoMC", "isUpdating": "False", "data": [dossier]}),
             ("integration", {"service": "DongBoHoSoMC", "isUpdating": "False", "data": [dossier]}),  # -3
             ("integration", {"service": "DongBoKetQuaHoiDapGuiTuDVCQG",

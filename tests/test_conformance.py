@@ -76,10 +76,10 @@ def lenient_sandbox(models: Any) -> Iterator[str]:
     from qcvngen.sandbox import create_sandbox_app
     from qcvngen.sandbox.runtime import generated_modules
 
-    class LenientRecord(models.DongBoHoSoMCRecord):  # type: ignore[misc,name-defined]
+    class LenientRecord(models.DongBoHoSoMCRecord):  # type: ignore[misc]
         ngay_tiep_nhan: Annotated[str, Field(alias="NgayTiepNhan")]
 
-    class LenientRequest(models.DongBoHoSoMCRequest):  # type: ignore[misc,name-defined]
+    class LenientRequest(models.DongBoHoSoMCRequest):  # type: ignore[misc]
         data: Annotated[list[LenientRecord], Field(alias="data", min_length=1)]
 
     namespace = {**vars(models), "LenientRecord": LenientRecord, "Annotated": Annotated, "Field": Field}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -15,7 +16,7 @@ SPECIFIED = {2: 27, 3: 9, 4: 8, 5: 18, 6: 23, 7: 3, 8: 0, 9: 0, 10: 0, 11: 1, 12
 STATUS = {2: "complete", 3: "complete", 4: "unverified", 5: "complete", 8: "unknown", 9: "unknown", 11: "complete", 16: "complete"}
 
 
-def coverage_json() -> dict[str, object]:
+def coverage_json() -> dict[str, Any]:
     result = CliRunner().invoke(app, ["coverage", "--json", "--spec", str(SPEC)])
     assert result.exit_code == 0, result.output
     return dict(json.loads(result.stdout))
@@ -42,7 +43,7 @@ def test_declared_counts_match_table_1_and_specified_match_reference() -> None:
 
 
 def test_gaps_are_listed_not_hidden() -> None:
-    tables = {row["table"]: row for row in coverage_json()["tables"]}  # type: ignore[union-attr]
+    tables = {row["table"]: row for row in coverage_json()["tables"]}
     assert tables[8]["missing_rows"] == list(range(1, 24))
     assert tables[2]["missing_rows"] == []
     assert tables[7]["missing"] == 2

@@ -123,6 +123,7 @@ def test_every_packet_through_the_client(flavour: str, sandbox: Sandbox, models:
     for packet in others:
         now = stored(sandbox, packet.name)
         assert len(now) - before[packet.name] == 3, packet.name
+        assert packet.data_record is not None, packet.name  # every push packet carries records
         sent = [getattr(models, packet.data_record).model_validate(x).model_dump(by_alias=True, exclude_none=True, mode="json") for x in seen[packet.name]]
         assert now[-3:] == sent, packet.name
     # Pulls came back typed.

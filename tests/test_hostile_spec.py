@@ -113,7 +113,7 @@ def split_payloads() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
 # Names a wire name may take that Python or pydantic would choke on (B2). All pass the wire-name
 # rule; the ones that do not are in test_wire_names_that_are_not_identifiers_are_refused.
 IDENTIFIER_NAMES = sorted(
-    {name for name in keyword.kwlist + keyword.softkwlist if re.fullmatch(r"[A-Za-z]\w*", name)}
+    {name for name in [*keyword.kwlist, *keyword.softkwlist] if re.fullmatch(r"[A-Za-z]\w*", name)}
     | {
         "print", "list", "dict", "str", "int", "float", "bool", "bytes", "set", "tuple", "object", "type", "id",
         "len", "super", "property", "classmethod", "staticmethod", "open", "exec", "eval", "input", "Any",
@@ -137,7 +137,7 @@ def identifier_kind(variant: str, index: int) -> str:
     return "string" if variant == "S" else IDENTIFIER_KINDS[index % len(IDENTIFIER_KINDS)]
 
 
-_SAMPLE = {"string": "v-{}", "list": ["v-{}"], "any": "v-{}", "integer": "12", "flag": "True", "id": "v-{}", "decimal": "1.5"}
+_SAMPLE: dict[str, str | list[str]] = {"string": "v-{}", "list": ["v-{}"], "any": "v-{}", "integer": "12", "flag": "True", "id": "v-{}", "decimal": "1.5"}
 
 
 def identifier_value(kind: str, name: str) -> Any:
@@ -159,16 +159,20 @@ def _identifier_groups() -> list[list[str]]:
     return groups
 
 
+def field_of(name: str, kind: str) -> dict[str, Any]:
+    """A hypothesis-membership field of ``kind`` (a list holds strings) named ``name``."""
+    return {
+        "name": name, "title": {"vi": f"Trường {name}", "en": f"field {name}"}, "type": kind, "required": False,
+        "membership": "hypothesis", "sources": ["S1"], "confidence": "low", **({"of": "string"} if kind == "list" else {}),
+    }
+
+
 def identifier_tree(base: Tree) -> tuple[Tree, list[list[str]]]:
     """``base`` plus records IdentCheck1… whose fields carry IDENTIFIER_NAMES; each record ends with
     fields typed ``str``, ``list[str]``, ``Any`` and a wire integer, to catch a field name that
     shadows a type used after it."""
     groups = _identifier_groups()
     tree = apply(base, [])
-    field_of = lambda name, kind: {
-        "name": name, "title": {"vi": f"Trường {name}", "en": f"field {name}"}, "type": kind, "required": False,
-        "membership": "hypothesis", "sources": ["S1"], "confidence": "low", **({"of": "string"} if kind == "list" else {}),
-    }
     records = tree[T02].setdefault("records", [])
     for variant in IDENTIFIER_VARIANTS:
         for number, group in enumerate(groups, 1):
@@ -216,7 +220,7 @@ def campaign(skeleton_tree: Tree) -> Campaign:
     ]
     calls += [(run_case, (f"text-{b}", apply(skel, placements), placements, baseline), {}) for b, placements in enumerate(plan.builds)]
     calls.append((run_case, ("identifiers", ident_tree, [], None), {"validate": validate}))
-    probe_calls = [
+    probe_calls: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = [
         (run_probe, (f"{sink.name}#{i}", tree, placements), {})
         for sink in NAME_SINKS
         for i, (tree, placements) in enumerate(probe_trees(sink, skel, accepted))
@@ -327,8 +331,8 @@ def test_the_harness_sees_what_it_must() -> None:
     assert checks.python_shape(b"x = 'a'") == checks.python_shape(b"x = 'b\\n'")
     assert checks.python_shape(b"x = 'a'") != checks.python_shape(b"x = 'a'\nimport os")
     assert checks.source_encoding(b"# coding: utf-7\nx = 1\n") == "utf-7"
-    facts = checks.markdown_facts("| a | b |\n|---|---|\n| 1 | 2 | 3 |\n\n<img src=x onerror=y>\n\n[x](javascript:alert(1))\n")
-    assert len(facts.problems) == 3, facts.problems
+    markdown = checks.markdown_facts("| a | b |\n|---|---|\n| 1 | 2 | 3 |\n\n<img src=x onerror=y>\n\n[x](javascript:alert(1))\n")
+    assert len(markdown.problems) == 3, markdown.problems
 
 
 # -- B1, B7, B12: text positions ---------------------------------------------------------------------------

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_every_kind_of_the_dsl_has_one_entry() -> None:
     assert tuple(kinds.KINDS) == kinds.KIND_NAMES == get_args(kinds.Kind)
-    assert dsl.FieldSpec.model_fields["type"].annotation is kinds.Kind
+    annotation: object = dsl.FieldSpec.model_fields["type"].annotation
+    assert annotation is kinds.Kind
     assert all(name == info.name for name, info in kinds.KINDS.items())
     # dsl.FieldType is gone: the DSL's field kind and the IR's FieldType no longer share a name.
     assert not hasattr(dsl, "FieldType") and hasattr(ir, "FieldType")

@@ -10,8 +10,8 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -165,11 +165,15 @@ def test_a_new_output_folder_gets_the_umask_mode_not_0700(tmp_path: Path) -> Non
 # -- nothing inside the output folder is followed or opened ---------------------------------------
 
 
-def odd_entries(out: Path, outside: Path) -> dict[str, Any]:
+def odd_entries(out: Path, outside: Path) -> dict[str, Callable[[], None]]:
+    def link_to_outside() -> None:
+        (out / "a.txt").unlink()
+        (out / "a.txt").symlink_to(outside)
+
     return {
         "FIFO": lambda: os.mkfifo(out / "sub" / "pipe"),
         "link to /dev/zero": lambda: (out / "zero").symlink_to("/dev/zero"),
-        "link to a file outside": lambda: (out / "a.txt").unlink() or (out / "a.txt").symlink_to(outside),
+        "link to a file outside": link_to_outside,
         "linked folder": lambda: (out / "elsewhere").symlink_to(outside.parent, target_is_directory=True),
     }
 
@@ -221,7 +225,7 @@ def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         sizes.append(len(data))
         return data
 
-    monkeypatch.setattr(safefs.os, "read", counting)
+    monkeypatch.setattr("qcvngen.safefs.os.read", counting)
     return sizes
 
 

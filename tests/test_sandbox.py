@@ -53,7 +53,7 @@ def call(base: str, body: dict[str, Any], endpoint: str = "/integration") -> htt
 def test_opencps_style_push_already_exists_update_and_progress(sandbox: Sandbox) -> None:
     base = sandbox.base_url
     session = login(base)
-    envelope = {"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [opencps_dossier("H99.01-240105-0001")]}
+    envelope: dict[str, Any] = {"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [opencps_dossier("H99.01-240105-0001")]}
 
     first = call(base, envelope)
     assert first.status_code == 200 and first.json()["error_code"] == "0", first.text

@@ -173,11 +173,14 @@ def table_problems(text: str) -> tuple[int, list[str]]:
 def _markdown() -> Any:
     from markdown_it import MarkdownIt
 
-    md = MarkdownIt("commonmark").enable("table").enable("strikethrough")
-    # markdown-it drops javascript:/data: links by itself; other renderers may not, so let every
-    # link through and judge it here.
-    md.validateLink = lambda url: True
-    return md
+    class TrustingMarkdownIt(MarkdownIt):
+        """markdown-it drops javascript:/data: links by itself; other renderers may not, so let every
+        link through and judge it here."""
+
+        def validateLink(self, url: str) -> bool:
+            return True
+
+    return TrustingMarkdownIt("commonmark").enable("table").enable("strikethrough")
 
 
 @dataclass

@@ -149,9 +149,12 @@ def check_files(
                 problems.append(f"{name}: not TOML: {exc}")
     if baseline is not None:
         problems += _compare(got, baseline, names)
-    # Deduplicated: the per-packet schemas repeat the bundle many times over.
-    nfc = lambda items: unicodedata.normalize("NFC", "\x00".join(sorted(set(items))))
-    return problems, stats, nfc(exact), nfc(visible)
+    return problems, stats, _haystack(exact), _haystack(visible)
+
+
+def _haystack(items: list[str]) -> str:
+    """The strings as one NFC text, deduplicated: the per-packet schemas repeat the bundle many times over."""
+    return unicodedata.normalize("NFC", "\x00".join(sorted(set(items))))
 
 
 def absent(placements: list[Placement], exact: str, visible: str) -> list[tuple[str, tuple[str, ...]]]:
