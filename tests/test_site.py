@@ -25,12 +25,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from typer.testing import CliRunner
+
 from conftest import ROOT, SPEC
 from qcvngen import dsl, ir, kinds
 from qcvngen.cli import app
 from qcvngen.pipeline import load_spec
 from qcvngen.site import MARKER, labels, make_server, render_site, write_site
-from typer.testing import CliRunner
 
 PACKET = "DongBoHoSoMC"
 RECORD = "DongBoHoSoMCRecord"
@@ -666,7 +667,7 @@ def _hostile(reg: ir.Regulation) -> ir.Regulation:
         dataclasses.replace(
             f,
             title=ir.Text(vi=MARKUP[n % len(MARKUP)], en=MARKUP[(n + 3) % len(MARKUP)]),
-            notes=MARKUP[(n + 5) % len(MARKUP)],
+            notes=ir.Text(vi=MARKUP[(n + 5) % len(MARKUP)], en=MARKUP[(n + 6) % len(MARKUP)]),
         )
         for n, f in enumerate(record.fields)
     )
