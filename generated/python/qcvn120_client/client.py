@@ -8,8 +8,8 @@ typed (see ``errors``); retries never risk storing a record twice (the rules: ``
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from os import PathLike
 from typing import Any
 
 import httpx
@@ -268,7 +268,7 @@ class Client(SyncEngine):
         session_ttl: float = 600.0,
         session_error_codes: Iterable[str] = SESSION_ERROR_CODES,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
-        capture: str | os.PathLike[str] | Callable[[dict[str, Any]], None] | None = None,
+        capture: str | PathLike[str] | Callable[[dict[str, Any]], None] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         """Configures the client; nothing is sent until the first call.
@@ -801,7 +801,7 @@ class AsyncClient(AsyncEngine):
         session_ttl: float = 600.0,
         session_error_codes: Iterable[str] = SESSION_ERROR_CODES,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
-        capture: str | os.PathLike[str] | Callable[[dict[str, Any]], None] | None = None,
+        capture: str | PathLike[str] | Callable[[dict[str, Any]], None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         """Configures the client; nothing is sent until the first call.

@@ -96,7 +96,7 @@ TRAILING_OPTIONS = (
     ),
     OptionView(
         "capture",
-        "str | os.PathLike[str] | Callable[[dict[str, Any]], None] | None",
+        "str | PathLike[str] | Callable[[dict[str, Any]], None] | None",
         "None",
         "off by default. A file path (JSON Lines, appended) or a callable given one dict per"
         " exchange: packet, endpoint, error_code, and per key path of the answer's records its"
