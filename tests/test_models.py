@@ -13,6 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 import samples
+from qcvngen import naming
 from qcvngen.examples import example_record, example_request
 from qcvngen.pipeline import BuildResult
 
@@ -126,6 +127,85 @@ def test_python_names_alias_wire_names(models: Any, result: BuildResult) -> None
     assert fields["ma_ho_so"].alias == "MaHoSo"
     assert fields["danh_sach_giay_to_ket_qua"].alias == "DanhSachGiayToKetQua"
     assert record.model_dump(by_alias=True, exclude_none=True)["MaHoSo"] == record.ma_ho_so
+
+
+READABLE = [
+    ("CACHTHUCTHUCHIEN", "Cách thức thực hiện", "cach_thuc_thuc_hien"),
+    ("MATTHC", "Mã thủ tục hành chính", "ma_tthc"),
+    ("TTHCLIENTHONG", "Thủ tục hành chính liên thông", "tthc_lien_thong"),
+    ("MA_KQ_THAYTHE", "Mã kết quả thay thế", "ma_kq_thay_the"),
+    ("DIACHI", "Địa chỉ", "dia_chi"),
+    ("MODELDUMP", "model dump", "f_model_dump"),  # pydantic's namespace, as for any name
+    ("KENH", "Kênh", None),  # one word: nothing to split
+    ("MaHoSo", "Mã hồ sơ", None),  # a lower-case letter: the wire name's own case decides
+    ("XYZW", "Không liên quan", None),  # the title explains none of it
+]
+
+
+@pytest.mark.parametrize(("wire", "title", "expected"), READABLE)
+def test_upper_case_wire_names_read_through_their_title(wire: str, title: str, expected: str | None) -> None:
+    assert naming.readable_identifier(wire, title) == expected
+
+
+HOSTILE_TITLES = [
+    '"""; import os; os.system("x") #',
+    "ma\nthu tuc\x00 hanh; chinh') or 1 --",
+    "{{ 7*7 }} ${x} `rm -rf /` ma tthc",
+    "Mã " * 5000,
+    "\u202e\u200b đ Đ ß ǅ Ⅻ ﬁ",
+]
+
+
+@pytest.mark.parametrize("title", HOSTILE_TITLES)
+def test_a_title_only_places_underscores(title: str) -> None:
+    for wire in ("MATTHC", "CACHTHUCTHUCHIEN", "MA_KQ_THAYTHE", "A" * 80, "CLASS1"):
+        name = naming.readable_identifier(wire, title)
+        if name is not None:
+            assert name.isidentifier() and name.isascii()
+            assert name.removeprefix("f_").replace("_", "") == wire.lower().replace("_", "")
+
+
+def test_pulled_records_have_readable_names_and_keep_the_former_ones(models: Any, result: BuildResult) -> None:
+    answer = {"MATTHC": "1.001193", "CACHTHUCTHUCHIEN": [{"KENH": "1"}], "LINHVUCTHUCHIEN": [{"MALINHVUC": "G06", "TENLINHVUC": "Hộ tịch"}]}
+    procedure = models.LayThuTucResult.model_validate(answer)
+    assert procedure.linh_vuc_thuc_hien[0].ma_linh_vuc == "G06" and procedure.cach_thuc_thuc_hien[0].kenh == "1"
+    # The former, flattened names still read (issue 12: the public API only gains).
+    assert procedure.linhvucthuchien[0].malinhvuc == "G06" and procedure.cachthucthuchien is procedure.cach_thuc_thuc_hien
+    assert procedure.ma_tthc == "1.001193" and procedure.model_dump(by_alias=True, exclude_none=True) == answer
+    with pytest.raises((AttributeError, ValueError)):
+        procedure.linhvucthuchien = []
+    assert models.LayThuTucResult.model_validate({"linh_vuc_thuc_hien": []}).linh_vuc_thuc_hien == []
+    assert "linhvucthuchien" not in models.LayThuTucResult.model_fields  # not a field: not in the schema
+
+
+def test_every_model_field_has_the_python_name_of_the_ir(models: Any, result: BuildResult) -> None:
+    reg = result.regulation
+    assert reg is not None
+    for record in reg.records:
+        cls = getattr(models, record.name)
+        cls.model_rebuild()
+        by_wire = {info.alias or name: name for name, info in cls.model_fields.items()}
+        assert {f.wire_name: f.py_name for f in record.fields}.items() <= by_wire.items(), record.name
+
+
+def test_a_wire_name_named_differently_in_two_records_keeps_both_names(result: BuildResult) -> None:
+    import dataclasses
+
+    from qcvngen.targets import models as models_target
+
+    reg = result.regulation
+    assert reg is not None
+    owners = [r for r in reg.records if any(f.wire_name == "MALINHVUC" for f in r.fields)]
+    assert len(owners) >= 2
+    odd = owners[0]
+    fields = tuple(dataclasses.replace(f, py_name="malinh_vuc") if f.wire_name == "MALINHVUC" else f for f in odd.fields)
+    records = tuple(dataclasses.replace(r, fields=fields) if r is odd else r for r in reg.records)
+    source = models_target.model_source(dataclasses.replace(reg, records=records))
+    classes = source.split("\nclass ")
+    odd_class = next(c for c in classes if c.startswith(f"{odd.name}("))
+    other_class = next(c for c in classes if c.startswith(f"{owners[1].name}("))
+    assert "malinh_vuc:" in odd_class and "ma_linh_vuc:" not in odd_class
+    assert "ma_linh_vuc:" in other_class
 
 
 def test_generated_package_passes_mypy_strict(out_dir: Path) -> None:

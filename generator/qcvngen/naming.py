@@ -64,6 +64,75 @@ def field_identifier(wire_name: str) -> str:
     return ident
 
 
+# An upper-case wire name with at least this many letters reads better split into the words of its
+# title (``CACHTHUCTHUCHIEN`` → ``cach_thuc_thuc_hien``); shorter ones (``MA``, ``KENH``) stay as they are.
+READABLE_MIN_LETTERS = 4
+_TITLE_WORDS_MAX = 40
+_UNMATCHED_COST = 1000  # per character of the wire name no title word explains
+
+
+def _title_words(title: str) -> list[str]:
+    """The title's words, ASCII-folded and lower-cased (bounded: a title is prose, not a dictionary)."""
+    return [w for w in _NOT_IDENT.split(transliterate(title).lower()) if w][:_TITLE_WORDS_MAX]
+
+
+def _pieces(words: list[str]) -> set[str]:
+    """What a wire name may be built from: each title word, and the initials of 2+ consecutive words
+    (``thủ tục hành chính`` → ``tthc``)."""
+    out = set(words)
+    for start in range(len(words)):
+        for end in range(start + 2, len(words) + 1):
+            out.add("".join(w[0] for w in words[start:end]))
+    return out
+
+
+def _segment(chunk: str, pieces: set[str]) -> list[str]:
+    """``chunk`` (lower-case letters and digits) cut where the pieces explain it, fewest cuts first;
+    letters no piece explains are kept together as one segment. The segments always join back to
+    ``chunk``: the title decides only where the underscores go."""
+    # best[i]: (cost, segments) of the cheapest cut of chunk[:i]
+    none: list[str] = []
+    best: list[tuple[int, list[str]]] = [(0, none)] + [(1 << 60, none)] * len(chunk)
+    for end in range(1, len(chunk) + 1):
+        cost, segments = best[end - 1]
+        if segments and segments[-1].startswith("?"):
+            # extend the unmatched run before this character
+            candidate = (cost + _UNMATCHED_COST, segments[:-1] + [segments[-1] + chunk[end - 1]])
+        else:
+            candidate = (cost + _UNMATCHED_COST + 1, segments + ["?" + chunk[end - 1]])
+        for start in range(end - 1, -1, -1):  # a wire name is at most 80 characters: bounded
+            piece = chunk[start:end]
+            if piece in pieces and best[start][0] + 1 < candidate[0]:
+                candidate = (best[start][0] + 1, best[start][1] + [piece])
+        best[end] = candidate
+    return [segment.lstrip("?") for segment in best[len(chunk)][1]]
+
+
+def readable_identifier(wire_name: str, title: str) -> str | None:
+    """A Python name for an upper-case wire name, split into the words of its (Vietnamese) title:
+    ``CACHTHUCTHUCHIEN`` + "Cách thức thực hiện" → ``cach_thuc_thuc_hien``; ``MATTHC`` + "Mã thủ tục
+    hành chính" → ``ma_tthc``. None when the rule does not apply (a lower-case letter, too few
+    letters) or the title explains none of it; :func:`field_identifier` is then the name.
+
+    Safe whatever the title says: the result is the wire name's own letters and digits, lower-cased,
+    with underscores inserted, then checked as :func:`field_identifier` checks any name.
+    """
+    if any(c.islower() for c in wire_name) or sum(c.isalpha() for c in wire_name) < READABLE_MIN_LETTERS:
+        return None
+    if not wire_name.isascii():
+        return None
+    pieces = {p for p in _pieces(_title_words(title)) if p}
+    segments: list[str] = []
+    matched = False
+    for chunk in (c for c in _NOT_IDENT.split(wire_name.lower()) if c):
+        cut = _segment(chunk, pieces)
+        matched = matched or any(segment in pieces for segment in cut)
+        segments += cut
+    if not matched or len(segments) < 2:
+        return None
+    return field_identifier("_".join(segments))
+
+
 def method_name(packet: str) -> str:
     """Client/handler method for a packet: 'DongBoHoSoMC' → 'dong_bo_ho_so_mc'."""
     return field_identifier(packet)

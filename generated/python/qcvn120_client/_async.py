@@ -183,6 +183,7 @@ class AsyncEngine(BaseClient):
             token = await self._session()
             body = {"session": token.reveal(), **payload}
             answer = await self._post(service, endpoint, body, push=push, count=count)
+            self._capture(service, endpoint, answer, token, payload)
             if not answer.session_invalid:
                 self._check(answer, service, token, payload)
                 return answer

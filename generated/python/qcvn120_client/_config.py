@@ -6,13 +6,15 @@ from __future__ import annotations
 import os
 import re
 import ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
 Verify = Literal[True] | str | os.PathLike[str] | ssl.SSLContext
+# Where capture lines go (see ``capture``): a JSON Lines file, or a callable given each line.
+CaptureSink = str | os.PathLike[str] | Callable[[dict[str, Any]], None]
 
 LOGIN = "login"
 LOGGER_NAME = "qcvn120_client"
@@ -62,6 +64,7 @@ class Config:
     session_error_codes: frozenset[str]
     max_response_bytes: int
     deadline: float
+    capture: CaptureSink | None = field(default=None, repr=False)
 
     def url(self, endpoint: str) -> str:
         """The full URL of an endpoint (``base_url`` never holds credentials)."""
@@ -151,6 +154,7 @@ def make_config(
     session_error_codes: Iterable[str],
     max_response_bytes: int,
     deadline: float = 120.0,
+    capture: CaptureSink | None = None,
 ) -> Config:
     """Checks the settings; messages name the setting, never its value (it may be a secret)."""
     url = _check_base_url(base_url)
@@ -174,6 +178,7 @@ def make_config(
         "deadline": deadline,
     }
     _check_numbers(batch_size, max_retries, max_response_bytes, floats)
+    _check_capture(capture)
     codes = frozenset(c for c in (normalise_code(c) for c in session_error_codes) if c is not None)
     return Config(
         base_url=str(url).rstrip("/"),
@@ -192,7 +197,16 @@ def make_config(
         session_error_codes=codes,
         max_response_bytes=max_response_bytes,
         deadline=float(deadline),
+        capture=capture,
     )
+
+
+def _check_capture(capture: object) -> None:
+    if capture is None or callable(capture):
+        return
+    if isinstance(capture, (str, os.PathLike)) and os.fspath(capture):
+        return
+    raise ValueError("capture must be None, a file path or a callable taking one line (a dict)")
 
 
 def make_verify(verify: Verify) -> ssl.SSLContext | Literal[True]:

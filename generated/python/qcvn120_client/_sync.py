@@ -179,6 +179,7 @@ class SyncEngine(BaseClient):
             token = self._session()
             body = {"session": token.reveal(), **payload}
             answer = self._post(service, endpoint, body, push=push, count=count)
+            self._capture(service, endpoint, answer, token, payload)
             if not answer.session_invalid:
                 self._check(answer, service, token, payload)
                 return answer

@@ -8,7 +8,8 @@ typed (see ``errors``); retries never risk storing a record twice (the rules: ``
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from os import PathLike
 from typing import Any
 
 import httpx
@@ -22,6 +23,219 @@ from ._sync import SyncEngine
 __all__ = ["AsyncClient", "BatchResult", "Client"]
 
 USER_AGENT = "qcvn120-client/0.1.0"
+# For capture lines (``capture=``), per packet: the answer's key paths the spec types as codes,
+# whose values are kept so that new codes can be learned; every other value is reduced to its shape.
+CODE_PATHS: dict[str, frozenset[str]] = {
+    "DanhSachPAKNCongKhai": frozenset({"TrangThai"}),
+    "LayThuTuc": frozenset(
+        {"CACHTHUCTHUCHIEN[].KENH", "CAPTHUCHIEN[].CAPTHUCHIEN", "LOAITTHC", "TRANGTHAI"}
+    ),
+}
+# Every wire name of the spec: the only capitalised words a captured refusal message keeps.
+WIRE_NAMES: frozenset[str] = frozenset(
+    {
+        "CACHTHUCTHUCHIEN",
+        "CANCUPHAPLY",
+        "CAPTHUCHIEN",
+        "CHUCVUNGUOITRALOI",
+        "COQUANBANHANH",
+        "COQUANCOTHAMQUYEN",
+        "COQUANDUOCUYQUYEN",
+        "COQUANPHOIHOP",
+        "COQUANTHUCHIEN",
+        "ChuHoSo",
+        "ChucDanh",
+        "DIACHI",
+        "DIACHITIEPNHAN",
+        "DIACHITRUYCAP",
+        "DOITUONGTHUCHIEN",
+        "DONVI",
+        "DONVITINH",
+        "DSKetNoiCSDL",
+        "DanhSachGiayToBoSung",
+        "DanhSachGiayToKetQua",
+        "DanhSachHoSoBoSung",
+        "DanhSachLePhi",
+        "DanhSachLePhiBoSung",
+        "DanhSachNoiDungYKien",
+        "DanhSachTepDinhKemKhac",
+        "DinhDanhCHS",
+        "DonViXuLy",
+        "DuocLayTuKhoDMQG",
+        "DuocSoHoa",
+        "DuocTaiSuDung",
+        "DuocThanhToanTrucTuyen",
+        "DuongDanTaiTepTin",
+        "DuongDanTepTinKetQua",
+        "Email",
+        "Fax",
+        "GIAYTO",
+        "GhiChu",
+        "Gia",
+        "GiayToId",
+        "HOIDAPID",
+        "HOVATEN",
+        "HinhThuc",
+        "HinhThucThu",
+        "HoSoBoSungId",
+        "HoSoCoThanhPhanSoHoa",
+        "ID",
+        "IDQUYETDINHCONGBO",
+        "Id",
+        "IsDeleted",
+        "KENH",
+        "KETQUATHUCHIEN",
+        "KenhThucHien",
+        "LINHVUCTHUCHIEN",
+        "LOAITTHC",
+        "LoaiDinhDanh",
+        "LoaiDoiTuong",
+        "LoaiGiayTo",
+        "LoaiPhiLePhi",
+        "LoaiThongKe",
+        "MACOQUANCONGBO",
+        "MADOITUONG",
+        "MADONVI",
+        "MAGIAYTO",
+        "MAKETQUA",
+        "MALINHVUC",
+        "MAPHILEPHI",
+        "MATTHC",
+        "MATTHCDP",
+        "MA_KQ_THAYTHE",
+        "MOTA",
+        "MOTACOQUANTHAMQUYEN",
+        "MOTACOQUANTHUCHIEN",
+        "MOTADOITUONGTHUCHIEN",
+        "MaCSDL",
+        "MaDoiTuong",
+        "MaGiayToKetQua",
+        "MaHoSo",
+        "MaKetQuaThayThe",
+        "MaLinhVuc",
+        "MaPhiLePhi",
+        "MaTTHC",
+        "MaThanhPhanHoSo",
+        "MaThuTuc",
+        "Madonvi",
+        "NGAYBANHANH",
+        "NGAYHIEULUC",
+        "NGAYQUYETDINH",
+        "NGAYTRALOI",
+        "NGUOITRALOI",
+        "NOIDUNG",
+        "NOIDUNGTRALOI",
+        "Nam",
+        "NgayBatDau",
+        "NgayBoSung",
+        "NgayGuiPAKN",
+        "NgayHenTra",
+        "NgayHenTraMoi",
+        "NgayHenTraTruoc",
+        "NgayKetThucTheoQuyDinh",
+        "NgayKetThucXuLy",
+        "NgayNopHoSo",
+        "NgayTiepNhan",
+        "NgayTiepNhanBoSung",
+        "NgayTongHop",
+        "NgayTra",
+        "NgayTuChoi",
+        "NguoiTiepNhanBoSung",
+        "NguoiXuLy",
+        "NguoiYeuCauBoSung",
+        "NoiDung",
+        "NoiDungBoSung",
+        "NoiDungPAKN",
+        "NoiDungTraLoi",
+        "NoiDungXuLy",
+        "NoiNopHoSo",
+        "PHILEPHI",
+        "PhanTramChuaXuLyTreHan",
+        "PhanTramChuaXuLyTrongHan",
+        "PhanTramDanhGiaChuaHaiLong",
+        "PhanTramDanhGiaDichVuChuaHaiLong",
+        "PhanTramDanhGiaDichVuHaiLong",
+        "PhanTramDanhGiaDichVuRatHaiLong",
+        "PhanTramDanhGiaHaiLong",
+        "PhanTramDanhGiaRatHaiLong",
+        "PhanTramXuLyDungHan",
+        "PhanTramXuLyTreHan",
+        "PhongBanXuLy",
+        "QUYETDINH",
+        "SOBANCHINH",
+        "SOBANSAO",
+        "SODIENTHOAI",
+        "SOQUYETDINH",
+        "SOTIEN",
+        "SOVANBAN",
+        "SoBienNhan",
+        "SoDienThoai",
+        "SoDinhDanh",
+        "SoGiayToChuHoSo",
+        "SoLuong",
+        "SoNhanTrongKy",
+        "SoTonKyTruoc",
+        "TENCAP",
+        "TENDOITUONG",
+        "TENDONVI",
+        "TENGIAYTO",
+        "TENKETQUA",
+        "TENLINHVUC",
+        "TENMAUDON",
+        "TENTEP",
+        "TENTRINHTU",
+        "TENTTHC",
+        "TENVANBAN",
+        "THANHPHANHOSO",
+        "THOIGIAN",
+        "THOIGIANGIAIQUYET",
+        "THUDIENTU",
+        "TRALOIID",
+        "TRANGTHAI",
+        "TRICHYEU",
+        "TRINHTU",
+        "TRINHTUTHUCHIEN",
+        "TRUONGHOP",
+        "TTHCLIENQUAN",
+        "TTHCLIENTHONG",
+        "TUKHOA",
+        "TaiKhoanDuocXacThucVoiVNeID",
+        "TaiLieuNop",
+        "Ten",
+        "TenDonVi",
+        "TenGiayTo",
+        "TenLinhVuc",
+        "TenPhiLePhi",
+        "TenTTHC",
+        "TenTepDinhKem",
+        "TepDinhKemId",
+        "TepTinPhanAnh",
+        "Thang",
+        "ThoiDiemXuLy",
+        "ThongTinKhac",
+        "ThongTinTiepNhan",
+        "ThongTinTra",
+        "TieuDe",
+        "TongChuaXuLy",
+        "TongChuaXuLyTreHan",
+        "TongChuaXuLyTrongHan",
+        "TongDaXuLy",
+        "TongSo",
+        "TongSoNguoiDanhGia",
+        "TongSoXuLy",
+        "TongXuLyDungHan",
+        "TongXuLyTreHan",
+        "TrangThai",
+        "TrangThaiBoSung",
+        "TrangThaiHoSo",
+        "TrichYeuHoSo",
+        "URL",
+        "YEUCAU",
+        "idQDCB",
+        "isUpdating",
+        "maTTHC",
+    }
+)
 
 
 class Client(SyncEngine):
@@ -54,6 +268,7 @@ class Client(SyncEngine):
         session_ttl: float = 600.0,
         session_error_codes: Iterable[str] = SESSION_ERROR_CODES,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        capture: str | PathLike[str] | Callable[[dict[str, Any]], None] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         """Configures the client; nothing is sent until the first call.
@@ -79,6 +294,7 @@ class Client(SyncEngine):
             session_ttl: seconds a session token is reused.
             session_error_codes: error codes that mean "session invalid" (default ``("-2",)``).
             max_response_bytes: largest answer read, after decompression (32 MiB).
+            capture: off by default. A file path (JSON Lines, appended) or a callable given one dict per exchange: packet, endpoint, error_code, and per key path of the answer's records its JSON type, field kind, length and count — never a value (only the values of ``code`` fields), refusals' messages with every value blanked; login is never recorded. The format: docs/capture.schema.json; read it with ``qcvngen learn``. A capture that cannot be written is logged (without values) and never fails the call.
             transport: an httpx transport (tests, proxies).
 
         Raises:
@@ -106,8 +322,11 @@ class Client(SyncEngine):
             session_ttl=session_ttl,
             session_error_codes=session_error_codes,
             max_response_bytes=max_response_bytes,
+            capture=capture,
             user_agent=USER_AGENT,
             messages=wire.PATTERN_MESSAGES,
+            code_paths=CODE_PATHS,
+            wire_names=WIRE_NAMES,
         )
         self._open(timeout, transport)
 
@@ -582,6 +801,7 @@ class AsyncClient(AsyncEngine):
         session_ttl: float = 600.0,
         session_error_codes: Iterable[str] = SESSION_ERROR_CODES,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        capture: str | PathLike[str] | Callable[[dict[str, Any]], None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         """Configures the client; nothing is sent until the first call.
@@ -607,6 +827,7 @@ class AsyncClient(AsyncEngine):
             session_ttl: seconds a session token is reused.
             session_error_codes: error codes that mean "session invalid" (default ``("-2",)``).
             max_response_bytes: largest answer read, after decompression (32 MiB).
+            capture: off by default. A file path (JSON Lines, appended) or a callable given one dict per exchange: packet, endpoint, error_code, and per key path of the answer's records its JSON type, field kind, length and count — never a value (only the values of ``code`` fields), refusals' messages with every value blanked; login is never recorded. The format: docs/capture.schema.json; read it with ``qcvngen learn``. A capture that cannot be written is logged (without values) and never fails the call.
             transport: an httpx transport (tests, proxies).
 
         Raises:
@@ -634,8 +855,11 @@ class AsyncClient(AsyncEngine):
             session_ttl=session_ttl,
             session_error_codes=session_error_codes,
             max_response_bytes=max_response_bytes,
+            capture=capture,
             user_agent=USER_AGENT,
             messages=wire.PATTERN_MESSAGES,
+            code_paths=CODE_PATHS,
+            wire_names=WIRE_NAMES,
         )
         self._open(timeout, transport)
 

@@ -37,7 +37,7 @@ class CachThucThucHien(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    thoigian: Annotated[
+    thoi_gian: Annotated[
         list[ThoiGian] | None,
         Field(
             alias="THOIGIAN",
@@ -45,6 +45,11 @@ class CachThucThucHien(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
+
+    @property
+    def thoigian(self) -> list[ThoiGian] | None:
+        """Former name of ``thoi_gian`` (wire ``THOIGIAN``), read-only; use ``thoi_gian``."""
+        return self.thoi_gian
 
 
 class CanCuPhapLy(BaseModel):
@@ -54,7 +59,7 @@ class CanCuPhapLy(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    sovanban: Annotated[
+    so_van_ban: Annotated[
         str | None,
         Field(
             alias="SOVANBAN",
@@ -63,7 +68,7 @@ class CanCuPhapLy(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    tenvanban: Annotated[
+    ten_van_ban: Annotated[
         str | None,
         Field(
             alias="TENVANBAN",
@@ -74,7 +79,7 @@ class CanCuPhapLy(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    ngaybanhanh: Annotated[
+    ngay_ban_hanh: Annotated[
         str | None,
         Field(
             alias="NGAYBANHANH",
@@ -83,7 +88,7 @@ class CanCuPhapLy(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    coquanbanhanh: Annotated[
+    co_quan_ban_hanh: Annotated[
         str | None,
         Field(
             alias="COQUANBANHANH",
@@ -92,7 +97,7 @@ class CanCuPhapLy(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    diachitruycap: Annotated[
+    dia_chi_truy_cap: Annotated[
         str | None,
         Field(
             alias="DIACHITRUYCAP",
@@ -101,7 +106,7 @@ class CanCuPhapLy(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    ngayhieuluc: Annotated[
+    ngay_hieu_luc: Annotated[
         str | None,
         Field(
             alias="NGAYHIEULUC",
@@ -110,6 +115,36 @@ class CanCuPhapLy(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
+
+    @property
+    def sovanban(self) -> str | None:
+        """Former name of ``so_van_ban`` (wire ``SOVANBAN``), read-only; use ``so_van_ban``."""
+        return self.so_van_ban
+
+    @property
+    def tenvanban(self) -> str | None:
+        """Former name of ``ten_van_ban`` (wire ``TENVANBAN``), read-only; use ``ten_van_ban``."""
+        return self.ten_van_ban
+
+    @property
+    def ngaybanhanh(self) -> str | None:
+        """Former name of ``ngay_ban_hanh`` (wire ``NGAYBANHANH``), read-only; use ``ngay_ban_hanh``."""
+        return self.ngay_ban_hanh
+
+    @property
+    def coquanbanhanh(self) -> str | None:
+        """Former name of ``co_quan_ban_hanh`` (wire ``COQUANBANHANH``), read-only; use ``co_quan_ban_hanh``."""
+        return self.co_quan_ban_hanh
+
+    @property
+    def diachitruycap(self) -> str | None:
+        """Former name of ``dia_chi_truy_cap`` (wire ``DIACHITRUYCAP``), read-only; use ``dia_chi_truy_cap``."""
+        return self.dia_chi_truy_cap
+
+    @property
+    def ngayhieuluc(self) -> str | None:
+        """Former name of ``ngay_hieu_luc`` (wire ``NGAYHIEULUC``), read-only; use ``ngay_hieu_luc``."""
+        return self.ngay_hieu_luc
 
 
 class CapNhatTienDoHoSoMCRecord(BaseModel):
@@ -295,7 +330,7 @@ class CapThucHien(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    capthuchien: Annotated[
+    cap_thuc_hien: Annotated[
         OpenCode | None,
         Field(
             alias="CAPTHUCHIEN",
@@ -304,7 +339,7 @@ class CapThucHien(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    tencap: Annotated[
+    ten_cap: Annotated[
         str | None,
         Field(
             alias="TENCAP",
@@ -314,6 +349,16 @@ class CapThucHien(BaseModel):
         ),
     ] = None
 
+    @property
+    def capthuchien(self) -> OpenCode | None:
+        """Former name of ``cap_thuc_hien`` (wire ``CAPTHUCHIEN``), read-only; use ``cap_thuc_hien``."""
+        return self.cap_thuc_hien
+
+    @property
+    def tencap(self) -> str | None:
+        """Former name of ``ten_cap`` (wire ``TENCAP``), read-only; use ``ten_cap``."""
+        return self.ten_cap
+
 
 class CoQuan(BaseModel):
     """agency / Cơ quan (Table 6; open table: other keys are kept)."""
@@ -322,7 +367,7 @@ class CoQuan(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    madonvi: Annotated[
+    ma_don_vi: Annotated[
         str | None,
         Field(
             alias="MADONVI",
@@ -331,7 +376,7 @@ class CoQuan(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    tendonvi: Annotated[
+    ten_don_vi: Annotated[
         str | None,
         Field(
             alias="TENDONVI",
@@ -340,6 +385,16 @@ class CoQuan(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
+
+    @property
+    def madonvi(self) -> str | None:
+        """Former name of ``ma_don_vi`` (wire ``MADONVI``), read-only; use ``ma_don_vi``."""
+        return self.ma_don_vi
+
+    @property
+    def tendonvi(self) -> str | None:
+        """Former name of ``ten_don_vi`` (wire ``TENDONVI``), read-only; use ``ten_don_vi``."""
+        return self.ten_don_vi
 
 
 class DanhSachPAKNChoXuLyRequest(BaseModel):
@@ -618,7 +673,7 @@ class DoiTuongThucHien(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    madoituong: Annotated[
+    ma_doi_tuong: Annotated[
         str | None,
         Field(
             alias="MADOITUONG",
@@ -627,7 +682,7 @@ class DoiTuongThucHien(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    tendoituong: Annotated[
+    ten_doi_tuong: Annotated[
         str | None,
         Field(
             alias="TENDOITUONG",
@@ -636,6 +691,16 @@ class DoiTuongThucHien(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
+
+    @property
+    def madoituong(self) -> str | None:
+        """Former name of ``ma_doi_tuong`` (wire ``MADOITUONG``), read-only; use ``ma_doi_tuong``."""
+        return self.ma_doi_tuong
+
+    @property
+    def tendoituong(self) -> str | None:
+        """Former name of ``ten_doi_tuong`` (wire ``TENDOITUONG``), read-only; use ``ten_doi_tuong``."""
+        return self.ten_doi_tuong
 
 
 class DongBoDanhGiaRecord(BaseModel):
@@ -1292,7 +1357,7 @@ class DongBoHoiDapRecord(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    hoidapid: Annotated[
+    hoi_dap_id: Annotated[
         WireId | None,
         Field(
             alias="HOIDAPID",
@@ -1310,7 +1375,7 @@ class DongBoHoiDapRecord(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
         ),
     ] = None
-    noidung: Annotated[
+    noi_dung: Annotated[
         str | None,
         Field(
             alias="NOIDUNG",
@@ -1319,7 +1384,7 @@ class DongBoHoiDapRecord(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
         ),
     ] = None
-    madonvi: Annotated[
+    ma_don_vi: Annotated[
         str | None,
         Field(
             alias="MADONVI",
@@ -1328,7 +1393,7 @@ class DongBoHoiDapRecord(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
         ),
     ] = None
-    tendonvi: Annotated[
+    ten_don_vi: Annotated[
         str | None,
         Field(
             alias="TENDONVI",
@@ -1337,7 +1402,7 @@ class DongBoHoiDapRecord(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
         ),
     ] = None
-    traloiid: Annotated[
+    tra_loi_id: Annotated[
         WireId | None,
         Field(
             alias="TRALOIID",
@@ -1346,7 +1411,7 @@ class DongBoHoiDapRecord(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
         ),
     ] = None
-    noidungtraloi: Annotated[
+    noi_dung_tra_loi: Annotated[
         str | None,
         Field(
             alias="NOIDUNGTRALOI",
@@ -1355,6 +1420,36 @@ class DongBoHoiDapRecord(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
         ),
     ] = None
+
+    @property
+    def hoidapid(self) -> WireId | None:
+        """Former name of ``hoi_dap_id`` (wire ``HOIDAPID``), read-only; use ``hoi_dap_id``."""
+        return self.hoi_dap_id
+
+    @property
+    def noidung(self) -> str | None:
+        """Former name of ``noi_dung`` (wire ``NOIDUNG``), read-only; use ``noi_dung``."""
+        return self.noi_dung
+
+    @property
+    def madonvi(self) -> str | None:
+        """Former name of ``ma_don_vi`` (wire ``MADONVI``), read-only; use ``ma_don_vi``."""
+        return self.ma_don_vi
+
+    @property
+    def tendonvi(self) -> str | None:
+        """Former name of ``ten_don_vi`` (wire ``TENDONVI``), read-only; use ``ten_don_vi``."""
+        return self.ten_don_vi
+
+    @property
+    def traloiid(self) -> WireId | None:
+        """Former name of ``tra_loi_id`` (wire ``TRALOIID``), read-only; use ``tra_loi_id``."""
+        return self.tra_loi_id
+
+    @property
+    def noidungtraloi(self) -> str | None:
+        """Former name of ``noi_dung_tra_loi`` (wire ``NOIDUNGTRALOI``), read-only; use ``noi_dung_tra_loi``."""
+        return self.noi_dung_tra_loi
 
 
 class DongBoHoiDapRequest(BaseModel):
@@ -1449,7 +1544,7 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
         extra="forbid",
         populate_by_name=True,
     )
-    hoidapid: Annotated[
+    hoi_dap_id: Annotated[
         WireId | None,
         Field(
             alias="HOIDAPID",
@@ -1458,7 +1553,7 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 16, row 1"},
         ),
     ] = None
-    madonvi: Annotated[
+    ma_don_vi: Annotated[
         str | None,
         Field(
             alias="MADONVI",
@@ -1467,7 +1562,7 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 16, row 2"},
         ),
     ] = None
-    nguoitraloi: Annotated[
+    nguoi_tra_loi: Annotated[
         str | None,
         Field(
             alias="NGUOITRALOI",
@@ -1476,7 +1571,7 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 16, row 3"},
         ),
     ] = None
-    chucvunguoitraloi: Annotated[
+    chuc_vu_nguoi_tra_loi: Annotated[
         str | None,
         Field(
             alias="CHUCVUNGUOITRALOI",
@@ -1485,7 +1580,7 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 16, row 4"},
         ),
     ] = None
-    ngaytraloi: Annotated[
+    ngay_tra_loi: Annotated[
         str | None,
         Field(
             alias="NGAYTRALOI",
@@ -1494,7 +1589,7 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 16, row 5"},
         ),
     ] = None
-    noidungtraloi: Annotated[
+    noi_dung_tra_loi: Annotated[
         str | None,
         Field(
             alias="NOIDUNGTRALOI",
@@ -1503,6 +1598,36 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 16, row 6"},
         ),
     ] = None
+
+    @property
+    def hoidapid(self) -> WireId | None:
+        """Former name of ``hoi_dap_id`` (wire ``HOIDAPID``), read-only; use ``hoi_dap_id``."""
+        return self.hoi_dap_id
+
+    @property
+    def madonvi(self) -> str | None:
+        """Former name of ``ma_don_vi`` (wire ``MADONVI``), read-only; use ``ma_don_vi``."""
+        return self.ma_don_vi
+
+    @property
+    def nguoitraloi(self) -> str | None:
+        """Former name of ``nguoi_tra_loi`` (wire ``NGUOITRALOI``), read-only; use ``nguoi_tra_loi``."""
+        return self.nguoi_tra_loi
+
+    @property
+    def chucvunguoitraloi(self) -> str | None:
+        """Former name of ``chuc_vu_nguoi_tra_loi`` (wire ``CHUCVUNGUOITRALOI``), read-only; use ``chuc_vu_nguoi_tra_loi``."""
+        return self.chuc_vu_nguoi_tra_loi
+
+    @property
+    def ngaytraloi(self) -> str | None:
+        """Former name of ``ngay_tra_loi`` (wire ``NGAYTRALOI``), read-only; use ``ngay_tra_loi``."""
+        return self.ngay_tra_loi
+
+    @property
+    def noidungtraloi(self) -> str | None:
+        """Former name of ``noi_dung_tra_loi`` (wire ``NOIDUNGTRALOI``), read-only; use ``noi_dung_tra_loi``."""
+        return self.noi_dung_tra_loi
 
 
 class DongBoKetQuaHoiDapGuiTuDVCQGRequest(BaseModel):
@@ -2050,7 +2175,7 @@ class GiayTo(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    magiayto: Annotated[
+    ma_giay_to: Annotated[
         str | None,
         Field(
             alias="MAGIAYTO",
@@ -2059,7 +2184,7 @@ class GiayTo(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    tengiayto: Annotated[
+    ten_giay_to: Annotated[
         str | None,
         Field(
             alias="TENGIAYTO",
@@ -2068,7 +2193,7 @@ class GiayTo(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    sobanchinh: Annotated[
+    so_ban_chinh: Annotated[
         WireIntegerOrEmpty | None,
         Field(
             alias="SOBANCHINH",
@@ -2077,7 +2202,7 @@ class GiayTo(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    sobansao: Annotated[
+    so_ban_sao: Annotated[
         WireIntegerOrEmpty | None,
         Field(
             alias="SOBANSAO",
@@ -2086,7 +2211,7 @@ class GiayTo(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    tenmaudon: Annotated[
+    ten_mau_don: Annotated[
         str | None,
         Field(
             alias="TENMAUDON",
@@ -2104,7 +2229,7 @@ class GiayTo(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    ma_kq_thaythe: Annotated[
+    ma_kq_thay_the: Annotated[
         str | None,
         Field(
             alias="MA_KQ_THAYTHE",
@@ -2113,6 +2238,36 @@ class GiayTo(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
+
+    @property
+    def magiayto(self) -> str | None:
+        """Former name of ``ma_giay_to`` (wire ``MAGIAYTO``), read-only; use ``ma_giay_to``."""
+        return self.ma_giay_to
+
+    @property
+    def tengiayto(self) -> str | None:
+        """Former name of ``ten_giay_to`` (wire ``TENGIAYTO``), read-only; use ``ten_giay_to``."""
+        return self.ten_giay_to
+
+    @property
+    def sobanchinh(self) -> WireIntegerOrEmpty | None:
+        """Former name of ``so_ban_chinh`` (wire ``SOBANCHINH``), read-only; use ``so_ban_chinh``."""
+        return self.so_ban_chinh
+
+    @property
+    def sobansao(self) -> WireIntegerOrEmpty | None:
+        """Former name of ``so_ban_sao`` (wire ``SOBANSAO``), read-only; use ``so_ban_sao``."""
+        return self.so_ban_sao
+
+    @property
+    def tenmaudon(self) -> str | None:
+        """Former name of ``ten_mau_don`` (wire ``TENMAUDON``), read-only; use ``ten_mau_don``."""
+        return self.ten_mau_don
+
+    @property
+    def ma_kq_thaythe(self) -> str | None:
+        """Former name of ``ma_kq_thay_the`` (wire ``MA_KQ_THAYTHE``), read-only; use ``ma_kq_thay_the``."""
+        return self.ma_kq_thay_the
 
 
 class GiayToKetQua(BaseModel):
@@ -2309,7 +2464,7 @@ class KetQuaThucHien(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    maketqua: Annotated[
+    ma_ket_qua: Annotated[
         str | None,
         Field(
             alias="MAKETQUA",
@@ -2318,7 +2473,7 @@ class KetQuaThucHien(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    tenketqua: Annotated[
+    ten_ket_qua: Annotated[
         str | None,
         Field(
             alias="TENKETQUA",
@@ -2327,7 +2482,7 @@ class KetQuaThucHien(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    tentep: Annotated[
+    ten_tep: Annotated[
         str | None,
         Field(
             alias="TENTEP",
@@ -2345,6 +2500,21 @@ class KetQuaThucHien(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
+
+    @property
+    def maketqua(self) -> str | None:
+        """Former name of ``ma_ket_qua`` (wire ``MAKETQUA``), read-only; use ``ma_ket_qua``."""
+        return self.ma_ket_qua
+
+    @property
+    def tenketqua(self) -> str | None:
+        """Former name of ``ten_ket_qua`` (wire ``TENKETQUA``), read-only; use ``ten_ket_qua``."""
+        return self.ten_ket_qua
+
+    @property
+    def tentep(self) -> str | None:
+        """Former name of ``ten_tep`` (wire ``TENTEP``), read-only; use ``ten_tep``."""
+        return self.ten_tep
 
 
 class LayDanhSachHoiDapBoCoQuanRequest(BaseModel):
@@ -2430,7 +2600,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    hoidapid: Annotated[
+    hoi_dap_id: Annotated[
         WireId,
         Field(
             alias="HOIDAPID",
@@ -2439,7 +2609,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ]
-    malinhvuc: Annotated[
+    ma_linh_vuc: Annotated[
         str | None,
         Field(
             alias="MALINHVUC",
@@ -2448,7 +2618,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
-    tendonvi: Annotated[
+    ten_don_vi: Annotated[
         str | None,
         Field(
             alias="TENDONVI",
@@ -2457,7 +2627,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
-    noidung: Annotated[
+    noi_dung: Annotated[
         str | None,
         Field(
             alias="NOIDUNG",
@@ -2466,7 +2636,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
-    madonvi: Annotated[
+    ma_don_vi: Annotated[
         str | None,
         Field(
             alias="MADONVI",
@@ -2475,7 +2645,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
-    noidungtraloi: Annotated[
+    noi_dung_tra_loi: Annotated[
         str | None,
         Field(
             alias="NOIDUNGTRALOI",
@@ -2484,7 +2654,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
-    traloiid: Annotated[
+    tra_loi_id: Annotated[
         WireId | None,
         Field(
             alias="TRALOIID",
@@ -2493,7 +2663,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
-    hovaten: Annotated[
+    ho_va_ten: Annotated[
         str | None,
         Field(
             alias="HOVATEN",
@@ -2502,7 +2672,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
-    diachi: Annotated[
+    dia_chi: Annotated[
         str | None,
         Field(
             alias="DIACHI",
@@ -2511,7 +2681,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
-    thudientu: Annotated[
+    thu_dien_tu: Annotated[
         str | None,
         Field(
             alias="THUDIENTU",
@@ -2520,7 +2690,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
-    sodienthoai: Annotated[
+    so_dien_thoai: Annotated[
         str | None,
         Field(
             alias="SODIENTHOAI",
@@ -2529,7 +2699,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
-    matthcdp: Annotated[
+    ma_tthcdp: Annotated[
         str | None,
         Field(
             alias="MATTHCDP",
@@ -2538,7 +2708,7 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
-    trangthai: Annotated[
+    trang_thai: Annotated[
         WireIntegerOrEmpty | None,
         Field(
             alias="TRANGTHAI",
@@ -2547,6 +2717,71 @@ class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
         ),
     ] = None
+
+    @property
+    def hoidapid(self) -> WireId:
+        """Former name of ``hoi_dap_id`` (wire ``HOIDAPID``), read-only; use ``hoi_dap_id``."""
+        return self.hoi_dap_id
+
+    @property
+    def malinhvuc(self) -> str | None:
+        """Former name of ``ma_linh_vuc`` (wire ``MALINHVUC``), read-only; use ``ma_linh_vuc``."""
+        return self.ma_linh_vuc
+
+    @property
+    def tendonvi(self) -> str | None:
+        """Former name of ``ten_don_vi`` (wire ``TENDONVI``), read-only; use ``ten_don_vi``."""
+        return self.ten_don_vi
+
+    @property
+    def noidung(self) -> str | None:
+        """Former name of ``noi_dung`` (wire ``NOIDUNG``), read-only; use ``noi_dung``."""
+        return self.noi_dung
+
+    @property
+    def madonvi(self) -> str | None:
+        """Former name of ``ma_don_vi`` (wire ``MADONVI``), read-only; use ``ma_don_vi``."""
+        return self.ma_don_vi
+
+    @property
+    def noidungtraloi(self) -> str | None:
+        """Former name of ``noi_dung_tra_loi`` (wire ``NOIDUNGTRALOI``), read-only; use ``noi_dung_tra_loi``."""
+        return self.noi_dung_tra_loi
+
+    @property
+    def traloiid(self) -> WireId | None:
+        """Former name of ``tra_loi_id`` (wire ``TRALOIID``), read-only; use ``tra_loi_id``."""
+        return self.tra_loi_id
+
+    @property
+    def hovaten(self) -> str | None:
+        """Former name of ``ho_va_ten`` (wire ``HOVATEN``), read-only; use ``ho_va_ten``."""
+        return self.ho_va_ten
+
+    @property
+    def diachi(self) -> str | None:
+        """Former name of ``dia_chi`` (wire ``DIACHI``), read-only; use ``dia_chi``."""
+        return self.dia_chi
+
+    @property
+    def thudientu(self) -> str | None:
+        """Former name of ``thu_dien_tu`` (wire ``THUDIENTU``), read-only; use ``thu_dien_tu``."""
+        return self.thu_dien_tu
+
+    @property
+    def sodienthoai(self) -> str | None:
+        """Former name of ``so_dien_thoai`` (wire ``SODIENTHOAI``), read-only; use ``so_dien_thoai``."""
+        return self.so_dien_thoai
+
+    @property
+    def matthcdp(self) -> str | None:
+        """Former name of ``ma_tthcdp`` (wire ``MATTHCDP``), read-only; use ``ma_tthcdp``."""
+        return self.ma_tthcdp
+
+    @property
+    def trangthai(self) -> WireIntegerOrEmpty | None:
+        """Former name of ``trang_thai`` (wire ``TRANGTHAI``), read-only; use ``trang_thai``."""
+        return self.trang_thai
 
 
 class LayDanhSachHoiDapGuiTuDVCQGRequest(BaseModel):
@@ -2632,7 +2867,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    hoidapid: Annotated[
+    hoi_dap_id: Annotated[
         WireId,
         Field(
             alias="HOIDAPID",
@@ -2641,7 +2876,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ]
-    malinhvuc: Annotated[
+    ma_linh_vuc: Annotated[
         str | None,
         Field(
             alias="MALINHVUC",
@@ -2650,7 +2885,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
-    tendonvi: Annotated[
+    ten_don_vi: Annotated[
         str | None,
         Field(
             alias="TENDONVI",
@@ -2659,7 +2894,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
-    noidung: Annotated[
+    noi_dung: Annotated[
         str | None,
         Field(
             alias="NOIDUNG",
@@ -2668,7 +2903,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
-    madonvi: Annotated[
+    ma_don_vi: Annotated[
         str | None,
         Field(
             alias="MADONVI",
@@ -2677,7 +2912,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
-    noidungtraloi: Annotated[
+    noi_dung_tra_loi: Annotated[
         str | None,
         Field(
             alias="NOIDUNGTRALOI",
@@ -2686,7 +2921,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
-    traloiid: Annotated[
+    tra_loi_id: Annotated[
         WireId | None,
         Field(
             alias="TRALOIID",
@@ -2695,7 +2930,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
-    hovaten: Annotated[
+    ho_va_ten: Annotated[
         str | None,
         Field(
             alias="HOVATEN",
@@ -2704,7 +2939,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
-    diachi: Annotated[
+    dia_chi: Annotated[
         str | None,
         Field(
             alias="DIACHI",
@@ -2713,7 +2948,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
-    thudientu: Annotated[
+    thu_dien_tu: Annotated[
         str | None,
         Field(
             alias="THUDIENTU",
@@ -2722,7 +2957,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
-    sodienthoai: Annotated[
+    so_dien_thoai: Annotated[
         str | None,
         Field(
             alias="SODIENTHOAI",
@@ -2731,7 +2966,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
-    matthcdp: Annotated[
+    ma_tthcdp: Annotated[
         str | None,
         Field(
             alias="MATTHCDP",
@@ -2740,7 +2975,7 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
-    trangthai: Annotated[
+    trang_thai: Annotated[
         WireIntegerOrEmpty | None,
         Field(
             alias="TRANGTHAI",
@@ -2749,6 +2984,71 @@ class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
         ),
     ] = None
+
+    @property
+    def hoidapid(self) -> WireId:
+        """Former name of ``hoi_dap_id`` (wire ``HOIDAPID``), read-only; use ``hoi_dap_id``."""
+        return self.hoi_dap_id
+
+    @property
+    def malinhvuc(self) -> str | None:
+        """Former name of ``ma_linh_vuc`` (wire ``MALINHVUC``), read-only; use ``ma_linh_vuc``."""
+        return self.ma_linh_vuc
+
+    @property
+    def tendonvi(self) -> str | None:
+        """Former name of ``ten_don_vi`` (wire ``TENDONVI``), read-only; use ``ten_don_vi``."""
+        return self.ten_don_vi
+
+    @property
+    def noidung(self) -> str | None:
+        """Former name of ``noi_dung`` (wire ``NOIDUNG``), read-only; use ``noi_dung``."""
+        return self.noi_dung
+
+    @property
+    def madonvi(self) -> str | None:
+        """Former name of ``ma_don_vi`` (wire ``MADONVI``), read-only; use ``ma_don_vi``."""
+        return self.ma_don_vi
+
+    @property
+    def noidungtraloi(self) -> str | None:
+        """Former name of ``noi_dung_tra_loi`` (wire ``NOIDUNGTRALOI``), read-only; use ``noi_dung_tra_loi``."""
+        return self.noi_dung_tra_loi
+
+    @property
+    def traloiid(self) -> WireId | None:
+        """Former name of ``tra_loi_id`` (wire ``TRALOIID``), read-only; use ``tra_loi_id``."""
+        return self.tra_loi_id
+
+    @property
+    def hovaten(self) -> str | None:
+        """Former name of ``ho_va_ten`` (wire ``HOVATEN``), read-only; use ``ho_va_ten``."""
+        return self.ho_va_ten
+
+    @property
+    def diachi(self) -> str | None:
+        """Former name of ``dia_chi`` (wire ``DIACHI``), read-only; use ``dia_chi``."""
+        return self.dia_chi
+
+    @property
+    def thudientu(self) -> str | None:
+        """Former name of ``thu_dien_tu`` (wire ``THUDIENTU``), read-only; use ``thu_dien_tu``."""
+        return self.thu_dien_tu
+
+    @property
+    def sodienthoai(self) -> str | None:
+        """Former name of ``so_dien_thoai`` (wire ``SODIENTHOAI``), read-only; use ``so_dien_thoai``."""
+        return self.so_dien_thoai
+
+    @property
+    def matthcdp(self) -> str | None:
+        """Former name of ``ma_tthcdp`` (wire ``MATTHCDP``), read-only; use ``ma_tthcdp``."""
+        return self.ma_tthcdp
+
+    @property
+    def trangthai(self) -> WireIntegerOrEmpty | None:
+        """Former name of ``trang_thai`` (wire ``TRANGTHAI``), read-only; use ``trang_thai``."""
+        return self.trang_thai
 
 
 class LayQDCBRequest(BaseModel):
@@ -2843,7 +3143,7 @@ class LayQDCBResult(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    soquyetdinh: Annotated[
+    so_quyet_dinh: Annotated[
         str | None,
         Field(
             alias="SOQUYETDINH",
@@ -2852,7 +3152,7 @@ class LayQDCBResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 7, row unknown"},
         ),
     ] = None
-    ngayquyetdinh: Annotated[
+    ngay_quyet_dinh: Annotated[
         str | None,
         Field(
             alias="NGAYQUYETDINH",
@@ -2861,7 +3161,7 @@ class LayQDCBResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 7, row unknown"},
         ),
     ] = None
-    trichyeu: Annotated[
+    trich_yeu: Annotated[
         str | None,
         Field(
             alias="TRICHYEU",
@@ -2870,6 +3170,21 @@ class LayQDCBResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 7, row unknown"},
         ),
     ] = None
+
+    @property
+    def soquyetdinh(self) -> str | None:
+        """Former name of ``so_quyet_dinh`` (wire ``SOQUYETDINH``), read-only; use ``so_quyet_dinh``."""
+        return self.so_quyet_dinh
+
+    @property
+    def ngayquyetdinh(self) -> str | None:
+        """Former name of ``ngay_quyet_dinh`` (wire ``NGAYQUYETDINH``), read-only; use ``ngay_quyet_dinh``."""
+        return self.ngay_quyet_dinh
+
+    @property
+    def trichyeu(self) -> str | None:
+        """Former name of ``trich_yeu`` (wire ``TRICHYEU``), read-only; use ``trich_yeu``."""
+        return self.trich_yeu
 
 
 class LayTaiLieuPAKNRequest(BaseModel):
@@ -3067,7 +3382,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    matthc: Annotated[
+    ma_tthc: Annotated[
         str | None,
         Field(
             alias="MATTHC",
@@ -3076,7 +3391,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    tentthc: Annotated[
+    ten_tthc: Annotated[
         str | None,
         Field(
             alias="TENTTHC",
@@ -3085,7 +3400,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    macoquancongbo: Annotated[
+    ma_co_quan_cong_bo: Annotated[
         str | None,
         Field(
             alias="MACOQUANCONGBO",
@@ -3094,7 +3409,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    loaitthc: Annotated[
+    loai_tthc: Annotated[
         CodeLOAITTHCOrEmpty | None,
         Field(
             alias="LOAITTHC",
@@ -3103,7 +3418,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    motadoituongthuchien: Annotated[
+    mo_ta_doi_tuong_thuc_hien: Annotated[
         str | None,
         Field(
             alias="MOTADOITUONGTHUCHIEN",
@@ -3112,7 +3427,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    diachitiepnhan: Annotated[
+    dia_chi_tiep_nhan: Annotated[
         str | None,
         Field(
             alias="DIACHITIEPNHAN",
@@ -3121,7 +3436,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    quyetdinh: Annotated[
+    quyet_dinh: Annotated[
         str | None,
         Field(
             alias="QUYETDINH",
@@ -3130,7 +3445,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    yeucau: Annotated[
+    yeu_cau: Annotated[
         str | None,
         Field(
             alias="YEUCAU",
@@ -3139,7 +3454,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    tukhoa: Annotated[
+    tu_khoa: Annotated[
         str | None,
         Field(
             alias="TUKHOA",
@@ -3148,7 +3463,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    idquyetdinhcongbo: Annotated[
+    id_quyet_dinh_cong_bo: Annotated[
         str | None,
         Field(
             alias="IDQUYETDINHCONGBO",
@@ -3157,7 +3472,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    trangthai: Annotated[
+    trang_thai: Annotated[
         OpenCode | None,
         Field(
             alias="TRANGTHAI",
@@ -3166,7 +3481,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    motacoquanthuchien: Annotated[
+    mo_ta_co_quan_thuc_hien: Annotated[
         str | None,
         Field(
             alias="MOTACOQUANTHUCHIEN",
@@ -3175,7 +3490,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    motacoquanthamquyen: Annotated[
+    mo_ta_co_quan_tham_quyen: Annotated[
         str | None,
         Field(
             alias="MOTACOQUANTHAMQUYEN",
@@ -3184,7 +3499,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    mota: Annotated[
+    mo_ta: Annotated[
         str | None,
         Field(
             alias="MOTA",
@@ -3193,7 +3508,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    trinhtuthuchien: Annotated[
+    trinh_tu_thuc_hien: Annotated[
         list[TrinhTuThucHien] | None,
         Field(
             alias="TRINHTUTHUCHIEN",
@@ -3201,7 +3516,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    capthuchien: Annotated[
+    cap_thuc_hien: Annotated[
         list[CapThucHien] | None,
         Field(
             alias="CAPTHUCHIEN",
@@ -3209,7 +3524,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    linhvucthuchien: Annotated[
+    linh_vuc_thuc_hien: Annotated[
         list[LinhVucThucHien] | None,
         Field(
             alias="LINHVUCTHUCHIEN",
@@ -3217,7 +3532,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    cachthucthuchien: Annotated[
+    cach_thuc_thuc_hien: Annotated[
         list[CachThucThucHien] | None,
         Field(
             alias="CACHTHUCTHUCHIEN",
@@ -3225,7 +3540,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    doituongthuchien: Annotated[
+    doi_tuong_thuc_hien: Annotated[
         list[DoiTuongThucHien] | None,
         Field(
             alias="DOITUONGTHUCHIEN",
@@ -3233,7 +3548,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    thanhphanhoso: Annotated[
+    thanh_phan_ho_so: Annotated[
         list[ThanhPhanHoSo] | None,
         Field(
             alias="THANHPHANHOSO",
@@ -3241,7 +3556,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    ketquathuchien: Annotated[
+    ket_qua_thuc_hien: Annotated[
         list[KetQuaThucHien] | None,
         Field(
             alias="KETQUATHUCHIEN",
@@ -3249,7 +3564,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    cancuphaply: Annotated[
+    can_cu_phap_ly: Annotated[
         list[CanCuPhapLy] | None,
         Field(
             alias="CANCUPHAPLY",
@@ -3257,7 +3572,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    tthclienquan: Annotated[
+    tthc_lien_quan: Annotated[
         list[Any] | None,
         Field(
             alias="TTHCLIENQUAN",
@@ -3265,7 +3580,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    tthclienthong: Annotated[
+    tthc_lien_thong: Annotated[
         list[Any] | None,
         Field(
             alias="TTHCLIENTHONG",
@@ -3273,7 +3588,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    coquanthuchien: Annotated[
+    co_quan_thuc_hien: Annotated[
         list[CoQuan] | None,
         Field(
             alias="COQUANTHUCHIEN",
@@ -3281,7 +3596,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    coquancothamquyen: Annotated[
+    co_quan_co_tham_quyen: Annotated[
         list[CoQuan] | None,
         Field(
             alias="COQUANCOTHAMQUYEN",
@@ -3289,7 +3604,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    coquanduocuyquyen: Annotated[
+    co_quan_duoc_uy_quyen: Annotated[
         list[CoQuan] | None,
         Field(
             alias="COQUANDUOCUYQUYEN",
@@ -3297,7 +3612,7 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    coquanphoihop: Annotated[
+    co_quan_phoi_hop: Annotated[
         list[CoQuan] | None,
         Field(
             alias="COQUANPHOIHOP",
@@ -3305,6 +3620,146 @@ class LayThuTucResult(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
+
+    @property
+    def matthc(self) -> str | None:
+        """Former name of ``ma_tthc`` (wire ``MATTHC``), read-only; use ``ma_tthc``."""
+        return self.ma_tthc
+
+    @property
+    def tentthc(self) -> str | None:
+        """Former name of ``ten_tthc`` (wire ``TENTTHC``), read-only; use ``ten_tthc``."""
+        return self.ten_tthc
+
+    @property
+    def macoquancongbo(self) -> str | None:
+        """Former name of ``ma_co_quan_cong_bo`` (wire ``MACOQUANCONGBO``), read-only; use ``ma_co_quan_cong_bo``."""
+        return self.ma_co_quan_cong_bo
+
+    @property
+    def loaitthc(self) -> CodeLOAITTHCOrEmpty | None:
+        """Former name of ``loai_tthc`` (wire ``LOAITTHC``), read-only; use ``loai_tthc``."""
+        return self.loai_tthc
+
+    @property
+    def motadoituongthuchien(self) -> str | None:
+        """Former name of ``mo_ta_doi_tuong_thuc_hien`` (wire ``MOTADOITUONGTHUCHIEN``), read-only; use ``mo_ta_doi_tuong_thuc_hien``."""
+        return self.mo_ta_doi_tuong_thuc_hien
+
+    @property
+    def diachitiepnhan(self) -> str | None:
+        """Former name of ``dia_chi_tiep_nhan`` (wire ``DIACHITIEPNHAN``), read-only; use ``dia_chi_tiep_nhan``."""
+        return self.dia_chi_tiep_nhan
+
+    @property
+    def quyetdinh(self) -> str | None:
+        """Former name of ``quyet_dinh`` (wire ``QUYETDINH``), read-only; use ``quyet_dinh``."""
+        return self.quyet_dinh
+
+    @property
+    def yeucau(self) -> str | None:
+        """Former name of ``yeu_cau`` (wire ``YEUCAU``), read-only; use ``yeu_cau``."""
+        return self.yeu_cau
+
+    @property
+    def tukhoa(self) -> str | None:
+        """Former name of ``tu_khoa`` (wire ``TUKHOA``), read-only; use ``tu_khoa``."""
+        return self.tu_khoa
+
+    @property
+    def idquyetdinhcongbo(self) -> str | None:
+        """Former name of ``id_quyet_dinh_cong_bo`` (wire ``IDQUYETDINHCONGBO``), read-only; use ``id_quyet_dinh_cong_bo``."""
+        return self.id_quyet_dinh_cong_bo
+
+    @property
+    def trangthai(self) -> OpenCode | None:
+        """Former name of ``trang_thai`` (wire ``TRANGTHAI``), read-only; use ``trang_thai``."""
+        return self.trang_thai
+
+    @property
+    def motacoquanthuchien(self) -> str | None:
+        """Former name of ``mo_ta_co_quan_thuc_hien`` (wire ``MOTACOQUANTHUCHIEN``), read-only; use ``mo_ta_co_quan_thuc_hien``."""
+        return self.mo_ta_co_quan_thuc_hien
+
+    @property
+    def motacoquanthamquyen(self) -> str | None:
+        """Former name of ``mo_ta_co_quan_tham_quyen`` (wire ``MOTACOQUANTHAMQUYEN``), read-only; use ``mo_ta_co_quan_tham_quyen``."""
+        return self.mo_ta_co_quan_tham_quyen
+
+    @property
+    def mota(self) -> str | None:
+        """Former name of ``mo_ta`` (wire ``MOTA``), read-only; use ``mo_ta``."""
+        return self.mo_ta
+
+    @property
+    def trinhtuthuchien(self) -> list[TrinhTuThucHien] | None:
+        """Former name of ``trinh_tu_thuc_hien`` (wire ``TRINHTUTHUCHIEN``), read-only; use ``trinh_tu_thuc_hien``."""
+        return self.trinh_tu_thuc_hien
+
+    @property
+    def capthuchien(self) -> list[CapThucHien] | None:
+        """Former name of ``cap_thuc_hien`` (wire ``CAPTHUCHIEN``), read-only; use ``cap_thuc_hien``."""
+        return self.cap_thuc_hien
+
+    @property
+    def linhvucthuchien(self) -> list[LinhVucThucHien] | None:
+        """Former name of ``linh_vuc_thuc_hien`` (wire ``LINHVUCTHUCHIEN``), read-only; use ``linh_vuc_thuc_hien``."""
+        return self.linh_vuc_thuc_hien
+
+    @property
+    def cachthucthuchien(self) -> list[CachThucThucHien] | None:
+        """Former name of ``cach_thuc_thuc_hien`` (wire ``CACHTHUCTHUCHIEN``), read-only; use ``cach_thuc_thuc_hien``."""
+        return self.cach_thuc_thuc_hien
+
+    @property
+    def doituongthuchien(self) -> list[DoiTuongThucHien] | None:
+        """Former name of ``doi_tuong_thuc_hien`` (wire ``DOITUONGTHUCHIEN``), read-only; use ``doi_tuong_thuc_hien``."""
+        return self.doi_tuong_thuc_hien
+
+    @property
+    def thanhphanhoso(self) -> list[ThanhPhanHoSo] | None:
+        """Former name of ``thanh_phan_ho_so`` (wire ``THANHPHANHOSO``), read-only; use ``thanh_phan_ho_so``."""
+        return self.thanh_phan_ho_so
+
+    @property
+    def ketquathuchien(self) -> list[KetQuaThucHien] | None:
+        """Former name of ``ket_qua_thuc_hien`` (wire ``KETQUATHUCHIEN``), read-only; use ``ket_qua_thuc_hien``."""
+        return self.ket_qua_thuc_hien
+
+    @property
+    def cancuphaply(self) -> list[CanCuPhapLy] | None:
+        """Former name of ``can_cu_phap_ly`` (wire ``CANCUPHAPLY``), read-only; use ``can_cu_phap_ly``."""
+        return self.can_cu_phap_ly
+
+    @property
+    def tthclienquan(self) -> list[Any] | None:
+        """Former name of ``tthc_lien_quan`` (wire ``TTHCLIENQUAN``), read-only; use ``tthc_lien_quan``."""
+        return self.tthc_lien_quan
+
+    @property
+    def tthclienthong(self) -> list[Any] | None:
+        """Former name of ``tthc_lien_thong`` (wire ``TTHCLIENTHONG``), read-only; use ``tthc_lien_thong``."""
+        return self.tthc_lien_thong
+
+    @property
+    def coquanthuchien(self) -> list[CoQuan] | None:
+        """Former name of ``co_quan_thuc_hien`` (wire ``COQUANTHUCHIEN``), read-only; use ``co_quan_thuc_hien``."""
+        return self.co_quan_thuc_hien
+
+    @property
+    def coquancothamquyen(self) -> list[CoQuan] | None:
+        """Former name of ``co_quan_co_tham_quyen`` (wire ``COQUANCOTHAMQUYEN``), read-only; use ``co_quan_co_tham_quyen``."""
+        return self.co_quan_co_tham_quyen
+
+    @property
+    def coquanduocuyquyen(self) -> list[CoQuan] | None:
+        """Former name of ``co_quan_duoc_uy_quyen`` (wire ``COQUANDUOCUYQUYEN``), read-only; use ``co_quan_duoc_uy_quyen``."""
+        return self.co_quan_duoc_uy_quyen
+
+    @property
+    def coquanphoihop(self) -> list[CoQuan] | None:
+        """Former name of ``co_quan_phoi_hop`` (wire ``COQUANPHOIHOP``), read-only; use ``co_quan_phoi_hop``."""
+        return self.co_quan_phoi_hop
 
 
 class LePhi(BaseModel):
@@ -3368,7 +3823,7 @@ class LinhVucThucHien(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    malinhvuc: Annotated[
+    ma_linh_vuc: Annotated[
         str | None,
         Field(
             alias="MALINHVUC",
@@ -3377,7 +3832,7 @@ class LinhVucThucHien(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    tenlinhvuc: Annotated[
+    ten_linh_vuc: Annotated[
         str | None,
         Field(
             alias="TENLINHVUC",
@@ -3386,6 +3841,16 @@ class LinhVucThucHien(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
+
+    @property
+    def malinhvuc(self) -> str | None:
+        """Former name of ``ma_linh_vuc`` (wire ``MALINHVUC``), read-only; use ``ma_linh_vuc``."""
+        return self.ma_linh_vuc
+
+    @property
+    def tenlinhvuc(self) -> str | None:
+        """Former name of ``ten_linh_vuc`` (wire ``TENLINHVUC``), read-only; use ``ten_linh_vuc``."""
+        return self.ten_linh_vuc
 
 
 class LoginRequest(BaseModel):
@@ -3508,7 +3973,7 @@ class PhiLePhi(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    maphilephi: Annotated[
+    ma_phi_le_phi: Annotated[
         str | None,
         Field(
             alias="MAPHILEPHI",
@@ -3517,7 +3982,7 @@ class PhiLePhi(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    sotien: Annotated[
+    so_tien: Annotated[
         WireDecimalOrEmpty | None,
         Field(
             alias="SOTIEN",
@@ -3526,7 +3991,7 @@ class PhiLePhi(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    donvi: Annotated[
+    don_vi: Annotated[
         str | None,
         Field(
             alias="DONVI",
@@ -3535,7 +4000,7 @@ class PhiLePhi(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    mota: Annotated[
+    mo_ta: Annotated[
         str | None,
         Field(
             alias="MOTA",
@@ -3544,7 +4009,7 @@ class PhiLePhi(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    tentep: Annotated[
+    ten_tep: Annotated[
         str | None,
         Field(
             alias="TENTEP",
@@ -3562,6 +4027,31 @@ class PhiLePhi(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
+
+    @property
+    def maphilephi(self) -> str | None:
+        """Former name of ``ma_phi_le_phi`` (wire ``MAPHILEPHI``), read-only; use ``ma_phi_le_phi``."""
+        return self.ma_phi_le_phi
+
+    @property
+    def sotien(self) -> WireDecimalOrEmpty | None:
+        """Former name of ``so_tien`` (wire ``SOTIEN``), read-only; use ``so_tien``."""
+        return self.so_tien
+
+    @property
+    def donvi(self) -> str | None:
+        """Former name of ``don_vi`` (wire ``DONVI``), read-only; use ``don_vi``."""
+        return self.don_vi
+
+    @property
+    def mota(self) -> str | None:
+        """Former name of ``mo_ta`` (wire ``MOTA``), read-only; use ``mo_ta``."""
+        return self.mo_ta
+
+    @property
+    def tentep(self) -> str | None:
+        """Former name of ``ten_tep`` (wire ``TENTEP``), read-only; use ``ten_tep``."""
+        return self.ten_tep
 
 
 class RequestEnvelope(BaseModel):
@@ -3772,7 +4262,7 @@ class ThanhPhanHoSo(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    truonghop: Annotated[
+    truong_hop: Annotated[
         str | None,
         Field(
             alias="TRUONGHOP",
@@ -3781,7 +4271,7 @@ class ThanhPhanHoSo(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    giayto: Annotated[
+    giay_to: Annotated[
         list[GiayTo] | None,
         Field(
             alias="GIAYTO",
@@ -3789,6 +4279,16 @@ class ThanhPhanHoSo(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
+
+    @property
+    def truonghop(self) -> str | None:
+        """Former name of ``truong_hop`` (wire ``TRUONGHOP``), read-only; use ``truong_hop``."""
+        return self.truong_hop
+
+    @property
+    def giayto(self) -> list[GiayTo] | None:
+        """Former name of ``giay_to`` (wire ``GIAYTO``), read-only; use ``giay_to``."""
+        return self.giay_to
 
 
 class ThoiGian(BaseModel):
@@ -3798,7 +4298,7 @@ class ThoiGian(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    thoigiangiaiquyet: Annotated[
+    thoi_gian_giai_quyet: Annotated[
         WireIntegerOrEmpty | None,
         Field(
             alias="THOIGIANGIAIQUYET",
@@ -3807,7 +4307,7 @@ class ThoiGian(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    donvitinh: Annotated[
+    don_vi_tinh: Annotated[
         str | None,
         Field(
             alias="DONVITINH",
@@ -3816,7 +4316,7 @@ class ThoiGian(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    mota: Annotated[
+    mo_ta: Annotated[
         str | None,
         Field(
             alias="MOTA",
@@ -3825,7 +4325,7 @@ class ThoiGian(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    philephi: Annotated[
+    phi_le_phi: Annotated[
         list[PhiLePhi] | None,
         Field(
             alias="PHILEPHI",
@@ -3833,6 +4333,26 @@ class ThoiGian(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
+
+    @property
+    def thoigiangiaiquyet(self) -> WireIntegerOrEmpty | None:
+        """Former name of ``thoi_gian_giai_quyet`` (wire ``THOIGIANGIAIQUYET``), read-only; use ``thoi_gian_giai_quyet``."""
+        return self.thoi_gian_giai_quyet
+
+    @property
+    def donvitinh(self) -> str | None:
+        """Former name of ``don_vi_tinh`` (wire ``DONVITINH``), read-only; use ``don_vi_tinh``."""
+        return self.don_vi_tinh
+
+    @property
+    def mota(self) -> str | None:
+        """Former name of ``mo_ta`` (wire ``MOTA``), read-only; use ``mo_ta``."""
+        return self.mo_ta
+
+    @property
+    def philephi(self) -> list[PhiLePhi] | None:
+        """Former name of ``phi_le_phi`` (wire ``PHILEPHI``), read-only; use ``phi_le_phi``."""
+        return self.phi_le_phi
 
 
 class ThongKeHoSoTheoKyRequest(BaseModel):
@@ -3917,7 +4437,7 @@ class TrinhTu(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    tentrinhtu: Annotated[
+    ten_trinh_tu: Annotated[
         str | None,
         Field(
             alias="TENTRINHTU",
@@ -3927,6 +4447,11 @@ class TrinhTu(BaseModel):
         ),
     ] = None
 
+    @property
+    def tentrinhtu(self) -> str | None:
+        """Former name of ``ten_trinh_tu`` (wire ``TENTRINHTU``), read-only; use ``ten_trinh_tu``."""
+        return self.ten_trinh_tu
+
 
 class TrinhTuThucHien(BaseModel):
     """procedure steps (per case) / Trình tự thực hiện (Table 6; open table: other keys are kept)."""
@@ -3935,7 +4460,7 @@ class TrinhTuThucHien(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    truonghop: Annotated[
+    truong_hop: Annotated[
         str | None,
         Field(
             alias="TRUONGHOP",
@@ -3944,7 +4469,7 @@ class TrinhTuThucHien(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    trinhtu: Annotated[
+    trinh_tu: Annotated[
         list[TrinhTu] | None,
         Field(
             alias="TRINHTU",
@@ -3952,3 +4477,13 @@ class TrinhTuThucHien(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
+
+    @property
+    def truonghop(self) -> str | None:
+        """Former name of ``truong_hop`` (wire ``TRUONGHOP``), read-only; use ``truong_hop``."""
+        return self.truong_hop
+
+    @property
+    def trinhtu(self) -> list[TrinhTu] | None:
+        """Former name of ``trinh_tu`` (wire ``TRINHTU``), read-only; use ``trinh_tu``."""
+        return self.trinh_tu

@@ -95,6 +95,9 @@ class Resolver:
             self.check.error(doc, prefix, where, problem)
             return None
         py_name = naming.field_identifier(spec.name)
+        readable = naming.readable_identifier(spec.name, spec.title.vi)
+        if readable is not None and naming.collision_key(readable) not in names.python:
+            py_name = readable  # else the flattened name: a readable one never creates a clash
         folded = naming.collision_key(py_name)
         if folded in names.python:
             other_index, other = names.python[folded]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from .. import ir, naming
+from ..learn.compare import code_paths as answer_code_paths
 from ..render import py
 from ..render import render as render_template
 from ..version import __version__
@@ -92,6 +93,17 @@ TRAILING_OPTIONS = (
         "int",
         "MAX_RESPONSE_BYTES",
         "largest answer read, after decompression (32 MiB).",
+    ),
+    OptionView(
+        "capture",
+        "str | PathLike[str] | Callable[[dict[str, Any]], None] | None",
+        "None",
+        "off by default. A file path (JSON Lines, appended) or a callable given one dict per"
+        " exchange: packet, endpoint, error_code, and per key path of the answer's records its"
+        " JSON type, field kind, length and count — never a value (only the values of ``code``"
+        " fields), refusals' messages with every value blanked; login is never recorded. The"
+        " format: docs/capture.schema.json; read it with ``qcvngen learn``. A capture that"
+        " cannot be written is logged (without values) and never fails the call.",
     ),
     OptionView(
         "transport",
@@ -353,8 +365,20 @@ def client_views(endpoints: list[EndpointView]) -> list[ClientView]:
     ]
 
 
+def capture_tables(reg: ir.Regulation) -> tuple[list[tuple[str, list[str]]], list[str]]:
+    """Per packet with code fields in its answers, their key paths; and every wire name, sorted."""
+    code_paths = [
+        (packet.name, sorted(answer_code_paths(reg, packet.result_record)))
+        for packet in sorted(reg.packets, key=lambda p: p.name)
+    ]
+    fields = [f for r in reg.records for f in r.fields] + [f for p in reg.packets for f in p.params]
+    wire_names = sorted({f.wire_name for f in fields})
+    return [(name, paths) for name, paths in code_paths if paths], wire_names
+
+
 def render(reg: ir.Regulation, ctx: Context) -> Files:
     endpoints = endpoint_views(reg)
+    code_paths, wire_names = capture_tables(reg)
     packets = [packet_view(reg, packet) for packet in reg.packets]
     files = runtime_files(ctx, "client", PACKAGE)
     files[PACKAGE / "client.py"] = render_template(
@@ -363,6 +387,8 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         endpoints=endpoints,
         packets=packets,
         clients=client_views(endpoints),
+        code_paths=code_paths,
+        wire_names=wire_names,
         user_agent=f"qcvn120-client/{__version__}",
     )
     files[PurePosixPath("python") / "README.md"] = render_template(

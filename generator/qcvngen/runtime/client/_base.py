@@ -16,8 +16,17 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
+from . import capture as shapes
 from ._answers import Answer, raise_for_code, redact
-from ._config import LOGGER_NAME, Config, Secret, Verify, make_config, make_verify
+from ._config import (
+    LOGGER_NAME,
+    CaptureSink,
+    Config,
+    Secret,
+    Verify,
+    make_config,
+    make_verify,
+)
 from ._records import chunked, leaf_strings, validate_records
 from .errors import AlreadyExistsError, Qcvn120Error, SessionError
 
@@ -68,6 +77,9 @@ class BaseClient:
         session_error_codes: Iterable[str],
         max_response_bytes: int,
         messages: Mapping[str, str],
+        capture: CaptureSink | None = None,
+        code_paths: Mapping[str, frozenset[str]] | None = None,
+        wire_names: Iterable[str] = (),
     ) -> None:
         self._config: Config = make_config(
             base_url=base_url,
@@ -86,7 +98,12 @@ class BaseClient:
             session_ttl=session_ttl,
             session_error_codes=session_error_codes,
             max_response_bytes=max_response_bytes,
+            capture=capture,
         )
+        # What the spec says about answers, for capture lines: paths whose values are codes (kept)
+        # and the wire names a refusal's message may show (every other word can be a value).
+        self._code_paths: Mapping[str, frozenset[str]] = dict(code_paths or {})
+        self._wire_names = frozenset(wire_names)
         self._verify = make_verify(verify)
         self._headers = self._config.headers()
         self._logger = logger if logger is not None else logging.getLogger(LOGGER_NAME)
@@ -156,6 +173,31 @@ class BaseClient:
         if answer.code != "0":  # only a refusal's message needs the values sent blanked out
             secrets = self._login_secrets() | {token.reveal()}
             raise_for_code(answer, service=service, secrets=secrets | leaf_strings(payload))
+
+    def _capture(
+        self, service: str, endpoint: str, answer: Answer, token: Secret, payload: Mapping[str, Any]
+    ) -> None:
+        """Records the shape of one answer (refusals included) when capture is on; never login."""
+        sink = self._config.capture
+        if sink is None or not answer.code:
+            return
+        sent = self._login_secrets() | {token.reveal()} | leaf_strings(payload)
+        try:
+            shapes.capture(
+                sink,
+                service,
+                endpoint,
+                answer.body,
+                self._code_paths.get(service, frozenset()),
+                sent=sent,
+                keys=self._wire_names,
+            )
+        except Exception as error:  # noqa: BLE001 - a callback may raise anything
+            # The exchange happened: failing it now would make a stored push look refused and
+            # invite a resend. Only the error's type is logged (its text may hold a path or value).
+            self._logger.warning(
+                "qcvn120 %s %s: capture not recorded (%s)", service, endpoint, type(error).__name__
+            )
 
     def _session_rejected(
         self, answer: Answer, service: str, token: Secret, payload: Mapping[str, Any]
