@@ -118,7 +118,7 @@ def test_limits_must_be_positive() -> None:
     ],
 )
 def test_session_candidates_hold_the_top_level_session_or_give_up(text: str, found: tuple[str, ...] | None) -> None:
-    assert strictjson.session_candidates(text) == found
+    assert strictjson.session_candidates(text.encode()) == found
 
 
 # -- the contract ----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -51,12 +52,13 @@ def create_sandbox_app(
     session_ttl: float = 600.0,
     max_batch: int = 1000,
     show_personal_data: bool = False,
+    limits: Mapping[str, Any] | None = None,
 ) -> tuple[FastAPI, SandboxPortal]:
     store = Store(db)
     seed = load_seed()
     check_seed(seed)
     portal = SandboxPortal(store, accounts or [DEFAULT_ACCOUNT], seed, session_ttl=session_ttl)
-    app: FastAPI = generated_modules().app.create_app(portal, max_batch=max_batch, logger=logging.getLogger("qcvngen.sandbox"))
+    app: FastAPI = generated_modules().app.create_app(portal, max_batch=max_batch, logger=logging.getLogger("qcvngen.sandbox"), **dict(limits or {}))
     reg = _spec()
     status_labels = {c["code"]: c for c in _status_codes(reg)}
     # Personal data stays masked in the views unless asked for (names, phones, e-mails, ID numbers).

@@ -31,6 +31,7 @@ class Generated(NamedTuple):
     app: ModuleType
     handler: ModuleType
     models: ModuleType
+    serving: ModuleType
 
 
 def _installed() -> bool:
@@ -71,5 +72,6 @@ def generated_modules() -> Generated:
         app=importlib.import_module("qcvn120_server.services"),
         handler=importlib.import_module("qcvn120_server.handler"),
         models=importlib.import_module("qcvn120_client.models"),
+        serving=importlib.import_module("qcvn120_server.serving"),
     )
     return _loaded

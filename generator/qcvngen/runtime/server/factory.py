@@ -38,7 +38,7 @@ from .answers import (
 from .contract import Contract, unknown_keys, validate
 from .limits import Limits
 from .refusals import Refused, invalid, over_limit
-from .strictjson import check_node_budget, decode_utf8, parse_object, session_candidates
+from .strictjson import check_node_budget, parse_object, session_candidates
 
 # Below this size a request is parsed even without a live session, so that its other faults are
 # reported precisely; above it, a request whose every "session" string is dead is refused unparsed.
@@ -114,27 +114,26 @@ def _too_large(limit: int, setting: str) -> Refused:
     return over_limit(setting, limit, "Yêu cầu quá lớn", f"body larger than {limit} bytes")
 
 
-async def read_body(request: Request, limit: int, setting: str, timeout: float) -> bytes:
+async def read_body(request: Request, limit: int, setting: str, timeout: float) -> bytearray:
     """The raw body, at most ``limit`` bytes received within ``timeout`` seconds, or a refusal."""
     _check_content_type(request)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit, setting)
-    chunks: list[bytes] = []
-    size = 0
+    # One growing buffer, never joined: a body is held once in memory, not twice.
+    body = bytearray()
     with anyio.move_on_after(timeout) as scope:
         async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
+            if len(body) + len(chunk) > limit:
                 raise _too_large(limit, setting)
-            chunks.append(chunk)
+            body += chunk
     if scope.cancelled_caught:
         raise Refused(
             408,
             INVALID_REQUEST,
             f"Hết thời gian nhận dữ liệu — body not received within {timeout:g} s (limit body_timeout={timeout:g})",
         )
-    return b"".join(chunks)
+    return body
 
 
 class Runner:
@@ -146,7 +145,7 @@ class Runner:
         self._limiter: anyio.CapacityLimiter | None = None
 
     async def run(
-        self, read: Callable[[], Awaitable[bytes]], work: Callable[[bytes], Response]
+        self, read: Callable[[], Awaitable[bytearray]], work: Callable[[bytearray], Response]
     ) -> Response:
         """``work(await read())`` in a worker thread; refusals and PortalErrors as portal answers,
         any other failure as a redacted 500."""
@@ -208,10 +207,10 @@ class PortalCalls:
         self.limits = limits
         self.log = log
 
-    def login(self, raw: bytes) -> Response:
+    def login(self, raw: bytearray) -> Response:
         """``{username, password}`` → a session token, or 401."""
         check_node_budget(raw, self.limits)
-        body = parse_object(decode_utf8(raw), self.limits)
+        body = parse_object(raw, self.limits)
         credentials = validate(self.login_model, body, self.contract, "LoginRequest")
         token = self.handler.login(credentials.username, credentials.password)
         if token is None:
@@ -224,11 +223,11 @@ class PortalCalls:
             {"error_code": "0", "message": "Đăng nhập thành công", "session": token}
         )
 
-    def _refuse_dead_sessions(self, raw: bytes, text: str) -> None:
+    def _refuse_dead_sessions(self, raw: bytearray) -> None:
         """A large request none of whose ``session`` strings is live: 401 before parsing it."""
         if len(raw) < PRECISE_BELOW_BYTES:
             return
-        candidates = session_candidates(text)
+        candidates = session_candidates(raw)
         if candidates is None:
             return  # cannot tell cheaply: parsed under max_json_nodes, then checked
         if not any(c and self.handler.account_for_session(c) is not None for c in candidates):
@@ -263,12 +262,11 @@ class PortalCalls:
             )
         return account
 
-    def call(self, raw: bytes, endpoint: str, dstcode: str | None) -> Response:
+    def call(self, raw: bytearray, endpoint: str, dstcode: str | None) -> Response:
         """One service call: session first, then the request's limits, model and schema, then the handler."""
-        text = decode_utf8(raw)
-        self._refuse_dead_sessions(raw, text)
+        self._refuse_dead_sessions(raw)
         check_node_budget(raw, self.limits)
-        body = parse_object(text, self.limits)
+        body = parse_object(raw, self.limits)
         service = self._service(body, endpoint)
         account = self._account(body)
         data = body.get("data")
@@ -356,9 +354,9 @@ def build_local_app(
     contract = Contract(document)
     runner = Runner(limits, logger)
 
-    def work(service: Service, raw: bytes) -> Response:
+    def work(service: Service, raw: bytearray) -> Response:
         check_node_budget(raw, limits)
-        body = parse_object(decode_utf8(raw), limits)
+        body = parse_object(raw, limits)
         parsed = validate(service.request, body, contract, service.schema)
         result: Answer = getattr(handler, service.method)(parsed)
         return JSONResponse(result.to_wire(), status_code=result.status)

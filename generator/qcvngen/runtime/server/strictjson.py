@@ -23,8 +23,8 @@ from .refusals import Refused, field_path, invalid, is_plain_key, over_limit
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # A plain ``"session": "…"`` member; where the key or value is spelled with escapes, the cheap
 # look gives up (see session_candidates).
-_SESSION_MEMBER = re.compile(r'"session"\s*:\s*"([^"\\]{0,256})"')
-_ASCII_LETTER_ESCAPE = re.compile(r"\\u00[67][0-9A-Fa-f]")
+_SESSION_MEMBER = re.compile(rb'"session"\s*:\s*"([^"\\]{0,256})"')
+_ASCII_LETTER_ESCAPE = re.compile(rb"\\u00[67][0-9A-Fa-f]")
 MAX_SESSION_CANDIDATES = 8
 
 
@@ -38,7 +38,7 @@ class _JsonProblem(ValueError):
         self.setting = setting
 
 
-def decode_utf8(raw: bytes) -> str:
+def decode_utf8(raw: bytes | bytearray) -> str:
     """The body as text, or a 400 naming the first byte that is not UTF-8."""
     try:
         return raw.decode("utf-8")
@@ -48,13 +48,13 @@ def decode_utf8(raw: bytes) -> str:
         ) from None
 
 
-def node_bound(raw: bytes) -> int:
+def node_bound(raw: bytes | bytearray) -> int:
     """An upper bound of the JSON values in ``raw``, from three native scans and no parsing: every
     value but the first follows a ``,`` or opens its container with ``{``/``[``."""
     return 1 + raw.count(b",") + raw.count(b"{") + raw.count(b"[")
 
 
-def check_node_budget(raw: bytes, limits: Limits) -> None:
+def check_node_budget(raw: bytes | bytearray, limits: Limits) -> None:
     """Refuse (413) a body that may hold more JSON values than ``limits.max_json_nodes``."""
     if node_bound(raw) > limits.max_json_nodes:
         raise over_limit(
@@ -65,18 +65,18 @@ def check_node_budget(raw: bytes, limits: Limits) -> None:
         )
 
 
-def session_candidates(text: str) -> tuple[str, ...] | None:
-    """Every string written as ``"session": "…"`` anywhere in ``text``, found by one native scan.
+def session_candidates(raw: bytes | bytearray) -> tuple[str, ...] | None:
+    """Every string written as ``"session": "…"`` anywhere in ``raw``, found by native scans of
+    the bytes (no decoded copy).
 
     The top-level ``session``, when it is a string, is always among them; None when that cannot be
     told this cheaply (an ASCII letter written as an escape, an escaped value, too many of them).
     """
-    if _ASCII_LETTER_ESCAPE.search(text):
+    if _ASCII_LETTER_ESCAPE.search(raw):
         return None
-    found = tuple(
-        m.group(1) for m in islice(_SESSION_MEMBER.finditer(text), MAX_SESSION_CANDIDATES + 1)
-    )
-    if len(found) > MAX_SESSION_CANDIDATES or text.count('"session"') != len(found):
+    matches = islice(_SESSION_MEMBER.finditer(raw), MAX_SESSION_CANDIDATES + 1)
+    found = tuple(m.group(1).decode("utf-8", "replace") for m in matches)
+    if len(found) > MAX_SESSION_CANDIDATES or raw.count(b'"session"') != len(found):
         return None
     return found
 
@@ -126,8 +126,9 @@ def _json_error(exc: Exception) -> str:
     return "JSON không hợp lệ — invalid JSON"
 
 
-def parse_object(text: str, limits: Limits) -> dict[str, Any]:
-    """``text`` as one strict JSON object, normalised (see :func:`normalise`), or a refusal."""
+def parse_object(raw: bytes | bytearray | str, limits: Limits) -> dict[str, Any]:
+    """``raw`` as one strict JSON object, normalised (see :func:`normalise`), or a refusal."""
+    text = raw if isinstance(raw, str) else decode_utf8(raw)
     try:
         data = json.loads(
             text,
