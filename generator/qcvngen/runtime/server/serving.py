@@ -20,8 +20,14 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_MAX_CONNECTIONS = 1000
-# File descriptors kept free beside the connections: the database, logs, worker threads.
-FD_HEADROOM = 64
+# Connections asyncio accepts in one go (uvicorn's ``backlog``, also the kernel's listen queue):
+# they hold descriptors before any of them is counted, and up to about four such bursts are in
+# flight before the first is, so the descriptor headroom below covers four.
+DEFAULT_BACKLOG = 32
+# File descriptors kept free beside the connections: the database, logs, worker threads and the
+# bursts of accepts. Running out of descriptors must never happen: asyncio then retries accept()
+# in a tight loop and logs every failure.
+FD_HEADROOM = 64 + 4 * DEFAULT_BACKLOG
 _BUSY = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
@@ -47,8 +53,10 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_made(transport)
         self.opened = time.monotonic()
         self._deadline = self.loop.call_later(self.header_timeout, self._headers_overdue)
-        if len(self.connections) > self.max_connections:
-            self._make_room()
+        # Connections being closed still count until their connection_lost runs: not them.
+        live = [c for c in self.connections if not c.transport.is_closing()]
+        if len(live) > self.max_connections:
+            self._make_room(live)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._deadline.cancel()
@@ -65,10 +73,8 @@ class GuardedH11Protocol(H11Protocol):
         if self.cycle is None and not self.transport.is_closing():
             self.transport.close()
 
-    def _make_room(self) -> None:
-        others = [
-            c for c in self.connections if c is not self and isinstance(c, GuardedH11Protocol)
-        ]
+    def _make_room(self, live: list[Any]) -> None:
+        others = [c for c in live if c is not self and isinstance(c, GuardedH11Protocol)]
         slow = [c for c in others if c.waiting_for_client()]
         if slow:
             min(slow, key=lambda c: c.opened).transport.close()
@@ -97,7 +103,8 @@ class RateLimitFilter(logging.Filter):
         self._windows: dict[tuple[str, str], list[float]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key = (record.name, str(record.msg)[:200])
+        # The first words identify a message; the rest often holds ids or addresses that vary.
+        key = (record.name, str(record.msg)[:48])
         now = time.monotonic()
         window = self._windows.get(key)
         if window is None or now - window[0] >= self.interval:
@@ -145,6 +152,7 @@ def server_config(
         port=port,
         http=guarded_protocol(header_timeout, max_connections),
         timeout_keep_alive=int(keep_alive_timeout),
+        backlog=DEFAULT_BACKLOG,
         **options,
     )
 
