@@ -85,14 +85,15 @@ def _reject_constant(name: str) -> Any:
     raise _JsonProblem(f"{name} không phải JSON — {name} is not valid JSON")
 
 
-def _finite(text: str) -> float:
+def _number(text: str) -> float | int:
     value = float(text)
     if not math.isfinite(value):
         # json.loads turns 1e400 into infinity, which no JSON answer or store can carry back.
         raise _JsonProblem(
             "Số vượt quá phạm vi — a number is out of range (not a finite double, e.g. 1e400)"
         )
-    return value
+    # 5.0 is the JSON number 5, an "integer" to the schema too.
+    return int(value) if value.is_integer() else value
 
 
 def _object_hook(limits: Limits) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
@@ -127,14 +128,23 @@ def _json_error(exc: Exception) -> str:
 
 
 def parse_object(raw: bytes | bytearray | str, limits: Limits) -> dict[str, Any]:
-    """``raw`` as one strict JSON object, normalised (see :func:`normalise`), or a refusal."""
+    """``raw`` as one strict JSON object, normalised (see :func:`normalise`), or a refusal.
+
+    Without ``\\u`` escapes the text can hold no lone surrogate (UTF-8 cannot encode one) and its
+    strings are all in NFC once the whole text is (JSON's structure is ASCII, and no ASCII
+    character outside a string composes with what follows it): one native pass replaces a
+    per-string walk. With escapes, every string is checked and normalised after parsing.
+    """
     text = raw if isinstance(raw, str) else decode_utf8(raw)
+    escaped = "\\u" in text
+    if not escaped and not text.isascii():
+        text = unicodedata.normalize("NFC", text)
     try:
         data = json.loads(
             text,
             object_pairs_hook=_object_hook(limits),
             parse_constant=_reject_constant,
-            parse_float=_finite,
+            parse_float=_number,
         )
     except _JsonProblem as problem:
         raise Refused(problem.status, "-1", problem.message) from None
@@ -142,7 +152,7 @@ def parse_object(raw: bytes | bytearray | str, limits: Limits) -> dict[str, Any]
         raise invalid(_json_error(exc)) from None
     if not isinstance(data, dict):
         raise invalid("Yêu cầu phải là một đối tượng JSON — the body must be a JSON object")
-    return dict(normalise(data, limits))
+    return dict(normalise(data, limits, strings=escaped))
 
 
 def _too_deep(loc: tuple[int | str, ...], limits: Limits) -> Refused:
@@ -161,9 +171,9 @@ def _too_long(loc: tuple[int | str, ...], limits: Limits) -> Refused:
     )
 
 
-def normalise(data: Any, limits: Limits) -> Any:
-    """Strings in NFC, integral numbers as ints; lone surrogates, nesting past ``max_depth`` and
-    lists past ``max_list_items`` refused. In place, in one walk."""
+def normalise(data: Any, limits: Limits, *, strings: bool = True) -> Any:
+    """Nesting past ``max_depth`` and lists past ``max_list_items`` refused; with ``strings``,
+    strings in NFC and lone surrogates refused too. In place, in one walk over the containers."""
     stack: list[tuple[Any, tuple[int | str, ...]]] = [(data, ())]
     while stack:
         node, loc = stack.pop()
@@ -171,8 +181,12 @@ def normalise(data: Any, limits: Limits) -> Any:
             raise _too_deep(loc, limits)
         if isinstance(node, list) and len(node) > limits.max_list_items:
             raise _too_long(loc, limits)
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        if not strings:
+            stack.extend((v, (*loc, k)) for k, v in items if isinstance(v, (dict, list)))
+            continue
         # Assigning to existing keys or indexes while iterating is safe: no size changes.
-        for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+        for key, value in items:
             if isinstance(key, str) and not key.isascii() and _SURROGATE.search(key):
                 raise invalid(
                     f"{field_path(loc)}: khóa chứa ký tự thay thế đơn lẻ — a key holds a lone surrogate"
@@ -180,8 +194,6 @@ def normalise(data: Any, limits: Limits) -> Any:
             if isinstance(value, str):
                 if not value.isascii():  # surrogates and composable characters are never ASCII
                     node[key] = _nfc(value, (*loc, key))
-            elif isinstance(value, float) and value.is_integer():
-                node[key] = int(value)  # 5.0 is the JSON number 5, an "integer" to the schema too
             elif isinstance(value, (dict, list)):
                 stack.append((value, (*loc, key)))
     return data
