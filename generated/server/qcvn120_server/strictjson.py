@@ -97,6 +97,15 @@ def _number(text: str) -> float | int:
     return int(value) if value.is_integer() else value
 
 
+def _first_repeat(pairs: list[tuple[str, Any]]) -> str:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return key
+        seen.add(key)
+    return ""
+
+
 def _object_hook(limits: Limits) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
     def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         if len(pairs) > limits.max_object_keys:
@@ -105,12 +114,11 @@ def _object_hook(limits: Limits) -> Callable[[list[tuple[str, Any]]], dict[str, 
                 f"keys (limit max_object_keys={limits.max_object_keys})",
                 413,
             )
-        out: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in out:
-                shown = f" {key!r}" if is_plain_key(key) else ""
-                raise _JsonProblem(f"khóa trùng lặp{shown} — duplicate key{shown} in a JSON object")
-            out[key] = value
+        out = dict(pairs)  # built natively; a shorter dict means a repeated key, found below
+        if len(out) != len(pairs):
+            key = _first_repeat(pairs)
+            shown = f" {key!r}" if is_plain_key(key) else ""
+            raise _JsonProblem(f"khóa trùng lặp{shown} — duplicate key{shown} in a JSON object")
         return out
 
     return unique_keys
