@@ -168,7 +168,8 @@ class Runner:
         except ClientDisconnect:
             # The client left mid-body: nobody to answer, nothing worth a log line.
             return Response(status_code=400)
-        except Exception as exc:  # noqa: BLE001 -- a handler bug: logged with an id, answered with it
+        # Anything else is a handler bug: logged with an id, answered with the id only.
+        except Exception as exc:  # noqa: BLE001
             incident = uuid.uuid4().hex[:12]
             # The exception's text may quote request values; its type and the frames may not.
             frames = "".join(traceback.format_tb(exc.__traceback__))

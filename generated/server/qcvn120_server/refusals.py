@@ -36,8 +36,11 @@ def is_plain_key(key: str) -> bool:
 
 
 def field_path(loc: tuple[int | str, ...] | list[int | str]) -> str:
-    """``data[0].NgayTiepNhan`` from a location. A key that is not a plain name (it may be anything
-    a client sent, personal data included) is shown as ``<key>``; every wire name is a plain name."""
+    """``data[0].NgayTiepNhan`` from a location.
+
+    A key that is not a plain name (it may be anything a client sent, personal data included) is
+    shown as ``<key>``; every wire name is a plain name.
+    """
     path = ""
     for part in loc:
         if isinstance(part, int):
