@@ -349,3 +349,8 @@ asyncio.run(go())
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={"PYTHONPATH": env_path}, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["200", "t", "401", "my_portal_stubs.services", "False"]
+
+
+def test_large_buffers_go_back_to_the_system_where_glibc_allows() -> None:
+    has_glibc = Path("/lib/x86_64-linux-gnu/libc.so.6").exists() or Path("/usr/lib/x86_64-linux-gnu/libc.so.6").exists()
+    assert serving.return_large_buffers() is has_glibc

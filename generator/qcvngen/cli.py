@@ -238,6 +238,7 @@ def _serve(app_: object, host: str, port: int, log_level: str, connections: dict
 
     serving = generated_modules().serving
     serving.limit_logs("qcvngen.sandbox", "qcvn120_server")
+    serving.return_large_buffers()
     config = serving.server_config(app_, host=host, port=port, log_level=log_level.lower(), log_config=None, **connections)
     uvicorn.Server(config).run()
 
