@@ -285,6 +285,8 @@ def test_the_log_limiter_lets_a_burst_through_then_counts() -> None:
     assert sum(limiter.filter(r) for r in records) == 3
     other = logging.LogRecord("asyncio", logging.ERROR, __file__, 1, "another message", None, None)
     assert limiter.filter(other)
+    debug = [logging.LogRecord("asyncio", logging.DEBUG, __file__, 1, "socket.accept() out of system resource", None, None) for _ in range(100)]
+    assert all(limiter.filter(r) for r in debug), "debug lines are never dropped"
 
 
 def test_the_connection_cap_never_exceeds_the_descriptor_limit() -> None:

@@ -237,7 +237,7 @@ def _serve(app_: object, host: str, port: int, log_level: str, connections: dict
     from .sandbox.runtime import generated_modules
 
     serving = generated_modules().serving
-    serving.limit_logs("qcvngen.sandbox", "qcvn120_server")
+    serving.limit_logs()
     serving.return_large_buffers()
     config = serving.server_config(app_, host=host, port=port, log_level=log_level.lower(), log_config=None, **connections)
     uvicorn.Server(config).run()

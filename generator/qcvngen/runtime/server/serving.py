@@ -93,9 +93,9 @@ def guarded_protocol(
 
 
 class RateLimitFilter(logging.Filter):
-    """At most ``burst`` records of one message per ``interval`` seconds; the rest are counted and
-    the count is added to the next record let through (resource exhaustion logs the same line per
-    connection attempt, which would otherwise fill the disk)."""
+    """At most ``burst`` warnings or errors of one message per ``interval`` seconds; the rest are
+    counted and the count is added to the next record let through (resource exhaustion logs the
+    same line per connection attempt, which would otherwise fill the disk)."""
 
     def __init__(self, burst: int = 10, interval: float = 10.0) -> None:
         super().__init__()
@@ -104,6 +104,8 @@ class RateLimitFilter(logging.Filter):
         self._windows: dict[tuple[str, str], list[float]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True  # debug and info lines are asked for; floods come as warnings and errors
         # The first words identify a message; the rest often holds ids or addresses that vary.
         key = (record.name, str(record.msg)[:48])
         now = time.monotonic()
@@ -145,7 +147,8 @@ LIMITED_LOGGERS = ("asyncio", "uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 def limit_logs(*names: str, burst: int = 10, interval: float = 10.0) -> RateLimitFilter:
-    """Attach one :class:`RateLimitFilter` to uvicorn's and asyncio's loggers and to ``names``."""
+    """Attach one :class:`RateLimitFilter` to uvicorn's and asyncio's loggers and to ``names``
+    (the app's own lines are per request and carry incident ids: not limited by default)."""
     limiter = RateLimitFilter(burst, interval)
     for name in (*LIMITED_LOGGERS, *names):
         logging.getLogger(name).addFilter(limiter)
@@ -180,6 +183,6 @@ def run(app: Any, **settings: Any) -> None:
     """Serve ``app`` until interrupted: :func:`server_config` settings, logs rate-limited."""
     import uvicorn
 
-    limit_logs("qcvn120_server")
+    limit_logs()
     return_large_buffers()
     uvicorn.Server(server_config(app, **settings)).run()
