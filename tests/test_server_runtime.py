@@ -356,3 +356,19 @@ asyncio.run(go())
 def test_large_buffers_go_back_to_the_system_where_glibc_allows() -> None:
     has_glibc = Path("/lib/x86_64-linux-gnu/libc.so.6").exists() or Path("/usr/lib/x86_64-linux-gnu/libc.so.6").exists()
     assert serving.return_large_buffers() is has_glibc
+
+
+def test_the_sandbox_never_picks_up_a_generated_folder_from_the_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10: the sandbox runs on the installed packages or qcvngen's own build, never on
+    whatever ./generated happens to hold, unless $QCVNGEN_GENERATED names it."""
+    from qcvngen.sandbox import runtime as sandbox_runtime
+
+    planted = tmp_path / "generated" / "server" / "qcvn120_server"
+    planted.mkdir(parents=True)
+    (planted / "services.py").write_text("raise SystemExit('picked up from the working folder')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("QCVNGEN_GENERATED", raising=False)
+    root = sandbox_runtime.generated_root()
+    assert root is None or not root.resolve().is_relative_to(tmp_path.resolve())
+    monkeypatch.setenv("QCVNGEN_GENERATED", str(tmp_path / "generated"))
+    assert sandbox_runtime.generated_root() == tmp_path / "generated"
