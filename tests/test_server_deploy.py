@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import ROOT
 from qcvngen.runtime.server import limits, serving
 from sandbox_process import Sandbox, free_port, start_sandbox
@@ -24,13 +23,13 @@ DEPLOY = ROOT / "docs" / "deploy.md"
 
 
 def nginx_example() -> str:
-    blocks = re.findall(r"```nginx\n(.*?)```", DEPLOY.read_text(encoding="utf-8"), re.S)
+    blocks = re.findall(r"```nginx\n(.*?)```", DEPLOY.read_text(encoding="utf-8"), re.DOTALL)
     assert len(blocks) == 1, "docs/deploy.md holds exactly one nginx example"
     return str(blocks[0])
 
 
 def directive(config: str, name: str) -> list[str]:
-    return re.findall(rf"^\s*{name}\s+([^;]+);", config, re.M)
+    return re.findall(rf"^\s*{name}\s+([^;]+);", config, re.MULTILINE)
 
 
 def test_the_example_matches_the_app_defaults() -> None:
@@ -75,7 +74,7 @@ def test_nginx_accepts_the_example_and_proxies_a_login(nginx_binary: str, sandbo
     listen = free_port()
     config = for_test(nginx_example(), scratch, listen, sandbox.port)
     globals_ = f"pid {scratch / 'nginx.pid'}; error_log {scratch / 'error.log'}; user root;"
-    checked = subprocess.run([nginx_binary, "-t", "-p", str(scratch), "-c", str(config), "-g", globals_], capture_output=True, text=True)
+    checked = subprocess.run([nginx_binary, "-t", "-p", str(scratch), "-c", str(config), "-g", globals_], capture_output=True, text=True, check=False)
     assert checked.returncode == 0 and "syntax is ok" in checked.stderr, checked.stderr
     proxy = subprocess.Popen([nginx_binary, "-p", str(scratch), "-c", str(config), "-g", f"daemon off; {globals_}"], stderr=subprocess.PIPE)
     try:

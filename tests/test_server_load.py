@@ -8,7 +8,6 @@ counts and sizes (peak RSS, log bytes).
 from __future__ import annotations
 
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -20,7 +19,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import ROOT
 from sandbox_process import free_port
 
@@ -46,11 +44,15 @@ class Server:
         return httpx.post(f"{self.base}/auth", json={"username": "sandbox", "password": "sandbox"}, timeout=timeout)
 
 
-def _limit_fds(limit: int) -> Callable[[], None]:
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
-
-    return apply
+# `qcvngen` with its descriptor limit lowered first (argv[1]; 0 keeps the limit).
+LIMITED = """
+import resource, runpy, sys
+limit = int(sys.argv.pop(1))
+if limit:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+sys.argv[0] = "qcvngen"
+runpy.run_module("qcvngen.cli", run_name="__main__")
+"""
 
 
 @pytest.fixture()
@@ -60,10 +62,10 @@ def launch(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     def start(*extra: str, fd_limit: int | None = None) -> Server:
         port = free_port()
         log = tmp_path / f"sandbox-{port}.log"
-        args = [sys.executable, "-m", "qcvngen.cli", "sandbox", "--port", str(port), "--db", ":memory:", *extra]
+        args = [sys.executable, "-c", LIMITED, str(fd_limit or 0), "sandbox", "--port", str(port), "--db", ":memory:", *extra]
         env = {**os.environ, "QCVNGEN_GENERATED": str(ROOT / "generated"), "PYTHONUNBUFFERED": "1"}
         with log.open("wb") as sink:
-            process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT, preexec_fn=_limit_fds(fd_limit) if fd_limit else None)
+            process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT)
         server = Server(process, f"http://127.0.0.1:{port}", log)
         started.append(server)
         for _ in range(300):
