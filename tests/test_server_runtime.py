@@ -71,6 +71,16 @@ def test_messages_never_echo_values_or_odd_keys() -> None:
     assert field_path(["data", 0, secret, "x"]) == "data[0].<key>.x"
 
 
+@pytest.mark.parametrize("escaped", [False, True])
+def test_keys_and_strings_come_out_nfc_with_or_without_escapes(escaped: bool) -> None:
+    nfd = "Nguye\u0302\u0303n"
+    text = json.dumps({nfd: nfd, "list": [nfd]}, ensure_ascii=escaped)
+    assert ("\\u" in text) is escaped
+    assert strictjson.parse_object(text.encode(), LIMITS) == {"Nguyễn": "Nguyễn", "list": ["Nguyễn"]}
+    twins = json.dumps({"Nguyễn": 1}, ensure_ascii=escaped)[:-1] + ", " + json.dumps({nfd: 2}, ensure_ascii=escaped)[1:]
+    assert "duplicate key" in refusal(twins).message
+
+
 def test_strings_come_out_nfc_and_whole_numbers_as_ints() -> None:
     parsed = strictjson.parse_object('{"a": "Nguye\\u0302\\u0303n", "b": [2.0, 2.5], "c": {"d": "plain"}}', LIMITS)
     assert parsed == {"a": "Nguyễn", "b": [2, 2.5], "c": {"d": "plain"}} and isinstance(parsed["b"][0], int)

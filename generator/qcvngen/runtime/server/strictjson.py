@@ -105,8 +105,16 @@ def _first_repeat(pairs: list[tuple[str, Any]]) -> str:
     return ""
 
 
-def _object_hook(limits: Limits) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+def _nfc_key(key: str) -> str:
+    return key if key.isascii() else unicodedata.normalize("NFC", key)
+
+
+def _object_hook(
+    limits: Limits, nfc_keys: bool
+) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
     def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        if nfc_keys:  # keys written with escapes: normalised here, so that NFC twins are repeats
+            pairs = [(_nfc_key(key), value) for key, value in pairs]
         if len(pairs) > limits.max_object_keys:
             raise _JsonProblem(
                 f"Đối tượng có quá nhiều khóa — an object has more than {limits.max_object_keys} "
@@ -138,10 +146,11 @@ def _json_error(exc: Exception) -> str:
 def parse_object(raw: bytes | bytearray | str, limits: Limits) -> dict[str, Any]:
     """``raw`` as one strict JSON object, normalised (see :func:`normalise`), or a refusal.
 
-    Without ``\\u`` escapes the text can hold no lone surrogate (UTF-8 cannot encode one) and its
-    strings are all in NFC once the whole text is (JSON's structure is ASCII, and no ASCII
-    character outside a string composes with what follows it): one native pass replaces a
-    per-string walk. With escapes, every string is checked and normalised after parsing.
+    Keys and strings come out in NFC. Without ``\\u`` escapes the text can hold no lone surrogate
+    (UTF-8 cannot encode one) and its strings are all in NFC once the whole text is (JSON's
+    structure is ASCII, and no ASCII character outside a string composes with what follows it):
+    one native pass replaces a per-string walk. With escapes, keys are normalised as each object
+    is built and values checked and normalised after parsing.
     """
     text = raw if isinstance(raw, str) else decode_utf8(raw)
     escaped = "\\u" in text
@@ -150,7 +159,7 @@ def parse_object(raw: bytes | bytearray | str, limits: Limits) -> dict[str, Any]
     try:
         data = json.loads(
             text,
-            object_pairs_hook=_object_hook(limits),
+            object_pairs_hook=_object_hook(limits, nfc_keys=escaped),
             parse_constant=_reject_constant,
             parse_float=_number,
         )
