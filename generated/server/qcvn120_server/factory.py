@@ -62,9 +62,11 @@ class Service:
 class SessionHandler(Protocol):
     """What the portal app needs of a handler besides its per-service methods."""
 
-    def login(self, username: str, password: str) -> str | None: ...
+    def login(self, username: str, password: str) -> str | None:
+        """A new session token for valid credentials, None otherwise."""
 
-    def account_for_session(self, session: str) -> Account | None: ...
+    def account_for_session(self, session: str) -> Account | None:
+        """The account holding ``session``, or None when it is unknown or expired."""
 
 
 def answer(
