@@ -12,7 +12,6 @@ are open a new connection closes the oldest one that is still sending its reques
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import time
 from typing import Any
@@ -136,6 +135,8 @@ def return_large_buffers(threshold: int = 128 * 1024) -> bool:
     come from the heap and its pages stay with the process (measured: 207 MB peak for six
     concurrent 8 MB bodies, 163 MB with a fixed threshold). False where there is no glibc.
     """
+    import ctypes  # here, not at the top: importing the package must load no native library
+
     try:
         libc = ctypes.CDLL("libc.so.6")
         return bool(libc.mallopt(_M_MMAP_THRESHOLD, threshold))
