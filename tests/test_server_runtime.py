@@ -381,3 +381,22 @@ def test_the_sandbox_never_picks_up_a_generated_folder_from_the_working_folder(t
     assert root is None or not root.resolve().is_relative_to(tmp_path.resolve())
     monkeypatch.setenv("QCVNGEN_GENERATED", str(tmp_path / "generated"))
     assert sandbox_runtime.generated_root() == tmp_path / "generated"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['plain\n\nArgs:\n    x: y', 'quotes """ and \\ and \\"', 'ends with a quote"', "\\", "bidi \u202e here", "nul \x00", "cr \r lf", "ls \u2028", '"""); import os #'],
+)
+def test_handler_docstrings_carry_spec_text_and_never_change_the_code(text: str) -> None:
+    import ast
+    import inspect
+
+    from qcvngen.targets.server import doc_literal
+
+    literal = doc_literal(text, 8)
+    source = f"def f():\n        {literal}\n        return 1\n"
+    tree = ast.parse(source)
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    assert len(body) == 2 and isinstance(body[1], ast.Return), "the text stayed one string"
+    assert inspect.cleandoc(ast.literal_eval(literal)).strip() == inspect.cleandoc(text).strip()
+    assert not any(ch in literal for ch in "\x00\r\u202e\u2028"), "hidden characters are escaped"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import ast
 import inspect
-import re
 from pathlib import PurePosixPath
 
 from .. import ir
+from ..render import hidden_pattern, py
 from ..render import render as render_template
 from ..version import __version__
 from .common import Context, Files, dump_json, runtime_files
@@ -27,13 +27,14 @@ _RAISES = (
 )
 
 
-# Characters a docstring shows as they are; anything else (controls, line separators) takes repr().
-_DOC_SAFE = re.compile(r"[^\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]*")
+# A docstring shows its text as written: any hidden character (controls but the line feed, format
+# and bidi characters, separators, private use…) and the text goes through the ``py`` filter instead.
+_HIDDEN = hidden_pattern("\\x00-\\x09\\x0b-\\x1f")
 
 
 def doc_literal(text: str, indent: int) -> str:
     """``text`` as a triple-quoted docstring indented for a body at ``indent`` spaces; proved by
-    parsing it back (any doubt, and it is ``repr(text)``: a spec text never changes the code)."""
+    parsing it back (any doubt, and it is the ``py`` literal: a spec text never changes the code)."""
     pad = " " * indent
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').strip("\n")
     lines = escaped.split("\n")
@@ -42,7 +43,7 @@ def doc_literal(text: str, indent: int) -> str:
         same = inspect.cleandoc(ast.literal_eval(literal)).strip() == inspect.cleandoc(text).strip()
     except (SyntaxError, ValueError):
         same = False
-    return literal if same and _DOC_SAFE.fullmatch(text) else repr(text)
+    return literal if same and not _HIDDEN.search(text) else py(text)
 
 
 def _tables(numbers: tuple[int, ...]) -> str:
