@@ -250,10 +250,21 @@ def sandbox(
             help="critical, error, warning, info or debug; JSON lines on stderr, never request values.",
         ),
     ] = "warning",
+    # Limits of the generated app (each refusal names its setting) and of the connections.
+    max_body_bytes: Annotated[int, typer.Option(help="Bytes of one request body (413 above).", min=1)] = 8 * 1024 * 1024,
+    max_json_nodes: Annotated[int, typer.Option(help="JSON values in one body, counted before parsing (413).", min=1)] = 500_000,
+    max_object_keys: Annotated[int, typer.Option(help="Keys of one JSON object (413).", min=1)] = 1_000,
+    max_list_items: Annotated[int, typer.Option(help="Items of one JSON array (413).", min=1)] = 10_000,
+    max_batch: Annotated[int, typer.Option(help="Records in the data of one call (413).", min=1)] = 1_000,
+    max_parallel: Annotated[int, typer.Option(help="Requests processed at once in worker threads.", min=1)] = 8,
+    body_timeout: Annotated[float, typer.Option(help="Seconds to receive a body once its headers arrived (408).", min=0.1)] = 60.0,
+    header_timeout: Annotated[float, typer.Option(help="Seconds a new connection has to send its request headers.", min=0.1)] = 10.0,
+    keep_alive_timeout: Annotated[float, typer.Option(help="Seconds an idle keep-alive connection stays open.", min=1)] = 5.0,
+    max_connections: Annotated[
+        int, typer.Option(help="Open connections; at the cap a new one closes the oldest slow one (lowered to fit the fd limit).", min=1)
+    ] = 1000,
 ) -> None:
     """Run a local stand-in for the national portal on the generated server stubs (SQLite state)."""
-    import uvicorn
-
     from .sandbox import DEFAULT_ACCOUNT, create_sandbox_app
     from .sandbox.accounts import configured_accounts
     from .sandbox.logs import configure_logging
@@ -269,8 +280,22 @@ def sandbox(
     except ValueError as exc:
         typer.echo(f"error: --log-level: {exc}", err=True)
         raise typer.Exit(Exit.SPEC_ERROR) from None
+    limits = {
+        "max_body_bytes": max_body_bytes,
+        "max_json_nodes": max_json_nodes,
+        "max_object_keys": max_object_keys,
+        "max_list_items": max_list_items,
+        "max_parallel": max_parallel,
+        "body_timeout": body_timeout,
+    }
     app_, _ = create_sandbox_app(
-        db, accounts, session_ttl=session_ttl, show_personal_data=show_personal_data, max_sessions_per_account=max_sessions_per_account
+        db,
+        accounts,
+        session_ttl=session_ttl,
+        max_batch=max_batch,
+        show_personal_data=show_personal_data,
+        max_sessions_per_account=max_sessions_per_account,
+        limits=limits,
     )
     base = f"http://{host}:{port}"
     typer.echo(f"qcvngen sandbox: {base}  (state: {db})")
@@ -279,7 +304,21 @@ def sandbox(
     typer.echo(f"  POST {base}/share        catalogue services")
     typer.echo(f"  GET  {base}/sandbox/     what the sandbox received (JSON under /sandbox/api/)")
     typer.echo("  accounts: " + ", ".join(f"{a.username} ({a.madonvi})" for a in accounts))
-    uvicorn.run(app_, host=host, port=port, log_level=log_level.lower(), log_config=None)
+    connections = {"header_timeout": header_timeout, "keep_alive_timeout": keep_alive_timeout, "max_connections": max_connections}
+    _serve(app_, host, port, log_level, connections)
+
+
+def _serve(app_: object, host: str, port: int, log_level: str, connections: dict[str, float]) -> None:
+    """uvicorn with the generated package's connection guard; repeated log lines rate-limited."""
+    import uvicorn
+
+    from .sandbox.runtime import generated_modules
+
+    serving = generated_modules().serving
+    serving.limit_logs()
+    serving.return_large_buffers()
+    config = serving.server_config(app_, host=host, port=port, log_level=log_level.lower(), log_config=None, **connections)
+    uvicorn.Server(config).run()
 
 
 class Format(str, Enum):

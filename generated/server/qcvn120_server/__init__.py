@@ -2,7 +2,8 @@
 """Server stubs of the National Public Service Portal's QCVN 120 adapter.
 
 Implement :class:`PortalHandler` in your own module (regeneration never touches it) and serve
-``create_app(YourHandler())`` with any ASGI server::
+``create_app(YourHandler())`` with any ASGI server (``serving.run`` adds connection limits to
+uvicorn)::
 
     from qcvn120_server import Answer, PortalHandler, create_app
 
@@ -14,13 +15,16 @@ Implement :class:`PortalHandler` in your own module (regeneration never touches 
 
 from __future__ import annotations
 
-from .app import create_app, create_local_app
 from .handler import Account, Answer, CallContext, LocalServiceHandler, PortalError, PortalHandler
+from .limits import Limits
+from .services import SERVICES, create_app, create_local_app
 
 __all__ = [
+    "SERVICES",
     "Account",
     "Answer",
     "CallContext",
+    "Limits",
     "LocalServiceHandler",
     "PortalError",
     "PortalHandler",

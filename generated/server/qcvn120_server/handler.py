@@ -4,75 +4,36 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
-
-from pydantic import BaseModel
 
 from qcvn120_client import models
 
-# error_code values of docs/wire-conventions.md.
-OK = "0"
-INVALID_REQUEST = "-1"
-INVALID_SESSION = "-2"
-ALREADY_EXISTS = "-3"
-NOT_FOUND = "-4"
-SERVER_ERROR = "-5"
+from .answers import (
+    ALREADY_EXISTS,
+    INVALID_REQUEST,
+    INVALID_SESSION,
+    NOT_FOUND,
+    OK,
+    SERVER_ERROR,
+    Account,
+    Answer,
+    CallContext,
+    PortalError,
+)
 
-
-@dataclass(frozen=True)
-class Account:
-    """The unit a session belongs to."""
-
-    username: str
-    madonvi: str
-
-    def __repr__(self) -> str:
-        return f"Account(madonvi={self.madonvi!r})"
-
-
-@dataclass(frozen=True)
-class CallContext:
-    account: Account
-    endpoint: str
-    dstcode: str | None
-    unknown_keys: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What a handler returns: the portal's ``error_code``/``message`` and, for pulls, ``result``."""
-
-    error_code: str = OK
-    message: str = "Thành công"
-    result: Sequence[BaseModel | Mapping[str, Any]] | None = None
-    status: int = 200
-
-    def to_wire(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"error_code": self.error_code, "message": self.message}
-        if self.result is not None:
-            body["result"] = [_wire(item) for item in self.result]
-        return body
-
-
-def _wire(item: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(item, BaseModel):
-        return item.model_dump(by_alias=True, exclude_none=True, mode="json")
-    return dict(item)
-
-
-class PortalError(Exception):
-    """Raise from a handler to answer with a non-zero ``error_code``."""
-
-    def __init__(self, error_code: str, message: str, status: int = 200) -> None:
-        super().__init__(message)
-        self.error_code = error_code
-        self.message = message
-        self.status = status
-
-    def answer(self) -> Answer:
-        return Answer(error_code=self.error_code, message=self.message, status=self.status)
+__all__ = [
+    "ALREADY_EXISTS",
+    "INVALID_REQUEST",
+    "INVALID_SESSION",
+    "NOT_FOUND",
+    "OK",
+    "SERVER_ERROR",
+    "Account",
+    "Answer",
+    "CallContext",
+    "LocalServiceHandler",
+    "PortalError",
+    "PortalHandler",
+]
 
 
 class PortalHandler(ABC):
@@ -87,108 +48,361 @@ class PortalHandler(ABC):
     def account_for_session(self, session: str) -> Account | None:
         """The account holding ``session``, or None when it is unknown or expired."""
 
-    # 1.1 DongBoHoSoMC (push, integration): Synchronise administrative-procedure resolution records (dossiers) from the ministry/province single-window system or portal to the NPSP — send or update the dossier information of ministries/provinces, so citizens and organisations can look records up.
+    # 1.1 DongBoHoSoMC (push, integration)
     @abstractmethod
     def dong_bo_ho_so_mc(self, request: models.DongBoHoSoMCRequest, context: CallContext) -> Answer:
+        """Synchronise administrative-procedure resolution records (dossiers) from the ministry/province single-window system or portal to the NPSP — send or update the dossier information of ministries/provinces, so citizens and organisations can look records up.
+
+        Đồng bộ hồ sơ giải quyết thủ tục hành chính từ Hệ thống thông tin một cửa điện tử hoặc Cổng Dịch vụ công cấp bộ, cấp tỉnh lên Cổng Dịch vụ công quốc gia — gửi mới hoặc cập nhật thông tin hồ sơ của bộ, tỉnh để người dân, tổ chức tra cứu.
+
+        QCVN 120 packet 1.1 (push, integration endpoint), Table 2.
+
+        Args:
+            request: the request, validated against ``models.DongBoHoSoMCRequest`` and the published schema.
+            context: the session's account, the endpoint class, the ``dstcode`` header and the unknown keys an open table accepted.
+
+        Returns:
+            The portal's answer; no ``result``.
+
+        Raises:
+            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+        """
         raise NotImplementedError
 
-    # 1.2 CapNhatTienDoHoSoMC (push, integration): Update the processing progress of dossiers of ministries/provinces to the NPSP, so citizens and organisations can look progress up.
+    # 1.2 CapNhatTienDoHoSoMC (push, integration)
     @abstractmethod
     def cap_nhat_tien_do_ho_so_mc(
         self, request: models.CapNhatTienDoHoSoMCRequest, context: CallContext
     ) -> Answer:
+        """Update the processing progress of dossiers of ministries/provinces to the NPSP, so citizens and organisations can look progress up.
+
+        Cập nhật tiến độ xử lý hồ sơ của bộ, tỉnh lên Cổng Dịch vụ công quốc gia để người dân, tổ chức tra cứu tiến độ.
+
+        QCVN 120 packet 1.2 (push, integration endpoint), Table 3.
+
+        Args:
+            request: the request, validated against ``models.CapNhatTienDoHoSoMCRequest`` and the published schema.
+            context: the session's account, the endpoint class, the ``dstcode`` header and the unknown keys an open table accepted.
+
+        Returns:
+            The portal's answer; no ``result``.
+
+        Raises:
+            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+        """
         raise NotImplementedError
 
-    # 2.1 DongBoDanhGia (push, integration): Update user survey data on the quality of online public services of ministries/provinces to the NPSP.
+    # 2.1 DongBoDanhGia (push, integration)
     @abstractmethod
     def dong_bo_danh_gia(
         self, request: models.DongBoDanhGiaRequest, context: CallContext
     ) -> Answer:
+        """Update user survey data on the quality of online public services of ministries/provinces to the NPSP.
+
+        Cập nhật dữ liệu khảo sát ý kiến người sử dụng về chất lượng dịch vụ công trực tuyến của bộ, tỉnh lên Cổng Dịch vụ công quốc gia.
+
+        QCVN 120 packet 2.1 (push, integration endpoint), Table 4.
+
+        Args:
+            request: the request, validated against ``models.DongBoDanhGiaRequest`` and the published schema.
+            context: the session's account, the endpoint class, the ``dstcode`` header and the unknown keys an open table accepted.
+
+        Returns:
+            The portal's answer; no ``result``.
+
+        Raises:
+            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+        """
         raise NotImplementedError
 
-    # 3.1 DongBoThongKeHoSo (push, integration): Update statistics from ministries/provinces processing administrative procedures to the NPSP. Only fixed periods (monthly, annually); for any other period the ministry/province must provide an API/service that the NPSP calls on request.
+    # 3.1 DongBoThongKeHoSo (push, integration)
     @abstractmethod
     def dong_bo_thong_ke_ho_so(
         self, request: models.DongBoThongKeHoSoRequest, context: CallContext
     ) -> Answer:
+        """Update statistics from ministries/provinces processing administrative procedures to the NPSP. Only fixed periods (monthly, annually); for any other period the ministry/province must provide an API/service that the NPSP calls on request.
+
+        Cập nhật số liệu thống kê tình hình giải quyết thủ tục hành chính của bộ, tỉnh lên Cổng Dịch vụ công quốc gia. Chỉ áp dụng cho các kỳ cố định (tháng, năm); với kỳ khác, bộ, tỉnh phải cung cấp API/dịch vụ để Cổng Dịch vụ công quốc gia gọi khi có yêu cầu.
+
+        QCVN 120 packet 3.1 (push, integration endpoint), Table 5.
+
+        Args:
+            request: the request, validated against ``models.DongBoThongKeHoSoRequest`` and the published schema.
+            context: the session's account, the endpoint class, the ``dstcode`` header and the unknown keys an open table accepted.
+
+        Returns:
+            The portal's answer; no ``result``.
+
+        Raises:
+            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+        """
         raise NotImplementedError
 
-    # 4.1 LayThuTuc (pull, integration): Retrieve information on an administrative procedure.
+    # 4.1 LayThuTuc (pull, integration)
     @abstractmethod
     def lay_thu_tuc(self, request: models.LayThuTucRequest, context: CallContext) -> Answer:
+        """Retrieve information on an administrative procedure.
+
+        Lấy thông tin về một thủ tục hành chính.
+
+        QCVN 120 packet 4.1 (pull, integration endpoint), Table 6.
+
+        Args:
+            request: the request, validated against ``models.LayThuTucRequest`` and the published schema.
+            context: the session's account, the endpoint class, the ``dstcode`` header and the unknown keys an open table accepted.
+
+        Returns:
+            The portal's answer; ``result`` holds ``models.LayThuTucResult`` items.
+
+        Raises:
+            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+        """
         raise NotImplementedError
 
-    # 4.2 LayQDCB (pull, integration): Retrieve the list of publication decisions (quyết định công bố) on administrative procedures.
+    # 4.2 LayQDCB (pull, integration)
     @abstractmethod
     def lay_qdcb(self, request: models.LayQDCBRequest, context: CallContext) -> Answer:
+        """Retrieve the list of publication decisions (quyết định công bố) on administrative procedures.
+
+        Lấy danh sách quyết định công bố thủ tục hành chính.
+
+        QCVN 120 packet 4.2 (pull, integration endpoint), Table 7.
+
+        Args:
+            request: the request, validated against ``models.LayQDCBRequest`` and the published schema.
+            context: the session's account, the endpoint class, the ``dstcode`` header and the unknown keys an open table accepted.
+
+        Returns:
+            The portal's answer; ``result`` holds ``models.LayQDCBResult`` items.
+
+        Raises:
+            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+        """
         raise NotImplementedError
 
-    # 5.1.1 DongBoPAKNDiaPhuong (push, integration): Share reflection and petition information to the NPSP.
+    # 5.1.1 DongBoPAKNDiaPhuong (push, integration)
     @abstractmethod
     def dong_bo_pakn_dia_phuong(
         self, request: models.DongBoPAKNDiaPhuongRequest, context: CallContext
     ) -> Answer:
+        """Share reflection and petition information to the NPSP.
+
+        Chia sẻ thông tin phản ánh, kiến nghị lên Cổng Dịch vụ công quốc gia.
+
+        QCVN 120 packet 5.1.1 (push, integration endpoint), Table 8.
+
+        Args:
+            request: the request, validated against ``models.DongBoPAKNDiaPhuongRequest`` and the published schema.
+            context: the session's account, the endpoint class, the ``dstcode`` header and the unknown keys an open table accepted.
+
+        Returns:
+            The portal's answer; no ``result``.
+
+        Raises:
+            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+        """
         raise NotImplementedError
 
-    # 5.2.1 DanhSachPAKNChoXuLy (pull, integration): Retrieve the list of citizen petitions pending processing on the NPSP.
+    # 5.2.1 DanhSachPAKNChoXuLy (pull, integration)
     @abstractmethod
     def danh_sach_pakn_cho_xu_ly(
         self, request: models.DanhSachPAKNChoXuLyRequest, context: CallContext
     ) -> Answer:
+        """Retrieve the list of citizen petitions pending processing on the NPSP.
+
+        Lấy danh sách phản ánh, kiến nghị của người dân đang chờ xử lý trên Cổng Dịch vụ công quốc gia.
+
+        QCVN 120 packet 5.2.1 (pull, integration endpoint), Table 9.
+
+        Args:
+            request: the request, validated against ``models.DanhSachPAKNChoXuLyRequest`` and the published schema.
+            context: the session's account, the endpoint class, the ``dstcode`` header and the unknown keys an open table accepted.
+
+        Returns:
+            The portal's answer; ``result`` holds ``models.DanhSachPAKNChoXuLyResult`` items.
+
+        Raises:
+            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+        """
         raise NotImplementedError
 
-    # 5.2.2 DongBoKetQuaXuLyPAKN (push, integration): Share petition processing results to the NPSP (for questions retrieved from the NPSP).
+    # 5.2.2 DongBoKetQuaXuLyPAKN (push, integration)
     @abstractmethod
     def dong_bo_ket_qua_xu_ly_pakn(
         self, request: models.DongBoKetQuaXuLyPAKNRequest, context: CallContext
     ) -> Answer:
+        """Share petition processing results to the NPSP (for questions retrieved from the NPSP).
+
+        Chia sẻ kết quả xử lý phản ánh, kiến nghị lên Cổng Dịch vụ công quốc gia (đối với các câu hỏi lấy từ Cổng Dịch vụ công quốc gia).
+
+        QCVN 120 packet 5.2.2 (push, integration endpoint), Table 10.
+
+        Args:
+            request: the request, validated against ``models.DongBoKetQuaXuLyPAKNRequest`` and the published schema.
+            context: the session's account, the endpoint class, the ``dstcode`` header and the unknown keys an open table accepted.
+
+        Returns:
+            The portal's answer; no ``result``.
+
+        Raises:
+            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+        """
         raise NotImplementedError
 
-    # 5.2.3 LayTaiLieuPAKN (pull, integration): Retrieve the documents attached to a petition on the NPSP.
+    # 5.2.3 LayTaiLieuPAKN (pull, integration)
     @abstractmethod
     def lay_tai_lieu_pakn(
         self, request: models.LayTaiLieuPAKNRequest, context: CallContext
     ) -> Answer:
+        """Retrieve the documents attached to a petition on the NPSP.
+
+        Lấy các tài liệu đính kèm của phản ánh, kiến nghị trên Cổng Dịch vụ công quốc gia.
+
+        QCVN 120 packet 5.2.3 (pull, integration endpoint), Tables 11, 12.
+
+        Args:
+            request: the request, validated against ``models.LayTaiLieuPAKNRequest`` and the published schema.
+            context: the session's account, the endpoint class, the ``dstcode`` header and the unknown keys an open table accepted.
+
+        Returns:
+            The portal's answer; ``result`` holds ``models.LayTaiLieuPAKNResult`` items.
+
+        Raises:
+            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+        """
         raise NotImplementedError
 
-    # 5.3.1 DanhSachPAKNCongKhai (pull, integration): Retrieve the list of petitions accepted and publicly processed by the NPSP, to display on the unit's portal.
+    # 5.3.1 DanhSachPAKNCongKhai (pull, integration)
     @abstractmethod
     def danh_sach_pakn_cong_khai(
         self, request: models.DanhSachPAKNCongKhaiRequest, context: CallContext
     ) -> Answer:
+        """Retrieve the list of petitions accepted and publicly processed by the NPSP, to display on the unit's portal.
+
+        Lấy danh sách phản ánh, kiến nghị đã được Cổng Dịch vụ công quốc gia tiếp nhận, xử lý và công khai, để hiển thị trên cổng của đơn vị.
+
+        QCVN 120 packet 5.3.1 (pull, integration endpoint), Table 13.
+
+        Args:
+            request: the request, validated against ``models.DanhSachPAKNCongKhaiRequest`` and the published schema.
+            context: the session's account, the endpoint class, the ``dstcode`` header and the unknown keys an open table accepted.
+
+        Returns:
+            The portal's answer; ``result`` holds ``models.DanhSachPAKNCongKhaiResult`` items.
+
+        Raises:
+            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+        """
         raise NotImplementedError
 
-    # 6.1.1 DongBoHoiDap (push, integration): Synchronise Q&A (questions citizens sent from the local portal) to the NPSP.
+    # 6.1.1 DongBoHoiDap (push, integration)
     @abstractmethod
     def dong_bo_hoi_dap(self, request: models.DongBoHoiDapRequest, context: CallContext) -> Answer:
+        """Synchronise Q&A (questions citizens sent from the local portal) to the NPSP.
+
+        Đồng bộ hỏi đáp (các câu hỏi người dân gửi từ cổng của địa phương) lên Cổng Dịch vụ công quốc gia.
+
+        QCVN 120 packet 6.1.1 (push, integration endpoint), Table 14.
+
+        Args:
+            request: the request, validated against ``models.DongBoHoiDapRequest`` and the published schema.
+            context: the session's account, the endpoint class, the ``dstcode`` header and the unknown keys an open table accepted.
+
+        Returns:
+            The portal's answer; no ``result``.
+
+        Raises:
+            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+        """
         raise NotImplementedError
 
-    # 6.2.1 LayDanhSachHoiDapGuiTuDVCQG (pull, integration): Share the Q&A list from the NPSP to the ministry/province portal or single-window system.
+    # 6.2.1 LayDanhSachHoiDapGuiTuDVCQG (pull, integration)
     @abstractmethod
     def lay_danh_sach_hoi_dap_gui_tu_dvcqg(
         self, request: models.LayDanhSachHoiDapGuiTuDVCQGRequest, context: CallContext
     ) -> Answer:
+        """Share the Q&A list from the NPSP to the ministry/province portal or single-window system.
+
+        Chia sẻ danh sách hỏi đáp từ Cổng Dịch vụ công quốc gia cho Cổng Dịch vụ công hoặc Hệ thống thông tin một cửa điện tử cấp bộ, cấp tỉnh.
+
+        QCVN 120 packet 6.2.1 (pull, integration endpoint), Table 15.
+
+        Args:
+            request: the request, validated against ``models.LayDanhSachHoiDapGuiTuDVCQGRequest`` and the published schema.
+            context: the session's account, the endpoint class, the ``dstcode`` header and the unknown keys an open table accepted.
+
+        Returns:
+            The portal's answer; ``result`` holds ``models.LayDanhSachHoiDapGuiTuDVCQGResult`` items.
+
+        Raises:
+            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+        """
         raise NotImplementedError
 
-    # 6.2.2 DongBoKetQuaHoiDapGuiTuDVCQG (push, integration): Synchronise Q&A results (answers) from the ministry/province system to the NPSP.
+    # 6.2.2 DongBoKetQuaHoiDapGuiTuDVCQG (push, integration)
     @abstractmethod
     def dong_bo_ket_qua_hoi_dap_gui_tu_dvcqg(
         self, request: models.DongBoKetQuaHoiDapGuiTuDVCQGRequest, context: CallContext
     ) -> Answer:
+        """Synchronise Q&A results (answers) from the ministry/province system to the NPSP.
+
+        Đồng bộ kết quả hỏi đáp (câu trả lời) từ hệ thống của bộ, tỉnh lên Cổng Dịch vụ công quốc gia.
+
+        QCVN 120 packet 6.2.2 (push, integration endpoint), Table 16.
+
+        Args:
+            request: the request, validated against ``models.DongBoKetQuaHoiDapGuiTuDVCQGRequest`` and the published schema.
+            context: the session's account, the endpoint class, the ``dstcode`` header and the unknown keys an open table accepted.
+
+        Returns:
+            The portal's answer; no ``result``.
+
+        Raises:
+            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+        """
         raise NotImplementedError
 
-    # 6.3.1 LayDanhSachHoiDapBoCoQuan (pull, integration): The NPSP shares the Q&A set compiled per administrative procedure for local authorities.
+    # 6.3.1 LayDanhSachHoiDapBoCoQuan (pull, integration)
     @abstractmethod
     def lay_danh_sach_hoi_dap_bo_co_quan(
         self, request: models.LayDanhSachHoiDapBoCoQuanRequest, context: CallContext
     ) -> Answer:
+        """The NPSP shares the Q&A set compiled per administrative procedure for local authorities.
+
+        Cổng Dịch vụ công quốc gia chia sẻ bộ hỏi đáp được biên soạn theo từng thủ tục hành chính cho các địa phương.
+
+        QCVN 120 packet 6.3.1 (pull, integration endpoint), Table 17.
+
+        Args:
+            request: the request, validated against ``models.LayDanhSachHoiDapBoCoQuanRequest`` and the published schema.
+            context: the session's account, the endpoint class, the ``dstcode`` header and the unknown keys an open table accepted.
+
+        Returns:
+            The portal's answer; ``result`` holds ``models.LayDanhSachHoiDapBoCoQuanResult`` items.
+
+        Raises:
+            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+        """
         raise NotImplementedError
 
 
 class LocalServiceHandler(ABC):
     """Services a ministry/province system offers to the national portal (not regulation tables)."""
 
-    # ThongKeHoSoTheoKy: dossier statistics for an arbitrary period (a ministry/province service the national portal calls) (an inference; see the spec)
+    # ThongKeHoSoTheoKy (an inference; see the spec)
     @abstractmethod
     def thong_ke_ho_so_theo_ky(self, request: models.ThongKeHoSoTheoKyRequest) -> Answer:
+        """dossier statistics for an arbitrary period (a ministry/province service the national portal calls) (an inference; see the spec)
+
+        Thống kê hồ sơ theo kỳ bất kỳ (dịch vụ của bộ, tỉnh do Cổng Dịch vụ công quốc gia gọi)
+
+        Args:
+            request: the request, validated against ``models.ThongKeHoSoTheoKyRequest``.
+
+        Returns:
+            The answer; ``result`` holds ``models.DongBoThongKeHoSoRecord`` items.
+
+        Raises:
+            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+        """
         raise NotImplementedError

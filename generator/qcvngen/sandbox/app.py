@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from importlib import resources
@@ -128,13 +129,18 @@ def create_sandbox_app(
     max_batch: int = 1000,
     show_personal_data: bool = False,
     max_sessions_per_account: int = MAX_SESSIONS_PER_ACCOUNT,
+    limits: Mapping[str, Any] | None = None,
 ) -> tuple[FastAPI, SandboxPortal]:
     """The generated portal app backed by a :class:`SandboxPortal` on ``db``, plus the sandbox's views."""
     store = Store(db)
     seed = load_seed()
     check_seed(seed)
-    portal = SandboxPortal(store, accounts or [DEFAULT_ACCOUNT], seed, session_ttl=session_ttl, max_sessions_per_account=max_sessions_per_account)
-    app: FastAPI = generated_modules().app.create_app(portal, max_batch=max_batch, logger=logging.getLogger("qcvngen.sandbox"))
+    portal = SandboxPortal(
+        store, accounts or [DEFAULT_ACCOUNT], seed, session_ttl=session_ttl, max_sessions_per_account=max_sessions_per_account
+    )
+    app: FastAPI = generated_modules().app.create_app(
+        portal, max_batch=max_batch, logger=logging.getLogger("qcvngen.sandbox"), **dict(limits or {})
+    )
     reg = _spec()
     _add_views(app, store, _masker(reg, not show_personal_data), {c["code"]: c for c in _status_codes(reg)})
     return app, portal

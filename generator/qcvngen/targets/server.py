@@ -1,20 +1,83 @@
-"""The generated FastAPI server stubs (qcvn120_server): the national-portal side, behind a handler interface."""
+"""The generated FastAPI server stubs (qcvn120_server): the national-portal side, behind a handler interface.
+
+The spec-independent modules come verbatim from ``qcvngen.runtime.server``; the templates hold only
+the service and path tables, the handler base class and the package's ``__init__``.
+"""
 
 from __future__ import annotations
 
+import ast
+import inspect
 from pathlib import PurePosixPath
 
 from .. import ir
+from ..render import hidden_pattern, py
 from ..render import render as render_template
 from ..version import __version__
-from .common import Context, Files, dump_json
+from .common import Context, Files, dump_json, runtime_files
 from .openapi import document
 
 ROOT = PurePosixPath("server")
 PACKAGE = ROOT / "qcvn120_server"
 
+_RAISES = (
+    "Raises:\n"
+    "    PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND``"
+    " -4 …); any other exception answers a 500 with an incident id."
+)
+
+
+# A docstring shows its text as written: any hidden character (controls but the line feed, format
+# and bidi characters, separators, private use…) and the text goes through the ``py`` filter instead.
+_HIDDEN = hidden_pattern("\\x00-\\x09\\x0b-\\x1f")
+
+
+def doc_literal(text: str, indent: int) -> str:
+    """``text`` as a triple-quoted docstring indented for a body at ``indent`` spaces; proved by
+    parsing it back (any doubt, and it is the ``py`` literal: a spec text never changes the code)."""
+    pad = " " * indent
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').strip("\n")
+    lines = escaped.split("\n")
+    literal = '"""' + "\n".join([lines[0], *(pad + line if line else "" for line in lines[1:])]) + "\n" + pad + '"""'
+    try:
+        same = inspect.cleandoc(ast.literal_eval(literal)).strip() == inspect.cleandoc(text).strip()
+    except (SyntaxError, ValueError):
+        same = False
+    return literal if same and not _HIDDEN.search(text) else py(text)
+
+
+def _tables(numbers: tuple[int, ...]) -> str:
+    if not numbers:
+        return "no field table"
+    return ("Table " if len(numbers) == 1 else "Tables ") + ", ".join(str(n) for n in numbers)
+
+
+def packet_doc(p: ir.Packet) -> str:
+    """The docstring of a packet's handler method: purpose (en/vi), table, arguments, answer."""
+    result = f"``result`` holds ``models.{p.result_record}`` items." if p.result_record else "no ``result``."
+    return (
+        f"{p.purpose.en}\n\n{p.purpose.vi}\n\n"
+        f"QCVN 120 packet {p.number} ({p.direction}, {p.endpoint} endpoint), {_tables(p.tables)}.\n\n"
+        "Args:\n"
+        f"    request: the request, validated against ``models.{p.name}Request`` and the published schema.\n"
+        "    context: the session's account, the endpoint class, the ``dstcode`` header and the unknown"
+        " keys an open table accepted.\n\n"
+        f"Returns:\n    The portal's answer; {result}\n\n{_RAISES}\n"
+    )
+
+
+def local_doc(s: ir.LocalService) -> str:
+    """The docstring of a local service's handler method."""
+    inference = " (an inference; see the spec)" if s.inference else ""
+    return (
+        f"{s.title.en}{inference}\n\n{s.title.vi}\n\n"
+        f"Args:\n    request: the request, validated against ``models.{s.name}Request``.\n\n"
+        f"Returns:\n    The answer; ``result`` holds ``models.{s.result_record}`` items.\n\n{_RAISES}\n"
+    )
+
 
 def render(reg: ir.Regulation, ctx: Context) -> Files:
+    """The server package: runtime modules, the spec-bound tables and handler, its pyproject."""
     packets = [
         {
             "name": p.name,
@@ -22,12 +85,12 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
             "method": p.method,
             "direction": p.direction,
             "endpoint": p.endpoint,
-            "purpose_en": p.purpose.en,
+            "doc": doc_literal(packet_doc(p), 8),
         }
         for p in reg.packets
     ]
     local_services = [
-        {"name": s.name, "method": s.method, "title_en": s.title.en, "inference": s.inference}
+        {"name": s.name, "method": s.method, "inference": s.inference, "doc": doc_literal(local_doc(s), 8)}
         for s in reg.envelope.local_services
     ]
     view = {
@@ -43,7 +106,8 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         PACKAGE / "py.typed": "",
         # The app serves exactly the document in generated/openapi/.
         PACKAGE / "openapi.json": dump_json(document(reg, ctx), first="x-generated-by"),
+        **runtime_files(ctx, "server", PACKAGE),
     }
-    for name in ("__init__.py", "handler.py", "app.py"):
+    for name in ("__init__.py", "handler.py", "services.py"):
         files[PACKAGE / name] = render_template(f"server/qcvn120_server/{name}.jinja", **view)
     return files

@@ -1,0 +1,232 @@
+"""The generated server under load (issue 11): ingest vs model validation vs a raw floor, login
+latency under hostile bodies, CPU per unauthenticated byte, peak memory per request size.
+
+    .venv/bin/python bench/server.py            # about 2-3 minutes on the project's machine
+
+Every figure of one run comes from the same process and machine, so the ratios hold even when the
+shared machine is slow; absolute figures vary by ±30% between runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench"), str(ROOT / "generated" / "python"), str(ROOT / "generated" / "server")]
+
+BATCH = 1000
+WIDE_ITEMS = 2_700_000  # the issue's 8.1 MB body
+MADONVI = "000.00.00.G05"
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def _rate(fn: Callable[[], Any], count: int, repeat: int = 3) -> float:
+    """Items per second of the best of ``repeat`` runs of ``fn`` (which handles ``count`` items)."""
+    fn()
+    best = min(_timed(fn) for _ in range(repeat))
+    return count / best
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def records(prefix: str, count: int) -> list[dict[str, Any]]:
+    from ingest import _records
+    from qcvngen import load_spec
+
+    reg, _ = load_spec(ROOT / "spec")
+    assert reg is not None
+    return list(_records(reg, prefix, count))
+
+
+def model_rate(record: dict[str, Any]) -> float:
+    from qcvn120_client import models
+
+    raw = json.dumps(record, ensure_ascii=False).encode()
+    return _rate(lambda: [models.DongBoHoSoMCRecord.model_validate_json(raw) for _ in range(2000)], 2000)
+
+
+def floor_rate(batch: list[dict[str, Any]]) -> float:
+    """bytes → json.loads → SQLite executemany of each record's JSON: what any server must do."""
+    raw = json.dumps({"data": batch}, ensure_ascii=False).encode()
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE r (k TEXT, record TEXT)")
+
+    def once() -> None:
+        data = json.loads(raw)["data"]
+        with db:
+            db.executemany("INSERT INTO r VALUES (?, ?)", [(r["MaHoSo"], json.dumps(r, ensure_ascii=False)) for r in data])
+
+    return _rate(once, len(batch))
+
+
+def stages(batch: list[dict[str, Any]]) -> list[list[str]]:
+    """Where one 1,000-record request's time goes inside the server (ms, best of 3)."""
+    from qcvn120_client import models
+    from qcvn120_server import contract, limits, services, strictjson
+
+    body = {"session": "s", "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": batch}
+    raw = bytearray(json.dumps(body, ensure_ascii=False).encode())
+    settings = limits.Limits()
+    checker = contract.Contract(services._document())
+    parsed = strictjson.parse_object(raw, settings)
+    model = models.DongBoHoSoMCRequest.model_validate(parsed)
+    parts = {
+        "json.loads alone (for reference)": lambda: json.loads(raw),
+        "strict parse (hooks, limits, NFC)": lambda: strictjson.parse_object(raw, settings),
+        "model validation": lambda: models.DongBoHoSoMCRequest.model_validate(parsed),
+        "schema contract (fastjsonschema)": lambda: checker.errors(parsed, "DongBoHoSoMCRequest"),
+        "storage serialisation (model_dump_json per record)": lambda: [r.model_dump_json(by_alias=True, exclude_none=True) for r in model.data],
+    }
+    return [[label, f"{min(_timed(fn) for _ in range(3)) * 1000:.0f}"] for label, fn in parts.items()]
+
+
+def _proc(pid: int) -> tuple[float, float]:
+    """(CPU seconds, peak RSS MB) of a process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    peak = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmHWM:"))
+    return cpu, peak / 1024
+
+
+def ingest(base: str, session: str, batches: int) -> float:
+    bodies = [
+        json.dumps({"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": records(f"B{b}", BATCH)}, ensure_ascii=False).encode()
+        for b in range(batches + 1)
+    ]
+    with httpx.Client(base_url=base, timeout=120, headers={"content-type": "application/json"}) as http:
+        assert http.post("/integration", content=bodies[0]).json()["error_code"] == "0"  # warm-up
+        started = time.perf_counter()
+        for body in bodies[1:]:
+            reply = http.post("/integration", content=body).json()
+            assert reply["error_code"] == "0", reply
+        return batches * BATCH / (time.perf_counter() - started)
+
+
+def login_latencies(base: str, count: int, stop: threading.Event | None = None) -> list[float]:
+    out: list[float] = []
+    with httpx.Client(base_url=base, timeout=60) as http:
+        for _ in range(count):
+            started = time.perf_counter()
+            assert http.post("/auth", json={"username": "sandbox", "password": "sandbox"}).status_code == 200
+            out.append((time.perf_counter() - started) * 1000)
+            if stop is not None and stop.is_set():
+                break
+            time.sleep(0.02)
+    return out
+
+
+def under_attack(base: str, pid: int, rounds: int) -> tuple[list[float], float, float, int]:
+    """Login latencies (ms) while 6 clients send the wide body ``rounds`` times each; the server's
+    CPU ms per 100 KB of hostile body and its peak RSS."""
+    wide = b'{"session":"bad","madonvi":"x","service":"DongBoHoSoMC","z":[' + b"{}," * (WIDE_ITEMS - 1) + b"{}]}"
+    cpu_before, _ = _proc(pid)
+    done = threading.Event()
+    statuses: list[int] = []
+
+    def hostile() -> None:
+        with httpx.Client(base_url=base, timeout=120) as http:
+            for _ in range(rounds):
+                statuses.append(http.post("/integration", content=wide, headers={"content-type": "application/json"}).status_code)
+
+    threads = [threading.Thread(target=hostile) for _ in range(6)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    latencies: list[float] = []
+    watcher = threading.Thread(target=lambda: latencies.extend(login_latencies(base, 10_000, done)))
+    watcher.start()
+    for thread in threads:
+        thread.join()
+    done.set()
+    watcher.join()
+    elapsed = time.perf_counter() - started
+    cpu_after, peak = _proc(pid)
+    assert set(statuses) == {401}, set(statuses)
+    hostile_cpu = cpu_after - cpu_before  # includes the logins: an upper bound
+    per_100kb = hostile_cpu * 1000 / (len(statuses) * len(wide) / 100_000)
+    return latencies, per_100kb, peak, int(elapsed)
+
+
+def memory_by_size(base: str, session: str, pid: int) -> list[list[str]]:
+    rows = []
+    for count in (100, 500, 1000):
+        body = json.dumps({"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": records(f"M{count}", count)}, ensure_ascii=False).encode()
+        reply = httpx.post(f"{base}/integration", content=body, headers={"content-type": "application/json"}, timeout=120)
+        rows.append([f"{count} valid records", f"{len(body) / 1e6:.1f}", str(reply.status_code), f"{_proc(pid)[1]:.0f}"])
+    for label, size_items, who in (("wide body, dead session", WIDE_ITEMS, "bad"), ("wide body within max_json_nodes, live session", 240_000, session)):
+        body = b'{"session":"' + who.encode() + b'","madonvi":"' + MADONVI.encode() + b'","service":"DongBoHoSoMC","z":[' + b"{}," * (size_items - 1) + b"{}]}"
+        reply = httpx.post(f"{base}/integration", content=body, headers={"content-type": "application/json"}, timeout=120)
+        rows.append([label, f"{len(body) / 1e6:.1f}", str(reply.status_code), f"{_proc(pid)[1]:.0f}"])
+    return rows
+
+
+def memory_series(scratch: Path) -> list[list[str]]:
+    from sandbox_process import start_sandbox
+
+    sandbox = start_sandbox(scratch / "memory.sqlite3")
+    try:
+        base = sandbox.base_url
+        session = httpx.post(f"{base}/auth", json={"username": "sandbox", "password": "sandbox"}).json()["session"]
+        return [["(idle, after one login)", "", "", f"{_proc(sandbox.process.pid)[1]:.0f}"], *memory_by_size(base, session, sandbox.process.pid)]
+    finally:
+        sandbox.stop()
+
+
+def main() -> None:
+    from sandbox_process import start_sandbox
+
+    sample = records("S", BATCH)
+    counted = model_rate(sample[0])
+    floor = floor_rate(sample)
+    print("## Ingest of 1,000-record DongBoHoSoMC batches\n")
+    with tempfile.TemporaryDirectory(prefix="qcvngen-bench-") as scratch:
+        sandbox = start_sandbox(Path(scratch) / "state.sqlite3")
+        try:
+            base = sandbox.base_url
+            session = httpx.post(f"{base}/auth", json={"username": "sandbox", "password": "sandbox"}).json()["session"]
+            through = ingest(base, session, batches=5)
+            rows = [
+                ["generated model, single record (`model_validate_json`)", f"{counted:,.0f}", "100%"],
+                ["raw floor: bytes → json.loads → SQLite executemany", f"{floor:,.0f}", f"{floor / counted:.0%}"],
+                ["**sandbox over loopback (httpx → uvicorn → SQLite)**", f"**{through:,.0f}**", f"**{through / counted:.0%}**"],
+            ]
+            print(_table(rows, ["path", "records / s", "÷ model"]), "\n")
+            print("Inside the server, one 1,000-record request (ms):\n")
+            print(_table(stages(sample), ["stage", "ms"]), "\n", flush=True)
+            print("## Peak memory (server VmHWM after each request, cumulative, fresh server)\n")
+            print(_table(memory_series(Path(scratch)), ["request", "MB", "HTTP", "peak RSS MB"]), "\n", flush=True)
+            quiet = login_latencies(base, 30)
+            attacked, per_100kb, peak, seconds = under_attack(base, sandbox.process.pid, rounds=4)
+            print("## Login latency while 6 clients send the 8.1 MB wide body (4 rounds each)\n")
+            rows = [
+                ["quiet", str(len(quiet)), f"{statistics.median(quiet):.1f}", f"{sorted(quiet)[int(len(quiet) * 0.95) - 1]:.1f}", f"{max(quiet):.1f}"],
+                ["under attack", str(len(attacked)), f"{statistics.median(attacked):.1f}", f"{sorted(attacked)[int(len(attacked) * 0.95) - 1]:.1f}", f"{max(attacked):.1f}"],
+            ]
+            print(_table(rows, ["", "logins", "median ms", "p95 ms", "max ms"]), "\n")
+            print(f"Attack lasted {seconds} s; server CPU per 100 KB of hostile body (logins included): {per_100kb:.2f} ms; server peak RSS {peak:.0f} MB\n")
+        finally:
+            sandbox.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,319 @@
+"""The request contract: the request schemas of the served OpenAPI document, checked besides the models.
+
+The generated models are tolerant (they also read what real portals answer); the schema is the
+contract, so nothing it forbids reaches a handler. Messages name field paths and rules, never values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import fastjsonschema
+from pydantic import BaseModel, ValidationError
+
+from .refusals import field_path, invalid
+
+MAX_ERRORS_SHOWN = 20
+
+
+# -- the contract: the request schemas of the served OpenAPI document -------------------------------
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _json_equal(a: Any, b: Any) -> bool:
+    kinds = {_json_type(a), _json_type(b)}
+    return (len(kinds) == 1 or kinds == {"integer", "number"}) and bool(a == b)
+
+
+def _admits(types: str | list[str], value: Any) -> bool:
+    kind = _json_type(value)
+    if isinstance(types, str):
+        return kind == types or (kind == "integer" and types == "number")
+    return kind in types or (kind == "integer" and "number" in types)
+
+
+def _listing(values: list[Any]) -> str:
+    shown = ", ".join(json.dumps(v, ensure_ascii=False) for v in values[:12])
+    return shown + (", …" if len(values) > 12 else "")
+
+
+class Contract:
+    """Checks a request against its schema in the OpenAPI document, naming paths and rules, never values."""
+
+    KEYWORDS = frozenset(
+        {
+            "$ref",
+            "type",
+            "enum",
+            "const",
+            "anyOf",
+            "oneOf",
+            "properties",
+            "required",
+            "additionalProperties",
+            "items",
+            "minItems",
+            "maxItems",
+            "minLength",
+            "maxLength",
+            "pattern",
+            "minimum",
+            "maximum",
+            "discriminator",
+        }
+    )
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+        self._patterns: dict[str, re.Pattern[str]] = {}
+        self._compiled: dict[str, Callable[[Any], Any]] = {}
+
+    def _fast(self, schema_name: str) -> Callable[[Any], Any]:
+        """A compiled validator (fastjsonschema) for the common case, a valid request; the checker
+        below stays the authority and writes the messages whenever this one objects."""
+        if schema_name not in self._compiled:
+            as_draft7 = json.loads(
+                json.dumps(self.schemas).replace('"#/components/schemas/', '"#/definitions/')
+            )
+            self._compiled[schema_name] = fastjsonschema.compile(
+                {"$ref": f"#/definitions/{schema_name}", "definitions": as_draft7}
+            )
+        return self._compiled[schema_name]
+
+    def errors(self, value: Any, schema_name: str) -> list[str]:
+        """What ``value`` breaks in the schema ``schema_name`` (paths and rules), [] when it conforms."""
+        if schema_name not in self.schemas:
+            return []
+        try:
+            self._fast(schema_name)(value)
+            return []
+        except fastjsonschema.JsonSchemaValueException:
+            pass  # find out what, and say it, below
+        out: list[str] = []
+        self._check(value, {"$ref": f"#/components/schemas/{schema_name}"}, [], out)
+        return out
+
+    def format_of(self, schema_name: str, loc: tuple[int | str, ...]) -> str | None:
+        """The English description of the wire type at ``loc`` (e.g. the date-time format), if it has one."""
+        node: Any = {"$ref": f"#/components/schemas/{schema_name}"}
+        for part in [*loc, None]:
+            found: str | None = None
+            while isinstance(node, dict) and "$ref" in node:
+                node = self.schemas.get(str(node["$ref"]).rsplit("/", 1)[-1], {})
+                description = node.get("description")
+                found = description.rsplit(" — ", 1)[-1] if isinstance(description, str) else None
+            if part is None or not isinstance(node, dict):
+                return found
+            following = (
+                node.get("items") if isinstance(part, int) else node.get("properties", {}).get(part)
+            )
+            if following is None:
+                return found  # a pydantic-only location part (a union member): the type reached is the one
+            node = following
+        return None
+
+    def _check(self, value: Any, schema: Any, loc: list[int | str], out: list[str]) -> None:
+        if not isinstance(schema, dict) or len(out) > MAX_ERRORS_SHOWN:
+            return
+        ref = schema.get("$ref")
+        if ref is not None:
+            self._check(value, self.schemas.get(ref.rsplit("/", 1)[-1], {}), loc, out)
+        types = schema.get("type")
+        if types is not None and not _admits(types, value):
+            wanted = types if isinstance(types, str) else " or ".join(types)
+            out.append(
+                f"{field_path(loc)}: phải là {wanted} — must be {wanted}, not {_json_type(value)}"
+            )
+            return
+        if "anyOf" in schema:
+            self._one_of(value, schema["anyOf"], loc, out, exactly_one=False)
+        if "oneOf" in schema:
+            self._one_of(value, schema["oneOf"], loc, out, exactly_one=True)
+        if "enum" in schema and not any(_json_equal(value, item) for item in schema["enum"]):
+            out.append(
+                f"{field_path(loc)}: không thuộc danh sách — must be one of {_listing(schema['enum'])}"
+            )
+        if "const" in schema and not _json_equal(value, schema["const"]):
+            out.append(
+                f"{field_path(loc)}: phải là {_listing([schema['const']])} — must be {_listing([schema['const']])}"
+            )
+        if isinstance(value, str):
+            self._string(value, schema, loc, out)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            if "minimum" in schema and value < schema["minimum"]:
+                out.append(
+                    f"{field_path(loc)}: nhỏ hơn {schema['minimum']} — must be at least {schema['minimum']}"
+                )
+            if "maximum" in schema and value > schema["maximum"]:
+                out.append(
+                    f"{field_path(loc)}: lớn hơn {schema['maximum']} — must be at most {schema['maximum']}"
+                )
+        elif isinstance(value, list):
+            if "minItems" in schema and len(value) < schema["minItems"]:
+                out.append(
+                    f"{field_path(loc)}: cần ít nhất {schema['minItems']} phần tử — needs at least {schema['minItems']} item(s)"
+                )
+            if "maxItems" in schema and len(value) > schema["maxItems"]:
+                out.append(
+                    f"{field_path(loc)}: tối đa {schema['maxItems']} phần tử — at most {schema['maxItems']} item(s)"
+                )
+            items = schema.get("items")
+            if items is not None:
+                for index, item in enumerate(value):
+                    loc.append(index)
+                    self._check(item, items, loc, out)
+                    loc.pop()
+        elif isinstance(value, dict):
+            self._object(value, schema, loc, out)
+
+    def _string(
+        self, value: str, schema: dict[str, Any], loc: list[int | str], out: list[str]
+    ) -> None:
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            out.append(
+                f"{field_path(loc)}: dài quá {schema['maxLength']} ký tự — longer than {schema['maxLength']} characters"
+            )
+        if "minLength" in schema and len(value) < schema["minLength"]:
+            out.append(
+                f"{field_path(loc)}: ngắn hơn {schema['minLength']} ký tự — shorter than {schema['minLength']} characters"
+            )
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str):
+            compiled = self._patterns.get(pattern)
+            if compiled is None:
+                compiled = self._patterns[pattern] = re.compile(pattern)
+            if not compiled.search(value):
+                out.append(f"{field_path(loc)}: sai định dạng — does not match the required format")
+
+    def _object(
+        self, value: dict[str, Any], schema: dict[str, Any], loc: list[int | str], out: list[str]
+    ) -> None:
+        for key in schema.get("required", ()):
+            if key not in value:
+                out.append(f"{field_path([*loc, key])}: thiếu trường bắt buộc — field required")
+        properties: dict[str, Any] = schema.get("properties", {})
+        extra = schema.get("additionalProperties", True)
+        for key, item in value.items():
+            known = properties.get(key)
+            if known is not None:
+                loc.append(key)
+                self._check(item, known, loc, out)
+                loc.pop()
+            elif extra is False:
+                out.append(
+                    f"{field_path([*loc, key])}: trường không được phép — unknown field, not allowed"
+                )
+            elif isinstance(extra, dict):
+                loc.append(key)
+                self._check(item, extra, loc, out)
+                loc.pop()
+
+    def _one_of(
+        self,
+        value: Any,
+        branches: list[Any],
+        loc: list[int | str],
+        out: list[str],
+        *,
+        exactly_one: bool,
+    ) -> None:
+        results: list[list[str]] = []
+        for branch in branches:
+            found: list[str] = []
+            self._check(value, branch, loc, found)
+            results.append(found)
+        passing = sum(1 for found in results if not found)
+        if passing == 1 or (passing > 1 and not exactly_one):
+            return
+        if passing > 1:
+            out.append(f"{field_path(loc)}: khớp nhiều dạng — matches more than one allowed form")
+            return
+        # Report the branch meant for this kind of value; otherwise list the kinds allowed.
+        for branch, found in zip(branches, results):
+            resolved = (
+                self.schemas.get(str(branch.get("$ref", "")).rsplit("/", 1)[-1], branch)
+                if isinstance(branch, dict)
+                else {}
+            )
+            if (
+                isinstance(resolved, dict)
+                and "type" in resolved
+                and _admits(resolved["type"], value)
+            ):
+                out.extend(found)
+                return
+        kinds = sorted(
+            {str(b.get("type")) for b in branches if isinstance(b, dict) and "type" in b}
+        )
+        out.append(
+            f"{field_path(loc)}: sai kiểu — must be {' or '.join(kinds) or 'another form'}, not {_json_type(value)}"
+        )
+
+
+def describe_errors(
+    error: ValidationError, contract: Contract | None = None, schema_name: str = ""
+) -> str:
+    """Field paths and rules, never the values (they may be personal data)."""
+    parts: list[str] = []
+    for item in error.errors(include_url=False, include_input=False, include_context=False):
+        message = item["msg"]
+        if item["type"] == "string_pattern_mismatch" and contract is not None:
+            described = contract.format_of(schema_name, tuple(item["loc"]))
+            message = (
+                f"sai định dạng — must be {described}"
+                if described
+                else "sai định dạng — does not match the required format"
+            )
+        # pydantic names union members in the location (``function-after[…]``): not wire names.
+        loc = [
+            part
+            for part in item["loc"]
+            if not (isinstance(part, str) and ("[" in part or "(" in part))
+        ]
+        parts.append(f"{field_path(loc)}: {message}")
+    return _invalid_data(parts)
+
+
+def _invalid_data(parts: list[str]) -> str:
+    shown = "; ".join(parts[:MAX_ERRORS_SHOWN])
+    more = f" (+{len(parts) - MAX_ERRORS_SHOWN} more)" if len(parts) > MAX_ERRORS_SHOWN else ""
+    return f"Dữ liệu không hợp lệ — invalid data: {shown}{more}"
+
+
+def validate(
+    model: type[BaseModel], body: dict[str, Any], contract: Contract, schema_name: str | None
+) -> Any:
+    """The body parsed by the (tolerant) model, refused when it breaks the model or the schema."""
+    try:
+        parsed = model.model_validate(body)
+    except ValidationError as error:
+        raise invalid(describe_errors(error, contract, schema_name or "")) from None
+    broken = contract.errors(body, schema_name) if schema_name else []
+    if broken:
+        raise invalid(_invalid_data(broken))
+    return parsed
+
+
+def unknown_keys(request: BaseModel) -> tuple[str, ...]:
+    """Keys an open (incomplete) table accepted without knowing them: reported, not dropped."""
+    found: list[str] = []
+    data = getattr(request, "data", None)
+    if isinstance(data, list):
+        for index, record in enumerate(data):
+            extra = getattr(record, "model_extra", None) or {}
+            found.extend(f"data[{index}].{key}" for key in sorted(extra))
+    return tuple(found)

@@ -1,0 +1,57 @@
+"""The named limits of the generated apps: every refusal names the setting that caused it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import TypedDict
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on the work one request may cause; the defaults fit real traffic with room to spare.
+
+    A 1,000-record ``DongBoHoSoMC`` batch with nested lists filled is about 2.5 MB and 120,000 JSON
+    values, with objects of about 40 keys: each default is several times that.
+
+    Attributes:
+        max_body_bytes: bytes of one request body (413).
+        max_login_bytes: bytes of one login body: a user name and a password (413).
+        max_json_nodes: JSON values in one body, counted on the raw text before it is parsed, as
+            the ``{``, ``[`` and ``,`` it holds (those inside strings count too: an upper bound) (413).
+        max_object_keys: keys of one JSON object (413).
+        max_list_items: items of one JSON array (413).
+        max_depth: nesting of arrays and objects (400).
+        max_batch: records in the ``data`` of one call (413).
+        body_timeout: seconds to receive a whole body once its headers arrived (408).
+        max_parallel: requests parsed, validated and handled at once in worker threads; the others
+            wait their turn without holding the event loop.
+    """
+
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_login_bytes: int = 64 * 1024
+    max_json_nodes: int = 500_000
+    max_object_keys: int = 1_000
+    max_list_items: int = 10_000
+    max_depth: int = 32
+    max_batch: int = 1_000
+    body_timeout: float = 60.0
+    max_parallel: int = 8
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            if getattr(self, item.name) <= 0:
+                raise ValueError(f"{item.name} must be positive")
+
+
+class LimitOptions(TypedDict, total=False):
+    """The keyword arguments of ``create_app``/``create_local_app`` that set :class:`Limits`."""
+
+    max_body_bytes: int
+    max_login_bytes: int
+    max_json_nodes: int
+    max_object_keys: int
+    max_list_items: int
+    max_depth: int
+    max_batch: int
+    body_timeout: float
+    max_parallel: int

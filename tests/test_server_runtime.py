@@ -1,0 +1,402 @@
+"""The server runtime (generator/qcvngen/runtime/server), imported where it stands, and its copies.
+
+These modules are copied verbatim into every generated ``qcvn120_server``; here they are tested as
+ordinary modules: strict and bounded JSON reading, the request contract, the app factory with a
+tiny handler of our own, the connection guard and the log limiter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import BaseModel, ConfigDict
+from qcvngen.pipeline import BuildResult
+from qcvngen.runtime.server import answers, factory, limits, serving, strictjson
+from qcvngen.runtime.server.contract import Contract
+from qcvngen.runtime.server.refusals import Refused, field_path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNTIME = ROOT / "generator" / "qcvngen" / "runtime" / "server"
+LIMITS = limits.Limits()
+
+
+def refusal(text: str, settings: limits.Limits = LIMITS) -> Refused:
+    with pytest.raises(Refused) as caught:
+        strictjson.parse_object(text, settings)
+    return caught.value
+
+
+# -- strict JSON ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('{"a": 1, "a": 2}', "duplicate key 'a'"),
+        ('{"a": NaN}', "NaN is not valid JSON"),
+        ('{"a": -Infinity}', "-Infinity is not valid JSON"),
+        ('{"a": 1e400}', "out of range"),
+        ('{"a": [-1e400]}', "out of range"),
+        ('{"a": "\\ud800"}', "lone surrogate"),
+        ('{"\\udfff": 1}', "lone surrogate"),
+        ("[1]", "must be a JSON object"),
+        ('{"a": 1', "invalid JSON"),
+        ('{"a": ' + "9" * 5000 + "}", "too many digits"),
+    ],
+)
+def test_strict_json_refuses_with_a_400_naming_the_problem(text: str, says: str) -> None:
+    refused = refusal(text)
+    assert refused.status == 400 and refused.error_code == "-1" and says in refused.message
+
+
+def test_non_finite_numbers_are_never_turned_into_null_or_infinity() -> None:
+    """1e400 parses to inf in Python, which the sandbox would have stored as null (issue 9)."""
+    for literal in ("1e400", "-1e400", "1E+999", "123456789e999"):
+        assert "out of range" in refusal('{"x": ' + literal + "}").message
+    assert strictjson.parse_object('{"x": 1e308, "y": 5.0, "z": -0.5}', LIMITS) == {"x": 1e308, "y": 5, "z": -0.5}
+
+
+def test_messages_never_echo_values_or_odd_keys() -> None:
+    secret = "Nguyễn Văn Bí Mật"
+    for text in (f'{{"{secret}": 1, "{secret}": 2}}', f'{{"a": "{secret}", "a": 1}}', f'{{"k": "{secret}\\ud800"}}'):
+        assert secret not in refusal(text).message
+    assert field_path(["data", 0, secret, "x"]) == "data[0].<key>.x"
+
+
+@pytest.mark.parametrize("escaped", [False, True])
+def test_keys_and_strings_come_out_nfc_with_or_without_escapes(escaped: bool) -> None:
+    nfd = "Nguye\u0302\u0303n"
+    text = json.dumps({nfd: nfd, "list": [nfd]}, ensure_ascii=escaped)
+    assert ("\\u" in text) is escaped
+    assert strictjson.parse_object(text.encode(), LIMITS) == {"Nguyễn": "Nguyễn", "list": ["Nguyễn"]}
+    twins = json.dumps({"Nguyễn": 1}, ensure_ascii=escaped)[:-1] + ", " + json.dumps({nfd: 2}, ensure_ascii=escaped)[1:]
+    assert "duplicate key" in refusal(twins).message
+
+
+def test_strings_come_out_nfc_and_whole_numbers_as_ints() -> None:
+    parsed = strictjson.parse_object('{"a": "Nguye\\u0302\\u0303n", "b": [2.0, 2.5], "c": {"d": "plain"}}', LIMITS)
+    assert parsed == {"a": "Nguyễn", "b": [2, 2.5], "c": {"d": "plain"}} and isinstance(parsed["b"][0], int)
+
+
+@pytest.mark.parametrize(
+    ("text", "settings", "setting"),
+    [
+        ('{"a": {"b": {"c": 1}}}', limits.Limits(max_depth=2), "max_depth=2"),
+        ('{"a": [1, 2, 3, 4]}', limits.Limits(max_list_items=3), "max_list_items=3"),
+        ('{"a": {"x": 1, "y": 2, "z": 3}}', limits.Limits(max_object_keys=2), "max_object_keys=2"),
+    ],
+)
+def test_each_structural_limit_is_named_in_its_refusal(text: str, settings: limits.Limits, setting: str) -> None:
+    refused = refusal(text, settings)
+    assert setting in refused.message and refused.status in (400, 413)
+    assert strictjson.parse_object(text, LIMITS)  # within the defaults: accepted
+
+
+def test_the_node_budget_is_an_upper_bound_counted_without_parsing() -> None:
+    wide = b'{"z": [' + b"{}," * 999 + b"{}]}"
+    assert strictjson.node_bound(wide) >= 1 + 1 + 1000  # the object, the list, its items
+    with pytest.raises(Refused) as caught:
+        strictjson.check_node_budget(wide, limits.Limits(max_json_nodes=1000))
+    assert caught.value.status == 413 and "max_json_nodes=1000" in caught.value.message
+    strictjson.check_node_budget(wide, limits.Limits(max_json_nodes=2003))
+
+
+def test_limits_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_batch"):
+        limits.Limits(max_batch=0)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ('{"session": "abc", "data": [{"session": "def"}]}', ("abc", "def")),
+        ('{"session" :  "abc"}', ("abc",)),
+        ('{"data": []}', ()),
+        ('{"sess\\u0069on": "abc"}', None),  # the key spelled with an escape: cannot tell cheaply
+        ('{"session": "a\\/b"}', None),  # an escaped value
+        ('{"session": 5}', None),  # not a string: the parse decides
+        ("[" + ', '.join(['{"session": "x"}'] * 9) + "]", None),  # too many
+    ],
+)
+def test_session_candidates_hold_the_top_level_session_or_give_up(text: str, found: tuple[str, ...] | None) -> None:
+    assert strictjson.session_candidates(text.encode()) == found
+
+
+# -- the contract ----------------------------------------------------------------------------------
+DOCUMENT: dict[str, Any] = {
+    "components": {
+        "schemas": {
+            "LoginRequest": {
+                "type": "object",
+                "required": ["username", "password"],
+                "properties": {"username": {"type": "string", "maxLength": 20}, "password": {"type": "string"}},
+                "additionalProperties": False,
+            },
+            "EchoRequest": {
+                "type": "object",
+                "required": ["session", "madonvi", "service", "data"],
+                "properties": {
+                    "session": {"type": "string"},
+                    "madonvi": {"type": "string"},
+                    "service": {"const": "Echo"},
+                    "data": {"type": "array", "minItems": 1, "items": {"type": "object", "properties": {"Ma": {"type": "string", "pattern": "^[0-9]{3}$"}}}},
+                },
+            },
+        }
+    }
+}
+
+
+def test_the_contract_names_paths_and_rules_never_values() -> None:
+    contract = Contract(DOCUMENT)
+    body = {"session": "s", "madonvi": "u", "service": "Echo", "data": [{"Ma": "Nguyễn 12"}]}
+    errors = contract.errors(body, "EchoRequest")
+    assert errors == ["data[0].Ma: sai định dạng — does not match the required format"]
+    assert contract.errors({**body, "data": [{"Ma": "123"}]}, "EchoRequest") == []
+    assert "must be at most" not in " ".join(contract.errors({"username": "x" * 21, "password": "p"}, "LoginRequest"))
+    assert any("longer than 20" in e for e in contract.errors({"username": "x" * 21, "password": "p"}, "LoginRequest"))
+
+
+# -- the app factory with a handler of our own -----------------------------------------------------
+class Login(BaseModel):
+    username: str
+    password: str
+
+
+class EchoRecord(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    Ma: str
+
+
+class Echo(BaseModel):
+    session: str
+    madonvi: str
+    service: str
+    data: list[EchoRecord]
+
+
+class Portal:
+    def __init__(self) -> None:
+        self.session_lookups = 0
+
+    def login(self, username: str, password: str) -> str | None:
+        return "good-session" if (username, password) == ("u", "p") else None
+
+    def account_for_session(self, session: str) -> answers.Account | None:
+        self.session_lookups += 1
+        return answers.Account("u", "000.00.00.G05") if session == "good-session" else None
+
+    def echo(self, request: Echo, context: answers.CallContext) -> answers.Answer:
+        return answers.Answer(message=f"{len(request.data)} stored", result=[{"Ma": r.Ma} for r in request.data])
+
+
+def portal_app(portal: Portal, **settings: Any) -> Any:
+    services = {"Echo": factory.Service("Echo", "integration", "echo", Echo, "EchoRequest")}
+    return factory.build_portal_app(
+        portal,
+        services=services,
+        paths={"auth": "/auth", "integration": "/integration"},
+        login_model=Login,
+        document=DOCUMENT,
+        served_document=json.dumps(DOCUMENT).encode(),
+        limits=limits.Limits(**settings),
+        logger=logging.getLogger("test_server_runtime"),
+    )
+
+
+def send(app: Any, path: str, content: bytes, content_type: str = "application/json") -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://portal.invalid") as client:
+            return await client.post(path, content=content, headers={"content-type": content_type})
+
+    return asyncio.run(go())
+
+
+def body(**fields: Any) -> bytes:
+    return json.dumps({"session": "good-session", "madonvi": "000.00.00.G05", "service": "Echo", **fields}).encode()
+
+
+def test_the_factory_serves_login_and_a_service_end_to_end() -> None:
+    app = portal_app(Portal())
+    login = send(app, "/auth", b'{"username": "u", "password": "p"}')
+    assert login.status_code == 200 and login.json()["session"] == "good-session"
+    assert send(app, "/auth", b'{"username": "u", "password": "x"}').status_code == 401
+    reply = send(app, "/integration", body(data=[{"Ma": "123"}]))
+    assert reply.status_code == 200 and reply.json() == {"error_code": "0", "message": "1 stored", "result": [{"Ma": "123"}]}
+    refused = send(app, "/integration", body(data=[{"Ma": "12"}]))
+    assert refused.status_code == 400 and "data[0].Ma" in refused.json()["message"]
+    assert send(app, "/integration", body(data=[]), content_type="text/plain").status_code == 415
+
+
+def test_a_large_request_with_a_dead_session_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The issue's wide body: 401 after a native scan; json.loads is never called."""
+    parses: list[int] = []
+    real = strictjson.json.loads
+    monkeypatch.setattr(strictjson.json, "loads", lambda *a, **k: ("object_pairs_hook" in k and parses.append(1)) or real(*a, **k))
+    portal = Portal()
+    app = portal_app(portal, max_json_nodes=100_000)
+    wide = b'{"session":"bad","madonvi":"x","service":"Echo","z":[' + b"{}," * 200_000 + b"{}]}"
+    reply = send(app, "/integration", wide)
+    assert reply.status_code == 401 and reply.json()["error_code"] == "-2"
+    assert parses == [] and portal.session_lookups == 1
+    # Without any session string: 401 too, unparsed.
+    reply = send(app, "/integration", wide.replace(b'"session":"bad",', b""))
+    assert reply.status_code == 401 and parses == []
+    # When the scan cannot tell (an escaped key), the node budget refuses it, still unparsed.
+    reply = send(app, "/integration", wide.replace(b'"session"', b'"sess\\u0069on"'))
+    assert reply.status_code == 413 and "max_json_nodes" in reply.json()["message"] and parses == []
+    # A live session: still refused unparsed by the node budget; with a larger one, parsed and
+    # refused by the structural limits (413, naming the setting).
+    reply = send(app, "/integration", wide.replace(b'"bad"', b'"good-session"'))
+    assert reply.status_code == 413 and "max_json_nodes" in reply.json()["message"] and parses == []
+    reply = send(portal_app(portal), "/integration", wide.replace(b'"bad"', b'"good-session"'))
+    assert reply.status_code == 413 and "max_list_items" in reply.json()["message"] and parses == [1]
+
+
+def test_size_batch_and_login_limits_are_named() -> None:
+    app = portal_app(Portal(), max_body_bytes=1000, max_batch=2, max_login_bytes=100)
+    too_big = send(app, "/integration", body(data=[{"Ma": "123", "x": "y" * 2000}]))
+    assert too_big.status_code == 413 and "max_body_bytes=1000" in too_big.json()["message"]
+    batch = send(app, "/integration", body(data=[{"Ma": "123"}] * 3))
+    assert batch.status_code == 413 and "max_batch=2" in batch.json()["message"]
+    login = send(app, "/auth", json.dumps({"username": "u", "password": "p" * 200}).encode())
+    assert login.status_code == 413 and "max_login_bytes=100" in login.json()["message"]
+
+
+def test_a_failing_handler_gets_an_incident_id_and_the_work_runs_off_the_loop() -> None:
+    import threading
+
+    threads: list[str] = []
+
+    class Failing(Portal):
+        def echo(self, request: Echo, context: answers.CallContext) -> answers.Answer:
+            threads.append(threading.current_thread().name)
+            raise RuntimeError("secret value 123")
+
+    reply = send(portal_app(Failing()), "/integration", body(data=[{"Ma": "123"}]))
+    assert reply.status_code == 500 and re.search(r"incident [0-9a-f]{12}", reply.json()["message"])
+    assert "secret" not in reply.text and threads and threads[0] != threading.main_thread().name
+
+
+# -- serving: the connection guard and the log limiter ----------------------------------------------
+def test_the_log_limiter_lets_a_burst_through_then_counts() -> None:
+    limiter = serving.RateLimitFilter(burst=3, interval=3600)
+    records = [logging.LogRecord("asyncio", logging.ERROR, __file__, 1, "socket.accept() out of system resource", None, None) for _ in range(1000)]
+    assert sum(limiter.filter(r) for r in records) == 3
+    other = logging.LogRecord("asyncio", logging.ERROR, __file__, 1, "another message", None, None)
+    assert limiter.filter(other)
+    debug = [logging.LogRecord("asyncio", logging.DEBUG, __file__, 1, "socket.accept() out of system resource", None, None) for _ in range(100)]
+    assert all(limiter.filter(r) for r in debug), "debug lines are never dropped"
+
+
+def test_the_connection_cap_never_exceeds_the_descriptor_limit() -> None:
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert serving.fd_bounded(10**9) <= max(1, soft - serving.FD_HEADROOM)
+    assert serving.fd_bounded(5) == 5
+    protocol = serving.guarded_protocol(header_timeout=2.5, max_connections=7)
+    assert protocol.header_timeout == 2.5 and protocol.max_connections <= 7
+
+
+# -- the copies in the generated package -----------------------------------------------------------
+def test_every_runtime_module_is_copied_verbatim_after_the_header(result: BuildResult) -> None:
+    modules = sorted(p for p in RUNTIME.glob("*.py") if p.name != "__init__.py")
+    assert len(modules) >= 7
+    for module in modules:
+        copy = result.files[PurePosixPath("server/qcvn120_server") / module.name]
+        first, rest = copy.split("\n", 1)
+        assert first.startswith("# Generated by qcvngen") and rest == module.read_text(encoding="utf-8"), module.name
+
+
+def test_runtime_modules_import_only_siblings_relatively() -> None:
+    for module in RUNTIME.glob("*.py"):
+        text = module.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(from|import) (qcvngen|qcvn120_)", text, re.MULTILINE), module.name
+
+
+def non_blank(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_no_server_template_is_a_module_in_disguise() -> None:
+    """Issue 10: no template over 80 non-blank lines with more than 60% of them free of Jinja."""
+    templates = sorted((ROOT / "templates" / "server").rglob("*.jinja"))
+    assert templates and not (ROOT / "templates/server/qcvn120_server/app.py.jinja").exists()
+    for template in templates:
+        lines = non_blank(template)
+        static = [line for line in lines if not re.search(r"{{|{%|{#", line)]
+        assert len(lines) <= 80 or len(static) <= 0.6 * len(lines), (template.name, len(lines), len(static))
+
+
+def test_the_generated_server_works_under_another_package_name(out_dir: Path, tmp_path: Path, models: Any) -> None:
+    """Vendored as ``my_portal_stubs``: relative imports only, so it imports and serves."""
+    shutil.copytree(out_dir / "server" / "qcvn120_server", tmp_path / "my_portal_stubs")
+    script = """
+import asyncio, sys, httpx, my_portal_stubs as s
+class P(s.PortalHandler):
+    def login(self, username, password): return "t" if password == "p" else None
+    def account_for_session(self, session): return None
+for name in set(s.PortalHandler.__abstractmethods__) - {"login", "account_for_session"}:
+    setattr(P, name, lambda self, *a: None)
+P.__abstractmethods__ = frozenset()
+async def go():
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=s.create_app(P())), base_url="http://x") as c:
+        a = await c.post("/auth", json={"username": "u", "password": "p"})
+        b = await c.post("/integration", json={"session": "t", "madonvi": "m", "service": "DongBoHoSoMC", "data": []})
+        print(a.status_code, a.json().get("session", a.text), b.status_code, s.services.__name__, "qcvn120_server" in sys.modules)
+asyncio.run(go())
+"""
+    env_path = f"{tmp_path}:{out_dir / 'python'}"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={"PYTHONPATH": env_path}, cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["200", "t", "401", "my_portal_stubs.services", "False"]
+
+
+def test_large_buffers_go_back_to_the_system_where_glibc_allows() -> None:
+    has_glibc = Path("/lib/x86_64-linux-gnu/libc.so.6").exists() or Path("/usr/lib/x86_64-linux-gnu/libc.so.6").exists()
+    assert serving.return_large_buffers() is has_glibc
+
+
+def test_the_sandbox_never_picks_up_a_generated_folder_from_the_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10: the sandbox runs on the installed packages or qcvngen's own build, never on
+    whatever ./generated happens to hold, unless $QCVNGEN_GENERATED names it."""
+    from qcvngen.sandbox import runtime as sandbox_runtime
+
+    planted = tmp_path / "generated" / "server" / "qcvn120_server"
+    planted.mkdir(parents=True)
+    (planted / "services.py").write_text("raise SystemExit('picked up from the working folder')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("QCVNGEN_GENERATED", raising=False)
+    root = sandbox_runtime.generated_root()
+    assert root is None or not root.resolve().is_relative_to(tmp_path.resolve())
+    monkeypatch.setenv("QCVNGEN_GENERATED", str(tmp_path / "generated"))
+    assert sandbox_runtime.generated_root() == tmp_path / "generated"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['plain\n\nArgs:\n    x: y', 'quotes """ and \\ and \\"', 'ends with a quote"', "\\", "bidi \u202e here", "nul \x00", "cr \r lf", "ls \u2028", '"""); import os #'],
+)
+def test_handler_docstrings_carry_spec_text_and_never_change_the_code(text: str) -> None:
+    import ast
+    import inspect
+
+    from qcvngen.targets.server import doc_literal
+
+    literal = doc_literal(text, 8)
+    source = f"def f():\n        {literal}\n        return 1\n"
+    tree = ast.parse(source)
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    assert len(body) == 2 and isinstance(body[1], ast.Return), "the text stayed one string"
+    assert inspect.cleandoc(ast.literal_eval(literal)).strip() == inspect.cleandoc(text).strip()
+    assert not any(ch in literal for ch in "\x00\r\u202e\u2028"), "hidden characters are escaped"
