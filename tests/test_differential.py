@@ -479,16 +479,9 @@ def _contract_class() -> Any:
             return importlib.import_module(module).Contract
         except (ImportError, AttributeError):
             continue
-    raise LookupError("the generated server has no Contract class")  # not the expected failure below
+    raise LookupError("the generated server has no Contract class")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the server's Contract falls back to Python re.search (``$`` before a final newline) when "
-    "fastjsonschema objects; the models refuse such values first, so the server's verdict is right, "
-    "but the contract alone is not: spell ``$`` as ``\\Z`` in Contract._string (helper h4's file)",
-)
 def test_the_server_contract_alone_agrees_with_the_schema(
     result: BuildResult, bundle: dict[str, Any], models: Any, out_dir: Any
 ) -> None:

@@ -16,6 +16,10 @@ from pydantic import BaseModel, ValidationError
 
 from .refusals import field_path, invalid
 
+# JSON Schema patterns are ECMA-262, where an unescaped ``$`` is the end of the string; in Python's
+# ``re`` it also matches before a final newline, so it is spelled ``\Z`` here (one verdict per value).
+_END_OF_STRING = re.compile(r"(?<!\\)\$")
+
 MAX_ERRORS_SHOWN = 20
 
 
@@ -195,7 +199,7 @@ class Contract:
         if isinstance(pattern, str):
             compiled = self._patterns.get(pattern)
             if compiled is None:
-                compiled = self._patterns[pattern] = re.compile(pattern)
+                compiled = self._patterns[pattern] = re.compile(_END_OF_STRING.sub(r"\\Z", pattern))
             if not compiled.search(value):
                 out.append(f"{field_path(loc)}: sai định dạng — does not match the required format")
 
