@@ -171,10 +171,10 @@ def test_slow_drip_times_out_and_a_push_is_not_resent(sandbox: Sandbox, models: 
             portal.login()
             proxy.mode = "drip"
             before = proxy.connections
-            started = time.monotonic()
-            with pytest.raises(qcvn120_client.OutcomeUnknownError):
+            # The proxy drips the answer forever: only the client's deadline can end this call.
+            with pytest.raises(qcvn120_client.OutcomeUnknownError) as refused:
                 portal.dong_bo_ho_so_mc([opencps_dossier("FAULT-DRIP-1")])
-            assert time.monotonic() - started < 5
+            assert "deadline" in str(refused.value), str(refused.value)
             assert proxy.connections - before == 1, "a push with an unknown outcome is not resent"
     finally:
         proxy.close()
