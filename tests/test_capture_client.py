@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+
 from conftest import ROOT
 from sandbox_process import Sandbox, start_sandbox
 from test_sandbox import opencps_dossier

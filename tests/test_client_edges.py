@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
 from qcvngen.examples import example_record
 from qcvngen.pipeline import BuildResult
 from sandbox_process import free_port

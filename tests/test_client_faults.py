@@ -221,23 +221,23 @@ def test_tls_fails_closed_and_works_with_the_right_ca(tls_portal: tuple[str, tru
 
     url, ca, other_ca = tls_portal
     options = {"username": "sandbox", "password": "sandbox", "madonvi": MADONVI, "max_retries": 0}
-    with qcvn120_client.Client(url, **options) as portal:  # system trust store: self-signed → refused
-        with pytest.raises(qcvn120_client.TransportError):
-            portal.lay_thu_tuc(ma_tthc="1.001193.000.00.00.H99")
+    # system trust store: self-signed → refused
+    with qcvn120_client.Client(url, **options) as portal, pytest.raises(qcvn120_client.TransportError):
+        portal.lay_thu_tuc(ma_tthc="1.001193.000.00.00.H99")
     wrong = ssl.create_default_context()
     other_ca.configure_trust(wrong)
-    with qcvn120_client.Client(url, verify=wrong, **options) as portal:  # a CA that did not sign it
-        with pytest.raises(qcvn120_client.TransportError):
-            portal.lay_thu_tuc(ma_tthc="1.001193.000.00.00.H99")
+    # a CA that did not sign it
+    with qcvn120_client.Client(url, verify=wrong, **options) as portal, pytest.raises(qcvn120_client.TransportError):
+        portal.lay_thu_tuc(ma_tthc="1.001193.000.00.00.H99")
     host_mismatch = url.replace("127.0.0.1", "localhost")
     right = ssl.create_default_context()
     ca.configure_trust(right)
-    with qcvn120_client.Client(host_mismatch, verify=right, **options) as portal:  # right CA, wrong host name
-        with pytest.raises(qcvn120_client.TransportError):
-            portal.lay_thu_tuc(ma_tthc="1.001193.000.00.00.H99")
+    # right CA, wrong host name
+    with qcvn120_client.Client(host_mismatch, verify=right, **options) as portal, pytest.raises(qcvn120_client.TransportError):
+        portal.lay_thu_tuc(ma_tthc="1.001193.000.00.00.H99")
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
     with qcvn120_client.Client(url, verify=str(bundle), **options) as portal:  # a custom CA bundle works
         assert portal.lay_thu_tuc(ma_tthc="1.001193.000.00.00.H99")[0].tentthc == "Đăng ký khai sinh"
     with pytest.raises(ValueError):
-        qcvn120_client.Client(url, verify=False, **options)  # type: ignore[arg-type]
+        qcvn120_client.Client(url, verify=False, **options)

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from sandbox_process import Sandbox, free_port, start_sandbox
 from test_sandbox import opencps_dossier
 
@@ -117,7 +118,7 @@ def lists_refused_keys(sandbox: Sandbox) -> bool:
     body = {"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [opencps_dossier("H5-MIX-A")]}
     httpx.post(f"{sandbox.base_url}/integration", json=body)  # stores H5-MIX-A (or finds it held)
     answer = httpx.post(f"{sandbox.base_url}/integration", json=body).json()
-    return answer.get("error_code") == "-3" and answer.get("result") == [{"MaHoSo": "H5-MIX-A"}]
+    return bool(answer.get("error_code") == "-3" and answer.get("result") == [{"MaHoSo": "H5-MIX-A"}])
 
 
 def test_mixed_batch_gives_existing_keys_and_new_or_update_stores_each_once(qc: Any, sandbox: Sandbox) -> None:

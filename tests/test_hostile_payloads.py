@@ -414,14 +414,15 @@ def matrix(reg: Any, session: str, other_session: str) -> Iterator[Case]:
         body = fresh(packet)
         body["KhoaLa"] = CANARY_NAME
         yield case(packet, "unknown envelope key", body, says=("KhoaLa",), schema_invalid=True)
-        for label, mutate in (
+        envelope_cases: tuple[tuple[str, Callable[[dict[str, Any]], object]], ...] = (
             ("session missing", lambda b: b.pop("session")),
             ("session not a string", lambda b: b.__setitem__("session", 12345)),
             ("session unknown", lambda b: b.__setitem__("session", CANARY_SESSION)),
             ("madonvi of another unit", lambda b: b.__setitem__("madonvi", OTHER_UNIT)),
             ("madonvi missing", lambda b: b.pop("madonvi")),
             ("session of another unit", lambda b: b.__setitem__("session", other_session)),
-        ):
+        )
+        for label, mutate in envelope_cases:
             body = fresh(packet)
             mutate(body)
             yield case(packet, label, body, statuses=(401,))
@@ -660,7 +661,7 @@ def test_a_failing_handler_answers_an_incident_id_and_logs_no_value(server_packa
     def fail(self: Any, request: Any, context: Any) -> Any:
         raise RuntimeError(f"boom with {request.data[0].model_extra} and {CANARY_NAME}")
 
-    methods = {name: fail for name in server.PortalHandler.__abstractmethods__}
+    methods: dict[str, Callable[..., Any]] = {name: fail for name in server.PortalHandler.__abstractmethods__}
     methods["login"] = lambda self, username, password: "token"
     methods["account_for_session"] = lambda self, session: server.Account("u", MADONVI)
     faulty = type("Faulty", (server.PortalHandler,), methods)()
@@ -708,14 +709,15 @@ def test_no_canary_reaches_the_sandbox_output_error_bodies_or_urls(running: Runn
     body = base_request(reg, packet, session)
     body["data"][0]["MaHoSo"] = "HOSTILE-LEAK-1"
     assert running.post("/integration", content=encode(body)).json()["error_code"] == "0"
-    for mutate in (
+    mutations: tuple[Callable[[dict[str, Any]], object], ...] = (
         lambda b: b["data"][0].__setitem__("NgayTiepNhan", CANARY_PHONE),
         lambda b: b["data"][0].__setitem__("Email", [CANARY_EMAIL]),
         lambda b: b["data"][0].__setitem__("KhongCo", CANARY_ID),
         lambda b: b.__setitem__("session", CANARY_SESSION),
         lambda b: b.__setitem__("service", CANARY_NAME),
         lambda b: b.__setitem__(CANARY_NAME, CANARY_NAME),
-    ):
+    )
+    for mutate in mutations:
         hostile = copy.deepcopy(body)
         mutate(hostile)
         reply = running.post("/integration", content=encode(hostile))

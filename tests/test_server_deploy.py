@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from conftest import ROOT
 from qcvngen.runtime.server import limits, serving
 from sandbox_process import Sandbox, free_port, start_sandbox

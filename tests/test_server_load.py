@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from conftest import ROOT
 from sandbox_process import free_port
 

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import BaseModel, ConfigDict
+
 from qcvngen.pipeline import BuildResult
 from qcvngen.runtime.server import answers, factory, limits, serving, strictjson
 from qcvngen.runtime.server.contract import Contract
@@ -55,6 +56,17 @@ def refusal(text: str, settings: limits.Limits = LIMITS) -> Refused:
 def test_strict_json_refuses_with_a_400_naming_the_problem(text: str, says: str) -> None:
     refused = refusal(text)
     assert refused.status == 400 and refused.error_code == "-1" and says in refused.message
+
+
+def test_the_digit_bound_does_not_depend_on_the_process_setting() -> None:
+    """An application that lifts Python's int() limit still gets the wire's bound."""
+    previous = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        assert "too many digits" in refusal('{"a": -' + "9" * 5000 + "}").message
+        assert strictjson.parse_object('{"a": ' + "9" * 4300 + "}", LIMITS) == {"a": int("9" * 4300)}
+    finally:
+        sys.set_int_max_str_digits(previous)
 
 
 def test_non_finite_numbers_are_never_turned_into_null_or_infinity() -> None:
@@ -240,8 +252,14 @@ def test_the_factory_serves_login_and_a_service_end_to_end() -> None:
 def test_a_large_request_with_a_dead_session_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     """The issue's wide body: 401 after a native scan; json.loads is never called."""
     parses: list[int] = []
-    real = strictjson.json.loads
-    monkeypatch.setattr(strictjson.json, "loads", lambda *a, **k: ("object_pairs_hook" in k and parses.append(1)) or real(*a, **k))
+    real = json.loads
+
+    def counting_loads(*args: Any, **kwargs: Any) -> Any:
+        if "object_pairs_hook" in kwargs:
+            parses.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counting_loads)  # the module strictjson parses with
     portal = Portal()
     app = portal_app(portal, max_json_nodes=100_000)
     wide = b'{"session":"bad","madonvi":"x","service":"Echo","z":[' + b"{}," * 200_000 + b"{}]}"

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from enum import Enum, IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .diagnostics import Diagnostic
     from .ir import Regulation
     from .pipeline import BuildResult
+    from .sandbox.accounts import Credentials
 
 
 class Exit(IntEnum):
@@ -229,12 +230,12 @@ def sandbox(
     port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = 8120,
     db: Annotated[str, typer.Option(help="SQLite file, or :memory:.")] = "qcvngen-sandbox.sqlite3",
     account: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option("--account", help="USER:PASSWORD:MADONVI; repeat for more (default sandbox:sandbox:000.00.00.G05)."),
     ] = None,
     session_ttl: Annotated[float, typer.Option(help="Session lifetime in seconds.", min=1)] = 600.0,
     accounts_file: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--accounts-file", help="Accounts file: JSON [{username, password, madonvi}] or USER:PASSWORD:MADONVI lines (\\ escapes : , # \\)."),
     ] = None,
     max_sessions_per_account: Annotated[
@@ -265,21 +266,9 @@ def sandbox(
     ] = 1000,
 ) -> None:
     """Run a local stand-in for the national portal on the generated server stubs (SQLite state)."""
-    from .sandbox import DEFAULT_ACCOUNT, create_sandbox_app
-    from .sandbox.accounts import configured_accounts
-    from .sandbox.logs import configure_logging
+    from .sandbox import create_sandbox_app
 
-    try:
-        # An accounts file or $QCVNGEN_SANDBOX_ACCOUNTS keeps passwords out of the process list.
-        accounts = configured_accounts(account, os.environ.get("QCVNGEN_SANDBOX_ACCOUNTS"), accounts_file, DEFAULT_ACCOUNT)
-    except ValueError as exc:
-        typer.echo(f"error: accounts: {exc}", err=True)
-        raise typer.Exit(Exit.SPEC_ERROR) from None
-    try:
-        configure_logging(log_level)
-    except ValueError as exc:
-        typer.echo(f"error: --log-level: {exc}", err=True)
-        raise typer.Exit(Exit.SPEC_ERROR) from None
+    accounts = _sandbox_accounts(account, accounts_file, log_level)
     limits = {
         "max_body_bytes": max_body_bytes,
         "max_json_nodes": max_json_nodes,
@@ -297,15 +286,39 @@ def sandbox(
         max_sessions_per_account=max_sessions_per_account,
         limits=limits,
     )
-    base = f"http://{host}:{port}"
+    _sandbox_banner(f"http://{host}:{port}", db, accounts)
+    connections = {"header_timeout": header_timeout, "keep_alive_timeout": keep_alive_timeout, "max_connections": max_connections}
+    _serve(app_, host, port, log_level, connections)
+
+
+def _sandbox_accounts(account: list[str] | None, accounts_file: Path | None, log_level: str) -> list[Credentials]:
+    """The sandbox's accounts (options, file or environment) with logging configured, or exit 2."""
+    from .sandbox import DEFAULT_ACCOUNT
+    from .sandbox.accounts import configured_accounts
+    from .sandbox.logs import configure_logging
+
+    try:
+        # An accounts file or $QCVNGEN_SANDBOX_ACCOUNTS keeps passwords out of the process list.
+        accounts = configured_accounts(account, os.environ.get("QCVNGEN_SANDBOX_ACCOUNTS"), accounts_file, DEFAULT_ACCOUNT)
+    except ValueError as exc:
+        typer.echo(f"error: accounts: {exc}", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR) from None
+    try:
+        configure_logging(log_level)
+    except ValueError as exc:
+        typer.echo(f"error: --log-level: {exc}", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR) from None
+    return accounts
+
+
+def _sandbox_banner(base: str, db: str, accounts: list[Credentials]) -> None:
+    """What the sandbox serves, where; account names and units only, never a password."""
     typer.echo(f"qcvngen sandbox: {base}  (state: {db})")
     typer.echo(f"  POST {base}/auth         login {{username, password}} -> session")
     typer.echo(f"  POST {base}/integration  pushes and pulls (service in the body)")
     typer.echo(f"  POST {base}/share        catalogue services")
     typer.echo(f"  GET  {base}/sandbox/     what the sandbox received (JSON under /sandbox/api/)")
     typer.echo("  accounts: " + ", ".join(f"{a.username} ({a.madonvi})" for a in accounts))
-    connections = {"header_timeout": header_timeout, "keep_alive_timeout": keep_alive_timeout, "max_connections": max_connections}
-    _serve(app_, host, port, log_level, connections)
 
 
 def _serve(app_: object, host: str, port: int, log_level: str, connections: dict[str, float]) -> None:

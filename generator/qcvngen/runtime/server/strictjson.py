@@ -85,6 +85,17 @@ def _reject_constant(name: str) -> Any:
     raise _JsonProblem(f"{name} không phải JSON — {name} is not valid JSON")
 
 
+# Python's own bound on int() is a process-wide setting that an application may raise; the wire
+# bound is this module's own (the default of that setting).
+_MAX_INT_DIGITS = 4300
+
+
+def _integer(text: str) -> int:
+    if len(text) - text.startswith("-") > _MAX_INT_DIGITS:
+        raise _JsonProblem("JSON không hợp lệ — invalid JSON: a number has too many digits")
+    return int(text)
+
+
 def _number(text: str) -> float | int:
     value = float(text)
     if not math.isfinite(value):
@@ -162,6 +173,7 @@ def parse_object(raw: bytes | bytearray | str, limits: Limits) -> dict[str, Any]
             object_pairs_hook=_object_hook(limits, nfc_keys=escaped),
             parse_constant=_reject_constant,
             parse_float=_number,
+            parse_int=_integer,
         )
     except _JsonProblem as problem:
         raise Refused(problem.status, "-1", problem.message) from None
