@@ -1,13 +1,12 @@
 """docs/deploy.md's nginx example: it matches the app's defaults, nginx accepts it, and it serves.
 
-The structural check always runs; `nginx -t` and the real proxy run where nginx is installed
-(`.ci/run` installs it: `apt-get install nginx`).
+The structural check always runs; `nginx -t` and the real proxy run in the nginx this machine has,
+or installs for the run (tests/system_packages.py: as root with apt-get, else a clear failure).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import pytest
 from conftest import ROOT
 from qcvngen.runtime.server import limits, serving
 from sandbox_process import Sandbox, free_port, start_sandbox
+from system_packages import Need, provide
 
 DEPLOY = ROOT / "docs" / "deploy.md"
 
@@ -54,12 +54,13 @@ def for_test(config: str, scratch: Path, listen: int, upstream: int) -> Path:
     return path
 
 
+NGINX = Need(("nginx",), ("nginx",), "tests/test_server_deploy.py runs docs/deploy.md's example in a real nginx")
+
+
 @pytest.fixture()
 def nginx_binary() -> str:
-    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
-    if found is None:
-        pytest.skip("nginx is not installed (.ci/run installs it)")
-    return found
+    """nginx, installed first when missing and possible (never a skip)."""
+    return provide(NGINX)[0]
 
 
 @pytest.fixture()

@@ -9,14 +9,12 @@ reaches the network.
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from html.parser import HTMLParser
@@ -32,6 +30,7 @@ from qcvngen import dsl, ir, kinds
 from qcvngen.cli import app
 from qcvngen.pipeline import load_spec
 from qcvngen.site import MARKER, labels, make_server, render_site, write_site
+from system_packages import Need, Plan, ensure, plan, provide
 
 PACKET = "DongBoHoSoMC"
 RECORD = "DongBoHoSoMCRecord"
@@ -96,46 +95,14 @@ VIETNAMESE_LETTERS = re.compile("[ăắằẳẵặơớờởỡợưứừử�
 
 # --- Chromium: found, or installed once per session, or a clear failure -------------------------
 
-APT_COMMANDS = (
-    ("apt-get", "update", "-qq"),
-    ("apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"),
-)
-MANUAL = "sudo apt-get update && sudo apt-get install -y chromium chromium-driver"
+CHROMIUM = Need(("chromium", "chromedriver"), ("chromium", "chromium-driver"), "tests/test_site.py drives the site in headless Chromium")
+APT_COMMANDS = CHROMIUM.commands
+BrowserPlan = Plan
 
 
-@dataclasses.dataclass(frozen=True)
-class BrowserPlan:
-    """What the session does about Chromium: nothing, run ``commands``, or fail with ``problem``."""
-
-    commands: tuple[tuple[str, ...], ...] = ()
-    problem: str | None = None
-
-
-def browser_plan(found: Callable[[str], str | None], euid: int, apt_get: str | None) -> BrowserPlan:
+def browser_plan(found: Callable[[str], str | None], euid: int, apt_get: str | None) -> Plan:
     """Decide, without side effects, how to get ``chromium`` and ``chromedriver`` onto this machine."""
-    missing = [name for name in ("chromium", "chromedriver") if found(name) is None]
-    if not missing:
-        return BrowserPlan()
-    what = " and ".join(missing)
-    if apt_get is None:
-        return BrowserPlan(
-            problem=(
-                f"{what} missing (tests/test_site.py drives the site in headless Chromium) and this machine has no "
-                "apt-get to install them: install Chromium and a matching chromedriver and put both on PATH"
-            )
-        )
-    if euid != 0:
-        return BrowserPlan(
-            problem=(
-                f"{what} missing (tests/test_site.py drives the site in headless Chromium) and the tests are not "
-                f"running as root, so they cannot install them: run `{MANUAL}`, or run the tests as root once"
-            )
-        )
-    return BrowserPlan(commands=APT_COMMANDS)
-
-
-def _found(name: str) -> str | None:
-    return shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
+    return plan(CHROMIUM, found, euid, apt_get)
 
 
 def ensure_browser(
@@ -146,42 +113,13 @@ def ensure_browser(
     lock: Path,
 ) -> list[tuple[str, ...]]:
     """Install Chromium if the plan says so, under an exclusive lock; return the commands run."""
-    if browser_plan(found, euid, apt_get) == BrowserPlan():
-        return []
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("a") as handle:
-        # Parallel test runs wait here; whoever comes second finds Chromium installed and runs nothing.
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        plan = browser_plan(found, euid, apt_get)
-        if plan.problem:
-            pytest.fail(plan.problem, pytrace=False)
-        ran: list[tuple[str, ...]] = []
-        for command in plan.commands:
-            done = run(command)
-            ran.append(tuple(command))
-            if done.returncode != 0:
-                tail = (done.stdout + done.stderr)[-2000:]
-                pytest.fail(
-                    f"`{' '.join(command)}` failed ({done.returncode}); install by hand: {MANUAL}\n{tail}",
-                    pytrace=False,
-                )
-        if browser_plan(found, euid, apt_get) != BrowserPlan():
-            pytest.fail(f"chromium/chromedriver still missing after {MANUAL!r}", pytrace=False)
-        return ran
-
-
-def _apt(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    return subprocess.run(list(command), capture_output=True, text=True, env=env, timeout=1800, check=False)
+    return ensure(CHROMIUM, found, euid, apt_get, run, lock)
 
 
 @pytest.fixture(scope="session")
 def chromium() -> tuple[str, str]:
     """Paths of chromium and chromedriver, installed first when missing and possible."""
-    lock = Path(tempfile.gettempdir()) / "qcvngen-chromium-install.lock"
-    ensure_browser(_found, os.geteuid(), shutil.which("apt-get"), _apt, lock)
-    browser, driver = _found("chromium"), _found("chromedriver")
-    assert browser and driver
+    browser, driver = provide(CHROMIUM)
     return browser, driver
 
 
