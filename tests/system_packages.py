@@ -56,7 +56,9 @@ def plan(need: Need, found: Finder, euid: int, apt_get: str | None) -> Plan:
         return Plan()
     what = " and ".join(missing)
     if apt_get is None:
-        return Plan(problem=f"{what} missing ({need.why}) and this machine has no apt-get to install them: install them and put them on PATH")
+        return Plan(
+            problem=f"{what} missing ({need.why}) and this machine has no apt-get to install them: install them and put them on PATH"
+        )
     if euid != 0:
         return Plan(
             problem=f"{what} missing ({need.why}) and the tests are not running as root, so they cannot install them: run `{need.manual}`, or run the tests as root once"
@@ -81,7 +83,10 @@ def ensure(need: Need, found: Finder, euid: int, apt_get: str | None, run: Runne
             ran.append(tuple(command))
             if done.returncode != 0:
                 tail = (done.stdout + done.stderr)[-2000:]
-                pytest.fail(f"`{' '.join(command)}` failed ({done.returncode}); install by hand: {need.manual}\n{tail}", pytrace=False)
+                pytest.fail(
+                    f"`{' '.join(command)}` failed ({done.returncode}); install by hand: {need.manual}\n{tail}",
+                    pytrace=False,
+                )
         if plan(need, found, euid, apt_get) != Plan():
             pytest.fail(f"{' and '.join(need.programs)} still missing after {need.manual!r}", pytrace=False)
         return ran

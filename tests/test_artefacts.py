@@ -15,11 +15,7 @@ from qcvngen.pipeline import BuildResult
 
 
 def schema_files(result: BuildResult) -> dict[str, dict[str, Any]]:
-    return {
-        path.name: json.loads(text)
-        for path, text in result.files.items()
-        if path.parts[0] == "jsonschema"
-    }
+    return {path.name: json.loads(text) for path, text in result.files.items() if path.parts[0] == "jsonschema"}
 
 
 def test_every_json_schema_is_valid_2020_12(result: BuildResult) -> None:
@@ -69,7 +65,9 @@ def test_every_json_sample_is_classified() -> None:
 
 
 def _cases() -> list[tuple[str, str, str | None]]:
-    cases: list[tuple[str, str, str | None]] = [(name, definition, None) for name, definition in {**samples.REQUESTS, **samples.RESPONSES}.items()]
+    cases: list[tuple[str, str, str | None]] = [
+        (name, definition, None) for name, definition in {**samples.REQUESTS, **samples.RESPONSES}.items()
+    ]
     cases += [(name, definition, key) for name, (definition, key) in samples.RECORD_LISTS.items()]
     return cases
 
@@ -94,6 +92,9 @@ def test_real_and_reconstructed_samples_validate(
 def test_excluded_samples_are_the_marked_ones() -> None:
     for name, kind in samples.EXCLUDED.items():
         source = name.replace(".json", ".source.txt")
-        candidates = [samples.SAMPLES / source, samples.SAMPLES / (name.split(".")[0] + "." + name.split(".")[1] + ".source.txt")]
+        candidates = [
+            samples.SAMPLES / source,
+            samples.SAMPLES / (name.split(".")[0] + "." + name.split(".")[1] + ".source.txt"),
+        ]
         text = " ".join(p.read_text(encoding="utf-8") for p in candidates if p.exists())
         assert kind.split()[0] in text.upper(), name

@@ -28,7 +28,11 @@ def run_build(out: Path, cwd: Path, env_extra: dict[str, str]) -> None:
     env = {**os.environ, **env_extra}
     subprocess.run(
         [sys.executable, "-m", "qcvngen.cli", "build", "--spec", str(SPEC), "--out", str(out)],
-        cwd=cwd, env=env, check=True, capture_output=True, timeout=300,
+        cwd=cwd,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
 
 
@@ -36,7 +40,9 @@ def test_builds_are_byte_identical_across_hash_seeds_timezones_locales_and_cwd(t
     first, second = tmp_path / "a", tmp_path / "b"
     (tmp_path / "elsewhere").mkdir()
     run_build(first, ROOT, {"PYTHONHASHSEED": "1", "TZ": "UTC", "LANG": "C"})
-    run_build(second, tmp_path / "elsewhere", {"PYTHONHASHSEED": "4242", "TZ": "Asia/Ho_Chi_Minh", "LANG": "vi_VN.UTF-8"})
+    run_build(
+        second, tmp_path / "elsewhere", {"PYTHONHASHSEED": "4242", "TZ": "Asia/Ho_Chi_Minh", "LANG": "vi_VN.UTF-8"}
+    )
     assert tree_digest(first) == tree_digest(second)
 
 
@@ -120,7 +126,10 @@ def test_builds_from_the_bundled_spec_outside_a_checkout(tmp_path: Path) -> None
     out = tmp_path / "generated"
     subprocess.run(
         [sys.executable, "-m", "qcvngen.cli", "build", "--out", str(out)],
-        cwd=tmp_path, check=True, capture_output=True, timeout=300,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     assert (out / "openapi" / "openapi.json").is_file()
 
@@ -128,7 +137,11 @@ def test_builds_from_the_bundled_spec_outside_a_checkout(tmp_path: Path) -> None
 def test_generator_passes_mypy_strict() -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", "/dev/null", "generator/qcvngen"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
 

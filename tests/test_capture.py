@@ -112,7 +112,9 @@ def test_line_matches_the_documented_schema() -> None:
     schema = json.loads((ROOT / "docs" / "capture.schema.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.Draft202012Validator(schema).validate(_line())
-    request = capture.build_line("DongBoHoSoMC", "integration", {"data": [{"MaHoSo": "A"}]}, direction="request", day=DAY)
+    request = capture.build_line(
+        "DongBoHoSoMC", "integration", {"data": [{"MaHoSo": "A"}]}, direction="request", day=DAY
+    )
     jsonschema.Draft202012Validator(schema).validate(request)
     assert request["records"] == 1 and request["error_code"] is None
 
@@ -172,8 +174,16 @@ def test_a_real_sandbox_run_with_canary_personal_data_leaves_none_in_the_capture
     personal = {"ChuHoSo": "CANARY Lò Thị Bí Mật", "SoDienThoai": "0988777666", "Email": "canary.kin@example.invalid"}
     dossier = {**opencps_dossier("H99.01-261130-7777"), **personal, "TrichYeuHoSo": "canary trích yếu riêng tư"}
     answer_text = "Canary trả lời: ông Lò Văn Mật, số 0988777666"
-    canaries = [password, *personal.values(), dossier["MaHoSo"], dossier["TrichYeuHoSo"], answer_text,
-                "Lò Văn Mật", "Ngô Thị Giang", "giang.ngo@example.invalid"]
+    canaries = [
+        password,
+        *personal.values(),
+        dossier["MaHoSo"],
+        dossier["TrichYeuHoSo"],
+        answer_text,
+        "Lò Văn Mật",
+        "Ngô Thị Giang",
+        "giang.ngo@example.invalid",
+    ]
     sink = tmp_path / "capture.jsonl"
     sandbox = start_sandbox(tmp_path / "state.sqlite3", "--account", f"canary:{password}:{madonvi}")
     try:
@@ -184,8 +194,13 @@ def test_a_real_sandbox_run_with_canary_personal_data_leaves_none_in_the_capture
         exchanges: list[tuple[str, dict[str, Any]]] = [
             ("integration", {"service": "DongBoHoSoMC", "isUpdating": "False", "data": [dossier]}),
             ("integration", {"service": "DongBoHoSoMC", "isUpdating": "False", "data": [dossier]}),  # -3
-            ("integration", {"service": "DongBoKetQuaHoiDapGuiTuDVCQG",
-                             "data": [{"HOIDAPID": "50001", "NOIDUNGTRALOI": answer_text}]}),
+            (
+                "integration",
+                {
+                    "service": "DongBoKetQuaHoiDapGuiTuDVCQG",
+                    "data": [{"HOIDAPID": "50001", "NOIDUNGTRALOI": answer_text}],
+                },
+            ),
             ("integration", {"service": "LayDanhSachHoiDapGuiTuDVCQG"}),
         ]
         codes, raw = [], []
@@ -204,7 +219,9 @@ def test_a_real_sandbox_run_with_canary_personal_data_leaves_none_in_the_capture
     assert dossier["MaHoSo"] in raw[1] and answer_text in raw[3] and "Ngô Thị Giang" in raw[3]
     text = sink.read_text(encoding="utf-8")
     lines = [json.loads(line) for line in text.splitlines()]
-    pulled = next(line for line in lines if line["packet"] == "LayDanhSachHoiDapGuiTuDVCQG" and line["direction"] == "answer")
+    pulled = next(
+        line for line in lines if line["packet"] == "LayDanhSachHoiDapGuiTuDVCQG" and line["direction"] == "answer"
+    )
     assert {"NOIDUNGTRALOI", "HOVATEN", "THUDIENTU"} <= {row["path"] for row in pulled["keys"]}
     assert any(line.get("message") for line in lines), "the refusal's message is kept, redacted"
     for canary in canaries:

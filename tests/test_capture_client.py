@@ -38,7 +38,9 @@ SCHEMA = json.loads((ROOT / "docs" / "capture.schema.json").read_text(encoding="
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    running = start_sandbox(tmp_path_factory.mktemp("h11") / "state.sqlite3", "--account", f"{USER}:{PASSWORD}:{MADONVI}")
+    running = start_sandbox(
+        tmp_path_factory.mktemp("h11") / "state.sqlite3", "--account", f"{USER}:{PASSWORD}:{MADONVI}"
+    )
     yield running
     running.stop()
 
@@ -67,7 +69,14 @@ def canary_dossier() -> dict[str, Any]:
 
 
 def canary_answer() -> dict[str, Any]:
-    return {"HOIDAPID": "50001", "MADONVI": MADONVI, "NGUOITRALOI": NAME, "CHUCVUNGUOITRALOI": "Chuyên viên", "NGAYTRALOI": "20240105083000", "NOIDUNGTRALOI": ANSWER_TEXT}
+    return {
+        "HOIDAPID": "50001",
+        "MADONVI": MADONVI,
+        "NGUOITRALOI": NAME,
+        "CHUCVUNGUOITRALOI": "Chuyên viên",
+        "NGAYTRALOI": "20240105083000",
+        "NOIDUNGTRALOI": ANSWER_TEXT,
+    }
 
 
 def exchanges(qc: Any, client: Any) -> list[Any]:
@@ -123,14 +132,20 @@ def test_capture_to_a_file_holds_shapes_and_no_canary(qc: Any, sandbox: Sandbox,
     assert not any(line["endpoint"] == "auth" or line["packet"] == "login" for line in lines)
     learned = subprocess.run(
         [sys.executable, "-m", "qcvngen.cli", "learn", str(path), "--format", "json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert learned.returncode == 0, learned.stderr[-2000:]
     assert json.loads(learned.stdout) and "LayDanhSachHoiDapGuiTuDVCQG" in learned.stdout
     assert_no_value(learned.stdout + learned.stderr)
 
 
-def test_capture_to_a_callback_from_the_async_client_gives_the_same_lines(qc: Any, sandbox: Sandbox, tmp_path: Path) -> None:
+def test_capture_to_a_callback_from_the_async_client_gives_the_same_lines(
+    qc: Any, sandbox: Sandbox, tmp_path: Path
+) -> None:
     handed: list[dict[str, Any]] = []
 
     async def run() -> list[str]:
@@ -165,12 +180,17 @@ def test_capture_is_off_by_default(qc: Any, sandbox: Sandbox, tmp_path: Path, mo
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_capture_that_fails_never_fails_the_call(qc: Any, sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_capture_that_fails_never_fails_the_call(
+    qc: Any, sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     def broken(line: dict[str, Any]) -> None:
         raise RuntimeError(f"disk full while writing {line}")
 
     for sink in (tmp_path, broken):  # a directory cannot be appended to: OSError
-        with caplog.at_level(logging.WARNING, logger="qcvn120_client"), qc.Client(sandbox.base_url, **settings(capture=sink)) as client:
+        with (
+            caplog.at_level(logging.WARNING, logger="qcvn120_client"),
+            qc.Client(sandbox.base_url, **settings(capture=sink)) as client,
+        ):
             assert client.lay_danh_sach_hoi_dap_gui_tu_dvcqg()
     warnings = [r.getMessage() for r in caplog.records if "capture not recorded" in r.getMessage()]
     assert len(warnings) == 2 and "IsADirectoryError" in warnings[0] and "RuntimeError" in warnings[1]

@@ -26,7 +26,12 @@ USERNAME = "tinh-h22-user"
 PASSWORD = "S3cr3t-Pa55word!"
 MADONVI = "000.00.01.H22"
 # Personal data put into the records: none of it may leave the client except in request bodies.
-PERSONAL = {"ChuHoSo": "Trần Thị Bí Mật", "SoDienThoai": "0987654321", "Email": "bi.mat@example.vn", "MaDoiTuong": "079123456789"}
+PERSONAL = {
+    "ChuHoSo": "Trần Thị Bí Mật",
+    "SoDienThoai": "0987654321",
+    "Email": "bi.mat@example.vn",
+    "MaDoiTuong": "079123456789",
+}
 
 Action = Callable[[httpx.Request, dict[str, Any]], "httpx.Response | None"]
 
@@ -149,7 +154,14 @@ class Sleeps:
 
 def make_client(qc: ModuleType, portal: Portal, **options: Any) -> Any:
     options.setdefault("backoff", 0.0)
-    client = qc.Client(BASE, username=USERNAME, password=PASSWORD, madonvi=MADONVI, transport=httpx.MockTransport(portal.handler), **options)
+    client = qc.Client(
+        BASE,
+        username=USERNAME,
+        password=PASSWORD,
+        madonvi=MADONVI,
+        transport=httpx.MockTransport(portal.handler),
+        **options,
+    )
     client._sleep = Sleeps()
     return client
 
@@ -157,7 +169,12 @@ def make_client(qc: ModuleType, portal: Portal, **options: Any) -> Any:
 def make_async_client(qc: ModuleType, portal: Portal, **options: Any) -> Any:
     options.setdefault("backoff", 0.0)
     client = qc.AsyncClient(
-        BASE, username=USERNAME, password=PASSWORD, madonvi=MADONVI, transport=httpx.MockTransport(portal.async_handler), **options
+        BASE,
+        username=USERNAME,
+        password=PASSWORD,
+        madonvi=MADONVI,
+        transport=httpx.MockTransport(portal.async_handler),
+        **options,
     )
     sleeps = Sleeps()
 
@@ -187,7 +204,9 @@ def test_login_then_push_sends_the_canonical_envelope(qc: ModuleType, dossier: d
     assert body["isUpdating"] == "False"
     sent = body["data"][0]
     assert sent["LoaiDoiTuong"] == "1" and "GhiChu" not in sent and sent["ChuHoSo"] == PERSONAL["ChuHoSo"]
-    assert sent == qc.models.DongBoHoSoMCRecord.model_validate(record).model_dump(by_alias=True, exclude_none=True, mode="json")
+    assert sent == qc.models.DongBoHoSoMCRecord.model_validate(record).model_dump(
+        by_alias=True, exclude_none=True, mode="json"
+    )
     assert headers["content-type"] == "application/json" and "dstcode" not in headers
     assert client._http.is_closed
 
@@ -224,7 +243,13 @@ def test_is_updating_is_sent_as_true_or_false(qc: ModuleType, dossier: dict[str,
 
 @pytest.mark.parametrize(
     ("error_code", "message", "expected"),
-    [(-3, "Hồ sơ đã tồn tại", "-3"), ("3", "Hồ sơ đã tồn tại", "3"), ("-3", "", "-3"), (" 3 ", "", "3"), (-9, "Mã hồ sơ ĐÃ TỒN TẠI", "-9")],
+    [
+        (-3, "Hồ sơ đã tồn tại", "-3"),
+        ("3", "Hồ sơ đã tồn tại", "3"),
+        ("-3", "", "-3"),
+        (" 3 ", "", "3"),
+        (-9, "Mã hồ sơ ĐÃ TỒN TẠI", "-9"),
+    ],
 )
 def test_already_exists(qc: ModuleType, dossier: dict[str, Any], error_code: Any, message: str, expected: str) -> None:
     portal = Portal()
@@ -236,7 +261,9 @@ def test_already_exists(qc: ModuleType, dossier: dict[str, Any], error_code: Any
 
 
 @pytest.mark.parametrize("error_code", [0, "0", " 0", 0.0])
-def test_error_code_zero_as_number_or_string_is_success(qc: ModuleType, dossier: dict[str, Any], error_code: Any) -> None:
+def test_error_code_zero_as_number_or_string_is_success(
+    qc: ModuleType, dossier: dict[str, Any], error_code: Any
+) -> None:
     portal = Portal()
     portal.script = [lambda request, body: answer(200, error_code, "Đồng bộ thành công")]
     with make_client(qc, portal) as client:
@@ -244,7 +271,9 @@ def test_error_code_zero_as_number_or_string_is_success(qc: ModuleType, dossier:
 
 
 @pytest.mark.parametrize(("error_code", "status"), [(-4, 200), ("-4", 200), (-1, 400), ("ERR_X", 200)])
-def test_non_zero_error_code_is_a_portal_error(qc: ModuleType, dossier: dict[str, Any], error_code: Any, status: int) -> None:
+def test_non_zero_error_code_is_a_portal_error(
+    qc: ModuleType, dossier: dict[str, Any], error_code: Any, status: int
+) -> None:
     portal = Portal()
     portal.script = [lambda request, body: answer(status, error_code, "Hồ sơ không tồn tại")]
     with make_client(qc, portal) as client, pytest.raises(qc.PortalError) as caught:
@@ -270,7 +299,9 @@ def test_a_failed_batch_tells_how_many_records_were_accepted(qc: ModuleType, dos
 
 
 @pytest.mark.parametrize("rejection", ["expire", "200 -2", "401 empty"])
-def test_session_expiry_mid_batch_logs_in_again_exactly_once(qc: ModuleType, dossier: dict[str, Any], rejection: str) -> None:
+def test_session_expiry_mid_batch_logs_in_again_exactly_once(
+    qc: ModuleType, dossier: dict[str, Any], rejection: str
+) -> None:
     portal = Portal()
 
     def expire(request: httpx.Request, body: dict[str, Any]) -> httpx.Response | None:
@@ -320,7 +351,13 @@ def test_session_is_renewed_after_session_ttl(qc: ModuleType) -> None:
 
 def test_wrong_credentials_raise_session_error_without_retry(qc: ModuleType, dossier: dict[str, Any]) -> None:
     portal = Portal()
-    client = qc.Client(BASE, username=USERNAME, password="wrong-password", madonvi=MADONVI, transport=httpx.MockTransport(portal.handler))
+    client = qc.Client(
+        BASE,
+        username=USERNAME,
+        password="wrong-password",
+        madonvi=MADONVI,
+        transport=httpx.MockTransport(portal.handler),
+    )
     with client, pytest.raises(qc.SessionError) as caught:
         client.dong_bo_ho_so_mc([dossier])
     assert portal.logins == 1 and portal.calls == []
@@ -356,7 +393,9 @@ def test_concurrent_threads_share_one_login(qc: ModuleType) -> None:
     assert errors == [] and portal.logins == 1 and len(portal.calls) == 8
 
 
-def test_async_gather_shares_one_login_and_behaves_like_the_sync_client(qc: ModuleType, dossier: dict[str, Any], procedure: dict[str, Any]) -> None:
+def test_async_gather_shares_one_login_and_behaves_like_the_sync_client(
+    qc: ModuleType, dossier: dict[str, Any], procedure: dict[str, Any]
+) -> None:
     portal = Portal(result=procedure, login_delay=0.1)
 
     async def main() -> tuple[list[Any], list[Any]]:
@@ -386,7 +425,10 @@ def test_async_session_expiry_and_retry_policy(qc: ModuleType, dossier: dict[str
             portal.script = [expire]
             await client.dong_bo_ho_so_mc([dossier])
             assert portal.logins == 2
-            portal.script = [lambda r, b: httpx.Response(503), lambda r, b: httpx.Response(429, headers={"Retry-After": "3"})]
+            portal.script = [
+                lambda r, b: httpx.Response(503),
+                lambda r, b: httpx.Response(429, headers={"Retry-After": "3"}),
+            ]
             await client.lay_thu_tuc(ma_tthc="1.0")
             portal.script = [lambda r, b: httpx.Response(503)]
             with pytest.raises(qc.OutcomeUnknownError):
@@ -400,6 +442,7 @@ def test_async_session_expiry_and_retry_policy(qc: ModuleType, dossier: dict[str
 
 def test_client_and_async_client_have_the_same_surface(qc: ModuleType, result: BuildResult) -> None:
     assert result.regulation is not None
+
     def public(cls: type) -> set[str]:
         return {n for n in dir(cls) if not n.startswith("_")}
 
@@ -410,8 +453,14 @@ def test_client_and_async_client_have_the_same_surface(qc: ModuleType, result: B
         assert inspect.iscoroutinefunction(aio) and not inspect.iscoroutinefunction(sync)
     assert inspect.signature(qc.Client).parameters.keys() == inspect.signature(qc.AsyncClient).parameters.keys()
     defaults = {name: p.default for name, p in inspect.signature(qc.Client).parameters.items()}
-    assert defaults["auth_path"] == "/auth" and defaults["integration_path"] == "/integration" and defaults["share_path"] == "/share"
-    assert defaults["batch_size"] == 100 and defaults["session_ttl"] == 600 and defaults["session_error_codes"] == ("-2",)
+    assert (
+        defaults["auth_path"] == "/auth"
+        and defaults["integration_path"] == "/integration"
+        and defaults["share_path"] == "/share"
+    )
+    assert (
+        defaults["batch_size"] == 100 and defaults["session_ttl"] == 600 and defaults["session_error_codes"] == ("-2",)
+    )
     assert defaults["verify"] is True and defaults["max_retries"] == 3
     assert list(inspect.signature(qc.Client.dong_bo_ho_so_mc).parameters) == ["self", "records", "is_updating"]
 
@@ -425,7 +474,12 @@ def test_pull_sends_params_and_returns_models(qc: ModuleType, procedure: dict[st
     with make_client(qc, portal, share_path="/chia-se") as client:
         found = client.lay_thu_tuc(ma_tthc="3.000181.000.00.00.H22")
     body = portal.data_calls()[0]
-    assert body == {"session": portal.issued[0], "madonvi": MADONVI, "service": "LayThuTuc", "maTTHC": "3.000181.000.00.00.H22"}
+    assert body == {
+        "session": portal.issued[0],
+        "madonvi": MADONVI,
+        "service": "LayThuTuc",
+        "maTTHC": "3.000181.000.00.00.H22",
+    }
     assert len(found) == 1 and isinstance(found[0], qc.models.LayThuTucResult)
     assert found[0].model_dump(by_alias=True, exclude_none=True, mode="json")["MATTHC"] == procedure["MATTHC"]
 
@@ -478,7 +532,9 @@ def test_pull_retries_on_transport_errors_then_gives_up(qc: ModuleType) -> None:
 
 
 @pytest.mark.parametrize("failure", ["503", "500", "read-timeout", "remote-protocol", "write-error"])
-def test_push_is_not_retried_when_it_may_have_reached_the_portal(qc: ModuleType, dossier: dict[str, Any], failure: str) -> None:
+def test_push_is_not_retried_when_it_may_have_reached_the_portal(
+    qc: ModuleType, dossier: dict[str, Any], failure: str
+) -> None:
     portal = Portal()
 
     def fail(request: httpx.Request, body: dict[str, Any]) -> httpx.Response:
@@ -520,7 +576,15 @@ def test_push_gives_up_on_connect_errors_after_max_retries(qc: ModuleType, dossi
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    client = qc.Client(BASE, username=USERNAME, password=PASSWORD, madonvi=MADONVI, transport=httpx.MockTransport(refuse), max_retries=2, backoff=0)
+    client = qc.Client(
+        BASE,
+        username=USERNAME,
+        password=PASSWORD,
+        madonvi=MADONVI,
+        transport=httpx.MockTransport(refuse),
+        max_retries=2,
+        backoff=0,
+    )
     with client, pytest.raises(qc.TransportError) as caught:
         client.dong_bo_ho_so_mc([dossier])
     assert type(caught.value) is qc.TransportError and caught.value.attempts == 3
@@ -541,7 +605,15 @@ def test_redirects_are_not_followed(qc: ModuleType, dossier: dict[str, Any], sta
 
 @pytest.mark.parametrize(
     "content",
-    [b"{not json", b"[1, 2]", b'{"message": "no code"}', b'{"error_code": true}', b'{"error_code": NaN}', b"\xff\xfe", b""],
+    [
+        b"{not json",
+        b"[1, 2]",
+        b'{"message": "no code"}',
+        b'{"error_code": true}',
+        b'{"error_code": NaN}',
+        b"\xff\xfe",
+        b"",
+    ],
 )
 def test_unreadable_answers_are_response_format_errors(qc: ModuleType, dossier: dict[str, Any], content: bytes) -> None:
     portal = Portal()
@@ -626,6 +698,7 @@ def test_no_password_token_or_personal_data_in_logs_reprs_or_errors(
         caplog.set_level(logging.DEBUG, logger=name)
     portal = Portal()
     echo = f"Hồ sơ của {PERSONAL['ChuHoSo']} ({PERSONAL['Email']}, {PERSONAL['SoDienThoai']}) đã tồn tại; session {{}}"
+
     def expire(request: Any, body: Any) -> None:
         portal.expire_sessions()  # and let the portal answer as it would
 
@@ -648,7 +721,9 @@ def test_no_password_token_or_personal_data_in_logs_reprs_or_errors(
             client.dong_bo_ho_so_mc([bad])
         errors.append(invalid.value)
         shown_client = repr(client) + str(client) + repr(client._config) + repr(client._token)
-    wrong = qc.Client(BASE, username=USERNAME, password=PASSWORD + "x", madonvi=MADONVI, transport=httpx.MockTransport(portal.handler))
+    wrong = qc.Client(
+        BASE, username=USERNAME, password=PASSWORD + "x", madonvi=MADONVI, transport=httpx.MockTransport(portal.handler)
+    )
     with wrong, pytest.raises(qc.SessionError) as refused:
         wrong.login()
     errors.append(refused.value)
@@ -700,9 +775,7 @@ def test_spec_text_lands_in_the_client_only_as_literals(result: BuildResult) -> 
 
     reg = result.regulation
     assert reg is not None
-    packets = tuple(
-        dataclasses.replace(p, purpose=ir.Text(HOSTILE, HOSTILE), number=HOSTILE) for p in reg.packets
-    )
+    packets = tuple(dataclasses.replace(p, purpose=ir.Text(HOSTILE, HOSTILE), number=HOSTILE) for p in reg.packets)
     endpoints = tuple(dataclasses.replace(e, path=HOSTILE) for e in reg.envelope.endpoints)
     endpoints += (dataclasses.replace(endpoints[0], name=HOSTILE + " share"),)
     hostile = dataclasses.replace(reg, packets=packets, envelope=dataclasses.replace(reg.envelope, endpoints=endpoints))
@@ -722,7 +795,9 @@ def test_spec_text_lands_in_the_client_only_as_literals(result: BuildResult) -> 
         assert any(a.arg.endswith("_share_path") for a in init.args.kwonlyargs)
 
 
-def test_a_real_http_exchange_logs_no_secret(qc: ModuleType, dossier: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+def test_a_real_http_exchange_logs_no_secret(
+    qc: ModuleType, dossier: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
     """Through a real socket, so httpcore's DEBUG trace (headers, events) is in the log too."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

@@ -67,7 +67,13 @@ def hostile() -> Iterator[Hostile]:
 
 
 def client(qc: Any, base_url: str, **options: Any) -> Any:
-    settings: dict[str, Any] = {"username": "user-h5", "password": "Secret-h5!", "madonvi": "000.00.01.H22", "backoff": 0, "max_response_bytes": LIMIT}
+    settings: dict[str, Any] = {
+        "username": "user-h5",
+        "password": "Secret-h5!",
+        "madonvi": "000.00.01.H22",
+        "backoff": 0,
+        "max_response_bytes": LIMIT,
+    }
     return qc.Client(base_url, **{**settings, **options})
 
 
@@ -93,7 +99,9 @@ def stacked() -> bytes:
 
 
 @pytest.mark.parametrize("path", ["/auth", "/integration"])
-def test_stacked_gzip_is_refused_within_a_small_multiple_of_the_limit(qc: Any, hostile: Hostile, stacked: bytes, path: str) -> None:
+def test_stacked_gzip_is_refused_within_a_small_multiple_of_the_limit(
+    qc: Any, hostile: Hostile, stacked: bytes, path: str
+) -> None:
     hostile.replies[path] = lambda body: (200, {"Content-Encoding": "gzip, gzip, gzip"}, stacked)
     portal = client(qc, hostile.base_url)
     tracemalloc.start()
@@ -118,24 +126,40 @@ def test_deflate_stacked_is_refused_too(qc: Any, hostile: Hostile) -> None:
 
 def test_a_compressed_answer_within_the_limit_is_read(qc: Any, hostile: Hostile) -> None:
     answer = json.dumps({"error_code": "0", "message": "ok", "result": []}).encode()
-    hostile.replies["/integration"] = lambda body: (200, {"Content-Encoding": "gzip, gzip"}, gzip.compress(gzip.compress(answer)))
+    hostile.replies["/integration"] = lambda body: (
+        200,
+        {"Content-Encoding": "gzip, gzip"},
+        gzip.compress(gzip.compress(answer)),
+    )
     assert client(qc, hostile.base_url).lay_thu_tuc(ma_tthc="1.000001") == []
 
 
 @pytest.mark.parametrize("path", ["/auth", "/integration"])
 def test_duplicate_keys_are_refused(qc: Any, hostile: Hostile, path: str) -> None:
-    hostile.replies[path] = lambda body: (200, {}, b'{"error_code": "-1", "message": "no", "error_code": "0", "session": "t", "result": []}')
+    hostile.replies[path] = lambda body: (
+        200,
+        {},
+        b'{"error_code": "-1", "message": "no", "error_code": "0", "session": "t", "result": []}',
+    )
     with pytest.raises(qc.ResponseFormatError, match="repeats a key"):
         client(qc, hostile.base_url).lay_thu_tuc(ma_tthc="1.000001")
 
 
 def test_a_huge_error_code_and_message_are_not_carried_whole(qc: Any, hostile: Hostile) -> None:
     code = "9" * 4000
-    hostile.replies["/integration"] = lambda body: (200, {}, ('{"error_code": ' + code + ', "message": "' + "m" * 100_000 + '"}').encode())
+    hostile.replies["/integration"] = lambda body: (
+        200,
+        {},
+        ('{"error_code": ' + code + ', "message": "' + "m" * 100_000 + '"}').encode(),
+    )
     with pytest.raises(qc.ResponseFormatError) as caught:
         client(qc, hostile.base_url).lay_thu_tuc(ma_tthc="1.000001")
     assert len(str(caught.value)) < 400 and "9999999999" not in str(caught.value)
-    hostile.replies["/integration"] = lambda body: (200, {}, json.dumps({"error_code": "-7", "message": "m" * 100_000}).encode())
+    hostile.replies["/integration"] = lambda body: (
+        200,
+        {},
+        json.dumps({"error_code": "-7", "message": "m" * 100_000}).encode(),
+    )
     with pytest.raises(qc.PortalError) as refused:
         client(qc, hostile.base_url).lay_thu_tuc(ma_tthc="1.000001")
     assert len(str(refused.value)) < 600 and refused.value.code == "-7"
@@ -180,8 +204,16 @@ class AllOrNothing:
             return 502, {}, b"bad gateway"
         refused = [k for k in keys if (k in self.held) != updating]
         if refused:
-            code, said = ("-4", "không tồn tại — does not exist") if updating else ("-3", "Hồ sơ đã tồn tại — dossier already exists")
-            answer = {"error_code": code, "message": f"{said}: {', '.join(refused)}", "result": [{"MaHoSo": k} for k in refused]}
+            code, said = (
+                ("-4", "không tồn tại — does not exist")
+                if updating
+                else ("-3", "Hồ sơ đã tồn tại — dossier already exists")
+            )
+            answer = {
+                "error_code": code,
+                "message": f"{said}: {', '.join(refused)}",
+                "result": [{"MaHoSo": k} for k in refused],
+            }
             return 200, {}, json.dumps(answer).encode()
         for key in keys:
             self.held[key] = self.held.get(key, 0) + 1
@@ -238,7 +270,9 @@ def test_async_new_or_update_behaves_the_same(qc: Any, hostile: Hostile, dossier
     fake.held["HS-A-1"] = 1
 
     async def run() -> list[Any]:
-        async with qc.AsyncClient(hostile.base_url, username="u-h5", password="p-h5!", madonvi="000.00.01.H22", backoff=0) as portal:
+        async with qc.AsyncClient(
+            hostile.base_url, username="u-h5", password="p-h5!", madonvi="000.00.01.H22", backoff=0
+        ) as portal:
             return list(await portal.dong_bo_ho_so_mc_new_or_update(dossiers("HS-A-1", "HS-A-2")))
 
     results = asyncio.run(run())

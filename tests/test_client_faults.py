@@ -87,7 +87,9 @@ class FaultProxy:
                 return data
             data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
-        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")), 0)
+        length = next(
+            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")), 0
+        )
         while len(body) < length:
             body += sock.recv(65536)
         return head + b"\r\n\r\n" + body
@@ -99,7 +101,14 @@ class FaultProxy:
         while True:
             head, sep, body = data.partition(b"\r\n\r\n")
             if sep:
-                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")), 0)
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    ),
+                    0,
+                )
                 if len(body) >= length:
                     return data
             chunk = sock.recv(65536)
@@ -131,7 +140,15 @@ def client_for(models: Any, port: int, **options: Any) -> Any:
 
     # No keep-alive: the proxy serves one request per connection, and each scenario counts connections.
     transport = httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
-    return qcvn120_client.Client(f"http://127.0.0.1:{port}", username="sandbox", password="sandbox", madonvi=MADONVI, backoff=0.01, transport=transport, **options)
+    return qcvn120_client.Client(
+        f"http://127.0.0.1:{port}",
+        username="sandbox",
+        password="sandbox",
+        madonvi=MADONVI,
+        backoff=0.01,
+        transport=transport,
+        **options,
+    )
 
 
 def test_reset_before_and_after_sending_never_duplicates(sandbox: Sandbox, models: Any) -> None:
@@ -204,7 +221,9 @@ def tls_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     ca.cert_pem.write_to_path(str(folder / "ca.pem"))
     app, _ = create_sandbox_app(":memory:")
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ssl_certfile=str(folder / "server.pem"))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", ssl_certfile=str(folder / "server.pem")
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -216,7 +235,9 @@ def tls_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     thread.join(timeout=10)
 
 
-def test_tls_fails_closed_and_works_with_the_right_ca(tls_portal: tuple[str, trustme.CA, trustme.CA], models: Any, tmp_path: Path) -> None:
+def test_tls_fails_closed_and_works_with_the_right_ca(
+    tls_portal: tuple[str, trustme.CA, trustme.CA], models: Any, tmp_path: Path
+) -> None:
     import qcvn120_client
 
     url, ca, other_ca = tls_portal
@@ -233,7 +254,10 @@ def test_tls_fails_closed_and_works_with_the_right_ca(tls_portal: tuple[str, tru
     right = ssl.create_default_context()
     ca.configure_trust(right)
     # right CA, wrong host name
-    with qcvn120_client.Client(host_mismatch, verify=right, **options) as portal, pytest.raises(qcvn120_client.TransportError):
+    with (
+        qcvn120_client.Client(host_mismatch, verify=right, **options) as portal,
+        pytest.raises(qcvn120_client.TransportError),
+    ):
         portal.lay_thu_tuc(ma_tthc="1.001193.000.00.00.H99")
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))

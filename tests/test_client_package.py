@@ -17,7 +17,10 @@ def test_client_installs_alone_in_a_fresh_venv(out_dir: Path, tmp_path: Path) ->
     python = env_dir / "bin" / "python"
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(out_dir / "python")],
-        capture_output=True, check=False, text=True, timeout=600,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=600,
     )
     assert install.returncode == 0, install.stderr[-2000:]
     probe = (
@@ -26,7 +29,9 @@ def test_client_installs_alone_in_a_fresh_venv(out_dir: Path, tmp_path: Path) ->
         "from qcvn120_client import models\n"
         "print(models.DongBoHoSoMCRecord.__name__, qcvn120_client.__version__)\n"
     )
-    run = subprocess.run([str(python), "-c", probe], capture_output=True, check=False, text=True, timeout=120, cwd=tmp_path)
+    run = subprocess.run(
+        [str(python), "-c", probe], capture_output=True, check=False, text=True, timeout=120, cwd=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("DongBoHoSoMCRecord")
 
@@ -36,24 +41,58 @@ def test_generated_code_never_imports_qcvngen(out_dir: Path, package: str) -> No
     for path in (out_dir / package).glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             assert not any(n.split(".")[0] == "qcvngen" for n in names), f"{path.name} imports qcvngen"
 
 
 def test_server_package_passes_mypy_strict(out_dir: Path) -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", "/dev/null", "-p", "qcvn120_server"],
-        cwd=out_dir, env={"MYPYPATH": f"{out_dir / 'python'}:{out_dir / 'server'}", "PATH": "/usr/bin:/bin"},
-        capture_output=True, check=False, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--cache-dir",
+            "/dev/null",
+            "-p",
+            "qcvn120_server",
+        ],
+        cwd=out_dir,
+        env={"MYPYPATH": f"{out_dir / 'python'}:{out_dir / 'server'}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
 def test_client_package_passes_mypy_strict(out_dir: Path) -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", "/dev/null", "-p", "qcvn120_client"],
-        cwd=out_dir, env={"MYPYPATH": f"{out_dir / 'python'}", "PATH": "/usr/bin:/bin"},
-        capture_output=True, check=False, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--cache-dir",
+            "/dev/null",
+            "-p",
+            "qcvn120_client",
+        ],
+        cwd=out_dir,
+        env={"MYPYPATH": f"{out_dir / 'python'}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
@@ -81,6 +120,8 @@ def test_client_works_vendored_under_another_name(out_dir: Path, tmp_path: Path)
         "except RecordValidationError as error:\n"
         "    print('refused', 'yyyyMMddHHmmss' in str(error))\n"
     )
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, check=False, text=True, timeout=120, cwd=tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, check=False, text=True, timeout=120, cwd=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == ["[]", "refused True"]

@@ -146,7 +146,16 @@ def test_duplicate_keys_are_refused(rt: Any) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(0, "0"), (" 00 ", "0"), (-3, "-3"), ("-3", "-3"), (10**4000 - 1, None), ("9" * 4000, None), ("x" * 65, None), (True, None)],
+    [
+        (0, "0"),
+        (" 00 ", "0"),
+        (-3, "-3"),
+        ("-3", "-3"),
+        (10**4000 - 1, None),
+        ("9" * 4000, None),
+        ("x" * 65, None),
+        (True, None),
+    ],
 )
 def test_error_codes_stay_short(rt: Any, value: object, expected: str | None) -> None:
     previous = sys.get_int_max_str_digits()
@@ -158,7 +167,9 @@ def test_error_codes_stay_short(rt: Any, value: object, expected: str | None) ->
 
 
 def test_portal_messages_are_redacted_and_bounded(rt: Any) -> None:
-    shown = rt._answers.redact("Hồ sơ 000.00.01.H22-240101-0001 đã tồn tại\n" + "x" * 5000, {"000.00.01.H22-240101-0001"})
+    shown = rt._answers.redact(
+        "Hồ sơ 000.00.01.H22-240101-0001 đã tồn tại\n" + "x" * 5000, {"000.00.01.H22-240101-0001"}
+    )
     assert "000.00.01" not in shown and "\n" not in shown and len(shown) <= 300
 
 
@@ -174,8 +185,14 @@ def test_refused_records_are_read_from_result(rt: Any) -> None:
 
 
 def test_already_exists_error_gives_keys_as_data_not_in_text(rt: Any) -> None:
-    answer = rt._answers.Answer(200, "-3", "Hồ sơ đã tồn tại — dossier already exists: HS-A1, HS-B2", False,
-                                "http://portal.test/integration", {"result": [{"MaHoSo": "HS-A1"}, {"MaHoSo": "HS-B2"}]})
+    answer = rt._answers.Answer(
+        200,
+        "-3",
+        "Hồ sơ đã tồn tại — dossier already exists: HS-A1, HS-B2",
+        False,
+        "http://portal.test/integration",
+        {"result": [{"MaHoSo": "HS-A1"}, {"MaHoSo": "HS-B2"}]},
+    )
     with pytest.raises(rt.errors.AlreadyExistsError) as caught:
         rt._answers.raise_for_code(answer, service="DongBoHoSoMC", secrets={"HS-A1", "HS-B2"})
     error = caught.value
@@ -245,7 +262,15 @@ def test_help_shows_every_constructor_parameter_and_packet_docs(models: Any, res
             if name != "self":
                 assert f"{name}: " in shown.split("Args:", 1)[1], (cls.__name__, name)
         method = pydoc.plain(pydoc.render_doc(cls.dong_bo_ho_so_mc))
-        for needle in ("Table 1, row", "Args:", "records: ``models.DongBoHoSoMCRecord`` (Table 2", "is_updating: ``isUpdating``", "Returns:", "Raises:", "AlreadyExistsError"):
+        for needle in (
+            "Table 1, row",
+            "Args:",
+            "records: ``models.DongBoHoSoMCRecord`` (Table 2",
+            "is_updating: ``isUpdating``",
+            "Returns:",
+            "Raises:",
+            "AlreadyExistsError",
+        ):
             assert needle in method, needle
     reg = result.regulation
     assert reg is not None
@@ -272,7 +297,17 @@ def test_every_code_list_member_carries_its_meaning(models: Any, result: BuildRe
 def test_member_names_come_from_the_meaning_or_the_code(rt: Any) -> None:
     from qcvngen.runtime.client import _codes
 
-    enum = _codes.code_enum("X", "doc", (("1", "Một", "in person"), ("2", "Hai", "in person (again)"), ("3", "Ba", "'; import os"), ("4", "Bốn", "Đường bộ")), "m")
+    enum = _codes.code_enum(
+        "X",
+        "doc",
+        (
+            ("1", "Một", "in person"),
+            ("2", "Hai", "in person (again)"),
+            ("3", "Ba", "'; import os"),
+            ("4", "Bốn", "Đường bộ"),
+        ),
+        "m",
+    )
     assert [m.name for m in enum] == ["IN_PERSON", "C2", "C3", "DUONG_BO"]
     assert enum.__doc__ == "doc" and enum("3").vi == "Ba" and enum["IN_PERSON"] == "1"
 
@@ -287,13 +322,18 @@ def test_model_classes_name_their_table(models: Any) -> None:
 # one engine and forgotten in the other fails here.
 UNASYNC = [
     (r"The synchronous engine: (.*) ``httpx.Client``\.", r"The asynchronous engine: \1 ``httpx.AsyncClient``."),
-    (r"alongside ``_async`` \(the same steps with ``await``\)", "alongside ``_sync`` (the same steps without ``await``)"),
+    (
+        r"alongside ``_async`` \(the same steps with ``await``\)",
+        "alongside ``_sync`` (the same steps without ``await``)",
+    ),
     (r"^import threading$", "import asyncio"),
     (r"from collections.abc import Callable, Sequence", "from collections.abc import Awaitable, Callable, Sequence"),
     (r'__all__ = \["SyncEngine"\]', '__all__ = ["AsyncEngine"]'),
     (r"class SyncEngine\(BaseClient\):", "class AsyncEngine(BaseClient):"),
-    (r'"""The engine of the generated ``Client``; safe to share between threads."""',
-     '"""The engine of the generated ``AsyncClient``; safe to share between tasks of one event loop."""'),
+    (
+        r'"""The engine of the generated ``Client``; safe to share between threads."""',
+        '"""The engine of the generated ``AsyncClient``; safe to share between tasks of one event loop."""',
+    ),
     (r"_http: httpx.Client$", "_http: httpx.AsyncClient"),
     (r"httpx.BaseTransport", "httpx.AsyncBaseTransport"),
     (r"httpx.Client\(", "httpx.AsyncClient("),
@@ -304,7 +344,10 @@ UNASYNC = [
     (r"self\.close\(\)", "await self.aclose()"),
     (r"    def close\(self\)", "    async def aclose(self)"),
     (r"self\._http\.close\(\)", "await self._http.aclose()"),
-    (r"^    def (login|_push|_push_new_or_update|_send_new_or_update|_send|_pull|_pull_raw|_call|_session|_forget|_post|_exchange)\(", r"    async def \1("),
+    (
+        r"^    def (login|_push|_push_new_or_update|_send_new_or_update|_send|_pull|_pull_raw|_call|_session|_forget|_post|_exchange)\(",
+        r"    async def \1(",
+    ),
     (r"(?<![\w.])self\._(send|call|session|post|exchange|send_new_or_update|forget|sleep)\(", r"await self._\1("),
     (r"^(\s+)with self\.", r"\1async with self."),
     (r"for chunk in response\.iter_raw\(\)", "async for chunk in response.aiter_raw()"),

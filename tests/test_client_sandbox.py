@@ -23,7 +23,9 @@ OTHER = ("h5-other", "h5-Other-9", "000.00.00.H22")
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     accounts = [f"{USER}:{PASSWORD}:{MADONVI}", ":".join(OTHER)]
-    running = start_sandbox(tmp_path_factory.mktemp("h5") / "state.sqlite3", *[a for text in accounts for a in ("--account", text)])
+    running = start_sandbox(
+        tmp_path_factory.mktemp("h5") / "state.sqlite3", *[a for text in accounts for a in ("--account", text)]
+    )
     yield running
     running.stop()
 
@@ -115,7 +117,13 @@ def test_a_datetime_is_sent_as_viet_nam_wire_time(qc: Any, sandbox: Sandbox) -> 
 def lists_refused_keys(sandbox: Sandbox) -> bool:
     """Whether the sandbox answers a refused record with its key in ``result`` (all-or-nothing batches)."""
     session = raw_login(sandbox, PASSWORD)["session"]
-    body = {"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [opencps_dossier("H5-MIX-A")]}
+    body = {
+        "session": session,
+        "madonvi": MADONVI,
+        "service": "DongBoHoSoMC",
+        "isUpdating": "False",
+        "data": [opencps_dossier("H5-MIX-A")],
+    }
     httpx.post(f"{sandbox.base_url}/integration", json=body)  # stores H5-MIX-A (or finds it held)
     answer = httpx.post(f"{sandbox.base_url}/integration", json=body).json()
     return bool(answer.get("error_code") == "-3" and answer.get("result") == [{"MaHoSo": "H5-MIX-A"}])
@@ -141,8 +149,17 @@ def test_the_package_readme_first_push_works(qc: Any, sandbox: Sandbox, out_dir:
     readme = (out_dir / "python" / "README.md").read_text(encoding="utf-8")
     code = readme.split("```python\n", 1)[1].split("```", 1)[0]
     assert 'Client("http://127.0.0.1:8000", username="sandbox", password="sandbox", madonvi="000.00.00.G05")' in code
-    code = code.replace("http://127.0.0.1:8000", sandbox.base_url).replace('username="sandbox", password="sandbox"', f'username="{USER}", password="{PASSWORD}"')
+    code = code.replace("http://127.0.0.1:8000", sandbox.base_url).replace(
+        'username="sandbox", password="sandbox"', f'username="{USER}", password="{PASSWORD}"'
+    )
     code = code.replace("000.00.00.G05-240105-0001", "H5-README-1")
-    run = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(out_dir / "python")})
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(out_dir / "python")},
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "H5-README-1" in dossiers(sandbox) and "LayThuTucResult" in run.stdout

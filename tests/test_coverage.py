@@ -10,10 +10,36 @@ from typer.testing import CliRunner
 from conftest import SPEC
 from qcvngen.cli import app
 
-DECLARED = {2: 27, 3: 9, 4: 8, 5: 18, 6: 25, 7: 5, 8: 23, 9: 24, 10: 7, 11: 1, 12: 3, 13: 26, 14: 11, 15: 12, 16: 6, 17: 11}
+DECLARED = {
+    2: 27,
+    3: 9,
+    4: 8,
+    5: 18,
+    6: 25,
+    7: 5,
+    8: 23,
+    9: 24,
+    10: 7,
+    11: 1,
+    12: 3,
+    13: 26,
+    14: 11,
+    15: 12,
+    16: 6,
+    17: 11,
+}
 # What REFERENCE.md supports (§0 and §8): complete tables, partial ones, and those with nothing known.
 SPECIFIED = {2: 27, 3: 9, 4: 8, 5: 18, 6: 23, 7: 3, 8: 0, 9: 0, 10: 0, 11: 1, 12: 0, 13: 0, 14: 5, 15: 7, 16: 6, 17: 7}
-STATUS = {2: "complete", 3: "complete", 4: "unverified", 5: "complete", 8: "unknown", 9: "unknown", 11: "complete", 16: "complete"}
+STATUS = {
+    2: "complete",
+    3: "complete",
+    4: "unverified",
+    5: "complete",
+    8: "unknown",
+    9: "unknown",
+    11: "complete",
+    16: "complete",
+}
 
 
 def coverage_json() -> dict[str, Any]:

@@ -53,7 +53,9 @@ def test_a_build_killed_mid_write_leaves_the_whole_old_or_the_whole_new_tree(tmp
     payload = tmp_path / "new.json"
     payload.write_text(json.dumps({k.as_posix(): v for k, v in new.items()}))
     # How long the swap takes, so the kills land before, during and after it.
-    timer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "timing"), str(payload)], stdout=subprocess.PIPE, cwd=ROOT)
+    timer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(tmp_path / "timing"), str(payload)], stdout=subprocess.PIPE, cwd=ROOT
+    )
     assert timer.stdout is not None
     timer.stdout.readline()
     started = time.monotonic()
@@ -64,7 +66,9 @@ def test_a_build_killed_mid_write_leaves_the_whole_old_or_the_whole_new_tree(tmp
     outcomes = {"old": 0, "new": 0}
     for _ in range(16):
         write(out, old)  # back to the old tree (removes abandoned staging folders too)
-        process = subprocess.Popen([sys.executable, "-c", WRITER, str(out), str(payload)], stdout=subprocess.PIPE, cwd=ROOT)
+        process = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(out), str(payload)], stdout=subprocess.PIPE, cwd=ROOT
+        )
         assert process.stdout is not None
         process.stdout.readline()  # "writing": the new tree is being staged now
         time.sleep(rng.uniform(0.0, duration * 2.0))
@@ -75,7 +79,9 @@ def test_a_build_killed_mid_write_leaves_the_whole_old_or_the_whole_new_tree(tmp
         outcomes["old" if found == old_digest else "new"] += 1
     write(out, new)
     assert digest(out) == new_digest
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".generated")] == [], "abandoned staging folders are cleaned"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".generated")] == [], (
+        "abandoned staging folders are cleaned"
+    )
     assert outcomes["old"], f"some kills should land before the swap: {outcomes}"
     print(f"build kill trials: {outcomes}")
 
@@ -94,7 +100,13 @@ def test_acknowledged_pushes_survive_sigkill_exactly_once(tmp_path: Path) -> Non
                 if stop.is_set():
                     return
                 keys = [f"W{worker}-B{batch}-R{i}" for i in range(25)]
-                body = {"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [opencps_dossier(k) for k in keys]}
+                body = {
+                    "session": session,
+                    "madonvi": MADONVI,
+                    "service": "DongBoHoSoMC",
+                    "isUpdating": "False",
+                    "data": [opencps_dossier(k) for k in keys],
+                }
                 try:
                     reply = http.post("/integration", json=body)
                 except httpx.TransportError:
@@ -117,7 +129,9 @@ def test_acknowledged_pushes_survive_sigkill_exactly_once(tmp_path: Path) -> Non
 
     restarted = start_sandbox(db)
     try:
-        stored: list[dict[str, Any]] = httpx.get(f"{restarted.base_url}/sandbox/api/dossiers", timeout=30).json()["dossiers"]
+        stored: list[dict[str, Any]] = httpx.get(f"{restarted.base_url}/sandbox/api/dossiers", timeout=30).json()[
+            "dossiers"
+        ]
     finally:
         restarted.stop()
     keys = [d["MaHoSo"] for d in stored]

@@ -15,12 +15,22 @@ from qcvngen.pipeline import BuildResult
 from sandbox_process import Sandbox, start_sandbox
 
 USER, PASSWORD, MADONVI = "e2e-user", "CANARY-PASSWORD-7f3e", "000.00.00.H22"
-PERSONAL = {"ChuHoSo": "CANARY Trần Văn Bí Mật", "SoDienThoai": "0999000111", "Email": "canary.pii@example.invalid", "MaDoiTuong": "079099000111"}
+PERSONAL = {
+    "ChuHoSo": "CANARY Trần Văn Bí Mật",
+    "SoDienThoai": "0999000111",
+    "Email": "canary.pii@example.invalid",
+    "MaDoiTuong": "079099000111",
+}
 
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    running = start_sandbox(tmp_path_factory.mktemp("e2e") / "state.sqlite3", "--account", f"{USER}:{PASSWORD}:{MADONVI}", "--show-personal-data")
+    running = start_sandbox(
+        tmp_path_factory.mktemp("e2e") / "state.sqlite3",
+        "--account",
+        f"{USER}:{PASSWORD}:{MADONVI}",
+        "--show-personal-data",
+    )
     yield running
     running.stop()
 
@@ -43,7 +53,9 @@ def pull_arguments(packet: Any) -> dict[str, Any]:
 
 
 def stored(sandbox: Sandbox, service: str) -> list[dict[str, Any]]:
-    return [entry["record"] for entry in httpx.get(f"{sandbox.base_url}/sandbox/api/records/{service}").json()["records"]]
+    return [
+        entry["record"] for entry in httpx.get(f"{sandbox.base_url}/sandbox/api/records/{service}").json()["records"]
+    ]
 
 
 def dossiers(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
@@ -52,7 +64,9 @@ def dossiers(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
 
 def drive_sync(client_module: Any, reg: Any, sandbox: Sandbox, tag: str) -> dict[str, Any]:
     seen: dict[str, Any] = {}
-    with client_module.Client(sandbox.base_url, username=USER, password=PASSWORD, madonvi=MADONVI, batch_size=2, backoff=0) as portal:
+    with client_module.Client(
+        sandbox.base_url, username=USER, password=PASSWORD, madonvi=MADONVI, batch_size=2, backoff=0
+    ) as portal:
         for packet in reg.packets:
             method = getattr(portal, packet.method)
             if packet.direction == "push":
@@ -71,14 +85,18 @@ def drive_sync(client_module: Any, reg: Any, sandbox: Sandbox, tag: str) -> dict
         updated[0]["TrangThaiHoSo"] = "10"
         assert portal.dong_bo_ho_so_mc(updated, is_updating=True)[0].error_code == "0"
         with pytest.raises(client_module.PortalError) as refused:
-            portal.cap_nhat_tien_do_ho_so_mc([{**records_for(reg, reg.packet("CapNhatTienDoHoSoMC"), "x", 1)[0], "MaHoSo": f"{tag}-UNKNOWN"}])
+            portal.cap_nhat_tien_do_ho_so_mc(
+                [{**records_for(reg, reg.packet("CapNhatTienDoHoSoMC"), "x", 1)[0], "MaHoSo": f"{tag}-UNKNOWN"}]
+            )
         assert refused.value.code == "-4"
     return seen
 
 
 async def drive_async(client_module: Any, reg: Any, sandbox: Sandbox, tag: str) -> dict[str, Any]:
     seen: dict[str, Any] = {}
-    async with client_module.AsyncClient(sandbox.base_url, username=USER, password=PASSWORD, madonvi=MADONVI, batch_size=2, backoff=0) as portal:
+    async with client_module.AsyncClient(
+        sandbox.base_url, username=USER, password=PASSWORD, madonvi=MADONVI, batch_size=2, backoff=0
+    ) as portal:
         for packet in reg.packets:
             method = getattr(portal, packet.method)
             if packet.direction == "push":
@@ -98,7 +116,9 @@ async def drive_async(client_module: Any, reg: Any, sandbox: Sandbox, tag: str) 
 
 
 @pytest.mark.parametrize("flavour", ["sync", "async"])
-def test_every_packet_through_the_client(flavour: str, sandbox: Sandbox, models: Any, result: BuildResult, caplog: pytest.LogCaptureFixture) -> None:
+def test_every_packet_through_the_client(
+    flavour: str, sandbox: Sandbox, models: Any, result: BuildResult, caplog: pytest.LogCaptureFixture
+) -> None:
     import qcvn120_client
 
     reg = result.regulation
@@ -124,7 +144,12 @@ def test_every_packet_through_the_client(flavour: str, sandbox: Sandbox, models:
         now = stored(sandbox, packet.name)
         assert len(now) - before[packet.name] == 3, packet.name
         assert packet.data_record is not None, packet.name  # every push packet carries records
-        sent = [getattr(models, packet.data_record).model_validate(x).model_dump(by_alias=True, exclude_none=True, mode="json") for x in seen[packet.name]]
+        sent = [
+            getattr(models, packet.data_record)
+            .model_validate(x)
+            .model_dump(by_alias=True, exclude_none=True, mode="json")
+            for x in seen[packet.name]
+        ]
         assert now[-3:] == sent, packet.name
     # Pulls came back typed.
     assert seen["LayThuTuc"][0].tentthc == "Đăng ký khai sinh"

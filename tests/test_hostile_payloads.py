@@ -120,7 +120,14 @@ class Running:
         self.sessions.append(token)
         return token
 
-    def post(self, path: str, *, content: bytes | Iterator[bytes], content_type: str | None = "application/json", timeout: float = 30) -> httpx.Response:
+    def post(
+        self,
+        path: str,
+        *,
+        content: bytes | Iterator[bytes],
+        content_type: str | None = "application/json",
+        timeout: float = 30,
+    ) -> httpx.Response:
         headers = {"content-type": content_type} if content_type is not None else {}
         reply = self.client.post(f"{self.base}{path}", content=content, headers=headers, timeout=timeout)
         self.bodies.append(reply.text)
@@ -132,8 +139,15 @@ class Running:
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     db = tmp_path_factory.mktemp("hostile") / "state.sqlite3"
     sandbox = start_sandbox(
-        db, "--account", f"{USER}:{CANARY_PASSWORD}:{MADONVI}", "--account", f"other:other-pw:{OTHER_UNIT}",
-        "--session-ttl", "7200", "--log-level", "debug",
+        db,
+        "--account",
+        f"{USER}:{CANARY_PASSWORD}:{MADONVI}",
+        "--account",
+        f"other:other-pw:{OTHER_UNIT}",
+        "--session-ttl",
+        "7200",
+        "--log-level",
+        "debug",
     )
     state = Running(sandbox, httpx.Client())
 
@@ -194,13 +208,35 @@ def test_schemathesis_all_phases_find_no_5xx_no_schema_violation_and_no_accepted
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "tests"), os.environ.get("PYTHONPATH")) if p),
     }
     command = [
-        sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", f"{running.base}/openapi.json",
-        "--checks", "all", "--mode", "all", "--phases", "examples,coverage,fuzzing,stateful",
-        "--max-examples", str(examples), "--seed", str(seed), "--workers", "1", "--continue-on-failure",
-        "--report", "json", "--report-json-path", str(report),
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(config),
+        "run",
+        f"{running.base}/openapi.json",
+        "--checks",
+        "all",
+        "--mode",
+        "all",
+        "--phases",
+        "examples,coverage,fuzzing,stateful",
+        "--max-examples",
+        str(examples),
+        "--seed",
+        str(seed),
+        "--workers",
+        "1",
+        "--continue-on-failure",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
     ]
     logged_before = len(running.output)
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=3600 if FULL else 900, check=False)
+    done = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=3600 if FULL else 900, check=False
+    )
     time.sleep(0.5)  # let the drain thread catch up
     during = running.output[logged_before:]
     reached_handlers = sum(1 for line in during if '"logger": "qcvngen.sandbox"' in line and ": error_code " in line)
@@ -210,7 +246,9 @@ def test_schemathesis_all_phases_find_no_5xx_no_schema_violation_and_no_accepted
     failures = [f for f in result["failures"] if f["type"] not in REPORT_ONLY]
     noted = [f for f in result["failures"] if f["type"] in REPORT_ONLY]
     operations, cases, phases = result["operations"], result["test_cases"], result["phases"]
-    ran = ", ".join(f"{name} {p['status']}" + (f" ({p['skip_reason']})" if p["skip_reason"] else "") for name, p in phases.items())
+    ran = ", ".join(
+        f"{name} {p['status']}" + (f" ({p['skip_reason']})" if p["skip_reason"] else "") for name, p in phases.items()
+    )
     say(
         capsys,
         f"schemathesis {schemathesis.__version__} seed={result['seed']} max-examples={examples}: "
@@ -220,12 +258,16 @@ def test_schemathesis_all_phases_find_no_5xx_no_schema_violation_and_no_accepted
         + "".join(f"\n  {f['code']} {f['title']}: {f['count']} ({f['type']})" for f in result["failures"]),
     )
     if noted:  # what the refused schema-valid requests were refused for (the server's own message)
-        refusals = sorted({line.strip() for line in done.stdout.splitlines() if line.strip().startswith('`{"error_code"')})
+        refusals = sorted(
+            {line.strip() for line in done.stdout.splitlines() if line.strip().startswith('`{"error_code"')}
+        )
         say(capsys, "refused schema-valid requests: " + "; ".join(r[:200] for r in refusals[:5]))
     assert not result["errors"], done.stdout[-6000:]
     assert result["stop_reason"] == "completed" and operations["tested"] == operations["total"] == 2
     assert cases["generated"] > 0 and cases["errored"] == 0
-    assert reached_handlers > 0 and refused_sessions > 0, "injected sessions must reach handlers, invalid ones must still be sent"
+    assert reached_handlers > 0 and refused_sessions > 0, (
+        "injected sessions must reach handlers, invalid ones must still be sent"
+    )
     assert not failures, done.stdout[-8000:]
 
 
@@ -270,8 +312,16 @@ WRONG_TYPES: dict[str, tuple[Any, ...]] = {
     "record": ("x", [], 1, None),
     "any": (),
 }
-VALID_SCALARS = {"string": "Giá trị hợp lệ", "datetime": "20240105083000", "flag": "False", "integer": "12",
-                 "decimal": "1.5", "percent": "50", "id": "123", "any": "x"}
+VALID_SCALARS = {
+    "string": "Giá trị hợp lệ",
+    "datetime": "20240105083000",
+    "flag": "False",
+    "integer": "12",
+    "decimal": "1.5",
+    "percent": "50",
+    "id": "123",
+    "any": "x",
+}
 PARAM_VALUES = {"maTTHC": "1.001193.000.00.00.H99", "idQDCB": "QĐ-1", "TepTinPhanAnh": "/pakn/1/don.pdf"}
 
 
@@ -311,7 +361,9 @@ def base_request(reg: Any, packet: Any, session: str) -> dict[str, Any]:
         body[p.wire_name] = PARAM_VALUES.get(p.wire_name) or valid_value(reg, p)
     if packet.data_record:
         record = reg.record(packet.data_record)
-        body["data"] = [valid_record(reg, record) if record.fields else {"HoTenNguoiGui": CANARY_NAME, "SoDienThoai": CANARY_PHONE}]
+        body["data"] = [
+            valid_record(reg, record) if record.fields else {"HoTenNguoiGui": CANARY_NAME, "SoDienThoai": CANARY_PHONE}
+        ]
     return body
 
 
@@ -399,11 +451,21 @@ def matrix(reg: Any, session: str, other_session: str) -> Iterator[Case]:
                 yield case(packet, f"{where} unknown code", body, says=(where,), schema_invalid=True)
             if f.max_length:
                 n = f.max_length
-                for label, value, ok in (("max+1 NFC", "ễ" * (n + 1), False), ("max NFC", "ễ" * n, True), ("max NFD", unicodedata.normalize("NFD", "ễ" * n), True)):
+                for label, value, ok in (
+                    ("max+1 NFC", "ễ" * (n + 1), False),
+                    ("max NFC", "ễ" * n, True),
+                    ("max NFD", unicodedata.normalize("NFD", "ễ" * n), True),
+                ):
                     body = fresh(packet)
                     put(body, loc, value)
                     if ok:  # NFD is longer in code points: accepted because the server normalises first (C5)
-                        yield case(packet, f"{where} {label}", body, statuses=(200,), schema_invalid=None if "NFD" in label else False)
+                        yield case(
+                            packet,
+                            f"{where} {label}",
+                            body,
+                            statuses=(200,),
+                            schema_invalid=None if "NFD" in label else False,
+                        )
                     else:
                         yield case(packet, f"{where} {label}", body, says=(where, str(n)), schema_invalid=True)
             if f.type.kind == "string" and f.pii:  # NFD of a valid Vietnamese value: accepted
@@ -467,9 +529,21 @@ def matrix(reg: Any, session: str, other_session: str) -> Iterator[Case]:
                 put(body, loc, "__NUMBER__")
                 content = encode(body).replace(b'"__NUMBER__"', token)
                 yield Case(label=f"{packet.name}: {path_text(loc)} = {label}", packet=packet.name, body=content)
-        for label, ctype in (("no Content-Type", None), ("text/plain", "text/plain"), ("form-urlencoded", "application/x-www-form-urlencoded"),
-                             ("multipart", "multipart/form-data; boundary=x"), ("charset=latin-1", "application/json; charset=latin-1")):
-            yield Case(label=f"{packet.name}: {label}", packet=packet.name, body=text.encode(), content_type=ctype, statuses=(415,), says=("Content-Type",))
+        for label, ctype in (
+            ("no Content-Type", None),
+            ("text/plain", "text/plain"),
+            ("form-urlencoded", "application/x-www-form-urlencoded"),
+            ("multipart", "multipart/form-data; boundary=x"),
+            ("charset=latin-1", "application/json; charset=latin-1"),
+        ):
+            yield Case(
+                label=f"{packet.name}: {label}",
+                packet=packet.name,
+                body=text.encode(),
+                content_type=ctype,
+                statuses=(415,),
+                says=("Content-Type",),
+            )
 
 
 @dataclass
@@ -480,15 +554,21 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
 
 
-LEAK_MARKERS = ("Traceback", 'File "', "/work/", "site-packages", ".py\"", "sqlite3.")
+LEAK_MARKERS = ("Traceback", 'File "', "/work/", "site-packages", '.py"', "sqlite3.")
 
 
 def leaked(text: str, canaries: tuple[str, ...], *, markers: bool = True) -> list[str]:
     """Which canaries (and, with ``markers``, stack-trace markers) appear in ``text``, in any form they could take."""
     found = []
     for canary in canaries:
-        forms = {canary, unicodedata.normalize("NFD", canary), json.dumps(canary)[1:-1], urllib.parse.quote(canary),
-                 urllib.parse.quote_plus(canary), base64.b64encode(canary.encode()).decode()}
+        forms = {
+            canary,
+            unicodedata.normalize("NFD", canary),
+            json.dumps(canary)[1:-1],
+            urllib.parse.quote(canary),
+            urllib.parse.quote_plus(canary),
+            base64.b64encode(canary.encode()).decode(),
+        }
         if any(form in text for form in forms):
             found.append(canary)
     return found + [m for m in LEAK_MARKERS if markers and m in text]
@@ -497,7 +577,9 @@ def leaked(text: str, canaries: tuple[str, ...], *, markers: bool = True) -> lis
 def check(running: Running, case: Case, outcome: Outcome, oracle: Callable[[Any, str], bool]) -> None:
     outcome.cases += 1
     if case.schema_invalid is not None and oracle(case.json_body, f"{case.packet}Request") == case.schema_invalid:
-        outcome.problems.append(f"{case.label}: the matrix disagrees with the schema (schema_invalid={case.schema_invalid})")
+        outcome.problems.append(
+            f"{case.label}: the matrix disagrees with the schema (schema_invalid={case.schema_invalid})"
+        )
     started = time.monotonic()
     reply = running.post(case.endpoint, content=case.body, content_type=case.content_type)
     elapsed = time.monotonic() - started
@@ -520,7 +602,10 @@ def check(running: Running, case: Case, outcome: Outcome, oracle: Callable[[Any,
         problem += [f"message lacks {s!r}" for s in case.says if s not in answer["message"]]
     elif str(answer.get("error_code")) not in ("0", "-3", "-4"):
         problem.append(f"accepted with error_code {answer.get('error_code')!r}")
-    problem += [f"echoes {c!r}" for c in leaked(reply.text + json.dumps(dict(reply.headers)), (*PII_CANARIES, CANARY_SESSION, CANARY_PASSWORD))]
+    problem += [
+        f"echoes {c!r}"
+        for c in leaked(reply.text + json.dumps(dict(reply.headers)), (*PII_CANARIES, CANARY_SESSION, CANARY_PASSWORD))
+    ]
     if problem:
         outcome.problems.append(f"{case.label}: {'; '.join(problem)} — {reply.text[:300]}")
 
@@ -529,7 +614,9 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else (values[0] if values else 0.0)
 
 
-def test_negative_matrix_from_the_spec_ir(running: Running, reg: Any, oracle: Callable[[Any, str], bool], capsys: pytest.CaptureFixture[str]) -> None:
+def test_negative_matrix_from_the_spec_ir(
+    running: Running, reg: Any, oracle: Callable[[Any, str], bool], capsys: pytest.CaptureFixture[str]
+) -> None:
     session = running.login()
     other = running.login("other", "other-pw")
     outcome = Outcome()
@@ -558,7 +645,9 @@ def test_nfd_input_is_stored_nfc(running: Running, reg: Any) -> None:
     assert record["TenTTHC"] == "Đăng ký khai sinh" and unicodedata.is_normalized("NFC", record["TenTTHC"])
 
 
-def test_oversized_inputs_are_refused_within_budget(running: Running, reg: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_oversized_inputs_are_refused_within_budget(
+    running: Running, reg: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     session = running.login()
     envelope = {"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False"}
     record = base_request(reg, reg.packet("DongBoHoSoMC"), session)["data"][0]
@@ -572,13 +661,33 @@ def test_oversized_inputs_are_refused_within_budget(running: Running, reg: Any, 
     cases: list[tuple[str, Callable[[], httpx.Response], int, str]] = [
         ("10 MB body (Content-Length)", lambda: running.post("/integration", content=ten_mb), 413, "larger than"),
         ("10 MB body (chunked)", lambda: running.post("/integration", content=chunked()), 413, "larger than"),
-        ("100,000-record batch", lambda: running.post("/integration", content=encode({**envelope, "data": [{}] * 100_000})), 413, "1000"),
+        (
+            "100,000-record batch",
+            lambda: running.post("/integration", content=encode({**envelope, "data": [{}] * 100_000})),
+            413,
+            "1000",
+        ),
         # Under 64 KiB a request is parsed even without a session, so its fault is named precisely;
         # above, a request with no live session is refused unparsed (401).
         ("6*10^4 nested [", lambda: running.post("/integration", content=b"[" * 60_000), 400, "nested"),
         ("10^4 nested objects", lambda: running.post("/integration", content=b'{"a":' * 10_000), 400, "nested"),
-        ("10^5 nested [, no session", lambda: running.post("/integration", content=b"[" * 100_000), 401, "invalid or expired session"),
-        ("40 levels inside an `any` field", lambda: running.post("/integration", content=encode({**envelope, "data": [{**record, "HoSoCoThanhPhanSoHoa": json.loads("[" * 40 + "]" * 40)}]})), 400, "nested"),
+        (
+            "10^5 nested [, no session",
+            lambda: running.post("/integration", content=b"[" * 100_000),
+            401,
+            "invalid or expired session",
+        ),
+        (
+            "40 levels inside an `any` field",
+            lambda: running.post(
+                "/integration",
+                content=encode(
+                    {**envelope, "data": [{**record, "HoSoCoThanhPhanSoHoa": json.loads("[" * 40 + "]" * 40)}]}
+                ),
+            ),
+            400,
+            "nested",
+        ),
     ]
     before = running.status()
     lines = []
@@ -588,12 +697,16 @@ def test_oversized_inputs_are_refused_within_budget(running: Running, reg: Any, 
         elapsed = time.monotonic() - started
         assert reply.status_code == status, (label, reply.text[:300])
         assert says in reply.json()["message"], (label, reply.text[:300])
-        lines.append(f"{label}: HTTP {reply.status_code} in {elapsed * 1000:.0f} ms, VmHWM {running.status()['VmHWM'] // 1024} MB")
+        lines.append(
+            f"{label}: HTTP {reply.status_code} in {elapsed * 1000:.0f} ms, VmHWM {running.status()['VmHWM'] // 1024} MB"
+        )
     started = time.monotonic()
     limit = running.post("/integration", content=batch_limit)  # a control: the largest accepted batch (3.6 MB)
     elapsed = time.monotonic() - started
     assert limit.status_code == 200 and limit.json()["error_code"] == "0", limit.text[:300]
-    lines.append(f"1000 full records (the limit, accepted): HTTP 200 in {elapsed * 1000:.0f} ms, VmHWM {running.status()['VmHWM'] // 1024} MB")
+    lines.append(
+        f"1000 full records (the limit, accepted): HTTP 200 in {elapsed * 1000:.0f} ms, VmHWM {running.status()['VmHWM'] // 1024} MB"
+    )
     after = running.status()
     say(capsys, f"oversized: VmHWM {before['VmHWM'] // 1024} -> {after['VmHWM'] // 1024} MB\n  " + "\n  ".join(lines))
     assert after["VmHWM"] - before["VmHWM"] < 200 * 1024, "peak memory grew by more than 200 MB"
@@ -637,7 +750,9 @@ def test_the_contract_check_knows_every_keyword_the_request_schemas_use(server_p
     requests = [name for name in schemas if name.endswith("Request")]
     for name in requests:
         walk({"$ref": f"#/components/schemas/{name}"})
-    assert len(requests) >= 17 and used <= server_package.contract.Contract.KEYWORDS, used - server_package.contract.Contract.KEYWORDS
+    assert len(requests) >= 17 and used <= server_package.contract.Contract.KEYWORDS, (
+        used - server_package.contract.Contract.KEYWORDS
+    )
 
 
 # -- 3. leakage ------------------------------------------------------------------------------------
@@ -653,7 +768,9 @@ def server_package(out_dir: Path, models: Any) -> Iterator[Any]:
     sys.path.remove(str(out_dir / "server"))
 
 
-def test_a_failing_handler_answers_an_incident_id_and_logs_no_value(server_package: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failing_handler_answers_an_incident_id_and_logs_no_value(
+    server_package: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     import asyncio
 
     server = server_package
@@ -665,7 +782,12 @@ def test_a_failing_handler_answers_an_incident_id_and_logs_no_value(server_packa
     methods["login"] = lambda self, username, password: "token"
     methods["account_for_session"] = lambda self, session: server.Account("u", MADONVI)
     faulty = type("Faulty", (server.PortalHandler,), methods)()
-    body = {"session": "token", "madonvi": MADONVI, "service": "DongBoDanhGia", "data": [{"HoTen": CANARY_NAME, "SoDienThoai": CANARY_PHONE}]}
+    body = {
+        "session": "token",
+        "madonvi": MADONVI,
+        "service": "DongBoDanhGia",
+        "data": [{"HoTen": CANARY_NAME, "SoDienThoai": CANARY_PHONE}],
+    }
 
     async def send() -> httpx.Response:
         transport = httpx.ASGITransport(app=server.create_app(faulty))
@@ -681,7 +803,9 @@ def test_a_failing_handler_answers_an_incident_id_and_logs_no_value(server_packa
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert incident in logged and "RuntimeError" in logged
     assert not leaked(reply.text, PII_CANARIES)
-    assert not leaked(logged, PII_CANARIES, markers=False), "the log keeps the type and frames, never the exception's text"
+    assert not leaked(logged, PII_CANARIES, markers=False), (
+        "the log keeps the type and frames, never the exception's text"
+    )
 
 
 def test_json_log_lines_escape_injection_and_drop_exception_text() -> None:
@@ -692,14 +816,21 @@ def test_json_log_lines_escape_injection_and_drop_exception_text() -> None:
     try:
         raise ValueError(f"secret {CANARY_PASSWORD}")
     except ValueError:
-        record = logging.LogRecord("qcvngen.sandbox", logging.ERROR, __file__, 1, "line1\nline2\r\x1b[31mred\u2028", None, sys.exc_info())
+        record = logging.LogRecord(
+            "qcvngen.sandbox", logging.ERROR, __file__, 1, "line1\nline2\r\x1b[31mred\u2028", None, sys.exc_info()
+        )
     text = JsonLines().format(record)
     assert "\n" not in text and "\r" not in text and "\x1b" not in text and "\u2028" not in text
-    assert json.loads(text)["message"] == "line1\nline2\r\x1b[31mred\u2028" and json.loads(text)["exception"] == "ValueError"
+    assert (
+        json.loads(text)["message"] == "line1\nline2\r\x1b[31mred\u2028"
+        and json.loads(text)["exception"] == "ValueError"
+    )
     assert CANARY_PASSWORD not in text
 
 
-def test_no_canary_reaches_the_sandbox_output_error_bodies_or_urls(running: Running, reg: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_canary_reaches_the_sandbox_output_error_bodies_or_urls(
+    running: Running, reg: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Runs last in this module: its output check covers everything sent above, at DEBUG."""
     bad = running.post("/auth", content=encode({"username": USER, "password": CANARY_WRONG_PASSWORD}))
     unknown = running.post("/auth", content=encode({"username": CANARY_NAME, "password": CANARY_PASSWORD}))
@@ -729,12 +860,16 @@ def test_no_canary_reaches_the_sandbox_output_error_bodies_or_urls(running: Runn
     secrets = (CANARY_PASSWORD, CANARY_WRONG_PASSWORD, CANARY_SESSION, *running.sessions, *PII_CANARIES)
     in_output = leaked(output, secrets)
     # Success bodies excluded: a login answers with its session; nothing answers with personal data.
-    in_bodies = sorted({c for text in running.bodies if not text.startswith('{"error_code":"0"') for c in leaked(text, secrets)})
+    in_bodies = sorted(
+        {c for text in running.bodies if not text.startswith('{"error_code":"0"') for c in leaked(text, secrets)}
+    )
     in_headers = sorted({c for text in running.headers for c in leaked(text, secrets)})
     lines = output.splitlines()
     first_record = next(i for i, line in enumerate(lines) if line.startswith("{"))
     records = lines[first_record:]  # before them only the start-up banner (stdout)
-    assert all(set(json.loads(line)) >= {"time", "level", "logger", "message"} for line in records), "every log record is one JSON line"
+    assert all(set(json.loads(line)) >= {"time", "level", "logger", "message"} for line in records), (
+        "every log record is one JSON line"
+    )
     say(
         capsys,
         f"leakage: {len(secrets)} canaries (password, wrong password, unknown session, {len(running.sessions)} issued sessions, name, phone, e-mail, ID); "

@@ -90,7 +90,9 @@ def _pool() -> ProcessPoolExecutor | None:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
 
 
-def _run_all(pool: ProcessPoolExecutor | None, calls: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]]) -> list[Any]:
+def _run_all(
+    pool: ProcessPoolExecutor | None, calls: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]]
+) -> list[Any]:
     if pool is None:
         return [fn(*args, **kwargs) for fn, args, kwargs in calls]
     futures: list[Future[Any]] = [pool.submit(fn, *args, **kwargs) for fn, args, kwargs in calls]
@@ -115,14 +117,74 @@ def split_payloads() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
 IDENTIFIER_NAMES = sorted(
     {name for name in [*keyword.kwlist, *keyword.softkwlist] if re.fullmatch(r"[A-Za-z]\w*", name)}
     | {
-        "print", "list", "dict", "str", "int", "float", "bool", "bytes", "set", "tuple", "object", "type", "id",
-        "len", "super", "property", "classmethod", "staticmethod", "open", "exec", "eval", "input", "Any",
-        "Literal", "Annotated", "Field", "BaseModel", "ConfigDict", "annotations", "self", "cls", "models", "wire",
-        "model_config", "model_fields", "model_dump", "model_validate", "model_extra", "model_fields_set",
-        "model_computed_fields", "model_post_init", "model_construct", "model_copy", "model_json_schema",
-        "json", "copy", "schema", "schema_json", "validate", "construct", "parse_obj", "parse_raw",
-        "parse_file", "from_orm", "fields", "update_forward_refs", "Config", "x__init__", "A__class__",
-        "init__", "Model_Config", "MODEL_DUMP", "WireInteger", "OpenCode", "None_", "True_", "A1", "a_1",
+        "print",
+        "list",
+        "dict",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "bytes",
+        "set",
+        "tuple",
+        "object",
+        "type",
+        "id",
+        "len",
+        "super",
+        "property",
+        "classmethod",
+        "staticmethod",
+        "open",
+        "exec",
+        "eval",
+        "input",
+        "Any",
+        "Literal",
+        "Annotated",
+        "Field",
+        "BaseModel",
+        "ConfigDict",
+        "annotations",
+        "self",
+        "cls",
+        "models",
+        "wire",
+        "model_config",
+        "model_fields",
+        "model_dump",
+        "model_validate",
+        "model_extra",
+        "model_fields_set",
+        "model_computed_fields",
+        "model_post_init",
+        "model_construct",
+        "model_copy",
+        "model_json_schema",
+        "json",
+        "copy",
+        "schema",
+        "schema_json",
+        "validate",
+        "construct",
+        "parse_obj",
+        "parse_raw",
+        "parse_file",
+        "from_orm",
+        "fields",
+        "update_forward_refs",
+        "Config",
+        "x__init__",
+        "A__class__",
+        "init__",
+        "Model_Config",
+        "MODEL_DUMP",
+        "WireInteger",
+        "OpenCode",
+        "None_",
+        "True_",
+        "A1",
+        "a_1",
     }
 )
 
@@ -137,7 +199,15 @@ def identifier_kind(variant: str, index: int) -> str:
     return "string" if variant == "S" else IDENTIFIER_KINDS[index % len(IDENTIFIER_KINDS)]
 
 
-_SAMPLE: dict[str, str | list[str]] = {"string": "v-{}", "list": ["v-{}"], "any": "v-{}", "integer": "12", "flag": "True", "id": "v-{}", "decimal": "1.5"}
+_SAMPLE: dict[str, str | list[str]] = {
+    "string": "v-{}",
+    "list": ["v-{}"],
+    "any": "v-{}",
+    "integer": "12",
+    "flag": "True",
+    "id": "v-{}",
+    "decimal": "1.5",
+}
 
 
 def identifier_value(kind: str, name: str) -> Any:
@@ -162,8 +232,14 @@ def _identifier_groups() -> list[list[str]]:
 def field_of(name: str, kind: str) -> dict[str, Any]:
     """A hypothesis-membership field of ``kind`` (a list holds strings) named ``name``."""
     return {
-        "name": name, "title": {"vi": f"Trường {name}", "en": f"field {name}"}, "type": kind, "required": False,
-        "membership": "hypothesis", "sources": ["S1"], "confidence": "low", **({"of": "string"} if kind == "list" else {}),
+        "name": name,
+        "title": {"vi": f"Trường {name}", "en": f"field {name}"},
+        "type": kind,
+        "required": False,
+        "membership": "hypothesis",
+        "sources": ["S1"],
+        "confidence": "low",
+        **({"of": "string"} if kind == "list" else {}),
     }
 
 
@@ -178,15 +254,25 @@ def identifier_tree(base: Tree) -> tuple[Tree, list[list[str]]]:
         for number, group in enumerate(groups, 1):
             fields = [field_of(name, identifier_kind(variant, i)) for i, name in enumerate(group)]
             fields += [field_of(f"Trailer{k}", kind) for k, kind in enumerate(("string", "list", "any", "integer"))]
-            records.append({"name": f"IdentCheck{variant}{number}", "title": {"vi": "Kiểm tra tên", "en": "identifier check"}, "fields": fields})
+            records.append(
+                {
+                    "name": f"IdentCheck{variant}{number}",
+                    "title": {"vi": "Kiểm tra tên", "en": "identifier check"},
+                    "fields": fields,
+                }
+            )
     return tree, groups
 
 
 def identifier_payloads(groups: list[list[str]]) -> list[list[Any]]:
     return [
-        ["qcvn120_client.models", f"IdentCheck{variant}{n}",
-         {name: identifier_value(identifier_kind(variant, i), name) for i, name in enumerate(group)}]
-        for variant in IDENTIFIER_VARIANTS for n, group in enumerate(groups, 1)
+        [
+            "qcvn120_client.models",
+            f"IdentCheck{variant}{n}",
+            {name: identifier_value(identifier_kind(variant, i), name) for i, name in enumerate(group)},
+        ]
+        for variant in IDENTIFIER_VARIANTS
+        for n, group in enumerate(groups, 1)
     ]
 
 
@@ -218,7 +304,10 @@ def campaign(skeleton_tree: Tree) -> Campaign:
     calls: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = [
         (run_case, ("skeleton", skel, [], baseline), {})
     ]
-    calls += [(run_case, (f"text-{b}", apply(skel, placements), placements, baseline), {}) for b, placements in enumerate(plan.builds)]
+    calls += [
+        (run_case, (f"text-{b}", apply(skel, placements), placements, baseline), {})
+        for b, placements in enumerate(plan.builds)
+    ]
     calls.append((run_case, ("identifiers", ident_tree, [], None), {"validate": validate}))
     probe_calls: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = [
         (run_probe, (f"{sink.name}#{i}", tree, placements), {})
@@ -228,8 +317,10 @@ def campaign(skeleton_tree: Tree) -> Campaign:
     pool = _pool()
     try:
         results = _run_all(pool, calls + probe_calls)
-        reports, probes = results[: len(calls)], results[len(calls):]
-        result = Campaign(accepted, refused, skel, reports[0].problems + ([reports[0].error] if reports[0].error else []), plan.pairs)
+        reports, probes = results[: len(calls)], results[len(calls) :]
+        result = Campaign(
+            accepted, refused, skel, reports[0].problems + ([reports[0].error] if reports[0].error else []), plan.pairs
+        )
         result.text, result.identifiers, result.probes = reports[1:-1], reports[-1], probes
         result.baseline = baseline
         _build_accepted_names(pool, result, probes, baseline_names)
@@ -240,7 +331,9 @@ def campaign(skeleton_tree: Tree) -> Campaign:
     return result
 
 
-def _build_accepted_names(pool: ProcessPoolExecutor | None, result: Campaign, probes: list[ProbeReport], baseline: dict[str, Any]) -> None:
+def _build_accepted_names(
+    pool: ProcessPoolExecutor | None, result: Campaign, probes: list[ProbeReport], baseline: dict[str, Any]
+) -> None:
     """A name the probes did not refuse is renamed consistently in the skeleton; if the loader refuses
     it then (a derived name breaks a rule), that is the outcome; otherwise it is built and compared
     with the benign build with identifiers masked too. Renames of different kinds share a build; a
@@ -322,7 +415,9 @@ def test_the_harness_sees_what_it_must() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         pkg = Path(tmp) / "out" / "python" / "evilpkg"
         pkg.mkdir(parents=True)
-        (pkg / "__init__.py").write_text("import os\nos.system('true')\nopen('CANARY', 'w').close()\n", encoding="utf-8")
+        (pkg / "__init__.py").write_text(
+            "import os\nos.system('true')\nopen('CANARY', 'w').close()\n", encoding="utf-8"
+        )
         (Path(tmp) / "cwd").mkdir()
         facts, error = checks.import_probe(Path(tmp) / "out", Path(tmp) / "cwd")
         assert facts is not None, error
@@ -331,7 +426,9 @@ def test_the_harness_sees_what_it_must() -> None:
     assert checks.python_shape(b"x = 'a'") == checks.python_shape(b"x = 'b\\n'")
     assert checks.python_shape(b"x = 'a'") != checks.python_shape(b"x = 'a'\nimport os")
     assert checks.source_encoding(b"# coding: utf-7\nx = 1\n") == "utf-7"
-    markdown = checks.markdown_facts("| a | b |\n|---|---|\n| 1 | 2 | 3 |\n\n<img src=x onerror=y>\n\n[x](javascript:alert(1))\n")
+    markdown = checks.markdown_facts(
+        "| a | b |\n|---|---|\n| 1 | 2 | 3 |\n\n<img src=x onerror=y>\n\n[x](javascript:alert(1))\n"
+    )
     assert len(markdown.problems) == 3, markdown.problems
 
 
@@ -409,12 +506,27 @@ def test_refused_payloads_are_diagnosed_in_every_text_position(skeleton_tree: Tr
 
 
 _LONG_ADVERSARIAL = {
-    "capitals": "A" * 100_000, "camel": "Aa" * 50_000, "hashes": "#" * 100_000 + "x", "spaced-hashes": " #" * 50_000 + "x",
-    "digits-dot": "1" * 100_000 + ".", "bidi": "\u202e" * 100_000, "backticks": "`" * 100_000, "backslashes": "\\" * 100_000,
-    "underscores": "_" * 100_000, "spaces": " " * 100_000 + "x", "astral": "\U000e0041" * 50_000, "pipes": "|" * 100_000,
+    "capitals": "A" * 100_000,
+    "camel": "Aa" * 50_000,
+    "hashes": "#" * 100_000 + "x",
+    "spaced-hashes": " #" * 50_000 + "x",
+    "digits-dot": "1" * 100_000 + ".",
+    "bidi": "\u202e" * 100_000,
+    "backticks": "`" * 100_000,
+    "backslashes": "\\" * 100_000,
+    "underscores": "_" * 100_000,
+    "spaces": " " * 100_000 + "x",
+    "astral": "\U000e0041" * 50_000,
+    "pipes": "|" * 100_000,
 }
-_LONG_PLAIN_SCALARS = {"sexagesimal": "1:" * 50_000 + "1", "zeros": "0" * 100_000, "digits-x": "1" * 100_000 + "x",
-                       "float": "1." + "0" * 100_000, "underscored": "-" + "1_" * 50_000, "dashes": "0" * 4 + "-0" * 50_000}
+_LONG_PLAIN_SCALARS = {
+    "sexagesimal": "1:" * 50_000 + "1",
+    "zeros": "0" * 100_000,
+    "digits-x": "1" * 100_000 + "x",
+    "float": "1." + "0" * 100_000,
+    "underscored": "-" + "1_" * 50_000,
+    "dashes": "0" * 4 + "-0" * 50_000,
+}
 
 
 # A runaway (quadratic) regex on 100 kB needs minutes of CPU; linear work needs milliseconds. The
@@ -430,7 +542,13 @@ def _completes_within_cpu_limit(code: str, argument: str) -> subprocess.Complete
         resource.setrlimit(resource.RLIMIT_CPU, (_RUNAWAY_CPU_SECONDS, _RUNAWAY_CPU_SECONDS))
 
     return subprocess.run(
-        [sys.executable, "-c", code], input=argument, preexec_fn=limit, capture_output=True, text=True, cwd=SPEC.parent, check=False
+        [sys.executable, "-c", code],
+        input=argument,
+        preexec_fn=limit,
+        capture_output=True,
+        text=True,
+        cwd=SPEC.parent,
+        check=False,
     )
 
 
@@ -457,13 +575,19 @@ def test_escaping_and_naming_stay_linear_on_100_kb_input(name: str) -> None:
     """Each filter and naming rule handles a 100 kB adversarial value without runaway backtracking
     (snake_case's acronym rule and md's closing-hash rule once backtracked quadratically)."""
     completed = _completes_within_cpu_limit(_LINEAR_FILTERS, json.dumps(_LONG_ADVERSARIAL[name]))
-    assert completed.returncode == 0 and completed.stdout.strip() == "done", (completed.returncode, completed.stderr[-500:])
+    assert completed.returncode == 0 and completed.stdout.strip() == "done", (
+        completed.returncode,
+        completed.stderr[-500:],
+    )
 
 
 @pytest.mark.parametrize("name", sorted(_LONG_PLAIN_SCALARS))
 def test_long_plain_scalars_load_in_linear_time(name: str) -> None:
     completed = _completes_within_cpu_limit(_LINEAR_LOAD, json.dumps(_LONG_PLAIN_SCALARS[name]))
-    assert completed.returncode == 0 and completed.stdout.strip() == "done", (completed.returncode, completed.stderr[-500:])
+    assert completed.returncode == 0 and completed.stdout.strip() == "done", (
+        completed.returncode,
+        completed.stderr[-500:],
+    )
 
 
 # -- B1, B2: names and references --------------------------------------------------------------------------
@@ -475,16 +599,28 @@ def test_hostile_names_and_references_are_refused_or_build_safely(campaign: Camp
     roles = {sink.name: sink.role for sink in NAME_SINKS}
     accepted = {pair for p in campaign.probes for pair in p.accepted}
     failures += [f"reference {s} accepted {label!r}" for s, label in sorted(accepted) if roles[s] == "ref"]
-    failures += [f"name {s}={label!r} accepted but cannot be built" for s, label in sorted(accepted)
-                 if roles[s] == "name" and rename(campaign.skeleton, s, "X") is None]
+    failures += [
+        f"name {s}={label!r} accepted but cannot be built"
+        for s, label in sorted(accepted)
+        if roles[s] == "name" and rename(campaign.skeleton, s, "X") is None
+    ]
     failures += _failures(campaign.renames)
-    failures += [f"rename {pair}: refused without file:line:col: {diagnostics}" for pair, diagnostics in campaign.rename_refused
-                 if not diagnostics or not all(re.match(r"spec/[^:]+:\d+:\d+: ", d) for d in diagnostics)]
+    failures += [
+        f"rename {pair}: refused without file:line:col: {diagnostics}"
+        for pair, diagnostics in campaign.rename_refused
+        if not diagnostics or not all(re.match(r"spec/[^:]+:\d+:\d+: ", d) for d in diagnostics)
+    ]
     assert not failures, "\n".join(failures[:40])
     refused = sum(len(p.refused) for p in campaign.probes)
-    FIGURES.update(name_sinks=len(NAME_SINKS), name_pairs=refused + len(accepted), name_refused=refused,
-                   name_accepted=campaign.rename_pairs, name_accepted_then_refused=len(campaign.rename_refused),
-                   name_rename_builds=len(campaign.renames), name_probes=len(campaign.probes))
+    FIGURES.update(
+        name_sinks=len(NAME_SINKS),
+        name_pairs=refused + len(accepted),
+        name_refused=refused,
+        name_accepted=campaign.rename_pairs,
+        name_accepted_then_refused=len(campaign.rename_refused),
+        name_rename_builds=len(campaign.renames),
+        name_probes=len(campaign.probes),
+    )
 
 
 def test_a_packet_named_after_a_windows_device_is_a_diagnostic(skeleton_tree: Tree) -> None:
@@ -494,30 +630,77 @@ def test_a_packet_named_after_a_windows_device_is_a_diagnostic(skeleton_tree: Tr
 @pytest.mark.parametrize(
     ("what", "edit", "owner"),
     [
-        ("a packet named Login replaces the LoginRequest envelope model", lambda t: rename(t, "packet.name", "Login"), "Login"),
-        ("a local service named like a packet replaces that packet's request model",
-         lambda t: rename(t, "local_service.name", "DongBoHoSoMC"), "DongBoHoSoMC"),
-        ("a record named after a packet request replaces its model", lambda t: rename(t, "record.name", "DongBoHoSoMCRequest"), "DongBoHoSoMCRequest"),
-        ("a record named after a wire type becomes that wire type", lambda t: rename(t, "record.name", "WireInteger"), "WireInteger"),
-        ("a record named after a code type replaces it", lambda t: rename(t, "record.name", "CodeTrangThaiHoSo"), "CodeTrangThaiHoSo"),
-        ("code lists X and XOrEmpty both define CodeXOrEmpty", lambda t: _with_list_named(t, "HostileClosedOrEmpty"), "HostileClosedOrEmpty"),
+        (
+            "a packet named Login replaces the LoginRequest envelope model",
+            lambda t: rename(t, "packet.name", "Login"),
+            "Login",
+        ),
+        (
+            "a local service named like a packet replaces that packet's request model",
+            lambda t: rename(t, "local_service.name", "DongBoHoSoMC"),
+            "DongBoHoSoMC",
+        ),
+        (
+            "a record named after a packet request replaces its model",
+            lambda t: rename(t, "record.name", "DongBoHoSoMCRequest"),
+            "DongBoHoSoMCRequest",
+        ),
+        (
+            "a record named after a wire type becomes that wire type",
+            lambda t: rename(t, "record.name", "WireInteger"),
+            "WireInteger",
+        ),
+        (
+            "a record named after a code type replaces it",
+            lambda t: rename(t, "record.name", "CodeTrangThaiHoSo"),
+            "CodeTrangThaiHoSo",
+        ),
+        (
+            "code lists X and XOrEmpty both define CodeXOrEmpty",
+            lambda t: _with_list_named(t, "HostileClosedOrEmpty"),
+            "HostileClosedOrEmpty",
+        ),
     ],
-    ids=["packet-Login", "local-service-as-packet", "record-as-request", "record-as-wire-type", "record-as-code-type", "list-XOrEmpty"],
+    ids=[
+        "packet-Login",
+        "local-service-as-packet",
+        "record-as-request",
+        "record-as-wire-type",
+        "record-as-code-type",
+        "list-XOrEmpty",
+    ],
 )
-def test_generated_names_that_collide_are_diagnosed(skeleton_tree: Tree, what: str, edit: Callable[[Tree], Tree], owner: str) -> None:
+def test_generated_names_that_collide_are_diagnosed(
+    skeleton_tree: Tree, what: str, edit: Callable[[Tree], Tree], owner: str
+) -> None:
     _assert_refused(edit(skeleton_tree), None, owner)
 
 
 def test_naming_helpers_find_every_clash() -> None:
     """naming.derived_names + name_clashes (offered to resolve.py) catch each collision above."""
-    clashes = naming.name_clashes(naming.derived_names(
-        ["DongBoHoSoMCRecord", "DongBoHoSoMCRequest", "WireInteger", "CodeTrangThaiHoSo", "OpenCode"],
-        ["DongBoHoSoMC", "Login"], ["DongBoHoSoMC"], ["TrangThaiHoSo", "X", "XOrEmpty"],
-    ))
+    clashes = naming.name_clashes(
+        naming.derived_names(
+            ["DongBoHoSoMCRecord", "DongBoHoSoMCRequest", "WireInteger", "CodeTrangThaiHoSo", "OpenCode"],
+            ["DongBoHoSoMC", "Login"],
+            ["DongBoHoSoMC"],
+            ["TrangThaiHoSo", "X", "XOrEmpty"],
+        )
+    )
     named = {name for name, _, _ in clashes}
-    assert named >= {"DongBoHoSoMCRequest", "LoginRequest", "DongBoHoSoMCResponse", "WireInteger", "CodeTrangThaiHoSo",
-                     "OpenCode", "CodeXOrEmpty"}
-    assert naming.file_name_problem("CON") and naming.file_name_problem("lpt1") and not naming.file_name_problem("DongBoHoSoMC")
+    assert named >= {
+        "DongBoHoSoMCRequest",
+        "LoginRequest",
+        "DongBoHoSoMCResponse",
+        "WireInteger",
+        "CodeTrangThaiHoSo",
+        "OpenCode",
+        "CodeXOrEmpty",
+    }
+    assert (
+        naming.file_name_problem("CON")
+        and naming.file_name_problem("lpt1")
+        and not naming.file_name_problem("DongBoHoSoMC")
+    )
 
 
 def test_identifiers_become_safe_python_names_with_the_wire_name_as_alias(campaign: Campaign) -> None:
@@ -525,7 +708,12 @@ def test_identifiers_become_safe_python_names_with_the_wire_name_as_alias(campai
     assert report is not None
     assert not _failures([report]), _failures([report])
     validated = {cls: (attrs, dumped) for cls, attrs, dumped in report.facts["validated"]}
-    kinds = {(v, name): identifier_kind(v, i) for v in IDENTIFIER_VARIANTS for g in _identifier_groups() for i, name in enumerate(g)}
+    kinds = {
+        (v, name): identifier_kind(v, i)
+        for v in IDENTIFIER_VARIANTS
+        for g in _identifier_groups()
+        for i, name in enumerate(g)
+    }
     checked = 0
     for cls, model in report.facts["models"].items():
         if not cls.startswith("IdentCheck"):
@@ -544,7 +732,24 @@ def test_identifiers_become_safe_python_names_with_the_wire_name_as_alias(campai
     FIGURES["identifier_names"] = checked
 
 
-@pytest.mark.parametrize("name", ["1abc", "9", "__init__", "_private", "__class__", "a-b", "a b", "Hồsơ", "ma.ho", "x" * 81, "Ｍａ", "Ma\u200bHo", ""])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "1abc",
+        "9",
+        "__init__",
+        "_private",
+        "__class__",
+        "a-b",
+        "a b",
+        "Hồsơ",
+        "ma.ho",
+        "x" * 81,
+        "Ｍａ",
+        "Ma\u200bHo",
+        "",
+    ],
+)
 def test_wire_names_that_are_not_identifiers_are_refused(tmp_path: Path, name: str) -> None:
     tree = load_tree(SPEC)
     tree[T02]["fields"][0]["name"] = name
@@ -557,8 +762,14 @@ def test_wire_names_that_are_not_identifiers_are_refused(tmp_path: Path, name: s
 
 @pytest.mark.parametrize(
     ("first", "second"),
-    [("MaHoSo", "ma_ho_so"), ("Ma_Ho_So", "MaHoSo"), ("ModelConfig", "model_config"), ("MODEL_CONFIG", "model_config_"),
-     ("Class", "class_"), ("HoSo", "Ho_so")],
+    [
+        ("MaHoSo", "ma_ho_so"),
+        ("Ma_Ho_So", "MaHoSo"),
+        ("ModelConfig", "model_config"),
+        ("MODEL_CONFIG", "model_config_"),
+        ("Class", "class_"),
+        ("HoSo", "Ho_so"),
+    ],
 )
 def test_field_names_that_fold_together_are_reported_naming_both(tmp_path: Path, first: str, second: str) -> None:
     tree = load_tree(SPEC)
@@ -573,7 +784,9 @@ def test_field_names_that_fold_together_are_reported_naming_both(tmp_path: Path,
 def test_accented_names_are_each_refused_and_record_names_that_fold_together_name_both(tmp_path: Path) -> None:
     tree = load_tree(SPEC)
     tree[T02]["fields"][0]["name"], tree[T02]["fields"][1]["name"] = "Hồ sơ", "Ho so"
-    tree[T02].setdefault("records", []).append({**tree[T02]["records"][0], "name": tree[T02]["records"][0]["name"].lower().capitalize()})
+    tree[T02].setdefault("records", []).append(
+        {**tree[T02]["records"][0], "name": tree[T02]["records"][0]["name"].lower().capitalize()}
+    )
     lines = write_tree(tree, tmp_path / "spec")
     reg, diagnostics = load_spec(tmp_path / "spec")
     assert reg is None
@@ -584,7 +797,10 @@ def test_accented_names_are_each_refused_and_record_names_that_fold_together_nam
 
 
 def test_an_unreadable_packets_file_does_not_cascade(skeleton_tree: Tree, tmp_path: Path) -> None:
-    write_tree(apply(skeleton_tree, [Placement("x", "packets.yaml", ("packets", 0, "notes"), ("x",), "a\x01b")]), tmp_path / "spec")
+    write_tree(
+        apply(skeleton_tree, [Placement("x", "packets.yaml", ("packets", 0, "notes"), ("x",), "a\x01b")]),
+        tmp_path / "spec",
+    )
     reg, diagnostics = load_spec(tmp_path / "spec")
     assert reg is None
     assert [d.file for d in diagnostics] == ["spec/packets.yaml"], [str(d) for d in diagnostics][:5]
@@ -597,7 +813,9 @@ def test_diagnostics_are_one_line_without_hidden_characters(tmp_path: Path) -> N
     _, diagnostics = load_spec(tmp_path / "spec")
     assert diagnostics
     for diagnostic in diagnostics:
-        assert "\n" not in str(diagnostic) and not checks.hidden_characters(str(diagnostic), allowed=""), str(diagnostic)
+        assert "\n" not in str(diagnostic) and not checks.hidden_characters(str(diagnostic), allowed=""), str(
+            diagnostic
+        )
 
 
 # -- B1 with hypothesis: arbitrary text ----------------------------------------------------------------------
@@ -606,16 +824,32 @@ def test_diagnostics_are_one_line_without_hidden_characters(tmp_path: Path) -> N
 # out here so that examples reach the build; the C1 controls, format and separator characters stay.
 _FORBIDDEN = "".join(chr(c) for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F))
 _TEXT = st.text(
-    alphabet=st.characters(codec="utf-8", categories=("Cc", "Cf", "Zl", "Zp", "Zs", "L", "M", "N", "P", "S"),
-                           exclude_characters=_FORBIDDEN),
-    min_size=1, max_size=40,
+    alphabet=st.characters(
+        codec="utf-8", categories=("Cc", "Cf", "Zl", "Zp", "Zs", "L", "M", "N", "P", "S"), exclude_characters=_FORBIDDEN
+    ),
+    min_size=1,
+    max_size=40,
 )
-_HYPOTHESIS_SINKS = ("field.title.vi", "field.example", "code.code", "packet.purpose.en", "regulation.spec_version",
-                     "source.title", "header.description.vi", "gap.title.en", "codelist.notes.en", "envelope_field.notes.vi")
+_HYPOTHESIS_SINKS = (
+    "field.title.vi",
+    "field.example",
+    "code.code",
+    "packet.purpose.en",
+    "regulation.spec_version",
+    "source.title",
+    "header.description.vi",
+    "gap.title.en",
+    "codelist.notes.en",
+    "envelope_field.notes.vi",
+)
 
 
-@settings(max_examples=40 if FULL else 3, deadline=None, derandomize=not FULL,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40 if FULL else 3,
+    deadline=None,
+    derandomize=not FULL,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 @given(texts=st.lists(_TEXT, min_size=len(_HYPOTHESIS_SINKS), max_size=len(_HYPOTHESIS_SINKS), unique=True))
 def test_generated_text_in_any_position_is_refused_or_harmless(campaign: Campaign, texts: list[str]) -> None:
     sinks = {s.name: s for s in TEXT_SINKS}
@@ -633,10 +867,18 @@ def test_generated_text_in_any_position_is_refused_or_harmless(campaign: Campaig
     FIGURES["hypothesis_built"] = FIGURES.get("hypothesis_built", 0) + 1
 
 
-@settings(max_examples=200 if FULL else 25, deadline=None, derandomize=not FULL,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(text=st.text(min_size=1, max_size=20), control=st.sampled_from(_FORBIDDEN), where=st.integers(0, 20),
-       sink=st.sampled_from(_HYPOTHESIS_SINKS))
+@settings(
+    max_examples=200 if FULL else 25,
+    deadline=None,
+    derandomize=not FULL,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    text=st.text(min_size=1, max_size=20),
+    control=st.sampled_from(_FORBIDDEN),
+    where=st.integers(0, 20),
+    sink=st.sampled_from(_HYPOTHESIS_SINKS),
+)
 def test_generated_text_with_a_forbidden_control_is_refused_at_its_line(
     skeleton_tree: Tree, text: str, control: str, where: int, sink: str
 ) -> None:
@@ -680,15 +922,24 @@ def _spec_with(tree: Tree, rel: str, path: tuple[Any, ...], value: Any, dest: Pa
 @pytest.mark.parametrize("tag", _TAGS)
 @pytest.mark.parametrize(
     ("rel", "path"),
-    [("regulation.yaml", ("spec_version",)), (T02, ("fields", 3, "title", "vi")), (T02, ("records", 0, "fields", 0, "sources")),
-     ("codelists.yaml", ("codelists", 0, "codes", 2)), ("envelope.yaml", ("service_params",))],
+    [
+        ("regulation.yaml", ("spec_version",)),
+        (T02, ("fields", 3, "title", "vi")),
+        (T02, ("records", 0, "fields", 0, "sources")),
+        ("codelists.yaml", ("codelists", 0, "codes", 2)),
+        ("envelope.yaml", ("service_params",)),
+    ],
 )
-def test_tags_at_any_depth_are_refused_with_their_position(tmp_path: Path, tag: str, rel: str, path: tuple[Any, ...]) -> None:
+def test_tags_at_any_depth_are_refused_with_their_position(
+    tmp_path: Path, tag: str, rel: str, path: tuple[Any, ...]
+) -> None:
     spec = _spec_with(load_tree(SPEC), rel, path, Plain(tag), tmp_path)
     line = next(n for n, text in enumerate((spec / rel).read_text(encoding="utf-8").splitlines(), 1) if tag in text)
     reg, diagnostics = load_spec(spec)
     assert reg is None
-    assert any(d.file == f"spec/{rel}" and d.line == line and "tags" in d.message for d in diagnostics), [str(d) for d in diagnostics]
+    assert any(d.file == f"spec/{rel}" and d.line == line and "tags" in d.message for d in diagnostics), [
+        str(d) for d in diagnostics
+    ]
     assert not list(tmp_path.rglob("CANARY")) and not Path("CANARY").exists()
     FIGURES["yaml_tag_cases"] = FIGURES.get("yaml_tag_cases", 0) + 1
 
@@ -696,7 +947,9 @@ def test_tags_at_any_depth_are_refused_with_their_position(tmp_path: Path, tag: 
 def test_loading_tagged_specs_runs_nothing_under_an_audit_hook(tmp_path: Path) -> None:
     specs = []
     for number, tag in enumerate(_TAGS):
-        specs.append(str(_spec_with(load_tree(SPEC), T02, ("fields", 0, "title", "vi"), Plain(tag), tmp_path / str(number))))
+        specs.append(
+            str(_spec_with(load_tree(SPEC), T02, ("fields", 0, "title", "vi"), Plain(tag), tmp_path / str(number)))
+        )
     script = (
         "import sys, json\n"
         "events = []\n"
@@ -706,7 +959,9 @@ def test_loading_tagged_specs_runs_nothing_under_an_audit_hook(tmp_path: Path) -
         "refused = [load_spec(Path(p))[0] is None for p in sys.argv[1:]]\n"
         "print(json.dumps([refused, events]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script, *specs], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script, *specs], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True
+    )
     refused, events = json.loads(out.stdout)
     assert all(refused) and not events
     assert not list(tmp_path.rglob("CANARY"))
@@ -716,7 +971,10 @@ def test_a_tag_on_a_mapping_key_is_refused(tmp_path: Path) -> None:
     spec = tmp_path / "spec"
     write_tree(load_tree(SPEC), spec)
     path = spec / "regulation.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("spec_version:", "!!python/name:os.system spec_version:", 1), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("spec_version:", "!!python/name:os.system spec_version:", 1),
+        encoding="utf-8",
+    )
     reg, diagnostics = load_spec(spec)
     assert reg is None and any("tags" in d.message for d in diagnostics)
 
@@ -725,13 +983,25 @@ def test_a_tag_on_a_mapping_key_is_refused(tmp_path: Path) -> None:
     ("rel", "old", "new", "first_line_of"),
     [
         (T02, "    type: string\n", "    type: string\n    type: string\n", "    type: string\n"),  # under a sequence
-        (T02, 'title: {vi: "Mã hồ sơ", en: "dossier code"}', 'title: {vi: "Mã hồ sơ", en: "dossier code", vi: "x"}', None),
-        ("envelope.yaml", "  LayQDCB:\n", "  LayQDCB: []\n  LayQDCB:\n", "  LayQDCB: []\n"),  # mapping keyed by packet names
+        (
+            T02,
+            'title: {vi: "Mã hồ sơ", en: "dossier code"}',
+            'title: {vi: "Mã hồ sơ", en: "dossier code", vi: "x"}',
+            None,
+        ),
+        (
+            "envelope.yaml",
+            "  LayQDCB:\n",
+            "  LayQDCB: []\n  LayQDCB:\n",
+            "  LayQDCB: []\n",
+        ),  # mapping keyed by packet names
         ("regulation.yaml", "timezone:", '"timezone": "UTC"\ntimezone:', '"timezone"'),  # quoted and plain spelling
         ("codelists.yaml", "    closed: true\n", "    closed: true\n    'closed': true\n", "    closed: true\n"),
     ],
 )
-def test_duplicate_keys_at_any_depth_name_both_lines(tmp_path: Path, rel: str, old: str, new: str, first_line_of: str | None) -> None:
+def test_duplicate_keys_at_any_depth_name_both_lines(
+    tmp_path: Path, rel: str, old: str, new: str, first_line_of: str | None
+) -> None:
     spec = tmp_path / "spec"
     import shutil
 
@@ -745,7 +1015,9 @@ def test_duplicate_keys_at_any_depth_name_both_lines(tmp_path: Path, rel: str, o
     duplicate = next(d for d in diagnostics if "duplicate key" in d.message)
     first = text.index(first_line_of or new)
     first_line = text.count("\n", 0, first) + 1
-    assert duplicate.file == f"spec/{rel}" and f"first defined at line {first_line}" in duplicate.message, str(duplicate)
+    assert duplicate.file == f"spec/{rel}" and f"first defined at line {first_line}" in duplicate.message, str(
+        duplicate
+    )
     assert duplicate.line >= first_line
     FIGURES["yaml_duplicate_cases"] = FIGURES.get("yaml_duplicate_cases", 0) + 1
 
@@ -775,7 +1047,9 @@ def test_an_alias_bomb_stays_under_100_mb_rss_in_a_fresh_process(tmp_path: Path)
     write_tree(load_tree(SPEC), spec)
     bomb = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     bomb += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
-    (spec / "regulation.yaml").write_text((spec / "regulation.yaml").read_text(encoding="utf-8") + "\n".join(bomb) + "\n", encoding="utf-8")
+    (spec / "regulation.yaml").write_text(
+        (spec / "regulation.yaml").read_text(encoding="utf-8") + "\n".join(bomb) + "\n", encoding="utf-8"
+    )
     script = (
         "import resource, sys\nfrom pathlib import Path\nfrom qcvngen.pipeline import load_spec\n"
         "reg, diags = load_spec(Path(sys.argv[1]))\n"
@@ -784,22 +1058,53 @@ def test_an_alias_bomb_stays_under_100_mb_rss_in_a_fresh_process(tmp_path: Path)
         "hwm = [l.split()[1] for l in status.read_text().splitlines() if l.startswith('VmHWM')] if status.exists() else []\n"
         "print(reg is None, hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
-    out = subprocess.run([sys.executable, "-c", script, str(spec)], capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(spec)], capture_output=True, text=True, timeout=60, check=True
+    )
     refused, rss_kb = out.stdout.split()
     assert refused == "True" and int(rss_kb) < 100 * 1024, rss_kb
     FIGURES["yaml_alias_rss_mb"] = round(int(rss_kb) / 1024)
 
 
 # Plain scalars that PyYAML's YAML 1.1 resolver reads as something other than text…
-YAML11 = ["no", "on", "yes", "Off", "NO", "0243123456", "001012345670", "1.001610", "20240101083000", "2001-02-03",
-          "0000-00-00", "1:20", "~", "null", "0x1F", "0b101", "1_000", "+12", ".inf", ".NaN", "=", "True", "false", "-0"]
+YAML11 = [
+    "no",
+    "on",
+    "yes",
+    "Off",
+    "NO",
+    "0243123456",
+    "001012345670",
+    "1.001610",
+    "20240101083000",
+    "2001-02-03",
+    "0000-00-00",
+    "1:20",
+    "~",
+    "null",
+    "0x1F",
+    "0b101",
+    "1_000",
+    "+12",
+    ".inf",
+    ".NaN",
+    "=",
+    "True",
+    "false",
+    "-0",
+]
 # …and look-alikes it reads as text (YAML 1.2 would not): they must come through verbatim.
 YAML_TEXT = ["y", "n", "1e3", "0o17", "1.2.3", "12:30:00x", "2001-02-03T", "yes please"]
 _NULLS = ("~", "null")  # in an optional position a null is "absent", which the DSL allows
 _STRING_POSITIONS = [
-    ("regulation.yaml", ("spec_version",)), ("regulation.yaml", ("issued",)), (T02, ("fields", 0, "example")),
-    (T02, ("fields", 2, "title", "vi")), ("codelists.yaml", ("codelists", 0, "codes", 1, "code")),
-    ("sources.yaml", ("sources", 1, "title")), ("packets.yaml", ("packets", 0, "declared")), ("envelope.yaml", ("errors", 0, "code")),
+    ("regulation.yaml", ("spec_version",)),
+    ("regulation.yaml", ("issued",)),
+    (T02, ("fields", 0, "example")),
+    (T02, ("fields", 2, "title", "vi")),
+    ("codelists.yaml", ("codelists", 0, "codes", 1, "code")),
+    ("sources.yaml", ("sources", 1, "title")),
+    ("packets.yaml", ("packets", 0, "declared")),
+    ("envelope.yaml", ("errors", 0, "code")),
 ]
 
 
@@ -842,20 +1147,20 @@ def test_yaml11_lookalikes_quoted_are_kept_verbatim(tmp_path: Path) -> None:
     write_tree(tree, tmp_path / "spec")
     reg, diagnostics = load_spec(tmp_path / "spec")
     assert reg is not None, [str(d) for d in diagnostics]
-    got = [c.code for c in reg.codelists[-1].codes][-len(YAML11):]
-    assert got == YAML11 and [c.title.vi for c in reg.codelists[-1].codes][-len(YAML11):] == YAML11
+    got = [c.code for c in reg.codelists[-1].codes][-len(YAML11) :]
+    assert got == YAML11 and [c.title.vi for c in reg.codelists[-1].codes][-len(YAML11) :] == YAML11
     assert reg.meta.spec_version == "1.001610" and reg.record("DongBoHoSoMCRecord").fields[0].example == "0243123456"
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"spec_version: \"0.1\"\nid: \"x\xff\xfey\"\n", "invalid UTF-8 at byte offset 26"),
+        (b'spec_version: "0.1"\nid: "x\xff\xfey"\n', "invalid UTF-8 at byte offset 26"),
         (b"\xef\xbb\xbfid: x\n", "byte-order mark"),
         ("id: x\n".encode("utf-16"), "UTF-16"),
-        (b"id: \"a\x00b\"\n", "NUL byte at byte offset 6"),
-        (b"id: \"\xc0\xaf\"\n", "invalid UTF-8 at byte offset 5"),  # overlong '/'
-        (b"id: \"\xed\xa0\x80\"\n", "invalid UTF-8 at byte offset 5"),  # an encoded surrogate
+        (b'id: "a\x00b"\n', "NUL byte at byte offset 6"),
+        (b'id: "\xc0\xaf"\n', "invalid UTF-8 at byte offset 5"),  # overlong '/'
+        (b'id: "\xed\xa0\x80"\n', "invalid UTF-8 at byte offset 5"),  # an encoded surrogate
     ],
 )
 def test_bad_bytes_in_a_real_spec_file_are_refused_with_the_offset(tmp_path: Path, data: bytes, message: str) -> None:
@@ -864,7 +1169,9 @@ def test_bad_bytes_in_a_real_spec_file_are_refused_with_the_offset(tmp_path: Pat
     (spec / "regulation.yaml").write_bytes(data)
     reg, diagnostics = load_spec(spec)
     assert reg is None
-    assert any(d.file == "spec/regulation.yaml" and message in d.message for d in diagnostics), [str(d) for d in diagnostics]
+    assert any(d.file == "spec/regulation.yaml" and message in d.message for d in diagnostics), [
+        str(d) for d in diagnostics
+    ]
     FIGURES["yaml_byte_cases"] = FIGURES.get("yaml_byte_cases", 0) + 1
 
 
@@ -875,11 +1182,17 @@ def test_bad_bytes_in_a_real_spec_file_are_refused_with_the_offset(tmp_path: Pat
         ("depth 10^4 flow sequence", lambda: "notes: " + "[" * 10_000 + "]" * 10_000 + "\n", "nest"),
         ("depth 10^4 flow mapping", lambda: "notes: " + "{a: " * 10_000 + "x" + "}" * 10_000 + "\n", "nest"),
         # Block nesting 10^4 deep needs ~10^8 bytes of indentation: 2 000 levels already fill half the 4 MB limit.
-        ("depth 2000 block mapping", lambda: "".join(" " * i + "a:\n" for i in range(2_000)) + " " * 2_000 + "b: 1\n", "nest"),
+        (
+            "depth 2000 block mapping",
+            lambda: "".join(" " * i + "a:\n" for i in range(2_000)) + " " * 2_000 + "b: 1\n",
+            "nest",
+        ),
         ("10^6 nodes", lambda: "notes: [" + ",".join(["1"] * 1_000_000) + "]\n", "nodes"),
     ],
 )
-def test_oversized_and_deep_documents_are_refused_quickly(tmp_path: Path, name: str, make: Callable[[], str], message: str) -> None:
+def test_oversized_and_deep_documents_are_refused_quickly(
+    tmp_path: Path, name: str, make: Callable[[], str], message: str
+) -> None:
     spec = tmp_path / "spec"
     write_tree(load_tree(SPEC), spec)
     text = make()
@@ -889,7 +1202,9 @@ def test_oversized_and_deep_documents_are_refused_quickly(tmp_path: Path, name: 
     started = time.perf_counter()
     reg, diagnostics = load_spec(spec)
     elapsed = time.perf_counter() - started
-    assert reg is None and any(message in d.message and d.file == "spec/sources.yaml" for d in diagnostics), [str(d)[:200] for d in diagnostics]
+    assert reg is None and any(message in d.message and d.file == "spec/sources.yaml" for d in diagnostics), [
+        str(d)[:200] for d in diagnostics
+    ]
     FIGURES["yaml_size_seconds_max"] = max(FIGURES.get("yaml_size_seconds_max", 0.0), round(elapsed, 3))
     FIGURES["yaml_size_cases"] = FIGURES.get("yaml_size_cases", 0) + 1
 
@@ -918,7 +1233,9 @@ def _assert_refused(tree: Tree | None, rel: str | None, needle: str) -> None:
         except Exception as exc:  # noqa: BLE001
             pytest.fail(f"{type(exc).__name__} instead of a diagnostic: {exc}")
     assert not result.ok, "built without a diagnostic"
-    assert any(needle in d.message and (rel is None or d.file == f"spec/{rel}") for d in result.diagnostics), [str(d) for d in result.diagnostics]
+    assert any(needle in d.message and (rel is None or d.file == f"spec/{rel}") for d in result.diagnostics), [
+        str(d) for d in result.diagnostics
+    ]
 
 
 # -- the figures for docs/reliability.md -----------------------------------------------------------------------
@@ -926,9 +1243,14 @@ def _assert_refused(tree: Tree | None, rel: str | None, needle: str) -> None:
 
 def test_zz_summary(campaign: Campaign, capsys: pytest.CaptureFixture[str]) -> None:
     """Prints the campaign's figures for docs/reliability.md (runs last in this module)."""
-    injections = sum(1 for r in campaign.text + campaign.renames for p in r.problems if "canary" in p or "side effect" in p)
-    FIGURES.update(campaign_seconds=round(campaign.seconds, 1), injections=injections,
-                   builds=len(campaign.text) + len(campaign.renames) + 2 + FIGURES.get("hypothesis_built", 0))
+    injections = sum(
+        1 for r in campaign.text + campaign.renames for p in r.problems if "canary" in p or "side effect" in p
+    )
+    FIGURES.update(
+        campaign_seconds=round(campaign.seconds, 1),
+        injections=injections,
+        builds=len(campaign.text) + len(campaign.renames) + 2 + FIGURES.get("hypothesis_built", 0),
+    )
     line = "hostile spec: " + ", ".join(f"{key}={value}" for key, value in sorted(FIGURES.items()))
     with capsys.disabled():
         print(f"\n{line}")

@@ -56,8 +56,13 @@ def _answers(folder: Path) -> Path:
         json.dumps({**ok, "result": [_pakn(1), _pakn(2)]}, ensure_ascii=False), encoding="utf-8"
     )
     thu_tuc = [
-        {"ID": "1", "MATTHC": "1.000001.000.00.00.H22", "TRANGTHAI": "9", "NGAYCAPNHAT": "20261101000000",
-         "CAPTHUCHIEN": [{"CAPTHUCHIEN": "1", "GHICHU": "canary note"}]},
+        {
+            "ID": "1",
+            "MATTHC": "1.000001.000.00.00.H22",
+            "TRANGTHAI": "9",
+            "NGAYCAPNHAT": "20261101000000",
+            "CAPTHUCHIEN": [{"CAPTHUCHIEN": "1", "GHICHU": "canary note"}],
+        },
         {"ID": 2, "MATTHC": "1.000001.000.00.00.H22", "TRANGTHAI": "1", "CAPTHUCHIEN": "Cấp tỉnh canary"},
     ]
     (folder / "LayThuTuc.json").write_text(json.dumps({**ok, "result": thu_tuc}, ensure_ascii=False), encoding="utf-8")
@@ -152,7 +157,16 @@ def test_write_validates_builds_shows_in_coverage_is_compatible_and_idempotent(t
     assert code == 0, err
     changes = json.loads(out)["changes"]
     added = {c["subject"]: c["class"] for c in changes if c["kind"] == "field.added"}
-    assert set(added) == {"MAPAKN", "TIEUDE", "NGAYGUI", "HOTEN", "SODIENTHOAI", "TEPDINHKEM", "NGAYCAPNHAT", "CapThucHien.GHICHU"}
+    assert set(added) == {
+        "MAPAKN",
+        "TIEUDE",
+        "NGAYGUI",
+        "HOTEN",
+        "SODIENTHOAI",
+        "TEPDINHKEM",
+        "NGAYCAPNHAT",
+        "CapThucHien.GHICHU",
+    }
     assert set(added.values()) == {"compatible"}
     codes = [c for c in changes if c["kind"] == "code.added"]
     assert codes and {c["class"] for c in codes} == {"compatible"}, codes
@@ -167,7 +181,9 @@ def test_write_validates_builds_shows_in_coverage_is_compatible_and_idempotent(t
 def test_write_keeps_comments_and_layout(tmp_path: Path) -> None:
     spec = copy_spec(tmp_path)
     originals = {name: (spec / name).read_text(encoding="utf-8") for name in (T06, "sources.yaml", "codelists.yaml")}
-    code, _, err = run("learn", str(_answers(tmp_path / "answers")), "--spec", str(spec), "--write", "--supplied-by", "x")
+    code, _, err = run(
+        "learn", str(_answers(tmp_path / "answers")), "--spec", str(spec), "--write", "--supplied-by", "x"
+    )
     assert code == 0, err
     for name, old in originals.items():
         new = (spec / name).read_text(encoding="utf-8").splitlines()

@@ -65,14 +65,24 @@ def test_broken_dossier_is_rejected_with_the_field_path(
     ("name", "mutate", "path"),
     [
         ("DongBoThongKeHoSo.request.json", lambda d: d["data"][0].__setitem__("Nam", "năm 2020"), ("data", 0, "Nam")),
-        ("DongBoThongKeHoSo.request.json", lambda d: d["data"][0].__setitem__("PhanTramXuLyDungHan", "abc"), ("data", 0, "PhanTramXuLyDungHan")),
+        (
+            "DongBoThongKeHoSo.request.json",
+            lambda d: d["data"][0].__setitem__("PhanTramXuLyDungHan", "abc"),
+            ("data", 0, "PhanTramXuLyDungHan"),
+        ),
         ("DongBoThongKeHoSo.request.json", lambda d: d.pop("madonvi"), ("madonvi",)),
-        ("DongBoDanhGia.request.json", lambda d: d["data"][0].__setitem__("TongSoNguoiDanhGia", [1]), ("data", 0, "TongSoNguoiDanhGia")),
+        (
+            "DongBoDanhGia.request.json",
+            lambda d: d["data"][0].__setitem__("TongSoNguoiDanhGia", [1]),
+            ("data", 0, "TongSoNguoiDanhGia"),
+        ),
         ("LayThuTuc.request.json", lambda d: d.__setitem__("service", "LayQDCB"), ("service",)),
         ("Login.response.json", lambda d: d.__setitem__("error_code", "zero"), ("error_code",)),
     ],
 )
-def test_broken_samples_are_rejected_with_path(name: str, mutate: Any, path: tuple[Any, ...], models: Any, bundle: dict[str, Any]) -> None:
+def test_broken_samples_are_rejected_with_path(
+    name: str, mutate: Any, path: tuple[Any, ...], models: Any, bundle: dict[str, Any]
+) -> None:
     definition = {**samples.REQUESTS, **samples.RESPONSES}[name]
     data = samples.fill_placeholders(samples.load(name), {"$ref": f"#/$defs/{definition}"}, bundle)
     mutate(data)
@@ -102,7 +112,9 @@ def test_error_code_as_number_or_string(models: Any) -> None:
         errors_of(models.DongBoHoSoMCResponse, {"error_code": bad})
 
 
-def test_complete_table_rejects_unknown_keys_incomplete_accepts_and_keeps_them(models: Any, dossier: dict[str, Any], result: BuildResult) -> None:
+def test_complete_table_rejects_unknown_keys_incomplete_accepts_and_keeps_them(
+    models: Any, dossier: dict[str, Any], result: BuildResult
+) -> None:
     dossier["data"][0]["KhoaLa"] = "x"
     found = errors_of(models.DongBoHoSoMCRequest, dossier)
     assert (("data", 0, "KhoaLa"), "extra_forbidden") in found
@@ -166,11 +178,17 @@ def test_a_title_only_places_underscores(title: str) -> None:
 
 
 def test_pulled_records_have_readable_names_and_keep_the_former_ones(models: Any, result: BuildResult) -> None:
-    answer = {"MATTHC": "1.001193", "CACHTHUCTHUCHIEN": [{"KENH": "1"}], "LINHVUCTHUCHIEN": [{"MALINHVUC": "G06", "TENLINHVUC": "Hộ tịch"}]}
+    answer = {
+        "MATTHC": "1.001193",
+        "CACHTHUCTHUCHIEN": [{"KENH": "1"}],
+        "LINHVUCTHUCHIEN": [{"MALINHVUC": "G06", "TENLINHVUC": "Hộ tịch"}],
+    }
     procedure = models.LayThuTucResult.model_validate(answer)
     assert procedure.linh_vuc_thuc_hien[0].ma_linh_vuc == "G06" and procedure.cach_thuc_thuc_hien[0].kenh == "1"
     # The former, flattened names still read (issue 12: the public API only gains).
-    assert procedure.linhvucthuchien[0].malinhvuc == "G06" and procedure.cachthucthuchien is procedure.cach_thuc_thuc_hien
+    assert (
+        procedure.linhvucthuchien[0].malinhvuc == "G06" and procedure.cachthucthuchien is procedure.cach_thuc_thuc_hien
+    )
     assert procedure.ma_tthc == "1.001193" and procedure.model_dump(by_alias=True, exclude_none=True) == answer
     with pytest.raises((AttributeError, ValueError)):
         procedure.linhvucthuchien = []
@@ -198,7 +216,9 @@ def test_a_wire_name_named_differently_in_two_records_keeps_both_names(result: B
     owners = [r for r in reg.records if any(f.wire_name == "MALINHVUC" for f in r.fields)]
     assert len(owners) >= 2
     odd = owners[0]
-    fields = tuple(dataclasses.replace(f, py_name="malinh_vuc") if f.wire_name == "MALINHVUC" else f for f in odd.fields)
+    fields = tuple(
+        dataclasses.replace(f, py_name="malinh_vuc") if f.wire_name == "MALINHVUC" else f for f in odd.fields
+    )
     records = tuple(dataclasses.replace(r, fields=fields) if r is odd else r for r in reg.records)
     source = models_target.model_source(dataclasses.replace(reg, records=records))
     classes = source.split("\nclass ")
@@ -212,7 +232,8 @@ def test_generated_package_passes_mypy_strict(out_dir: Path) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", "/dev/null", "qcvn120_client"],
         cwd=out_dir / "python",
-        capture_output=True, check=False,
+        capture_output=True,
+        check=False,
         text=True,
         timeout=300,
     )

@@ -31,7 +31,12 @@ SMALL = {PurePosixPath("a.txt"): "a\n", PurePosixPath("sub/b.txt"): "b\n"}
 
 def qcvngen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "qcvngen.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=SAFETY_NET, check=False
+        [sys.executable, "-m", "qcvngen.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=SAFETY_NET,
+        check=False,
     )
 
 

@@ -20,7 +20,13 @@ MADONVI = "000.00.00.G05"
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    running = start_sandbox(tmp_path_factory.mktemp("sandbox") / "state.sqlite3", "--account", f"opencps:secret-pw:{MADONVI}", "--account", "other:pw2:000.00.00.H22")
+    running = start_sandbox(
+        tmp_path_factory.mktemp("sandbox") / "state.sqlite3",
+        "--account",
+        f"opencps:secret-pw:{MADONVI}",
+        "--account",
+        "other:pw2:000.00.00.H22",
+    )
     yield running
     running.stop()
 
@@ -34,15 +40,41 @@ def login(base: str, username: str = "opencps", password: str = "secret-pw") -> 
 def opencps_dossier(ma_ho_so: str) -> dict[str, Any]:
     """A DongBoHoSoMC record shaped like OpenCPS sends it: every value a string, "" for absent dates."""
     return {
-        "MaHoSo": ma_ho_so, "MaTTHC": "1.001193.000.00.00.H99", "TenTTHC": "Đăng ký khai sinh",
-        "MaLinhVuc": "G06-TP01", "TenLinhVuc": "Hộ tịch", "ChuHoSo": "Nguyễn Văn An", "LoaiDoiTuong": "1",
-        "MaDoiTuong": "", "ThongTinKhac": "", "Email": "an.nguyen@example.invalid", "Fax": "", "SoDienThoai": "0912345678",
-        "TrichYeuHoSo": "Đăng ký khai sinh cho con", "NgayTiepNhan": "20240105083000", "NgayHenTra": "",
-        "TrangThaiHoSo": "2", "NgayTra": "", "ThongTinTra": "", "HinhThuc": "0", "NgayKetThucXuLy": "",
-        "DonViXuLy": "UBND xã Yên Phú", "GhiChu": "", "TaiLieuNop": [
-            {"TepDinhKemId": "1", "TenTepDinhKem": "to-khai.pdf", "IsDeleted": "False", "MaThanhPhanHoSo": "GT01", "DuongDanTaiTepTin": "https://example.invalid/f/1"}
+        "MaHoSo": ma_ho_so,
+        "MaTTHC": "1.001193.000.00.00.H99",
+        "TenTTHC": "Đăng ký khai sinh",
+        "MaLinhVuc": "G06-TP01",
+        "TenLinhVuc": "Hộ tịch",
+        "ChuHoSo": "Nguyễn Văn An",
+        "LoaiDoiTuong": "1",
+        "MaDoiTuong": "",
+        "ThongTinKhac": "",
+        "Email": "an.nguyen@example.invalid",
+        "Fax": "",
+        "SoDienThoai": "0912345678",
+        "TrichYeuHoSo": "Đăng ký khai sinh cho con",
+        "NgayTiepNhan": "20240105083000",
+        "NgayHenTra": "",
+        "TrangThaiHoSo": "2",
+        "NgayTra": "",
+        "ThongTinTra": "",
+        "HinhThuc": "0",
+        "NgayKetThucXuLy": "",
+        "DonViXuLy": "UBND xã Yên Phú",
+        "GhiChu": "",
+        "TaiLieuNop": [
+            {
+                "TepDinhKemId": "1",
+                "TenTepDinhKem": "to-khai.pdf",
+                "IsDeleted": "False",
+                "MaThanhPhanHoSo": "GT01",
+                "DuongDanTaiTepTin": "https://example.invalid/f/1",
+            }
         ],
-        "DanhSachLePhi": [], "DanhSachTepDinhKemKhac": [], "DanhSachHoSoBoSung": [], "DanhSachGiayToKetQua": [],
+        "DanhSachLePhi": [],
+        "DanhSachTepDinhKemKhac": [],
+        "DanhSachHoSoBoSung": [],
+        "DanhSachGiayToKetQua": [],
     }
 
 
@@ -53,7 +85,13 @@ def call(base: str, body: dict[str, Any], endpoint: str = "/integration") -> htt
 def test_opencps_style_push_already_exists_update_and_progress(sandbox: Sandbox) -> None:
     base = sandbox.base_url
     session = login(base)
-    envelope: dict[str, Any] = {"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [opencps_dossier("H99.01-240105-0001")]}
+    envelope: dict[str, Any] = {
+        "session": session,
+        "madonvi": MADONVI,
+        "service": "DongBoHoSoMC",
+        "isUpdating": "False",
+        "data": [opencps_dossier("H99.01-240105-0001")],
+    }
 
     first = call(base, envelope)
     assert first.status_code == 200 and first.json()["error_code"] == "0", first.text
@@ -68,15 +106,26 @@ def test_opencps_style_push_already_exists_update_and_progress(sandbox: Sandbox)
     mine = [d for d in stored if d["MaHoSo"] == "H99.01-240105-0001"]
     assert len(mine) == 1 and mine[0]["versions"] == 2 and mine[0]["record"]["TrangThaiHoSo"] == "4"
 
-    step = {"MaHoSo": "H99.01-240105-0001", "NguoiXuLy": "Cán bộ một cửa", "ChucDanh": "Chuyên viên", "ThoiDiemXuLy": "20240105090000",
-            "PhongBanXuLy": "Bộ phận một cửa", "NoiDungXuLy": "Tiếp nhận hồ sơ", "TrangThai": "2", "NgayBatDau": "20240105083000", "NgayKetThucTheoQuyDinh": ""}
+    step = {
+        "MaHoSo": "H99.01-240105-0001",
+        "NguoiXuLy": "Cán bộ một cửa",
+        "ChucDanh": "Chuyên viên",
+        "ThoiDiemXuLy": "20240105090000",
+        "PhongBanXuLy": "Bộ phận một cửa",
+        "NoiDungXuLy": "Tiếp nhận hồ sơ",
+        "TrangThai": "2",
+        "NgayBatDau": "20240105083000",
+        "NgayKetThucTheoQuyDinh": "",
+    }
     progress = {"session": session, "madonvi": MADONVI, "service": "CapNhatTienDoHoSoMC", "data": [step]}
     assert call(base, progress).json()["error_code"] == "0"
     unknown = call(base, {**progress, "data": [{**step, "MaHoSo": "KHONG-CO"}]}).json()
     assert unknown["error_code"] == "-4" and "KHONG-CO" in unknown["message"]
 
     shown = mine[0]["record"]
-    assert shown["ChuHoSo"] == shown["SoDienThoai"] == shown["Email"] == "***", "personal data is masked in the views by default"
+    assert shown["ChuHoSo"] == shown["SoDienThoai"] == shown["Email"] == "***", (
+        "personal data is masked in the views by default"
+    )
     assert shown["MaTTHC"] == "1.001193.000.00.00.H99"
 
     page = httpx.get(f"{base}/sandbox/").text
@@ -92,9 +141,16 @@ def test_pulls_answer_from_seed_and_validate(sandbox: Sandbox, models: Any) -> N
     parsed = models.LayThuTucResponse.model_validate(procedure)
     assert parsed.error_code == "0" and parsed.result[0].tentthc == "Đăng ký khai sinh"
     assert procedure["result"][0]["TENTTHC"] == "Đăng ký khai sinh"
-    decision = call(base, {**envelope, "service": "LayQDCB", "idQDCB": procedure["result"][0]["IDQUYETDINHCONGBO"]}).json()
+    decision = call(
+        base, {**envelope, "service": "LayQDCB", "idQDCB": procedure["result"][0]["IDQUYETDINHCONGBO"]}
+    ).json()
     assert models.LayQDCBResponse.model_validate(decision).result[0].soquyetdinh == "1872/QĐ-BTP"
-    for service in ("DanhSachPAKNChoXuLy", "DanhSachPAKNCongKhai", "LayDanhSachHoiDapGuiTuDVCQG", "LayDanhSachHoiDapBoCoQuan"):
+    for service in (
+        "DanhSachPAKNChoXuLy",
+        "DanhSachPAKNCongKhai",
+        "LayDanhSachHoiDapGuiTuDVCQG",
+        "LayDanhSachHoiDapBoCoQuan",
+    ):
         reply = call(base, {**envelope, "service": service}).json()
         assert reply["error_code"] == "0" and reply["result"], service
         getattr(models, f"{service}Response").model_validate(reply)
@@ -119,13 +175,21 @@ RAW = "application/json"
         (b'{"service": "LayThuTuc", "service": "LayQDCB"}', RAW, 400, "-1", "duplicate key"),
         (b'{"service": "DongBoThongKeHoSo", "x": NaN}', RAW, 400, "-1", "NaN"),
         (b'{"service": "\xff"}', RAW, 400, "-1", "UTF-8"),
-        (b'[1, 2]', RAW, 400, "-1", "JSON object"),
+        (b"[1, 2]", RAW, 400, "-1", "JSON object"),
         (b'{"service": "LayThuTuc"}', "text/plain", 415, "-1", "application/json"),
         (b'{"service": "KhongCo", "session": "x"}', RAW, 400, "-1", "unknown service"),
-        (b'{"service": "LayThuTuc", "madonvi": "000.00.00.G05", "maTTHC": "1"}', RAW, 401, "-2", "invalid or expired session"),
+        (
+            b'{"service": "LayThuTuc", "madonvi": "000.00.00.G05", "maTTHC": "1"}',
+            RAW,
+            401,
+            "-2",
+            "invalid or expired session",
+        ),
     ],
 )
-def test_malformed_requests_get_portal_style_errors(sandbox: Sandbox, body: bytes, content_type: str, status: int, code: str, says: str) -> None:
+def test_malformed_requests_get_portal_style_errors(
+    sandbox: Sandbox, body: bytes, content_type: str, status: int, code: str, says: str
+) -> None:
     reply = httpx.post(f"{sandbox.base_url}/integration", content=body, headers={"content-type": content_type})
     assert reply.status_code == status, reply.text
     assert reply.json()["error_code"] == code
@@ -146,7 +210,16 @@ def test_invalid_records_name_the_field_path_and_never_echo_values(sandbox: Sand
     base = sandbox.base_url
     record = opencps_dossier("H99.01-240105-0099")
     mutate(record)
-    reply = call(base, {"session": login(base), "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [record]})
+    reply = call(
+        base,
+        {
+            "session": login(base),
+            "madonvi": MADONVI,
+            "service": "DongBoHoSoMC",
+            "isUpdating": "False",
+            "data": [record],
+        },
+    )
     assert reply.status_code == 400
     body = reply.json()
     assert body["error_code"] == "-1" and path in body["message"]
@@ -157,7 +230,9 @@ def test_invalid_records_name_the_field_path_and_never_echo_values(sandbox: Sand
 def test_wrong_endpoint_wrong_unit_and_bad_login(sandbox: Sandbox) -> None:
     base = sandbox.base_url
     session = login(base)
-    wrong_endpoint = call(base, {"session": session, "madonvi": MADONVI, "service": "LayThuTuc", "maTTHC": "1"}, "/share")
+    wrong_endpoint = call(
+        base, {"session": session, "madonvi": MADONVI, "service": "LayThuTuc", "maTTHC": "1"}, "/share"
+    )
     assert wrong_endpoint.status_code == 400 and "integration" in wrong_endpoint.json()["message"]
     other_unit = call(base, {"session": session, "madonvi": "000.00.00.H22", "service": "LayThuTuc", "maTTHC": "1"})
     assert other_unit.status_code == 401 and other_unit.json()["error_code"] == "-2"
@@ -173,7 +248,13 @@ def test_sessions_expire_and_state_survives_a_kill(tmp_path: Path) -> None:
     first = start_sandbox(db, "--session-ttl", "1")
     try:
         session = login(first.base_url, "sandbox", "sandbox")
-        body = {"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [opencps_dossier("H99-KILL-1")]}
+        body = {
+            "session": session,
+            "madonvi": MADONVI,
+            "service": "DongBoHoSoMC",
+            "isUpdating": "False",
+            "data": [opencps_dossier("H99-KILL-1")],
+        }
         assert call(first.base_url, body).json()["error_code"] == "0"
         time.sleep(1.5)
         expired = call(first.base_url, {**body, "data": [opencps_dossier("H99-KILL-2")]})
@@ -185,7 +266,16 @@ def test_sessions_expire_and_state_survives_a_kill(tmp_path: Path) -> None:
         dossiers = httpx.get(f"{second.base_url}/sandbox/api/dossiers").json()["dossiers"]
         assert [d["MaHoSo"] for d in dossiers] == ["H99-KILL-1"]
         session = login(second.base_url, "sandbox", "sandbox")
-        again = call(second.base_url, {"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [opencps_dossier("H99-KILL-1")]})
+        again = call(
+            second.base_url,
+            {
+                "session": session,
+                "madonvi": MADONVI,
+                "service": "DongBoHoSoMC",
+                "isUpdating": "False",
+                "data": [opencps_dossier("H99-KILL-1")],
+            },
+        )
         assert again.json()["error_code"] == "-3"
     finally:
         second.stop()
@@ -205,7 +295,14 @@ def test_bad_account_flag_is_a_usage_error(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "qcvngen.cli", "sandbox", "--account", "no-colons"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "qcvngen.cli", "sandbox", "--account", "no-colons"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2 and "USER:PASSWORD:MADONVI" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -213,7 +310,10 @@ def test_a_batch_is_all_or_nothing_and_names_the_refused_records_as_data(sandbox
     base = sandbox.base_url
     session = login(base)
     envelope = {"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False"}
-    assert call(base, {**envelope, "data": [opencps_dossier("BATCH-B"), opencps_dossier("BATCH-D")]}).json()["error_code"] == "0"
+    assert (
+        call(base, {**envelope, "data": [opencps_dossier("BATCH-B"), opencps_dossier("BATCH-D")]}).json()["error_code"]
+        == "0"
+    )
     mixed = [opencps_dossier(key) for key in ("BATCH-D", "BATCH-NEW", "BATCH-B")]
     again = call(base, {**envelope, "data": mixed})
     assert again.status_code == 200
@@ -225,14 +325,28 @@ def test_a_batch_is_all_or_nothing_and_names_the_refused_records_as_data(sandbox
     held = {d["MaHoSo"] for d in httpx.get(f"{base}/sandbox/api/dossiers").json()["dossiers"]}
     assert "BATCH-NEW" not in held, "nothing of a refused request is stored"
 
-    update = call(base, {**envelope, "isUpdating": "True", "data": [opencps_dossier(key) for key in ("BATCH-X", "BATCH-B", "BATCH-Y")]}).json()
+    update = call(
+        base,
+        {**envelope, "isUpdating": "True", "data": [opencps_dossier(key) for key in ("BATCH-X", "BATCH-B", "BATCH-Y")]},
+    ).json()
     assert update["error_code"] == "-4" and update["result"] == [{"MaHoSo": "BATCH-X"}, {"MaHoSo": "BATCH-Y"}]
-    step = {"MaHoSo": "BATCH-B", "NguoiXuLy": "Cán bộ", "ChucDanh": "Chuyên viên", "ThoiDiemXuLy": "20240105090000", "PhongBanXuLy": "Một cửa",
-            "NoiDungXuLy": "Tiếp nhận", "TrangThai": "2", "NgayBatDau": "20240105083000", "NgayKetThucTheoQuyDinh": ""}
+    step = {
+        "MaHoSo": "BATCH-B",
+        "NguoiXuLy": "Cán bộ",
+        "ChucDanh": "Chuyên viên",
+        "ThoiDiemXuLy": "20240105090000",
+        "PhongBanXuLy": "Một cửa",
+        "NoiDungXuLy": "Tiếp nhận",
+        "TrangThai": "2",
+        "NgayBatDau": "20240105083000",
+        "NgayKetThucTheoQuyDinh": "",
+    }
     progress = {"session": session, "madonvi": MADONVI, "service": "CapNhatTienDoHoSoMC"}
     steps = [{**step, "MaHoSo": "BATCH-Q"}, step, {**step, "MaHoSo": "BATCH-Q"}]
     refused = call(base, {**progress, "data": steps}).json()
-    assert refused["error_code"] == "-4" and refused["result"] == [{"MaHoSo": "BATCH-Q"}, {"MaHoSo": "BATCH-Q"}], "one object per refused record"
+    assert refused["error_code"] == "-4" and refused["result"] == [{"MaHoSo": "BATCH-Q"}, {"MaHoSo": "BATCH-Q"}], (
+        "one object per refused record"
+    )
     typo = call(base, {**progress, "data": [{**step, "MaHoSo": "BATCH-BB"}]}).json()
     assert typo["error_code"] == "-4" and "did you mean: BATCH-B" in typo["message"]
     dossier = next(d for d in httpx.get(f"{base}/sandbox/api/dossiers").json()["dossiers"] if d["MaHoSo"] == "BATCH-B")
@@ -254,10 +368,16 @@ def test_unknown_codes_name_the_closest_seeded_ones(sandbox: Sandbox) -> None:
 
 def test_page_shows_readable_dates_and_json_keeps_wire_values(sandbox: Sandbox) -> None:
     base = sandbox.base_url
-    body = {"session": login(base), "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [opencps_dossier("DATES-1")]}
+    body = {
+        "session": login(base),
+        "madonvi": MADONVI,
+        "service": "DongBoHoSoMC",
+        "isUpdating": "False",
+        "data": [opencps_dossier("DATES-1")],
+    }
     assert call(base, body).json()["error_code"] == "0"
     page = httpx.get(f"{base}/sandbox/", params={"madonvi": MADONVI}).text
-    section = page[page.index('id="000.00.00.G05/DATES-1"'):]
+    section = page[page.index('id="000.00.00.G05/DATES-1"') :]
     assert "05/01/2024 08:30:00" in section[:3000] and "20240105083000" not in section[:3000]
     shown = next(d for d in httpx.get(f"{base}/sandbox/api/dossiers").json()["dossiers"] if d["MaHoSo"] == "DATES-1")
     assert shown["record"]["NgayTiepNhan"] == "20240105083000"
@@ -265,9 +385,17 @@ def test_page_shows_readable_dates_and_json_keeps_wire_values(sandbox: Sandbox) 
 
 def test_unknown_keys_are_masked_in_views_like_personal_data(sandbox: Sandbox) -> None:
     base = sandbox.base_url
-    record = {"NgayTongHop": "20240131000000", "TongSoNguoiDanhGia": "10", "MaThuTuc": "1.001193.000.00.00.H99",
-              "HoTen": "Nguyễn Thị Ẩn Danh", "Ghi": {"SoCCCD": "079099000111"}, "Rong": ""}
-    reply = call(base, {"session": login(base), "madonvi": MADONVI, "service": "DongBoDanhGia", "data": [record]}).json()
+    record = {
+        "NgayTongHop": "20240131000000",
+        "TongSoNguoiDanhGia": "10",
+        "MaThuTuc": "1.001193.000.00.00.H99",
+        "HoTen": "Nguyễn Thị Ẩn Danh",
+        "Ghi": {"SoCCCD": "079099000111"},
+        "Rong": "",
+    }
+    reply = call(
+        base, {"session": login(base), "madonvi": MADONVI, "service": "DongBoDanhGia", "data": [record]}
+    ).json()
     assert reply["error_code"] == "0", reply
     entries = httpx.get(f"{base}/sandbox/api/records/DongBoDanhGia").json()["records"]
     shown = [e for e in entries if e["record"].get("NgayTongHop") == "20240131000000"][-1]
@@ -304,13 +432,19 @@ def test_the_store_refuses_a_number_it_could_not_keep_as_sent() -> None:
     record = {"HOIDAPID": "1", "NOIDUNG": "Câu hỏi", "MADONVI": MADONVI}
     # A JSON parser that reads 1e400 as infinity (the server refuses it before this; the store must not rely on that).
     for value in (float("inf"), [1, {"x": float("-inf")}], float("nan")):
-        request = generated.models.DongBoHoiDapRequest.model_validate({**base, "data": [record, {**record, "SoLon": value}]})
+        request = generated.models.DongBoHoiDapRequest.model_validate(
+            {**base, "data": [record, {**record, "SoLon": value}]}
+        )
         with pytest.raises(generated.handler.PortalError) as refused:
             portal.dong_bo_hoi_dap(request, context)
         assert refused.value.error_code == "-1" and refused.value.message.startswith("data[1].SoLon")
-    kept = generated.models.DongBoHoiDapRequest.model_validate({**base, "data": [{**record, "Rong": None, "Ds": [None, 1.5]}]})
+    kept = generated.models.DongBoHoiDapRequest.model_validate(
+        {**base, "data": [{**record, "Rong": None, "Ds": [None, 1.5]}]}
+    )
     assert portal.dong_bo_hoi_dap(kept, context).error_code == "0"
-    assert portal.store.stored("DongBoHoiDap", MADONVI) == [{**record, "Rong": None, "Ds": [None, 1.5]}], "a null under an unknown key is kept as sent"
+    assert portal.store.stored("DongBoHoiDap", MADONVI) == [{**record, "Rong": None, "Ds": [None, 1.5]}], (
+        "a null under an unknown key is kept as sent"
+    )
 
 
 def test_sessions_end_when_accounts_are_reconfigured_in_process() -> None:
@@ -366,7 +500,9 @@ def test_a_state_file_from_before_session_fingerprints_opens_without_its_session
 
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as old:
-        old.execute("CREATE TABLE sessions (token TEXT PRIMARY KEY, username TEXT NOT NULL, madonvi TEXT NOT NULL, expires REAL NOT NULL)")
+        old.execute(
+            "CREATE TABLE sessions (token TEXT PRIMARY KEY, username TEXT NOT NULL, madonvi TEXT NOT NULL, expires REAL NOT NULL)"
+        )
         old.execute("INSERT INTO sessions VALUES ('tok', 'sandbox', ?, 1e12)", (MADONVI,))
     old.close()
     store = Store(path)

@@ -45,7 +45,9 @@ def test_the_example_matches_the_app_defaults() -> None:
 
 def for_test(config: str, scratch: Path, listen: int, upstream: int) -> Path:
     """The example with its ports and writable paths moved into ``scratch``."""
-    temp = "".join(f"    {kind}_temp_path {scratch / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = "".join(
+        f"    {kind}_temp_path {scratch / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     text = config.replace("listen 127.0.0.1:8080;", f"listen 127.0.0.1:{listen};")
     text = text.replace("server 127.0.0.1:8120;", f"server 127.0.0.1:{upstream};")
     text = text.replace("http {\n", f"http {{\n{temp}    access_log off;\n", 1)
@@ -76,9 +78,16 @@ def test_nginx_accepts_the_example_and_proxies_a_login(nginx_binary: str, sandbo
     listen = free_port()
     config = for_test(nginx_example(), scratch, listen, sandbox.port)
     globals_ = f"pid {scratch / 'nginx.pid'}; error_log {scratch / 'error.log'}; user root;"
-    checked = subprocess.run([nginx_binary, "-t", "-p", str(scratch), "-c", str(config), "-g", globals_], capture_output=True, text=True, check=False)
+    checked = subprocess.run(
+        [nginx_binary, "-t", "-p", str(scratch), "-c", str(config), "-g", globals_],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert checked.returncode == 0 and "syntax is ok" in checked.stderr, checked.stderr
-    proxy = subprocess.Popen([nginx_binary, "-p", str(scratch), "-c", str(config), "-g", f"daemon off; {globals_}"], stderr=subprocess.PIPE)
+    proxy = subprocess.Popen(
+        [nginx_binary, "-p", str(scratch), "-c", str(config), "-g", f"daemon off; {globals_}"], stderr=subprocess.PIPE
+    )
     try:
         base = f"http://127.0.0.1:{listen}"
         for _ in range(100):
@@ -90,9 +99,16 @@ def test_nginx_accepts_the_example_and_proxies_a_login(nginx_binary: str, sandbo
         else:
             raise AssertionError("nginx did not start")
         assert login.status_code == 200 and login.json()["error_code"] == "0"
-        too_big = httpx.post(f"{base}/integration", content=b"x" * (9 * 1024 * 1024), headers={"content-type": "application/json"}, timeout=30)
+        too_big = httpx.post(
+            f"{base}/integration",
+            content=b"x" * (9 * 1024 * 1024),
+            headers={"content-type": "application/json"},
+            timeout=30,
+        )
         assert too_big.status_code == 413  # refused by nginx, the app never saw it
-        refused = httpx.post(f"{base}/integration", json={"session": "bad", "madonvi": "x", "service": "LayThuTuc"}, timeout=5)
+        refused = httpx.post(
+            f"{base}/integration", json={"session": "bad", "madonvi": "x", "service": "LayThuTuc"}, timeout=5
+        )
         assert refused.status_code == 401 and refused.json()["error_code"] == "-2"
     finally:
         proxy.terminate()

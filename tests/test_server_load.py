@@ -63,7 +63,18 @@ def launch(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     def start(*extra: str, fd_limit: int | None = None) -> Server:
         port = free_port()
         log = tmp_path / f"sandbox-{port}.log"
-        args = [sys.executable, "-c", LIMITED, str(fd_limit or 0), "sandbox", "--port", str(port), "--db", ":memory:", *extra]
+        args = [
+            sys.executable,
+            "-c",
+            LIMITED,
+            str(fd_limit or 0),
+            "sandbox",
+            "--port",
+            str(port),
+            "--db",
+            ":memory:",
+            *extra,
+        ]
         env = {**os.environ, "QCVNGEN_GENERATED": str(ROOT / "generated"), "PYTHONUNBUFFERED": "1"}
         with log.open("wb") as sink:
             process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT)
@@ -103,7 +114,9 @@ def test_wide_unauthenticated_bodies_do_not_hold_up_a_login_or_memory(launch: Ca
     def hostile() -> None:
         with httpx.Client(base_url=server.base, timeout=120) as http:
             for _ in range(ROUNDS):
-                status = http.post("/integration", content=body, headers={"content-type": "application/json"}).status_code
+                status = http.post(
+                    "/integration", content=body, headers={"content-type": "application/json"}
+                ).status_code
                 with lock:
                     events.append(("hostile", status))
 
@@ -130,7 +143,9 @@ def test_wide_unauthenticated_bodies_do_not_hold_up_a_login_or_memory(launch: Ca
     logins_between = sum(1 for kind, _ in events[first_hostile_end:last_hostile_end] if kind == "login")
     assert logins_between >= 3, events
     peak = server.peak_rss_mb()
-    print(f"\nwide bodies: {len(hostile_replies)} x {len(body)} bytes -> 401; {logins_between} logins answered meanwhile; peak RSS {peak:.0f} MB; log {server.log.stat().st_size} bytes")
+    print(
+        f"\nwide bodies: {len(hostile_replies)} x {len(body)} bytes -> 401; {logins_between} logins answered meanwhile; peak RSS {peak:.0f} MB; log {server.log.stat().st_size} bytes"
+    )
     assert peak < 300, f"peak RSS {peak:.0f} MB"
     assert server.log.stat().st_size < 16 * 1024
 
@@ -149,7 +164,11 @@ def test_slow_connections_up_to_the_fd_limit_do_not_lock_out_a_login(launch: Cal
     slow: list[socket.socket] = []
     try:
         for index in range(600):
-            partial = b"POST /auth HTTP/1.1\r\nhost: x\r\n" if index % 2 else b"POST /auth HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"
+            partial = (
+                b"POST /auth HTTP/1.1\r\nhost: x\r\n"
+                if index % 2
+                else b"POST /auth HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"
+            )
             slow.append(_slow_connection(port, partial))
         answered = [server.login(timeout=10) for _ in range(3)]
         assert [r.status_code for r in answered] == [200, 200, 200]
@@ -165,7 +184,9 @@ def test_slow_connections_up_to_the_fd_limit_do_not_lock_out_a_login(launch: Cal
         for sock in slow:
             sock.close()
     assert server.process.poll() is None
-    print(f"\nslow connections: {len(slow)} opened against 512 descriptors, {closed} closed by the server, 3/3 logins; log {server.log.stat().st_size} bytes")
+    print(
+        f"\nslow connections: {len(slow)} opened against 512 descriptors, {closed} closed by the server, 3/3 logins; log {server.log.stat().st_size} bytes"
+    )
     assert server.log.stat().st_size < 16 * 1024, server.log.read_text()[-2000:]
 
 
@@ -174,7 +195,9 @@ def test_slow_headers_and_slow_bodies_are_cut_off(launch: Callable[..., Server])
     port = int(server.base.rsplit(":", 1)[1])
     headers = _slow_connection(port, b"POST /auth HTTP/1.1\r\nhost: x\r\n")
     assert headers.recv(1024) == b"", "closed without an answer once the header deadline passed"
-    body = _slow_connection(port, b"POST /auth HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{")
+    body = _slow_connection(
+        port, b"POST /auth HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"
+    )
     answer = b""
     for _ in range(10):  # the head and the body may come in separate reads
         chunk = body.recv(4096)

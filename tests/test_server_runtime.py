@@ -135,7 +135,7 @@ def test_limits_must_be_positive() -> None:
         ('{"sess\\u0069on": "abc"}', None),  # the key spelled with an escape: cannot tell cheaply
         ('{"session": "a\\/b"}', None),  # an escaped value
         ('{"session": 5}', None),  # not a string: the parse decides
-        ("[" + ', '.join(['{"session": "x"}'] * 9) + "]", None),  # too many
+        ("[" + ", ".join(['{"session": "x"}'] * 9) + "]", None),  # too many
     ],
 )
 def test_session_candidates_hold_the_top_level_session_or_give_up(text: str, found: tuple[str, ...] | None) -> None:
@@ -159,7 +159,11 @@ DOCUMENT: dict[str, Any] = {
                     "session": {"type": "string"},
                     "madonvi": {"type": "string"},
                     "service": {"const": "Echo"},
-                    "data": {"type": "array", "minItems": 1, "items": {"type": "object", "properties": {"Ma": {"type": "string", "pattern": "^[0-9]{3}$"}}}},
+                    "data": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"type": "object", "properties": {"Ma": {"type": "string", "pattern": "^[0-9]{3}$"}}},
+                    },
                 },
             },
         }
@@ -243,7 +247,11 @@ def test_the_factory_serves_login_and_a_service_end_to_end() -> None:
     assert login.status_code == 200 and login.json()["session"] == "good-session"
     assert send(app, "/auth", b'{"username": "u", "password": "x"}').status_code == 401
     reply = send(app, "/integration", body(data=[{"Ma": "123"}]))
-    assert reply.status_code == 200 and reply.json() == {"error_code": "0", "message": "1 stored", "result": [{"Ma": "123"}]}
+    assert reply.status_code == 200 and reply.json() == {
+        "error_code": "0",
+        "message": "1 stored",
+        "result": [{"Ma": "123"}],
+    }
     refused = send(app, "/integration", body(data=[{"Ma": "12"}]))
     assert refused.status_code == 400 and "data[0].Ma" in refused.json()["message"]
     assert send(app, "/integration", body(data=[]), content_type="text/plain").status_code == 415
@@ -308,11 +316,17 @@ def test_a_failing_handler_gets_an_incident_id_and_the_work_runs_off_the_loop() 
 # -- serving: the connection guard and the log limiter ----------------------------------------------
 def test_the_log_limiter_lets_a_burst_through_then_counts() -> None:
     limiter = serving.RateLimitFilter(burst=3, interval=3600)
-    records = [logging.LogRecord("asyncio", logging.ERROR, __file__, 1, "socket.accept() out of system resource", None, None) for _ in range(1000)]
+    records = [
+        logging.LogRecord("asyncio", logging.ERROR, __file__, 1, "socket.accept() out of system resource", None, None)
+        for _ in range(1000)
+    ]
     assert sum(limiter.filter(r) for r in records) == 3
     other = logging.LogRecord("asyncio", logging.ERROR, __file__, 1, "another message", None, None)
     assert limiter.filter(other)
-    debug = [logging.LogRecord("asyncio", logging.DEBUG, __file__, 1, "socket.accept() out of system resource", None, None) for _ in range(100)]
+    debug = [
+        logging.LogRecord("asyncio", logging.DEBUG, __file__, 1, "socket.accept() out of system resource", None, None)
+        for _ in range(100)
+    ]
     assert all(limiter.filter(r) for r in debug), "debug lines are never dropped"
 
 
@@ -375,7 +389,14 @@ async def go():
 asyncio.run(go())
 """
     env_path = f"{tmp_path}:{out_dir / 'python'}"
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={"PYTHONPATH": env_path}, cwd=tmp_path, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": env_path},
+        cwd=tmp_path,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["200", "t", "401", "my_portal_stubs.services", "False"]
 
@@ -385,7 +406,9 @@ def test_large_buffers_go_back_to_the_system_where_glibc_allows() -> None:
     assert serving.return_large_buffers() is has_glibc
 
 
-def test_the_sandbox_never_picks_up_a_generated_folder_from_the_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sandbox_never_picks_up_a_generated_folder_from_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 10: the sandbox runs on the installed packages or qcvngen's own build, never on
     whatever ./generated happens to hold, unless $QCVNGEN_GENERATED names it."""
     from qcvngen.sandbox import runtime as sandbox_runtime
@@ -403,7 +426,17 @@ def test_the_sandbox_never_picks_up_a_generated_folder_from_the_working_folder(t
 
 @pytest.mark.parametrize(
     "text",
-    ['plain\n\nArgs:\n    x: y', 'quotes """ and \\ and \\"', 'ends with a quote"', "\\", "bidi \u202e here", "nul \x00", "cr \r lf", "ls \u2028", '"""); import os #'],
+    [
+        "plain\n\nArgs:\n    x: y",
+        'quotes """ and \\ and \\"',
+        'ends with a quote"',
+        "\\",
+        "bidi \u202e here",
+        "nul \x00",
+        "cr \r lf",
+        "ls \u2028",
+        '"""); import os #',
+    ],
 )
 def test_handler_docstrings_carry_spec_text_and_never_change_the_code(text: str) -> None:
     import ast

@@ -95,7 +95,11 @@ VIETNAMESE_LETTERS = re.compile("[ăắằẳẵặơớờởỡợưứừử�
 
 # --- Chromium: found, or installed once per session, or a clear failure -------------------------
 
-CHROMIUM = Need(("chromium", "chromedriver"), ("chromium", "chromium-driver"), "tests/test_site.py drives the site in headless Chromium")
+CHROMIUM = Need(
+    ("chromium", "chromedriver"),
+    ("chromium", "chromium-driver"),
+    "tests/test_site.py drives the site in headless Chromium",
+)
 APT_COMMANDS = CHROMIUM.commands
 BrowserPlan = Plan
 

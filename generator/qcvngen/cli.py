@@ -136,9 +136,7 @@ def build(spec: SpecOption = None, out: OutOption = Path("generated")) -> None:
         raise typer.Exit(Exit.USAGE_ERROR) from None
     _remember(spec, out)
     written = len(changes.added) + len(changes.changed)
-    typer.echo(
-        f"{out}: {written} file(s) written, {len(changes.unchanged)} unchanged, {len(changes.removed)} removed"
-    )
+    typer.echo(f"{out}: {written} file(s) written, {len(changes.unchanged)} unchanged, {len(changes.removed)} removed")
 
 
 def _claim_or_exit(out: Path, verb: str) -> None:
@@ -231,18 +229,32 @@ def sandbox(
     db: Annotated[str, typer.Option(help="SQLite file, or :memory:.")] = "qcvngen-sandbox.sqlite3",
     account: Annotated[
         list[str] | None,
-        typer.Option("--account", help="USER:PASSWORD:MADONVI; repeat for more (default sandbox:sandbox:000.00.00.G05)."),
+        typer.Option(
+            "--account", help="USER:PASSWORD:MADONVI; repeat for more (default sandbox:sandbox:000.00.00.G05)."
+        ),
     ] = None,
     session_ttl: Annotated[float, typer.Option(help="Session lifetime in seconds.", min=1)] = 600.0,
     accounts_file: Annotated[
         Path | None,
-        typer.Option("--accounts-file", help="Accounts file: JSON [{username, password, madonvi}] or USER:PASSWORD:MADONVI lines (\\ escapes : , # \\)."),
+        typer.Option(
+            "--accounts-file",
+            help="Accounts file: JSON [{username, password, madonvi}] or USER:PASSWORD:MADONVI lines (\\ escapes : , # \\).",
+        ),
     ] = None,
     max_sessions_per_account: Annotated[
-        int, typer.Option("--max-sessions-per-account", help="Live sessions per account; a new login ends the oldest beyond it.", min=1)
+        int,
+        typer.Option(
+            "--max-sessions-per-account",
+            help="Live sessions per account; a new login ends the oldest beyond it.",
+            min=1,
+        ),
     ] = 100,
     show_personal_data: Annotated[
-        bool, typer.Option("--show-personal-data", help="Show names, phones, e-mails and ID numbers in /sandbox/api/ (masked by default).")
+        bool,
+        typer.Option(
+            "--show-personal-data",
+            help="Show names, phones, e-mails and ID numbers in /sandbox/api/ (masked by default).",
+        ),
     ] = False,
     log_level: Annotated[
         str,
@@ -252,17 +264,31 @@ def sandbox(
         ),
     ] = "warning",
     # Limits of the generated app (each refusal names its setting) and of the connections.
-    max_body_bytes: Annotated[int, typer.Option(help="Bytes of one request body (413 above).", min=1)] = 8 * 1024 * 1024,
-    max_json_nodes: Annotated[int, typer.Option(help="JSON values in one body, counted before parsing (413).", min=1)] = 500_000,
+    max_body_bytes: Annotated[int, typer.Option(help="Bytes of one request body (413 above).", min=1)] = 8
+    * 1024
+    * 1024,
+    max_json_nodes: Annotated[
+        int, typer.Option(help="JSON values in one body, counted before parsing (413).", min=1)
+    ] = 500_000,
     max_object_keys: Annotated[int, typer.Option(help="Keys of one JSON object (413).", min=1)] = 1_000,
     max_list_items: Annotated[int, typer.Option(help="Items of one JSON array (413).", min=1)] = 10_000,
     max_batch: Annotated[int, typer.Option(help="Records in the data of one call (413).", min=1)] = 1_000,
     max_parallel: Annotated[int, typer.Option(help="Requests processed at once in worker threads.", min=1)] = 8,
-    body_timeout: Annotated[float, typer.Option(help="Seconds to receive a body once its headers arrived (408).", min=0.1)] = 60.0,
-    header_timeout: Annotated[float, typer.Option(help="Seconds a new connection has to send its request headers.", min=0.1)] = 10.0,
-    keep_alive_timeout: Annotated[float, typer.Option(help="Seconds an idle keep-alive connection stays open.", min=1)] = 5.0,
+    body_timeout: Annotated[
+        float, typer.Option(help="Seconds to receive a body once its headers arrived (408).", min=0.1)
+    ] = 60.0,
+    header_timeout: Annotated[
+        float, typer.Option(help="Seconds a new connection has to send its request headers.", min=0.1)
+    ] = 10.0,
+    keep_alive_timeout: Annotated[
+        float, typer.Option(help="Seconds an idle keep-alive connection stays open.", min=1)
+    ] = 5.0,
     max_connections: Annotated[
-        int, typer.Option(help="Open connections; at the cap a new one closes the oldest slow one (lowered to fit the fd limit).", min=1)
+        int,
+        typer.Option(
+            help="Open connections; at the cap a new one closes the oldest slow one (lowered to fit the fd limit).",
+            min=1,
+        ),
     ] = 1000,
 ) -> None:
     """Run a local stand-in for the national portal on the generated server stubs (SQLite state)."""
@@ -287,7 +313,11 @@ def sandbox(
         limits=limits,
     )
     _sandbox_banner(f"http://{host}:{port}", db, accounts)
-    connections = {"header_timeout": header_timeout, "keep_alive_timeout": keep_alive_timeout, "max_connections": max_connections}
+    connections = {
+        "header_timeout": header_timeout,
+        "keep_alive_timeout": keep_alive_timeout,
+        "max_connections": max_connections,
+    }
     _serve(app_, host, port, log_level, connections)
 
 
@@ -299,7 +329,9 @@ def _sandbox_accounts(account: list[str] | None, accounts_file: Path | None, log
 
     try:
         # An accounts file or $QCVNGEN_SANDBOX_ACCOUNTS keeps passwords out of the process list.
-        accounts = configured_accounts(account, os.environ.get("QCVNGEN_SANDBOX_ACCOUNTS"), accounts_file, DEFAULT_ACCOUNT)
+        accounts = configured_accounts(
+            account, os.environ.get("QCVNGEN_SANDBOX_ACCOUNTS"), accounts_file, DEFAULT_ACCOUNT
+        )
     except ValueError as exc:
         typer.echo(f"error: accounts: {exc}", err=True)
         raise typer.Exit(Exit.SPEC_ERROR) from None
@@ -330,7 +362,9 @@ def _serve(app_: object, host: str, port: int, log_level: str, connections: dict
     serving = generated_modules().serving
     serving.limit_logs()
     serving.return_large_buffers()
-    config = serving.server_config(app_, host=host, port=port, log_level=log_level.lower(), log_config=None, **connections)
+    config = serving.server_config(
+        app_, host=host, port=port, log_level=log_level.lower(), log_config=None, **connections
+    )
     uvicorn.Server(config).run()
 
 
@@ -557,13 +591,30 @@ def docs(
 
 @app.command()
 def learn(
-    captures: Annotated[list[Path], typer.Argument(metavar="CAPTURE...", help="Capture files (*.jsonl), raw answer files (*.json, with --packet) or folders of them.")],
+    captures: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="CAPTURE...",
+            help="Capture files (*.jsonl), raw answer files (*.json, with --packet) or folders of them.",
+        ),
+    ],
     spec: SpecOption = None,
     fmt: Annotated[str, typer.Option("--format", help="text, json or markdown.")] = "text",
-    write: Annotated[bool, typer.Option("--write", help="Add the unknown keys to the spec as membership: observed fields, with a source entry.")] = False,
-    packet: Annotated[str | None, typer.Option("--packet", help="The service that answered, for raw answer files.")] = None,
-    source_id: Annotated[str | None, typer.Option("--source-id", help="Id of the new source entry (default: the next free S<n>).")] = None,
-    supplied_by: Annotated[str | None, typer.Option("--supplied-by", help="Who supplied the captures (required with --write).")] = None,
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write", help="Add the unknown keys to the spec as membership: observed fields, with a source entry."
+        ),
+    ] = False,
+    packet: Annotated[
+        str | None, typer.Option("--packet", help="The service that answered, for raw answer files.")
+    ] = None,
+    source_id: Annotated[
+        str | None, typer.Option("--source-id", help="Id of the new source entry (default: the next free S<n>).")
+    ] = None,
+    supplied_by: Annotated[
+        str | None, typer.Option("--supplied-by", help="Who supplied the captures (required with --write).")
+    ] = None,
 ) -> None:
     """Compare captured traffic shapes with the spec: unknown keys, unseen fields, new codes, contradictions.
     Exit 0 with a report, 2 on bad input."""
@@ -573,7 +624,9 @@ def learn(
 
     _choice_or_exit("--format", fmt, FORMATS)
     if write and not (supplied_by or "").strip():
-        typer.echo("error: --write needs --supplied-by TEXT (who supplied the captures, for the source entry)", err=True)
+        typer.echo(
+            "error: --write needs --supplied-by TEXT (who supplied the captures, for the source entry)", err=True
+        )
         raise typer.Exit(Exit.USAGE_ERROR)
     spec_dir = _spec_dir(spec)
     reg = _regulation_or_exit(spec_dir)
@@ -588,7 +641,11 @@ def learn(
             packets=[p.name for p in reg.packets],
         )
         report = compare(reg, found)
-        result = write_spec(spec_dir, reg, report, found, supplied_by=supplied_by or "", source_id=source_id) if write else None
+        result = (
+            write_spec(spec_dir, reg, report, found, supplied_by=supplied_by or "", source_id=source_id)
+            if write
+            else None
+        )
     except (LearnInputError, WriteError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(Exit.SPEC_ERROR) from None

@@ -51,9 +51,7 @@ def input_digest(spec_dir: Path, templates_dir: Path) -> str:
 def output_digests(out_dir: Path) -> dict[str, str]:
     """The digest of every output file, read in chunks (``.pyc`` and tool caches left out)."""
     return {
-        path.as_posix(): hash_file(out_dir, path)
-        for path in _files_under(out_dir)
-        if not path.name.endswith(".pyc")
+        path.as_posix(): hash_file(out_dir, path) for path in _files_under(out_dir) if not path.name.endswith(".pyc")
     }
 
 

@@ -59,7 +59,11 @@ def source_encoding(data: bytes) -> str:
 
 
 def python_strings(data: bytes) -> list[str]:
-    return [node.value for node in ast.walk(ast.parse(data)) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    return [
+        node.value
+        for node in ast.walk(ast.parse(data))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
 
 
 # -- JSON ------------------------------------------------------------------------------------------
@@ -155,7 +159,11 @@ def table_problems(text: str) -> tuple[int, list[str]]:
     lines = text.split("\n")
     index = 0
     while index < len(lines):
-        if lines[index].startswith("|") and index + 1 < len(lines) and re.fullmatch(r"\|(?:\s*:?-+:?\s*\|)+", lines[index + 1].strip()):
+        if (
+            lines[index].startswith("|")
+            and index + 1 < len(lines)
+            and re.fullmatch(r"\|(?:\s*:?-+:?\s*\|)+", lines[index + 1].strip())
+        ):
             tables += 1
             width = len(_split_row(lines[index]))
             row = index + 1
@@ -276,7 +284,7 @@ def html_facts(text: str) -> HtmlFacts:
 
 # -- the import probe ------------------------------------------------------------------------------
 
-IMPORT_PROBE = r'''
+IMPORT_PROBE = r"""
 import json, os, sys
 sys.dont_write_bytecode = True
 root = sys.argv[1]
@@ -353,7 +361,7 @@ package = sys.modules.get("qcvn120_client")
 if package is not None:
     facts["spec_version"] = getattr(package, "SPEC_VERSION", None)
 sys.stdout.write(json.dumps(facts, ensure_ascii=True))
-'''
+"""
 
 
 def import_probe(out_dir: Path, cwd: Path, validate: list[Any] | None = None) -> tuple[dict[str, Any] | None, str]:
@@ -367,7 +375,12 @@ def import_probe(out_dir: Path, cwd: Path, validate: list[Any] | None = None) ->
     env["PYTHONIOENCODING"] = "utf-8"
     proc = subprocess.run(
         [sys.executable, "-I", "-c", IMPORT_PROBE, str(out_dir), json.dumps(validate or [])],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     if proc.returncode != 0:
         return None, proc.stderr[-3000:]

@@ -31,8 +31,8 @@ QUOTES = [
     ("windows-path", "C:\\new\\table\\x"),
     ("raw-string-trap", "r'\\'"),
     ("bytes-prefix", "b'\\xff'"),
-    ("quote-in-vi", f'{_VI} "trích dẫn" \'x\''),
-    ("triple-in-vi", f'{_VI} """ \'\'\''),
+    ("quote-in-vi", f"{_VI} \"trích dẫn\" 'x'"),
+    ("triple-in-vi", f"{_VI} \"\"\" '''"),
 ]
 
 # --- line breaks, controls, invisible characters ----------------------------------------------
@@ -138,7 +138,7 @@ INJECTIONS = [
     ("toml-break", '"\n[tool.evil]\ncommand = "touch CANARY"'),
     ("toml-triple", "'''\n[project]\nname = 'evil'"),
     ("json-break", '"}, "evil": {"$ref": "http://evil.example/x.json'),
-    ("json-unicode", '\\u0022}'),
+    ("json-unicode", "\\u0022}"),
     ("yaml-tag-text", '!!python/object/apply:os.system ["touch CANARY"]'),
     ("yaml-doc", "---\n...\n%YAML 1.1"),
     ("yaml-anchor-text", "&a *a <<: *a"),
@@ -224,7 +224,10 @@ UNICODE = [
     ("nfd-vietnamese", unicodedata.normalize("NFD", _VI)),
     ("nfc-vietnamese", _VI),
     ("combining-alone", "\u0301\u0323"),
-    ("zalgo", "Z\u0351\u036b\u0343\u036a\u0302\u036b\u033d\u034f\u0334\u0319\u0324\u031e\u0349\u035a\u032f\u031e\u0320\u034da"),
+    (
+        "zalgo",
+        "Z\u0351\u036b\u0343\u036a\u0302\u036b\u033d\u034f\u0334\u0319\u0324\u031e\u0349\u035a\u032f\u031e\u0320\u034da",
+    ),
     ("fullwidth-tags", "＜script＞alert(1)＜/script＞"),
     ("fullwidth-digits", "１２"),
     ("superscript-digits", "²³"),
@@ -259,8 +262,26 @@ LONG = [
 
 # Combinations: each core attack also embedded in ordinary Vietnamese text and at the edges.
 _CORE = [
-    "\"\"\"", "'", "\\", "\n", "\r", "\u2028", "{{ 7*7 }}", "{% if %}", "}", "|", "<script>", "`", "#", "[x](javascript:a)",
-    "\u202e", "\u200b", "\ufeff", "\x85", "--->", "\"); os.system(\"touch CANARY\"); (\"",
+    '"""',
+    "'",
+    "\\",
+    "\n",
+    "\r",
+    "\u2028",
+    "{{ 7*7 }}",
+    "{% if %}",
+    "}",
+    "|",
+    "<script>",
+    "`",
+    "#",
+    "[x](javascript:a)",
+    "\u202e",
+    "\u200b",
+    "\ufeff",
+    "\x85",
+    "--->",
+    '"); os.system("touch CANARY"); ("',
 ]
 COMBINED = (
     [(f"in-vi-{i}", f"{_VI} {c} {_VI}") for i, c in enumerate(_CORE)]

@@ -64,10 +64,24 @@ def _field_sinks(prefix: str, files: str, lists: tuple[PathKey, ...]) -> list[Si
 
 
 TEXT_SINKS: list[Sink] = [
-    *(Sink(f"regulation.{'.'.join(p)}", "regulation.yaml", (p,)) for p in (
-        ("id",), ("title", "vi"), ("title", "en"), ("circular",), ("issued",), ("effective",), ("issuer", "vi"),
-        ("issuer", "en"), ("spec_version",), ("timezone",), ("datetime_format",), ("notes", "vi"), ("notes", "en"),
-    )),
+    *(
+        Sink(f"regulation.{'.'.join(p)}", "regulation.yaml", (p,))
+        for p in (
+            ("id",),
+            ("title", "vi"),
+            ("title", "en"),
+            ("circular",),
+            ("issued",),
+            ("effective",),
+            ("issuer", "vi"),
+            ("issuer", "en"),
+            ("spec_version",),
+            ("timezone",),
+            ("datetime_format",),
+            ("notes", "vi"),
+            ("notes", "en"),
+        )
+    ),
     Sink("source.title", "sources.yaml", (("sources", "*", "title"),)),
     Sink("source.reference", "sources.yaml", (("sources", "*", "reference"),)),
     Sink("source.gives", "sources.yaml", (("sources", "*", "gives"),)),
@@ -119,8 +133,18 @@ TEXT_SINKS: list[Sink] = [
     Sink("record.title.vi", "tables/*.yaml", (("records", "*", "title", "vi"),)),
     Sink("record.title.en", "tables/*.yaml", (("records", "*", "title", "en"),)),
     # The skeleton's own record is referenced by no packet, so the docs (rightly) have no page for it.
-    Sink("record.notes.vi", "tables/*.yaml", (("records", "*", "notes", "vi"),), where=lambda t, r, p: not _added(t, r, p)),
-    Sink("record.notes.en", "tables/*.yaml", (("records", "*", "notes", "en"),), where=lambda t, r, p: not _added(t, r, p)),
+    Sink(
+        "record.notes.vi",
+        "tables/*.yaml",
+        (("records", "*", "notes", "vi"),),
+        where=lambda t, r, p: not _added(t, r, p),
+    ),
+    Sink(
+        "record.notes.en",
+        "tables/*.yaml",
+        (("records", "*", "notes", "en"),),
+        where=lambda t, r, p: not _added(t, r, p),
+    ),
     *_field_sinks("field", "tables/*.yaml", (("fields", "*"),)),
     *_field_sinks("record_field", "tables/*.yaml", (("records", "*", "fields", "*"),)),
     *_field_sinks("envelope_field", "envelope.yaml", FIELD_LISTS["envelope.yaml"][:3]),
@@ -130,7 +154,9 @@ TEXT_SINKS: list[Sink] = [
 # Names and references: a hostile value must be refused with a diagnostic at its line. `rename`
 # says how an accepted value is given a real build (None: it can only be refused).
 NAME_SINKS: list[Sink] = [
-    Sink("field.name", "tables/*.yaml", (("fields", "*", "name"), ("records", "*", "fields", "*", "name")), role="name"),
+    Sink(
+        "field.name", "tables/*.yaml", (("fields", "*", "name"), ("records", "*", "fields", "*", "name")), role="name"
+    ),
     Sink("record.name", "tables/*.yaml", (("records", "*", "name"),), role="name"),
     Sink("codelist.name", "codelists.yaml", (("codelists", "*", "name"),), role="name"),
     Sink("packet.name", "packets.yaml", (("packets", "*", "name"),), role="name"),
@@ -142,11 +168,31 @@ NAME_SINKS: list[Sink] = [
     Sink("header.name", "envelope.yaml", (("headers", "*", "name"),), role="name"),
     Sink("local_service.path", "envelope.yaml", (("local_services", "*", "path"),), role="name"),
     Sink("ref.table.packet", "tables/*.yaml", (("packet",),), role="ref"),
-    Sink("ref.field.codelist", "*.yaml", tuple(base + ("codelist",) for lists in FIELD_LISTS.values() for base in lists), role="ref"),
-    Sink("ref.field.record", "*.yaml", tuple(base + ("record",) for lists in FIELD_LISTS.values() for base in lists), role="ref"),
-    Sink("ref.field.of", "*.yaml", tuple(base + ("of",) for lists in FIELD_LISTS.values() for base in lists), role="ref",
-         where=lambda t, r, p: get(t[r], p) not in ("string", "any")),
-    Sink("ref.field.sources", "*.yaml", tuple(base + ("sources", "*") for lists in FIELD_LISTS.values() for base in lists), role="ref"),
+    Sink(
+        "ref.field.codelist",
+        "*.yaml",
+        tuple(base + ("codelist",) for lists in FIELD_LISTS.values() for base in lists),
+        role="ref",
+    ),
+    Sink(
+        "ref.field.record",
+        "*.yaml",
+        tuple(base + ("record",) for lists in FIELD_LISTS.values() for base in lists),
+        role="ref",
+    ),
+    Sink(
+        "ref.field.of",
+        "*.yaml",
+        tuple(base + ("of",) for lists in FIELD_LISTS.values() for base in lists),
+        role="ref",
+        where=lambda t, r, p: get(t[r], p) not in ("string", "any"),
+    ),
+    Sink(
+        "ref.field.sources",
+        "*.yaml",
+        tuple(base + ("sources", "*") for lists in FIELD_LISTS.values() for base in lists),
+        role="ref",
+    ),
     Sink("ref.packet.group", "packets.yaml", (("packets", "*", "group"),), role="ref"),
     Sink("ref.packet.section", "packets.yaml", (("packets", "*", "section"),), role="ref"),
     Sink("ref.packet.endpoint", "packets.yaml", (("packets", "*", "endpoint"),), role="ref"),
@@ -184,8 +230,13 @@ def skeleton(original: Tree) -> Tree:
 
     sources = tree["sources.yaml"]["sources"]
     sources += [
-        {"id": f"S{900 + i}", "title": _benign(next(n), "source"), "kind": "inference",
-         "reference": _benign(next(n), "reference"), "gives": _benign(next(n), "gives")}
+        {
+            "id": f"S{900 + i}",
+            "title": _benign(next(n), "source"),
+            "kind": "inference",
+            "reference": _benign(next(n), "reference"),
+            "gives": _benign(next(n), "gives"),
+        }
         for i in range(EXTRA)
     ]
 
@@ -203,20 +254,35 @@ def skeleton(original: Tree) -> Tree:
     for endpoint in env["endpoints"]:
         endpoint.setdefault("notes", _note(next(n), "endpoint"))
     env["endpoints"] += [
-        {"name": f"{_ADDED.lower()}_{i}", "path": f"/{_ADDED.lower()}{i}",
-         "title": {"vi": _benign(next(n), "điểm cuối"), "en": _benign(next(n), "endpoint")}, "notes": _note(next(n), "endpoint")}
+        {
+            "name": f"{_ADDED.lower()}_{i}",
+            "path": f"/{_ADDED.lower()}{i}",
+            "title": {"vi": _benign(next(n), "điểm cuối"), "en": _benign(next(n), "endpoint")},
+            "notes": _note(next(n), "endpoint"),
+        }
         for i in range(EXTRA)
     ]
     env["headers"] += [
-        {"name": f"{_ADDED}-{i}", "required": False,
-         "description": {"vi": _benign(next(n), "mô tả"), "en": _benign(next(n), "description")}, "sources": ["S1"]}
+        {
+            "name": f"{_ADDED}-{i}",
+            "required": False,
+            "description": {"vi": _benign(next(n), "mô tả"), "en": _benign(next(n), "description")},
+            "sources": ["S1"],
+        }
         for i in range(EXTRA)
     ]
     for error in env.get("errors", []):
         error.setdefault("notes", _note(next(n), "error"))
     env.setdefault("errors", []).extend(
-        {"code": f"E{i}", "title": {"vi": _benign(next(n), "lỗi"), "en": _benign(next(n), "error")}, "sources": ["S1"],
-         "notes": {"vi": f"{_ADDED} {_benign(next(n), 'ghi chú lỗi')}", "en": f"{_ADDED} {_benign(next(n), 'error note')}"}}
+        {
+            "code": f"E{i}",
+            "title": {"vi": _benign(next(n), "lỗi"), "en": _benign(next(n), "error")},
+            "sources": ["S1"],
+            "notes": {
+                "vi": f"{_ADDED} {_benign(next(n), 'ghi chú lỗi')}",
+                "en": f"{_ADDED} {_benign(next(n), 'error note')}",
+            },
+        }
         for i in range(EXTRA)
     )
     for service in env.get("local_services", []):
@@ -224,13 +290,23 @@ def skeleton(original: Tree) -> Tree:
 
     lists = tree["codelists.yaml"]["codelists"]
     for closed in (True, False):
-        lists.append({
-            "name": f"{_ADDED}{'Closed' if closed else 'Open'}",
-            "title": {"vi": _benign(next(n), "danh mục"), "en": _benign(next(n), "list")},
-            "closed": closed, "sources": ["S1"], "confidence": "low", "notes": _note(next(n), "list"),
-            "codes": [{"code": f"{_ADDED.lower()}{i}", "title": {"vi": _benign(next(n), "mã"), "en": _benign(next(n), "code")}}
-                      for i in range(EXTRA)],
-        })
+        lists.append(
+            {
+                "name": f"{_ADDED}{'Closed' if closed else 'Open'}",
+                "title": {"vi": _benign(next(n), "danh mục"), "en": _benign(next(n), "list")},
+                "closed": closed,
+                "sources": ["S1"],
+                "confidence": "low",
+                "notes": _note(next(n), "list"),
+                "codes": [
+                    {
+                        "code": f"{_ADDED.lower()}{i}",
+                        "title": {"vi": _benign(next(n), "mã"), "en": _benign(next(n), "code")},
+                    }
+                    for i in range(EXTRA)
+                ],
+            }
+        )
     for codelist in lists:
         codelist.setdefault("notes", _note(next(n), "list"))
         for code in codelist["codes"]:
@@ -245,16 +321,37 @@ def skeleton(original: Tree) -> Tree:
                     _fill_field(get(tree[rel], path), next(n))
 
     # One record nothing refers to: a record name can be changed without touching anything else.
-    tree["tables/t02-dong-bo-ho-so-mc.yaml"].setdefault("records", []).append({
-        "name": f"{_ADDED}Record", "title": {"vi": _benign(next(n), "bản ghi"), "en": _benign(next(n), "record")},
-        "notes": _note(next(n), "record"),
-        "fields": [{"name": "HostileField", "title": {"vi": _benign(next(n), "trường"), "en": _benign(next(n), "field")},
-                    "type": "string", "required": False, "membership": "hypothesis", "sources": ["S1"],
-                    "confidence": "low", "notes": _note(next(n), "field"), "example": "benign-example"},
-                   {"name": "HostileLink", "title": {"vi": _benign(next(n), "trường"), "en": _benign(next(n), "field")},
-                    "type": "record", "record": "TaiLieuNop", "required": False, "membership": "hypothesis",
-                    "sources": ["S1"], "confidence": "low", "notes": _note(next(n), "field")}],
-    })
+    tree["tables/t02-dong-bo-ho-so-mc.yaml"].setdefault("records", []).append(
+        {
+            "name": f"{_ADDED}Record",
+            "title": {"vi": _benign(next(n), "bản ghi"), "en": _benign(next(n), "record")},
+            "notes": _note(next(n), "record"),
+            "fields": [
+                {
+                    "name": "HostileField",
+                    "title": {"vi": _benign(next(n), "trường"), "en": _benign(next(n), "field")},
+                    "type": "string",
+                    "required": False,
+                    "membership": "hypothesis",
+                    "sources": ["S1"],
+                    "confidence": "low",
+                    "notes": _note(next(n), "field"),
+                    "example": "benign-example",
+                },
+                {
+                    "name": "HostileLink",
+                    "title": {"vi": _benign(next(n), "trường"), "en": _benign(next(n), "field")},
+                    "type": "record",
+                    "record": "TaiLieuNop",
+                    "required": False,
+                    "membership": "hypothesis",
+                    "sources": ["S1"],
+                    "confidence": "low",
+                    "notes": _note(next(n), "field"),
+                },
+            ],
+        }
+    )
     for rel in sorted(r for r in tree if r.startswith("tables/")):
         table = tree[rel]
         table.setdefault("notes", _note(next(n), "table"))
@@ -266,8 +363,12 @@ def skeleton(original: Tree) -> Tree:
         taken = {f["row"] for f in table["fields"] if "row" in f} | {g["row"] for g in gaps}
         free = [row for row in range(1, declared.get(table["table"], 0) + 1) if row not in taken][:4]
         gaps += [
-            {"row": row, "title": {"vi": _benign(next(n), "dòng"), "en": _benign(next(n), "row")}, "sources": ["S1"],
-             "notes": _note(next(n), "gap")}
+            {
+                "row": row,
+                "title": {"vi": _benign(next(n), "dòng"), "en": _benign(next(n), "row")},
+                "sources": ["S1"],
+                "notes": _note(next(n), "gap"),
+            }
             for row in free
         ]
         if not gaps:
@@ -294,7 +395,10 @@ class Plan:
 
 
 def spread(
-    sinks: list[Sink], tree: Tree, payloads: list[tuple[str, str]], builds: int = BUILDS,
+    sinks: list[Sink],
+    tree: Tree,
+    payloads: list[tuple[str, str]],
+    builds: int = BUILDS,
     skip: frozenset[tuple[str, str]] = frozenset(),
 ) -> Plan:
     """Every payload into every sink once, over ``builds`` builds."""
@@ -314,7 +418,9 @@ def spread(
                 chunk = share[j::width]
                 rel, path = instances[j]
                 plan.builds[b].append(
-                    Placement(sink.name, rel, path, tuple(label for label, _ in chunk), JOIN.join(text for _, text in chunk))
+                    Placement(
+                        sink.name, rel, path, tuple(label for label, _ in chunk), JOIN.join(text for _, text in chunk)
+                    )
                 )
                 plan.pairs.update((sink.name, label) for label, _ in chunk)
     return plan
@@ -372,7 +478,9 @@ def probe_trees(sink: Sink, tree: Tree, payloads: list[tuple[str, str]]) -> list
         tree = grown
     for start in range(0, len(payloads), len(instances)):
         chunk = payloads[start : start + len(instances)]
-        placements = [Placement(sink.name, rel, path, (label,), text) for (rel, path), (label, text) in zip(instances, chunk)]
+        placements = [
+            Placement(sink.name, rel, path, (label,), text) for (rel, path), (label, text) in zip(instances, chunk)
+        ]
         out.append((apply(tree, placements), placements))
     return out
 

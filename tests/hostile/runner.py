@@ -89,7 +89,9 @@ def _compare(got: Signatures, baseline: Signatures, names: bool) -> list[str]:
         # Renamed packets rename files too: compare the multiset of shapes, not path by path.
         same = sorted(repr(v) for v in got.values()) == sorted(repr(v) for v in baseline.values())
         return [] if same else ["the shapes of the generated files differ from the benign build's"]
-    problems = [f"{name}: shape differs from the benign build's" for name in sorted(got) if baseline.get(name) != got[name]]
+    problems = [
+        f"{name}: shape differs from the benign build's" for name in sorted(got) if baseline.get(name) != got[name]
+    ]
     if sorted(got) != sorted(baseline):
         problems.append(f"generated files differ from the benign build's: {sorted(set(got) ^ set(baseline))[:6]}")
     return problems
@@ -170,8 +172,14 @@ def absent(placements: list[Placement], exact: str, visible: str) -> list[tuple[
 
 
 def run_case(
-    label: str, tree: Tree, placements: list[Placement], baseline: Signatures | None, *, names: bool = False,
-    import_check: bool = True, validate: list[Any] | None = None,
+    label: str,
+    tree: Tree,
+    placements: list[Placement],
+    baseline: Signatures | None,
+    *,
+    names: bool = False,
+    import_check: bool = True,
+    validate: list[Any] | None = None,
 ) -> Report:
     """Build ``tree``; when it builds, run every check. Never raises: an exception becomes ``error``."""
     report = Report(label)
@@ -184,8 +192,13 @@ def run_case(
 
 
 def _run_case(
-    report: Report, tree: Tree, placements: list[Placement], baseline: Signatures | None, names: bool,
-    import_check: bool, validate: list[Any] | None,
+    report: Report,
+    tree: Tree,
+    placements: list[Placement],
+    baseline: Signatures | None,
+    names: bool,
+    import_check: bool,
+    validate: list[Any] | None,
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="qcvngen-hostile-") as tmp:
         root = Path(tmp)

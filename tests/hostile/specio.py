@@ -29,7 +29,7 @@ class Plain(str):
     """A scalar written as-is, unquoted (to plant YAML 1.1 look-alikes such as ``no`` or ``0243``)."""
 
 
-_NOT_PLAIN_ASCII = re.compile(r'[^ -!#-\[\]-~]')  # anything but printable ASCII other than " and \
+_NOT_PLAIN_ASCII = re.compile(r"[^ -!#-\[\]-~]")  # anything but printable ASCII other than " and \
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -169,7 +169,9 @@ def match(data: Any, pattern: PathKey, prefix: PathKey = ()) -> Iterator[PathKey
         return
     head, rest = pattern[0], pattern[1:]
     if head == "*":
-        keys: list[Any] = list(range(len(data))) if isinstance(data, list) else (list(data) if isinstance(data, dict) else [])
+        keys: list[Any] = (
+            list(range(len(data))) if isinstance(data, list) else (list(data) if isinstance(data, dict) else [])
+        )
     else:
         keys = [head] if isinstance(data, dict) and head in data else []
     for key in keys:

@@ -241,9 +241,7 @@ def _check_known(reg: ir.Regulation, rep: PacketReport, path: str, f: ir.Field, 
         if bad:
             rep.contradictions.append((path, kind, "values of kind " + ", ".join(bad)))
     if f.max_length and stats.max_length and stats.max_length > f.max_length:
-        rep.contradictions.append(
-            (path, kind, f"a value of {stats.max_length} characters (max_length {f.max_length})")
-        )
+        rep.contradictions.append((path, kind, f"a value of {stats.max_length} characters (max_length {f.max_length})"))
     if kind == "code" and f.type.codelist:
         listed = {c.code for c in reg.codelist(f.type.codelist).codes}
         new = tuple(sorted(stats.codes - listed))

@@ -110,9 +110,7 @@ def _read_json(
     if isinstance(data, dict) and data.get("format") == FORMAT:
         return Capture(where, check_line(data, where))
     if not isinstance(data, dict) or not ({"error_code", "result"} & set(data)):
-        raise LearnInputError(
-            f"{file}: neither a capture line nor an answer {{error_code, message, result}}"
-        )
+        raise LearnInputError(f"{file}: neither a capture line nor an answer {{error_code, message, result}}")
     if packet is None:
         raise LearnInputError(
             f"{file}: which service answered? Give --packet NAME, or start the file name with it "

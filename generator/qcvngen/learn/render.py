@@ -84,8 +84,7 @@ def _text(report: Report) -> list[str]:
         out.append(f"\n{rep.packet} ({rep.direction}, {where}): {rep.captures} capture(s), {rep.records} record(s)")
         for u in rep.unknown:
             out.append(
-                f"  unknown key {u.path} [{_shape(u)}] in {u.stats.records} record(s), "
-                f"{u.stats.captures} capture(s)"
+                f"  unknown key {u.path} [{_shape(u)}] in {u.stats.records} record(s), {u.stats.captures} capture(s)"
             )
             out.extend(f"      {u.path}{p}: {k} in {n} record(s)" for p, k, n in u.nested)
         if rep.unseen:
@@ -117,7 +116,10 @@ def _markdown(report: Report) -> list[str]:
         if rep.unseen:
             out.append("\nSpec fields never seen: " + ", ".join(f"`{_cell(n)}`" for n in rep.unseen))
         for path, codelist, codes in rep.new_codes:
-            out.append(f"\nCodes missing from `{_cell(codelist)}` at `{_cell(path)}`: " + ", ".join(f"`{_cell(c)}`" for c in codes))
+            out.append(
+                f"\nCodes missing from `{_cell(codelist)}` at `{_cell(path)}`: "
+                + ", ".join(f"`{_cell(c)}`" for c in codes)
+            )
         for path, kind, why in rep.contradictions:
             out.append(f"\n`{_cell(path)}` is `{kind}` in the spec, but captures show {_cell(why)}.")
         for (code, message), count in sorted(rep.refusals.items()):

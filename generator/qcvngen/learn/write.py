@@ -204,10 +204,7 @@ def _field_notes(u: UnknownKey, report: Report) -> tuple[str, str]:
         ". Chưa rõ ý nghĩa và dòng trong quy chuẩn; được coi là dữ liệu cá nhân cho đến khi được xem xét: "
         "hãy xem xét trước khi dựa vào."
     )
-    en += (
-        ". Meaning and regulation row unknown; treated as personal data until reviewed: "
-        "review before relying on it."
-    )
+    en += ". Meaning and regulation row unknown; treated as personal data until reviewed: review before relying on it."
     return vi, en
 
 
@@ -246,7 +243,7 @@ def _code_entry(code: str, where: str, sid: str) -> list[str]:
     en = f"Seen by qcvngen learn at {where} (source {sid}); meaning unknown: review before relying on it."
     return [
         f"- code: {_q(code)}",
-        "  title: {vi: \"Mã quan sát được trong lưu lượng\", en: \"code observed in traffic\"}",
+        '  title: {vi: "Mã quan sát được trong lưu lượng", en: "code observed in traffic"}',
         "  membership: observed",
         *_notes_lines("  ", vi, en),
     ]

@@ -136,7 +136,11 @@ def create_sandbox_app(
     seed = load_seed()
     check_seed(seed)
     portal = SandboxPortal(
-        store, accounts or [DEFAULT_ACCOUNT], seed, session_ttl=session_ttl, max_sessions_per_account=max_sessions_per_account
+        store,
+        accounts or [DEFAULT_ACCOUNT],
+        seed,
+        session_ttl=session_ttl,
+        max_sessions_per_account=max_sessions_per_account,
     )
     app: FastAPI = generated_modules().app.create_app(
         portal, max_batch=max_batch, logger=logging.getLogger("qcvngen.sandbox"), **dict(limits or {})

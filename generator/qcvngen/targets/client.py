@@ -49,9 +49,7 @@ LEADING_OPTIONS = (
     OptionView("username", "str", None, "the portal account's user name (never logged or shown)."),
     OptionView("password", "str", None, "its password (never logged or shown)."),
     OptionView("madonvi", "str", None, "the unit code sent as ``madonvi`` with every call."),
-    OptionView(
-        "dstcode", "str | None", "None", "the ``dstcode`` header, for adapters that route by it."
-    ),
+    OptionView("dstcode", "str | None", "None", "the ``dstcode`` header, for adapters that route by it."),
 )
 TRAILING_OPTIONS = (
     OptionView(
@@ -78,9 +76,7 @@ TRAILING_OPTIONS = (
     OptionView("backoff", "float", "0.5", "first backoff delay in seconds (doubles, with jitter)."),
     OptionView("backoff_max", "float", "30.0", "longest backoff delay in seconds."),
     OptionView("retry_after_max", "float", "60.0", "longest ``Retry-After`` honoured, in seconds."),
-    OptionView(
-        "deadline", "float", "120.0", "seconds one exchange may take in all (slow-drip guard)."
-    ),
+    OptionView("deadline", "float", "120.0", "seconds one exchange may take in all (slow-drip guard)."),
     OptionView("session_ttl", "float", "600.0", "seconds a session token is reused."),
     OptionView(
         "session_error_codes",
@@ -264,7 +260,7 @@ def _sections(summary: str, args: list[str], returns: str, raises: tuple[str, ..
 def _param_view(field: ir.Field, name: str) -> ParamView:
     flag = field.type.kind == "flag"
     doc = f"``{field.wire_name}``: {field.title.en} / {field.title.vi}"
-    doc += " (sent as \"True\"/\"False\")." if flag else "."
+    doc += ' (sent as "True"/"False").' if flag else "."
     return ParamView(field.wire_name, name, flag, field.required, doc)
 
 
@@ -292,8 +288,11 @@ def packet_view(reg: ir.Regulation, packet: ir.Packet) -> PacketView:
     args = [f"{p.name}: {p.doc}" for p in params]
     what = _tables(reg, packet, model)
     if push and model is not None:
-        args.insert(0, f"records: {what} instances or mappings by wire name; all are checked"
-                    " before anything is sent, then sent in batches of ``batch_size``.")
+        args.insert(
+            0,
+            f"records: {what} instances or mappings by wire name; all are checked"
+            " before anything is sent, then sent in batches of ``batch_size``.",
+        )
         returns = "One BatchResult per batch, in order."
     elif push:
         returns = "One BatchResult."
@@ -304,9 +303,9 @@ def packet_view(reg: ir.Regulation, packet: ir.Packet) -> PacketView:
     if push and model is not None and upsert is not None:
         upsert_doc = _sections(
             f"Push {packet.name} as new records or updates, in one call.\n\n"
-            f"Each batch is sent with ``{UPDATE_FLAG}`` \"False\"; when the portal answers that some of"
+            f'Each batch is sent with ``{UPDATE_FLAG}`` "False"; when the portal answers that some of'
             " its records exist already (and names them), nothing of it was stored, so the new ones"
-            f" are sent again as new and the existing ones with ``{UPDATE_FLAG}`` \"True\". Every"
+            f' are sent again as new and the existing ones with ``{UPDATE_FLAG}`` "True". Every'
             " record is stored once; the retry rules of every push hold (nothing is resent when the"
             " outcome is unknown).",
             [args[0]] + [a for p, a in zip(params, args[1:], strict=True) if p is not upsert],
@@ -356,8 +355,7 @@ def client_views(endpoints: list[EndpointView]) -> list[ClientView]:
         "``async with AsyncClient(...) as portal: await portal.lay_thu_tuc(ma_tthc=...)``"
     )
     async_options = tuple(
-        replace(o, annotation="httpx.AsyncBaseTransport | None") if o.name == "transport" else o
-        for o in options
+        replace(o, annotation="httpx.AsyncBaseTransport | None") if o.name == "transport" else o for o in options
     )
     return [
         ClientView("Client", "SyncEngine", False, docstring(sync_doc, 4), docstring(init), options),

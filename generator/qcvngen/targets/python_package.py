@@ -23,7 +23,7 @@ def code_types(reg: ir.Regulation) -> list[dict[str, object]]:
         values = [c.code for c in codelist.codes]
         comment = f"{codelist.name}: {codelist.title.vi} / {codelist.title.en}"
         out.append({"name": f"Code{codelist.name}", "literals": values, "comment": comment})
-        out.append({"name": f"Code{codelist.name}OrEmpty", "literals": values + [""], "comment": comment + " (or \"\")"})
+        out.append({"name": f"Code{codelist.name}OrEmpty", "literals": values + [""], "comment": comment + ' (or "")'})
     return out
 
 
@@ -62,9 +62,21 @@ def codelist_views(reg: ir.Regulation) -> list[dict[str, object]]:
 def render(reg: ir.Regulation, ctx: Context) -> Files:
     codes = code_types(reg)
     fixed = [
-        "DATETIME_FORMAT", "PATTERN_MESSAGES", "TIMEZONE", "OpenCode", "WireDateTime", "WireDecimal",
-        "WireDecimalOrEmpty", "WireFlag", "WireId", "WireInteger", "WireIntegerOrEmpty", "WirePercent",
-        "WirePercentOrEmpty", "format_datetime", "parse_datetime",
+        "DATETIME_FORMAT",
+        "PATTERN_MESSAGES",
+        "TIMEZONE",
+        "OpenCode",
+        "WireDateTime",
+        "WireDecimal",
+        "WireDecimalOrEmpty",
+        "WireFlag",
+        "WireId",
+        "WireInteger",
+        "WireIntegerOrEmpty",
+        "WirePercent",
+        "WirePercentOrEmpty",
+        "format_datetime",
+        "parse_datetime",
     ]
     patterns = {
         "datetime": wire.anchored(wire.DATETIME, allow_empty=True),
