@@ -575,3 +575,87 @@ def ast_patterns(source: str) -> list[str]:
         for kw in node.keywords
         if kw.arg == "pattern" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)
     ]
+
+
+# -- what lets the server skip its contract: the models' verdict on bodies of strings ------------
+def _structural(reg: ir.Regulation) -> Iterator[tuple[str, str, str, Any]]:
+    """(packet, definition, where, payload): each request example with one field left out, and with
+    an unknown key added to each of its objects (the edits the value table does not make)."""
+    for packet, definition, base, fields, items in _bases(reg):
+        if not definition.endswith("Request"):
+            continue
+        for path, _field in _places(reg, fields, base, (), items):
+            payload = copy.deepcopy(base)
+            node: Any = payload
+            for part in path[:-1]:
+                node = node[part]
+            del node[path[-1]]
+            yield packet, definition, f"{definition} without {'.'.join(map(str, path))}", payload
+        objects: list[tuple[tuple[int | str, ...], Any]] = [((), base)]
+        for path, _field in _places(reg, fields, base, (), items):
+            value: Any = base
+            for part in path:
+                value = value[part]
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                objects.append(((*path, 0), value[0]))
+            elif isinstance(value, dict):
+                objects.append((path, value))
+        for path, _ in objects:
+            payload = copy.deepcopy(base)
+            node = payload
+            for part in path:
+                node = node[part]
+            node["KhoaLaChuaBiet"] = "x"
+            yield (
+                packet,
+                definition,
+                f"{definition} with an unknown key at {'.'.join(map(str, path)) or 'the top'}",
+                payload,
+            )
+
+
+def _as_sent(payload: Any) -> bytes:
+    """The payload as the generated client sends it (UTF-8, no escapes) where UTF-8 can carry it."""
+    try:
+        return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: only its escape can travel
+        return json.dumps(payload).encode()
+
+
+def test_on_bodies_of_strings_the_models_give_the_schema_verdict(
+    result: BuildResult, bundle: dict[str, Any], models: Any
+) -> None:
+    """The server skips its contract for a service marked ``exact_on_strings`` when ``read_object``
+    vouches that every scalar of the body is a JSON string: on every such request of the value
+    table and of the structural edits, the models' verdict must be the schema's."""
+    from pydantic import ValidationError
+
+    from qcvngen.runtime.server import limits, strictjson
+    from qcvngen.runtime.server.refusals import Refused
+
+    reg = result.regulation
+    assert reg is not None
+    schema = schema_readers(bundle)["jsonschema"]
+    payloads = [(c.packet, c.definition, c.where, c.payload) for c in cases(reg) if c.definition.endswith("Request")]
+    payloads += list(_structural(reg))
+    problems: list[str] = []
+    judged = {True: 0, False: 0}
+    for packet, definition, where, payload in payloads:
+        try:
+            body, strings_only = strictjson.read_object(_as_sent(payload), limits.Limits())
+        except Refused:
+            continue  # refused before any model or contract looks at it
+        if not strings_only:
+            continue
+        try:
+            getattr(models, definition).model_validate(body)
+            model = True
+        except ValidationError:
+            model = False
+        case = Case(packet, definition, (), reg.envelope.request.fields[0], where, payload)
+        if model != schema(case):
+            problems.append(f"{where}: the models say {model}, the schema {not model}")
+        judged[model] += 1
+    assert not problems, f"{len(problems)} disagreement(s):\n" + "\n".join(problems[:40])
+    # Not vacuous: most payloads are bodies of strings, and both verdicts occur among them.
+    assert judged[True] >= 200 and judged[False] >= 200, judged

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -110,6 +111,81 @@ def test_each_structural_limit_is_named_in_its_refusal(text: str, settings: limi
     refused = refusal(text, settings)
     assert setting in refused.message and refused.status in (400, 413)
     assert strictjson.parse_object(text, LIMITS)  # within the defaults: accepted
+
+
+# Bodies without \u escapes, which the plain way (no Python hook per object) reads: each must come
+# out exactly as the careful way reads it, or be refused with the careful way's very message.
+PLAIN_BODIES = [
+    '{"a": "x", "b": {"c": ["y", "z"], "d": {}}, "e": []}',
+    '{"a:b": "c:d", "e": ":::", "f": {"g:": [":"]}}',  # colons inside keys and strings
+    '{"a": 1, "a": 2}',
+    '{"a": {"b": "x", "c": {"d": 1, "d": 1}}}',  # a repeat deep down, with the same value
+    '{"a": "x:y", "b": 1, "a": "x:y"}',
+    '{"k:": 1, "k:": 2}',
+    '{"Nguyễn": 1, "' + unicodedata.normalize("NFD", "Nguyễn") + '": 2}',  # NFC twins, written raw
+    '{"a": [{"b": 1}, {"b": 2, "b": 3}]}',
+    '{"a": 5.0, "b": -0.5, "c": 1e308, "d": true, "e": null, "f": false}',
+    '{"a": 1e400}',
+    '{"a": NaN}',
+    '{"a": ' + "9" * 5000 + "}",
+    '{"a": 1',
+    "[1, 2]",
+    '{"a": ' + "[" * 40 + "]" * 40 + "}",
+    '{"a": [' + ", ".join(["1"] * 20) + "]}",
+    '{"o": {' + ", ".join(f'"k{i}": {i}' for i in range(20)) + "}}",
+    '{"o": {' + ", ".join(f'"k{i}": {i}' for i in range(20)) + ', "k3": 0}}',
+]
+SMALL = limits.Limits(max_depth=8, max_list_items=10, max_object_keys=10)
+
+
+def _careful(text: str, settings: limits.Limits, monkeypatch: pytest.MonkeyPatch) -> Any:
+    with monkeypatch.context() as patched:
+        patched.setattr(strictjson, "_plain_parse", lambda text, limits: None)
+        return _outcome(text, settings)
+
+
+def _outcome(text: str, settings: limits.Limits) -> Any:
+    try:
+        return strictjson.read_object(text.encode(), settings)[0]
+    except Refused as refused:
+        return (refused.status, refused.message)
+
+
+@pytest.mark.parametrize("settings", [LIMITS, SMALL], ids=["defaults", "small limits"])
+@pytest.mark.parametrize("text", PLAIN_BODIES)
+def test_the_plain_way_reads_exactly_as_the_careful_way(
+    text: str, settings: limits.Limits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "\\u" not in text
+    careful = _careful(text, settings, monkeypatch)
+    assert _outcome(text, settings) == careful
+    if isinstance(careful, dict):  # the plain way took it, not the careful one behind it
+        assert strictjson._plain_parse(unicodedata.normalize("NFC", text), settings) is not None
+
+
+def test_repeated_keys_are_found_by_the_plain_way_itself() -> None:
+    """Without the careful way behind it, the plain way still never takes a repeat (NFC twins too)."""
+    nfd = unicodedata.normalize("NFD", "Nguyễn")
+    for text in ('{"a": 1, "a": 2}', '{"x": {"a": ":", "a": ":"}}', f'{{"Nguyễn": 1, "{nfd}": 2}}'):
+        assert strictjson._plain_parse(unicodedata.normalize("NFC", text), LIMITS) is None
+    assert strictjson._plain_parse('{"a": ":", "b": {"a": ":"}}', LIMITS) is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "strings_only"),
+    [
+        ('{"a": "1", "b": ["x", {"c": ""}], "d": {}}', True),
+        ('{"a": "1", "b": ["x", {"c": 1}]}', False),
+        ('{"a": "1", "b": [2.5]}', False),
+        ('{"a": "1", "b": {"c": true}}', False),
+        ('{"a": "1", "b": [false]}', False),
+        ('{"a": null}', False),
+        ('{"a": "null"}', False),  # the word inside a string: not certain, so False (the contract runs)
+        ('{"a": "\\u0031"}', False),  # escapes: read the careful way, which does not tell
+    ],
+)
+def test_read_object_says_whether_every_scalar_is_a_string(text: str, strings_only: bool) -> None:
+    assert strictjson.read_object(text, LIMITS)[1] is strings_only
 
 
 def test_the_node_budget_is_an_upper_bound_counted_without_parsing() -> None:
@@ -214,8 +290,8 @@ class Portal:
         return answers.Answer(message=f"{len(request.data)} stored", result=[{"Ma": r.Ma} for r in request.data])
 
 
-def portal_app(portal: Portal, **settings: Any) -> Any:
-    services = {"Echo": factory.Service("Echo", "integration", "echo", Echo, "EchoRequest")}
+def portal_app(portal: Portal, exact_on_strings: bool = False, **settings: Any) -> Any:
+    services = {"Echo": factory.Service("Echo", "integration", "echo", Echo, "EchoRequest", exact_on_strings)}
     return factory.build_portal_app(
         portal,
         services=services,
@@ -255,6 +331,19 @@ def test_the_factory_serves_login_and_a_service_end_to_end() -> None:
     refused = send(app, "/integration", body(data=[{"Ma": "12"}]))
     assert refused.status_code == 400 and "data[0].Ma" in refused.json()["message"]
     assert send(app, "/integration", body(data=[]), content_type="text/plain").status_code == 415
+
+
+def test_the_contract_is_skipped_only_for_models_marked_exact_and_bodies_of_strings() -> None:
+    """Echo's model is looser than its schema on strings, so it must never be marked exact: marked
+    anyway, a body of strings gets the model's verdict alone, and any other body the contract's."""
+    marked = portal_app(Portal(), exact_on_strings=True)
+    assert send(marked, "/integration", body(data=[{"Ma": "12"}])).status_code == 200  # the model's verdict
+    with_a_number = send(marked, "/integration", body(data=[{"Ma": "12", "n": 1}]))
+    assert with_a_number.status_code == 400 and "data[0].Ma" in with_a_number.json()["message"]
+    escaped = send(marked, "/integration", body(data=[{"Ma": "12", "t": "Nguyễn"}]))  # \u escapes
+    assert escaped.status_code == 400 and "data[0].Ma" in escaped.json()["message"]
+    unmarked = portal_app(Portal())
+    assert send(unmarked, "/integration", body(data=[{"Ma": "12"}])).status_code == 400
 
 
 def test_a_large_request_with_a_dead_session_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:

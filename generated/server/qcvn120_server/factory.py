@@ -39,7 +39,7 @@ from .answers import (
 from .contract import Contract, unknown_keys, validate
 from .limits import Limits
 from .refusals import Refused, invalid, over_limit
-from .strictjson import check_node_budget, parse_object, session_candidates
+from .strictjson import check_node_budget, parse_object, read_object, session_candidates
 
 # Below this size a request is parsed even without a live session, so that its other faults are
 # reported precisely; above it, a request whose every "session" string is dead is refused unparsed.
@@ -57,6 +57,10 @@ class Service:
     # The request's schema in the served OpenAPI document, enforced besides the model; a Service
     # built without one (e.g. with a model of your own) is checked by its model only.
     schema: str | None = None
+    # True only for a model proven to give the schema's verdict on every body whose scalars are all
+    # JSON strings (the generated models: tests/test_differential.py); such a body then skips the
+    # contract (see contract.validate). A model of your own keeps the contract on every body.
+    exact_on_strings: bool = False
 
 
 class SessionHandler(Protocol):
@@ -270,7 +274,7 @@ class PortalCalls:
         """One service call: session first, then the request's limits, model and schema, then the handler."""
         self._refuse_dead_sessions(raw)
         check_node_budget(raw, self.limits)
-        body = parse_object(raw, self.limits)
+        body, strings_only = read_object(raw, self.limits)
         service = self._service(body, endpoint)
         account = self._account(body)
         data = body.get("data")
@@ -281,7 +285,13 @@ class PortalCalls:
                 "Quá nhiều bản ghi",
                 f"at most {self.limits.max_batch} records per call",
             )
-        parsed = validate(service.request, body, self.contract, service.schema)
+        parsed = validate(
+            service.request,
+            body,
+            self.contract,
+            service.schema,
+            strings_only=strings_only and service.exact_on_strings,
+        )
         context = CallContext(
             account=account, endpoint=endpoint, dstcode=dstcode, unknown_keys=unknown_keys(parsed)
         )
@@ -360,8 +370,9 @@ def build_local_app(
 
     def work(service: Service, raw: bytearray) -> Response:
         check_node_budget(raw, limits)
-        body = parse_object(raw, limits)
-        parsed = validate(service.request, body, contract, service.schema)
+        body, strings_only = read_object(raw, limits)
+        trusted = strings_only and service.exact_on_strings
+        parsed = validate(service.request, body, contract, service.schema, strings_only=trusted)
         result: Answer = getattr(handler, service.method)(parsed)
         return JSONResponse(result.to_wire(), status_code=result.status)
 

@@ -15,8 +15,10 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable
-from itertools import islice
+from itertools import filterfalse, islice
 from typing import Any
+
+from pydantic_core import to_json
 
 from .limits import Limits
 from .refusals import Refused, field_path, invalid, is_plain_key, over_limit
@@ -156,18 +158,30 @@ def _json_error(exc: Exception) -> str:
 
 
 def parse_object(raw: bytes | bytearray | str, limits: Limits) -> dict[str, Any]:
-    """``raw`` as one strict JSON object, normalised (see :func:`normalise`), or a refusal.
+    """``raw`` as one strict JSON object, normalised (see :func:`normalise`), or a refusal."""
+    return read_object(raw, limits)[0]
+
+
+def read_object(raw: bytes | bytearray | str, limits: Limits) -> tuple[dict[str, Any], bool]:
+    """``raw`` as one strict JSON object, normalised (see :func:`normalise`), or a refusal; and
+    whether every scalar in it is surely a JSON string (False when that is not certain).
 
     Keys and strings come out in NFC. Without ``\\u`` escapes the text can hold no lone surrogate
     (UTF-8 cannot encode one) and its strings are all in NFC once the whole text is (JSON's
     structure is ASCII, and no ASCII character outside a string composes with what follows it):
-    one native pass replaces a per-string walk. With escapes, keys are normalised as each object
-    is built and values checked and normalised after parsing.
+    one native pass replaces a per-string walk, and :func:`_plain_parse` reads the text in native
+    passes. Whatever it cannot vouch for, and text with escapes, goes the careful way: keys
+    normalised and repeats found as each object is built, values checked and normalised after
+    parsing; that way also writes every refusal's message.
     """
     text = raw if isinstance(raw, str) else decode_utf8(raw)
     escaped = "\\u" in text
-    if not escaped and not text.isascii():
-        text = unicodedata.normalize("NFC", text)
+    if not escaped:
+        if not text.isascii():
+            text = unicodedata.normalize("NFC", text)
+        plain = _plain_parse(text, limits)
+        if plain is not None:
+            return plain
     try:
         data = json.loads(
             text,
@@ -182,7 +196,75 @@ def parse_object(raw: bytes | bytearray | str, limits: Limits) -> dict[str, Any]
         raise invalid(_json_error(exc)) from None
     if not isinstance(data, dict):
         raise invalid("Yêu cầu phải là một đối tượng JSON — the body must be a JSON object")
-    return dict(normalise(data, limits, strings=escaped))
+    return dict(normalise(data, limits, strings=escaped)), False
+
+
+# A JSON literal that is not a string may hide in text only as one of these words (inside a string
+# they are harmless, but counted too: an answer of False only costs the careful way).
+_LITERALS = ("true", "false", "null")
+
+
+def _plain_parse(text: str, limits: Limits) -> tuple[dict[str, Any], bool] | None:
+    """Text without ``\\u`` escapes, already in NFC, read by ``json.loads`` without a Python hook
+    per object: the same values the careful way returns, or None when it would refuse them.
+
+    Repeated keys (NFC twins included: the text is in NFC) are found by counting: every key of
+    the text is followed by one ``:`` outside strings, ``to_json`` writes one per key it kept,
+    and the strings that remain are written with the same ``:`` inside (``:`` is never escaped);
+    a dropped repeat takes at least its own ``:`` away. The limits are checked in a walk over the
+    containers whose inner loops are native (:func:`_within_limits`).
+    """
+    numbers: list[bool] = []
+
+    def number(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+        def read(token: str) -> Any:
+            numbers.append(True)
+            return parse(token)
+
+        return read
+
+    try:
+        data = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=number(_number),
+            parse_int=number(_integer),
+        )
+        if not isinstance(data, dict):
+            return None
+        kept = to_json(data).count(b":")
+    except (ValueError, RecursionError):  # _JsonProblem too: the careful way says why
+        return None
+    if kept != text.count(":") or not _within_limits(data, limits):
+        return None
+    return data, not numbers and not any(word in text for word in _LITERALS)
+
+
+_IS_STRING = str.__instancecheck__
+
+
+def _within_limits(data: dict[str, Any], limits: Limits) -> bool:
+    """Whether no container nests ``max_depth`` deep and none holds more than ``max_object_keys``
+    keys or ``max_list_items`` items: one level at a time, the strings (most values) skipped in
+    native iteration, so that Python code runs once per container, not once per value."""
+    level: list[Any] = [data]
+    for _ in range(limits.max_depth):
+        below: list[Any] = []
+        for node in level:
+            if type(node) is dict:
+                if len(node) > limits.max_object_keys:
+                    return False
+                values: Any = node.values()
+            else:
+                if len(node) > limits.max_list_items:
+                    return False
+                values = node
+            below.extend(filterfalse(_IS_STRING, values))
+        # json.loads builds plain dicts and lists only: no subclass to miss.
+        level = [node for node in below if type(node) is dict or type(node) is list]
+        if not level:
+            return True
+    return False
 
 
 def _too_deep(loc: tuple[int | str, ...], limits: Limits) -> Refused:
