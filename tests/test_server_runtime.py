@@ -124,6 +124,13 @@ PLAIN_BODIES = [
     '{"k:": 1, "k:": 2}',
     '{"Nguyễn": 1, "' + unicodedata.normalize("NFD", "Nguyễn") + '": 2}',  # NFC twins, written raw
     '{"a": [{"b": 1}, {"b": 2, "b": 3}]}',
+    '{"a" : 1, "a": 2}',  # whitespace before a colon: the key count gives up
+    '{"a"\n:1, "b"\t:{"c"\r:2, "c":3}}',
+    '{"k\\\\": 1, "k\\\\": 2}',  # keys ending in an escaped backslash
+    '{"a": "x\\":y", "a": "\\":"}',  # escaped quotes before colons inside strings
+    '{"a\\":": "\\":\\":", "b": {"c\\"": ":"}}',
+    '{"a": "\\\\\\":", "b": 1, "b": 2}',
+    '{"k\\\\": 1, "a" : {"b": [2]}}',
     '{"a": 5.0, "b": -0.5, "c": 1e308, "d": true, "e": null, "f": false}',
     '{"a": 1e400}',
     '{"a": NaN}',
@@ -140,7 +147,7 @@ SMALL = limits.Limits(max_depth=8, max_list_items=10, max_object_keys=10)
 
 def _careful(text: str, settings: limits.Limits, monkeypatch: pytest.MonkeyPatch) -> Any:
     with monkeypatch.context() as patched:
-        patched.setattr(strictjson, "_plain_parse", lambda text, limits: None)
+        patched.setattr(strictjson, "_plain_parse", lambda *args: None)
         return _outcome(text, settings)
 
 
@@ -159,16 +166,23 @@ def test_the_plain_way_reads_exactly_as_the_careful_way(
     assert "\\u" not in text
     careful = _careful(text, settings, monkeypatch)
     assert _outcome(text, settings) == careful
-    if isinstance(careful, dict):  # the plain way took it, not the careful one behind it
-        assert strictjson._plain_parse(unicodedata.normalize("NFC", text), settings) is not None
+    plain = strictjson._plain_parse(unicodedata.normalize("NFC", text), settings)
+    assert plain is None or (plain[0] == careful and isinstance(careful, dict))
 
 
 def test_repeated_keys_are_found_by_the_plain_way_itself() -> None:
     """Without the careful way behind it, the plain way still never takes a repeat (NFC twins too)."""
     nfd = unicodedata.normalize("NFD", "Nguyễn")
-    for text in ('{"a": 1, "a": 2}', '{"x": {"a": ":", "a": ":"}}', f'{{"Nguyễn": 1, "{nfd}": 2}}'):
+    repeats = ('{"a": 1, "a": 2}', '{"x": {"a": ":", "a": ":"}}', f'{{"Nguyễn": 1, "{nfd}": 2}}')
+    odd = ('{"a" : 1, "a": 2}', '{"k\\\\": 1, "k\\\\": 2}', '{"a": "\\":", "a": "\\":"}')
+    for text in (*repeats, *odd):
         assert strictjson._plain_parse(unicodedata.normalize("NFC", text), LIMITS) is None
-    assert strictjson._plain_parse('{"a": ":", "b": {"a": ":"}}', LIMITS) is not None
+    for taken in ('{"a": "x:", "b": {"a": "\\":"}}', '{"a:b": "c:d", "t": "08:30", "u": ["x"]}', PLAIN_BODIES[0]):
+        assert strictjson._plain_parse(taken, LIMITS) is not None, taken
+    assert strictjson._plain_parse('{"a": ":x"}', LIMITS) is not None  # no backslash: strings counted
+    # With a backslash, keys are counted instead, and a string that starts with a colon counts as
+    # one more key: declined, never a repeat missed.
+    assert strictjson._plain_parse('{"a": ":x", "b": "\\n"}', LIMITS) is None
 
 
 @pytest.mark.parametrize(
@@ -180,7 +194,8 @@ def test_repeated_keys_are_found_by_the_plain_way_itself() -> None:
         ('{"a": "1", "b": {"c": true}}', False),
         ('{"a": "1", "b": [false]}', False),
         ('{"a": null}', False),
-        ('{"a": "null"}', False),  # the word inside a string: not certain, so False (the contract runs)
+        ('{"a": "null", "b": ["true", "1"]}', True),
+        ('{"a": "x\\n", "b": [{"c": "d"}]}', True),  # a backslash, no \\u escape: still read the plain way
         ('{"a": "\\u0031"}', False),  # escapes: read the careful way, which does not tell
     ],
 )

@@ -18,8 +18,6 @@ from collections.abc import Callable
 from itertools import filterfalse, islice
 from typing import Any
 
-from pydantic_core import to_json
-
 from .limits import Limits
 from .refusals import Refused, field_path, invalid, is_plain_key, over_limit
 
@@ -175,11 +173,15 @@ def read_object(raw: bytes | bytearray | str, limits: Limits) -> tuple[dict[str,
     parsing; that way also writes every refusal's message.
     """
     text = raw if isinstance(raw, str) else decode_utf8(raw)
-    escaped = "\\u" in text
+    if isinstance(raw, str):
+        escaped = "\\u" in raw
+    else:  # most bodies hold no backslash at all, which one memchr tells
+        escaped = raw.find(b"\\") >= 0 and b"\\u" in raw
     if not escaped:
-        if not text.isascii():
-            text = unicodedata.normalize("NFC", text)
-        plain = _plain_parse(text, limits)
+        normalised = unicodedata.normalize("NFC", text)  # the very same str when already in NFC
+        wire = raw if normalised is text and not isinstance(raw, str) else normalised.encode()
+        text = normalised
+        plain = _plain_parse(text, limits, wire)
         if plain is not None:
             return plain
     try:
@@ -199,72 +201,94 @@ def read_object(raw: bytes | bytearray | str, limits: Limits) -> tuple[dict[str,
     return dict(normalise(data, limits, strings=escaped)), False
 
 
-# A JSON literal that is not a string may hide in text only as one of these words (inside a string
-# they are harmless, but counted too: an answer of False only costs the careful way).
-_LITERALS = ("true", "false", "null")
-
-
-def _plain_parse(text: str, limits: Limits) -> tuple[dict[str, Any], bool] | None:
+def _plain_parse(
+    text: str, limits: Limits, wire: bytes | bytearray | None = None
+) -> tuple[dict[str, Any], bool] | None:
     """Text without ``\\u`` escapes, already in NFC, read by ``json.loads`` without a Python hook
-    per object: the same values the careful way returns, or None when it would refuse them.
+    per object: the same values the careful way returns, or None when it would refuse them or
+    this way cannot vouch for them. ``wire`` is ``text`` in UTF-8, where native scans run faster
+    than in a str (encoded here when not given).
 
-    Repeated keys (NFC twins included: the text is in NFC) are found by counting: every key of
-    the text is followed by one ``:`` outside strings, ``to_json`` writes one per key it kept,
-    and the strings that remain are written with the same ``:`` inside (``:`` is never escaped);
-    a dropped repeat takes at least its own ``:`` away. The limits are checked in a walk over the
-    containers whose inner loops are native (:func:`_within_limits`).
+    Repeated keys (NFC twins included: the text is in NFC) are found by counting what the text
+    writes against what the dicts built hold (:func:`_census`): a repeat is dropped with its key
+    and whatever its value held. Without a backslash, every ``"`` of the text opens or closes a
+    string, so the strings (keys included) are counted exactly; with one, the keys are counted
+    instead (:func:`_key_count`).
     """
-    numbers: list[bool] = []
-
-    def number(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-        def read(token: str) -> Any:
-            numbers.append(True)
-            return parse(token)
-
-        return read
-
+    wire = text.encode() if wire is None else wire
     try:
         data = json.loads(
-            text,
-            parse_constant=_reject_constant,
-            parse_float=number(_number),
-            parse_int=number(_integer),
+            text, parse_constant=_reject_constant, parse_float=_number, parse_int=_integer
         )
-        if not isinstance(data, dict):
-            return None
-        kept = to_json(data).count(b":")
     except (ValueError, RecursionError):  # _JsonProblem too: the careful way says why
         return None
-    if kept != text.count(":") or not _within_limits(data, limits):
+    if not isinstance(data, dict):
         return None
-    return data, not numbers and not any(word in text for word in _LITERALS)
+    census = _census(data, limits)
+    if census is None:
+        return None
+    keys, strings, others = census
+    if wire.find(b"\\") < 0:
+        complete = 2 * strings == wire.count(b'"')
+    else:
+        complete = keys == _key_count(wire)
+    return (data, others == 0) if complete else None
+
+
+# Where a key is told apart from string content only by parsing, the count gives up: whitespace
+# before a colon (``"k" : 1``), or a key ending in an escaped backslash (``"k\\\\": 1``).
+_UNCOUNTABLE = (b" :", b"\t:", b"\n:", b"\r:", b'\\\\":')
+
+
+def _key_count(text: bytes | bytearray) -> int:
+    """The keys written in ``text`` (JSON in UTF-8 without ``\\u`` escapes), from native scans, or -1.
+
+    Every key ends with ``":``; so does every escaped quote before a colon inside a string
+    (``\\":``), which also counts among ``\\":``, and every string that starts with a colon
+    (``":…"``), which is counted as a key too. No key ends with ``\\":`` once the keys ending in
+    an escaped backslash are ruled out, and none is missed once whitespace before a colon is. So
+    the count is never below the keys written, and equals it unless a string starts with a colon:
+    equal to the keys of the dicts built, it proves that no key was dropped as a repeat.
+    """
+    if any(pattern in text for pattern in _UNCOUNTABLE):
+        return -1
+    return text.count(b'":') - text.count(b'\\":')
 
 
 _IS_STRING = str.__instancecheck__
 
 
-def _within_limits(data: dict[str, Any], limits: Limits) -> bool:
-    """Whether no container nests ``max_depth`` deep and none holds more than ``max_object_keys``
-    keys or ``max_list_items`` items: one level at a time, the strings (most values) skipped in
-    native iteration, so that Python code runs once per container, not once per value."""
+def _census(data: dict[str, Any], limits: Limits) -> tuple[int, int, int] | None:
+    """(keys, strings with the keys among them, scalars that are not strings) of ``data``, or None
+    when a container nests ``max_depth`` deep or holds more than ``max_object_keys`` keys or
+    ``max_list_items`` items.
+
+    One level at a time, the strings (most values) skipped in native iteration, so that Python
+    code runs once per container, not once per value.
+    """
+    keys = strings = others = 0
     level: list[Any] = [data]
     for _ in range(limits.max_depth):
         below: list[Any] = []
         for node in level:
             if type(node) is dict:
                 if len(node) > limits.max_object_keys:
-                    return False
+                    return None
+                keys += len(node)
                 values: Any = node.values()
             else:
                 if len(node) > limits.max_list_items:
-                    return False
+                    return None
                 values = node
+            before = len(below)
             below.extend(filterfalse(_IS_STRING, values))
+            strings += len(node) - (len(below) - before)
         # json.loads builds plain dicts and lists only: no subclass to miss.
         level = [node for node in below if type(node) is dict or type(node) is list]
+        others += len(below) - len(level)
         if not level:
-            return True
-    return False
+            return keys, keys + strings, others
+    return None
 
 
 def _too_deep(loc: tuple[int | str, ...], limits: Limits) -> Refused:
