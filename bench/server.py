@@ -1,7 +1,8 @@
 """The generated server under load (issue 11): ingest vs model validation vs a raw floor, login
 latency under hostile bodies, CPU per unauthenticated byte, peak memory per request size.
 
-    .venv/bin/python bench/server.py            # about 2-3 minutes on the project's machine
+    .venv/bin/python bench/server.py                  # about 2-3 minutes on the project's machine
+    .venv/bin/python bench/server.py --ingest-only    # the ingest tables only, under a minute
 
 Every figure of one run comes from the same process and machine, so the ratios hold even when the
 shared machine is slow; absolute figures vary by ±30% between runs.
@@ -79,25 +80,75 @@ def floor_rate(batch: list[dict[str, Any]]) -> float:
     return _rate(once, len(batch))
 
 
-def stages(batch: list[dict[str, Any]]) -> list[list[str]]:
+def stages(batch: list[dict[str, Any]], scratch: Path) -> list[list[str]]:
     """Where one 1,000-record request's time goes inside the server (ms, best of 3)."""
     from qcvn120_client import models
-    from qcvn120_server import contract, limits, services, strictjson
+    from qcvn120_server import answers, contract, limits, services, strictjson
+
+    from qcvngen.sandbox.app import create_sandbox_app
 
     body = {"session": "s", "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": batch}
     raw = bytearray(json.dumps(body, ensure_ascii=False).encode())
     settings = limits.Limits()
     checker = contract.Contract(services._document())
-    parsed = strictjson.parse_object(raw, settings)
+    parsed, strings_only = strictjson.read_object(raw, settings)
+    assert strings_only, "the bench's records are bodies of strings"
     model = models.DongBoHoSoMCRequest.model_validate(parsed)
+    _, portal = create_sandbox_app(scratch / "stages.sqlite3")
+    context = answers.CallContext(answers.Account("sandbox", MADONVI), "integration", None, ())
+    fresh = iter([models.DongBoHoSoMCRequest.model_validate({**body, "data": records(f"T{n}", len(batch))}) for n in range(4)])
     parts = {
-        "json.loads alone (for reference)": lambda: json.loads(raw),
-        "strict parse (hooks, limits, NFC)": lambda: strictjson.parse_object(raw, settings),
+        "`json.loads` alone (for reference)": lambda: json.loads(raw),
+        "strict parse (NFC, `json.loads`, census of keys, strings and limits)": lambda: strictjson.read_object(raw, settings),
         "model validation": lambda: models.DongBoHoSoMCRequest.model_validate(parsed),
-        "schema contract (fastjsonschema)": lambda: checker.errors(parsed, "DongBoHoSoMCRequest"),
-        "storage serialisation (model_dump_json per record)": lambda: [r.model_dump_json(by_alias=True, exclude_none=True) for r in model.data],
+        "schema contract (fastjsonschema), when it runs": lambda: checker.errors(parsed, "DongBoHoSoMCRequest"),
+        "storage serialisation (`model_dump_json` per record)": lambda: [r.model_dump_json(by_alias=True, exclude_unset=True) for r in model.data],
+        "sandbox handler (serialisation + SQLite insert and commit)": lambda: portal.dong_bo_ho_so_mc(next(fresh), context),
     }
     return [[label, f"{min(_timed(fn) for _ in range(3)) * 1000:.0f}"] for label, fn in parts.items()]
+
+
+def start_marked_sandbox(db: Path) -> Any:
+    """``qcvngen sandbox`` with every generated service marked ``exact_on_strings`` (what the
+    services template does once it passes the mark; a no-op when it already does)."""
+    import subprocess
+
+    from sandbox_process import Sandbox, free_port
+
+    port = free_port()
+    mark = (
+        "import dataclasses, sys; from qcvngen.sandbox.runtime import generated_modules; "
+        "s = generated_modules().app.SERVICES; "
+        "s.update({k: dataclasses.replace(v, exact_on_strings=True) for k, v in s.items()}); "
+        "from qcvngen.cli import main; main()"
+    )
+    args = [sys.executable, "-c", mark, "sandbox", "--port", str(port), "--db", str(db)]
+    env = {**os.environ, "QCVNGEN_GENERATED": str(ROOT / "generated"), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sandbox = Sandbox(process, port, db, args)
+    for _ in range(300):
+        try:
+            if httpx.get(f"{sandbox.base_url}/openapi.json", timeout=1).status_code == 200:
+                return sandbox
+        except httpx.TransportError:
+            time.sleep(0.1)
+    sandbox.stop()
+    raise RuntimeError("the marked sandbox did not start in 30 s")
+
+
+def marked_in_template() -> bool:
+    from qcvn120_server import services
+
+    return all(service.exact_on_strings for service in services.SERVICES.values())
+
+
+def ingest_marked(scratch: Path, batches: int) -> float:
+    sandbox = start_marked_sandbox(scratch / "marked.sqlite3")
+    try:
+        session = httpx.post(f"{sandbox.base_url}/auth", json={"username": "sandbox", "password": "sandbox"}).json()["session"]
+        return ingest(sandbox.base_url, session, batches)
+    finally:
+        sandbox.stop()
 
 
 def _proc(pid: int) -> tuple[float, float]:
@@ -210,9 +261,15 @@ def main() -> None:
                 ["raw floor: bytes → json.loads → SQLite executemany", f"{floor:,.0f}", f"{floor / counted:.0%}"],
                 ["**sandbox over loopback (httpx → uvicorn → SQLite)**", f"**{through:,.0f}**", f"**{through / counted:.0%}**"],
             ]
+            if not marked_in_template():
+                marked = ingest_marked(Path(scratch), batches=5)
+                label = "**the same, services marked `exact_on_strings` (contract skipped on bodies of strings)**"
+                rows.append([label, f"**{marked:,.0f}**", f"**{marked / counted:.0%}**"])
             print(_table(rows, ["path", "records / s", "÷ model"]), "\n")
             print("Inside the server, one 1,000-record request (ms):\n")
-            print(_table(stages(sample), ["stage", "ms"]), "\n", flush=True)
+            print(_table(stages(sample, Path(scratch)), ["stage", "ms"]), "\n", flush=True)
+            if "--ingest-only" in sys.argv:
+                return
             print("## Peak memory (server VmHWM after each request, cumulative, fresh server)\n")
             print(_table(memory_series(Path(scratch)), ["request", "MB", "HTTP", "peak RSS MB"]), "\n", flush=True)
             quiet = login_latencies(base, 30)

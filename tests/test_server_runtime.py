@@ -555,3 +555,22 @@ def test_handler_docstrings_carry_spec_text_and_never_change_the_code(text: str)
     assert len(body) == 2 and isinstance(body[1], ast.Return), "the text stayed one string"
     assert inspect.cleandoc(ast.literal_eval(literal)).strip() == inspect.cleandoc(text).strip()
     assert not any(ch in literal for ch in "\x00\r\u202e\u2028"), "hidden characters are escaped"
+
+
+def test_the_app_moves_what_lives_at_startup_out_of_the_collectors_way() -> None:
+    """gc.freeze at startup: full collections set off by a large request no longer walk the
+    modules, models and compiled schemas (bench/RESULTS.md: a third of the server's CPU)."""
+    import gc
+
+    app = portal_app(Portal())
+
+    async def started() -> int:
+        async with app.router.lifespan_context(app):
+            return gc.get_freeze_count()
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    try:
+        assert asyncio.run(started()) > 1000
+    finally:
+        gc.unfreeze()
