@@ -382,22 +382,30 @@ class AcceptAll:
 @pytest.fixture(scope="module")
 def server_url(models: Any) -> Iterator[str]:
     """The generated server (fresh build) with an accept-all handler, under uvicorn on loopback."""
-    import qcvn120_server as server
+    import dataclasses
 
-    app = server.create_app(AcceptAll.make(server))
+    import qcvn120_server as server
+    from qcvn120_server import services
+
+    # Every service marked exact_on_strings, so that a body of strings gets the models' verdict
+    # alone (the contract is skipped): the test below then proves that skip over the wire too.
+    unmarked = dict(services.SERVICES)
+    services.SERVICES.update({k: dataclasses.replace(v, exact_on_strings=True) for k, v in unmarked.items()})
+    app = server.create_app(AcceptAll.make(server))  # holds SERVICES itself: restored at the end
     port = free_port()
     running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not running.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert running.started, "the generated server did not start"
     try:
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not running.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert running.started, "the generated server did not start"
         yield f"http://127.0.0.1:{port}"
     finally:
         running.should_exit = True
         thread.join(timeout=10)
+        services.SERVICES.update(unmarked)
 
 
 def over_http(reg: ir.Regulation, http: httpx.Client) -> Verdict:
@@ -406,8 +414,7 @@ def over_http(reg: ir.Regulation, http: httpx.Client) -> Verdict:
 
     def verdict(case: Case) -> bool | str:
         path = paths["auth"] if case.packet == "Login" else paths[endpoint_of[case.packet]]
-        body = json.dumps(case.payload, ensure_ascii=True)  # \ud800 travels as its JSON escape
-        answer = http.post(path, content=body, headers={"content-type": "application/json"})
+        answer = http.post(path, content=_as_sent(case.payload), headers={"content-type": "application/json"})
         return {200: True, 400: False}.get(answer.status_code, f"HTTP {answer.status_code}")
 
     return verdict
