@@ -166,7 +166,11 @@ def test_the_plain_way_reads_exactly_as_the_careful_way(
     assert "\\u" not in text
     careful = _careful(text, settings, monkeypatch)
     assert _outcome(text, settings) == careful
-    plain = strictjson._plain_parse(unicodedata.normalize("NFC", text), settings)
+    try:
+        plain = strictjson._plain_parse(unicodedata.normalize("NFC", text), settings)
+    except Refused as refused:  # refused by the plain way itself: with the careful way's message
+        assert (refused.status, refused.message) == careful
+        return
     assert plain is None or (plain[0] == careful and isinstance(careful, dict))
 
 
@@ -367,7 +371,7 @@ def test_a_large_request_with_a_dead_session_is_refused_before_parsing(monkeypat
     real = json.loads
 
     def counting_loads(*args: Any, **kwargs: Any) -> Any:
-        if "object_pairs_hook" in kwargs:
+        if len(args[0]) > 100_000:  # the wide body, not a small answer read by the test
             parses.append(1)
         return real(*args, **kwargs)
 
@@ -385,7 +389,7 @@ def test_a_large_request_with_a_dead_session_is_refused_before_parsing(monkeypat
     reply = send(app, "/integration", wide.replace(b'"session"', b'"sess\\u0069on"'))
     assert reply.status_code == 413 and "max_json_nodes" in reply.json()["message"] and parses == []
     # A live session: still refused unparsed by the node budget; with a larger one, parsed and
-    # refused by the structural limits (413, naming the setting).
+    # refused by the structural limits (413, naming the setting) after one parse, not two.
     reply = send(app, "/integration", wide.replace(b'"bad"', b'"good-session"'))
     assert reply.status_code == 413 and "max_json_nodes" in reply.json()["message"] and parses == []
     reply = send(portal_app(portal), "/integration", wide.replace(b'"bad"', b'"good-session"'))

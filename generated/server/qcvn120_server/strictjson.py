@@ -15,7 +15,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable
-from itertools import filterfalse, islice
+from itertools import chain, filterfalse, islice
 from typing import Any
 
 from .limits import Limits
@@ -227,11 +227,15 @@ def _plain_parse(
     census = _census(data, limits)
     if census is None:
         return None
-    keys, strings, others = census
+    keys, strings, others, too_long = census
     if wire.find(b"\\") < 0:
         complete = 2 * strings == wire.count(b'"')
     else:
         complete = keys == _key_count(wire)
+    if complete and too_long:
+        # The careful way would build these very values, then refuse the list in normalise():
+        # refused here the same way, without parsing the text a second time.
+        normalise(data, limits, strings=False)
     return (data, others == 0) if complete else None
 
 
@@ -255,39 +259,43 @@ def _key_count(text: bytes | bytearray) -> int:
     return text.count(b'":') - text.count(b'\\":')
 
 
+# Bound ``isinstance`` checks, called from native iteration (json.loads builds plain types only).
 _IS_STRING = str.__instancecheck__
+_IS_DICT = dict.__instancecheck__
+_IS_LIST = list.__instancecheck__
 
 
-def _census(data: dict[str, Any], limits: Limits) -> tuple[int, int, int] | None:
-    """(keys, strings with the keys among them, scalars that are not strings) of ``data``, or None
-    when a container nests ``max_depth`` deep or holds more than ``max_object_keys`` keys or
-    ``max_list_items`` items.
+def _census(data: dict[str, Any], limits: Limits) -> tuple[int, int, int, bool] | None:
+    """(keys, strings with the keys among them, scalars that are not strings, whether a list holds
+    more than ``max_list_items`` items) of ``data``, or None when a container nests ``max_depth``
+    deep or an object holds more than ``max_object_keys`` keys.
 
-    One level at a time, the strings (most values) skipped in native iteration, so that Python
-    code runs once per container, not once per value.
+    One level of nesting at a time, and within a level every loop is native (``map``,
+    ``filter``, ``chain``): Python code runs once per level, not once per value or container.
     """
     keys = strings = others = 0
-    level: list[Any] = [data]
+    too_long = False
+    dicts: list[dict[str, Any]] = [data]
+    lists: list[list[Any]] = []
     for _ in range(limits.max_depth):
-        below: list[Any] = []
-        for node in level:
-            if type(node) is dict:
-                if len(node) > limits.max_object_keys:
-                    return None
-                keys += len(node)
-                values: Any = node.values()
-            else:
-                if len(node) > limits.max_list_items:
-                    return None
-                values = node
-            before = len(below)
-            below.extend(filterfalse(_IS_STRING, values))
-            strings += len(node) - (len(below) - before)
-        # json.loads builds plain dicts and lists only: no subclass to miss.
-        level = [node for node in below if type(node) is dict or type(node) is list]
-        others += len(below) - len(level)
-        if not level:
-            return keys, keys + strings, others
+        dict_sizes = list(map(len, dicts))
+        list_sizes = list(map(len, lists))
+        if dict_sizes and max(dict_sizes) > limits.max_object_keys:
+            return None
+        too_long = too_long or (bool(list_sizes) and max(list_sizes) > limits.max_list_items)
+        below = list(
+            filterfalse(
+                _IS_STRING,
+                chain(chain.from_iterable(map(dict.values, dicts)), chain.from_iterable(lists)),
+            )
+        )
+        keys += sum(dict_sizes)
+        strings += sum(dict_sizes) + sum(list_sizes) - len(below)
+        dicts = list(filter(_IS_DICT, below))
+        lists = list(filter(_IS_LIST, below))
+        others += len(below) - len(dicts) - len(lists)
+        if not dicts and not lists:
+            return keys, keys + strings, others, too_long
     return None
 
 
