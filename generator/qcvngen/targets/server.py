@@ -118,6 +118,6 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         PACKAGE / "openapi.json": dump_json(document(reg, ctx), first="x-generated-by"),
         **runtime_files(ctx, "server", PACKAGE),
     }
-    for name in ("__init__.py", "handler.py", "services.py"):
+    for name in ("__init__.py", "handler.py", "services.py", "capture_paths.py"):
         files[PACKAGE / name] = render_template(f"server/qcvn120_server/{name}.jinja", **view)
     return files
