@@ -42,8 +42,11 @@ def rt() -> types.SimpleNamespace:
 
 
 def test_generated_copy_is_the_header_plus_the_source(result: BuildResult) -> None:
-    sources = sorted(p for p in RUNTIME_CLIENT.glob("*.py") if p.name != "__init__.py")
+    # The client's own modules and the modules it shares with the server stubs (the capture format).
+    folders = (RUNTIME_CLIENT, RUNTIME / "shared")
+    sources = sorted(p for folder in folders for p in folder.glob("*.py") if p.name != "__init__.py")
     assert len(sources) >= 8
+    assert "capture.py" in {p.name for p in sources}
     for source in sources:
         copied = result.files[PurePosixPath("python/qcvn120_client") / source.name]
         header, _, body = copied.partition("\n")

@@ -256,6 +256,14 @@ def sandbox(
             help="Show names, phones, e-mails and ID numbers in /sandbox/api/ (masked by default).",
         ),
     ] = False,
+    capture: Annotated[
+        Path | None,
+        typer.Option(
+            "--capture",
+            help="Append a capture line (shapes, never a value) per authenticated request to this"
+            " JSON Lines file, for `qcvngen learn` (docs/learn.md). Off by default.",
+        ),
+    ] = None,
     log_level: Annotated[
         str,
         typer.Option(
@@ -311,6 +319,7 @@ def sandbox(
         show_personal_data=show_personal_data,
         max_sessions_per_account=max_sessions_per_account,
         limits=limits,
+        capture=capture,
     )
     _sandbox_banner(f"http://{host}:{port}", db, accounts)
     connections = {
