@@ -95,6 +95,21 @@ def test_a_wrong_date_names_the_format_not_a_regex(qc: Any, sandbox: Sandbox) ->
         portal(qc, sandbox.base_url).dong_bo_ho_so_mc([wrong_code])
 
 
+def test_missing_wrong_type_and_too_long_use_the_words_of_validate_data(qc: Any, sandbox: Sandbox) -> None:
+    """One wording for every validator the project ships: the client says what validate-data says."""
+    from qcvngen.payloads import RULE_TEXT
+
+    record = {**opencps_dossier("H5-WORDS-1"), "TrichYeuHoSo": "x" * 2000, "DonViXuLy": ["a list"]}
+    del record["TenTTHC"]
+    with pytest.raises(qc.RecordValidationError) as caught:
+        portal(qc, sandbox.base_url).dong_bo_ho_so_mc([record])
+    said = {issue.path: issue.message for issue in caught.value.issues}
+    assert said["TenTTHC"] == " — ".join(RULE_TEXT["required"]), said
+    assert said["DonViXuLy"] == " — ".join(RULE_TEXT["type"]), said
+    assert said["TrichYeuHoSo"] == " — ".join(RULE_TEXT["maxLength"]) + " (1000)", said
+    assert "Field required" not in str(caught.value) and "should have at most" not in str(caught.value)
+
+
 def test_a_datetime_is_sent_as_viet_nam_wire_time(qc: Any, sandbox: Sandbox) -> None:
     received = datetime(2024, 3, 1, 1, 30, 5, tzinfo=UTC)  # 08:30:05 in Ha Noi
     record = {**opencps_dossier("H5-DT-1"), "NgayTiepNhan": received}

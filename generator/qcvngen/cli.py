@@ -222,74 +222,88 @@ def coverage(
     typer.echo(f"total: {data['specified']} of {data['declared']} declared fields specified")
 
 
+# The sandbox's options, named once here so that its signature stays readable.
+_AccountOpt = Annotated[
+    list[str] | None,
+    typer.Option("--account", help="USER:PASSWORD:MADONVI; repeat for more (default sandbox:sandbox:000.00.00.G05)."),
+]
+_AccountsFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--accounts-file",
+        help="Accounts file: JSON [{username, password, madonvi}] or USER:PASSWORD:MADONVI lines (\\ escapes : , # \\).",
+    ),
+]
+_SessionsOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-sessions-per-account", help="Live sessions per account; a new login ends the oldest beyond it.", min=1
+    ),
+]
+_PersonalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--show-personal-data", help="Show names, phones, e-mails and ID numbers in /sandbox/api/ (masked by default)."
+    ),
+]
+_CaptureOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--capture",
+        help="Append a capture line (shapes, never a value) per authenticated request to this"
+        " JSON Lines file, for `qcvngen learn` (docs/learn.md). Off by default.",
+    ),
+]
+_LogLevelOpt = Annotated[
+    str,
+    typer.Option(
+        "--log-level", help="critical, error, warning, info or debug; JSON lines on stderr, never request values."
+    ),
+]
+# Limits of the generated app (each refusal names its setting) and of the connections.
+_BodyBytesOpt = Annotated[int, typer.Option(help="Bytes of one request body (413 above).", min=1)]
+_JsonNodesOpt = Annotated[int, typer.Option(help="JSON values in one body, counted before parsing (413).", min=1)]
+_ObjectKeysOpt = Annotated[int, typer.Option(help="Keys of one JSON object (413).", min=1)]
+_ListItemsOpt = Annotated[int, typer.Option(help="Items of one JSON array (413).", min=1)]
+_BatchOpt = Annotated[int, typer.Option(help="Records in the data of one call (413).", min=1)]
+_ParallelOpt = Annotated[int, typer.Option(help="Requests processed at once in worker threads.", min=1)]
+_BodyTimeoutOpt = Annotated[
+    float, typer.Option(help="Seconds to receive a body once its headers arrived (408).", min=0.1)
+]
+_HeaderTimeoutOpt = Annotated[
+    float, typer.Option(help="Seconds a new connection has to send its request headers.", min=0.1)
+]
+_KeepAliveOpt = Annotated[float, typer.Option(help="Seconds an idle keep-alive connection stays open.", min=1)]
+_ConnectionsOpt = Annotated[
+    int,
+    typer.Option(
+        help="Open connections; at the cap a new one closes the oldest slow one (lowered to fit the fd limit).", min=1
+    ),
+]
+
+
 @app.command()
 def sandbox(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = 8120,
     db: Annotated[str, typer.Option(help="SQLite file, or :memory:.")] = "qcvngen-sandbox.sqlite3",
-    account: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--account", help="USER:PASSWORD:MADONVI; repeat for more (default sandbox:sandbox:000.00.00.G05)."
-        ),
-    ] = None,
+    account: _AccountOpt = None,
     session_ttl: Annotated[float, typer.Option(help="Session lifetime in seconds.", min=1)] = 600.0,
-    accounts_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--accounts-file",
-            help="Accounts file: JSON [{username, password, madonvi}] or USER:PASSWORD:MADONVI lines (\\ escapes : , # \\).",
-        ),
-    ] = None,
-    max_sessions_per_account: Annotated[
-        int,
-        typer.Option(
-            "--max-sessions-per-account",
-            help="Live sessions per account; a new login ends the oldest beyond it.",
-            min=1,
-        ),
-    ] = 100,
-    show_personal_data: Annotated[
-        bool,
-        typer.Option(
-            "--show-personal-data",
-            help="Show names, phones, e-mails and ID numbers in /sandbox/api/ (masked by default).",
-        ),
-    ] = False,
-    log_level: Annotated[
-        str,
-        typer.Option(
-            "--log-level",
-            help="critical, error, warning, info or debug; JSON lines on stderr, never request values.",
-        ),
-    ] = "warning",
-    # Limits of the generated app (each refusal names its setting) and of the connections.
-    max_body_bytes: Annotated[int, typer.Option(help="Bytes of one request body (413 above).", min=1)] = 8
-    * 1024
-    * 1024,
-    max_json_nodes: Annotated[
-        int, typer.Option(help="JSON values in one body, counted before parsing (413).", min=1)
-    ] = 500_000,
-    max_object_keys: Annotated[int, typer.Option(help="Keys of one JSON object (413).", min=1)] = 1_000,
-    max_list_items: Annotated[int, typer.Option(help="Items of one JSON array (413).", min=1)] = 10_000,
-    max_batch: Annotated[int, typer.Option(help="Records in the data of one call (413).", min=1)] = 1_000,
-    max_parallel: Annotated[int, typer.Option(help="Requests processed at once in worker threads.", min=1)] = 8,
-    body_timeout: Annotated[
-        float, typer.Option(help="Seconds to receive a body once its headers arrived (408).", min=0.1)
-    ] = 60.0,
-    header_timeout: Annotated[
-        float, typer.Option(help="Seconds a new connection has to send its request headers.", min=0.1)
-    ] = 10.0,
-    keep_alive_timeout: Annotated[
-        float, typer.Option(help="Seconds an idle keep-alive connection stays open.", min=1)
-    ] = 5.0,
-    max_connections: Annotated[
-        int,
-        typer.Option(
-            help="Open connections; at the cap a new one closes the oldest slow one (lowered to fit the fd limit).",
-            min=1,
-        ),
-    ] = 1000,
+    accounts_file: _AccountsFileOpt = None,
+    max_sessions_per_account: _SessionsOpt = 100,
+    show_personal_data: _PersonalOpt = False,
+    capture: _CaptureOpt = None,
+    log_level: _LogLevelOpt = "warning",
+    max_body_bytes: _BodyBytesOpt = 8 * 1024 * 1024,
+    max_json_nodes: _JsonNodesOpt = 500_000,
+    max_object_keys: _ObjectKeysOpt = 1_000,
+    max_list_items: _ListItemsOpt = 10_000,
+    max_batch: _BatchOpt = 1_000,
+    max_parallel: _ParallelOpt = 8,
+    body_timeout: _BodyTimeoutOpt = 60.0,
+    header_timeout: _HeaderTimeoutOpt = 10.0,
+    keep_alive_timeout: _KeepAliveOpt = 5.0,
+    max_connections: _ConnectionsOpt = 1000,
 ) -> None:
     """Run a local stand-in for the national portal on the generated server stubs (SQLite state)."""
     from .sandbox import create_sandbox_app
@@ -311,6 +325,7 @@ def sandbox(
         show_personal_data=show_personal_data,
         max_sessions_per_account=max_sessions_per_account,
         limits=limits,
+        capture=capture,
     )
     _sandbox_banner(f"http://{host}:{port}", db, accounts)
     connections = {

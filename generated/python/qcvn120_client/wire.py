@@ -57,8 +57,13 @@ TIMEZONE = "Asia/Ho_Chi_Minh"
 # What each wire pattern means, in the words of `qcvngen validate-data` (one table, from the spec's
 # field kinds): the client shows these instead of a regex.
 PATTERN_MESSAGES = {
+    "@additionalProperties": "trường không có trong bảng (bảng đã đầy đủ) — field not in the table (the table is complete)",
     "@code": "không phải mã của danh mục — not a code of the list",
     "@flag": 'phải là "True" hoặc "False" — must be "True" or "False"',
+    "@maxLength": "dài quá số ký tự tối đa — longer than the maximum length",
+    "@minItems": "danh sách không được rỗng — the list must not be empty",
+    "@required": "thiếu trường bắt buộc — missing required field",
+    "@type": "sai kiểu dữ liệu — wrong type",
     "^(?:(?:[0-9]{4}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])$": 'phải là ngày giờ yyyyMMddHHmmss hợp lệ hoặc "" — must be a valid yyyyMMddHHmmss date-time or "" (e.g. \'20240105083000\')',
     "^(?:(?:[0-9]{4}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?$": 'phải là ngày giờ yyyyMMddHHmmss hợp lệ hoặc "" — must be a valid yyyyMMddHHmmss date-time or "" (e.g. \'20240105083000\')',
     "^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)$": "phải là số thập phân (dạng chuỗi) — must be a decimal number (string-encoded) (e.g. '12.5')",

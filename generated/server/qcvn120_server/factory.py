@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 import anyio
@@ -40,6 +41,7 @@ from .answers import (
 )
 from .contract import Contract, unknown_keys, validate
 from .limits import Limits
+from .recording import Recorder
 from .refusals import Refused, invalid, over_limit
 from .strictjson import check_node_budget, parse_object, read_object, session_candidates
 
@@ -216,6 +218,7 @@ class PortalCalls:
         self.contract = contract
         self.limits = limits
         self.log = log
+        self.recorder: Recorder | None = None
 
     def login(self, raw: bytearray) -> Response:
         """``{username, password}`` → a session token, or 401."""
@@ -279,6 +282,21 @@ class PortalCalls:
         body, strings_only = read_object(raw, self.limits)
         service = self._service(body, endpoint)
         account = self._account(body)
+        serve = partial(self._serve, body, service, account, endpoint, dstcode)
+        # Capture (off by default) sees only authenticated requests, never login.
+        record = self.recorder
+        result = serve() if record is None else record.around(service.name, endpoint, body, serve)
+        return JSONResponse(result.to_wire(), status_code=result.status)
+
+    def _serve(
+        self,
+        body: dict[str, Any],
+        service: Service,
+        account: Account,
+        endpoint: str,
+        dstcode: str | None,
+    ) -> Answer:
+        """The request's limits, model and schema, then the handler's answer."""
         data = body.get("data")
         if isinstance(data, list) and len(data) > self.limits.max_batch:
             raise over_limit(
@@ -299,7 +317,7 @@ class PortalCalls:
         )
         result: Answer = getattr(self.handler, service.method)(parsed, context)
         self.log.info("%s: error_code %s", service.name, result.error_code)
-        return JSONResponse(result.to_wire(), status_code=result.status)
+        return result
 
 
 @asynccontextmanager
@@ -329,10 +347,15 @@ def build_portal_app(
     served_document: bytes,
     limits: Limits,
     logger: logging.Logger,
+    recorder: Recorder | None = None,
 ) -> FastAPI:
-    """The national-portal app: ``POST`` login at ``paths["auth"]``, services at the other endpoints."""
+    """The national-portal app: ``POST`` login at ``paths["auth"]``, services at the other endpoints.
+
+    ``recorder`` (off by default) writes a capture line per authenticated request.
+    """
     app = _bare_app("QCVN 120 national portal")
     calls = PortalCalls(handler, services, login_model, Contract(document), limits, logger)
+    calls.recorder = recorder
     runner = Runner(limits, logger)
     login_limit = min(limits.max_login_bytes, limits.max_body_bytes)
 

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from qcvn120_client import models
 
+from .capture_paths import Sink, recorder
 from .factory import Service, build_local_app, build_portal_app
 from .handler import LocalServiceHandler, PortalHandler
 from .limits import LimitOptions, Limits
@@ -152,13 +153,17 @@ def create_app(
     *,
     paths: dict[str, str] | None = None,
     logger: logging.Logger | None = None,
+    capture: Sink | None = None,
     **limits: Unpack[LimitOptions],
 ) -> FastAPI:
     """The national-portal app: ``POST`` login at ``paths["auth"]``, services at the other endpoints.
 
     ``limits`` are the settings of :class:`Limits` (``max_body_bytes``, ``max_json_nodes``,
     ``max_object_keys``, ``max_list_items``, ``max_batch``, ``body_timeout`` …).
+
+    ``capture`` (off by default): a file or callable given each authenticated request's shapes.
     """
+    log = logger or logging.getLogger("qcvn120_server")
     return build_portal_app(
         handler,
         services=SERVICES,
@@ -167,7 +172,8 @@ def create_app(
         document=_document(),
         served_document=served_document(),
         limits=Limits(**limits),
-        logger=logger or logging.getLogger("qcvn120_server"),
+        logger=log,
+        recorder=recorder(capture, log),
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import ir
-from ..runtime.client.capture import redact_message
+from ..runtime.shared.capture import redact_message
 from .read import Capture, LearnInputError
 
 IGNORED_KINDS = frozenset({"empty", "null"})

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..runtime.client.capture import DIRECTIONS, FORMAT, MAX_CODE_LENGTH, build_line
+from ..runtime.shared.capture import DIRECTIONS, FORMAT, MAX_CODE_LENGTH, build_line
 
 SUFFIXES = (".jsonl", ".json")
 _REQUIRED = ("packet", "endpoint", "direction", "date", "records", "keys")

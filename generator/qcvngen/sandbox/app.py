@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from importlib import resources
@@ -130,8 +131,13 @@ def create_sandbox_app(
     show_personal_data: bool = False,
     max_sessions_per_account: int = MAX_SESSIONS_PER_ACCOUNT,
     limits: Mapping[str, Any] | None = None,
+    capture: str | os.PathLike[str] | Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[FastAPI, SandboxPortal]:
-    """The generated portal app backed by a :class:`SandboxPortal` on ``db``, plus the sandbox's views."""
+    """The generated portal app backed by a :class:`SandboxPortal` on ``db``, plus the sandbox's views.
+
+    ``capture`` (off by default) is the generated app's: a file or callable given the shapes of
+    every authenticated request (docs/learn.md).
+    """
     store = Store(db)
     seed = load_seed()
     check_seed(seed)
@@ -143,7 +149,11 @@ def create_sandbox_app(
         max_sessions_per_account=max_sessions_per_account,
     )
     app: FastAPI = generated_modules().app.create_app(
-        portal, max_batch=max_batch, logger=logging.getLogger("qcvngen.sandbox"), **dict(limits or {})
+        portal,
+        max_batch=max_batch,
+        logger=logging.getLogger("qcvngen.sandbox"),
+        capture=capture,
+        **dict(limits or {}),
     )
     reg = _spec()
     _add_views(app, store, _masker(reg, not show_personal_data), {c["code"]: c for c in _status_codes(reg)})

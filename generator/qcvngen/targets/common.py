@@ -79,10 +79,18 @@ RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
 
 
 def runtime_files(ctx: Context, package: str, dest: PurePosixPath) -> Files:
-    """Every module of ``qcvngen.runtime.<package>`` but its ``__init__``, under ``dest``, verbatim after the header."""
-    source = RUNTIME / package
-    return {
-        dest / module.name: python_header(ctx) + module.read_text(encoding="utf-8")
-        for module in sorted(source.glob("*.py"))
-        if module.name != "__init__.py"
-    }
+    """Every module of ``qcvngen.runtime.<package>`` and of ``qcvngen.runtime.shared`` but their
+    ``__init__``, under ``dest``, verbatim after the header.
+
+    The shared modules (the capture format) are one source for both packages; a name in both
+    folders is a build error rather than one silently replacing the other.
+    """
+    files: Files = {}
+    for folder in (package, "shared"):
+        for module in sorted((RUNTIME / folder).glob("*.py")):
+            if module.name == "__init__.py":
+                continue
+            if dest / module.name in files:
+                raise ValueError(f"runtime module {module.name} is in both runtime/{package} and runtime/shared")
+            files[dest / module.name] = python_header(ctx) + module.read_text(encoding="utf-8")
+    return files

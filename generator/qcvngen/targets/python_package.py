@@ -40,9 +40,11 @@ def pattern_messages(reg: ir.Regulation) -> list[dict[str, str]]:
         base = getattr(wire, kind.upper())
         for allow_empty in (False, True):
             out.append({"pattern": wire.anchored(base, allow_empty=allow_empty), "text": text})
-    for kind in ("code", "flag"):  # values outside their list: keys known to the runtime's _records
-        vi, en = RULE_TEXT[kind]
-        out.append({"pattern": f"@{kind}", "text": f"{vi} — {en}"})
+    # Rules without a pattern, under keys the runtime's _records knows: a code or flag outside its
+    # list, and the schema keywords that pydantic reports as missing, extra, type or length errors.
+    for rule in ("code", "flag", "required", "additionalProperties", "type", "maxLength", "minItems"):
+        vi, en = RULE_TEXT[rule]
+        out.append({"pattern": f"@{rule}", "text": f"{vi} — {en}"})
     return sorted(out, key=lambda m: m["pattern"])
 
 

@@ -11,9 +11,11 @@ import inspect
 from pathlib import PurePosixPath
 
 from .. import ir
+from ..learn.compare import code_paths
 from ..render import hidden_pattern, py
 from ..render import render as render_template
 from ..version import __version__
+from .client import capture_tables
 from .common import Context, Files, dump_json, runtime_files
 from .openapi import document
 
@@ -76,6 +78,12 @@ def local_doc(s: ir.LocalService) -> str:
     )
 
 
+def request_code_paths(reg: ir.Regulation) -> list[tuple[str, list[str]]]:
+    """Per packet whose request ``data`` has code fields, their key paths (sorted), for capture lines."""
+    paths = [(p.name, sorted(code_paths(reg, p.data_record))) for p in sorted(reg.packets, key=lambda p: p.name)]
+    return [(name, found) for name, found in paths if found]
+
+
 def render(reg: ir.Regulation, ctx: Context) -> Files:
     """The server package: runtime modules, the spec-bound tables and handler, its pyproject."""
     packets = [
@@ -97,6 +105,8 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         "ctx": ctx,
         "version": __version__,
         "packets": packets,
+        "request_code_paths": request_code_paths(reg),
+        "wire_names": capture_tables(reg)[1],
         "local_services": local_services,
         "default_paths": {e.name: e.path for e in reg.envelope.endpoints},
         "local_paths": {s.name: s.path for s in reg.envelope.local_services},
@@ -108,6 +118,6 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         PACKAGE / "openapi.json": dump_json(document(reg, ctx), first="x-generated-by"),
         **runtime_files(ctx, "server", PACKAGE),
     }
-    for name in ("__init__.py", "handler.py", "services.py"):
+    for name in ("__init__.py", "handler.py", "services.py", "capture_paths.py"):
         files[PACKAGE / name] = render_template(f"server/qcvn120_server/{name}.jinja", **view)
     return files

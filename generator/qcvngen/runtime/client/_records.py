@@ -15,6 +15,14 @@ from .errors import RecordIssue, RecordValidationError
 # Keys of the messages table (besides wire patterns) for a value outside its list of codes/flags.
 CODE_KEY = "@code"
 FLAG_KEY = "@flag"
+# pydantic's error types → the validate-data rule whose words the generated messages table holds.
+RULE_KEYS = {
+    "missing": "@required",
+    "extra_forbidden": "@additionalProperties",
+    "string_too_long": "@maxLength",
+    "too_long": "@maxLength",
+    "too_short": "@minItems",
+}
 
 
 def _path(loc: Iterable[int | str]) -> str:
@@ -62,6 +70,18 @@ def _literal_message(expected: str, messages: Mapping[str, str]) -> str:
     return f"{messages[key]}: {shown}" if key in messages else f"expected {shown}"
 
 
+def _rule_message(item: Mapping[str, Any], messages: Mapping[str, str], fallback: str) -> str:
+    """validate-data's words for a missing, wrong-type or too-long value, with the bound when known."""
+    kind = str(item["type"])
+    key = RULE_KEYS.get(kind) or ("@type" if kind.endswith("_type") else None)
+    if key is None or key not in messages:
+        return fallback
+    bound = (item.get("ctx") or {}).get("max_length")
+    return (
+        f"{messages[key]} ({bound})" if key == "@maxLength" and bound is not None else messages[key]
+    )
+
+
 def issues_of(
     index: int,
     error: ValidationError,
@@ -81,6 +101,7 @@ def issues_of(
             message = messages[pattern]
         if item["type"] == "literal_error" and messages:
             message = _literal_message(str((item.get("ctx") or {}).get("expected", "")), messages)
+        message = _rule_message(item, messages or {}, message)
         value = item.get("input")
         # pydantic's messages do not quote the input, but blank it out in case one ever does.
         if (
@@ -90,10 +111,11 @@ def issues_of(
         ):
             message = message.replace(str(value), "***")
         if item["type"] == "extra_forbidden":
+            extra = messages.get("@additionalProperties") if messages else None
             message = (
-                "trường không có trong bảng (bảng đã đầy đủ) — field not in the table"
-                f" (the table is complete){_suggestion(model, tuple(item['loc']))}"
-            )
+                extra
+                or "trường không có trong bảng (bảng đã đầy đủ) — field not in the table (the table is complete)"
+            ) + _suggestion(model, tuple(item["loc"]))
         issues.append(RecordIssue(index, _path(item["loc"]), str(item["type"]), message))
     return issues
 

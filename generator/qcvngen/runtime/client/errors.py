@@ -49,6 +49,7 @@ class Qcvn120Error(Exception):
         service: the packet (or ``"login"``).
         url: the endpoint called, without credentials.
         status: the HTTP status of the last answer, if any.
+        reason: for transport failures, the operating system's or the HTTP library's reason.
         code: the portal's ``error_code`` (normalised string), if it answered one.
         message: the portal's own ``message``, unaltered (it may echo values sent).
         attempts: HTTP attempts made.
@@ -66,9 +67,11 @@ class Qcvn120Error(Exception):
         code: str | None = None,
         message: str | None = None,
         shown_message: str | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.reason = reason
         self.service = service
         self.status = status
         self.url = url
@@ -173,18 +176,6 @@ class TransportError(Qcvn120Error):
     ``reason`` is the operating system's or the HTTP library's reason (e.g. "Connection refused").
     """
 
-    def __init__(
-        self,
-        detail: str,
-        *,
-        service: str | None = None,
-        status: int | None = None,
-        url: str | None = None,
-        reason: str | None = None,
-    ) -> None:
-        super().__init__(detail, service=service, status=status, url=url)
-        self.reason = reason
-
 
 class RequestTimeout(TransportError):
     """Connecting, waiting for a pooled connection or (for pulls) reading timed out on every attempt."""
@@ -211,18 +202,6 @@ class OutcomeUnknownError(Qcvn120Error):
     It is not resent, since a resend could store the records twice: check what the portal holds,
     or resend as an update where the packet has one (``dong_bo_ho_so_mc(..., is_updating=True)``).
     """
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        service: str | None = None,
-        status: int | None = None,
-        url: str | None = None,
-        reason: str | None = None,
-    ) -> None:
-        super().__init__(detail, service=service, status=status, url=url)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
