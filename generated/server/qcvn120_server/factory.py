@@ -282,7 +282,7 @@ class PortalCalls:
         body, strings_only = read_object(raw, self.limits)
         service = self._service(body, endpoint)
         account = self._account(body)
-        serve = partial(self._serve, body, service, account, endpoint, dstcode)
+        serve = partial(self._serve, body, strings_only, service, account, endpoint, dstcode)
         # Capture (off by default) sees only authenticated requests, never login.
         record = self.recorder
         result = serve() if record is None else record.around(service.name, endpoint, body, serve)
@@ -291,6 +291,7 @@ class PortalCalls:
     def _serve(
         self,
         body: dict[str, Any],
+        strings_only: bool,
         service: Service,
         account: Account,
         endpoint: str,
