@@ -33,6 +33,7 @@ SERVICES: dict[str, Service] = {
         "dong_bo_ho_so_mc",
         models.DongBoHoSoMCRequest,
         "DongBoHoSoMCRequest",
+        exact_on_strings=True,
     ),
     "CapNhatTienDoHoSoMC": Service(
         "CapNhatTienDoHoSoMC",
@@ -40,6 +41,7 @@ SERVICES: dict[str, Service] = {
         "cap_nhat_tien_do_ho_so_mc",
         models.CapNhatTienDoHoSoMCRequest,
         "CapNhatTienDoHoSoMCRequest",
+        exact_on_strings=True,
     ),
     "DongBoDanhGia": Service(
         "DongBoDanhGia",
@@ -47,6 +49,7 @@ SERVICES: dict[str, Service] = {
         "dong_bo_danh_gia",
         models.DongBoDanhGiaRequest,
         "DongBoDanhGiaRequest",
+        exact_on_strings=True,
     ),
     "DongBoThongKeHoSo": Service(
         "DongBoThongKeHoSo",
@@ -54,12 +57,23 @@ SERVICES: dict[str, Service] = {
         "dong_bo_thong_ke_ho_so",
         models.DongBoThongKeHoSoRequest,
         "DongBoThongKeHoSoRequest",
+        exact_on_strings=True,
     ),
     "LayThuTuc": Service(
-        "LayThuTuc", "integration", "lay_thu_tuc", models.LayThuTucRequest, "LayThuTucRequest"
+        "LayThuTuc",
+        "integration",
+        "lay_thu_tuc",
+        models.LayThuTucRequest,
+        "LayThuTucRequest",
+        exact_on_strings=True,
     ),
     "LayQDCB": Service(
-        "LayQDCB", "integration", "lay_qdcb", models.LayQDCBRequest, "LayQDCBRequest"
+        "LayQDCB",
+        "integration",
+        "lay_qdcb",
+        models.LayQDCBRequest,
+        "LayQDCBRequest",
+        exact_on_strings=True,
     ),
     "DongBoPAKNDiaPhuong": Service(
         "DongBoPAKNDiaPhuong",
@@ -67,6 +81,7 @@ SERVICES: dict[str, Service] = {
         "dong_bo_pakn_dia_phuong",
         models.DongBoPAKNDiaPhuongRequest,
         "DongBoPAKNDiaPhuongRequest",
+        exact_on_strings=True,
     ),
     "DanhSachPAKNChoXuLy": Service(
         "DanhSachPAKNChoXuLy",
@@ -74,6 +89,7 @@ SERVICES: dict[str, Service] = {
         "danh_sach_pakn_cho_xu_ly",
         models.DanhSachPAKNChoXuLyRequest,
         "DanhSachPAKNChoXuLyRequest",
+        exact_on_strings=True,
     ),
     "DongBoKetQuaXuLyPAKN": Service(
         "DongBoKetQuaXuLyPAKN",
@@ -81,6 +97,7 @@ SERVICES: dict[str, Service] = {
         "dong_bo_ket_qua_xu_ly_pakn",
         models.DongBoKetQuaXuLyPAKNRequest,
         "DongBoKetQuaXuLyPAKNRequest",
+        exact_on_strings=True,
     ),
     "LayTaiLieuPAKN": Service(
         "LayTaiLieuPAKN",
@@ -88,6 +105,7 @@ SERVICES: dict[str, Service] = {
         "lay_tai_lieu_pakn",
         models.LayTaiLieuPAKNRequest,
         "LayTaiLieuPAKNRequest",
+        exact_on_strings=True,
     ),
     "DanhSachPAKNCongKhai": Service(
         "DanhSachPAKNCongKhai",
@@ -95,6 +113,7 @@ SERVICES: dict[str, Service] = {
         "danh_sach_pakn_cong_khai",
         models.DanhSachPAKNCongKhaiRequest,
         "DanhSachPAKNCongKhaiRequest",
+        exact_on_strings=True,
     ),
     "DongBoHoiDap": Service(
         "DongBoHoiDap",
@@ -102,6 +121,7 @@ SERVICES: dict[str, Service] = {
         "dong_bo_hoi_dap",
         models.DongBoHoiDapRequest,
         "DongBoHoiDapRequest",
+        exact_on_strings=True,
     ),
     "LayDanhSachHoiDapGuiTuDVCQG": Service(
         "LayDanhSachHoiDapGuiTuDVCQG",
@@ -109,6 +129,7 @@ SERVICES: dict[str, Service] = {
         "lay_danh_sach_hoi_dap_gui_tu_dvcqg",
         models.LayDanhSachHoiDapGuiTuDVCQGRequest,
         "LayDanhSachHoiDapGuiTuDVCQGRequest",
+        exact_on_strings=True,
     ),
     "DongBoKetQuaHoiDapGuiTuDVCQG": Service(
         "DongBoKetQuaHoiDapGuiTuDVCQG",
@@ -116,6 +137,7 @@ SERVICES: dict[str, Service] = {
         "dong_bo_ket_qua_hoi_dap_gui_tu_dvcqg",
         models.DongBoKetQuaHoiDapGuiTuDVCQGRequest,
         "DongBoKetQuaHoiDapGuiTuDVCQGRequest",
+        exact_on_strings=True,
     ),
     "LayDanhSachHoiDapBoCoQuan": Service(
         "LayDanhSachHoiDapBoCoQuan",
@@ -123,6 +145,7 @@ SERVICES: dict[str, Service] = {
         "lay_danh_sach_hoi_dap_bo_co_quan",
         models.LayDanhSachHoiDapBoCoQuanRequest,
         "LayDanhSachHoiDapBoCoQuanRequest",
+        exact_on_strings=True,
     ),
 }
 LOCAL_SERVICES: dict[str, Service] = {
