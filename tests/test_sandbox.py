@@ -227,6 +227,20 @@ def test_invalid_records_name_the_field_path_and_never_echo_values(sandbox: Sand
         assert personal not in reply.text
 
 
+def test_a_bad_date_is_refused_in_the_words_of_validate_data(sandbox: Sandbox) -> None:
+    """Forward-only data: the server's words for a wire pattern come from the IR's table (the one
+    the client and validate-data use), not from splitting the OpenAPI descriptions."""
+    from qcvngen.payloads import RULE_TEXT
+
+    base = sandbox.base_url
+    record = {**opencps_dossier("H99.01-240105-0098"), "NgayTiepNhan": "2024-01-05"}
+    body = {"session": login(base), "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False"}
+    reply = call(base, {**body, "data": [record]})
+    vi, en = RULE_TEXT["datetime"]
+    assert reply.status_code == 400 and f"{vi} — {en}" in reply.json()["message"], reply.text
+    assert "2024-01-05" not in reply.text and "[0-9]" not in reply.text
+
+
 def test_wrong_endpoint_wrong_unit_and_bad_login(sandbox: Sandbox) -> None:
     base = sandbox.base_url
     session = login(base)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-from importlib import resources
-from typing import Any, Unpack
+from typing import Unpack
 
 from fastapi import FastAPI
 
 from qcvn120_client import models
+from qcvn120_client.wire import PATTERN_MESSAGES
 
 from .capture_paths import Sink, recorder
-from .factory import Service, build_local_app, build_portal_app
+from .factory import Service, build_local_app, build_portal_app, packaged_document
 from .handler import LocalServiceHandler, PortalHandler
 from .limits import LimitOptions, Limits
 
@@ -162,15 +162,6 @@ LOCAL_PATHS: dict[str, str] = {
 }
 
 
-def served_document() -> bytes:
-    """The OpenAPI document the app serves: exactly the one in ``generated/openapi/``."""
-    return resources.files(__package__).joinpath("openapi.json").read_bytes()
-
-
-def _document() -> dict[str, Any]:
-    return dict(json.loads(served_document()))
-
-
 def create_app(
     handler: PortalHandler,
     *,
@@ -192,11 +183,12 @@ def create_app(
         services=SERVICES,
         paths={**DEFAULT_PATHS, **(paths or {})},
         login_model=models.LoginRequest,
-        document=_document(),
-        served_document=served_document(),
+        document=json.loads(packaged_document(__package__)),
+        served_document=packaged_document(__package__),
         limits=Limits(**limits),
         logger=log,
         recorder=recorder(capture, log),
+        messages=PATTERN_MESSAGES,
     )
 
 
@@ -214,7 +206,8 @@ def create_local_app(
         handler,
         services=LOCAL_SERVICES,
         paths=LOCAL_PATHS,
-        document=_document(),
+        document=json.loads(packaged_document(__package__)),
         limits=Limits(**limits),
         logger=logger or logging.getLogger("qcvn120_server.local"),
+        messages=PATTERN_MESSAGES,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import fastjsonschema
@@ -81,8 +81,11 @@ class Contract:
         }
     )
 
-    def __init__(self, document: dict[str, Any]) -> None:
+    def __init__(self, document: dict[str, Any], messages: Mapping[str, str] | None = None) -> None:
         self.schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+        # Wire pattern → its rule in words (bilingual, with an example), generated from the spec's
+        # IR: the same wording as the client and validate-data, never read back out of descriptions.
+        self.messages: Mapping[str, str] = messages or {}
         self._patterns: dict[str, re.Pattern[str]] = {}
         self._compiled: dict[str, Callable[[Any], Any]] = {}
 
@@ -111,24 +114,9 @@ class Contract:
         self._check(value, {"$ref": f"#/components/schemas/{schema_name}"}, [], out)
         return out
 
-    def format_of(self, schema_name: str, loc: tuple[int | str, ...]) -> str | None:
-        """The English description of the wire type at ``loc`` (e.g. the date-time format), if it has one."""
-        node: Any = {"$ref": f"#/components/schemas/{schema_name}"}
-        for part in [*loc, None]:
-            found: str | None = None
-            while isinstance(node, dict) and "$ref" in node:
-                node = self.schemas.get(str(node["$ref"]).rsplit("/", 1)[-1], {})
-                description = node.get("description")
-                found = description.rsplit(" — ", 1)[-1] if isinstance(description, str) else None
-            if part is None or not isinstance(node, dict):
-                return found
-            following = (
-                node.get("items") if isinstance(part, int) else node.get("properties", {}).get(part)
-            )
-            if following is None:
-                return found  # a pydantic-only location part (a union member): the type reached is the one
-            node = following
-        return None
+    def pattern_message(self, pattern: str) -> str:
+        """What a value that breaks ``pattern`` should be, in words, when the spec names it."""
+        return self.messages.get(pattern, "sai định dạng — does not match the required format")
 
     def _check(self, value: Any, schema: Any, loc: list[int | str], out: list[str]) -> None:
         if not isinstance(schema, dict) or len(out) > MAX_ERRORS_SHOWN:
@@ -201,7 +189,7 @@ class Contract:
             if compiled is None:
                 compiled = self._patterns[pattern] = re.compile(_END_OF_STRING.sub(r"\\Z", pattern))
             if not compiled.search(value):
-                out.append(f"{field_path(loc)}: sai định dạng — does not match the required format")
+                out.append(f"{field_path(loc)}: {self.pattern_message(pattern)}")
 
     def _object(
         self, value: dict[str, Any], schema: dict[str, Any], loc: list[int | str], out: list[str]
@@ -268,18 +256,16 @@ class Contract:
         )
 
 
-def describe_errors(
-    error: ValidationError, contract: Contract | None = None, schema_name: str = ""
-) -> str:
+def describe_errors(error: ValidationError, contract: Contract | None = None) -> str:
     """Field paths and rules, never the values (they may be personal data)."""
     parts: list[str] = []
-    for item in error.errors(include_url=False, include_input=False, include_context=False):
+    for item in error.errors(include_url=False, include_input=False, include_context=True):
         message = item["msg"]
-        if item["type"] == "string_pattern_mismatch" and contract is not None:
-            described = contract.format_of(schema_name, tuple(item["loc"]))
+        if item["type"] == "string_pattern_mismatch":
+            pattern = str((item.get("ctx") or {}).get("pattern", ""))
             message = (
-                f"sai định dạng — must be {described}"
-                if described
+                contract.pattern_message(pattern)
+                if contract is not None
                 else "sai định dạng — does not match the required format"
             )
         # pydantic names union members in the location (``function-after[…]``): not wire names.
@@ -317,7 +303,7 @@ def validate(
     try:
         parsed = model.model_validate(body)
     except ValidationError as error:
-        raise invalid(describe_errors(error, contract, schema_name or "")) from None
+        raise invalid(describe_errors(error, contract)) from None
     broken = contract.errors(body, schema_name) if schema_name and not strings_only else []
     if broken:
         raise invalid(_invalid_data(broken))

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
+from importlib import resources
 from typing import Any, Protocol
 
 import anyio
@@ -337,6 +338,11 @@ def _bare_app(title: str) -> FastAPI:
     return app
 
 
+def packaged_document(package: str) -> bytes:
+    """The OpenAPI document shipped in ``package`` (``openapi.json``): what the app serves, byte for byte."""
+    return resources.files(package).joinpath("openapi.json").read_bytes()
+
+
 def build_portal_app(
     handler: SessionHandler,
     *,
@@ -348,13 +354,17 @@ def build_portal_app(
     limits: Limits,
     logger: logging.Logger,
     recorder: Recorder | None = None,
+    messages: Mapping[str, str] | None = None,
 ) -> FastAPI:
     """The national-portal app: ``POST`` login at ``paths["auth"]``, services at the other endpoints.
 
-    ``recorder`` (off by default) writes a capture line per authenticated request.
+    ``recorder`` (off by default) writes a capture line per authenticated request; ``messages``
+    maps wire patterns to their rule in words (the generated ``wire.PATTERN_MESSAGES``).
     """
     app = _bare_app("QCVN 120 national portal")
-    calls = PortalCalls(handler, services, login_model, Contract(document), limits, logger)
+    calls = PortalCalls(
+        handler, services, login_model, Contract(document, messages), limits, logger
+    )
     calls.recorder = recorder
     runner = Runner(limits, logger)
     login_limit = min(limits.max_login_bytes, limits.max_body_bytes)
@@ -398,10 +408,11 @@ def build_local_app(
     document: dict[str, Any],
     limits: Limits,
     logger: logging.Logger,
+    messages: Mapping[str, str] | None = None,
 ) -> FastAPI:
     """The services a ministry/province offers to the national portal, one path each."""
     app = _bare_app("QCVN 120 local services")
-    contract = Contract(document)
+    contract = Contract(document, messages)
     runner = Runner(limits, logger)
 
     def work(service: Service, raw: bytearray) -> Response:
