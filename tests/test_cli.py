@@ -239,3 +239,8 @@ def test_help_does_not_import_the_pipeline() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
     )
     assert "HEAVY []" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def test_sandbox_capture_into_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["sandbox", "--db", ":memory:", "--capture", str(tmp_path / "no" / "such.jsonl")])
+    assert result.exit_code == 2 and "--capture" in result.stderr, result.output

@@ -309,6 +309,10 @@ def sandbox(
     from .sandbox import create_sandbox_app
 
     accounts = _sandbox_accounts(account, accounts_file, log_level)
+    if capture is not None and (capture.is_dir() or not capture.parent.is_dir()):
+        # Refused now, not as a warning on every request later.
+        typer.echo(f"error: --capture: {capture} must be a file in an existing folder", err=True)
+        raise typer.Exit(Exit.USAGE_ERROR)
     limits = {
         "max_body_bytes": max_body_bytes,
         "max_json_nodes": max_json_nodes,
