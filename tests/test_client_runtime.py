@@ -355,7 +355,7 @@ UNASYNC = [
     (r"    def close\(self\)", "    async def aclose(self)"),
     (r"self\._http\.close\(\)", "await self._http.aclose()"),
     (
-        r"^    def (login|_push|_push_new_or_update|_send_new_or_update|_send|_pull|_pull_raw|_call|_session|_forget|_post|_exchange)\(",
+        r"^    def (login|_push|_send_new_or_update|_send|_pull|_pull_raw|_call|_session|_forget|_post|_exchange)\(",
         r"    async def \1(",
     ),
     (r"(?<![\w.])self\._(send|call|session|post|exchange|send_new_or_update|forget|sleep)\(", r"await self._\1("),

@@ -79,38 +79,22 @@ class SyncEngine(BaseClient):
         model: type[BaseModel] | None,
         records: Sequence[Any] | None,
         params: dict[str, str],
+        flag: str | None = None,
     ) -> list[BatchResult]:
+        """Every batch of ``records``, in order; with ``flag`` (the update flag's wire name), each
+        batch is sent "new or update" (:meth:`_send_new_or_update`)."""
         chunks = self._batches(service, model, records)
         total = sum(len(chunk or ()) for chunk in chunks)
         results: list[BatchResult] = []
         accepted = 0
         for number, chunk in enumerate(chunks, start=1):
             try:
-                results.append(self._send(service, endpoint, chunk, params))
-            except Qcvn120Error as error:
-                self._mark(error, number, len(chunks), accepted, total)
-                raise
-            accepted += len(chunk or ())
-        return results
-
-    def _push_new_or_update(
-        self,
-        service: str,
-        endpoint: str,
-        model: type[BaseModel],
-        records: Sequence[Any],
-        params: dict[str, str],
-        flag: str,
-    ) -> list[BatchResult]:
-        chunks = self._batches(service, model, records)
-        total = sum(len(chunk or ()) for chunk in chunks)
-        results: list[BatchResult] = []
-        accepted = 0
-        for number, chunk in enumerate(chunks, start=1):
-            try:
-                results.extend(
-                    self._send_new_or_update(service, endpoint, chunk or [], params, flag)
-                )
+                if flag is None:
+                    results.append(self._send(service, endpoint, chunk, params))
+                else:
+                    results.extend(
+                        self._send_new_or_update(service, endpoint, chunk or [], params, flag)
+                    )
             except Qcvn120Error as error:
                 self._mark(error, number, len(chunks), accepted, total)
                 raise

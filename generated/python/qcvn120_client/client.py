@@ -386,7 +386,7 @@ class Client(SyncEngine):
         """
         params: dict[str, str] = {}
 
-        return self._push_new_or_update(
+        return self._push(
             "DongBoHoSoMC", "integration", models.DongBoHoSoMCRecord, records, params, "isUpdating"
         )
 
@@ -921,7 +921,7 @@ class AsyncClient(AsyncEngine):
         """
         params: dict[str, str] = {}
 
-        return await self._push_new_or_update(
+        return await self._push(
             "DongBoHoSoMC", "integration", models.DongBoHoSoMCRecord, records, params, "isUpdating"
         )
 
