@@ -411,7 +411,8 @@ def validate_data(
 ) -> None:
     """Validate payloads (an envelope, a bare data array or one record): every error with its path,
     rule and regulation table/row, in Vietnamese and English. Exit 0 valid, 1 invalid, 2 usage error."""
-    from .payloads import RULE_TEXT, Finding, NotWireJson, PayloadValidator, UsageError, one_line, parse, report_json
+    from .payloads import RULE_TEXT, Finding, PayloadValidator, UsageError, one_line, report_json
+    from .wirejson import NotWireJson, parse
 
     fmt = Format(_choice_or_exit("--format", output, [f.value for f in Format]))
     checker = PayloadValidator(_regulation_or_exit(_spec_dir(spec)))

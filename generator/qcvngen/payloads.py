@@ -22,6 +22,7 @@ from .kinds import KINDS, wire_kinds
 from .suggest import closest, did_you_mean, either
 from .targets.jsonschema import bundle
 from .targets.schema_builder import SchemaBuilder
+from .wirejson import NotWireJson
 
 # What a finding says of each rule it can name (vi, en). A field kind's rule is the kind registry's
 # own text (``kinds.KINDS[kind].rule``), so the validator, the docs and the generated code agree.
@@ -118,39 +119,6 @@ class Finding:
 
 class UsageError(Exception):
     """The command was called wrongly (unknown packet, undetectable shape without --packet)."""
-
-
-class NotWireJson(ValueError):
-    """The payload is not something the wire can carry (duplicate keys, NaN, lone surrogates…)."""
-
-    def __init__(self, message: str, path: tuple[int | str, ...] = ()) -> None:
-        super().__init__(message)
-        self.path = path
-
-
-def _strict_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise NotWireJson(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
-def _no_constants(name: str) -> Any:
-    raise NotWireJson(f"{name} is not valid JSON")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e400: json.loads would make it infinity, no wire carries that
-        raise NotWireJson(f"the number {text[:40]} is out of range (not a finite double)")
-    return value
-
-
-def parse(text: str) -> Any:
-    """``text`` as strict JSON: duplicate keys, NaN/Infinity and out-of-range numbers refused."""
-    return json.loads(text, object_pairs_hook=_strict_pairs, parse_constant=_no_constants, parse_float=_finite)
 
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")

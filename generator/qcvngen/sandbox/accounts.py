@@ -15,12 +15,12 @@ NFD (as some keyboards and file systems write Vietnamese) logs in with either fo
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from ..wirejson import parse
 
 ESCAPABLE = frozenset(":,#\\")
 MAX_FILE_BYTES = 1024 * 1024
@@ -122,18 +122,9 @@ def from_file(path: Path) -> list[Credentials]:
     return accounts
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
 def _from_json(path: Path, text: str) -> list[Credentials]:
     try:
-        data = json.loads(text, object_pairs_hook=_unique_keys)
+        data = parse(text)
     except ValueError as exc:
         raise ValueError(f"{path}: invalid JSON: {exc}") from None
     if not isinstance(data, list):
