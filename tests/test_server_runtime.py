@@ -550,9 +550,9 @@ def test_handler_docstrings_carry_spec_text_and_never_change_the_code(text: str)
     import ast
     import inspect
 
-    from qcvngen.targets.server import doc_literal
+    from qcvngen.render import py_docstring
 
-    literal = doc_literal(text, 8)
+    literal = py_docstring(text, 8)
     source = f"def f():\n        {literal}\n        return 1\n"
     tree = ast.parse(source)
     body = tree.body[0].body  # type: ignore[attr-defined]

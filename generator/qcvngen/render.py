@@ -136,6 +136,26 @@ def py(value: object) -> str:
     raise TypeError(f"no Python literal for {type(value).__name__}")
 
 
+def py_docstring(text: str, indent: int = 8) -> str:
+    """A triple-quoted string literal of ``text`` that no spec text can break out of.
+
+    Each line goes through ``py`` (``repr``: backslashes, quotes and hidden characters escaped);
+    double quotes are escaped as well, so no ``\"\"\"`` can appear inside.
+    """
+    pad = " " * indent
+    lines: list[str] = []
+    for line in text.split("\n"):
+        literal = py(line)
+        inner = literal[1:-1]
+        if literal.startswith("'"):
+            # Only a quote that could join others into a closing triple quote needs escaping.
+            inner = re.sub(r'"(?="|$)', r'\\"', inner)
+        lines.append(f"{pad}{inner}" if inner and lines else inner)
+    body = "\n".join(lines)
+    closing = f"\n{pad}" if len(lines) > 1 else ""
+    return f'"""{body}{closing}"""'
+
+
 def py_comment(value: object) -> str:
     """Text for a ``#`` comment: one line, no hidden characters, no encoding declaration."""
     return _CODING_COOKIE.sub(r"\1 \2", one_line(value))

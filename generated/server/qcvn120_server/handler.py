@@ -66,6 +66,7 @@ class PortalHandler(ABC):
 
         Raises:
             PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+
         """
         raise NotImplementedError
 
@@ -89,6 +90,7 @@ class PortalHandler(ABC):
 
         Raises:
             PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+
         """
         raise NotImplementedError
 
@@ -112,6 +114,7 @@ class PortalHandler(ABC):
 
         Raises:
             PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+
         """
         raise NotImplementedError
 
@@ -135,6 +138,7 @@ class PortalHandler(ABC):
 
         Raises:
             PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+
         """
         raise NotImplementedError
 
@@ -156,6 +160,7 @@ class PortalHandler(ABC):
 
         Raises:
             PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+
         """
         raise NotImplementedError
 
@@ -177,6 +182,7 @@ class PortalHandler(ABC):
 
         Raises:
             PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+
         """
         raise NotImplementedError
 
@@ -200,6 +206,7 @@ class PortalHandler(ABC):
 
         Raises:
             PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+
         """
         raise NotImplementedError
 
@@ -223,6 +230,7 @@ class PortalHandler(ABC):
 
         Raises:
             PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+
         """
         raise NotImplementedError
 
@@ -246,6 +254,7 @@ class PortalHandler(ABC):
 
         Raises:
             PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+
         """
         raise NotImplementedError
 
@@ -269,6 +278,7 @@ class PortalHandler(ABC):
 
         Raises:
             PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+
         """
         raise NotImplementedError
 
@@ -292,6 +302,7 @@ class PortalHandler(ABC):
 
         Raises:
             PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+
         """
         raise NotImplementedError
 
@@ -313,6 +324,7 @@ class PortalHandler(ABC):
 
         Raises:
             PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+
         """
         raise NotImplementedError
 
@@ -336,6 +348,7 @@ class PortalHandler(ABC):
 
         Raises:
             PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+
         """
         raise NotImplementedError
 
@@ -359,6 +372,7 @@ class PortalHandler(ABC):
 
         Raises:
             PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+
         """
         raise NotImplementedError
 
@@ -382,6 +396,7 @@ class PortalHandler(ABC):
 
         Raises:
             PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+
         """
         raise NotImplementedError
 
@@ -404,5 +419,6 @@ class LocalServiceHandler(ABC):
 
         Raises:
             PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+
         """
         raise NotImplementedError

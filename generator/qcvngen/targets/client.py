@@ -11,13 +11,13 @@ checked here, so the template never prints a raw spec string.
 from __future__ import annotations
 
 import keyword
-import re
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from .. import ir, naming
 from ..learn.compare import code_paths as answer_code_paths
 from ..render import py
+from ..render import py_docstring as docstring
 from ..render import render as render_template
 from ..version import __version__
 from .common import Context, Files, runtime_files
@@ -178,26 +178,6 @@ class ClientView:
     @property
     def aw(self) -> str:
         return "await " if self.is_async else ""
-
-
-def docstring(text: str, indent: int = 8) -> str:
-    """A triple-quoted string literal of ``text`` that no spec text can break out of.
-
-    Each line goes through ``py`` (``repr``: backslashes, quotes and hidden characters escaped);
-    double quotes are escaped as well, so no ``\"\"\"`` can appear inside.
-    """
-    pad = " " * indent
-    lines: list[str] = []
-    for line in text.split("\n"):
-        literal = py(line)
-        inner = literal[1:-1]
-        if literal.startswith("'"):
-            # Only a quote that could join others into a closing triple quote needs escaping.
-            inner = re.sub(r'"(?="|$)', r'\\"', inner)
-        lines.append(f"{pad}{inner}" if inner and lines else inner)
-    body = "\n".join(lines)
-    closing = f"\n{pad}" if len(lines) > 1 else ""
-    return f'"""{body}{closing}"""'
 
 
 def _identifier(name: str) -> str:

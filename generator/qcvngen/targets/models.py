@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from .. import ir, naming
-from .client import docstring
+from ..render import py_docstring as docstring
 from .common import Context, Files, python_header
 from .jsonschema import bundle
 from .schema_builder import SchemaBuilder, scalar_definitions
@@ -106,7 +106,7 @@ _CLASS = re.compile(r"^class (\w+)\(")
 
 
 def with_docstrings(lines: list[str], docs: dict[str, str]) -> list[str]:
-    """Each model class opened by its docstring (escaped by ``client.docstring``)."""
+    """Each model class opened by its docstring (escaped by ``render.py_docstring``)."""
     out: list[str] = []
     for line in lines:
         out.append(line)

@@ -6,13 +6,11 @@ the service and path tables, the handler base class and the package's ``__init__
 
 from __future__ import annotations
 
-import ast
-import inspect
 from pathlib import PurePosixPath
 
 from .. import ir
 from ..learn.compare import code_paths
-from ..render import hidden_pattern, py
+from ..render import py_docstring
 from ..render import render as render_template
 from ..version import __version__
 from .client import capture_tables
@@ -27,25 +25,6 @@ _RAISES = (
     "    PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND``"
     " -4 …); any other exception answers a 500 with an incident id."
 )
-
-
-# A docstring shows its text as written: any hidden character (controls but the line feed, format
-# and bidi characters, separators, private use…) and the text goes through the ``py`` filter instead.
-_HIDDEN = hidden_pattern("\\x00-\\x09\\x0b-\\x1f")
-
-
-def doc_literal(text: str, indent: int) -> str:
-    """``text`` as a triple-quoted docstring indented for a body at ``indent`` spaces; proved by
-    parsing it back (any doubt, and it is the ``py`` literal: a spec text never changes the code)."""
-    pad = " " * indent
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').strip("\n")
-    lines = escaped.split("\n")
-    literal = '"""' + "\n".join([lines[0], *(pad + line if line else "" for line in lines[1:])]) + "\n" + pad + '"""'
-    try:
-        same = inspect.cleandoc(ast.literal_eval(literal)).strip() == inspect.cleandoc(text).strip()
-    except (SyntaxError, ValueError):
-        same = False
-    return literal if same and not _HIDDEN.search(text) else py(text)
 
 
 def _tables(numbers: tuple[int, ...]) -> str:
@@ -93,12 +72,12 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
             "method": p.method,
             "direction": p.direction,
             "endpoint": p.endpoint,
-            "doc": doc_literal(packet_doc(p), 8),
+            "doc": py_docstring(packet_doc(p), 8),
         }
         for p in reg.packets
     ]
     local_services = [
-        {"name": s.name, "method": s.method, "inference": s.inference, "doc": doc_literal(local_doc(s), 8)}
+        {"name": s.name, "method": s.method, "inference": s.inference, "doc": py_docstring(local_doc(s), 8)}
         for s in reg.envelope.local_services
     ]
     view = {
