@@ -38,7 +38,7 @@ class KindInfo:
 
     name: Kind
     label: Text
-    """How the docs name the kind."""
+    """How the docs name the kind (its notation, when it has one, follows: :attr:`full_label`)."""
     python_type: str
     """The type of the generated models; ``{codelist}``, ``{record}`` and ``{of}`` are filled from the field."""
     example: str | None
@@ -60,6 +60,15 @@ class KindInfo:
     takes_empty_string: bool = False
     widens_to: frozenset[Kind] = frozenset()
     """Kinds a field may change to without breaking a data submitter (``any`` always can)."""
+    notation: str | None = None
+    """How a value is written, shown after the label (``yyyyMMddHHmmss``, ``"True"/"False"``)."""
+
+    @property
+    def full_label(self) -> Text:
+        """The label followed by the notation, as one text per language."""
+        if self.notation is None:
+            return self.label
+        return Text(f"{self.label.vi} {self.notation}", f"{self.label.en} {self.notation}")
 
 
 _SCALAR_WIDENING: frozenset[Kind] = frozenset({"string", "any"})
@@ -87,7 +96,7 @@ KINDS: dict[Kind, KindInfo] = {
         ),
         KindInfo(
             "datetime",
-            Text("ngày giờ yyyyMMddHHmmss", "datetime yyyyMMddHHmmss"),
+            Text("ngày giờ", "datetime"),
             "WireDateTime",
             "20240131093000",
             pattern=wire.DATETIME,
@@ -98,6 +107,7 @@ KINDS: dict[Kind, KindInfo] = {
                 'phải là ngày giờ yyyyMMddHHmmss hợp lệ hoặc ""', 'must be a valid yyyyMMddHHmmss date-time or ""'
             ),
             invalid="20240230000000",
+            notation="yyyyMMddHHmmss",
             widens_to=_SCALAR_WIDENING,
         ),
         KindInfo(
@@ -145,13 +155,14 @@ KINDS: dict[Kind, KindInfo] = {
         ),
         KindInfo(
             "flag",
-            Text('cờ "True"/"False"', 'flag "True"/"False"'),
+            Text("cờ", "flag"),
             "WireFlag",
             wire.FLAG_VALUES[0],
             wire_type="WireFlag",
             wire_description='Cờ "True"/"False" — string flag "True"/"False"',
             rule=Text('phải là "True" hoặc "False"', 'must be "True" or "False"'),
             invalid="Yes",
+            notation='"True"/"False"',
             widens_to=_SCALAR_WIDENING,
         ),
         KindInfo(

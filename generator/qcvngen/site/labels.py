@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from .. import kinds
 from ..ir import Origin, Text
 
 __all__ = [
@@ -30,18 +31,10 @@ __all__ = [
 ]
 
 # What a field kind is called; the datetime format and the flag values are wire text, shown as code.
+# The registry's names of the kinds; a list's label is followed by its record's link ("list of X").
 KINDS: Final[dict[str, Text]] = {
-    "string": Text("chuỗi", "string"),
-    "code": Text("mã", "code"),
-    "datetime": Text("ngày giờ", "datetime"),
-    "integer": Text("số nguyên (chuỗi)", "integer (string)"),
-    "decimal": Text("số thập phân (chuỗi)", "decimal (string)"),
-    "percent": Text("phần trăm (chuỗi)", "percent (string)"),
-    "flag": Text("cờ", "flag"),
-    "id": Text("mã định danh (chuỗi hoặc số)", "id (string or number)"),
-    "record": Text("bản ghi", "record"),
+    **{name: Text(*info.label) for name, info in kinds.KINDS.items()},
     "list": Text("danh sách", "list of"),
-    "any": Text("giá trị bất kỳ", "any"),
 }
 LIST_OF: Final[dict[str, Text]] = {
     "string": Text("danh sách chuỗi", "list of string"),

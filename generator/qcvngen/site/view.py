@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from .. import ir
+from .. import ir, kinds
 from ..coverage import coverage_rows
 from . import labels
 from .labels import L
@@ -130,8 +130,7 @@ def _type_cell(t: ir.FieldType, prefix: str) -> TypeCell:
         return TypeCell(label, link=Link(nested, f"#{anchor_of(nested)}"), or_empty=t.empty_string)
     if t.kind == "list":
         return TypeCell(labels.LIST_OF[t.of or "any"], or_empty=t.empty_string)
-    code = {"datetime": "yyyyMMddHHmmss", "flag": '"True"/"False"'}.get(t.kind)
-    return TypeCell(labels.KINDS[t.kind], code=code, or_empty=t.empty_string)
+    return TypeCell(labels.KINDS[t.kind], code=kinds.kind(t.kind).notation, or_empty=t.empty_string)
 
 
 def field_rows(

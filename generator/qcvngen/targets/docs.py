@@ -48,7 +48,7 @@ def field_rows(fields: tuple[ir.Field, ...], numbered_by_row: bool) -> list[Fiel
     rows: list[FieldRow] = []
     for field in fields:
         t = field.type
-        label = kinds.kind(t.kind).label.en
+        label = kinds.kind(t.kind).full_label.en
         if t.kind == "list":
             label = f"list of {t.of}" if t.of in kinds.LIST_ITEM_KINDS else "list of"
         if t.empty_string:
