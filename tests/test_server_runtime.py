@@ -316,7 +316,6 @@ def portal_app(portal: Portal, exact_on_strings: bool = False, **settings: Any) 
         services=services,
         paths={"auth": "/auth", "integration": "/integration"},
         login_model=Login,
-        document=DOCUMENT,
         served_document=json.dumps(DOCUMENT).encode(),
         limits=limits.Limits(**settings),
         logger=logging.getLogger("test_server_runtime"),

@@ -13,6 +13,7 @@ are looked up first (:func:`~.strictjson.session_candidates`) and its JSON value
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import traceback
 import uuid
@@ -350,7 +351,6 @@ def build_portal_app(
     services: Mapping[str, Service],
     paths: Mapping[str, str],
     login_model: type[BaseModel],
-    document: dict[str, Any],
     served_document: bytes,
     limits: Limits,
     logger: logging.Logger,
@@ -364,7 +364,12 @@ def build_portal_app(
     """
     app = _bare_app("QCVN 120 national portal")
     calls = PortalCalls(
-        handler, services, login_model, Contract(document, messages), limits, logger
+        handler,
+        services,
+        login_model,
+        Contract(json.loads(served_document), messages),
+        limits,
+        logger,
     )
     calls.recorder = recorder
     runner = Runner(limits, logger)

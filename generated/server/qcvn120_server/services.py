@@ -183,7 +183,6 @@ def create_app(
         services=SERVICES,
         paths={**DEFAULT_PATHS, **(paths or {})},
         login_model=models.LoginRequest,
-        document=json.loads(packaged_document(__package__)),
         served_document=packaged_document(__package__),
         limits=Limits(**limits),
         logger=log,
