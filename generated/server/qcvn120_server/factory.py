@@ -345,6 +345,12 @@ def packaged_document(package: str) -> bytes:
     return resources.files(package).joinpath("openapi.json").read_bytes()
 
 
+def packaged_contract(package: str) -> bytes:
+    """The request schemas the server judges by (``contract.json``): the JSON Schemas' verdict, which
+    accepts more than the canonical form the served OpenAPI document describes."""
+    return resources.files(package).joinpath("contract.json").read_bytes()
+
+
 def build_portal_app(
     handler: SessionHandler,
     *,
@@ -356,6 +362,7 @@ def build_portal_app(
     logger: logging.Logger,
     recorder: Recorder | None = None,
     messages: Mapping[str, str] | None = None,
+    contract_document: bytes | None = None,
 ) -> FastAPI:
     """The national-portal app: ``POST`` login at ``paths["auth"]``, services at the other endpoints.
 
@@ -367,7 +374,7 @@ def build_portal_app(
         handler,
         services,
         login_model,
-        Contract(json.loads(served_document), messages),
+        Contract(json.loads(contract_document or served_document), messages),
         limits,
         logger,
     )

@@ -17,7 +17,13 @@ from qcvn120_client import models
 from qcvn120_client.wire import PATTERN_MESSAGES
 
 from .capture_paths import Sink, recorder
-from .factory import Service, build_local_app, build_portal_app, packaged_document
+from .factory import (
+    Service,
+    build_local_app,
+    build_portal_app,
+    packaged_contract,
+    packaged_document,
+)
 from .handler import LocalServiceHandler, PortalHandler
 from .limits import LimitOptions, Limits
 
@@ -184,6 +190,7 @@ def create_app(
         paths={**DEFAULT_PATHS, **(paths or {})},
         login_model=models.LoginRequest,
         served_document=packaged_document(__package__),
+        contract_document=packaged_contract(__package__),
         limits=Limits(**limits),
         logger=log,
         recorder=recorder(capture, log),
@@ -205,7 +212,7 @@ def create_local_app(
         handler,
         services=LOCAL_SERVICES,
         paths=LOCAL_PATHS,
-        document=json.loads(packaged_document(__package__)),
+        document=json.loads(packaged_contract(__package__)),
         limits=Limits(**limits),
         logger=logger or logging.getLogger("qcvn120_server.local"),
         messages=PATTERN_MESSAGES,

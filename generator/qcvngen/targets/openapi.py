@@ -1,4 +1,10 @@
-"""One OpenAPI 3.1 document describing what really goes on the wire: endpoint classes + ``service``."""
+"""OpenAPI 3.1 documents: one of the whole wire (endpoint classes + ``service``), and one per service.
+
+A generator given the whole-wire document sees one operation per endpoint class, whose 200 answer
+is any of the services' answers (nothing on the wire tells them apart); a generator given
+``services/<Service>.json`` sees that service's own request and typed answer. Both describe the
+canonical form a client writes (:mod:`.openapi_schemas`); the JSON Schemas judge what the server accepts.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,13 @@ from typing import Any
 
 from .. import ir
 from .common import Context, Files, dump_json
-from .jsonschema import bundle
+from .openapi_schemas import CanonicalSchemaBuilder
 from .schema_builder import SchemaBuilder
 
-PATH = PurePosixPath("openapi") / "openapi.json"
+FOLDER = PurePosixPath("openapi")
+PATH = FOLDER / "openapi.json"
+SERVICES = FOLDER / "services"
 SANDBOX_URL = "http://127.0.0.1:8120"
-
-
-def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
 
 # Portal-style error answers of the generated server and the sandbox (docs/wire-conventions.md).
 ERROR_STATUSES = {
@@ -27,8 +30,27 @@ ERROR_STATUSES = {
     "500": "Lỗi máy chủ — server error (error_code -5, a correlation id only)",
 }
 
+CANONICAL = (
+    "This document describes the canonical form a client writes and the server answers: string-encoded"
+    " integers, decimals and identifiers are JSON strings, code lists are string enums (member names in"
+    " `x-enum-varnames`, meanings in `x-enum-descriptions`), and a list or record is sent as a list or an"
+    " object. The server tolerates more than this (a JSON number for a string-encoded number or a code,"
+    ' `""` for an absent list or record): what it accepts is stated by the JSON Schemas in'
+    " `generated/jsonschema/`, which are the judge of every request."
+)
+SESSION = (
+    "No HTTP security scheme: `POST {auth}` takes `username` and `password` in the JSON body and answers"
+    " a `session`; every other call carries that `session` (and the unit's `madonvi`) as keys of its JSON"
+    " body, so the documents declare `security: []`. An unknown or expired session is answered with"
+    " HTTP 401 and `error_code` -2 (docs/wire-conventions.md)."
+)
 
-def _ok(builder: SchemaBuilder, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _answers(builder: SchemaBuilder, description: str, schema: dict[str, Any]) -> dict[str, Any]:
     """The 200 answer with ``schema``, and the error statuses, each answered with the response envelope."""
     responses: dict[str, Any] = {
         "200": {"description": description, "content": {"application/json": {"schema": schema}}}
@@ -39,64 +61,134 @@ def _ok(builder: SchemaBuilder, description: str, schema: dict[str, Any]) -> dic
     return responses
 
 
-def _login_operation(builder: SchemaBuilder, auth: ir.Endpoint) -> dict[str, Any]:
+def _auth(reg: ir.Regulation) -> ir.Endpoint:
+    return next(e for e in reg.envelope.endpoints if e.name == "auth")
+
+
+def _login_operation(builder: SchemaBuilder) -> dict[str, Any]:
     env = builder.reg.envelope
+    auth = _auth(builder.reg)
     return {
         "operationId": "login",
         "summary": f"{auth.title.vi} — {auth.title.en}",
+        "description": "Đăng nhập lấy phiên làm việc — log in for a session token (error_code ≠ 0 on failure).",
+        "tags": [auth.name],
+        "security": [],
         "requestBody": _json_body(builder.ref(env.login_request.name)),
-        "responses": _ok(
-            builder, "Phiên làm việc — session (error_code ≠ 0 on failure)", builder.ref(env.login_response.name)
-        ),
+        "responses": _answers(builder, "Phiên làm việc — session", builder.ref(env.login_response.name)),
         "x-qcvn120-endpoint": auth.name,
     }
 
 
-def _service_operation(builder: SchemaBuilder, endpoint: ir.Endpoint, packets: list[ir.Packet]) -> dict[str, Any]:
+def _endpoint_operation(builder: SchemaBuilder, endpoint: ir.Endpoint, packets: list[ir.Packet]) -> dict[str, Any]:
     """One endpoint serving several packets, told apart by the body's ``service`` key."""
     requests = [builder.ref(f"{p.name}Request") for p in packets]
-    responses = [builder.ref(f"{p.name}Response") for p in packets]
+    answers = [builder.ref(f"{p.name}Response") for p in packets]
     mapping = {p.name: f"{builder.ref_prefix}{p.name}Request" for p in packets}
     return {
         "operationId": endpoint.name,
         "summary": f"{endpoint.title.vi} — {endpoint.title.en}",
         "description": "The operation is selected by the body's `service` key: "
-        + ", ".join(f"{p.name} ({p.number})" for p in packets),
+        + ", ".join(f"{p.name} ({p.number})" for p in packets)
+        + ". Answers do not name their service: for a typed answer use `services/<Service>.json`.",
+        "tags": [endpoint.name],
+        "security": [],
         "requestBody": _json_body(
             {"oneOf": requests, "discriminator": {"propertyName": "service", "mapping": mapping}}
         ),
-        "responses": _ok(builder, "Kết quả — result; business errors come as error_code ≠ 0", {"anyOf": responses}),
+        "responses": _answers(builder, "Kết quả — result; business errors come as error_code ≠ 0", {"anyOf": answers}),
         "x-qcvn120-endpoint": endpoint.name,
         "x-qcvn120-services": [p.name for p in packets],
     }
 
 
-def document(reg: ir.Regulation, ctx: Context) -> dict[str, Any]:
-    """The OpenAPI document as data: the login path, one path per endpoint class, the bundle as components."""
-    builder = SchemaBuilder(reg, "#/components/schemas/")
-    schemas = bundle(reg, builder)
-    auth = next(e for e in reg.envelope.endpoints if e.name == "auth")
-    paths: dict[str, Any] = {auth.path: {"post": _login_operation(builder, auth)}}
-    for endpoint in reg.envelope.endpoints:
-        packets = [p for p in reg.packets if p.endpoint == endpoint.name]
-        if endpoint.name != "auth" and packets:
-            paths[endpoint.path] = {"post": _service_operation(builder, endpoint, packets)}
+def _service_operation(builder: SchemaBuilder, endpoint: ir.Endpoint, packet: ir.Packet) -> dict[str, Any]:
+    """One packet's own operation: its request and its typed answer."""
+    return {
+        "operationId": packet.name,
+        "summary": f"{packet.number} {packet.name}",
+        "description": f"{packet.purpose.vi}\n\n{packet.purpose.en}\n\nBody key `service` is `{packet.name}`.",
+        "tags": [endpoint.name],
+        "security": [],
+        "requestBody": _json_body(builder.ref(f"{packet.name}Request")),
+        "responses": _answers(
+            builder,
+            f"Kết quả {packet.name} — {packet.name} answer; business errors come as error_code ≠ 0",
+            builder.ref(f"{packet.name}Response"),
+        ),
+        "x-qcvn120-endpoint": endpoint.name,
+        "x-qcvn120-packet": packet.number,
+    }
+
+
+def _frame(
+    reg: ir.Regulation, ctx: Context, title: str, paths: dict[str, Any], tags: list[ir.Endpoint]
+) -> dict[str, Any]:
+    auth = _auth(reg)
+    description = "\n\n".join(
+        [reg.meta.title.vi, reg.meta.title.en, CANONICAL, SESSION.replace("{auth}", auth.path), ctx.header_line]
+    )
     return {
         "x-generated-by": ctx.header_line,
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {
-            "title": f"{reg.meta.id} — National Public Service Portal adapter",
+            "title": title,
             "version": reg.meta.spec_version,
-            "description": f"{reg.meta.title.vi}\n\n{reg.meta.title.en}\n\n{ctx.header_line}",
+            "description": description,
             "x-qcvn120-circular": reg.meta.circular,
         },
         "servers": [{"url": SANDBOX_URL, "description": "qcvngen sandbox (local stand-in for the national portal)"}],
+        "security": [],
+        "tags": [{"name": e.name, "description": f"{e.title.vi} — {e.title.en}"} for e in tags],
         "paths": paths,
-        "components": {"schemas": schemas},
     }
 
 
+def components(reg: ir.Regulation, builder: CanonicalSchemaBuilder) -> dict[str, Any]:
+    """Every canonical wire type, record, envelope, per-packet request/answer and local service."""
+    defs: dict[str, Any] = {r.name: builder.record(r) for r in reg.records}
+    defs.update(builder.named)
+    return dict(sorted(defs.items()))
+
+
+def document(reg: ir.Regulation, ctx: Context) -> dict[str, Any]:
+    """The whole-wire document: the login path, one path per endpoint class, every schema as components."""
+    builder = CanonicalSchemaBuilder(reg)
+    auth = _auth(reg)
+    paths: dict[str, Any] = {auth.path: {"post": _login_operation(builder)}}
+    tags = [auth]
+    for endpoint in reg.envelope.endpoints:
+        packets = [p for p in reg.packets if p.endpoint == endpoint.name]
+        if endpoint.name != "auth" and packets:
+            paths[endpoint.path] = {"post": _endpoint_operation(builder, endpoint, packets)}
+            tags.append(endpoint)
+    doc = _frame(reg, ctx, f"{reg.meta.id} — National Public Service Portal adapter", paths, tags)
+    doc["components"] = {"schemas": components(reg, builder)}
+    return doc
+
+
+def service_document(reg: ir.Regulation, ctx: Context, packet: ir.Packet) -> dict[str, Any]:
+    """One service's document: login and the packet's own operation, and only the schemas they reach."""
+    builder = CanonicalSchemaBuilder(reg)
+    auth = _auth(reg)
+    endpoint = next(e for e in reg.envelope.endpoints if e.name == packet.endpoint)
+    login = _login_operation(builder)
+    operation = _service_operation(builder, endpoint, packet)
+    doc = _frame(
+        reg,
+        ctx,
+        f"{reg.meta.id} — {packet.number} {packet.name}",
+        {auth.path: {"post": login}, endpoint.path: {"post": operation}},
+        [auth, endpoint],
+    )
+    doc["components"] = {"schemas": builder.closure([login, operation])}
+    return doc
+
+
 def render(reg: ir.Regulation, ctx: Context) -> Files:
-    """``openapi/openapi.json``, opening with its generated-by line."""
-    return {PATH: dump_json(document(reg, ctx), first="x-generated-by")}
+    """``openapi/openapi.json`` and ``openapi/services/<Service>.json``, each opening with its generated-by line."""
+    files: Files = {PATH: dump_json(document(reg, ctx), first="x-generated-by")}
+    for packet in reg.packets:
+        files[SERVICES / f"{packet.name}.json"] = dump_json(service_document(reg, ctx, packet), first="x-generated-by")
+    return files
