@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import ir
 from .common import Context, Files, dump_json
+from .jsonschema import bundle
 from .openapi_schemas import CanonicalSchemaBuilder
 from .schema_builder import SchemaBuilder
 
@@ -155,6 +156,24 @@ def components(reg: ir.Regulation, builder: CanonicalSchemaBuilder) -> dict[str,
 def document(reg: ir.Regulation, ctx: Context) -> dict[str, Any]:
     """The whole-wire document: the login path, one path per endpoint class, every schema as components."""
     builder = CanonicalSchemaBuilder(reg)
+    doc = _whole_wire(reg, ctx, builder)
+    doc["components"] = {"schemas": components(reg, builder)}
+    return doc
+
+
+def contract_document(reg: ir.Regulation, ctx: Context) -> dict[str, Any]:
+    """The whole wire with the JSON Schemas' tolerant request schemas: what the server judges by."""
+    builder = SchemaBuilder(reg, "#/components/schemas/")
+    doc = _whole_wire(reg, ctx, builder)
+    doc["info"]["description"] = (
+        "The requests the server accepts (the JSON Schemas of generated/jsonschema/), for the server's"
+        " own checks and for negative testing; clients write the canonical form of openapi.json.\n\n" + ctx.header_line
+    )
+    doc["components"] = {"schemas": bundle(reg, builder)}
+    return doc
+
+
+def _whole_wire(reg: ir.Regulation, ctx: Context, builder: SchemaBuilder) -> dict[str, Any]:
     auth = _auth(reg)
     paths: dict[str, Any] = {auth.path: {"post": _login_operation(builder)}}
     tags = [auth]
@@ -163,9 +182,7 @@ def document(reg: ir.Regulation, ctx: Context) -> dict[str, Any]:
         if endpoint.name != "auth" and packets:
             paths[endpoint.path] = {"post": _endpoint_operation(builder, endpoint, packets)}
             tags.append(endpoint)
-    doc = _frame(reg, ctx, f"{reg.meta.id} — National Public Service Portal adapter", paths, tags)
-    doc["components"] = {"schemas": components(reg, builder)}
-    return doc
+    return _frame(reg, ctx, f"{reg.meta.id} — National Public Service Portal adapter", paths, tags)
 
 
 def service_document(reg: ir.Regulation, ctx: Context, packet: ir.Packet) -> dict[str, Any]:

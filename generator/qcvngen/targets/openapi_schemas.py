@@ -79,7 +79,9 @@ def canonical_scalars(reg: ir.Regulation) -> dict[str, Schema]:
             type_name = wire_type_name(info.name, or_empty=or_empty)
             if type_name not in defs:
                 description = info.wire_description + (' ("" accepted)' if or_empty else "")
-                branch = _string_branch(kinds.wire_schema(info.name, or_empty=or_empty))
+                schema = kinds.wire_schema(info.name, or_empty=or_empty)
+                # An identifier really is a string or a number (the portal's own ids are numbers).
+                branch = schema if info.name == "id" else _string_branch(schema)
                 defs[type_name] = {"title": type_name, "description": description, **branch}
     defs[OPEN_CODE] = {
         "title": OPEN_CODE,

@@ -15,9 +15,7 @@ from ..render import render as render_template
 from ..version import __version__
 from .client import capture_tables
 from .common import Context, Files, dump_json, runtime_files
-from .jsonschema import bundle
-from .openapi import document
-from .schema_builder import SchemaBuilder
+from .openapi import contract_document, document
 
 ROOT = PurePosixPath("server")
 PACKAGE = ROOT / "qcvn120_server"
@@ -98,12 +96,7 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         # The app serves exactly the document in generated/openapi/.
         PACKAGE / "openapi.json": dump_json(document(reg, ctx), first="x-generated-by"),
         # What the server judges requests by: the JSON Schemas (tolerant), not the canonical OpenAPI.
-        PACKAGE / "contract.json": dump_json(
-            {
-                "$comment": ctx.header_line,
-                "components": {"schemas": bundle(reg, SchemaBuilder(reg, "#/components/schemas/"))},
-            }
-        ),
+        PACKAGE / "contract.json": dump_json(contract_document(reg, ctx), first="x-generated-by"),
         **runtime_files(ctx, "server", PACKAGE),
     }
     for name in ("__init__.py", "handler.py", "services.py", "capture_paths.py"):
