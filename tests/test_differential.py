@@ -496,7 +496,7 @@ def test_the_server_contract_alone_agrees_with_the_schema(
     """The contract the server enforces besides its models reads patterns as ECMA-262 too."""
     reg = result.regulation
     assert reg is not None
-    document = json.loads((out_dir / "server" / "qcvn120_server" / "openapi.json").read_text(encoding="utf-8"))
+    document = json.loads((out_dir / "server" / "qcvn120_server" / "contract.json").read_text(encoding="utf-8"))
     contract = _contract_class()(document)
     schema = schema_readers(bundle)["jsonschema"]
     problems = []

@@ -118,20 +118,24 @@ def test_every_service_has_a_document_with_its_own_typed_answer() -> None:
 def test_code_lists_are_string_enums_named_like_the_python_codes_module(models: Any) -> None:
     from qcvn120_client import codes
 
-    schemas = json.loads((DOCS / "openapi.json").read_text(encoding="utf-8"))["components"]["schemas"]
-    checked = 0
+    schemas: dict[str, Any] = {}
+    for document in published():
+        for name, schema in json.loads(Path(document).read_text(encoding="utf-8"))["components"]["schemas"].items():
+            assert schemas.setdefault(name, schema) == schema, f"{name} differs between documents"
+    checked = set()
     for name in codes.__all__:
-        enum = getattr(codes, name)
-        schema = schemas.get(f"Code{name}")
-        if schema is None:  # an open list: any string
-            continue
-        assert schema["type"] == "string" and schema["enum"] == [m.value for m in enum]
-        assert schema["x-enum-varnames"] == [m.name for m in enum], name
-        assert schema["x-enum-descriptions"] == [f"{m.vi} — {m.en}" for m in enum]
-        or_empty = schemas[f"Code{name}OrEmpty"]
-        assert or_empty["enum"] == schema["enum"] + [""] and or_empty["x-enum-varnames"][-1] == "EMPTY"
-        checked += 1
-    assert checked >= 5
+        members = list(getattr(codes, name))
+        plain = ([m.value for m in members], [m.name for m in members], [f"{m.vi} — {m.en}" for m in members])
+        for suffix, (values, names, meanings) in (
+            ("", plain),
+            ("OrEmpty", (plain[0] + [""], plain[1] + ["EMPTY"], plain[2] + ["Không có — absent"])),
+        ):
+            schema = schemas.get(f"Code{name}{suffix}")
+            if schema is not None:  # a list no published request or answer uses, or an open one, is absent
+                assert schema["type"] == "string" and schema["enum"] == values, name
+                assert schema["x-enum-varnames"] == names and schema["x-enum-descriptions"] == meanings, name
+                checked.add(name)
+    assert len(checked) >= 5
     text = json.dumps(schemas)
     # No shape that breaks a mainstream generator: an array or "" (Java), a string-or-integer code list.
     assert '"const": ""' not in text and '"type": "integer", "enum"' not in text.replace(" ", " ")
@@ -275,3 +279,156 @@ def test_csharp_client_from_openapi_generator_is_generated(tmp_path: Path) -> No
     assert "List<RefusedRecord>? Result" in answer
     channel = (models / "CodeKENHOrEmpty.cs").read_text(encoding="utf-8")
     assert "IN_PERSON = 1" in channel and "return CodeKENHOrEmpty.IN_PERSON" in channel and "EMPTY = 4" in channel
+
+
+# What the linters may still say, each explained in docs/wire-conventions.md ("Lint").
+REDOCLY_ALLOWED = {"info-license"}
+SPECTRAL_ALLOWED = {"info-contact"}
+
+
+def published() -> list[str]:
+    return [str(DOCS / "openapi.json"), *(str(p) for p in sorted(SERVICES.glob("*.json")))]
+
+
+def json_values(text: str) -> list[Any]:
+    """Every JSON value in ``text`` (redocly prints one object per file)."""
+    decoder, values, at = json.JSONDecoder(), [], text.find("{")
+    while at >= 0:
+        value, end = decoder.raw_decode(text, at)
+        values.append(value)
+        at = text.find("{", end)
+    return values
+
+
+def test_redocly_recommended_and_spectral_oas_find_no_error(tmp_path: Path) -> None:
+    tools = npm_folder("openapi-lint", LINT_TOOLS)
+    documents = published()
+    redocly = subprocess.run(
+        [bin_path(tools, "redocly"), "lint", "--extends", "recommended", "--format", "json", *documents],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    reports = json_values(redocly.stdout)
+    assert len(reports) == len(documents), redocly.stdout[-2000:] + redocly.stderr[-2000:]
+    assert sum(r["totals"]["errors"] for r in reports) == 0, redocly.stdout[-4000:]
+    rules = {p["ruleId"] for r in reports for p in r["problems"]}
+    assert rules <= REDOCLY_ALLOWED, rules
+    (tmp_path / ".spectral.yaml").write_text('extends: ["spectral:oas"]\n', encoding="utf-8")
+    spectral = subprocess.run(
+        [bin_path(tools, "spectral"), "lint", "--ruleset", ".spectral.yaml", "-f", "json", *documents],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    problems = json.loads(spectral.stdout[spectral.stdout.index("[") :])
+    assert not [p for p in problems if p["severity"] == 0], spectral.stdout[-4000:]
+    assert {p["code"] for p in problems} <= SPECTRAL_ALLOWED, problems[:5]
+    assert len(problems) == len(documents)  # one info-contact warning each, nothing else
+
+
+# -- schemathesis, positive mode, against the canonical per-service documents ------------------------
+SCHEMATHESIS_CONFIG = """
+[generation]
+database = "none"
+
+[checks]
+positive_data_acceptance.expected-statuses = [200]
+
+[[operations]]
+include-path = "/auth"
+checks.positive_data_acceptance.expected-statuses = [200, 401]
+"""
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,positive_data_acceptance"
+EXAMPLES = 10  # per operation and phase: the bound of this test's work
+
+
+@pytest.fixture(scope="module")
+def stubs(models: Any, out_dir: Path) -> Iterator[str]:
+    """The generated server stubs under uvicorn, behind a handler that accepts every valid request."""
+    import importlib
+    import threading
+    import time
+
+    import uvicorn
+
+    from sandbox_process import free_port
+
+    sys.path.insert(0, str(out_dir / "server"))
+    server_package = importlib.import_module("qcvn120_server")
+
+    def answer(self: Any, request: Any, context: Any) -> Any:
+        return server_package.Answer(
+            result=[] if request.service.startswith("Lay") or "DanhSach" in request.service else None
+        )
+
+    methods: dict[str, Any] = {name: answer for name in server_package.PortalHandler.__abstractmethods__}
+    methods["login"] = lambda self, username, password: "stub-session" if password == PASSWORD else None
+    methods["account_for_session"] = lambda self, session: (
+        server_package.Account(USER, MADONVI) if session == "stub-session" else None
+    )
+    handler = type("AcceptingPortal", (server_package.PortalHandler,), methods)()
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(server_package.create_app(handler), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sys.path.remove(str(out_dir / "server"))
+
+
+def schemathesis_run(base_url: str, document: Path, tmp: Path) -> dict[str, Any]:
+    config = tmp / "schemathesis.toml"
+    config.write_text(SCHEMATHESIS_CONFIG, encoding="utf-8")
+    report = tmp / f"{document.stem}.report.json"
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "schemathesis_auth",  # tests/foreign/schemathesis_auth.py, shown in the docs
+        "PYTHONPATH": str(FOREIGN),
+        "QCVN120_BASE_URL": base_url,
+        "QCVN120_USERNAME": USER,
+        "QCVN120_PASSWORD": PASSWORD,
+        "QCVN120_MADONVI": MADONVI,
+    }
+    command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", str(document)]
+    command += ["--url", base_url, "--mode", "positive", "--phases", "examples,coverage,fuzzing", "--checks", CHECKS]
+    command += ["--max-examples", str(EXAMPLES), "--seed", "2019", "--workers", "1", "--report", "json"]
+    command += ["--report-json-path", str(report)]
+    done = subprocess.run(command, cwd=tmp, env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert report.is_file(), done.stdout[-3000:] + done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
+    result["output"] = done.stdout
+    return result
+
+
+@pytest.mark.parametrize("target", ["sandbox", "stubs"])
+def test_schemathesis_finds_no_5xx_no_rejected_valid_request_and_no_answer_off_its_type(
+    target: str, request: pytest.FixtureRequest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    running = request.getfixturevalue(target)
+    base_url = running.base_url if isinstance(running, Sandbox) else running
+    import schemathesis
+
+    cases, failures = 0, []
+    for document in sorted(SERVICES.glob("*.json")):
+        result = schemathesis_run(base_url, document, tmp_path)
+        assert not result["errors"] and result["operations"]["tested"] == 2, result["output"][-3000:]
+        cases += result["test_cases"]["generated"]
+        failures += [f"{document.stem}: {f['code']} {f['title']} ×{f['count']}" for f in result["failures"]]
+    with capsys.disabled():
+        print(
+            f"\nforeign: schemathesis {schemathesis.__version__} vs {target}, {EXAMPLES} examples/phase: "
+            f"15 documents, {cases} cases, {len(failures)} failures"
+        )
+    assert not failures, "\n".join(failures)
+    assert cases >= 15 * 20

@@ -146,18 +146,12 @@ def _frame(
     }
 
 
-def components(reg: ir.Regulation, builder: CanonicalSchemaBuilder) -> dict[str, Any]:
-    """Every canonical wire type, record, envelope, per-packet request/answer and local service."""
-    defs: dict[str, Any] = {r.name: builder.record(r) for r in reg.records}
-    defs.update(builder.named)
-    return dict(sorted(defs.items()))
-
-
 def document(reg: ir.Regulation, ctx: Context) -> dict[str, Any]:
     """The whole-wire document: the login path, one path per endpoint class, every schema as components."""
     builder = CanonicalSchemaBuilder(reg)
     doc = _whole_wire(reg, ctx, builder)
-    doc["components"] = {"schemas": components(reg, builder)}
+    # Only what the paths reach (the local services are another server's: see the server stubs).
+    doc["components"] = {"schemas": builder.closure([doc["paths"]])}
     return doc
 
 
