@@ -432,3 +432,12 @@ def test_schemathesis_finds_no_5xx_no_rejected_valid_request_and_no_answer_off_i
         )
     assert not failures, "\n".join(failures)
     assert cases >= 15 * 20
+
+
+def test_the_docs_show_the_tested_auth_hook_and_the_tested_tool_versions() -> None:
+    page = (ROOT / "docs" / "other-languages.md").read_text(encoding="utf-8")
+    hook = (FOREIGN / "schemathesis_auth.py").read_text(encoding="utf-8").rstrip("\n")
+    assert f"```python\n{hook}\n```" in page
+    for version in (*TS_TOOLS.values(), "openapi-python-client==0.29.1", "openapi-generator-cli==7.26.0"):
+        assert version in page, version
+    assert "other-languages.md" in (ROOT / "README.md").read_text(encoding="utf-8")
