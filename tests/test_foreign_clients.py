@@ -6,11 +6,11 @@ this project wrote, compiled strictly, and (Python, TypeScript) run against a re
   → TypeScript, compiled with tsc --strict and run with node;
 - openapi-generator (the PyPI package openapi-generator-cli bundles its jar) → Java, library
   ``native``, compiled with javac 17 against Jackson jars from this machine image's Maven cache
-  (~/.m2: Debian has no jackson-datatype-jsr310); → C#, generation only (no .NET SDK in Debian);
+  (~/.m2: Debian has no jackson-datatype-jsr310) and run; → C#, generation only (no .NET SDK in Debian);
 - redocly (recommended) and spectral (spectral:oas) lint every published document.
 
-Each run logs in, pushes two dossiers, pushes progress, pulls LayThuTuc and a Q&A list and gets a
-``-3``, reading every answer into its own service's generated type, with no cast and no re-parse.
+Each run (Java: without progress and the Q&A list) logs in, pushes two dossiers, pushes progress,
+pulls LayThuTuc and a Q&A list and gets a ``-3``, reading every answer into its own service's generated type, with no cast and no re-parse.
 """
 
 from __future__ import annotations
@@ -255,7 +255,9 @@ def openapi_generator(tmp: Path, generator: str, documents: list[Path], options:
     return [tmp / generator / doc.stem for doc in documents]
 
 
-def test_java_clients_from_openapi_generator_compile_with_javac(tmp_path: Path) -> None:
+def test_java_clients_from_openapi_generator_compile_with_javac_and_run_against_the_sandbox(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
     jars = maven_jars()
     documents = sorted(SERVICES.glob("*.json")) + [DOCS / "openapi.json"]
     outputs = openapi_generator(tmp_path, "java", documents, JAVA_OPTIONS)
@@ -270,6 +272,15 @@ def test_java_clients_from_openapi_generator_compile_with_javac(tmp_path: Path) 
     channel = (answer / "CodeKENHOrEmpty.java").read_text(encoding="utf-8")
     assert 'IN_PERSON("1")' in channel and 'EMPTY("")' in channel
     assert len(list(classes.rglob("*.class"))) > 100
+    shutil.copy(FOREIGN / "Drive.java", tmp_path / "Drive.java")
+    classpath = os.pathsep.join([str(tmp_path / "classes"), *jars])
+    run([javac, "-nowarn", "-d", str(tmp_path / "classes"), "-cp", classpath, "Drive.java"], tmp_path)
+    dossiers, _ = pushed("JAVA")
+    (tmp_path / "dossiers.json").write_text(json.dumps(dossiers, ensure_ascii=False), encoding="utf-8")
+    java = str(Path(javac).with_name("java"))
+    args = [sandbox.base_url, USER, PASSWORD, MADONVI, "dossiers.json", PROCEDURE]
+    said = json.loads(run([java, "-cp", classpath, "Drive", *args], tmp_path).stdout)
+    assert said == {k: v for k, v in expected(dossiers).items() if k != "progress"}
 
 
 def test_csharp_client_from_openapi_generator_is_generated(tmp_path: Path) -> None:
