@@ -16,7 +16,7 @@ from typing import Any, Self
 import httpx
 from pydantic import BaseModel
 
-from ._answers import Answer, ModelT, interpret, parse_results, result_items, session_of
+from ._answers import Answer, ModelT, interpret, result_items, session_of
 from ._base import BaseClient, BatchResult
 from ._config import LOGIN, Secret
 from ._decode import BoundedDecoder, DecodeError, TooLarge
@@ -28,6 +28,7 @@ from ._retry import (
     log_exchange,
     log_retry,
 )
+from ._tolerance import PullResult
 from .errors import AlreadyExistsError, Qcvn120Error, ResponseFormatError
 
 __all__ = ["AsyncEngine"]
@@ -142,11 +143,11 @@ class AsyncEngine(BaseClient):
 
     async def _pull(
         self, service: str, endpoint: str, model: type[ModelT], params: dict[str, str]
-    ) -> list[ModelT]:
+    ) -> PullResult[ModelT]:
         answer = await self._call(
             service, endpoint, self._payload(service, None, params), push=False, count=0
         )
-        return parse_results(service, model, answer)
+        return self._results(service, model, answer)
 
     async def _pull_raw(
         self, service: str, endpoint: str, params: dict[str, str]

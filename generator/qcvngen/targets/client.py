@@ -102,6 +102,15 @@ TRAILING_OPTIONS = (
         " cannot be written is logged (without values) and never fails the call.",
     ),
     OptionView(
+        "strict_answers",
+        "bool",
+        "False",
+        "``False`` (default): a pulled value that breaks the rule of a field the spec only guesses"
+        " (membership not ``regulation``, or confidence below ``high``) is kept as sent, logged"
+        " (field, rule and table, never the value) and listed in the result's ``warnings``;"
+        " ``True``: any value off its rule fails the whole pull (ResponseFormatError).",
+    ),
+    OptionView(
         "transport",
         "httpx.BaseTransport | None",
         "None",
@@ -155,7 +164,7 @@ class PacketView:
     def returns(self) -> str:
         if self.push:
             return "list[BatchResult]"
-        return f"list[models.{self.model}]" if self.model is not None else "list[dict[str, Any]]"
+        return f"PullResult[models.{self.model}]" if self.model is not None else "list[dict[str, Any]]"
 
     @property
     def other_params(self) -> tuple[ParamView, ...]:
@@ -277,7 +286,14 @@ def packet_view(reg: ir.Regulation, packet: ir.Packet) -> PacketView:
     elif push:
         returns = "One BatchResult."
     else:
-        returns = f"The results as {what}." if model is not None else "The results as dicts."
+        returns = (
+            (
+                f"The results as {what}, a list whose ``warnings`` name the values kept as sent although"
+                " they break the rule of a field the spec only guesses (see ``strict_answers``)."
+            )
+            if model is not None
+            else "The results as dicts."
+        )
     upsert = next((p for p in params if p.flag and p.wire_name == UPDATE_FLAG), None)
     upsert_doc = ""
     if push and model is not None and upsert is not None:
@@ -354,6 +370,32 @@ def capture_tables(reg: ir.Regulation) -> tuple[list[tuple[str, list[str]]], lis
     return [(name, paths) for name, paths in code_paths if paths], wire_names
 
 
+@dataclass(frozen=True)
+class AnswerRuleView:
+    path: str  # spec value: printed only through ``py``
+    normative: bool
+    where: str  # spec value: printed only through ``py``
+    title: str  # spec value: printed only through ``py``
+
+
+def answer_rules(reg: ir.Regulation, record: str | None) -> list[AnswerRuleView]:
+    """Every key path of ``record`` (through nested records and lists), sorted, with what the spec
+    says of it: normative (membership ``regulation`` at ``high`` confidence) or a guess."""
+    out: list[AnswerRuleView] = []
+    stack: list[tuple[str, str, int]] = [(record, "", 0)] if record else []
+    while stack:
+        name, prefix, depth = stack.pop()
+        for f in reg.record(name).fields:
+            path = prefix + f.wire_name
+            normative = f.membership == "regulation" and f.confidence == "high"
+            title = f"{f.title.vi} — {f.title.en}"
+            out.append(AnswerRuleView(path, normative, f.origin.ref, title))
+            target = f.type.nested_record
+            if target and depth < 8:
+                stack.append((target, path + ("[]." if f.type.kind == "list" else "."), depth + 1))
+    return sorted(out, key=lambda view: view.path)
+
+
 def render(reg: ir.Regulation, ctx: Context) -> Files:
     endpoints = endpoint_views(reg)
     code_paths, wire_names = capture_tables(reg)
@@ -367,6 +409,11 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         clients=client_views(endpoints),
         code_paths=code_paths,
         wire_names=wire_names,
+        answer_fields=[
+            (p.name, answer_rules(reg, p.result_record))
+            for p in sorted(reg.packets, key=lambda p: p.name)
+            if p.result_record
+        ],
         user_agent=f"qcvn120-client/{__version__}",
     )
     files[PurePosixPath("python") / "README.md"] = render_template(

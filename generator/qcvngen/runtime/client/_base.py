@@ -17,7 +17,7 @@ import httpx
 from pydantic import BaseModel
 
 from . import capture as shapes
-from ._answers import Answer, raise_for_code, redact
+from ._answers import Answer, ModelT, parse_results, raise_for_code, redact
 from ._config import (
     LOGGER_NAME,
     CaptureSink,
@@ -28,6 +28,7 @@ from ._config import (
     make_verify,
 )
 from ._records import chunked, leaf_strings, validate_records
+from ._tolerance import FieldRule, PullResult
 from .errors import AlreadyExistsError, Qcvn120Error, SessionError
 
 __all__ = ["BaseClient", "BatchResult", "UpdatePlan"]
@@ -80,6 +81,8 @@ class BaseClient:
         capture: CaptureSink | None = None,
         code_paths: Mapping[str, frozenset[str]] | None = None,
         wire_names: Iterable[str] = (),
+        answer_fields: Mapping[str, Mapping[str, tuple[bool, str, str]]] | None = None,
+        strict_answers: bool = False,
     ) -> None:
         self._config: Config = make_config(
             base_url=base_url,
@@ -110,6 +113,13 @@ class BaseClient:
         self._token: Secret | None = None
         self._token_at = 0.0
         self._messages = dict(messages)
+        # Per packet and answer path: (normative, table/row, title); a value breaking the rule of a
+        # field that is not normative is kept as sent and warned about, unless strict_answers.
+        self._answer_rules = {
+            service: {path: FieldRule(*rule) for path, rule in paths.items()}
+            for service, paths in (answer_fields or {}).items()
+        }
+        self._strict_answers = bool(strict_answers)
 
     def __repr__(self) -> str:
         config = self._config
@@ -198,6 +208,19 @@ class BaseClient:
             self._logger.warning(
                 "qcvn120 %s %s: capture not recorded (%s)", service, endpoint, type(error).__name__
             )
+
+    def _results(self, service: str, model: type[ModelT], answer: Answer) -> PullResult[ModelT]:
+        results = parse_results(
+            service,
+            model,
+            answer,
+            rules=self._answer_rules.get(service, {}),
+            messages=self._messages,
+            strict=self._strict_answers,
+        )
+        for warning in results.warnings:  # the field and the rule, never the value
+            self._logger.warning("qcvn120 %s: %s", service, warning)
+        return results
 
     def _session_rejected(
         self, answer: Answer, service: str, token: Secret, payload: Mapping[str, Any]
