@@ -121,9 +121,7 @@ def test_json_report_lists_each_unknown_key_with_packet_count_and_kind(tmp_path:
     assert (found["CAPTHUCHIEN[].GHICHU"]["record"], found["CAPTHUCHIEN[].GHICHU"]["depth"]) == ("CapThucHien", 2)
     assert thu_tuc["new_codes"] == [{"path": "TRANGTHAI", "codelist": "TrangThaiThuTuc", "codes": ["9"]}]
     assert [c["path"] for c in thu_tuc["contradictions"]] == ["CAPTHUCHIEN"]
-    assert packets["DanhSachPAKNChoXuLy"]["refusals"] == [
-        {"error_code": "-1", "message": "… của … đã hết hạn: thiếu trường MaDonVi", "count": 1}
-    ]
+    assert packets["DanhSachPAKNChoXuLy"]["refusals"] == [{"error_code": "-1", "said": "", "count": 1}]
     assert "TENTTHC" in thu_tuc["unseen_fields"] and "MATTHC" not in thu_tuc["unseen_fields"]
 
 
@@ -243,3 +241,59 @@ def test_a_taken_source_id_is_refused_and_nothing_is_written(tmp_path: Path) -> 
     code, _, err = run(*args, "--source-id", "S1")
     assert code == 2 and "--source-id S1: already used" in err
     assert {p: p.read_bytes() for p in spec.rglob("*.yaml")} == before
+
+
+def _capture_line(packet: str, direction: str, rows: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {
+        "format": "qcvn120-capture/1",
+        "packet": packet,
+        "endpoint": "integration",
+        "direction": direction,
+        "date": "2026-11-30",
+        "error_code": "0",
+        "records": 1,
+        "envelope_keys": [],
+        "keys": rows,
+        **extra,
+    }
+
+
+def _row(path: str, kind: str = "code", codes: list[str] | None = None) -> dict[str, Any]:
+    row: dict[str, Any] = {"path": path, "records": 1, "seen": 1, "json": {"string": 1}, "kinds": {kind: 1}}
+    if codes is not None:
+        row["codes"] = codes
+    return row
+
+
+HOSTILE_CODES = ["Nguyễn Văn A 0912345678", "079188001234", "canary\n::error::x", "a\u2028b", "x\x1b[31m"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_refused_lines_teach_nothing_and_hostile_text_is_escaped(tmp_path: Path, fmt: str) -> None:
+    spec = copy_spec(tmp_path / "spec")
+    lines = [
+        # A refused request that (written by another system) still carries shapes: never learned from.
+        _capture_line(
+            "DongBoHoSoMC",
+            "request",
+            [_row("NguoiXuLyy", "string"), _row("ma_ho_so", "string")],
+            error_code="-1\n::error::forged",
+        ),
+        # An accepted request to a closed list with values that are no codes at all.
+        _capture_line("DongBoHoSoMC", "request", [_row("TrangThaiHoSo", codes=HOSTILE_CODES[:3] + ["99"])]),
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    code, out, err = run("learn", str(path), "--spec", str(spec), "--format", fmt)
+    assert code == 0, err
+    assert "NguoiXuLyy" not in out and "ma_ho_so" not in out
+    assert "\n::error::" not in out and "::error::" not in "".join(line[:9] for line in out.splitlines())
+    for hostile in HOSTILE_CODES:
+        assert hostile not in out
+    assert "0912345678" not in out and "079188001234" not in out
+    assert "\x1b" not in out and "\u2028" not in out
+    code, _, err = run("learn", str(path), "--spec", str(spec), "--write", "--supplied-by", "test")
+    assert code == 0, err
+    codelists = (spec / "codelists.yaml").read_text(encoding="utf-8")
+    assert '"99"' not in codelists, "an accepted request cannot teach a closed list"
+    assert all(h not in codelists for h in HOSTILE_CODES)

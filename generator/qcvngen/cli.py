@@ -659,12 +659,11 @@ def learn(
             code_paths=lambda name: code_paths(reg, record_for(reg, name, "answer")),
             endpoint=lambda name: reg.packet(name).endpoint,
             packets=[p.name for p in reg.packets],
+            wire_names={f.wire_name for r in reg.records for f in r.fields},
         )
         report = compare(reg, found)
         result = (
-            write_spec(spec_dir, reg, report, found, supplied_by=supplied_by or "", source_id=source_id)
-            if write
-            else None
+            write_spec(spec_dir, reg, report, supplied_by=supplied_by or "", source_id=source_id) if write else None
         )
     except (LearnInputError, WriteError) as exc:
         typer.echo(f"error: {exc}", err=True)

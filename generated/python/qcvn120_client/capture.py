@@ -35,6 +35,11 @@ _DECIMAL = re.compile(r"^[+-]?[0-9]*[.,][0-9]+$")
 _TOKEN = re.compile(r"^[^\s]{1,40}$")
 _CAMEL = re.compile(r"^[A-Z]?[a-z0-9]+(?:[A-Z][a-z0-9]*)+$")
 _WORD = re.compile(r"(\w+)")
+# A code value: a short token of letters, digits and ``. _ - /`` (``2``, ``G03-GD10``).
+_CODE_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
+# Personal-data shapes a code never has: phone numbers, 9- and 12-digit ID numbers.
+_PERSONAL = re.compile(r"^(?:\+?84|0)[0-9]{8,10}$|^[0-9]{9,}$")
+MAX_NAMED = 20
 OTHER_KEY = "*"
 """Stands for a key that is not an identifier (it could be a value used as a key)."""
 
@@ -75,6 +80,12 @@ def _string_kind(text: str) -> str:
     if _DECIMAL.match(text):
         return "decimal"
     return "code" if _TOKEN.match(text) else "string"
+
+
+def looks_like_code(value: str) -> bool:
+    """Whether ``value`` can be a code of a list: a short token, no space, no control character,
+    not the shape of a phone number or an ID number. Only such values are ever recorded."""
+    return bool(_CODE_VALUE.match(value)) and not _PERSONAL.match(value)
 
 
 def _is_datetime(text: str) -> bool:
@@ -151,7 +162,7 @@ class _Shapes:
         elif isinstance(value, str):
             length = len(unicodedata.normalize("NFC", value))
             entry["max_length"] = max(entry.get("max_length", 0), length)
-            if is_code and value.strip() and length <= MAX_CODE_LENGTH:
+            if is_code and looks_like_code(value):
                 codes = entry.setdefault("codes", set())
                 if len(codes) < MAX_CODES:
                     codes.add(value.strip())
@@ -223,6 +234,43 @@ def _keep(part: str, known: set[str]) -> str:
     return "…"
 
 
+def named_paths(message: str, keys: Iterable[str]) -> list[str]:
+    """The spec's key names (``keys``) a refusal's message names: never a word the spec lacks."""
+    known = set(keys)
+    found = {word for word in _WORD.findall(message) if word in known}
+    return sorted(found)[:MAX_NAMED]
+
+
+def refusal_line(
+    packet: str,
+    endpoint: str,
+    *,
+    direction: str,
+    error_code: str,
+    count: int,
+    message: str = "",
+    keys: Iterable[str] = (),
+    day: _dt.date | None = None,
+    month_only: bool = False,
+) -> Line:
+    """The one short line a refused exchange leaves: what was refused, how many records, and which
+    of the spec's keys the refusal named. No value, no shape, no key of the refused records: a
+    refused request teaches nothing (its typos must never become candidates)."""
+    return {
+        "format": FORMAT,
+        "packet": packet,
+        "endpoint": endpoint,
+        "direction": direction,
+        "date": (day or _dt.datetime.now(_dt.UTC).date()).isoformat()[: 7 if month_only else 10],
+        "error_code": error_code,
+        "records": count,
+        "refused": True,
+        "named": named_paths(message, keys),
+        "envelope_keys": [],
+        "keys": [],
+    }
+
+
 def build_line(
     packet: str,
     endpoint: str,
@@ -234,8 +282,14 @@ def build_line(
     month_only: bool = False,
     sent: Iterable[str] = (),
     keys: Iterable[str] = (),
+    count: int | None = None,
 ) -> Line:
     """The capture line of one exchange: shapes of ``body`` (an answer, or a received request).
+
+    A refusal (``error_code`` other than ``0``) becomes a :func:`refusal_line` of ``count`` records
+    (default: the records of ``body``). A line is never larger than the message it describes
+    (its compact JSON, or 4 KiB for a smaller one): the longest rows are dropped first and the line
+    is marked ``truncated``.
 
     ``code_paths`` are the key paths (``A``, ``A.B``, ``A[].B``) whose values are codes the caller
     wants learned; ``sent`` are values the caller sent (blanked from a refusal's message); ``keys``
@@ -245,11 +299,24 @@ def build_line(
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
     records = records_of(body, direction)
+    code = body.get("error_code")
+    error_code = None if code is None else str(code).strip()[:20]
+    if error_code not in (None, "0"):
+        message = body.get("message")
+        return refusal_line(
+            packet,
+            endpoint,
+            direction=direction,
+            error_code=str(error_code),
+            count=len(records) if count is None else count,
+            message=message if isinstance(message, str) else "",
+            keys=keys,
+            day=day,
+            month_only=month_only,
+        )
     shapes = _Shapes(frozenset(code_paths))
     for index, record in enumerate(records):
         shapes.walk_record(record, index)
-    code = body.get("error_code")
-    error_code = None if code is None else str(code).strip()
     line: Line = {
         "format": FORMAT,
         "packet": packet,
@@ -261,11 +328,31 @@ def build_line(
         "envelope_keys": sorted({key_segment(k) for k in body}),
         "keys": shapes.rows(),
     }
-    message = body.get("message")
-    if error_code not in (None, "0") and isinstance(message, str) and message.strip():
-        line["message"] = redact_message(message, sent, keys)
     if shapes.truncated:
         line["truncated"] = True
+    return _within(line, max(_size(body), MIN_LINE_BOUND))
+
+
+MIN_LINE_BOUND = 4096
+
+
+def _size(value: Any) -> int:
+    try:
+        return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    except (TypeError, ValueError):
+        return MIN_LINE_BOUND
+
+
+def _within(line: Line, bound: int) -> Line:
+    """``line``, its rows dropped (widest first) until its JSON is no larger than ``bound``."""
+    size = _size(line)
+    if size <= bound:
+        return line
+    rows = sorted(line["keys"], key=_size)
+    while rows and size > bound:
+        size -= _size(rows.pop()) + 1
+    line["keys"] = sorted(rows, key=lambda row: str(row["path"]))
+    line["truncated"] = True
     return line
 
 

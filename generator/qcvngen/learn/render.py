@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .compare import PacketReport, Report, UnknownKey
+from .compare import PacketReport, Report, UnknownKey, escape_controls
 
 FORMATS = ("text", "json", "markdown")
 
@@ -32,7 +32,8 @@ def _packet(rep: PacketReport) -> dict[str, Any]:
         "unseen_fields": list(rep.unseen),
         "new_codes": [{"path": p, "codelist": c, "codes": list(codes)} for p, c, codes in rep.new_codes],
         "contradictions": [{"path": p, "spec_type": k, "problem": why} for p, k, why in rep.contradictions],
-        "refusals": [{"error_code": c, "message": m, "count": n} for (c, m), n in sorted(rep.refusals.items())],
+        "refusals": [{"error_code": c, "said": m, "count": n} for (c, m), n in sorted(rep.refusals.items())],
+        "refused_records": rep.refused_records,
     }
 
 
@@ -57,9 +58,12 @@ def _unknown(u: UnknownKey, packet: str) -> dict[str, Any]:
 def render(report: Report, fmt: str) -> str:
     """The report in ``fmt`` (one of FORMATS)."""
     if fmt == "json":
-        return json.dumps(as_data(report), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        text = json.dumps(as_data(report), ensure_ascii=False, indent=2, sort_keys=True)
+        # JSON escapes C0 controls but leaves C1 and line separators raw.
+        return "\n".join(escape_controls(part) for part in text.split("\n")) + "\n"
     lines = _markdown(report) if fmt == "markdown" else _text(report)
-    return "\n".join(lines) + "\n"
+    # Every line on its own: nothing a capture holds can start a line (no forged "::error::").
+    return "\n".join(escape_controls(part) for line in lines for part in line.split("\n")) + "\n"
 
 
 def _dates(report: Report) -> str:
@@ -94,7 +98,9 @@ def _text(report: Report) -> list[str]:
         for path, kind, why in rep.contradictions:
             out.append(f"  {path} is {kind} in the spec, but captures show {why}")
         for (code, message), count in sorted(rep.refusals.items()):
-            out.append(f"  refused {count} time(s) with error_code {code}: {message or '(no message)'}")
+            out.append(
+                f"  refused {count} time(s) with error_code {code}: {message or '(no key named)'} — not learned from"
+            )
     return out
 
 
@@ -123,5 +129,8 @@ def _markdown(report: Report) -> list[str]:
         for path, kind, why in rep.contradictions:
             out.append(f"\n`{_cell(path)}` is `{kind}` in the spec, but captures show {_cell(why)}.")
         for (code, message), count in sorted(rep.refusals.items()):
-            out.append(f"\nRefused {count} time(s) with error_code `{_cell(code)}`: {_cell(message or '(no message)')}")
+            out.append(
+                f"\nRefused {count} time(s) with error_code `{_cell(code)}`: {_cell(message or '(no key named)')}"
+                " — not learned from."
+            )
     return out

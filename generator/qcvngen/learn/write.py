@@ -7,7 +7,6 @@ every key already in the spec and the source already listed, and changes nothing
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -19,7 +18,6 @@ from pathlib import Path
 from .. import ir
 from ..naming import wire_name_problem
 from .compare import PacketReport, Report, UnknownKey
-from .read import Capture
 
 SPEC_TYPES = {"datetime", "flag", "integer", "decimal"}
 _SOURCE_ID = re.compile(r"^S[0-9]{1,3}[a-z]?$")
@@ -39,17 +37,10 @@ class WriteResult:
     codes: list[tuple[str, str]] = field(default_factory=list)
 
 
-def fingerprint(captures: list[Capture]) -> str:
-    """A stable id of a capture set: the hash of its sorted lines (not of file names or order)."""
-    lines = sorted(json.dumps(c.line, sort_keys=True, ensure_ascii=False) for c in captures)
-    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
-
-
 def write_spec(
     spec_dir: Path,
     reg: ir.Regulation,
     report: Report,
-    captures: list[Capture],
     *,
     supplied_by: str,
     source_id: str | None = None,
@@ -62,7 +53,7 @@ def write_spec(
         return result
     sources_path = spec_dir / "sources.yaml"
     sources_text = _read(sources_path)
-    mark = f"capture fingerprint {fingerprint(captures)}"
+    mark = f"capture fingerprint {report.fingerprint}"
     result.source_id = _existing_source(sources_text, mark) or _new_source_id(reg, source_id)
     texts: dict[Path, str] = {}
     if mark not in sources_text:

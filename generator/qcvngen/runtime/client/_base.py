@@ -201,6 +201,7 @@ class BaseClient:
                 self._code_paths.get(service, frozenset()),
                 sent=sent,
                 keys=self._wire_names,
+                count=len(payload.get("data") or ()),
             )
         except Exception as error:  # noqa: BLE001 - a callback may raise anything
             # The exchange happened: failing it now would make a stored push look refused and

@@ -2,8 +2,8 @@
 
 Off unless ``create_app(..., capture=...)`` names a sink (a JSON Lines file or a callable). A request
 is recorded only once it has passed authentication (login never is), with the answer's
-``error_code`` and, for refusals, the message with every value blanked: the values received, and any
-word that could be one. The format is the client's (``capture.py``, docs/capture.schema.json) with
+``error_code``; a refused request leaves only a short refusal entry (its code, how many records, the
+spec's key names its message named), never a value or a key of what was refused. The format is the client's (``capture.py``, docs/capture.schema.json) with
 ``direction`` ``"request"``: the records are the request's ``data``.
 """
 
@@ -72,17 +72,26 @@ class Recorder:
     ) -> None:
         """One ``direction: "request"`` line for ``body`` answered with ``error_code``."""
         try:
-            line = capture.build_line(
-                service,
-                endpoint,
-                body,
-                self.code_paths.get(service, frozenset()),
-                direction="request",
-            )
-            line["error_code"] = str(error_code)
-            if line["error_code"] != "0" and message.strip():
-                sent = received_strings(body)
-                line["message"] = capture.redact_message(message, sent, self.wire_names)
+            if str(error_code) != "0":
+                # A refused request teaches nothing: one short entry, no value, none of its keys.
+                line = capture.refusal_line(
+                    service,
+                    endpoint,
+                    direction="request",
+                    error_code=str(error_code),
+                    count=len(capture.records_of(body, "request")),
+                    message=message,
+                    keys=self.wire_names,
+                )
+            else:
+                line = capture.build_line(
+                    service,
+                    endpoint,
+                    body,
+                    self.code_paths.get(service, frozenset()),
+                    direction="request",
+                )
+                line["error_code"] = "0"
             capture.emit(line, self.sink)
         except Exception as error:  # noqa: BLE001 - a callback may raise anything
             # The request was served: failing it now would make a stored push look refused. Only
