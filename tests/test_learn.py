@@ -297,3 +297,67 @@ def test_refused_lines_teach_nothing_and_hostile_text_is_escaped(tmp_path: Path,
     codelists = (spec / "codelists.yaml").read_text(encoding="utf-8")
     assert '"99"' not in codelists, "an accepted request cannot teach a closed list"
     assert all(h not in codelists for h in HOSTILE_CODES)
+
+
+def test_write_proposes_only_what_a_reviewer_would_accept(tmp_path: Path) -> None:
+    spec = copy_spec(tmp_path / "spec")
+    before = {p: p.read_text(encoding="utf-8") for p in spec.rglob("*.yaml")}
+    lines = [
+        # Table 3 is complete: a typo of NguoiXuLy, and a key it lacks, are reported, never proposed.
+        _capture_line("CapNhatTienDoHoSoMC", "request", [_row("NguoiXuLyy", "string"), _row("KhoaMoi", "string")]),
+        # A Python name sent on the wire is the twin of a wire name of the same record.
+        _capture_line("DongBoHoSoMC", "request", [_row("ma_ho_so", "string")]),
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    code, out, err = run("learn", str(path), "--spec", str(spec), "--format", "json")
+    assert code == 0, err
+    unknown = {u["path"]: u for p in json.loads(out)["packets"] for u in p["unknown_keys"]}
+    assert unknown["NguoiXuLyy"]["not_proposed_because"] == "probably a typo of NguoiXuLy"
+    assert unknown["ma_ho_so"]["not_proposed_because"] == "probably a typo of MaHoSo"
+    assert "Table 3 is complete" in unknown["KhoaMoi"]["not_proposed_because"]
+    code, out, _ = run("learn", str(path), "--spec", str(spec))
+    assert "NguoiXuLyy [string] in 1 record(s), 1 capture(s) — not proposed: probably a typo of NguoiXuLy" in out
+    assert "(request, Table 3): 1 capture(s) of accepted requests" in out
+    code, _, err = run("learn", str(path), "--spec", str(spec), "--write", "--supplied-by", "x")
+    assert code == 0 and "nothing new" in err, err
+    assert {p: p.read_text(encoding="utf-8") for p in spec.rglob("*.yaml")} == before
+
+
+def test_write_types_nested_records_and_writes_notes_a_reviewer_can_keep(tmp_path: Path) -> None:
+    spec = copy_spec(tmp_path / "spec")
+    code, _, err = run(
+        "learn", str(_answers(tmp_path / "answers")), "--spec", str(spec), "--write", "--supplied-by", "x"
+    )
+    assert code == 0, err
+    table = (spec / T09).read_text(encoding="utf-8")
+    assert "    type: list\n    of: TepdinhkemObserved\n" in table
+    record = table[table.index("records:\n  - name: TepdinhkemObserved") :]
+    assert "      - name: DUONGDAN" in record and "      - name: TENTEP" in record
+    assert "type: any" not in table
+    # Notes say where the keys were seen (answers), in Vietnamese that reads as Vietnamese, and leave
+    # personal data to the field's own `pii:` (a reviewer's later `pii: false` stays true to them).
+    notes = [line for line in table.splitlines() if "qcvngen learn" in line]
+    assert notes and all("personal data" not in n and "dữ liệu cá nhân" not in n for n in notes)
+    vi = [n for n in notes if n.strip().startswith("vi:")]
+    assert all(" to " not in n and "câu trả lời" in n and "lần trao đổi được thu lại" in n for n in vi), vi
+    assert all("bản ghi lưu lượng" not in n for n in vi)
+    sources = (spec / "sources.yaml").read_text(encoding="utf-8")
+    assert "DanhSachPAKNChoXuLy (answers): " in sources
+
+
+@pytest.mark.parametrize(
+    ("name", "date"),
+    [
+        ("LayThuTuc.2026-11-30.json", "2026-11-30"),
+        ("LayThuTuc_20261130.json", "2026-11-30"),
+        ("LayThuTuc-2026_11_30-page2.json", "2026-11-30"),
+        ("LayThuTuc.2026-11.json", "2026-11"),
+        ("LayThuTuc.json", ""),
+        ("LayThuTuc.12345678901.json", ""),
+    ],
+)
+def test_raw_answers_are_dated_by_their_file_names(name: str, date: str) -> None:
+    from qcvngen.learn.read import answer_date
+
+    assert answer_date(Path(name)) == date

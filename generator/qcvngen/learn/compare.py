@@ -7,7 +7,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import ir
@@ -85,6 +85,7 @@ class UnknownKey:
     kind: str
     item_kind: str | None
     nested: tuple[tuple[str, str, int], ...]
+    rejected: str | None = None  # why --write will not propose it ("probably a typo of MaHoSo")
 
 
 @dataclass
@@ -275,10 +276,59 @@ def _classify(reg: ir.Regulation, rep: PacketReport) -> None:
         elif status == "known":
             _check_known(reg, rep, path, found, stats)
     for (root, parent), (name, depth) in sorted(roots.items()):
-        rep.unknown.append(_unknown_key(rep, root, parent, name, depth))
+        unknown = _unknown_key(rep, root, parent, name, depth)
+        rep.unknown.append(replace(unknown, rejected=rejection(reg, parent, name)))
     seen = {p.split(".")[0].rstrip("[]") for p in rep.paths}
     if rep.records:
         rep.unseen = [f.wire_name for f in reg.record(rep.record).fields if f.wire_name not in seen]
+
+
+def edit_distance(a: str, b: str, bound: int) -> int:
+    """Levenshtein distance of ``a`` and ``b``, or ``bound + 1`` once it must exceed ``bound``."""
+    if abs(len(a) - len(b)) > bound:
+        return bound + 1
+    previous = list(range(len(b) + 1))
+    for i, char in enumerate(a, start=1):
+        current = [i]
+        for j, other in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other)))
+        if min(current) > bound:
+            return bound + 1
+        previous = current
+    return previous[-1]
+
+
+def _fold(name: str) -> str:
+    return name.replace("_", "").casefold()
+
+
+def typo_of(name: str, known: Iterable[str]) -> str | None:
+    """The known key ``name`` is probably a typo or a Python-name twin of (``ma_ho_so`` → ``MaHoSo``)."""
+    folded = _fold(name)
+    bound = 1 if len(name) < 6 else 2
+    best: tuple[int, str] | None = None
+    for other in sorted(set(known)):
+        if other == name:
+            continue
+        if _fold(other) == folded:
+            return other
+        distance = edit_distance(name.casefold(), other.casefold(), bound)
+        if distance <= bound and (best is None or distance < best[0]):
+            best = (distance, other)
+    return best[1] if best else None
+
+
+def rejection(reg: ir.Regulation, record: str, name: str) -> str | None:
+    """Why an unknown key of ``record`` should not become a field, or None when it may."""
+    # Only the record's own keys: other tables follow other conventions (SODIENTHOAI in Table 9,
+    # SoDienThoai in Table 2), and a key near one of theirs is no typo.
+    near = typo_of(name, [f.wire_name for f in reg.record(record).fields])
+    if near is not None:
+        return f"probably a typo of {near}"
+    number = reg.record(record).table
+    if number is not None and reg.table(number).coverage.status == "complete":
+        return f"Table {number} is complete: a key it lacks is not one of its fields"
+    return None
 
 
 def _unknown_key(rep: PacketReport, root: str, parent: str, name: str, depth: int) -> UnknownKey:

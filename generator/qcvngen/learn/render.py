@@ -52,6 +52,8 @@ def _unknown(u: UnknownKey, packet: str) -> dict[str, Any]:
         "max_length": u.stats.max_length,
         "list_length": list(u.stats.list_length) if u.stats.list_length else None,
         "nested": [{"path": p, "kind": k, "records": n} for p, k, n in u.nested],
+        "proposed": u.rejected is None,
+        "not_proposed_because": u.rejected,
     }
 
 
@@ -85,10 +87,14 @@ def _text(report: Report) -> list[str]:
     out = [f"{report.captures} capture(s), {report.records} record(s), {_dates(report)}"]
     for rep in report.packets:
         where = f"Table {rep.table}" if rep.table else "no field table"
-        out.append(f"\n{rep.packet} ({rep.direction}, {where}): {rep.captures} capture(s), {rep.records} record(s)")
+        what = "answers" if rep.direction == "answer" else "accepted requests"
+        out.append(
+            f"\n{rep.packet} ({rep.direction}, {where}): {rep.captures} capture(s) of {what}, {rep.records} record(s)"
+        )
         for u in rep.unknown:
             out.append(
                 f"  unknown key {u.path} [{_shape(u)}] in {u.stats.records} record(s), {u.stats.captures} capture(s)"
+                + (f" — not proposed: {u.rejected}" if u.rejected else "")
             )
             out.extend(f"      {u.path}{p}: {k} in {n} record(s)" for p, k, n in u.nested)
         if rep.unseen:
@@ -113,11 +119,13 @@ def _markdown(report: Report) -> list[str]:
     for rep in report.packets:
         where = f"Table {rep.table}" if rep.table else "no field table"
         out.append(f"\n## {_cell(rep.packet)} ({rep.direction}, {where})\n")
-        out.append(f"{rep.captures} capture(s), {rep.records} record(s).\n")
+        what = "answers" if rep.direction == "answer" else "accepted requests"
+        out.append(f"{rep.captures} capture(s) of {what}, {rep.records} record(s).\n")
         if rep.unknown:
             out.append("| Unknown key | Shape | Records | Captures |\n|---|---|---|---|")
             for u in rep.unknown:
-                out.append(f"| `{_cell(u.path)}` | {_cell(_shape(u))} | {u.stats.records} | {u.stats.captures} |")
+                why = f" — not proposed: {u.rejected}" if u.rejected else ""
+                out.append(f"| `{_cell(u.path)}` | {_cell(_shape(u) + why)} | {u.stats.records} | {u.stats.captures} |")
                 out.extend(f"| `{_cell(u.path + p)}` | {_cell(k)} | {n} | |" for p, k, n in u.nested)
         if rep.unseen:
             out.append("\nSpec fields never seen: " + ", ".join(f"`{_cell(n)}`" for n in rep.unseen))
