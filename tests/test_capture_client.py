@@ -186,11 +186,13 @@ def test_a_capture_that_fails_never_fails_the_call(
     def broken(line: dict[str, Any]) -> None:
         raise RuntimeError(f"disk full while writing {line}")
 
-    for sink in (tmp_path, broken):  # a directory cannot be appended to: OSError
+    later = tmp_path / "becomes-a-folder.jsonl"  # fine at start, a folder by the time it is written
+    for sink in (later, broken):
         with (
             caplog.at_level(logging.WARNING, logger="qcvn120_client"),
             qc.Client(sandbox.base_url, **settings(capture=sink)) as client,
         ):
+            later.mkdir(exist_ok=True)
             assert client.lay_danh_sach_hoi_dap_gui_tu_dvcqg()
     warnings = [r.getMessage() for r in caplog.records if "capture not recorded" in r.getMessage()]
     assert len(warnings) == 2 and "IsADirectoryError" in warnings[0] and "RuntimeError" in warnings[1]

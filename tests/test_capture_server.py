@@ -183,9 +183,12 @@ def test_a_failing_capture_never_fails_the_request(qc: Any, tmp_path: Path, capl
         raise RuntimeError(f"disk full while writing {line}")
 
     handed: list[dict[str, Any]] = []
-    for sink in (tmp_path, broken, handed.append):  # a directory cannot be appended to: OSError
+    later = tmp_path / "becomes-a-folder.jsonl"  # fine at start, a folder by the time it is written
+    for sink in (later, broken, handed.append):
         with caplog.at_level(logging.WARNING, logger="qcvngen.sandbox"):
-            for base_url in serve(sandbox_app(capture=sink)):
+            app = sandbox_app(capture=sink)
+            later.mkdir(exist_ok=True)
+            for base_url in serve(app):
                 with qc.Client(base_url, **settings()) as client:
                     client.dong_bo_ho_so_mc([canary_dossier()])  # a refusal would raise
     warnings = [r.getMessage() for r in caplog.records if "capture not recorded" in r.getMessage()]

@@ -361,3 +361,27 @@ def test_raw_answers_are_dated_by_their_file_names(name: str, date: str) -> None
     from qcvngen.learn.read import answer_date
 
     assert answer_date(Path(name)) == date
+
+
+def test_learn_streams_a_capture_in_bounded_memory(tmp_path: Path) -> None:
+    """Ten times the lines, the same peak: learn holds shapes per path, never the lines."""
+    import tracemalloc
+
+    from qcvngen.learn import compare, read_inputs
+    from qcvngen.pipeline import load_spec
+
+    reg, _ = load_spec(SPEC)
+    assert reg is not None
+    line = json.dumps(
+        capture.build_line("DanhSachPAKNChoXuLy", "integration", {"error_code": "0", "result": [_pakn(1), _pakn(2)]})
+    )
+    peaks = []
+    for count in (300, 3000):
+        path = tmp_path / f"c{count}.jsonl"
+        path.write_text((line + "\n") * count, encoding="utf-8")
+        tracemalloc.start()
+        report = compare(reg, read_inputs([path]))
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert report.captures == count and report.packets[0].unknown
+    assert peaks[1] < peaks[0] * 1.5, peaks

@@ -309,10 +309,14 @@ def sandbox(
     from .sandbox import create_sandbox_app
 
     accounts = _sandbox_accounts(account, accounts_file, log_level)
-    if capture is not None and (capture.is_dir() or not capture.parent.is_dir()):
-        # Refused now, not as a warning on every request later.
-        typer.echo(f"error: --capture: {capture} must be a file in an existing folder", err=True)
-        raise typer.Exit(Exit.USAGE_ERROR)
+    if capture is not None:
+        from .runtime.shared.capture import CaptureFileError, check_capture_path
+
+        try:  # refused now, not as a warning on every request later
+            check_capture_path(capture)
+        except CaptureFileError as exc:
+            typer.echo(f"error: --capture: {exc}", err=True)
+            raise typer.Exit(Exit.USAGE_ERROR) from None
     limits = {
         "max_body_bytes": max_body_bytes,
         "max_json_nodes": max_json_nodes,

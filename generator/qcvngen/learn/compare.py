@@ -59,8 +59,10 @@ class Stats:
         self.records += row["records"]
         self.seen += row["seen"]
         self.captures += 1
-        self.kinds.update(row["kinds"])
-        self.json.update(row["json"])
+        for name, count in row["kinds"].items():
+            self.kinds[name] += count
+        for name, count in row["json"].items():
+            self.json[name] += count
         if isinstance(row.get("max_length"), int):
             self.max_length = max(self.max_length or 0, row["max_length"])
         low_high = row.get("list_length")
@@ -207,7 +209,7 @@ def compare(reg: ir.Regulation, captures: Iterable[Capture]) -> Report:
     for cap in captures:
         count += 1
         sources.add(cap.where.rsplit(":", 1)[0])
-        fingerprint.add(json.dumps(cap.line, sort_keys=True, ensure_ascii=False))
+        fingerprint.add(cap.text or json.dumps(cap.line, sort_keys=True, ensure_ascii=False))
         date = cap.line.get("date") or ""
         if date:
             first, last = min(first or date, date), max(last, date)

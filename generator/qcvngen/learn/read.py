@@ -32,6 +32,7 @@ class Capture:
 
     where: str
     line: dict[str, Any]
+    text: str = ""  # the line as read (its fingerprint); "" for a line built from a raw answer
 
 
 def read_inputs(
@@ -118,12 +119,13 @@ def _read_jsonl(file: Path) -> Iterator[Capture]:
             if not raw.strip():
                 continue
             try:
-                data = json.loads(raw.decode("utf-8"))
+                text = raw.decode("utf-8").strip()
+                data = json.loads(text)
             except UnicodeDecodeError:
                 raise LearnInputError(f"{where}: not UTF-8") from None
             except ValueError as exc:
                 raise LearnInputError(f"{where}: not JSON: {exc}") from None
-            yield Capture(where, check_line(data, where))
+            yield Capture(where, check_line(data, where), text)
 
 
 def _read_json(
@@ -173,26 +175,41 @@ def check_line(data: Any, where: str) -> dict[str, Any]:
     if not isinstance(data["records"], int) or not isinstance(data["keys"], list):
         raise LearnInputError(f"{where}: records must be an integer and keys a list")
     for index, row in enumerate(data["keys"]):
-        _check_key(row, f"{where}: keys[{index}]")
+        _check_key(row, where, index)
     named = data.get("named", [])
     if not isinstance(named, list) or not all(isinstance(n, str) and _PATH.match(n) for n in named):
         raise LearnInputError(f"{where}: named: a list of key names is expected")
     return data
 
 
-def _check_key(row: Any, where: str) -> None:
-    if not isinstance(row, dict) or not isinstance(row.get("path"), str):
-        raise LearnInputError(f"{where}: an object with a 'path' is expected")
+# The only names a row's ``kinds`` and ``json`` counts may use: anything else could carry a value.
+KIND_NAMES = frozenset(
+    {"datetime", "flag", "integer", "decimal", "code", "string", "empty", "boolean", "null", "record", "list"}
+)
+JSON_NAMES = frozenset({"string", "number", "boolean", "null", "object", "array"})
+
+
+def _check_key(row: Any, where: str, index: int) -> None:
+    if type(row) is not dict or type(row.get("path")) is not str:
+        raise LearnInputError(f"{where}: keys[{index}]: an object with a 'path' is expected")
     if not _PATH.match(row["path"]):
         # A path is keys only; anything else could smuggle a value into the report or the spec.
-        raise LearnInputError(f"{where}.path: not a key path (A, A.B, A[].B; identifiers only)")
+        raise LearnInputError(f"{where}: keys[{index}].path: not a key path (A, A.B, A[].B; identifiers only)")
     for name in ("records", "seen"):
-        if not isinstance(row.get(name), int) or row[name] < 0:
-            raise LearnInputError(f"{where}.{name}: a count (integer) is expected")
-    for name in ("json", "kinds"):
+        count = row.get(name)
+        if type(count) is not int or count < 0:
+            raise LearnInputError(f"{where}: keys[{index}].{name}: a count (integer) is expected")
+    for name, allowed in (("json", JSON_NAMES), ("kinds", KIND_NAMES)):
         counts = row.get(name)
-        if not isinstance(counts, dict) or not all(isinstance(v, int) for v in counts.values()):
-            raise LearnInputError(f"{where}.{name}: an object of counts is expected")
-    codes = row.get("codes", [])
-    if not isinstance(codes, list) or not all(isinstance(c, str) and len(c) <= MAX_CODE_LENGTH for c in codes):
-        raise LearnInputError(f"{where}.codes: a list of short strings (at most {MAX_CODE_LENGTH}) is expected")
+        if type(counts) is not dict or not allowed.issuperset(counts):
+            raise LearnInputError(f"{where}: keys[{index}].{name}: an object of counts by {name} name is expected")
+        for value in counts.values():
+            if type(value) is not int:
+                raise LearnInputError(f"{where}: keys[{index}].{name}: an object of counts is expected")
+    codes = row.get("codes")
+    if codes is not None and (
+        type(codes) is not list or not all(type(c) is str and len(c) <= MAX_CODE_LENGTH for c in codes)
+    ):
+        raise LearnInputError(
+            f"{where}: keys[{index}].codes: a list of short strings (at most {MAX_CODE_LENGTH}) is expected"
+        )

@@ -99,7 +99,10 @@ TRAILING_OPTIONS = (
         " JSON type, field kind, length and count — never a value (only the values of ``code``"
         " fields), refusals' messages with every value blanked; login is never recorded. The"
         " format: docs/capture.schema.json; read it with ``qcvngen learn``. A capture that"
-        " cannot be written is logged (without values) and never fails the call.",
+        " cannot be written is logged (without values) and never fails the call. A refused"
+        " exchange leaves one short entry (no value, no key). A file is capped: it and its"
+        " rotated copies ``.1``-``.3`` stay within 64 MiB (``capture.CaptureFile(path,"
+        " max_bytes=...)`` sets another cap); a FIFO, device or link is refused here.",
     ),
     OptionView(
         "strict_answers",

@@ -18,25 +18,6 @@ from . import capture
 from .answers import Answer, PortalError
 from .refusals import Refused
 
-# A request is walked once more for the values to blank from a message; these bound that walk.
-_MAX_DEPTH = 8
-_MAX_STRINGS = 10_000
-
-
-def received_strings(body: Any) -> set[str]:
-    """The string values of a request (bounded), blanked from a refusal's message."""
-    out: set[str] = set()
-    stack: list[tuple[Any, int]] = [(body, 0)]
-    while stack and len(out) < _MAX_STRINGS:
-        value, depth = stack.pop()
-        if isinstance(value, str):
-            out.add(value)
-        elif depth < _MAX_DEPTH and isinstance(value, dict):
-            stack.extend((item, depth + 1) for item in value.values())
-        elif depth < _MAX_DEPTH and isinstance(value, list):
-            stack.extend((item, depth + 1) for item in value)
-    return out
-
 
 class Recorder:
     """Writes one capture line per authenticated request; a failure to write never fails it."""
@@ -50,7 +31,8 @@ class Recorder:
     ) -> None:
         if not callable(sink) and not (isinstance(sink, (str, os.PathLike)) and os.fspath(sink)):
             raise ValueError("capture must be None, a file path or a callable taking one line")
-        self.sink = sink
+        # A path becomes a capped, rotating file, checked now (a FIFO, device or link is refused).
+        self.sink = capture.sink_of(sink)
         self.code_paths = {name: frozenset(paths) for name, paths in code_paths.items()}
         self.wire_names = frozenset(wire_names)
         self.log = log

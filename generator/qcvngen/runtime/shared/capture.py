@@ -13,6 +13,7 @@ import datetime as _dt
 import json
 import os
 import re
+import stat
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -355,22 +356,122 @@ def _within(line: Line, bound: int) -> Line:
     return line
 
 
-_LOCK = threading.Lock()
+# A capture file and its rotated copies (``.1`` … ``.3``) together never exceed this, by default.
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+GENERATIONS = 3
+
+
+class CaptureFileError(ValueError):
+    """A capture path that is not (or cannot become) a regular file: a FIFO, a device, a link."""
+
+
+def check_capture_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as text if a capture may be written there; else CaptureFileError in one line.
+
+    A symbolic link, a FIFO, a device or a folder is refused (a FIFO would block, a link could
+    point anywhere); a missing file in an existing folder is fine.
+    """
+    text = os.fspath(path)
+    if not text:
+        raise CaptureFileError("capture: the path is empty")
+    try:
+        info = os.lstat(text)
+    except FileNotFoundError:
+        if not os.path.isdir(os.path.dirname(os.path.abspath(text))):
+            raise CaptureFileError(f"capture: {text!r}: its folder does not exist") from None
+        return text
+    except OSError as error:
+        raise CaptureFileError(f"capture: {text!r}: {error.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise CaptureFileError(
+            f"capture: {text!r} is {_file_kind(info.st_mode)}, not a regular file"
+        )
+    return text
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+class CaptureFile:
+    """A capture file with a size cap: appended one line per write, rotated when it would grow
+    past its share, so the file and its copies ``.1`` … ``.3`` together stay within ``max_bytes``.
+
+    The path is checked when the sink is made (a FIFO, device or link is refused at start) and
+    again, without following links, at every write.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 4 * 4096:
+            raise CaptureFileError("capture: max_bytes must be an integer of at least 16384")
+        self.path = check_capture_path(path)
+        self.max_bytes = max_bytes
+        self.share = max_bytes // (GENERATIONS + 1)
+        self._lock = threading.Lock()
+
+    def __call__(self, line: Line) -> None:
+        data = (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        if len(data) > self.share:
+            raise CaptureFileError("capture: a line larger than the file's share of max_bytes")
+        with self._lock:
+            fd = self._open()
+            try:
+                if os.fstat(fd).st_size + len(data) > self.share:
+                    os.close(fd)
+                    self._rotate()
+                    fd = self._open()
+                # One write on an O_APPEND descriptor: concurrent writers never interleave a line.
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+
+    def _open(self) -> int:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+        flags |= getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in later must not block the call
+        fd = os.open(self.path, flags, 0o600)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise CaptureFileError(f"capture: {self.path!r} is no longer a regular file")
+        return fd
+
+    def _rotate(self) -> None:
+        for generation in range(GENERATIONS, 0, -1):
+            older = f"{self.path}.{generation}"
+            newer = self.path if generation == 1 else f"{self.path}.{generation - 1}"
+            if os.path.lexists(newer):
+                os.replace(newer, older)
+
+
+_FILES: dict[str, CaptureFile] = {}
+_FILES_LOCK = threading.Lock()
 
 
 def emit(line: Line, sink: Sink) -> None:
-    """Hand ``line`` to a callback, or append it as one JSON line to a file (created if needed)."""
+    """Hand ``line`` to a callback (a :class:`CaptureFile` is one), or append it to the file at a
+    path, capped and rotated with the default ``max_bytes``."""
     if callable(sink):
         sink(line)
         return
-    data = (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-    with _LOCK:
-        # One write on an O_APPEND descriptor: concurrent writers never interleave a line.
-        fd = os.open(os.fspath(sink), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
+    key = os.fspath(sink)
+    with _FILES_LOCK:
+        target = _FILES.get(key) or _FILES.setdefault(key, CaptureFile(key))
+    target(line)
+
+
+def sink_of(capture: Sink) -> Callable[[Line], None]:
+    """The callable a client or app writes through: a path becomes a :class:`CaptureFile`, checked
+    now (a FIFO, device or link is refused at start, with a one-line CaptureFileError)."""
+    if callable(capture):
+        return capture
+    return CaptureFile(capture)
 
 
 def capture(
