@@ -32,7 +32,7 @@ from ._records import chunked, leaf_strings, validate_records
 from ._tolerance import FieldRule, PullResult
 from .errors import AlreadyExistsError, Qcvn120Error, SessionError
 
-__all__ = ["BaseClient", "BatchResult", "UpdatePlan"]
+__all__ = ["BaseClient", "BatchResult", "NewOrUpdate", "UpdatePlan"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,40 @@ class UpdatePlan:
 
     existing: list[dict[str, Any]]
     new: list[dict[str, Any]]
+
+
+class NewOrUpdate:
+    """Which records of a batch the portal holds, found with few extra round trips.
+
+    The engine sends :meth:`next_part` as new until there is none; a part refused as "already
+    exists" goes to :meth:`refused`. When the refusal names its records (``result``), the named
+    ones are held and the rest is sent again as new; when it names none (a portal without that
+    convention), the part is halved, down to single records, which are then known to be held.
+    ``k`` held records of ``n`` cost at most about ``2·k·log2(n)`` extra requests. A record is
+    stored as new at most once (an accepted part is never resent) and sent as an update only after
+    the portal refused it as held — also when another writer stored it after this one began.
+    """
+
+    def __init__(self, chunk: list[dict[str, Any]]) -> None:
+        self._pending: list[list[dict[str, Any]]] = [chunk] if chunk else []
+        self.held: list[dict[str, Any]] = []
+
+    def next_part(self) -> list[dict[str, Any]] | None:
+        """The next records to send as new, or None when every record is stored or known held."""
+        return self._pending.pop(0) if self._pending else None
+
+    def refused(self, part: list[dict[str, Any]], error: AlreadyExistsError) -> None:
+        """``part`` was refused as "already exists": narrow down which of its records are held."""
+        plan = BaseClient._split(error, part)
+        if plan is not None:
+            self.held.extend(plan.existing)
+            if plan.new:
+                self._pending.insert(0, plan.new)
+        elif len(part) == 1:
+            self.held.extend(part)
+        else:
+            middle = len(part) // 2
+            self._pending[0:0] = [part[:middle], part[middle:]]
 
 
 class BaseClient:

@@ -655,7 +655,7 @@ class Client(SyncEngine):
     ) -> list[BatchResult]:
         """Push DongBoHoSoMC as new records or updates, in one call.
 
-        Each batch is sent with ``isUpdating`` "False"; when the portal answers that some of its records exist already (and names them), nothing of it was stored, so the new ones are sent again as new and the existing ones with ``isUpdating`` "True". Every record is stored once; the retry rules of every push hold (nothing is resent when the outcome is unknown).
+        Each batch is sent with ``isUpdating`` "False"; when the portal answers that some of its records exist already, nothing of it was stored: the held records are found (named by the portal, or else by halving the refused part, a few extra requests) and the others sent again as new, then the held ones with ``isUpdating`` "True". Every record is stored once and only records the portal refused as held are updated (also one another writer stored meanwhile); the retry rules of every push hold (nothing is resent when the outcome is unknown).
 
         Args:
             records: ``models.DongBoHoSoMCRecord`` (Table 2: Fields of the packet synchronising administrative-procedure dossiers (DongBoHoSoMC)) instances or mappings by wire name; all are checked before anything is sent, then sent in batches of ``batch_size``.
@@ -1194,7 +1194,7 @@ class AsyncClient(AsyncEngine):
     ) -> list[BatchResult]:
         """Push DongBoHoSoMC as new records or updates, in one call.
 
-        Each batch is sent with ``isUpdating`` "False"; when the portal answers that some of its records exist already (and names them), nothing of it was stored, so the new ones are sent again as new and the existing ones with ``isUpdating`` "True". Every record is stored once; the retry rules of every push hold (nothing is resent when the outcome is unknown).
+        Each batch is sent with ``isUpdating`` "False"; when the portal answers that some of its records exist already, nothing of it was stored: the held records are found (named by the portal, or else by halving the refused part, a few extra requests) and the others sent again as new, then the held ones with ``isUpdating`` "True". Every record is stored once and only records the portal refused as held are updated (also one another writer stored meanwhile); the retry rules of every push hold (nothing is resent when the outcome is unknown).
 
         Args:
             records: ``models.DongBoHoSoMCRecord`` (Table 2: Fields of the packet synchronising administrative-procedure dossiers (DongBoHoSoMC)) instances or mappings by wire name; all are checked before anything is sent, then sent in batches of ``batch_size``.

@@ -303,10 +303,12 @@ def packet_view(reg: ir.Regulation, packet: ir.Packet) -> PacketView:
         upsert_doc = _sections(
             f"Push {packet.name} as new records or updates, in one call.\n\n"
             f'Each batch is sent with ``{UPDATE_FLAG}`` "False"; when the portal answers that some of'
-            " its records exist already (and names them), nothing of it was stored, so the new ones"
-            f' are sent again as new and the existing ones with ``{UPDATE_FLAG}`` "True". Every'
-            " record is stored once; the retry rules of every push hold (nothing is resent when the"
-            " outcome is unknown).",
+            " its records exist already, nothing of it was stored: the held records are found (named"
+            " by the portal, or else by halving the refused part, a few extra requests) and the"
+            f' others sent again as new, then the held ones with ``{UPDATE_FLAG}`` "True". Every'
+            " record is stored once and only records the portal refused as held are updated (also"
+            " one another writer stored meanwhile); the retry rules of every push hold (nothing is"
+            " resent when the outcome is unknown).",
             [args[0]] + [a for p, a in zip(params, args[1:], strict=True) if p is not upsert],
             "One BatchResult per request sent, in order.",
             RAISES_PUSH,

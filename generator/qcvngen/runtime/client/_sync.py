@@ -16,7 +16,7 @@ import httpx
 from pydantic import BaseModel
 
 from ._answers import Answer, ModelT, interpret, result_items, session_of
-from ._base import BaseClient, BatchResult
+from ._base import BaseClient, BatchResult, NewOrUpdate
 from ._config import LOGIN, Secret
 from ._decode import BoundedDecoder, DecodeError, TooLarge
 from ._records import encode
@@ -109,18 +109,18 @@ class SyncEngine(BaseClient):
         params: dict[str, str],
         flag: str,
     ) -> list[BatchResult]:
-        # The portal refuses a request as a whole: after "already exists" nothing of it was stored,
-        # so the new records go again as new and the ones named as held go as updates.
-        try:
-            return [self._send(service, endpoint, chunk, {**params, flag: "False"})]
-        except AlreadyExistsError as error:
-            plan = self._split(error, chunk)
-            if plan is None:
-                raise
-        results = (
-            [self._send(service, endpoint, plan.new, {**params, flag: "False"})] if plan.new else []
-        )
-        results.append(self._send(service, endpoint, plan.existing, {**params, flag: "True"}))
+        # The portal refuses a request as a whole: after "already exists" nothing of it was stored.
+        # The held records are found (named by the portal, or by halving what it refused), the
+        # others stored as new, once; only records the portal refused as held go as updates.
+        results: list[BatchResult] = []
+        finding = NewOrUpdate(chunk)
+        while (part := finding.next_part()) is not None:
+            try:
+                results.append(self._send(service, endpoint, part, {**params, flag: "False"}))
+            except AlreadyExistsError as error:
+                finding.refused(part, error)
+        if finding.held:
+            results.append(self._send(service, endpoint, finding.held, {**params, flag: "True"}))
         return results
 
     def _send(
