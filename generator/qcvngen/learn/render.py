@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from .compare import PacketReport, Report, UnknownKey, escape_controls
@@ -103,11 +104,27 @@ def _text(report: Report) -> list[str]:
             out.append(f"  codes missing from {codelist} at {path}: " + ", ".join(codes))
         for path, kind, why in rep.contradictions:
             out.append(f"  {path} is {kind} in the spec, but captures show {why}")
-        for (code, message), count in sorted(rep.refusals.items()):
+        for code, count, named in refusal_summary(rep):
             out.append(
-                f"  refused {count} time(s) with error_code {code}: {message or '(no key named)'} — not learned from"
+                f"  refused {count} time(s) with error_code {code} (not learned from); keys named: {named or 'none'}"
             )
     return out
+
+
+def refusal_summary(rep: PacketReport) -> list[tuple[str, int, str]]:
+    """Per error_code: how many refusals, and the keys they named with counts (one line each)."""
+    codes: dict[str, tuple[int, Counter[str]]] = {}
+    for (code, said), count in sorted(rep.refusals.items()):
+        total, named = codes.get(code, (0, Counter()))
+        if said.startswith("named "):
+            named.update({key: count for key in said[len("named ") :].split(", ")})
+        elif said:
+            named[said] += count  # the redacted message of a line written by an earlier version
+        codes[code] = (total + count, named)
+    return [
+        (code, total, ", ".join(f"{key} ({n})" for key, n in sorted(named.items())))
+        for code, (total, named) in sorted(codes.items())
+    ]
 
 
 def _cell(text: str) -> str:
@@ -136,9 +153,9 @@ def _markdown(report: Report) -> list[str]:
             )
         for path, kind, why in rep.contradictions:
             out.append(f"\n`{_cell(path)}` is `{kind}` in the spec, but captures show {_cell(why)}.")
-        for (code, message), count in sorted(rep.refusals.items()):
+        for code, count, named in refusal_summary(rep):
             out.append(
-                f"\nRefused {count} time(s) with error_code `{_cell(code)}`: {_cell(message or '(no key named)')}"
-                " — not learned from."
+                f"\nRefused {count} time(s) with error_code `{_cell(code)}` (not learned from); keys named:"
+                f" {_cell(named or 'none')}."
             )
     return out

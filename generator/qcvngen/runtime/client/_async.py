@@ -122,7 +122,9 @@ class AsyncEngine(BaseClient):
             except AlreadyExistsError as error:
                 finding.refused(part, error)
         if finding.held:
-            results.append(await self._send(service, endpoint, finding.held, {**params, flag: "True"}))
+            results.append(
+                await self._send(service, endpoint, finding.held, {**params, flag: "True"})
+            )
         return results
 
     async def _send(
