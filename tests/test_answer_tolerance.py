@@ -116,3 +116,39 @@ def test_normative_field_off_its_rule_fails_in_words(models: Any) -> None:
     assert f"result[0].CACHTHUCTHUCHIEN[1].KENH ({title}; {where})" in text, text
     assert "qua-zalo" not in text
     assert refused.value.answer["result"][0]["CACHTHUCTHUCHIEN"][1] == {"KENH": "<text, 8 characters>"}
+
+
+def test_async_client_keeps_the_record_too_and_learn_reports_the_contradiction(models: Any, tmp_path: Any) -> None:
+    import asyncio
+    import subprocess
+    import sys
+
+    import qcvn120_client
+
+    from conftest import ROOT
+
+    records = [faq(i) for i in range(8)]
+    records[3]["TRANGTHAI"] = "chua-tra-loi"
+    capture = tmp_path / "pulls.jsonl"
+
+    async def pull(url: str) -> Any:
+        async with qcvn120_client.AsyncClient(
+            url, username="u", password="p", madonvi="000.00.00.H99", capture=str(capture)
+        ) as portal:
+            return await portal.lay_danh_sach_hoi_dap_gui_tu_dvcqg()
+
+    with serve(answering(records)) as url:
+        pulled = asyncio.run(pull(url))
+    assert len(pulled) == 8 and pulled[3].trang_thai == "chua-tra-loi"
+    assert [w.field for w in pulled.warnings] == ["TRANGTHAI"]
+    learned = subprocess.run(
+        [sys.executable, "-m", "qcvngen.cli", "learn", str(capture)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert learned.returncode == 0, learned.stderr
+    assert "TRANGTHAI is integer in the spec, but captures show values of kind code" in learned.stdout
+    assert "chua-tra-loi" not in learned.stdout + capture.read_text() and CANARY_NAME not in capture.read_text()

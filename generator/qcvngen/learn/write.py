@@ -320,7 +320,7 @@ def _new_codes(report: Report) -> list[tuple[str, str, str]]:
     for rep in report.packets:
         for path, codelist, codes in rep.new_codes:
             for code in codes:
-                found.setdefault((codelist, code), []).append(f"{rep.packet} {path}")
+                found.setdefault((codelist, code), []).append(f"{rep.packet} {path} ({rep.direction})")
     return [(cl, code, ", ".join(sorted(set(w)))) for (cl, code), w in sorted(found.items())]
 
 
