@@ -222,11 +222,12 @@ class BaseClient:
     def _capture(
         self, service: str, endpoint: str, answer: Answer, token: Secret, payload: Mapping[str, Any]
     ) -> None:
-        """Records the shape of one answer (refusals included) when capture is on; never login."""
+        """Records the shape of one answer (a refusal as its short entry) when capture is on; never
+        login. Nothing sent can reach the line: an accepted answer is reduced to shapes, and a
+        refusal keeps no message, only the spec's key names it named."""
         sink = self._config.capture
         if sink is None or not answer.code:
             return
-        sent = self._login_secrets() | {token.reveal()} | leaf_strings(payload)
         try:
             shapes.capture(
                 sink,
@@ -234,7 +235,6 @@ class BaseClient:
                 endpoint,
                 answer.body,
                 self._code_paths.get(service, frozenset()),
-                sent=sent,
                 keys=self._wire_names,
                 count=len(payload.get("data") or ()),
             )

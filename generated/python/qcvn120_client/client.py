@@ -315,7 +315,7 @@ ANSWER_FIELDS: dict[str, dict[str, tuple[bool, str, str]]] = {
         "YEUCAU": (False, "Table 6, row unknown", "Yêu cầu, điều kiện — requirements/conditions"),
     },
 }
-# Every wire name of the spec: the only capitalised words a captured refusal message keeps.
+# Every wire name of the spec: the only names a captured refusal entry may list (``named``).
 WIRE_NAMES: frozenset[str] = frozenset(
     {
         "CACHTHUCTHUCHIEN",

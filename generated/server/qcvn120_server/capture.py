@@ -293,8 +293,8 @@ def build_line(
     is marked ``truncated``.
 
     ``code_paths`` are the key paths (``A``, ``A.B``, ``A[].B``) whose values are codes the caller
-    wants learned; ``sent`` are values the caller sent (blanked from a refusal's message); ``keys``
-    are key names a message may show. ``day`` defaults to today (UTC): dates only, never a time;
+    wants learned; ``keys`` are the spec's key names a refusal may name; ``sent`` is accepted for
+    compatibility and unused (a refusal keeps no message). ``day`` defaults to today (UTC): dates only, never a time;
     ``month_only`` coarsens it to ``YYYY-MM``.
     """
     if direction not in DIRECTIONS:
