@@ -293,8 +293,8 @@ def build_line(
 
     ``code_paths`` are the key paths (``A``, ``A.B``, ``A[].B``) whose values are codes the caller
     wants learned; ``keys`` are the spec's key names a refusal may name; ``sent`` is accepted for
-    compatibility and unused (a refusal keeps no message). ``day`` defaults to today (UTC): dates only, never a time;
-    ``month_only`` coarsens it to ``YYYY-MM``.
+    compatibility and unused (a refusal keeps no message). ``day`` defaults to today (UTC): dates
+    only, never a time; ``month_only`` coarsens it to ``YYYY-MM``.
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
