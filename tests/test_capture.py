@@ -33,7 +33,7 @@ CANARIES = [
 ]
 
 
-def _answer() -> dict[str, Any]:
+def _answer(code: str = "0") -> dict[str, Any]:
     record = {
         "MAPAKN": "PAKN-2026-000123",
         "TIEUDE": "khiếu nại bí mật về cán bộ xã",
@@ -51,7 +51,7 @@ def _answer() -> dict[str, Any]:
         "0912345678": "a key that is itself a value",
     }
     return {
-        "error_code": "-1",
+        "error_code": code,
         "message": "Không tìm thấy hồ sơ PAKN-2026-000123 của Nguyễn Thị Canary (canary.person@example.vn); thiếu trường MaHoSo",
         "result": [record, {"MAPAKN": "x", "TRANGTHAI": "1", "TEPDINHKEM": []}],
     }
@@ -71,6 +71,7 @@ def _line() -> dict[str, Any]:
 def test_no_canary_reaches_a_capture(tmp_path: Path) -> None:
     path = tmp_path / "capture.jsonl"
     capture.capture(path, "DanhSachPAKNChoXuLy", "integration", _answer(), {"TRANGTHAI"}, day=DAY)
+    capture.capture(path, "DanhSachPAKNChoXuLy", "integration", _answer("-1"), {"TRANGTHAI"}, day=DAY)
     text = path.read_text(encoding="utf-8")
     for canary in CANARIES:
         assert canary not in text, canary
@@ -99,19 +100,45 @@ def test_codes_kept_only_for_code_paths() -> None:
     assert all("codes" not in row for path, row in keys.items() if path != "TRANGTHAI")
 
 
-def test_refusal_message_keeps_prose_and_key_names_only() -> None:
-    line = _line()
-    assert line["error_code"] == "-1"
-    assert line["message"].startswith("… tìm thấy hồ sơ …")
-    assert "MaHoSo" in line["message"] and "thiếu trường" in line["message"]
+def test_a_refusal_leaves_one_short_entry_without_values_or_keys() -> None:
+    line = capture.build_line(
+        "DanhSachPAKNChoXuLy", "integration", _answer("-1"), {"TRANGTHAI"}, day=DAY, keys={"MaHoSo"}, count=7
+    )
+    assert line["refused"] is True and line["error_code"] == "-1" and line["records"] == 7
+    assert line["keys"] == [] and line["envelope_keys"] == [] and "message" not in line
+    assert line["named"] == ["MaHoSo"], "only the spec's key names the refusal named"
+    text = json.dumps(line, ensure_ascii=False)
+    assert all(canary not in text for canary in CANARIES) and "TEPDINHKEM" not in text
     ok = capture.build_line("LayThuTuc", "share", {"error_code": "0", "message": "Thành công", "result": []}, day=DAY)
-    assert "message" not in ok and ok["records"] == 0
+    assert "message" not in ok and ok["records"] == 0 and "refused" not in ok
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Nguyễn Văn A", "0912345678", "+84912345678", "079188001234", "canary\n::error::x", "a@b.vn", "x" * 41, ""],
+)
+def test_a_code_path_keeps_only_values_that_look_like_codes(value: str) -> None:
+    body = {"error_code": "0", "result": [{"TRANGTHAI": value}, {"TRANGTHAI": "G03-GD10"}]}
+    line = capture.build_line("LayThuTuc", "share", body, {"TRANGTHAI"}, day=DAY)
+    assert line["keys"][0]["codes"] == ["G03-GD10"]
+
+
+def test_a_line_is_never_larger_than_its_message() -> None:
+    records = [{f"K{i}": {"A": [{"B": str(n)}]} for i in range(120)} for n in range(3)]
+    body = {"error_code": "0", "result": records}
+    size = len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+    line = capture.build_line("LayThuTuc", "share", body, day=DAY)
+    assert len(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode()) <= size
+    assert line["truncated"] is True and line["keys"], "rows are dropped, the line stays useful"
 
 
 def test_line_matches_the_documented_schema() -> None:
     schema = json.loads((ROOT / "docs" / "capture.schema.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.Draft202012Validator(schema).validate(_line())
+    jsonschema.Draft202012Validator(schema).validate(
+        capture.build_line("LayThuTuc", "share", _answer("-3"), day=DAY, keys={"MaHoSo"})
+    )
     request = capture.build_line(
         "DongBoHoSoMC", "integration", {"data": [{"MaHoSo": "A"}]}, direction="request", day=DAY
     )
@@ -234,7 +261,8 @@ def test_a_real_sandbox_run_with_canary_personal_data_leaves_none_in_the_capture
         line for line in lines if line["packet"] == "LayDanhSachHoiDapGuiTuDVCQG" and line["direction"] == "answer"
     )
     assert {"NOIDUNGTRALOI", "HOVATEN", "THUDIENTU"} <= {row["path"] for row in pulled["keys"]}
-    assert any(line.get("message") for line in lines), "the refusal's message is kept, redacted"
+    refusals = [line for line in lines if line.get("refused")]
+    assert [(r["error_code"], r["records"], r["keys"]) for r in refusals] == [("-3", 1, [])], "one short entry"
     for canary in canaries:
         assert canary not in text, canary
         assert json.dumps(canary)[1:-1] not in text, canary

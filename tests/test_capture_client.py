@@ -121,8 +121,8 @@ def test_capture_to_a_file_holds_shapes_and_no_canary(qc: Any, sandbox: Sandbox,
         ("LayThuTuc", "-4"),
     ]
     refusal = lines[1]
-    assert "đã tồn tại" in refusal["message"] and refusal["records"] == 1
-    assert [k["path"] for k in refusal["keys"]] == ["MaHoSo"]
+    assert refusal["refused"] is True and refusal["records"] == 1 and "message" not in refusal
+    assert refusal["keys"] == [] and refusal["named"] == [], "no key of the refusal's result is learned"
     answer = {k["path"]: k for k in lines[3]["keys"]}
     assert answer["NOIDUNGTRALOI"]["max_length"] == len(ANSWER_TEXT) and "codes" not in answer["NOIDUNGTRALOI"]
     assert not any("codes" in k for k in lines[3]["keys"])  # no field of Table 15 is a code
@@ -186,11 +186,13 @@ def test_a_capture_that_fails_never_fails_the_call(
     def broken(line: dict[str, Any]) -> None:
         raise RuntimeError(f"disk full while writing {line}")
 
-    for sink in (tmp_path, broken):  # a directory cannot be appended to: OSError
+    later = tmp_path / "becomes-a-folder.jsonl"  # fine at start, a folder by the time it is written
+    for sink in (later, broken):
         with (
             caplog.at_level(logging.WARNING, logger="qcvn120_client"),
             qc.Client(sandbox.base_url, **settings(capture=sink)) as client,
         ):
+            later.mkdir(exist_ok=True)
             assert client.lay_danh_sach_hoi_dap_gui_tu_dvcqg()
     warnings = [r.getMessage() for r in caplog.records if "capture not recorded" in r.getMessage()]
     assert len(warnings) == 2 and "IsADirectoryError" in warnings[0] and "RuntimeError" in warnings[1]

@@ -121,9 +121,7 @@ def test_json_report_lists_each_unknown_key_with_packet_count_and_kind(tmp_path:
     assert (found["CAPTHUCHIEN[].GHICHU"]["record"], found["CAPTHUCHIEN[].GHICHU"]["depth"]) == ("CapThucHien", 2)
     assert thu_tuc["new_codes"] == [{"path": "TRANGTHAI", "codelist": "TrangThaiThuTuc", "codes": ["9"]}]
     assert [c["path"] for c in thu_tuc["contradictions"]] == ["CAPTHUCHIEN"]
-    assert packets["DanhSachPAKNChoXuLy"]["refusals"] == [
-        {"error_code": "-1", "message": "… của … đã hết hạn: thiếu trường MaDonVi", "count": 1}
-    ]
+    assert packets["DanhSachPAKNChoXuLy"]["refusals"] == [{"error_code": "-1", "said": "", "count": 1}]
     assert "TENTTHC" in thu_tuc["unseen_fields"] and "MATTHC" not in thu_tuc["unseen_fields"]
 
 
@@ -243,3 +241,147 @@ def test_a_taken_source_id_is_refused_and_nothing_is_written(tmp_path: Path) -> 
     code, _, err = run(*args, "--source-id", "S1")
     assert code == 2 and "--source-id S1: already used" in err
     assert {p: p.read_bytes() for p in spec.rglob("*.yaml")} == before
+
+
+def _capture_line(packet: str, direction: str, rows: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {
+        "format": "qcvn120-capture/1",
+        "packet": packet,
+        "endpoint": "integration",
+        "direction": direction,
+        "date": "2026-11-30",
+        "error_code": "0",
+        "records": 1,
+        "envelope_keys": [],
+        "keys": rows,
+        **extra,
+    }
+
+
+def _row(path: str, kind: str = "code", codes: list[str] | None = None) -> dict[str, Any]:
+    row: dict[str, Any] = {"path": path, "records": 1, "seen": 1, "json": {"string": 1}, "kinds": {kind: 1}}
+    if codes is not None:
+        row["codes"] = codes
+    return row
+
+
+HOSTILE_CODES = ["Nguyễn Văn A 0912345678", "079188001234", "canary\n::error::x", "a\u2028b", "x\x1b[31m"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_refused_lines_teach_nothing_and_hostile_text_is_escaped(tmp_path: Path, fmt: str) -> None:
+    spec = copy_spec(tmp_path / "spec")
+    lines = [
+        # A refused request that (written by another system) still carries shapes: never learned from.
+        _capture_line(
+            "DongBoHoSoMC",
+            "request",
+            [_row("NguoiXuLyy", "string"), _row("ma_ho_so", "string")],
+            error_code="-1\n::error::forged",
+        ),
+        # An accepted request to a closed list with values that are no codes at all.
+        _capture_line("DongBoHoSoMC", "request", [_row("TrangThaiHoSo", codes=HOSTILE_CODES[:3] + ["99"])]),
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    code, out, err = run("learn", str(path), "--spec", str(spec), "--format", fmt)
+    assert code == 0, err
+    assert "NguoiXuLyy" not in out and "ma_ho_so" not in out
+    assert "\n::error::" not in out and "::error::" not in "".join(line[:9] for line in out.splitlines())
+    for hostile in HOSTILE_CODES:
+        assert hostile not in out
+    assert "0912345678" not in out and "079188001234" not in out
+    assert "\x1b" not in out and "\u2028" not in out
+    code, _, err = run("learn", str(path), "--spec", str(spec), "--write", "--supplied-by", "test")
+    assert code == 0, err
+    codelists = (spec / "codelists.yaml").read_text(encoding="utf-8")
+    assert '"99"' not in codelists, "an accepted request cannot teach a closed list"
+    assert all(h not in codelists for h in HOSTILE_CODES)
+
+
+def test_write_proposes_only_what_a_reviewer_would_accept(tmp_path: Path) -> None:
+    spec = copy_spec(tmp_path / "spec")
+    before = {p: p.read_text(encoding="utf-8") for p in spec.rglob("*.yaml")}
+    lines = [
+        # Table 3 is complete: a typo of NguoiXuLy, and a key it lacks, are reported, never proposed.
+        _capture_line("CapNhatTienDoHoSoMC", "request", [_row("NguoiXuLyy", "string"), _row("KhoaMoi", "string")]),
+        # A Python name sent on the wire is the twin of a wire name of the same record.
+        _capture_line("DongBoHoSoMC", "request", [_row("ma_ho_so", "string")]),
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    code, out, err = run("learn", str(path), "--spec", str(spec), "--format", "json")
+    assert code == 0, err
+    unknown = {u["path"]: u for p in json.loads(out)["packets"] for u in p["unknown_keys"]}
+    assert unknown["NguoiXuLyy"]["not_proposed_because"] == "probably a typo of NguoiXuLy"
+    assert unknown["ma_ho_so"]["not_proposed_because"] == "probably a typo of MaHoSo"
+    assert "Table 3 is complete" in unknown["KhoaMoi"]["not_proposed_because"]
+    code, out, _ = run("learn", str(path), "--spec", str(spec))
+    assert "NguoiXuLyy [string] in 1 record(s), 1 capture(s) — not proposed: probably a typo of NguoiXuLy" in out
+    assert "(request, Table 3): 1 capture(s) of accepted requests" in out
+    code, _, err = run("learn", str(path), "--spec", str(spec), "--write", "--supplied-by", "x")
+    assert code == 0 and "nothing new" in err, err
+    assert {p: p.read_text(encoding="utf-8") for p in spec.rglob("*.yaml")} == before
+
+
+def test_write_types_nested_records_and_writes_notes_a_reviewer_can_keep(tmp_path: Path) -> None:
+    spec = copy_spec(tmp_path / "spec")
+    code, _, err = run(
+        "learn", str(_answers(tmp_path / "answers")), "--spec", str(spec), "--write", "--supplied-by", "x"
+    )
+    assert code == 0, err
+    table = (spec / T09).read_text(encoding="utf-8")
+    assert "    type: list\n    of: TepdinhkemObserved\n" in table
+    record = table[table.index("records:\n  - name: TepdinhkemObserved") :]
+    assert "      - name: DUONGDAN" in record and "      - name: TENTEP" in record
+    assert "type: any" not in table
+    # Notes say where the keys were seen (answers), in Vietnamese that reads as Vietnamese, and leave
+    # personal data to the field's own `pii:` (a reviewer's later `pii: false` stays true to them).
+    notes = [line for line in table.splitlines() if "qcvngen learn" in line]
+    assert notes and all("personal data" not in n and "dữ liệu cá nhân" not in n for n in notes)
+    vi = [n for n in notes if n.strip().startswith("vi:")]
+    assert all(" to " not in n and "câu trả lời" in n and "lần trao đổi được thu lại" in n for n in vi), vi
+    assert all("bản ghi lưu lượng" not in n for n in vi)
+    sources = (spec / "sources.yaml").read_text(encoding="utf-8")
+    assert "DanhSachPAKNChoXuLy (answers): " in sources
+
+
+@pytest.mark.parametrize(
+    ("name", "date"),
+    [
+        ("LayThuTuc.2026-11-30.json", "2026-11-30"),
+        ("LayThuTuc_20261130.json", "2026-11-30"),
+        ("LayThuTuc-2026_11_30-page2.json", "2026-11-30"),
+        ("LayThuTuc.2026-11.json", "2026-11"),
+        ("LayThuTuc.json", ""),
+        ("LayThuTuc.12345678901.json", ""),
+    ],
+)
+def test_raw_answers_are_dated_by_their_file_names(name: str, date: str) -> None:
+    from qcvngen.learn.read import answer_date
+
+    assert answer_date(Path(name)) == date
+
+
+def test_learn_streams_a_capture_in_bounded_memory(tmp_path: Path) -> None:
+    """Ten times the lines, the same peak: learn holds shapes per path, never the lines."""
+    import tracemalloc
+
+    from qcvngen.learn import compare, read_inputs
+    from qcvngen.pipeline import load_spec
+
+    reg, _ = load_spec(SPEC)
+    assert reg is not None
+    line = json.dumps(
+        capture.build_line("DanhSachPAKNChoXuLy", "integration", {"error_code": "0", "result": [_pakn(1), _pakn(2)]})
+    )
+    peaks = []
+    for count in (300, 3000):
+        path = tmp_path / f"c{count}.jsonl"
+        path.write_text((line + "\n") * count, encoding="utf-8")
+        tracemalloc.start()
+        report = compare(reg, read_inputs([path]))
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert report.captures == count and report.packets[0].unknown
+    assert peaks[1] < peaks[0] * 1.5, peaks

@@ -309,10 +309,14 @@ def sandbox(
     from .sandbox import create_sandbox_app
 
     accounts = _sandbox_accounts(account, accounts_file, log_level)
-    if capture is not None and (capture.is_dir() or not capture.parent.is_dir()):
-        # Refused now, not as a warning on every request later.
-        typer.echo(f"error: --capture: {capture} must be a file in an existing folder", err=True)
-        raise typer.Exit(Exit.USAGE_ERROR)
+    if capture is not None:
+        from .runtime.shared.capture import CaptureFileError, check_capture_path
+
+        try:  # refused now, not as a warning on every request later
+            check_capture_path(capture)
+        except CaptureFileError as exc:
+            typer.echo(f"error: --capture: {exc}", err=True)
+            raise typer.Exit(Exit.USAGE_ERROR) from None
     limits = {
         "max_body_bytes": max_body_bytes,
         "max_json_nodes": max_json_nodes,
@@ -659,12 +663,11 @@ def learn(
             code_paths=lambda name: code_paths(reg, record_for(reg, name, "answer")),
             endpoint=lambda name: reg.packet(name).endpoint,
             packets=[p.name for p in reg.packets],
+            wire_names={f.wire_name for r in reg.records for f in r.fields},
         )
         report = compare(reg, found)
         result = (
-            write_spec(spec_dir, reg, report, found, supplied_by=supplied_by or "", source_id=source_id)
-            if write
-            else None
+            write_spec(spec_dir, reg, report, supplied_by=supplied_by or "", source_id=source_id) if write else None
         )
     except (LearnInputError, WriteError) as exc:
         typer.echo(f"error: {exc}", err=True)

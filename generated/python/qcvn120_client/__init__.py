@@ -5,7 +5,7 @@ and a client (sync and async) that logs in, validates, batches and retries safel
 from __future__ import annotations
 
 from . import codes, models, wire
-from .client import AsyncClient, BatchResult, Client
+from .client import AnswerWarning, AsyncClient, BatchResult, Client, PullResult
 from .errors import (
     AlreadyExistsError,
     OutcomeUnknownError,
@@ -26,12 +26,14 @@ SPEC_VERSION = "0.1.0"
 
 __all__ = [
     "AlreadyExistsError",
+    "AnswerWarning",
     "AsyncClient",
     "BatchResult",
     "Client",
     "OutcomeUnknownError",
     "PortalError",
     "PortalNotFoundError",
+    "PullResult",
     "Qcvn120Error",
     "RecordIssue",
     "RecordValidationError",

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import httpx
 
+from . import capture as shapes
+
 Verify = Literal[True] | str | os.PathLike[str] | ssl.SSLContext
 # Where capture lines go (see ``capture``): a JSON Lines file, or a callable given each line.
 CaptureSink = str | os.PathLike[str] | Callable[[dict[str, Any]], None]
@@ -179,6 +181,9 @@ def make_config(
     }
     _check_numbers(batch_size, max_retries, max_response_bytes, floats)
     _check_capture(capture)
+    # A path becomes a capped, rotating capture file, checked now: a FIFO, device or link is
+    # refused at start (CaptureFileError, a ValueError) instead of failing every exchange later.
+    sink = None if capture is None else shapes.sink_of(capture)
     codes = frozenset(c for c in (normalise_code(c) for c in session_error_codes) if c is not None)
     return Config(
         base_url=str(url).rstrip("/"),
@@ -197,7 +202,7 @@ def make_config(
         session_error_codes=codes,
         max_response_bytes=max_response_bytes,
         deadline=float(deadline),
-        capture=capture,
+        capture=sink,
     )
 
 

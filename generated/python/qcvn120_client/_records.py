@@ -33,11 +33,11 @@ def _path(loc: Iterable[int | str]) -> str:
     return text
 
 
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
+def models_in(annotation: Any) -> list[type[BaseModel]]:
     """The model classes an annotation refers to (through lists, unions and Annotated)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
-    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+    return [model for arg in typing.get_args(annotation) for model in models_in(arg)]
 
 
 def _names_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
@@ -49,7 +49,7 @@ def _names_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
         if isinstance(part, int):
             continue
         found = [f for n, f in current.model_fields.items() if part in (n, f.alias)]
-        models = _models_in(found[0].annotation) if found else []
+        models = models_in(found[0].annotation) if found else []
         current = models[0] if len(models) == 1 else None
     if current is None:
         return []

@@ -19,8 +19,9 @@ from ._async import AsyncEngine
 from ._base import BatchResult
 from ._config import MAX_RESPONSE_BYTES, SESSION_ERROR_CODES, Verify
 from ._sync import SyncEngine
+from ._tolerance import AnswerWarning, PullResult
 
-__all__ = ["AsyncClient", "BatchResult", "Client"]
+__all__ = ["AnswerWarning", "AsyncClient", "BatchResult", "Client", "PullResult"]
 
 USER_AGENT = "qcvn120-client/0.1.0"
 # For capture lines (``capture=``), per packet: the answer's key paths the spec types as codes,
@@ -31,7 +32,290 @@ CODE_PATHS: dict[str, frozenset[str]] = {
         {"CACHTHUCTHUCHIEN[].KENH", "CAPTHUCHIEN[].CAPTHUCHIEN", "LOAITTHC", "TRANGTHAI"}
     ),
 }
-# Every wire name of the spec: the only capitalised words a captured refusal message keeps.
+# Per packet, every key path of its answers' records: (normative, table and row, title). A value
+# that breaks the rule of a field that is not normative (membership not ``regulation`` or confidence
+# below ``high``) is kept as sent and warned about (see ``strict_answers``).
+ANSWER_FIELDS: dict[str, dict[str, tuple[bool, str, str]]] = {
+    "DanhSachPAKNChoXuLy": {},
+    "DanhSachPAKNCongKhai": {
+        "Id": (False, "Table 13, row unknown", "Id — petition id"),
+        "NgayGuiPAKN": (False, "Table 13, row unknown", "Ngày gửi phản ánh, kiến nghị — date sent"),
+        "NoiDungPAKN": (
+            False,
+            "Table 13, row unknown",
+            "Nội dung phản ánh, kiến nghị — petition text",
+        ),
+        "NoiDungTraLoi": (False, "Table 13, row unknown", "Nội dung trả lời — answer text"),
+        "Ten": (False, "Table 13, row unknown", "Tên (người gửi) — sender name"),
+        "TieuDe": (False, "Table 13, row unknown", "Tiêu đề — title"),
+        "TongSo": (False, "Table 13, row unknown", "Tổng số — total count (for paging)"),
+        "TrangThai": (False, "Table 13, row unknown", "Trạng thái — status"),
+    },
+    "LayDanhSachHoiDapBoCoQuan": {
+        "DIACHI": (False, "Table 17, row unknown", "Địa chỉ — asker's address"),
+        "HOIDAPID": (False, "Table 17, row unknown", "ID hỏi đáp — question id"),
+        "HOVATEN": (False, "Table 17, row unknown", "Họ và tên — asker's name"),
+        "MADONVI": (False, "Table 17, row unknown", "Mã đơn vị — agency code"),
+        "MALINHVUC": (False, "Table 17, row unknown", "Mã lĩnh vực — field code"),
+        "MATTHCDP": (
+            False,
+            "Table 17, row unknown",
+            "Mã thủ tục hành chính địa phương — local procedure code",
+        ),
+        "NOIDUNG": (False, "Table 17, row unknown", "Nội dung câu hỏi — question text"),
+        "NOIDUNGTRALOI": (False, "Table 17, row unknown", "Nội dung trả lời — answer text"),
+        "SODIENTHOAI": (False, "Table 17, row unknown", "Số điện thoại — asker's phone"),
+        "TENDONVI": (False, "Table 17, row unknown", "Tên đơn vị — agency name"),
+        "THUDIENTU": (False, "Table 17, row unknown", "Thư điện tử — asker's e-mail"),
+        "TRALOIID": (False, "Table 17, row unknown", "ID trả lời — answer id"),
+        "TRANGTHAI": (False, "Table 17, row unknown", "Trạng thái — status"),
+    },
+    "LayDanhSachHoiDapGuiTuDVCQG": {
+        "DIACHI": (False, "Table 15, row unknown", "Địa chỉ — asker's address"),
+        "HOIDAPID": (False, "Table 15, row unknown", "ID hỏi đáp — question id"),
+        "HOVATEN": (False, "Table 15, row unknown", "Họ và tên — asker's name"),
+        "MADONVI": (False, "Table 15, row unknown", "Mã đơn vị — agency code"),
+        "MALINHVUC": (False, "Table 15, row unknown", "Mã lĩnh vực — field code"),
+        "MATTHCDP": (
+            False,
+            "Table 15, row unknown",
+            "Mã thủ tục hành chính địa phương — local procedure code",
+        ),
+        "NOIDUNG": (False, "Table 15, row unknown", "Nội dung câu hỏi — question text"),
+        "NOIDUNGTRALOI": (False, "Table 15, row unknown", "Nội dung trả lời — answer text"),
+        "SODIENTHOAI": (False, "Table 15, row unknown", "Số điện thoại — asker's phone"),
+        "TENDONVI": (False, "Table 15, row unknown", "Tên đơn vị — agency name"),
+        "THUDIENTU": (False, "Table 15, row unknown", "Thư điện tử — asker's e-mail"),
+        "TRALOIID": (False, "Table 15, row unknown", "ID trả lời — answer id"),
+        "TRANGTHAI": (False, "Table 15, row unknown", "Trạng thái — status"),
+    },
+    "LayQDCB": {
+        "NGAYQUYETDINH": (False, "Table 7, row unknown", "Ngày quyết định — decision date"),
+        "SOQUYETDINH": (False, "Table 7, row unknown", "Số quyết định — decision number"),
+        "TRICHYEU": (False, "Table 7, row unknown", "Trích yếu — summary"),
+    },
+    "LayTaiLieuPAKN": {},
+    "LayThuTuc": {
+        "CACHTHUCTHUCHIEN": (
+            False,
+            "Table 6, row unknown",
+            "Cách thức thực hiện — submission channels",
+        ),
+        "CACHTHUCTHUCHIEN[].KENH": (True, "Table 6, row unknown", "Kênh — channel"),
+        "CACHTHUCTHUCHIEN[].THOIGIAN": (
+            True,
+            "Table 6, row unknown",
+            "Thời gian — processing times",
+        ),
+        "CACHTHUCTHUCHIEN[].THOIGIAN[].DONVITINH": (
+            True,
+            "Table 6, row unknown",
+            "Đơn vị tính — unit",
+        ),
+        "CACHTHUCTHUCHIEN[].THOIGIAN[].MOTA": (True, "Table 6, row unknown", "Mô tả — description"),
+        "CACHTHUCTHUCHIEN[].THOIGIAN[].PHILEPHI": (
+            True,
+            "Table 6, row unknown",
+            "Phí, lệ phí — fees",
+        ),
+        "CACHTHUCTHUCHIEN[].THOIGIAN[].PHILEPHI[].DONVI": (
+            True,
+            "Table 6, row unknown",
+            "Đơn vị — currency unit",
+        ),
+        "CACHTHUCTHUCHIEN[].THOIGIAN[].PHILEPHI[].MAPHILEPHI": (
+            True,
+            "Table 6, row unknown",
+            "Mã phí, lệ phí — fee code",
+        ),
+        "CACHTHUCTHUCHIEN[].THOIGIAN[].PHILEPHI[].MOTA": (
+            True,
+            "Table 6, row unknown",
+            "Mô tả — description",
+        ),
+        "CACHTHUCTHUCHIEN[].THOIGIAN[].PHILEPHI[].SOTIEN": (
+            True,
+            "Table 6, row unknown",
+            "Số tiền — amount",
+        ),
+        "CACHTHUCTHUCHIEN[].THOIGIAN[].PHILEPHI[].TENTEP": (
+            False,
+            "Table 6, row unknown",
+            "Tên tệp — file name",
+        ),
+        "CACHTHUCTHUCHIEN[].THOIGIAN[].PHILEPHI[].URL": (
+            False,
+            "Table 6, row unknown",
+            "Đường dẫn — URL",
+        ),
+        "CACHTHUCTHUCHIEN[].THOIGIAN[].THOIGIANGIAIQUYET": (
+            True,
+            "Table 6, row unknown",
+            "Thời gian giải quyết — processing time",
+        ),
+        "CANCUPHAPLY": (False, "Table 6, row unknown", "Căn cứ pháp lý — legal bases"),
+        "CANCUPHAPLY[].COQUANBANHANH": (
+            False,
+            "Table 6, row unknown",
+            "Cơ quan ban hành — issuing body",
+        ),
+        "CANCUPHAPLY[].DIACHITRUYCAP": (
+            False,
+            "Table 6, row unknown",
+            "Địa chỉ truy cập — access URL",
+        ),
+        "CANCUPHAPLY[].NGAYBANHANH": (False, "Table 6, row unknown", "Ngày ban hành — issue date"),
+        "CANCUPHAPLY[].NGAYHIEULUC": (
+            False,
+            "Table 6, row unknown",
+            "Ngày hiệu lực — effective date",
+        ),
+        "CANCUPHAPLY[].SOVANBAN": (True, "Table 6, row unknown", "Số văn bản — document number"),
+        "CANCUPHAPLY[].TENVANBAN": (True, "Table 6, row unknown", "Tên văn bản — document title"),
+        "CAPTHUCHIEN": (False, "Table 6, row unknown", "Cấp thực hiện — implementing level"),
+        "CAPTHUCHIEN[].CAPTHUCHIEN": (False, "Table 6, row unknown", "Cấp thực hiện — level code"),
+        "CAPTHUCHIEN[].TENCAP": (False, "Table 6, row unknown", "Tên cấp — level name"),
+        "COQUANCOTHAMQUYEN": (
+            False,
+            "Table 6, row unknown",
+            "Cơ quan có thẩm quyền — competent agencies",
+        ),
+        "COQUANCOTHAMQUYEN[].MADONVI": (True, "Table 6, row unknown", "Mã đơn vị — agency code"),
+        "COQUANCOTHAMQUYEN[].TENDONVI": (True, "Table 6, row unknown", "Tên đơn vị — agency name"),
+        "COQUANDUOCUYQUYEN": (
+            False,
+            "Table 6, row unknown",
+            "Cơ quan được ủy quyền — delegated agencies",
+        ),
+        "COQUANDUOCUYQUYEN[].MADONVI": (True, "Table 6, row unknown", "Mã đơn vị — agency code"),
+        "COQUANDUOCUYQUYEN[].TENDONVI": (True, "Table 6, row unknown", "Tên đơn vị — agency name"),
+        "COQUANPHOIHOP": (
+            False,
+            "Table 6, row unknown",
+            "Cơ quan phối hợp — coordinating agencies",
+        ),
+        "COQUANPHOIHOP[].MADONVI": (True, "Table 6, row unknown", "Mã đơn vị — agency code"),
+        "COQUANPHOIHOP[].TENDONVI": (True, "Table 6, row unknown", "Tên đơn vị — agency name"),
+        "COQUANTHUCHIEN": (
+            False,
+            "Table 6, row unknown",
+            "Cơ quan thực hiện — implementing agencies",
+        ),
+        "COQUANTHUCHIEN[].MADONVI": (True, "Table 6, row unknown", "Mã đơn vị — agency code"),
+        "COQUANTHUCHIEN[].TENDONVI": (True, "Table 6, row unknown", "Tên đơn vị — agency name"),
+        "DIACHITIEPNHAN": (False, "Table 6, row unknown", "Địa chỉ tiếp nhận — receiving address"),
+        "DOITUONGTHUCHIEN": (
+            False,
+            "Table 6, row unknown",
+            "Đối tượng thực hiện — applicant types",
+        ),
+        "DOITUONGTHUCHIEN[].MADOITUONG": (
+            False,
+            "Table 6, row unknown",
+            "Mã đối tượng — applicant-type code",
+        ),
+        "DOITUONGTHUCHIEN[].TENDOITUONG": (
+            True,
+            "Table 6, row unknown",
+            "Tên đối tượng — applicant-type name",
+        ),
+        "ID": (False, "Table 6, row unknown", "ID — internal id"),
+        "IDQUYETDINHCONGBO": (
+            False,
+            "Table 6, row unknown",
+            "ID quyết định công bố — publication-decision id",
+        ),
+        "KETQUATHUCHIEN": (False, "Table 6, row unknown", "Kết quả thực hiện — results"),
+        "KETQUATHUCHIEN[].MAKETQUA": (True, "Table 6, row unknown", "Mã kết quả — result code"),
+        "KETQUATHUCHIEN[].TENKETQUA": (True, "Table 6, row unknown", "Tên kết quả — result name"),
+        "KETQUATHUCHIEN[].TENTEP": (False, "Table 6, row unknown", "Tên tệp — file name"),
+        "KETQUATHUCHIEN[].URL": (False, "Table 6, row unknown", "Đường dẫn — URL"),
+        "LINHVUCTHUCHIEN": (False, "Table 6, row unknown", "Lĩnh vực thực hiện — fields (sectors)"),
+        "LINHVUCTHUCHIEN[].MALINHVUC": (True, "Table 6, row unknown", "Mã lĩnh vực — field code"),
+        "LINHVUCTHUCHIEN[].TENLINHVUC": (True, "Table 6, row unknown", "Tên lĩnh vực — field name"),
+        "LOAITTHC": (False, "Table 6, row unknown", "Loại thủ tục hành chính — procedure type"),
+        "MACOQUANCONGBO": (
+            False,
+            "Table 6, row unknown",
+            "Mã cơ quan công bố — publishing agency code",
+        ),
+        "MATTHC": (False, "Table 6, row unknown", "Mã thủ tục hành chính — procedure code"),
+        "MOTA": (False, "Table 6, row unknown", "Mô tả — description"),
+        "MOTACOQUANTHAMQUYEN": (
+            False,
+            "Table 6, row unknown",
+            "Mô tả cơ quan thẩm quyền — competent-authority description",
+        ),
+        "MOTACOQUANTHUCHIEN": (
+            False,
+            "Table 6, row unknown",
+            "Mô tả cơ quan thực hiện — implementing-agency description",
+        ),
+        "MOTADOITUONGTHUCHIEN": (
+            False,
+            "Table 6, row unknown",
+            "Mô tả đối tượng thực hiện — applicant description",
+        ),
+        "QUYETDINH": (False, "Table 6, row unknown", "Quyết định — decision"),
+        "TENTTHC": (False, "Table 6, row unknown", "Tên thủ tục hành chính — procedure name"),
+        "THANHPHANHOSO": (False, "Table 6, row unknown", "Thành phần hồ sơ — dossier components"),
+        "THANHPHANHOSO[].GIAYTO": (True, "Table 6, row unknown", "Giấy tờ — documents"),
+        "THANHPHANHOSO[].GIAYTO[].MAGIAYTO": (
+            True,
+            "Table 6, row unknown",
+            "Mã giấy tờ — document code",
+        ),
+        "THANHPHANHOSO[].GIAYTO[].MA_KQ_THAYTHE": (
+            False,
+            "Table 6, row unknown",
+            "Mã kết quả thay thế — code of the result it replaces",
+        ),
+        "THANHPHANHOSO[].GIAYTO[].SOBANCHINH": (
+            False,
+            "Table 6, row unknown",
+            "Số bản chính — number of originals",
+        ),
+        "THANHPHANHOSO[].GIAYTO[].SOBANSAO": (
+            False,
+            "Table 6, row unknown",
+            "Số bản sao — number of copies",
+        ),
+        "THANHPHANHOSO[].GIAYTO[].TENGIAYTO": (
+            True,
+            "Table 6, row unknown",
+            "Tên giấy tờ — document name",
+        ),
+        "THANHPHANHOSO[].GIAYTO[].TENMAUDON": (
+            True,
+            "Table 6, row unknown",
+            "Tên mẫu đơn — form file name",
+        ),
+        "THANHPHANHOSO[].GIAYTO[].URL": (True, "Table 6, row unknown", "Đường dẫn — form URL"),
+        "THANHPHANHOSO[].TRUONGHOP": (True, "Table 6, row unknown", "Trường hợp — case"),
+        "TRANGTHAI": (False, "Table 6, row unknown", "Trạng thái — status"),
+        "TRINHTUTHUCHIEN": (False, "Table 6, row unknown", "Trình tự thực hiện — procedure steps"),
+        "TRINHTUTHUCHIEN[].TRINHTU": (True, "Table 6, row unknown", "Trình tự — steps"),
+        "TRINHTUTHUCHIEN[].TRINHTU[].TENTRINHTU": (
+            True,
+            "Table 6, row unknown",
+            "Tên trình tự — step text",
+        ),
+        "TRINHTUTHUCHIEN[].TRUONGHOP": (True, "Table 6, row unknown", "Trường hợp — case"),
+        "TTHCLIENQUAN": (
+            False,
+            "Table 6, row unknown",
+            "Thủ tục hành chính liên quan — related procedures",
+        ),
+        "TTHCLIENTHONG": (
+            False,
+            "Table 6, row unknown",
+            "Thủ tục hành chính liên thông — linked (inter-agency) procedures",
+        ),
+        "TUKHOA": (False, "Table 6, row unknown", "Từ khóa — keywords"),
+        "YEUCAU": (False, "Table 6, row unknown", "Yêu cầu, điều kiện — requirements/conditions"),
+    },
+}
+# Every wire name of the spec: the only names a captured refusal entry may list (``named``).
 WIRE_NAMES: frozenset[str] = frozenset(
     {
         "CACHTHUCTHUCHIEN",
@@ -269,6 +553,7 @@ class Client(SyncEngine):
         session_error_codes: Iterable[str] = SESSION_ERROR_CODES,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         capture: str | PathLike[str] | Callable[[dict[str, Any]], None] | None = None,
+        strict_answers: bool = False,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         """Configures the client; nothing is sent until the first call.
@@ -294,7 +579,8 @@ class Client(SyncEngine):
             session_ttl: seconds a session token is reused.
             session_error_codes: error codes that mean "session invalid" (default ``("-2",)``).
             max_response_bytes: largest answer read, after decompression (32 MiB).
-            capture: off by default. A file path (JSON Lines, appended) or a callable given one dict per exchange: packet, endpoint, error_code, and per key path of the answer's records its JSON type, field kind, length and count — never a value (only the values of ``code`` fields), refusals' messages with every value blanked; login is never recorded. The format: docs/capture.schema.json; read it with ``qcvngen learn``. A capture that cannot be written is logged (without values) and never fails the call.
+            capture: off by default. A file path (JSON Lines, appended) or a callable given one dict per exchange: packet, endpoint, error_code, and per key path of the answer's records its JSON type, field kind, length and count — never a value (only the values of ``code`` fields), refusals' messages with every value blanked; login is never recorded. The format: docs/capture.schema.json; read it with ``qcvngen learn``. A capture that cannot be written is logged (without values) and never fails the call. A refused exchange leaves one short entry (no value, no key). A file is capped: it and its rotated copies ``.1``-``.3`` stay within 64 MiB (``capture.CaptureFile(path, max_bytes=...)`` sets another cap); a FIFO, device or link is refused here.
+            strict_answers: ``False`` (default): a pulled value that breaks the rule of a field the spec only guesses (membership not ``regulation``, or confidence below ``high``) is kept as sent, logged (field, rule and table, never the value) and listed in the result's ``warnings``; ``True``: any value off its rule fails the whole pull (ResponseFormatError).
             transport: an httpx transport (tests, proxies).
 
         Raises:
@@ -323,10 +609,12 @@ class Client(SyncEngine):
             session_error_codes=session_error_codes,
             max_response_bytes=max_response_bytes,
             capture=capture,
+            strict_answers=strict_answers,
             user_agent=USER_AGENT,
             messages=wire.PATTERN_MESSAGES,
             code_paths=CODE_PATHS,
             wire_names=WIRE_NAMES,
+            answer_fields=ANSWER_FIELDS,
         )
         self._open(timeout, transport)
 
@@ -367,7 +655,7 @@ class Client(SyncEngine):
     ) -> list[BatchResult]:
         """Push DongBoHoSoMC as new records or updates, in one call.
 
-        Each batch is sent with ``isUpdating`` "False"; when the portal answers that some of its records exist already (and names them), nothing of it was stored, so the new ones are sent again as new and the existing ones with ``isUpdating`` "True". Every record is stored once; the retry rules of every push hold (nothing is resent when the outcome is unknown).
+        Each batch is sent with ``isUpdating`` "False"; when the portal answers that some of its records exist already, nothing of it was stored: the held records are found (named by the portal, or else by halving the refused part, a few extra requests) and the others sent again as new, then the held ones with ``isUpdating`` "True". Every record is stored once and only records the portal refused as held are updated (also one another writer stored meanwhile); the retry rules of every push hold (nothing is resent when the outcome is unknown).
 
         Args:
             records: ``models.DongBoHoSoMCRecord`` (Table 2: Fields of the packet synchronising administrative-procedure dossiers (DongBoHoSoMC)) instances or mappings by wire name; all are checked before anything is sent, then sent in batches of ``batch_size``.
@@ -481,7 +769,7 @@ class Client(SyncEngine):
         self,
         *,
         ma_tthc: str,
-    ) -> list[models.LayThuTucResult]:
+    ) -> PullResult[models.LayThuTucResult]:
         """Pull LayThuTuc (Table 1, row 4.1): Retrieve information on an administrative procedure.
 
         Lấy thông tin về một thủ tục hành chính.
@@ -490,7 +778,7 @@ class Client(SyncEngine):
             ma_tthc: ``maTTHC``: procedure code / Mã thủ tục hành chính.
 
         Returns:
-            The results as ``models.LayThuTucResult`` (Table 6: Procedure fields returned by the LayThuTuc packet).
+            The results as ``models.LayThuTucResult`` (Table 6: Procedure fields returned by the LayThuTuc packet), a list whose ``warnings`` name the values kept as sent although they break the rule of a field the spec only guesses (see ``strict_answers``).
 
         Raises:
             PortalError: the portal refused the request (``code``, ``message``).
@@ -507,7 +795,7 @@ class Client(SyncEngine):
         self,
         *,
         id_qdcb: str,
-    ) -> list[models.LayQDCBResult]:
+    ) -> PullResult[models.LayQDCBResult]:
         """Pull LayQDCB (Table 1, row 4.2): Retrieve the list of publication decisions (quyết định công bố) on administrative procedures.
 
         Lấy danh sách quyết định công bố thủ tục hành chính.
@@ -516,7 +804,7 @@ class Client(SyncEngine):
             id_qdcb: ``idQDCB``: publication-decision id / ID quyết định công bố.
 
         Returns:
-            The results as ``models.LayQDCBResult`` (Table 7: Publication-decision fields returned by the LayQDCB packet).
+            The results as ``models.LayQDCBResult`` (Table 7: Publication-decision fields returned by the LayQDCB packet), a list whose ``warnings`` name the values kept as sent although they break the rule of a field the spec only guesses (see ``strict_answers``).
 
         Raises:
             PortalError: the portal refused the request (``code``, ``message``).
@@ -560,13 +848,13 @@ class Client(SyncEngine):
 
     def danh_sach_pakn_cho_xu_ly(
         self,
-    ) -> list[models.DanhSachPAKNChoXuLyResult]:
+    ) -> PullResult[models.DanhSachPAKNChoXuLyResult]:
         """Pull DanhSachPAKNChoXuLy (Table 1, row 5.2.1): Retrieve the list of citizen petitions pending processing on the NPSP.
 
         Lấy danh sách phản ánh, kiến nghị của người dân đang chờ xử lý trên Cổng Dịch vụ công quốc gia.
 
         Returns:
-            The results as ``models.DanhSachPAKNChoXuLyResult`` (Table 9: Pending-petition fields returned by the DanhSachPAKNChoXuLy packet).
+            The results as ``models.DanhSachPAKNChoXuLyResult`` (Table 9: Pending-petition fields returned by the DanhSachPAKNChoXuLy packet), a list whose ``warnings`` name the values kept as sent although they break the rule of a field the spec only guesses (see ``strict_answers``).
 
         Raises:
             PortalError: the portal refused the request (``code``, ``message``).
@@ -617,7 +905,7 @@ class Client(SyncEngine):
         self,
         *,
         tep_tin_phan_anh: str,
-    ) -> list[models.LayTaiLieuPAKNResult]:
+    ) -> PullResult[models.LayTaiLieuPAKNResult]:
         """Pull LayTaiLieuPAKN (Table 1, row 5.2.3): Retrieve the documents attached to a petition on the NPSP.
 
         Lấy các tài liệu đính kèm của phản ánh, kiến nghị trên Cổng Dịch vụ công quốc gia.
@@ -626,7 +914,7 @@ class Client(SyncEngine):
             tep_tin_phan_anh: ``TepTinPhanAnh``: petition file(s) / Tệp tin phản ánh.
 
         Returns:
-            The results as ``models.LayTaiLieuPAKNResult`` (Table 12: Document fields returned by the LayTaiLieuPAKN packet).
+            The results as ``models.LayTaiLieuPAKNResult`` (Table 12: Document fields returned by the LayTaiLieuPAKN packet), a list whose ``warnings`` name the values kept as sent although they break the rule of a field the spec only guesses (see ``strict_answers``).
 
         Raises:
             PortalError: the portal refused the request (``code``, ``message``).
@@ -641,13 +929,13 @@ class Client(SyncEngine):
 
     def danh_sach_pakn_cong_khai(
         self,
-    ) -> list[models.DanhSachPAKNCongKhaiResult]:
+    ) -> PullResult[models.DanhSachPAKNCongKhaiResult]:
         """Pull DanhSachPAKNCongKhai (Table 1, row 5.3.1): Retrieve the list of petitions accepted and publicly processed by the NPSP, to display on the unit's portal.
 
         Lấy danh sách phản ánh, kiến nghị đã được Cổng Dịch vụ công quốc gia tiếp nhận, xử lý và công khai, để hiển thị trên cổng của đơn vị.
 
         Returns:
-            The results as ``models.DanhSachPAKNCongKhaiResult`` (Table 13: Public-petition fields returned by the DanhSachPAKNCongKhai packet).
+            The results as ``models.DanhSachPAKNCongKhaiResult`` (Table 13: Public-petition fields returned by the DanhSachPAKNCongKhai packet), a list whose ``warnings`` name the values kept as sent although they break the rule of a field the spec only guesses (see ``strict_answers``).
 
         Raises:
             PortalError: the portal refused the request (``code``, ``message``).
@@ -690,13 +978,13 @@ class Client(SyncEngine):
 
     def lay_danh_sach_hoi_dap_gui_tu_dvcqg(
         self,
-    ) -> list[models.LayDanhSachHoiDapGuiTuDVCQGResult]:
+    ) -> PullResult[models.LayDanhSachHoiDapGuiTuDVCQGResult]:
         """Pull LayDanhSachHoiDapGuiTuDVCQG (Table 1, row 6.2.1): Share the Q&A list from the NPSP to the ministry/province portal or single-window system.
 
         Chia sẻ danh sách hỏi đáp từ Cổng Dịch vụ công quốc gia cho Cổng Dịch vụ công hoặc Hệ thống thông tin một cửa điện tử cấp bộ, cấp tỉnh.
 
         Returns:
-            The results as ``models.LayDanhSachHoiDapGuiTuDVCQGResult`` (Table 15: Fields of citizen and business questions returned by the LayDanhSachHoiDapGuiTuDVCQG packet).
+            The results as ``models.LayDanhSachHoiDapGuiTuDVCQGResult`` (Table 15: Fields of citizen and business questions returned by the LayDanhSachHoiDapGuiTuDVCQG packet), a list whose ``warnings`` name the values kept as sent although they break the rule of a field the spec only guesses (see ``strict_answers``).
 
         Raises:
             PortalError: the portal refused the request (``code``, ``message``).
@@ -748,13 +1036,13 @@ class Client(SyncEngine):
 
     def lay_danh_sach_hoi_dap_bo_co_quan(
         self,
-    ) -> list[models.LayDanhSachHoiDapBoCoQuanResult]:
+    ) -> PullResult[models.LayDanhSachHoiDapBoCoQuanResult]:
         """Pull LayDanhSachHoiDapBoCoQuan (Table 1, row 6.3.1): The NPSP shares the Q&A set compiled per administrative procedure for local authorities.
 
         Cổng Dịch vụ công quốc gia chia sẻ bộ hỏi đáp được biên soạn theo từng thủ tục hành chính cho các địa phương.
 
         Returns:
-            The results as ``models.LayDanhSachHoiDapBoCoQuanResult`` (Table 17: Fields of the ministry-compiled Q&A returned by the LayDanhSachHoiDapBoCoQuan packet).
+            The results as ``models.LayDanhSachHoiDapBoCoQuanResult`` (Table 17: Fields of the ministry-compiled Q&A returned by the LayDanhSachHoiDapBoCoQuan packet), a list whose ``warnings`` name the values kept as sent although they break the rule of a field the spec only guesses (see ``strict_answers``).
 
         Raises:
             PortalError: the portal refused the request (``code``, ``message``).
@@ -802,6 +1090,7 @@ class AsyncClient(AsyncEngine):
         session_error_codes: Iterable[str] = SESSION_ERROR_CODES,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         capture: str | PathLike[str] | Callable[[dict[str, Any]], None] | None = None,
+        strict_answers: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         """Configures the client; nothing is sent until the first call.
@@ -827,7 +1116,8 @@ class AsyncClient(AsyncEngine):
             session_ttl: seconds a session token is reused.
             session_error_codes: error codes that mean "session invalid" (default ``("-2",)``).
             max_response_bytes: largest answer read, after decompression (32 MiB).
-            capture: off by default. A file path (JSON Lines, appended) or a callable given one dict per exchange: packet, endpoint, error_code, and per key path of the answer's records its JSON type, field kind, length and count — never a value (only the values of ``code`` fields), refusals' messages with every value blanked; login is never recorded. The format: docs/capture.schema.json; read it with ``qcvngen learn``. A capture that cannot be written is logged (without values) and never fails the call.
+            capture: off by default. A file path (JSON Lines, appended) or a callable given one dict per exchange: packet, endpoint, error_code, and per key path of the answer's records its JSON type, field kind, length and count — never a value (only the values of ``code`` fields), refusals' messages with every value blanked; login is never recorded. The format: docs/capture.schema.json; read it with ``qcvngen learn``. A capture that cannot be written is logged (without values) and never fails the call. A refused exchange leaves one short entry (no value, no key). A file is capped: it and its rotated copies ``.1``-``.3`` stay within 64 MiB (``capture.CaptureFile(path, max_bytes=...)`` sets another cap); a FIFO, device or link is refused here.
+            strict_answers: ``False`` (default): a pulled value that breaks the rule of a field the spec only guesses (membership not ``regulation``, or confidence below ``high``) is kept as sent, logged (field, rule and table, never the value) and listed in the result's ``warnings``; ``True``: any value off its rule fails the whole pull (ResponseFormatError).
             transport: an httpx transport (tests, proxies).
 
         Raises:
@@ -856,10 +1146,12 @@ class AsyncClient(AsyncEngine):
             session_error_codes=session_error_codes,
             max_response_bytes=max_response_bytes,
             capture=capture,
+            strict_answers=strict_answers,
             user_agent=USER_AGENT,
             messages=wire.PATTERN_MESSAGES,
             code_paths=CODE_PATHS,
             wire_names=WIRE_NAMES,
+            answer_fields=ANSWER_FIELDS,
         )
         self._open(timeout, transport)
 
@@ -902,7 +1194,7 @@ class AsyncClient(AsyncEngine):
     ) -> list[BatchResult]:
         """Push DongBoHoSoMC as new records or updates, in one call.
 
-        Each batch is sent with ``isUpdating`` "False"; when the portal answers that some of its records exist already (and names them), nothing of it was stored, so the new ones are sent again as new and the existing ones with ``isUpdating`` "True". Every record is stored once; the retry rules of every push hold (nothing is resent when the outcome is unknown).
+        Each batch is sent with ``isUpdating`` "False"; when the portal answers that some of its records exist already, nothing of it was stored: the held records are found (named by the portal, or else by halving the refused part, a few extra requests) and the others sent again as new, then the held ones with ``isUpdating`` "True". Every record is stored once and only records the portal refused as held are updated (also one another writer stored meanwhile); the retry rules of every push hold (nothing is resent when the outcome is unknown).
 
         Args:
             records: ``models.DongBoHoSoMCRecord`` (Table 2: Fields of the packet synchronising administrative-procedure dossiers (DongBoHoSoMC)) instances or mappings by wire name; all are checked before anything is sent, then sent in batches of ``batch_size``.
@@ -1016,7 +1308,7 @@ class AsyncClient(AsyncEngine):
         self,
         *,
         ma_tthc: str,
-    ) -> list[models.LayThuTucResult]:
+    ) -> PullResult[models.LayThuTucResult]:
         """Pull LayThuTuc (Table 1, row 4.1): Retrieve information on an administrative procedure.
 
         Lấy thông tin về một thủ tục hành chính.
@@ -1025,7 +1317,7 @@ class AsyncClient(AsyncEngine):
             ma_tthc: ``maTTHC``: procedure code / Mã thủ tục hành chính.
 
         Returns:
-            The results as ``models.LayThuTucResult`` (Table 6: Procedure fields returned by the LayThuTuc packet).
+            The results as ``models.LayThuTucResult`` (Table 6: Procedure fields returned by the LayThuTuc packet), a list whose ``warnings`` name the values kept as sent although they break the rule of a field the spec only guesses (see ``strict_answers``).
 
         Raises:
             PortalError: the portal refused the request (``code``, ``message``).
@@ -1042,7 +1334,7 @@ class AsyncClient(AsyncEngine):
         self,
         *,
         id_qdcb: str,
-    ) -> list[models.LayQDCBResult]:
+    ) -> PullResult[models.LayQDCBResult]:
         """Pull LayQDCB (Table 1, row 4.2): Retrieve the list of publication decisions (quyết định công bố) on administrative procedures.
 
         Lấy danh sách quyết định công bố thủ tục hành chính.
@@ -1051,7 +1343,7 @@ class AsyncClient(AsyncEngine):
             id_qdcb: ``idQDCB``: publication-decision id / ID quyết định công bố.
 
         Returns:
-            The results as ``models.LayQDCBResult`` (Table 7: Publication-decision fields returned by the LayQDCB packet).
+            The results as ``models.LayQDCBResult`` (Table 7: Publication-decision fields returned by the LayQDCB packet), a list whose ``warnings`` name the values kept as sent although they break the rule of a field the spec only guesses (see ``strict_answers``).
 
         Raises:
             PortalError: the portal refused the request (``code``, ``message``).
@@ -1095,13 +1387,13 @@ class AsyncClient(AsyncEngine):
 
     async def danh_sach_pakn_cho_xu_ly(
         self,
-    ) -> list[models.DanhSachPAKNChoXuLyResult]:
+    ) -> PullResult[models.DanhSachPAKNChoXuLyResult]:
         """Pull DanhSachPAKNChoXuLy (Table 1, row 5.2.1): Retrieve the list of citizen petitions pending processing on the NPSP.
 
         Lấy danh sách phản ánh, kiến nghị của người dân đang chờ xử lý trên Cổng Dịch vụ công quốc gia.
 
         Returns:
-            The results as ``models.DanhSachPAKNChoXuLyResult`` (Table 9: Pending-petition fields returned by the DanhSachPAKNChoXuLy packet).
+            The results as ``models.DanhSachPAKNChoXuLyResult`` (Table 9: Pending-petition fields returned by the DanhSachPAKNChoXuLy packet), a list whose ``warnings`` name the values kept as sent although they break the rule of a field the spec only guesses (see ``strict_answers``).
 
         Raises:
             PortalError: the portal refused the request (``code``, ``message``).
@@ -1152,7 +1444,7 @@ class AsyncClient(AsyncEngine):
         self,
         *,
         tep_tin_phan_anh: str,
-    ) -> list[models.LayTaiLieuPAKNResult]:
+    ) -> PullResult[models.LayTaiLieuPAKNResult]:
         """Pull LayTaiLieuPAKN (Table 1, row 5.2.3): Retrieve the documents attached to a petition on the NPSP.
 
         Lấy các tài liệu đính kèm của phản ánh, kiến nghị trên Cổng Dịch vụ công quốc gia.
@@ -1161,7 +1453,7 @@ class AsyncClient(AsyncEngine):
             tep_tin_phan_anh: ``TepTinPhanAnh``: petition file(s) / Tệp tin phản ánh.
 
         Returns:
-            The results as ``models.LayTaiLieuPAKNResult`` (Table 12: Document fields returned by the LayTaiLieuPAKN packet).
+            The results as ``models.LayTaiLieuPAKNResult`` (Table 12: Document fields returned by the LayTaiLieuPAKN packet), a list whose ``warnings`` name the values kept as sent although they break the rule of a field the spec only guesses (see ``strict_answers``).
 
         Raises:
             PortalError: the portal refused the request (``code``, ``message``).
@@ -1178,13 +1470,13 @@ class AsyncClient(AsyncEngine):
 
     async def danh_sach_pakn_cong_khai(
         self,
-    ) -> list[models.DanhSachPAKNCongKhaiResult]:
+    ) -> PullResult[models.DanhSachPAKNCongKhaiResult]:
         """Pull DanhSachPAKNCongKhai (Table 1, row 5.3.1): Retrieve the list of petitions accepted and publicly processed by the NPSP, to display on the unit's portal.
 
         Lấy danh sách phản ánh, kiến nghị đã được Cổng Dịch vụ công quốc gia tiếp nhận, xử lý và công khai, để hiển thị trên cổng của đơn vị.
 
         Returns:
-            The results as ``models.DanhSachPAKNCongKhaiResult`` (Table 13: Public-petition fields returned by the DanhSachPAKNCongKhai packet).
+            The results as ``models.DanhSachPAKNCongKhaiResult`` (Table 13: Public-petition fields returned by the DanhSachPAKNCongKhai packet), a list whose ``warnings`` name the values kept as sent although they break the rule of a field the spec only guesses (see ``strict_answers``).
 
         Raises:
             PortalError: the portal refused the request (``code``, ``message``).
@@ -1229,13 +1521,13 @@ class AsyncClient(AsyncEngine):
 
     async def lay_danh_sach_hoi_dap_gui_tu_dvcqg(
         self,
-    ) -> list[models.LayDanhSachHoiDapGuiTuDVCQGResult]:
+    ) -> PullResult[models.LayDanhSachHoiDapGuiTuDVCQGResult]:
         """Pull LayDanhSachHoiDapGuiTuDVCQG (Table 1, row 6.2.1): Share the Q&A list from the NPSP to the ministry/province portal or single-window system.
 
         Chia sẻ danh sách hỏi đáp từ Cổng Dịch vụ công quốc gia cho Cổng Dịch vụ công hoặc Hệ thống thông tin một cửa điện tử cấp bộ, cấp tỉnh.
 
         Returns:
-            The results as ``models.LayDanhSachHoiDapGuiTuDVCQGResult`` (Table 15: Fields of citizen and business questions returned by the LayDanhSachHoiDapGuiTuDVCQG packet).
+            The results as ``models.LayDanhSachHoiDapGuiTuDVCQGResult`` (Table 15: Fields of citizen and business questions returned by the LayDanhSachHoiDapGuiTuDVCQG packet), a list whose ``warnings`` name the values kept as sent although they break the rule of a field the spec only guesses (see ``strict_answers``).
 
         Raises:
             PortalError: the portal refused the request (``code``, ``message``).
@@ -1287,13 +1579,13 @@ class AsyncClient(AsyncEngine):
 
     async def lay_danh_sach_hoi_dap_bo_co_quan(
         self,
-    ) -> list[models.LayDanhSachHoiDapBoCoQuanResult]:
+    ) -> PullResult[models.LayDanhSachHoiDapBoCoQuanResult]:
         """Pull LayDanhSachHoiDapBoCoQuan (Table 1, row 6.3.1): The NPSP shares the Q&A set compiled per administrative procedure for local authorities.
 
         Cổng Dịch vụ công quốc gia chia sẻ bộ hỏi đáp được biên soạn theo từng thủ tục hành chính cho các địa phương.
 
         Returns:
-            The results as ``models.LayDanhSachHoiDapBoCoQuanResult`` (Table 17: Fields of the ministry-compiled Q&A returned by the LayDanhSachHoiDapBoCoQuan packet).
+            The results as ``models.LayDanhSachHoiDapBoCoQuanResult`` (Table 17: Fields of the ministry-compiled Q&A returned by the LayDanhSachHoiDapBoCoQuan packet), a list whose ``warnings`` name the values kept as sent although they break the rule of a field the spec only guesses (see ``strict_answers``).
 
         Raises:
             PortalError: the portal refused the request (``code``, ``message``).

@@ -189,7 +189,14 @@ class ServiceUnavailableError(TransportError):
 class ResponseFormatError(Qcvn120Error):
     """The answer cannot be used: not JSON, not an object, no ``error_code``, duplicate keys, a
     redirect, too large, or pull results that do not fit their model. For a push, the records may
-    have been stored."""
+    have been stored.
+
+    For results that do not fit, the text names each field in words (its title, table and row and
+    the rule broken, never a value) and ``answer`` holds the answer's structure with every value
+    replaced by its shape (``"<text, 12 characters>"``), safe to log; otherwise ``answer`` is None.
+    """
+
+    answer: object = None
 
 
 class PortalNotFoundError(ResponseFormatError):

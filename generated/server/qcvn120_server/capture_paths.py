@@ -27,7 +27,7 @@ REQUEST_CODE_PATHS: dict[str, frozenset[str]] = {
     ),
     "DongBoThongKeHoSo": frozenset({"LoaiThongKe"}),
 }
-# Every wire name of the spec: the only capitalised words a captured refusal message keeps.
+# Every wire name of the spec: the only names a captured refusal entry may list (``named``).
 WIRE_NAMES: frozenset[str] = frozenset(
     {
         "CACHTHUCTHUCHIEN",

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import ir
-from ..runtime.shared.capture import redact_message
+from ..runtime.shared.capture import looks_like_code, redact_message
 from .read import Capture, LearnInputError
+
+# Bounds on what a capture set can make learn hold, whatever its size: memory stays flat.
+MAX_CODES_PER_PATH = 200
+MAX_PATHS_PER_PACKET = 5000
+# Characters that could forge a line or a workflow command in a terminal or a CI log.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character written as ``\\uXXXX``: printable on one line."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
 
 IGNORED_KINDS = frozenset({"empty", "null"})
 _STRINGS = frozenset({"string", "code", "datetime", "integer", "decimal", "flag", "empty"})
@@ -43,15 +59,20 @@ class Stats:
         self.records += row["records"]
         self.seen += row["seen"]
         self.captures += 1
-        self.kinds.update(row["kinds"])
-        self.json.update(row["json"])
+        for name, count in row["kinds"].items():
+            self.kinds[name] += count
+        for name, count in row["json"].items():
+            self.json[name] += count
         if isinstance(row.get("max_length"), int):
             self.max_length = max(self.max_length or 0, row["max_length"])
         low_high = row.get("list_length")
         if isinstance(low_high, list) and len(low_high) == 2:
             old = self.list_length or (low_high[0], low_high[1])
             self.list_length = (min(old[0], low_high[0]), max(old[1], low_high[1]))
-        self.codes.update(row.get("codes", ()))
+        for code in row.get("codes", ()):
+            # Only what looks like a code is ever learned: never a name, phone or ID number.
+            if looks_like_code(code) and len(self.codes) < MAX_CODES_PER_PATH:
+                self.codes.add(code)
 
 
 @dataclass(frozen=True)
@@ -66,6 +87,7 @@ class UnknownKey:
     kind: str
     item_kind: str | None
     nested: tuple[tuple[str, str, int], ...]
+    rejected: str | None = None  # why --write will not propose it ("probably a typo of MaHoSo")
 
 
 @dataclass
@@ -84,6 +106,8 @@ class PacketReport:
     new_codes: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
     contradictions: list[tuple[str, str, str]] = field(default_factory=list)
     refusals: Counter[tuple[str, str]] = field(default_factory=Counter)
+    refused_records: int = 0
+    truncated: bool = False
 
 
 @dataclass
@@ -95,6 +119,7 @@ class Report:
     dates: tuple[str, str] | None
     packets: list[PacketReport]
     sources: list[str]
+    fingerprint: str = ""
 
 
 def infer_kind(kinds: Counter[str]) -> str:
@@ -133,40 +158,88 @@ def record_for(reg: ir.Regulation, packet: str, direction: str) -> str | None:
     return p.result_record if direction == "answer" else p.data_record
 
 
-def compare(reg: ir.Regulation, captures: list[Capture]) -> Report:
-    """Sum the captures per packet and compare them with the spec's tables."""
-    names = {p.name for p in reg.packets}
+class _SetHash:
+    """An order-independent fingerprint of a multiset of lines, computed as they stream past."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def add(self, text: str) -> None:
+        digest = hashlib.sha256(text.encode("utf-8")).digest()
+        self.total = (self.total + int.from_bytes(digest, "big")) % (1 << 256)
+
+    def hexdigest(self) -> str:
+        return f"{self.total:064x}"[:16]
+
+
+def _refusal(line: dict[str, Any], wire_names: set[str]) -> str:
+    """What a refusal is reported by: the spec's key names it named (legacy: its redacted message)."""
+    named = [n for n in line.get("named") or () if isinstance(n, str) and n in wire_names]
+    if named:
+        return "named " + ", ".join(sorted(set(named))[:20])
+    # Redacted again: a capture written by another system may not have blanked its values.
+    return escape_controls(redact_message(str(line.get("message") or ""), keys=wire_names))
+
+
+def _report_for(reg: ir.Regulation, reports: dict[tuple[str, str], PacketReport], cap: Capture) -> PacketReport:
+    packet, direction = cap.line["packet"], cap.line["direction"]
+    rep = reports.get((packet, direction))
+    if rep is None:
+        if packet not in {p.name for p in reg.packets}:
+            raise LearnInputError(f"{cap.where}: packet {escape_controls(packet)[:80]!r} is not in the spec")
+        record = record_for(reg, packet, direction)
+        table = next((t.number for t in reg.tables if record and t.record == record), None)
+        rep = reports[(packet, direction)] = PacketReport(packet, direction, table, record)
+    return rep
+
+
+def compare(reg: ir.Regulation, captures: Iterable[Capture]) -> Report:
+    """Sum the captures per packet and compare them with the spec's tables.
+
+    ``captures`` is consumed once, as a stream: memory depends on the spec and the distinct key
+    paths seen, never on the number of lines. Refused exchanges teach nothing: they are counted
+    per error code and named keys, and their shapes (if a capture holds any) are ignored.
+    """
     wire_names = {f.wire_name for r in reg.records for f in r.fields}
     reports: dict[tuple[str, str], PacketReport] = {}
-    dates = sorted(c.line["date"] for c in captures if c.line.get("date"))
+    first = last = ""
+    count = 0
+    sources: set[str] = set()
+    fingerprint = _SetHash()
     for cap in captures:
-        packet, direction = cap.line["packet"], cap.line["direction"]
-        if packet not in names:
-            raise LearnInputError(f"{cap.where}: packet {packet!r} is not in the spec")
-        rep = reports.get((packet, direction))
-        if rep is None:
-            record = record_for(reg, packet, direction)
-            table = next((t.number for t in reg.tables if record and t.record == record), None)
-            rep = reports[(packet, direction)] = PacketReport(packet, direction, table, record)
+        count += 1
+        sources.add(cap.where.rsplit(":", 1)[0])
+        fingerprint.add(cap.text or json.dumps(cap.line, sort_keys=True, ensure_ascii=False))
+        date = cap.line.get("date") or ""
+        if date:
+            first, last = min(first or date, date), max(last, date)
+        rep = _report_for(reg, reports, cap)
+        code = cap.line.get("error_code")
+        if cap.line.get("refused") or code not in (None, "0"):
+            rep.refusals[(escape_controls(str(code)), _refusal(cap.line, wire_names))] += 1
+            rep.refused_records += cap.line["records"]
+            continue
         rep.captures += 1
         rep.records += cap.line["records"]
-        code = cap.line.get("error_code")
-        if code not in (None, "0"):
-            # Redacted again: a capture written by another system may not have blanked its values.
-            message = redact_message(str(cap.line.get("message") or ""), keys=wire_names)
-            rep.refusals[(str(code), message)] += 1
         for row in cap.line["keys"]:
-            rep.paths.setdefault(row["path"], Stats()).add(row)
+            stats = rep.paths.get(row["path"])
+            if stats is None:
+                if len(rep.paths) >= MAX_PATHS_PER_PACKET:
+                    rep.truncated = True
+                    continue
+                stats = rep.paths[row["path"]] = Stats()
+            stats.add(row)
     ordered = sorted(reports.values(), key=lambda r: (reg.packet(r.packet).number, r.direction))
     for rep in ordered:
         if rep.record:
             _classify(reg, rep)
     return Report(
-        captures=len(captures),
+        captures=count,
         records=sum(r.records for r in ordered),
-        dates=(dates[0], dates[-1]) if dates else None,
+        dates=(first, last) if first else None,
         packets=ordered,
-        sources=sorted({c.where.rsplit(":", 1)[0] for c in captures}),
+        sources=sorted(sources),
+        fingerprint=fingerprint.hexdigest(),
     )
 
 
@@ -205,10 +278,59 @@ def _classify(reg: ir.Regulation, rep: PacketReport) -> None:
         elif status == "known":
             _check_known(reg, rep, path, found, stats)
     for (root, parent), (name, depth) in sorted(roots.items()):
-        rep.unknown.append(_unknown_key(rep, root, parent, name, depth))
+        unknown = _unknown_key(rep, root, parent, name, depth)
+        rep.unknown.append(replace(unknown, rejected=rejection(reg, parent, name)))
     seen = {p.split(".")[0].rstrip("[]") for p in rep.paths}
     if rep.records:
         rep.unseen = [f.wire_name for f in reg.record(rep.record).fields if f.wire_name not in seen]
+
+
+def edit_distance(a: str, b: str, bound: int) -> int:
+    """Levenshtein distance of ``a`` and ``b``, or ``bound + 1`` once it must exceed ``bound``."""
+    if abs(len(a) - len(b)) > bound:
+        return bound + 1
+    previous = list(range(len(b) + 1))
+    for i, char in enumerate(a, start=1):
+        current = [i]
+        for j, other in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other)))
+        if min(current) > bound:
+            return bound + 1
+        previous = current
+    return previous[-1]
+
+
+def _fold(name: str) -> str:
+    return name.replace("_", "").casefold()
+
+
+def typo_of(name: str, known: Iterable[str]) -> str | None:
+    """The known key ``name`` is probably a typo or a Python-name twin of (``ma_ho_so`` → ``MaHoSo``)."""
+    folded = _fold(name)
+    bound = 1 if len(name) < 6 else 2
+    best: tuple[int, str] | None = None
+    for other in sorted(set(known)):
+        if other == name:
+            continue
+        if _fold(other) == folded:
+            return other
+        distance = edit_distance(name.casefold(), other.casefold(), bound)
+        if distance <= bound and (best is None or distance < best[0]):
+            best = (distance, other)
+    return best[1] if best else None
+
+
+def rejection(reg: ir.Regulation, record: str, name: str) -> str | None:
+    """Why an unknown key of ``record`` should not become a field, or None when it may."""
+    # Only the record's own keys: other tables follow other conventions (SODIENTHOAI in Table 9,
+    # SoDienThoai in Table 2), and a key near one of theirs is no typo.
+    near = typo_of(name, [f.wire_name for f in reg.record(record).fields])
+    if near is not None:
+        return f"probably a typo of {near}"
+    number = reg.record(record).table
+    if number is not None and reg.table(number).coverage.status == "complete":
+        return f"Table {number} is complete: a key it lacks is not one of its fields"
+    return None
 
 
 def _unknown_key(rep: PacketReport, root: str, parent: str, name: str, depth: int) -> UnknownKey:
@@ -243,7 +365,10 @@ def _check_known(reg: ir.Regulation, rep: PacketReport, path: str, f: ir.Field, 
     if f.max_length and stats.max_length and stats.max_length > f.max_length:
         rep.contradictions.append((path, kind, f"a value of {stats.max_length} characters (max_length {f.max_length})"))
     if kind == "code" and f.type.codelist:
-        listed = {c.code for c in reg.codelist(f.type.codelist).codes}
-        new = tuple(sorted(stats.codes - listed))
-        if new:
+        codelist = reg.codelist(f.type.codelist)
+        new = tuple(sorted(stats.codes - {c.code for c in codelist.codes}))
+        if new and rep.direction == "request" and codelist.closed:
+            # An accepted request cannot teach a closed list: its receiver should have refused it.
+            rep.contradictions.append((path, kind, f"{len(new)} code(s) outside the closed list {codelist.name}"))
+        elif new:
             rep.new_codes.append((path, f.type.codelist, new))

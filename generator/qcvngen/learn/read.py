@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,10 @@ _REQUIRED = ("packet", "endpoint", "direction", "date", "records", "keys")
 _SEGMENT = r"(?:[A-Za-z_][A-Za-z0-9_]{0,79}|\*)(?:\[\])*"
 _PATH = re.compile(rf"^{_SEGMENT}(?:\.{_SEGMENT})*$")
 _DATE = re.compile(r"^(?:[0-9]{4}-[0-9]{2}(?:-[0-9]{2})?)?$")
+# A date in a raw answer file's name: 2026-11-30, 2026_11_30, 20261130 or a month 2026-11.
+_NAME_DATE = re.compile(r"(?<![0-9])(20[0-9]{2})[-_.]?(0[1-9]|1[0-2])(?:[-_.]?(0[1-9]|[12][0-9]|3[01]))?(?![0-9])")
+# Longest capture line read (a line is never larger than the message it describes).
+MAX_LINE_BYTES = 64 * 1024 * 1024
 
 
 class LearnInputError(Exception):
@@ -28,6 +32,7 @@ class Capture:
 
     where: str
     line: dict[str, Any]
+    text: str = ""  # the line as read (its fingerprint); "" for a line built from a raw answer
 
 
 def read_inputs(
@@ -37,22 +42,33 @@ def read_inputs(
     code_paths: Callable[[str], set[str]] | None = None,
     endpoint: Callable[[str], str] | None = None,
     packets: Iterable[str] = (),
-) -> list[Capture]:
-    """Every capture in ``paths`` (files, or folders searched for *.jsonl and *.json), in path order.
+    wire_names: Iterable[str] = (),
+) -> Iterator[Capture]:
+    """Every capture in ``paths`` (files, or folders searched for *.jsonl and *.json), in path order,
+    one at a time: a capture file is streamed line by line, never held whole.
 
     A raw answer ``{error_code, message, result}`` needs a packet: ``packet``, or else a file name
     that starts with one of ``packets`` (``LayThuTuc.2026-11-30.json``). It is turned into a
-    capture line on the spot, with ``code_paths(packet)`` and ``endpoint(packet)`` from the spec.
+    capture line on the spot, with ``code_paths(packet)`` and ``endpoint(packet)`` from the spec,
+    and dated by its file name when the name holds a date (``answer_date``).
     """
-    known = set(packets)
-    out: list[Capture] = []
-    for file in _files(paths):
+    known, names = set(packets), frozenset(wire_names)
+    files = _files(paths)  # every path checked before the first line is read
+    for file in files:
         if file.suffix == ".jsonl":
-            out.extend(_read_jsonl(file))
+            yield from _read_jsonl(file)
         else:
             named = packet or _packet_from_name(file, known)
-            out.append(_read_json(file, named, code_paths, endpoint))
-    return out
+            yield _read_json(file, named, code_paths, endpoint, names)
+
+
+def answer_date(file: Path) -> str:
+    """The day (``YYYY-MM-DD``) or month (``YYYY-MM``) a raw answer file's name gives, or ""."""
+    found = _NAME_DATE.search(file.name)
+    if found is None:
+        return ""
+    year, month, day = found.groups()
+    return f"{year}-{month}" + (f"-{day}" if day else "")
 
 
 def _packet_from_name(file: Path, packets: set[str]) -> str | None:
@@ -82,18 +98,34 @@ def _text(file: Path) -> str:
         raise LearnInputError(f"{file}: cannot read: {exc}") from None
 
 
-def _read_jsonl(file: Path) -> list[Capture]:
-    out = []
-    for number, text in enumerate(_text(file).splitlines(), start=1):
-        if not text.strip():
-            continue
-        where = f"{file}:{number}"
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise LearnInputError(f"{where}: not JSON: {exc}") from None
-        out.append(Capture(where, check_line(data, where)))
-    return out
+def _read_jsonl(file: Path) -> Iterator[Capture]:
+    try:
+        handle = file.open("rb")
+    except OSError as exc:
+        raise LearnInputError(f"{file}: cannot read: {exc}") from None
+    with handle:
+        number = 0
+        while True:
+            try:
+                raw = handle.readline(MAX_LINE_BYTES + 1)
+            except OSError as exc:
+                raise LearnInputError(f"{file}: cannot read: {exc}") from None
+            if not raw:
+                return
+            number += 1
+            where = f"{file}:{number}"
+            if len(raw) > MAX_LINE_BYTES:
+                raise LearnInputError(f"{where}: line longer than {MAX_LINE_BYTES} bytes")
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8").strip()
+                data = json.loads(text)
+            except UnicodeDecodeError:
+                raise LearnInputError(f"{where}: not UTF-8") from None
+            except ValueError as exc:
+                raise LearnInputError(f"{where}: not JSON: {exc}") from None
+            yield Capture(where, check_line(data, where), text)
 
 
 def _read_json(
@@ -101,6 +133,7 @@ def _read_json(
     packet: str | None,
     code_paths: Callable[[str], set[str]] | None,
     endpoint: Callable[[str], str] | None,
+    wire_names: frozenset[str] = frozenset(),
 ) -> Capture:
     where = f"{file}:1"
     try:
@@ -118,9 +151,8 @@ def _read_json(
         )
     paths = code_paths(packet) if code_paths else set()
     name = endpoint(packet) if endpoint else "integration"
-    # Raw answers carry no date: the capture is dated by nothing more precise than "unknown".
-    line = build_line(packet, name, data, paths)
-    line["date"] = ""
+    line = build_line(packet, name, data, paths, keys=wire_names)
+    line["date"] = answer_date(file)  # the answer itself carries no date: its file name may
     return Capture(where, line)
 
 
@@ -143,23 +175,41 @@ def check_line(data: Any, where: str) -> dict[str, Any]:
     if not isinstance(data["records"], int) or not isinstance(data["keys"], list):
         raise LearnInputError(f"{where}: records must be an integer and keys a list")
     for index, row in enumerate(data["keys"]):
-        _check_key(row, f"{where}: keys[{index}]")
+        _check_key(row, where, index)
+    named = data.get("named", [])
+    if not isinstance(named, list) or not all(isinstance(n, str) and _PATH.match(n) for n in named):
+        raise LearnInputError(f"{where}: named: a list of key names is expected")
     return data
 
 
-def _check_key(row: Any, where: str) -> None:
-    if not isinstance(row, dict) or not isinstance(row.get("path"), str):
-        raise LearnInputError(f"{where}: an object with a 'path' is expected")
+# The only names a row's ``kinds`` and ``json`` counts may use: anything else could carry a value.
+KIND_NAMES = frozenset(
+    {"datetime", "flag", "integer", "decimal", "code", "string", "empty", "boolean", "null", "record", "list"}
+)
+JSON_NAMES = frozenset({"string", "number", "boolean", "null", "object", "array"})
+
+
+def _check_key(row: Any, where: str, index: int) -> None:
+    if type(row) is not dict or type(row.get("path")) is not str:
+        raise LearnInputError(f"{where}: keys[{index}]: an object with a 'path' is expected")
     if not _PATH.match(row["path"]):
         # A path is keys only; anything else could smuggle a value into the report or the spec.
-        raise LearnInputError(f"{where}.path: not a key path (A, A.B, A[].B; identifiers only)")
+        raise LearnInputError(f"{where}: keys[{index}].path: not a key path (A, A.B, A[].B; identifiers only)")
     for name in ("records", "seen"):
-        if not isinstance(row.get(name), int) or row[name] < 0:
-            raise LearnInputError(f"{where}.{name}: a count (integer) is expected")
-    for name in ("json", "kinds"):
+        count = row.get(name)
+        if type(count) is not int or count < 0:
+            raise LearnInputError(f"{where}: keys[{index}].{name}: a count (integer) is expected")
+    for name, allowed in (("json", JSON_NAMES), ("kinds", KIND_NAMES)):
         counts = row.get(name)
-        if not isinstance(counts, dict) or not all(isinstance(v, int) for v in counts.values()):
-            raise LearnInputError(f"{where}.{name}: an object of counts is expected")
-    codes = row.get("codes", [])
-    if not isinstance(codes, list) or not all(isinstance(c, str) and len(c) <= MAX_CODE_LENGTH for c in codes):
-        raise LearnInputError(f"{where}.codes: a list of short strings (at most {MAX_CODE_LENGTH}) is expected")
+        if type(counts) is not dict or not allowed.issuperset(counts):
+            raise LearnInputError(f"{where}: keys[{index}].{name}: an object of counts by {name} name is expected")
+        for value in counts.values():
+            if type(value) is not int:
+                raise LearnInputError(f"{where}: keys[{index}].{name}: an object of counts is expected")
+    codes = row.get("codes")
+    if codes is not None and (
+        type(codes) is not list or not all(type(c) is str and len(c) <= MAX_CODE_LENGTH for c in codes)
+    ):
+        raise LearnInputError(
+            f"{where}: keys[{index}].codes: a list of short strings (at most {MAX_CODE_LENGTH}) is expected"
+        )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
-from .compare import PacketReport, Report, UnknownKey
+from .compare import PacketReport, Report, UnknownKey, escape_controls
 
 FORMATS = ("text", "json", "markdown")
 
@@ -32,7 +33,8 @@ def _packet(rep: PacketReport) -> dict[str, Any]:
         "unseen_fields": list(rep.unseen),
         "new_codes": [{"path": p, "codelist": c, "codes": list(codes)} for p, c, codes in rep.new_codes],
         "contradictions": [{"path": p, "spec_type": k, "problem": why} for p, k, why in rep.contradictions],
-        "refusals": [{"error_code": c, "message": m, "count": n} for (c, m), n in sorted(rep.refusals.items())],
+        "refusals": [{"error_code": c, "said": m, "count": n} for (c, m), n in sorted(rep.refusals.items())],
+        "refused_records": rep.refused_records,
     }
 
 
@@ -51,15 +53,20 @@ def _unknown(u: UnknownKey, packet: str) -> dict[str, Any]:
         "max_length": u.stats.max_length,
         "list_length": list(u.stats.list_length) if u.stats.list_length else None,
         "nested": [{"path": p, "kind": k, "records": n} for p, k, n in u.nested],
+        "proposed": u.rejected is None,
+        "not_proposed_because": u.rejected,
     }
 
 
 def render(report: Report, fmt: str) -> str:
     """The report in ``fmt`` (one of FORMATS)."""
     if fmt == "json":
-        return json.dumps(as_data(report), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        text = json.dumps(as_data(report), ensure_ascii=False, indent=2, sort_keys=True)
+        # JSON escapes C0 controls but leaves C1 and line separators raw.
+        return "\n".join(escape_controls(part) for part in text.split("\n")) + "\n"
     lines = _markdown(report) if fmt == "markdown" else _text(report)
-    return "\n".join(lines) + "\n"
+    # Every line on its own: nothing a capture holds can start a line (no forged "::error::").
+    return "\n".join(escape_controls(part) for line in lines for part in line.split("\n")) + "\n"
 
 
 def _dates(report: Report) -> str:
@@ -81,10 +88,14 @@ def _text(report: Report) -> list[str]:
     out = [f"{report.captures} capture(s), {report.records} record(s), {_dates(report)}"]
     for rep in report.packets:
         where = f"Table {rep.table}" if rep.table else "no field table"
-        out.append(f"\n{rep.packet} ({rep.direction}, {where}): {rep.captures} capture(s), {rep.records} record(s)")
+        what = "answers" if rep.direction == "answer" else "accepted requests"
+        out.append(
+            f"\n{rep.packet} ({rep.direction}, {where}): {rep.captures} capture(s) of {what}, {rep.records} record(s)"
+        )
         for u in rep.unknown:
             out.append(
                 f"  unknown key {u.path} [{_shape(u)}] in {u.stats.records} record(s), {u.stats.captures} capture(s)"
+                + (f" — not proposed: {u.rejected}" if u.rejected else "")
             )
             out.extend(f"      {u.path}{p}: {k} in {n} record(s)" for p, k, n in u.nested)
         if rep.unseen:
@@ -93,9 +104,27 @@ def _text(report: Report) -> list[str]:
             out.append(f"  codes missing from {codelist} at {path}: " + ", ".join(codes))
         for path, kind, why in rep.contradictions:
             out.append(f"  {path} is {kind} in the spec, but captures show {why}")
-        for (code, message), count in sorted(rep.refusals.items()):
-            out.append(f"  refused {count} time(s) with error_code {code}: {message or '(no message)'}")
+        for code, count, named in refusal_summary(rep):
+            out.append(
+                f"  refused {count} time(s) with error_code {code} (not learned from); keys named: {named or 'none'}"
+            )
     return out
+
+
+def refusal_summary(rep: PacketReport) -> list[tuple[str, int, str]]:
+    """Per error_code: how many refusals, and the keys they named with counts (one line each)."""
+    codes: dict[str, tuple[int, Counter[str]]] = {}
+    for (code, said), count in sorted(rep.refusals.items()):
+        total, named = codes.get(code, (0, Counter()))
+        if said.startswith("named "):
+            named.update({key: count for key in said[len("named ") :].split(", ")})
+        elif said:
+            named[said] += count  # the redacted message of a line written by an earlier version
+        codes[code] = (total + count, named)
+    return [
+        (code, total, ", ".join(f"{key} ({n})" for key, n in sorted(named.items())))
+        for code, (total, named) in sorted(codes.items())
+    ]
 
 
 def _cell(text: str) -> str:
@@ -107,11 +136,13 @@ def _markdown(report: Report) -> list[str]:
     for rep in report.packets:
         where = f"Table {rep.table}" if rep.table else "no field table"
         out.append(f"\n## {_cell(rep.packet)} ({rep.direction}, {where})\n")
-        out.append(f"{rep.captures} capture(s), {rep.records} record(s).\n")
+        what = "answers" if rep.direction == "answer" else "accepted requests"
+        out.append(f"{rep.captures} capture(s) of {what}, {rep.records} record(s).\n")
         if rep.unknown:
             out.append("| Unknown key | Shape | Records | Captures |\n|---|---|---|---|")
             for u in rep.unknown:
-                out.append(f"| `{_cell(u.path)}` | {_cell(_shape(u))} | {u.stats.records} | {u.stats.captures} |")
+                why = f" — not proposed: {u.rejected}" if u.rejected else ""
+                out.append(f"| `{_cell(u.path)}` | {_cell(_shape(u) + why)} | {u.stats.records} | {u.stats.captures} |")
                 out.extend(f"| `{_cell(u.path + p)}` | {_cell(k)} | {n} | |" for p, k, n in u.nested)
         if rep.unseen:
             out.append("\nSpec fields never seen: " + ", ".join(f"`{_cell(n)}`" for n in rep.unseen))
@@ -122,6 +153,9 @@ def _markdown(report: Report) -> list[str]:
             )
         for path, kind, why in rep.contradictions:
             out.append(f"\n`{_cell(path)}` is `{kind}` in the spec, but captures show {_cell(why)}.")
-        for (code, message), count in sorted(rep.refusals.items()):
-            out.append(f"\nRefused {count} time(s) with error_code `{_cell(code)}`: {_cell(message or '(no message)')}")
+        for code, count, named in refusal_summary(rep):
+            out.append(
+                f"\nRefused {count} time(s) with error_code `{_cell(code)}` (not learned from); keys named:"
+                f" {_cell(named or 'none')}."
+            )
     return out

@@ -7,7 +7,6 @@ every key already in the spec and the source already listed, and changes nothing
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -18,8 +17,7 @@ from pathlib import Path
 
 from .. import ir
 from ..naming import wire_name_problem
-from .compare import PacketReport, Report, UnknownKey
-from .read import Capture
+from .compare import PacketReport, Report, UnknownKey, infer_kind
 
 SPEC_TYPES = {"datetime", "flag", "integer", "decimal"}
 _SOURCE_ID = re.compile(r"^S[0-9]{1,3}[a-z]?$")
@@ -39,17 +37,10 @@ class WriteResult:
     codes: list[tuple[str, str]] = field(default_factory=list)
 
 
-def fingerprint(captures: list[Capture]) -> str:
-    """A stable id of a capture set: the hash of its sorted lines (not of file names or order)."""
-    lines = sorted(json.dumps(c.line, sort_keys=True, ensure_ascii=False) for c in captures)
-    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
-
-
 def write_spec(
     spec_dir: Path,
     reg: ir.Regulation,
     report: Report,
-    captures: list[Capture],
     *,
     supplied_by: str,
     source_id: str | None = None,
@@ -62,16 +53,22 @@ def write_spec(
         return result
     sources_path = spec_dir / "sources.yaml"
     sources_text = _read(sources_path)
-    mark = f"capture fingerprint {fingerprint(captures)}"
+    mark = f"capture fingerprint {report.fingerprint}"
     result.source_id = _existing_source(sources_text, mark) or _new_source_id(reg, source_id)
     texts: dict[Path, str] = {}
     if mark not in sources_text:
         entry = _source_entry(result.source_id, mark, report, learned, codes, supplied_by)
         texts[sources_path] = _append_source(sources_text, entry)
+    taken = {r.name for r in reg.records}
     for rep, unknown in learned:
         path = _file_of(spec_dir, reg, unknown.record)
         text = texts.get(path) or _read(path)
-        texts[path] = insert_field(text, reg, unknown.record, _field_entry(unknown, result.source_id, report), path)
+        context = _Context(rep, report, result.source_id, taken)
+        field_lines, records = _field_and_records(unknown, context, 1)
+        text = insert_field(text, reg, unknown.record, field_lines, path)
+        for record in records:
+            text = insert_record(text, record)
+        texts[path] = text
         result.added.append((rep.packet, unknown.record, unknown.name))
     codes_path = spec_dir / "codelists.yaml"
     for codelist, code, where in codes:
@@ -90,6 +87,8 @@ def _learned(report: Report) -> list[tuple[PacketReport, UnknownKey]]:
     out = []
     for rep in report.packets:
         for unknown in rep.unknown:
+            if unknown.rejected is not None:
+                continue  # a typo, or a key a complete table lacks: reported, never proposed
             if wire_name_problem(unknown.name) is None and (unknown.record, unknown.name) not in seen:
                 seen.add((unknown.record, unknown.name))
                 out.append((rep, unknown))
@@ -136,6 +135,10 @@ def _dates(report: Report) -> str:
     return f"{report.dates[0]} to {report.dates[1]}" if report.dates else "dates not recorded"
 
 
+def _dates_vi(report: Report) -> str:
+    return f"từ {report.dates[0]} đến {report.dates[1]}" if report.dates else "không ghi ngày"
+
+
 def _source_entry(
     sid: str,
     mark: str,
@@ -145,8 +148,11 @@ def _source_entry(
     supplied_by: str,
 ) -> str:
     packets = sorted({rep.packet for rep in report.packets})
-    keys = sorted({rep.packet for rep, _ in learned})
-    gives = "; ".join(f"{p}: " + ", ".join(u.path for rep, u in learned if rep.packet == p) for p in keys)
+    keys = sorted({(rep.packet, rep.direction) for rep, _ in learned})
+    gives = "; ".join(
+        f"{p} ({_DIRECTION[d][1]}): " + ", ".join(u.path for rep, u in learned if (rep.packet, rep.direction) == (p, d))
+        for p, d in keys
+    )
     if codes:
         gives += ("; " if gives else "") + "codes: " + ", ".join(f"{cl} {code}" for cl, code, _ in codes)
     return (
@@ -154,7 +160,7 @@ def _source_entry(
         f"    title: {_q(f'Traffic capture: {report.captures} exchange(s) of ' + ', '.join(packets) + f' ({_dates(report)})')}\n"
         "    kind: capture\n"
         f"    reference: {_q(f'qcvngen learn, {mark}; {report.records} record(s); supplied by {supplied_by}')}\n"
-        f"    gives: {_q('Keys observed in answers (membership observed, shapes only, never values) — ' + gives)}\n"
+        f"    gives: {_q('Keys observed in accepted traffic (membership observed, shapes only, never values) — ' + gives)}\n"
     )
 
 
@@ -178,33 +184,46 @@ def _confidence(u: UnknownKey) -> str:
     return "medium" if u.stats.captures >= 2 and u.stats.records >= 10 and steady else "low"
 
 
-def _field_notes(u: UnknownKey, report: Report) -> tuple[str, str]:
-    """The observed field's note in Vietnamese and English: shapes and counts, never a value."""
-    shape = ", ".join(f"{k} {n}" for k, n in sorted(u.stats.kinds.items()))
-    dates = _dates(report)
+# (vi, en) of the records a capture describes: an answer's results, or a request's data.
+_DIRECTION = {"answer": ("câu trả lời", "answers"), "request": ("yêu cầu được chấp nhận", "accepted requests")}
+# Capture kinds that are not field kinds, in both languages.
+_EXTRA_KINDS = {"empty": ("chuỗi rỗng", "empty"), "null": ("null", "null"), "boolean": ("boolean JSON", "JSON boolean")}
+
+
+def _kind_words(kind: str) -> tuple[str, str]:
+    from ..kinds import KINDS
+
+    info = KINDS.get(kind)  # type: ignore[call-overload]
+    if info is not None:
+        return info.label.vi, info.label.en
+    return _EXTRA_KINDS.get(kind, (kind, kind))
+
+
+def _field_notes(u: UnknownKey, report: Report, direction: str) -> tuple[str, str]:
+    """The observed field's note in Vietnamese and English: shapes and counts, never a value.
+
+    Nothing about personal data is said here: the field's own ``pii:`` says it, and stays right
+    when a reviewer changes it.
+    """
+    kinds = sorted(u.stats.kinds.items())
+    where_vi, where_en = _DIRECTION.get(direction, _DIRECTION["answer"])
     vi = (
-        f"qcvngen learn quan sát thấy trong {u.stats.records} bản ghi của {u.stats.captures} bản ghi lưu lượng "
-        f"({dates}); loại giá trị: {shape}"
+        f"qcvngen learn quan sát thấy khóa này trong {u.stats.records} bản ghi thuộc {u.stats.captures} lần trao đổi "
+        f"được thu lại ({where_vi}, {_dates_vi(report)}); kiểu giá trị: "
+        + ", ".join(f"{_kind_words(k)[0]} {n}" for k, n in kinds)
     )
     en = (
-        f"Observed by qcvngen learn in {u.stats.records} record(s) of {u.stats.captures} capture(s) "
-        f"({dates}); value kinds: {shape}"
+        f"Observed by qcvngen learn in {u.stats.records} record(s) of {u.stats.captures} captured exchange(s) "
+        f"({where_en}, {_dates(report)}); value kinds: " + ", ".join(f"{_kind_words(k)[1]} {n}" for k, n in kinds)
     )
     if u.stats.max_length is not None:
         vi += f"; giá trị dài nhất {u.stats.max_length} ký tự"
         en += f"; longest value {u.stats.max_length} characters"
     if u.stats.list_length:
-        vi += "; độ dài danh sách {}-{}".format(*u.stats.list_length)
+        vi += "; danh sách có từ {} đến {} phần tử".format(*u.stats.list_length)
         en += "; list length {}-{}".format(*u.stats.list_length)
-    if u.nested:
-        nested = ", ".join(f"{p} ({k})" for p, k, _ in u.nested)
-        vi += "; khóa lồng nhau: " + nested
-        en += "; nested keys: " + nested
-    vi += (
-        ". Chưa rõ ý nghĩa và dòng trong quy chuẩn; được coi là dữ liệu cá nhân cho đến khi được xem xét: "
-        "hãy xem xét trước khi dựa vào."
-    )
-    en += ". Meaning and regulation row unknown; treated as personal data until reviewed: review before relying on it."
+    vi += ". Chưa rõ ý nghĩa và dòng tương ứng trong quy chuẩn: cần xem xét trước khi dựa vào."
+    en += ". Meaning and regulation row unknown: review before relying on it."
     return vi, en
 
 
@@ -212,20 +231,87 @@ def _notes_lines(indent: str, vi: str, en: str) -> list[str]:
     return [f"{indent}notes:", f"{indent}  vi: {_q(vi)}", f"{indent}  en: {_q(en)}"]
 
 
-def _field_entry(u: UnknownKey, sid: str, report: Report) -> list[str]:
-    kind, of = _spec_type(u)
+@dataclass
+class _Context:
+    """What every entry of one learned key needs: its packet report, the report, the source id and
+    the record names already taken (new nested records get fresh ones)."""
+
+    rep: PacketReport
+    report: Report
+    sid: str
+    taken: set[str]
+
+
+def _record_name(name: str, taken: set[str]) -> str:
+    base = "".join(part[:1].upper() + part[1:].lower() for part in name.split("_") if part) + "Observed"
+    candidate, number = base, 2
+    while candidate in taken:
+        candidate, number = f"{base}{number}", number + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _children(u: UnknownKey, rep: PacketReport, base: str, record: str) -> list[UnknownKey]:
+    """The keys directly under ``base`` (``A.`` or ``A[].``) as keys of the new record ``record``."""
+    out = []
+    for path, stats in sorted(rep.paths.items()):
+        rest = path[len(base) :]
+        if not path.startswith(base) or not rest or "." in rest or "[" in rest or rest == "*":
+            continue
+        items = rep.paths.get(path + "[]")
+        out.append(
+            UnknownKey(
+                record=record,
+                path=path,
+                name=rest,
+                depth=u.depth + 1,
+                stats=stats,
+                kind=infer_kind(stats.kinds),
+                item_kind=infer_kind(items.kinds) if items else None,
+                nested=(),
+            )
+        )
+    return out
+
+
+def _field_and_records(u: UnknownKey, ctx: _Context, depth: int) -> tuple[list[str], list[list[str]]]:
+    """The field entry of ``u`` and the nested record entries it needs (typed, with their keys)."""
+    type_lines, records = _type_of(u, ctx, depth)
     lines = [
         f"- name: {u.name}",
         f"  title: {{vi: {_q(u.name + ' (khóa quan sát được trong lưu lượng)')}, en: {_q(u.name + ' (key observed in traffic)')}}}",
-        f"  type: {kind}",
+        *type_lines,
+        "  required: false",
+        "  membership: observed",
+        f"  sources: [{ctx.sid}]",
+        # Shapes cannot tell a name or a phone number from a harmless value: personal data until a
+        # reviewer says otherwise, so that no log or sandbox view shows these values.
+        f"  confidence: {_confidence(u)}",
+        "  pii: true",
+        *_notes_lines("  ", *_field_notes(u, ctx.report, ctx.rep.direction)),
     ]
-    if of:
-        lines.append(f"  of: {of}")
-    lines += ["  required: false", "  membership: observed", f"  sources: [{sid}]"]
-    # Shapes cannot tell a name or a phone number from a harmless value: personal data until a
-    # reviewer says otherwise, so that no log or sandbox view shows these values.
-    lines += [f"  confidence: {_confidence(u)}", "  pii: true", *_notes_lines("  ", *_field_notes(u, report))]
-    return lines
+    return lines, records
+
+
+def _type_of(u: UnknownKey, ctx: _Context, depth: int) -> tuple[list[str], list[list[str]]]:
+    nested_base = {"record": f"{u.path}.", "list": f"{u.path}[]."}.get(u.kind)
+    is_records = u.kind == "record" or (u.kind == "list" and u.item_kind == "record")
+    if nested_base is not None and is_records and depth < 4:
+        name = _record_name(u.name, ctx.taken)
+        children = _children(u, ctx.rep, nested_base, name)
+        if children:
+            fields: list[str] = []
+            records: list[list[str]] = []
+            for child in children:
+                entry, more = _field_and_records(child, ctx, depth + 1)
+                fields += entry
+                records += more
+            title = f"{{vi: {_q(u.name + ' (bản ghi lồng quan sát được)')}, en: {_q(u.name + ' (observed nested record)')}}}"
+            record = [f"- name: {name}", f"  title: {title}", "  fields:", *(f"    {line}" for line in fields)]
+            typed = ["  type: record", f"  record: {name}"] if u.kind == "record" else ["  type: list", f"  of: {name}"]
+            return typed, [record, *records]
+    kind, of = _spec_type(u)
+    return [f"  type: {kind}", *([f"  of: {of}"] if of else [])], []
 
 
 def _new_codes(report: Report) -> list[tuple[str, str, str]]:
@@ -234,7 +320,7 @@ def _new_codes(report: Report) -> list[tuple[str, str, str]]:
     for rep in report.packets:
         for path, codelist, codes in rep.new_codes:
             for code in codes:
-                found.setdefault((codelist, code), []).append(f"{rep.packet} {path}")
+                found.setdefault((codelist, code), []).append(f"{rep.packet} {path} ({rep.direction})")
     return [(cl, code, ", ".join(sorted(set(w)))) for (cl, code), w in sorted(found.items())]
 
 
@@ -267,6 +353,16 @@ def insert_field(text: str, reg: ir.Regulation, record: str, entry: list[str], p
     if table.record == record:
         return _insert(lines, 0, "fields", entry, f"{path}: no top-level 'fields:'")
     return _insert(lines, _named_line(lines, record, path), "fields", entry, f"{path}: {record} has no 'fields:'")
+
+
+def insert_record(text: str, entry: list[str]) -> str:
+    """``text`` (a table file) with the nested record ``entry`` appended to its ``records:``."""
+    lines = text.splitlines(keepends=True)
+    if _header(lines, 0, "records") is None:
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        lines.append("records:\n")
+    return _insert(lines, 0, "records", entry, "no top-level 'records:'")
 
 
 def insert_code(text: str, codelist: str, entry: list[str], path: Path) -> str:

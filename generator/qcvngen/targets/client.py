@@ -99,7 +99,19 @@ TRAILING_OPTIONS = (
         " JSON type, field kind, length and count — never a value (only the values of ``code``"
         " fields), refusals' messages with every value blanked; login is never recorded. The"
         " format: docs/capture.schema.json; read it with ``qcvngen learn``. A capture that"
-        " cannot be written is logged (without values) and never fails the call.",
+        " cannot be written is logged (without values) and never fails the call. A refused"
+        " exchange leaves one short entry (no value, no key). A file is capped: it and its"
+        " rotated copies ``.1``-``.3`` stay within 64 MiB (``capture.CaptureFile(path,"
+        " max_bytes=...)`` sets another cap); a FIFO, device or link is refused here.",
+    ),
+    OptionView(
+        "strict_answers",
+        "bool",
+        "False",
+        "``False`` (default): a pulled value that breaks the rule of a field the spec only guesses"
+        " (membership not ``regulation``, or confidence below ``high``) is kept as sent, logged"
+        " (field, rule and table, never the value) and listed in the result's ``warnings``;"
+        " ``True``: any value off its rule fails the whole pull (ResponseFormatError).",
     ),
     OptionView(
         "transport",
@@ -155,7 +167,7 @@ class PacketView:
     def returns(self) -> str:
         if self.push:
             return "list[BatchResult]"
-        return f"list[models.{self.model}]" if self.model is not None else "list[dict[str, Any]]"
+        return f"PullResult[models.{self.model}]" if self.model is not None else "list[dict[str, Any]]"
 
     @property
     def other_params(self) -> tuple[ParamView, ...]:
@@ -277,17 +289,26 @@ def packet_view(reg: ir.Regulation, packet: ir.Packet) -> PacketView:
     elif push:
         returns = "One BatchResult."
     else:
-        returns = f"The results as {what}." if model is not None else "The results as dicts."
+        returns = (
+            (
+                f"The results as {what}, a list whose ``warnings`` name the values kept as sent although"
+                " they break the rule of a field the spec only guesses (see ``strict_answers``)."
+            )
+            if model is not None
+            else "The results as dicts."
+        )
     upsert = next((p for p in params if p.flag and p.wire_name == UPDATE_FLAG), None)
     upsert_doc = ""
     if push and model is not None and upsert is not None:
         upsert_doc = _sections(
             f"Push {packet.name} as new records or updates, in one call.\n\n"
             f'Each batch is sent with ``{UPDATE_FLAG}`` "False"; when the portal answers that some of'
-            " its records exist already (and names them), nothing of it was stored, so the new ones"
-            f' are sent again as new and the existing ones with ``{UPDATE_FLAG}`` "True". Every'
-            " record is stored once; the retry rules of every push hold (nothing is resent when the"
-            " outcome is unknown).",
+            " its records exist already, nothing of it was stored: the held records are found (named"
+            " by the portal, or else by halving the refused part, a few extra requests) and the"
+            f' others sent again as new, then the held ones with ``{UPDATE_FLAG}`` "True". Every'
+            " record is stored once and only records the portal refused as held are updated (also"
+            " one another writer stored meanwhile); the retry rules of every push hold (nothing is"
+            " resent when the outcome is unknown).",
             [args[0]] + [a for p, a in zip(params, args[1:], strict=True) if p is not upsert],
             "One BatchResult per request sent, in order.",
             RAISES_PUSH,
@@ -354,6 +375,32 @@ def capture_tables(reg: ir.Regulation) -> tuple[list[tuple[str, list[str]]], lis
     return [(name, paths) for name, paths in code_paths if paths], wire_names
 
 
+@dataclass(frozen=True)
+class AnswerRuleView:
+    path: str  # spec value: printed only through ``py``
+    normative: bool
+    where: str  # spec value: printed only through ``py``
+    title: str  # spec value: printed only through ``py``
+
+
+def answer_rules(reg: ir.Regulation, record: str | None) -> list[AnswerRuleView]:
+    """Every key path of ``record`` (through nested records and lists), sorted, with what the spec
+    says of it: normative (membership ``regulation`` at ``high`` confidence) or a guess."""
+    out: list[AnswerRuleView] = []
+    stack: list[tuple[str, str, int]] = [(record, "", 0)] if record else []
+    while stack:
+        name, prefix, depth = stack.pop()
+        for f in reg.record(name).fields:
+            path = prefix + f.wire_name
+            normative = f.membership == "regulation" and f.confidence == "high"
+            title = f"{f.title.vi} — {f.title.en}"
+            out.append(AnswerRuleView(path, normative, f.origin.ref, title))
+            target = f.type.nested_record
+            if target and depth < 8:
+                stack.append((target, path + ("[]." if f.type.kind == "list" else "."), depth + 1))
+    return sorted(out, key=lambda view: view.path)
+
+
 def render(reg: ir.Regulation, ctx: Context) -> Files:
     endpoints = endpoint_views(reg)
     code_paths, wire_names = capture_tables(reg)
@@ -367,6 +414,11 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         clients=client_views(endpoints),
         code_paths=code_paths,
         wire_names=wire_names,
+        answer_fields=[
+            (p.name, answer_rules(reg, p.result_record))
+            for p in sorted(reg.packets, key=lambda p: p.name)
+            if p.result_record
+        ],
         user_agent=f"qcvn120-client/{__version__}",
     )
     files[PurePosixPath("python") / "README.md"] = render_template(

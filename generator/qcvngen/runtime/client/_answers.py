@@ -6,12 +6,12 @@ import json
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
 from ._config import CONTROL, LOGIN, Config, Secret, normalise_code
-from ._records import issues_of
+from ._tolerance import AnswerWarning, FieldRule, PullResult, classify, redacted, tolerant_record
 from .errors import (
     AlreadyExistsError,
     PortalError,
@@ -222,24 +222,44 @@ def result_items(service: str, answer: Answer) -> list[Any]:
     )
 
 
-def parse_results(service: str, model: type[ModelT], answer: Answer) -> list[ModelT]:
-    """Pull results as models; a result that does not fit is a ResponseFormatError naming paths only."""
+def parse_results(
+    service: str,
+    model: type[ModelT],
+    answer: Answer,
+    *,
+    rules: Mapping[str, FieldRule] | None = None,
+    messages: Mapping[str, str] | None = None,
+    strict: bool = False,
+) -> PullResult[ModelT]:
+    """Pull results as models.
+
+    A value that breaks the rule of a field the spec only guesses (``rules``: not ``regulation``
+    or below ``high`` confidence) is kept as sent and reported in ``warnings``; anything else that
+    does not fit — or anything at all with ``strict`` — is a ResponseFormatError that names the
+    fields in words (never a value, never a regex) and carries the answer redacted to its shapes.
+    """
     out: list[ModelT] = []
-    issues: list[str] = []
+    warnings: list[AnswerWarning] = []
+    fatal: list[str] = []
     for index, item in enumerate(result_items(service, answer)):
         try:
             out.append(model.model_validate(item))
+            continue
         except ValidationError as error:
-            issues.extend(
-                f"result[{index}]{'.' if issue.path else ''}{issue.path}: {issue.message}"
-                for issue in issues_of(index, error, model)
-            )
-    if issues:
-        more = f"; … {len(issues) - 20} more" if len(issues) > 20 else ""
-        raise ResponseFormatError(
-            f"results do not fit {model.__name__}: {'; '.join(issues[:20])}{more}",
+            found, broken, keep = classify(index, error, model, rules or {}, messages, strict)
+        if broken or not isinstance(item, Mapping):
+            fatal.extend(broken)
+            continue
+        out.append(cast(ModelT, tolerant_record(model, item, keep)))
+        warnings.extend(found)
+    if fatal:
+        more = f"; … {len(fatal) - 20} more" if len(fatal) > 20 else ""
+        unfit = ResponseFormatError(
+            f"results do not fit {model.__name__}: {'; '.join(fatal[:20])}{more}",
             service=service,
             status=answer.status,
             url=answer.url,
         )
-    return out
+        unfit.answer = redacted(answer.body)
+        raise unfit
+    return PullResult(out, warnings)

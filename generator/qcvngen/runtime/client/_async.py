@@ -15,8 +15,8 @@ from typing import Any, Self
 import httpx
 from pydantic import BaseModel
 
-from ._answers import Answer, ModelT, interpret, parse_results, result_items, session_of
-from ._base import BaseClient, BatchResult
+from ._answers import Answer, ModelT, interpret, result_items, session_of
+from ._base import BaseClient, BatchResult, NewOrUpdate
 from ._config import LOGIN, Secret
 from ._decode import BoundedDecoder, DecodeError, TooLarge
 from ._records import encode
@@ -27,6 +27,7 @@ from ._retry import (
     log_exchange,
     log_retry,
 )
+from ._tolerance import PullResult
 from .errors import AlreadyExistsError, Qcvn120Error, ResponseFormatError
 
 __all__ = ["AsyncEngine"]
@@ -110,20 +111,20 @@ class AsyncEngine(BaseClient):
         params: dict[str, str],
         flag: str,
     ) -> list[BatchResult]:
-        # The portal refuses a request as a whole: after "already exists" nothing of it was stored,
-        # so the new records go again as new and the ones named as held go as updates.
-        try:
-            return [await self._send(service, endpoint, chunk, {**params, flag: "False"})]
-        except AlreadyExistsError as error:
-            plan = self._split(error, chunk)
-            if plan is None:
-                raise
-        results = (
-            [await self._send(service, endpoint, plan.new, {**params, flag: "False"})]
-            if plan.new
-            else []
-        )
-        results.append(await self._send(service, endpoint, plan.existing, {**params, flag: "True"}))
+        # The portal refuses a request as a whole: after "already exists" nothing of it was stored.
+        # The held records are found (named by the portal, or by halving what it refused), the
+        # others stored as new, once; only records the portal refused as held go as updates.
+        results: list[BatchResult] = []
+        finding = NewOrUpdate(chunk)
+        while (part := finding.next_part()) is not None:
+            try:
+                results.append(await self._send(service, endpoint, part, {**params, flag: "False"}))
+            except AlreadyExistsError as error:
+                finding.refused(part, error)
+        if finding.held:
+            results.append(
+                await self._send(service, endpoint, finding.held, {**params, flag: "True"})
+            )
         return results
 
     async def _send(
@@ -141,11 +142,11 @@ class AsyncEngine(BaseClient):
 
     async def _pull(
         self, service: str, endpoint: str, model: type[ModelT], params: dict[str, str]
-    ) -> list[ModelT]:
+    ) -> PullResult[ModelT]:
         answer = await self._call(
             service, endpoint, self._payload(service, None, params), push=False, count=0
         )
-        return parse_results(service, model, answer)
+        return self._results(service, model, answer)
 
     async def _pull_raw(
         self, service: str, endpoint: str, params: dict[str, str]

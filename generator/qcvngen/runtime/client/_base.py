@@ -17,7 +17,7 @@ import httpx
 from pydantic import BaseModel
 
 from . import capture as shapes
-from ._answers import Answer, raise_for_code, redact
+from ._answers import Answer, ModelT, parse_results, raise_for_code, redact
 from ._config import (
     LOGGER_NAME,
     CaptureSink,
@@ -28,9 +28,10 @@ from ._config import (
     make_verify,
 )
 from ._records import chunked, leaf_strings, validate_records
+from ._tolerance import FieldRule, PullResult
 from .errors import AlreadyExistsError, Qcvn120Error, SessionError
 
-__all__ = ["BaseClient", "BatchResult", "UpdatePlan"]
+__all__ = ["BaseClient", "BatchResult", "NewOrUpdate", "UpdatePlan"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,40 @@ class UpdatePlan:
 
     existing: list[dict[str, Any]]
     new: list[dict[str, Any]]
+
+
+class NewOrUpdate:
+    """Which records of a batch the portal holds, found with few extra round trips.
+
+    The engine sends :meth:`next_part` as new until there is none; a part refused as "already
+    exists" goes to :meth:`refused`. When the refusal names its records (``result``), the named
+    ones are held and the rest is sent again as new; when it names none (a portal without that
+    convention), the part is halved, down to single records, which are then known to be held.
+    ``k`` held records of ``n`` cost at most about ``2·k·log2(n)`` extra requests. A record is
+    stored as new at most once (an accepted part is never resent) and sent as an update only after
+    the portal refused it as held — also when another writer stored it after this one began.
+    """
+
+    def __init__(self, chunk: list[dict[str, Any]]) -> None:
+        self._pending: list[list[dict[str, Any]]] = [chunk] if chunk else []
+        self.held: list[dict[str, Any]] = []
+
+    def next_part(self) -> list[dict[str, Any]] | None:
+        """The next records to send as new, or None when every record is stored or known held."""
+        return self._pending.pop(0) if self._pending else None
+
+    def refused(self, part: list[dict[str, Any]], error: AlreadyExistsError) -> None:
+        """``part`` was refused as "already exists": narrow down which of its records are held."""
+        plan = BaseClient._split(error, part)
+        if plan is not None:
+            self.held.extend(plan.existing)
+            if plan.new:
+                self._pending.insert(0, plan.new)
+        elif len(part) == 1:
+            self.held.extend(part)
+        else:
+            middle = len(part) // 2
+            self._pending[0:0] = [part[:middle], part[middle:]]
 
 
 class BaseClient:
@@ -80,6 +115,8 @@ class BaseClient:
         capture: CaptureSink | None = None,
         code_paths: Mapping[str, frozenset[str]] | None = None,
         wire_names: Iterable[str] = (),
+        answer_fields: Mapping[str, Mapping[str, tuple[bool, str, str]]] | None = None,
+        strict_answers: bool = False,
     ) -> None:
         self._config: Config = make_config(
             base_url=base_url,
@@ -110,6 +147,13 @@ class BaseClient:
         self._token: Secret | None = None
         self._token_at = 0.0
         self._messages = dict(messages)
+        # Per packet and answer path: (normative, table/row, title); a value breaking the rule of a
+        # field that is not normative is kept as sent and warned about, unless strict_answers.
+        self._answer_rules = {
+            service: {path: FieldRule(*rule) for path, rule in paths.items()}
+            for service, paths in (answer_fields or {}).items()
+        }
+        self._strict_answers = bool(strict_answers)
 
     def __repr__(self) -> str:
         config = self._config
@@ -177,11 +221,12 @@ class BaseClient:
     def _capture(
         self, service: str, endpoint: str, answer: Answer, token: Secret, payload: Mapping[str, Any]
     ) -> None:
-        """Records the shape of one answer (refusals included) when capture is on; never login."""
+        """Records the shape of one answer (a refusal as its short entry) when capture is on; never
+        login. Nothing sent can reach the line: an accepted answer is reduced to shapes, and a
+        refusal keeps no message, only the spec's key names it named."""
         sink = self._config.capture
         if sink is None or not answer.code:
             return
-        sent = self._login_secrets() | {token.reveal()} | leaf_strings(payload)
         try:
             shapes.capture(
                 sink,
@@ -189,8 +234,8 @@ class BaseClient:
                 endpoint,
                 answer.body,
                 self._code_paths.get(service, frozenset()),
-                sent=sent,
                 keys=self._wire_names,
+                count=len(payload.get("data") or ()),
             )
         except Exception as error:  # noqa: BLE001 - a callback may raise anything
             # The exchange happened: failing it now would make a stored push look refused and
@@ -198,6 +243,19 @@ class BaseClient:
             self._logger.warning(
                 "qcvn120 %s %s: capture not recorded (%s)", service, endpoint, type(error).__name__
             )
+
+    def _results(self, service: str, model: type[ModelT], answer: Answer) -> PullResult[ModelT]:
+        results = parse_results(
+            service,
+            model,
+            answer,
+            rules=self._answer_rules.get(service, {}),
+            messages=self._messages,
+            strict=self._strict_answers,
+        )
+        for warning in results.warnings:  # the field and the rule, never the value
+            self._logger.warning("qcvn120 %s: %s", service, warning)
+        return results
 
     def _session_rejected(
         self, answer: Answer, service: str, token: Secret, payload: Mapping[str, Any]

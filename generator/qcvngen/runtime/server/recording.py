@@ -2,8 +2,8 @@
 
 Off unless ``create_app(..., capture=...)`` names a sink (a JSON Lines file or a callable). A request
 is recorded only once it has passed authentication (login never is), with the answer's
-``error_code`` and, for refusals, the message with every value blanked: the values received, and any
-word that could be one. The format is the client's (``capture.py``, docs/capture.schema.json) with
+``error_code``; a refused request leaves only a short refusal entry (its code, how many records, the
+spec's key names its message named), never a value or a key of what was refused. The format is the client's (``capture.py``, docs/capture.schema.json) with
 ``direction`` ``"request"``: the records are the request's ``data``.
 """
 
@@ -18,25 +18,6 @@ from . import capture
 from .answers import Answer, PortalError
 from .refusals import Refused
 
-# A request is walked once more for the values to blank from a message; these bound that walk.
-_MAX_DEPTH = 8
-_MAX_STRINGS = 10_000
-
-
-def received_strings(body: Any) -> set[str]:
-    """The string values of a request (bounded), blanked from a refusal's message."""
-    out: set[str] = set()
-    stack: list[tuple[Any, int]] = [(body, 0)]
-    while stack and len(out) < _MAX_STRINGS:
-        value, depth = stack.pop()
-        if isinstance(value, str):
-            out.add(value)
-        elif depth < _MAX_DEPTH and isinstance(value, dict):
-            stack.extend((item, depth + 1) for item in value.values())
-        elif depth < _MAX_DEPTH and isinstance(value, list):
-            stack.extend((item, depth + 1) for item in value)
-    return out
-
 
 class Recorder:
     """Writes one capture line per authenticated request; a failure to write never fails it."""
@@ -50,7 +31,8 @@ class Recorder:
     ) -> None:
         if not callable(sink) and not (isinstance(sink, (str, os.PathLike)) and os.fspath(sink)):
             raise ValueError("capture must be None, a file path or a callable taking one line")
-        self.sink = sink
+        # A path becomes a capped, rotating file, checked now (a FIFO, device or link is refused).
+        self.sink = capture.sink_of(sink)
         self.code_paths = {name: frozenset(paths) for name, paths in code_paths.items()}
         self.wire_names = frozenset(wire_names)
         self.log = log
@@ -72,17 +54,26 @@ class Recorder:
     ) -> None:
         """One ``direction: "request"`` line for ``body`` answered with ``error_code``."""
         try:
-            line = capture.build_line(
-                service,
-                endpoint,
-                body,
-                self.code_paths.get(service, frozenset()),
-                direction="request",
-            )
-            line["error_code"] = str(error_code)
-            if line["error_code"] != "0" and message.strip():
-                sent = received_strings(body)
-                line["message"] = capture.redact_message(message, sent, self.wire_names)
+            if str(error_code) != "0":
+                # A refused request teaches nothing: one short entry, no value, none of its keys.
+                line = capture.refusal_line(
+                    service,
+                    endpoint,
+                    direction="request",
+                    error_code=str(error_code),
+                    count=len(capture.records_of(body, "request")),
+                    message=message,
+                    keys=self.wire_names,
+                )
+            else:
+                line = capture.build_line(
+                    service,
+                    endpoint,
+                    body,
+                    self.code_paths.get(service, frozenset()),
+                    direction="request",
+                )
+                line["error_code"] = "0"
             capture.emit(line, self.sink)
         except Exception as error:  # noqa: BLE001 - a callback may raise anything
             # The request was served: failing it now would make a stored push look refused. Only

@@ -13,6 +13,7 @@ import datetime as _dt
 import json
 import os
 import re
+import stat
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -34,6 +35,11 @@ _DECIMAL = re.compile(r"^[+-]?[0-9]*[.,][0-9]+$")
 _TOKEN = re.compile(r"^[^\s]{1,40}$")
 _CAMEL = re.compile(r"^[A-Z]?[a-z0-9]+(?:[A-Z][a-z0-9]*)+$")
 _WORD = re.compile(r"(\w+)")
+# A code value: a short token of letters, digits and ``. _ - /`` (``2``, ``G03-GD10``).
+_CODE_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
+# Personal-data shapes a code never has: phone numbers, 9- and 12-digit ID numbers.
+_PERSONAL = re.compile(r"^(?:\+?84|0)[0-9]{8,10}$|^[0-9]{9,}$")
+MAX_NAMED = 20
 OTHER_KEY = "*"
 """Stands for a key that is not an identifier (it could be a value used as a key)."""
 
@@ -74,6 +80,12 @@ def _string_kind(text: str) -> str:
     if _DECIMAL.match(text):
         return "decimal"
     return "code" if _TOKEN.match(text) else "string"
+
+
+def looks_like_code(value: str) -> bool:
+    """Whether ``value`` can be a code of a list: a short token, no space, no control character,
+    not the shape of a phone number or an ID number. Only such values are ever recorded."""
+    return bool(_CODE_VALUE.match(value)) and not _PERSONAL.match(value)
 
 
 def _is_datetime(text: str) -> bool:
@@ -150,7 +162,7 @@ class _Shapes:
         elif isinstance(value, str):
             length = len(unicodedata.normalize("NFC", value))
             entry["max_length"] = max(entry.get("max_length", 0), length)
-            if is_code and value.strip() and length <= MAX_CODE_LENGTH:
+            if is_code and looks_like_code(value):
                 codes = entry.setdefault("codes", set())
                 if len(codes) < MAX_CODES:
                     codes.add(value.strip())
@@ -222,6 +234,43 @@ def _keep(part: str, known: set[str]) -> str:
     return "…"
 
 
+def named_paths(message: str, keys: Iterable[str]) -> list[str]:
+    """The spec's key names (``keys``) a refusal's message names: never a word the spec lacks."""
+    known = set(keys)
+    found = {word for word in _WORD.findall(message) if word in known}
+    return sorted(found)[:MAX_NAMED]
+
+
+def refusal_line(
+    packet: str,
+    endpoint: str,
+    *,
+    direction: str,
+    error_code: str,
+    count: int,
+    message: str = "",
+    keys: Iterable[str] = (),
+    day: _dt.date | None = None,
+    month_only: bool = False,
+) -> Line:
+    """The one short line a refused exchange leaves: what was refused, how many records, and which
+    of the spec's keys the refusal named. No value, no shape, no key of the refused records: a
+    refused request teaches nothing (its typos must never become candidates)."""
+    return {
+        "format": FORMAT,
+        "packet": packet,
+        "endpoint": endpoint,
+        "direction": direction,
+        "date": (day or _dt.datetime.now(_dt.UTC).date()).isoformat()[: 7 if month_only else 10],
+        "error_code": error_code,
+        "records": count,
+        "refused": True,
+        "named": named_paths(message, keys),
+        "envelope_keys": [],
+        "keys": [],
+    }
+
+
 def build_line(
     packet: str,
     endpoint: str,
@@ -233,22 +282,41 @@ def build_line(
     month_only: bool = False,
     sent: Iterable[str] = (),
     keys: Iterable[str] = (),
+    count: int | None = None,
 ) -> Line:
     """The capture line of one exchange: shapes of ``body`` (an answer, or a received request).
 
+    A refusal (``error_code`` other than ``0``) becomes a :func:`refusal_line` of ``count`` records
+    (default: the records of ``body``). A line is never larger than the message it describes
+    (its compact JSON, or 4 KiB for a smaller one): the longest rows are dropped first and the line
+    is marked ``truncated``.
+
     ``code_paths`` are the key paths (``A``, ``A.B``, ``A[].B``) whose values are codes the caller
-    wants learned; ``sent`` are values the caller sent (blanked from a refusal's message); ``keys``
-    are key names a message may show. ``day`` defaults to today (UTC): dates only, never a time;
-    ``month_only`` coarsens it to ``YYYY-MM``.
+    wants learned; ``keys`` are the spec's key names a refusal may name; ``sent`` is accepted for
+    compatibility and unused (a refusal keeps no message). ``day`` defaults to today (UTC): dates
+    only, never a time; ``month_only`` coarsens it to ``YYYY-MM``.
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
     records = records_of(body, direction)
+    code = body.get("error_code")
+    error_code = None if code is None else str(code).strip()[:20]
+    if error_code not in (None, "0"):
+        message = body.get("message")
+        return refusal_line(
+            packet,
+            endpoint,
+            direction=direction,
+            error_code=str(error_code),
+            count=len(records) if count is None else count,
+            message=message if isinstance(message, str) else "",
+            keys=keys,
+            day=day,
+            month_only=month_only,
+        )
     shapes = _Shapes(frozenset(code_paths))
     for index, record in enumerate(records):
         shapes.walk_record(record, index)
-    code = body.get("error_code")
-    error_code = None if code is None else str(code).strip()
     line: Line = {
         "format": FORMAT,
         "packet": packet,
@@ -260,30 +328,150 @@ def build_line(
         "envelope_keys": sorted({key_segment(k) for k in body}),
         "keys": shapes.rows(),
     }
-    message = body.get("message")
-    if error_code not in (None, "0") and isinstance(message, str) and message.strip():
-        line["message"] = redact_message(message, sent, keys)
     if shapes.truncated:
         line["truncated"] = True
+    return _within(line, max(_size(body), MIN_LINE_BOUND))
+
+
+MIN_LINE_BOUND = 4096
+
+
+def _size(value: Any) -> int:
+    try:
+        return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    except (TypeError, ValueError):
+        return MIN_LINE_BOUND
+
+
+def _within(line: Line, bound: int) -> Line:
+    """``line``, its rows dropped (widest first) until its JSON is no larger than ``bound``."""
+    size = _size(line)
+    if size <= bound:
+        return line
+    rows = sorted(line["keys"], key=_size)
+    while rows and size > bound:
+        size -= _size(rows.pop()) + 1
+    line["keys"] = sorted(rows, key=lambda row: str(row["path"]))
+    line["truncated"] = True
     return line
 
 
-_LOCK = threading.Lock()
+# A capture file and its rotated copies (``.1`` … ``.3``) together never exceed this, by default.
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+GENERATIONS = 3
+
+
+class CaptureFileError(ValueError):
+    """A capture path that is not (or cannot become) a regular file: a FIFO, a device, a link."""
+
+
+def check_capture_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as text if a capture may be written there; else CaptureFileError in one line.
+
+    A symbolic link, a FIFO, a device or a folder is refused (a FIFO would block, a link could
+    point anywhere); a missing file in an existing folder is fine.
+    """
+    text = os.fspath(path)
+    if not text:
+        raise CaptureFileError("capture: the path is empty")
+    try:
+        info = os.lstat(text)
+    except FileNotFoundError:
+        if not os.path.isdir(os.path.dirname(os.path.abspath(text))):
+            raise CaptureFileError(f"capture: {text!r}: its folder does not exist") from None
+        return text
+    except OSError as error:
+        raise CaptureFileError(f"capture: {text!r}: {error.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise CaptureFileError(
+            f"capture: {text!r} is {_file_kind(info.st_mode)}, not a regular file"
+        )
+    return text
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+class CaptureFile:
+    """A capture file with a size cap: appended one line per write, rotated when it would grow
+    past its share, so the file and its copies ``.1`` … ``.3`` together stay within ``max_bytes``.
+
+    The path is checked when the sink is made (a FIFO, device or link is refused at start) and
+    again, without following links, at every write.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 4 * 4096:
+            raise CaptureFileError("capture: max_bytes must be an integer of at least 16384")
+        self.path = check_capture_path(path)
+        self.max_bytes = max_bytes
+        self.share = max_bytes // (GENERATIONS + 1)
+        self._lock = threading.Lock()
+
+    def __call__(self, line: Line) -> None:
+        data = (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        if len(data) > self.share:
+            raise CaptureFileError("capture: a line larger than the file's share of max_bytes")
+        with self._lock:
+            fd = self._open()
+            try:
+                if os.fstat(fd).st_size + len(data) > self.share:
+                    os.close(fd)
+                    self._rotate()
+                    fd = self._open()
+                # One write on an O_APPEND descriptor: concurrent writers never interleave a line.
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+
+    def _open(self) -> int:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+        flags |= getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in later must not block the call
+        fd = os.open(self.path, flags, 0o600)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise CaptureFileError(f"capture: {self.path!r} is no longer a regular file")
+        return fd
+
+    def _rotate(self) -> None:
+        for generation in range(GENERATIONS, 0, -1):
+            older = f"{self.path}.{generation}"
+            newer = self.path if generation == 1 else f"{self.path}.{generation - 1}"
+            if os.path.lexists(newer):
+                os.replace(newer, older)
+
+
+_FILES: dict[str, CaptureFile] = {}
+_FILES_LOCK = threading.Lock()
 
 
 def emit(line: Line, sink: Sink) -> None:
-    """Hand ``line`` to a callback, or append it as one JSON line to a file (created if needed)."""
+    """Hand ``line`` to a callback (a :class:`CaptureFile` is one), or append it to the file at a
+    path, capped and rotated with the default ``max_bytes``."""
     if callable(sink):
         sink(line)
         return
-    data = (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-    with _LOCK:
-        # One write on an O_APPEND descriptor: concurrent writers never interleave a line.
-        fd = os.open(os.fspath(sink), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
+    key = os.fspath(sink)
+    with _FILES_LOCK:
+        target = _FILES.get(key) or _FILES.setdefault(key, CaptureFile(key))
+    target(line)
+
+
+def sink_of(capture: Sink) -> Callable[[Line], None]:
+    """The callable a client or app writes through: a path becomes a :class:`CaptureFile`, checked
+    now (a FIFO, device or link is refused at start, with a one-line CaptureFileError)."""
+    if callable(capture):
+        return capture
+    return CaptureFile(capture)
 
 
 def capture(
