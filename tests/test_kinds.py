@@ -32,7 +32,7 @@ def test_a_kinds_example_is_a_valid_wire_value_of_it(name: kinds.Kind) -> None:
     if info.example is None:
         assert name in ("code", "record", "list", "any")  # a code comes from its list; structures take none
         return
-    assert wire.example_error(name, info.example, None) is None
+    assert kinds.example_error(name, info.example, None) is None
     if info.wire_type is not None:
         schema = kinds.wire_schema(name, or_empty=False)
         jsonschema.validate(info.example, schema)
@@ -54,9 +54,69 @@ def test_or_empty_wire_types_accept_the_empty_string(info: kinds.KindInfo) -> No
 def test_the_patterns_are_wire_constants_not_copies() -> None:
     assert kinds.kind("datetime").pattern is wire.DATETIME
     assert kinds.kind("percent").pattern is wire.PERCENT
-    assert {k: v for k, v in wire.PATTERNS.items()} == {
-        i.name: i.pattern for i in kinds.KINDS.values() if i.pattern is not None
+    assert {i.name for i in kinds.KINDS.values() if i.pattern is not None} == {
+        "datetime",
+        "integer",
+        "decimal",
+        "percent",
     }
+
+
+def test_the_registry_is_complete() -> None:
+    assert kinds.problems() == []
+
+
+@pytest.mark.parametrize("name", [i.name for i in kinds.wire_kinds()])
+def test_a_wire_schema_is_built_from_the_entry_alone(name: kinds.Kind) -> None:
+    """Its string form (pattern and no newline, or values, or any string) and its numbers."""
+    info = kinds.kind(name)
+    schema = kinds.wire_schema(name, or_empty=False)
+    branches = schema.get("anyOf", [schema])
+    assert branches[0] == kinds.text_schema(info, or_empty=False)
+    assert branches[1:] == (info.numbers.schemas() if info.numbers else [])
+    if info.pattern is not None:
+        assert branches[0]["not"] == wire.NO_NEWLINE
+    # Every bound is one every reader holds exactly (JavaScript rounds integers past 2**53 - 1).
+    for branch in branches[1:]:
+        for key in ("minimum", "maximum"):
+            assert abs(branch[key]) <= 2**53 - 1 and float(branch[key]) == branch[key]
+
+
+def test_the_build_refuses_an_incomplete_kind_in_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A kind entry that lacks a fact (here the rule of a wire scalar) stops the build with exit 2
+    and one line naming the kind and what it lacks; nothing is written."""
+    import dataclasses
+
+    from typer.testing import CliRunner
+
+    from qcvngen import pipeline
+    from qcvngen.cli import app
+
+    broken = dataclasses.replace(kinds.KINDS["integer"], rule=None, edges=())
+    monkeypatch.setitem(kinds.KINDS, "integer", broken)
+    result = pipeline.build(ROOT / "spec")
+    assert not result.ok and not result.files
+    assert [d.message for d in result.diagnostics] == [
+        "kind 'integer': needs edge values for the differential test (edges)",
+        "kind 'integer': a wire scalar kind needs rule",
+    ]
+    out = tmp_path / "out"
+    cli = CliRunner().invoke(app, ["build", "--spec", str(ROOT / "spec"), "--out", str(out)])
+    assert cli.exit_code == 2, cli.output
+    lines = [line for line in cli.output.splitlines() if "kind 'integer'" in line]
+    assert len(lines) == 2 and all(line.startswith(kinds.__file__) for line in lines), cli.output
+    assert "Traceback" not in cli.output and not out.exists()
+
+
+def test_learn_and_conformance_ask_the_registry() -> None:
+    import importlib
+
+    from qcvngen import conformance
+
+    compare = importlib.import_module("qcvngen.learn.compare")
+
+    assert compare.ALLOWED["decimal"] is kinds.KINDS["decimal"].capture_kinds
+    assert set(conformance.TRAILING_NEWLINE) == {i.name for i in kinds.KINDS.values() if i.pattern}
 
 
 def test_the_json_schema_target_names_a_definition_for_every_wire_kind() -> None:
