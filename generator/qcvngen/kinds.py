@@ -1,10 +1,13 @@
 """The one registry of field kinds: what ``string``, ``code``, ``datetime``, … mean to every target.
 
-A field's ``type:`` in the spec is one of :data:`Kind`. Each kind's entry in :data:`KINDS` says what
-the wire carries (pattern, from :mod:`qcvngen.wire`), its JSON Schema, its Python type in the generated
-models, its label in the docs (vi/en), an example value, what a validator says when a value is wrong,
-and which changes of kind a data submitter can absorb (:func:`widens`). Targets ask here instead of
-keeping their own ``if kind == "percent"`` tables, so adding or changing a kind is one edit.
+A field's ``type:`` in the spec is one of :data:`Kind`. Each kind's entry in :data:`KINDS` holds every
+fact about it as data: its string form (a pattern from :mod:`qcvngen.wire`, or fixed values), the JSON
+numbers it also accepts and in what range (:class:`Numbers`), the converter of the generated wire
+module, whether ``""`` is accepted, its Python type, its docs label and notation (vi/en), an example,
+a wrong value and what a validator says of it, edge values for the differential test, what ``learn``
+may see of it in captures, and which changes of kind a data submitter can absorb (:func:`widens`).
+Targets, conformance, learn and the tests read it; :func:`problems` refuses an incomplete entry, so
+adding a kind is one edit here (docs/architecture.md, "add a kind").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the wire really carries: the value patterns shared by schemas, examples and docs."""
+"""What the wire really carries: the value patterns and number bounds the kind registry builds on."""
 
 from __future__ import annotations
 
@@ -42,8 +42,10 @@ def anchored(pattern: str, *, allow_empty: bool) -> str:
 # any standard reader), Rust's regex (pydantic's models) and Python's re (python-jsonschema,
 # fastjsonschema, the server's contract). They agree on the subset below, except on one point:
 # Python's ``$`` also matches before a final "\n", so ``re.search("^[0-9]$", "1\n")`` succeeds.
-# ECMA-262 is the semantics: ``$`` is the end of the string. Python readers go through
-# :func:`ecma_regex`, which spells ``$`` as ``\Z`` (what fastjsonschema does for its own patterns).
+# ECMA-262 is the semantics: ``$`` is the end of the string. Readers the project controls go through
+# :func:`ecma_regex`, which spells ``$`` as ``\Z`` (what fastjsonschema does for its own patterns);
+# for the readers it does not (python-jsonschema at its defaults), every published string form with
+# a pattern also forbids a newline anywhere (:data:`NO_NEWLINE`), where both meanings of ``$`` agree.
 _PORTABLE_TOKEN = re.compile(
     r"\[(?:[A-Za-z0-9_%.+-]|\\[.\-\]\\^$*+?()\[{}|/])+\]"  # an ASCII character class, no ^-negation
     r"|\\[.\\^$*+?()\[\]{}|/]"  # an escaped syntax character (ECMA's Unicode mode allows no other)

@@ -28,7 +28,9 @@ def schema_id(name: str) -> str:
 
 
 def _document(ctx: Context, builder: SchemaBuilder, name: str, root: dict[str, Any]) -> str:
-    doc: dict[str, Any] = {"$schema": DIALECT, "$id": schema_id(name), "$comment": ctx.header_line, **root}
+    doc: dict[str, Any] = {"$schema": DIALECT, "$id": schema_id(name), **root}
+    # The generated-by line first; the root's own provenance (its table, its packet) after it.
+    doc["$comment"] = "\n".join(c for c in (ctx.header_line, root.get("$comment")) if c)
     defs = builder.closure([root])
     if defs:
         doc["$defs"] = defs
