@@ -61,7 +61,7 @@ def test_vectors_cite_table_and_row_and_break_one_rule_each(result: BuildResult)
     assert date.ref == "Table 2, row 14" and date.expect == "reject"
     assert date.body["data"][0]["NgayTiepNhan"] == "20240230000000"
     newline = next(v for v in found if v.id == "DongBoHoSoMC.NgayTiepNhan.datetime-newline")
-    assert newline.rule == "datetime" and newline.body["data"][0]["NgayTiepNhan"] == "20240105083000\n"
+    assert newline.rule == "datetime" and newline.body["data"][0]["NgayTiepNhan"] == "20240131093000\n"
     assert {v.rule for v in found if v.id.endswith("-newline")} == {"datetime", "integer", "percent"}
     valid = next(v for v in found if v.id == "DongBoHoSoMC.valid")
     changed = [

@@ -244,9 +244,13 @@ def test_json_numbers_become_plain_wire_strings(models: Any) -> None:
     from pydantic import TypeAdapter
 
     wire = __import__("qcvn120_client.wire", fromlist=["wire"])
-    assert TypeAdapter(wire.WireDecimal).validate_python(1e-05) == "0.00001"
+    assert TypeAdapter(wire.WireDecimal).validate_python(0.05) == "0.05"
     assert TypeAdapter(wire.WireInteger).validate_python(5.0) == "5"
     with pytest.raises(ValidationError):
         TypeAdapter(wire.WireInteger).validate_python(5.5)
     with pytest.raises(ValidationError):
         TypeAdapter(wire.WireDecimal).validate_python(float("inf"))
+    # Numbers the published schema refuses (digits past the string form, past ±(2**53 - 1)).
+    for refused in (1e-05, 1e20, 2**53):
+        with pytest.raises(ValidationError):
+            TypeAdapter(wire.WireDecimal).validate_python(refused)

@@ -210,16 +210,19 @@ def test_what_the_server_cannot_read_is_refused_as_json(stdin: str, says: str) -
     assert code == 1 and says in output and "Traceback" not in output
 
 
-def test_nfd_text_at_the_limit_is_counted_in_nfc_like_the_server(result: Any) -> None:
+def test_nfd_text_is_counted_as_sent_like_every_schema_reader_and_the_server(result: Any) -> None:
+    """A maximum length counts the code points the JSON text holds (what ajv, python-jsonschema and
+    jsonschema-rs count): "ệ" in NFD is 3 of them. The server judges the same and stores NFC after."""
     reg = result.regulation
     record = reg.record(reg.packet("DongBoHoSoMC").data_record)
     limited = next(f for f in record.fields if f.max_length and f.type.kind == "string")
     from qcvngen.examples import example_request
 
     body = example_request(reg, reg.packet("DongBoHoSoMC")) | {"isUpdating": "False"}
-    body["data"][0][limited.wire_name] = "e\u0323\u0302" * limited.max_length  # "ệ" in NFD: 3 code points each
+    nfd = "e\u0323\u0302"  # "ệ" in NFD: 3 code points
+    body["data"][0][limited.wire_name] = nfd * (limited.max_length // 3)
     assert run(["-"], stdin=json.dumps(body))[0] == 0
-    body["data"][0][limited.wire_name] += "e"
+    body["data"][0][limited.wire_name] = nfd * (limited.max_length // 3 + 1)
     code, output = run(["--format", "json", "-"], stdin=json.dumps(body))
     assert code == 1 and json.loads(output)["findings"][0]["rule"] == "maxLength"
 

@@ -21,11 +21,9 @@ from .kinds import KINDS
 
 # A value of the right JSON type that each kind refuses: the kind registry's own vector.
 INVALID_VALUES = {name: info.invalid for name, info in KINDS.items() if info.invalid is not None}
+# A valid value followed by a newline, for every kind with a pattern.
 TRAILING_NEWLINE = {
-    "datetime": "20240105083000\n",
-    "integer": "12\n",
-    "decimal": "12.5\n",
-    "percent": "50%\n",
+    name: info.example + "\n" for name, info in KINDS.items() if info.pattern is not None and info.example is not None
 }
 
 

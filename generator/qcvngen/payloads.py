@@ -1,8 +1,8 @@
 """`qcvngen validate-data`: why a packet would be rejected, field by field, in Vietnamese and English.
 
-The verdict is the published JSON Schema's, read with ECMA-262 patterns (``$`` is the end of the
-string: the reading of pydantic's models, jsonschema-rs and every standard validator), on the
-payload as the generated server reads it (strict JSON, strings in NFC, ``5.0`` as ``5``). The
+The verdict is the published JSON Schema's (whose patterns read alike in ECMA-262 and Python's
+``re``), on the payload as the generated server reads it (strict JSON, strings as sent, ``5.0`` as
+``5``). The
 schema is built in memory from the IR; the rule, table and row of every finding come from the IR
 fields themselves, never from walking a generated artefact back.
 """
@@ -125,8 +125,10 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def wire_reading(data: Any) -> Any:
-    """A copy of ``data`` as the generated server reads it before validating: strings in NFC,
-    whole floats as ints; lone surrogates, non-finite numbers and nesting past MAX_DEPTH refused."""
+    """A copy of ``data`` as the generated server reads it before validating: strings as sent (a
+    length counts the code points every JSON Schema reader counts; the server puts them in NFC only
+    after judging), whole floats as ints; lone surrogates, non-finite numbers and nesting past
+    MAX_DEPTH refused."""
     return _read(data, ())
 
 
@@ -134,7 +136,7 @@ def _read(value: Any, path: tuple[int | str, ...]) -> Any:
     if isinstance(value, str):
         if _SURROGATE.search(value):
             raise NotWireJson("a lone surrogate (\\ud800-\\udfff) is not Unicode text", path)
-        return value if value.isascii() else unicodedata.normalize("NFC", value)
+        return value
     if isinstance(value, float):
         if not math.isfinite(value):
             raise NotWireJson("not a finite number", path)
@@ -226,7 +228,7 @@ class PayloadValidator:
     def __init__(self, reg: ir.Regulation) -> None:
         self.reg = reg
         self.frames = frames(reg)
-        self._defs = bundle(reg, SchemaBuilder(reg, "#/$defs/"))
+        self._defs = bundle(reg, SchemaBuilder(reg, "#/$defs/", extensions=False))
         self._validator_class = ecma_validator_class()
         self._validators: dict[str, Any] = {}
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from . import ir
+from . import ir, kinds
 from .diagnostics import Diagnostic, has_errors
 from .formatter import format_files
 from .resolve import load_regulation
@@ -47,14 +47,22 @@ class BuildResult:
         return self.regulation is not None and not has_errors(self.diagnostics)
 
 
+def registry_diagnostics() -> list[Diagnostic]:
+    """One error per gap of the field-kind registry (an incomplete kind entry): nothing is built on it."""
+    return [Diagnostic(kinds.__file__, 1, 1, "", problem) for problem in kinds.problems()]
+
+
 def load_spec(spec_dir: Path) -> tuple[ir.Regulation | None, list[Diagnostic]]:
     """The IR of the spec in ``spec_dir`` (None when any diagnostic is an error) and every diagnostic."""
+    registry = registry_diagnostics()
+    if registry:
+        return None, registry
     return load_regulation(spec_dir)
 
 
 def build(spec_dir: Path) -> BuildResult:
     """Every artefact for the spec in ``spec_dir``, or the diagnostics that prevent it."""
-    reg, diagnostics = load_regulation(spec_dir)
+    reg, diagnostics = load_spec(spec_dir)
     if reg is None:
         return BuildResult(diagnostics=diagnostics)
     ctx = common.context_for(reg)

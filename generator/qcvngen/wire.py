@@ -1,4 +1,4 @@
-"""What the wire really carries: the value patterns shared by schemas, examples and docs."""
+"""What the wire really carries: the value patterns and number bounds the kind registry builds on."""
 
 from __future__ import annotations
 
@@ -17,10 +17,19 @@ DECIMAL = r"-?[0-9]{1,18}(?:\.[0-9]{1,18})?"
 PERCENT = r"[0-9]{1,3}(?:\.[0-9]{1,9})?%?"
 FLAG_VALUES = ("True", "False")
 
-# A JSON integer accepted in place of a string-encoded one must stay within this range.
-INT_RANGE = (-(10**18) + 1, 10**18 - 1)
-
-PATTERNS = {"datetime": DATETIME, "integer": INTEGER, "decimal": DECIMAL, "percent": PERCENT}
+# A JSON number accepted in place of a string-encoded one (integer, decimal, codes, ids) must be a
+# whole number within ±(2**53 - 1): I-JSON's interoperable range (RFC 7493 §2.2), the integers every
+# reader holds exactly. Past it JavaScript rounds (999999999999999999 reads as 1e18), so a bound
+# there would judge differently per reader.
+SAFE_INTEGER = 2**53 - 1
+# A fractional JSON number (decimal kind) is accepted when FRACTION_FLOOR <= |x| <= SAFE_INTEGER:
+# there a double's shortest decimal text has at most 17 significant digits, so at most 18 after the
+# point and 16 before it, which the string form (DECIMAL) holds. Smaller fractions (1e-19) may need
+# more digits: send them as strings. A bound, unlike a digit count, reads the same in every reader.
+FRACTION_FLOOR = 0.01
+# Python's re (python-jsonschema at its defaults) lets ``$`` match before a final "\n", ECMA-262 does
+# not: every string form with a pattern also refuses any newline, which reads alike everywhere.
+NO_NEWLINE: dict[str, object] = {"type": "string", "pattern": "\\n"}
 
 
 def anchored(pattern: str, *, allow_empty: bool) -> str:
@@ -28,26 +37,15 @@ def anchored(pattern: str, *, allow_empty: bool) -> str:
     return f"^(?:{pattern})?$" if allow_empty else f"^(?:{pattern})$"
 
 
-def example_error(kind: str, value: str, codes: tuple[str, ...] | None) -> str | None:
-    """Why ``value`` cannot be an example of ``kind``, or None when it can."""
-    if kind in PATTERNS and not re.fullmatch(PATTERNS[kind], value):
-        return f"example {value!r} is not a valid {kind} value"
-    if kind == "flag" and value not in FLAG_VALUES:
-        return f"example {value!r} is not 'True' or 'False'"
-    if kind == "code" and codes is not None and value not in codes:
-        return f"example {value!r} is not a code of the list"
-    if kind in ("record", "list", "any"):
-        return f"a {kind} field takes no example"
-    return None
-
-
 # -- one semantics for every pattern ----------------------------------------------------------------
 # Every pattern above is read by three engines: ECMA-262 (JSON Schema's dialect: jsonschema-rs, Ajv,
 # any standard reader), Rust's regex (pydantic's models) and Python's re (python-jsonschema,
 # fastjsonschema, the server's contract). They agree on the subset below, except on one point:
 # Python's ``$`` also matches before a final "\n", so ``re.search("^[0-9]$", "1\n")`` succeeds.
-# ECMA-262 is the semantics: ``$`` is the end of the string. Python readers go through
-# :func:`ecma_regex`, which spells ``$`` as ``\Z`` (what fastjsonschema does for its own patterns).
+# ECMA-262 is the semantics: ``$`` is the end of the string. Readers the project controls go through
+# :func:`ecma_regex`, which spells ``$`` as ``\Z`` (what fastjsonschema does for its own patterns);
+# for the readers it does not (python-jsonschema at its defaults), every published string form with
+# a pattern also forbids a newline anywhere (:data:`NO_NEWLINE`), where both meanings of ``$`` agree.
 _PORTABLE_TOKEN = re.compile(
     r"\[(?:[A-Za-z0-9_%.+-]|\\[.\-\]\\^$*+?()\[{}|/])+\]"  # an ASCII character class, no ^-negation
     r"|\\[.\\^$*+?()\[\]{}|/]"  # an escaped syntax character (ECMA's Unicode mode allows no other)

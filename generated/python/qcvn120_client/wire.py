@@ -19,9 +19,10 @@ from ._scalars import (
     datetime_as_text,
     flag_as_text,
     from_wire_datetime,
-    integer_as_text,
     number_as_text,
     to_wire_datetime,
+    whole_number_as_int,
+    wire_number,
     zone,
 )
 
@@ -64,14 +65,13 @@ PATTERN_MESSAGES = {
     "@minItems": "danh sách không được rỗng — the list must not be empty",
     "@required": "thiếu trường bắt buộc — missing required field",
     "@type": "sai kiểu dữ liệu — wrong type",
-    "^(?:(?:[0-9]{4}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])$": 'phải là ngày giờ yyyyMMddHHmmss hợp lệ hoặc "" — must be a valid yyyyMMddHHmmss date-time or "" (e.g. \'20240105083000\')',
-    "^(?:(?:[0-9]{4}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?$": 'phải là ngày giờ yyyyMMddHHmmss hợp lệ hoặc "" — must be a valid yyyyMMddHHmmss date-time or "" (e.g. \'20240105083000\')',
+    "^(?:(?:[0-9]{4}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?$": 'phải là ngày giờ yyyyMMddHHmmss hợp lệ hoặc "" — must be a valid yyyyMMddHHmmss date-time or "" (e.g. \'20240131093000\')',
     "^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)$": "phải là số thập phân (dạng chuỗi) — must be a decimal number (string-encoded) (e.g. '12.5')",
     "^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)?$": "phải là số thập phân (dạng chuỗi) — must be a decimal number (string-encoded) (e.g. '12.5')",
     "^(?:-?[0-9]{1,18})$": "phải là số nguyên (dạng chuỗi) — must be an integer (string-encoded) (e.g. '12')",
     "^(?:-?[0-9]{1,18})?$": "phải là số nguyên (dạng chuỗi) — must be an integer (string-encoded) (e.g. '12')",
-    "^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)$": "phải là phần trăm (dạng chuỗi, có thể kèm %) — must be a percentage (string-encoded, optional %) (e.g. '87.5')",
-    "^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)?$": "phải là phần trăm (dạng chuỗi, có thể kèm %) — must be a percentage (string-encoded, optional %) (e.g. '87.5')",
+    "^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)$": "phải là phần trăm (dạng chuỗi, có thể kèm %) — must be a percentage (string-encoded, optional %) (e.g. '50')",
+    "^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)?$": "phải là phần trăm (dạng chuỗi, có thể kèm %) — must be a percentage (string-encoded, optional %) (e.g. '50')",
 }
 
 
@@ -92,15 +92,21 @@ WireDateTime = Annotated[
         pattern="^(?:(?:[0-9]{4}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?$"
     ),
 ]
-WireInteger = Annotated[str, BeforeValidator(integer_as_text), Field(pattern="^(?:-?[0-9]{1,18})$")]
+WireInteger = Annotated[
+    str, BeforeValidator(wire_number(whole=9007199254740991)), Field(pattern="^(?:-?[0-9]{1,18})$")
+]
 WireIntegerOrEmpty = Annotated[
-    str, BeforeValidator(integer_as_text), Field(pattern="^(?:-?[0-9]{1,18})?$")
+    str, BeforeValidator(wire_number(whole=9007199254740991)), Field(pattern="^(?:-?[0-9]{1,18})?$")
 ]
 WireDecimal = Annotated[
-    str, BeforeValidator(number_as_text), Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)$")
+    str,
+    BeforeValidator(wire_number(whole=9007199254740991, fraction_floor=0.01)),
+    Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)$"),
 ]
 WireDecimalOrEmpty = Annotated[
-    str, BeforeValidator(number_as_text), Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)?$")
+    str,
+    BeforeValidator(wire_number(whole=9007199254740991, fraction_floor=0.01)),
+    Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)?$"),
 ]
 WirePercent = Annotated[
     str, BeforeValidator(number_as_text), Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)$")
@@ -109,41 +115,55 @@ WirePercentOrEmpty = Annotated[
     str, BeforeValidator(number_as_text), Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)?$")
 ]
 WireFlag = Annotated[Literal["True", "False"], BeforeValidator(flag_as_text)]
-WireId = str | StrictInt
-OpenCode = Annotated[str, BeforeValidator(number_as_text), Field(max_length=64)]
+WireId = Annotated[str | StrictInt, BeforeValidator(whole_number_as_int)]
+OpenCode = Annotated[
+    str, BeforeValidator(wire_number(whole=9007199254740991)), Field(max_length=64)
+]
 
 # TrangThaiHoSo: Trạng thái hồ sơ / dossier status
 CodeTrangThaiHoSo = Annotated[
-    Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"], BeforeValidator(number_as_text)
+    Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"],
+    BeforeValidator(wire_number(whole=9007199254740991)),
 ]
 
 # TrangThaiHoSo: Trạng thái hồ sơ / dossier status (or "")
 CodeTrangThaiHoSoOrEmpty = Annotated[
-    Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", ""], BeforeValidator(number_as_text)
+    Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", ""],
+    BeforeValidator(wire_number(whole=9007199254740991)),
 ]
 
 # LoaiDoiTuong: Loại đối tượng / applicant type
-CodeLoaiDoiTuong = Annotated[Literal["1", "2", "3", "4"], BeforeValidator(number_as_text)]
+CodeLoaiDoiTuong = Annotated[
+    Literal["1", "2", "3", "4"], BeforeValidator(wire_number(whole=9007199254740991))
+]
 
 # LoaiDoiTuong: Loại đối tượng / applicant type (or "")
 CodeLoaiDoiTuongOrEmpty = Annotated[
-    Literal["1", "2", "3", "4", ""], BeforeValidator(number_as_text)
+    Literal["1", "2", "3", "4", ""], BeforeValidator(wire_number(whole=9007199254740991))
 ]
 
 # HinhThuc: Hình thức trả kết quả / result-delivery method
-CodeHinhThuc = Annotated[Literal["0", "1"], BeforeValidator(number_as_text)]
+CodeHinhThuc = Annotated[Literal["0", "1"], BeforeValidator(wire_number(whole=9007199254740991))]
 
 # HinhThuc: Hình thức trả kết quả / result-delivery method (or "")
-CodeHinhThucOrEmpty = Annotated[Literal["0", "1", ""], BeforeValidator(number_as_text)]
+CodeHinhThucOrEmpty = Annotated[
+    Literal["0", "1", ""], BeforeValidator(wire_number(whole=9007199254740991))
+]
 
 # KENH: Kênh (cách thức) thực hiện / submission channel
-CodeKENH = Annotated[Literal["1", "2", "3"], BeforeValidator(number_as_text)]
+CodeKENH = Annotated[Literal["1", "2", "3"], BeforeValidator(wire_number(whole=9007199254740991))]
 
 # KENH: Kênh (cách thức) thực hiện / submission channel (or "")
-CodeKENHOrEmpty = Annotated[Literal["1", "2", "3", ""], BeforeValidator(number_as_text)]
+CodeKENHOrEmpty = Annotated[
+    Literal["1", "2", "3", ""], BeforeValidator(wire_number(whole=9007199254740991))
+]
 
 # LOAITTHC: Loại thủ tục hành chính / procedure type
-CodeLOAITTHC = Annotated[Literal["1", "2", "3"], BeforeValidator(number_as_text)]
+CodeLOAITTHC = Annotated[
+    Literal["1", "2", "3"], BeforeValidator(wire_number(whole=9007199254740991))
+]
 
 # LOAITTHC: Loại thủ tục hành chính / procedure type (or "")
-CodeLOAITTHCOrEmpty = Annotated[Literal["1", "2", "3", ""], BeforeValidator(number_as_text)]
+CodeLOAITTHCOrEmpty = Annotated[
+    Literal["1", "2", "3", ""], BeforeValidator(wire_number(whole=9007199254740991))
+]

@@ -164,30 +164,29 @@ def read_object(raw: bytes | bytearray | str, limits: Limits) -> tuple[dict[str,
     """``raw`` as one strict JSON object, normalised (see :func:`normalise`), or a refusal; and
     whether every scalar in it is surely a JSON string (False when that is not certain).
 
-    Keys and strings come out in NFC. Without ``\\u`` escapes the text can hold no lone surrogate
-    (UTF-8 cannot encode one) and its strings are all in NFC once the whole text is (JSON's
-    structure is ASCII, and no ASCII character outside a string composes with what follows it):
-    one native pass replaces a per-string walk, and :func:`_plain_parse` reads the text in native
-    passes. Whatever it cannot vouch for, and text with escapes, goes the careful way: keys
-    normalised and repeats found as each object is built, values checked and normalised after
-    parsing; that way also writes every refusal's message.
+    Keys come out in NFC, string values as sent: they are judged so, as every JSON Schema reader
+    judges them, and put in NFC after judging (:func:`nfc_values`). Text without ``\\u`` escapes
+    that is in NFC can hold no lone surrogate (UTF-8 cannot encode one) and no key needing NFC: one
+    native check replaces a per-string walk, and :func:`_plain_parse` reads the text in native
+    passes. Whatever it cannot vouch for, and other text, goes the careful way: keys normalised and
+    repeats found as each object is built, values checked after parsing; that way also writes every
+    refusal's message.
     """
     text = raw if isinstance(raw, str) else decode_utf8(raw)
     if isinstance(raw, str):
         escaped = "\\u" in raw
     else:  # most bodies hold no backslash at all, which one memchr tells
         escaped = raw.find(b"\\") >= 0 and b"\\u" in raw
-    if not escaped:
-        normalised = unicodedata.normalize("NFC", text)  # the very same str when already in NFC
-        wire = raw if normalised is text and not isinstance(raw, str) else normalised.encode()
-        text = normalised
-        plain = _plain_parse(text, limits, wire)
+    # String values are judged as sent (a length counts the code points the schema sees) and put in
+    # NFC after judging (contract.validate); keys are read in NFC, so that NFC twins are repeats.
+    if not escaped and unicodedata.is_normalized("NFC", text):
+        plain = _plain_parse(text, limits, None if isinstance(raw, str) else raw)
         if plain is not None:
             return plain
     try:
         data = json.loads(
             text,
-            object_pairs_hook=_object_hook(limits, nfc_keys=escaped),
+            object_pairs_hook=_object_hook(limits, nfc_keys=True),
             parse_constant=_reject_constant,
             parse_float=_number,
             parse_int=_integer,
@@ -198,7 +197,7 @@ def read_object(raw: bytes | bytearray | str, limits: Limits) -> tuple[dict[str,
         raise invalid(_json_error(exc)) from None
     if not isinstance(data, dict):
         raise invalid("Yêu cầu phải là một đối tượng JSON — the body must be a JSON object")
-    return dict(normalise(data, limits, strings=escaped)), False
+    return dict(normalise(data, limits, strings=True)), False
 
 
 def _plain_parse(
@@ -317,7 +316,8 @@ def _too_long(loc: tuple[int | str, ...], limits: Limits) -> Refused:
 
 def normalise(data: Any, limits: Limits, *, strings: bool = True) -> Any:
     """Nesting past ``max_depth`` and lists past ``max_list_items`` refused; with ``strings``,
-    strings in NFC and lone surrogates refused too. In place, in one walk over the containers."""
+    lone surrogates refused too (values stay as sent: :func:`nfc_values` after judging). In place,
+    in one walk over the containers."""
     stack: list[tuple[Any, tuple[int | str, ...]]] = [(data, ())]
     while stack:
         node, loc = stack.pop()
@@ -336,16 +336,33 @@ def normalise(data: Any, limits: Limits, *, strings: bool = True) -> Any:
                     f"{field_path(loc)}: khóa chứa ký tự thay thế đơn lẻ — a key holds a lone surrogate"
                 )
             if isinstance(value, str):
-                if not value.isascii():  # surrogates and composable characters are never ASCII
-                    node[key] = _nfc(value, (*loc, key))
+                if not value.isascii():  # surrogates are never ASCII
+                    _unicode_text(value, (*loc, key))
             elif isinstance(value, (dict, list)):
                 stack.append((value, (*loc, key)))
     return data
 
 
-def _nfc(value: str, loc: tuple[int | str, ...]) -> str:
+def _unicode_text(value: str, loc: tuple[int | str, ...]) -> None:
     if _SURROGATE.search(value):
         raise invalid(
             f"{field_path(loc)}: ký tự thay thế đơn lẻ — lone surrogate (\\ud800-\\udfff) is not Unicode text"
         )
-    return value if unicodedata.is_normalized("NFC", value) else unicodedata.normalize("NFC", value)
+
+
+def nfc_values(data: Any) -> Any:
+    """``data`` with every string in NFC: the very same object when all already are (the common
+    case, told without copying), else a copy. Applied after judging, for what handlers store."""
+    if isinstance(data, str):
+        return (
+            data
+            if data.isascii() or unicodedata.is_normalized("NFC", data)
+            else unicodedata.normalize("NFC", data)
+        )
+    if isinstance(data, dict):
+        items = {key: nfc_values(value) for key, value in data.items()}
+        return data if all(items[k] is v for k, v in data.items()) else items
+    if isinstance(data, list):
+        values = [nfc_values(value) for value in data]
+        return data if all(a is b for a, b in zip(values, data)) else values
+    return data

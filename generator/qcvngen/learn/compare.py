@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import ir
+from ..kinds import KINDS
 from ..runtime.shared.capture import looks_like_code, redact_message
 from .read import Capture, LearnInputError
 
@@ -27,19 +28,9 @@ def escape_controls(text: str) -> str:
 
 
 IGNORED_KINDS = frozenset({"empty", "null"})
-_STRINGS = frozenset({"string", "code", "datetime", "integer", "decimal", "flag", "empty"})
-ALLOWED: dict[str, frozenset[str]] = {
-    "string": _STRINGS,
-    "code": frozenset({"code", "empty"}),
-    "datetime": frozenset({"datetime", "empty"}),
-    "integer": frozenset({"integer", "empty"}),
-    "decimal": frozenset({"integer", "decimal", "empty"}),
-    "percent": frozenset({"integer", "decimal", "code", "empty"}),
-    "flag": frozenset({"flag", "empty"}),
-    "id": frozenset({"integer", "decimal", "code", "string", "empty"}),
-    "record": frozenset({"record"}),
-    "list": frozenset({"list"}),
-}
+_STRINGS = KINDS["string"].capture_kinds
+# What a capture may show of a field of each kind without contradicting it: the registry's.
+ALLOWED: dict[str, frozenset[str]] = {name: info.capture_kinds for name, info in KINDS.items() if info.capture_kinds}
 
 
 @dataclass

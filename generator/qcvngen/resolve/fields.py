@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import dsl, ir, kinds, naming, wire
+from .. import dsl, ir, kinds, naming
 from ..loader import Document, PathKey
 from .reading import Checker, Inputs, PendingRef, Where, bilingual, did_you_mean, note
 
@@ -155,7 +155,7 @@ class Resolver:
         codelist = self.codelists.get(spec.codelist or "")
         if spec.type == "code" and codelist is not None and codelist.closed:
             codes = tuple(c.code for c in codelist.codes)
-        problem = wire.example_error(spec.type, example, codes)
+        problem = kinds.example_error(spec.type, example, codes)
         if problem is None and spec.max_length is not None and len(example) > spec.max_length:
             problem = f"example is longer than max_length {spec.max_length}"
         if problem:

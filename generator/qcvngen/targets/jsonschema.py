@@ -28,7 +28,9 @@ def schema_id(name: str) -> str:
 
 
 def _document(ctx: Context, builder: SchemaBuilder, name: str, root: dict[str, Any]) -> str:
-    doc: dict[str, Any] = {"$schema": DIALECT, "$id": schema_id(name), "$comment": ctx.header_line, **root}
+    doc: dict[str, Any] = {"$schema": DIALECT, "$id": schema_id(name), **root}
+    # The generated-by line first; the root's own provenance (its table, its packet) after it.
+    doc["$comment"] = "\n".join(c for c in (ctx.header_line, root.get("$comment")) if c)
     defs = builder.closure([root])
     if defs:
         doc["$defs"] = defs
@@ -38,7 +40,7 @@ def _document(ctx: Context, builder: SchemaBuilder, name: str, root: dict[str, A
 def bundle(reg: ir.Regulation, builder: SchemaBuilder) -> dict[str, Any]:
     """Every wire type, record, envelope and per-packet request/response under one ``$defs``."""
     env = reg.envelope
-    defs: dict[str, Any] = dict(scalar_definitions(reg))
+    defs: dict[str, Any] = dict(scalar_definitions(reg, extensions=builder.extensions))
     defs.update({r.name: builder.record(r) for r in reg.records})
     for record in (env.login_request, env.login_response, env.request, env.response):
         defs[record.name] = builder.record(record)
@@ -58,7 +60,9 @@ def record_of(packet: ir.Packet) -> str | None:
 
 def render(reg: ir.Regulation, ctx: Context) -> Files:
     """One schema per packet (record, request, response), the login pair, and the bundle."""
-    builder = SchemaBuilder(reg, "#/$defs/")
+    # Published for any JSON Schema reader: no extension keywords (Ajv's strict mode refuses them);
+    # each field's regulation trace is in its ``$comment``.
+    builder = SchemaBuilder(reg, "#/$defs/", extensions=False)
     files: Files = {}
     for packet in reg.packets:
         record = record_of(packet)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keyword
 from pathlib import PurePosixPath
 
-from .. import ir, wire
+from .. import ir, kinds
 from ..payloads import RULE_TEXT
 from ..render import render as render_template
 from ..version import __version__
@@ -27,25 +27,39 @@ def code_types(reg: ir.Regulation) -> list[dict[str, object]]:
     return out
 
 
-# An example of each kind, shown with its rule (the rule's words come from validate-data).
-EXAMPLES = {"datetime": "20240105083000", "integer": "12", "decimal": "12.5", "percent": "87.5"}
-
-
 def pattern_messages(reg: ir.Regulation) -> list[dict[str, str]]:
-    """Wire pattern → its rule in words, bilingual, with an example: one text per pattern."""
+    """Wire pattern → its rule in words, bilingual, with the kind's example: one text per pattern."""
     out: list[dict[str, str]] = []
-    for kind, example in EXAMPLES.items():
-        vi, en = RULE_TEXT[kind]
-        text = f"{vi} — {en} (e.g. {example!r})"
-        base = getattr(wire, kind.upper())
-        for allow_empty in (False, True):
-            out.append({"pattern": wire.anchored(base, allow_empty=allow_empty), "text": text})
+    for info in kinds.wire_kinds():
+        if info.pattern is None or info.rule is None:
+            continue
+        text = f"{info.rule.vi} — {info.rule.en} (e.g. {info.example!r})"
+        for or_empty in (False, True):
+            pattern = kinds.full_pattern(info, or_empty=or_empty)
+            if pattern is not None and all(m["pattern"] != pattern for m in out):
+                out.append({"pattern": pattern, "text": text})
     # Rules without a pattern, under keys the runtime's _records knows: a code or flag outside its
     # list, and the schema keywords that pydantic reports as missing, extra, type or length errors.
     for rule in ("code", "flag", "required", "additionalProperties", "type", "maxLength", "minItems"):
         vi, en = RULE_TEXT[rule]
         out.append({"pattern": f"@{rule}", "text": f"{vi} — {en}"})
     return sorted(out, key=lambda m: m["pattern"])
+
+
+def scalar_types() -> list[dict[str, str]]:
+    """Every named wire type of the registry as its annotated Python type in the wire module."""
+    out: list[dict[str, str]] = []
+    for info in kinds.wire_kinds():
+        for or_empty in (False, True) if info.or_empty_type else (False,):
+            parts = [info.python_base]
+            if info.wire_converter is not None:
+                parts.append(f"BeforeValidator({info.wire_converter})")
+            pattern = kinds.full_pattern(info, or_empty=or_empty)
+            if pattern is not None:
+                parts.append(f"Field(pattern={pattern!r})")
+            annotation = f"Annotated[{', '.join(parts)}]" if len(parts) > 1 else parts[0]
+            out.append({"name": kinds.wire_type_name(info.name, or_empty=or_empty), "annotation": annotation})
+    return out
 
 
 def codelist_views(reg: ir.Regulation) -> list[dict[str, object]]:
@@ -63,32 +77,8 @@ def codelist_views(reg: ir.Regulation) -> list[dict[str, object]]:
 
 def render(reg: ir.Regulation, ctx: Context) -> Files:
     codes = code_types(reg)
-    fixed = [
-        "DATETIME_FORMAT",
-        "PATTERN_MESSAGES",
-        "TIMEZONE",
-        "OpenCode",
-        "WireDateTime",
-        "WireDecimal",
-        "WireDecimalOrEmpty",
-        "WireFlag",
-        "WireId",
-        "WireInteger",
-        "WireIntegerOrEmpty",
-        "WirePercent",
-        "WirePercentOrEmpty",
-        "format_datetime",
-        "parse_datetime",
-    ]
-    patterns = {
-        "datetime": wire.anchored(wire.DATETIME, allow_empty=True),
-        "integer": wire.anchored(wire.INTEGER, allow_empty=False),
-        "integer_or_empty": wire.anchored(wire.INTEGER, allow_empty=True),
-        "decimal": wire.anchored(wire.DECIMAL, allow_empty=False),
-        "decimal_or_empty": wire.anchored(wire.DECIMAL, allow_empty=True),
-        "percent": wire.anchored(wire.PERCENT, allow_empty=False),
-        "percent_or_empty": wire.anchored(wire.PERCENT, allow_empty=True),
-    }
+    fixed = ["DATETIME_FORMAT", "PATTERN_MESSAGES", "TIMEZONE", kinds.OPEN_CODE, "format_datetime", "parse_datetime"]
+    fixed += kinds.wire_type_names()
     names = sorted(fixed + [str(c["name"]) for c in codes])
     return {
         PACKAGE / "wire.py": render_template(
@@ -96,7 +86,8 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
             ctx=ctx,
             names=names,
             codes=codes,
-            patterns=patterns,
+            scalars=scalar_types(),
+            code_converter=kinds.KINDS["code"].wire_converter,
             timezone=reg.meta.timezone,
             messages=pattern_messages(reg),
         ),

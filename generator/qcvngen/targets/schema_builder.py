@@ -20,7 +20,22 @@ wire_type_name = kinds.wire_type_name
 code_type_name = kinds.code_type_name
 
 
-def scalar_definitions(reg: ir.Regulation) -> dict[str, Schema]:
+def provenance(marks: dict[str, Any], *, extensions: bool) -> Schema:
+    """Where a schema comes from (regulation table, row, sources, spec line; personal data), as
+    extension keywords (``x-qcvn120-ref``: OpenAPI, the models) or, for the published JSON Schemas
+    that strict readers (Ajv's default strict mode) refuse unknown keywords in, one ``$comment``."""
+    if extensions or not marks:
+        return dict(marks)
+    parts = []
+    for key, value in marks.items():
+        shown = (
+            ", ".join(map(str, value)) if isinstance(value, list) else str(value).lower() if value is True else value
+        )
+        parts.append(f"{key.removeprefix('x-').removeprefix('qcvn120-')}: {shown}")
+    return {"$comment": "QCVN 120 — " + "; ".join(parts)}
+
+
+def scalar_definitions(reg: ir.Regulation, *, extensions: bool = True) -> dict[str, Schema]:
     """Named schemas of every wire scalar type and closed code list."""
     defs: dict[str, Schema] = {}
     for info in kinds.wire_kinds():
@@ -43,17 +58,22 @@ def scalar_definitions(reg: ir.Regulation) -> dict[str, Schema]:
         if not codelist.closed:
             continue
         codes = [c.code for c in codelist.codes]
-        numeric = [int(c) for c in codes if c.isascii() and c.isdigit() and str(int(c)) == c]
+        # A numeric code may also come as a whole JSON number, where every reader holds it exactly.
+        numbers = kinds.KINDS["code"].numbers
+        bound = numbers.whole if numbers is not None else -1
+        numeric = [int(c) for c in codes if c.isascii() and c.isdigit() and str(int(c)) == c and int(c) <= bound]
         for or_empty in (False, True):
             variants: list[Schema] = [{"type": "string", "enum": codes + ([""] if or_empty else [])}]
             if numeric:
                 variants.append({"type": "integer", "enum": numeric})
             name = code_type_name(codelist.name, or_empty=or_empty)
+            as_number = " (mã số cũng nhận dạng số JSON — a numeric code may also come as a JSON number)"
             defs[name] = {
                 "title": name,
                 "description": f"{describe(codelist.title)}: "
-                + "; ".join(f"{c.code} = {c.title.vi} / {c.title.en}" for c in codelist.codes),
-                "x-qcvn120-codelist": codelist.name,
+                + "; ".join(f"{c.code} = {c.title.vi} / {c.title.en}" for c in codelist.codes)
+                + (as_number if numeric else ""),
+                **provenance({"x-qcvn120-codelist": codelist.name}, extensions=extensions),
                 **({"anyOf": variants} if len(variants) > 1 else variants[0]),
             }
     return defs
@@ -76,10 +96,15 @@ def _refs(schema: object, prefix: str) -> list[str]:
 class SchemaBuilder:
     """Builds schemas whose ``$ref``s point under ``ref_prefix`` (``#/$defs/`` or ``#/components/schemas/``)."""
 
-    def __init__(self, reg: ir.Regulation, ref_prefix: str) -> None:
+    def __init__(self, reg: ir.Regulation, ref_prefix: str, *, extensions: bool = True) -> None:
         self.reg = reg
         self.ref_prefix = ref_prefix
-        self._scalars = scalar_definitions(reg)
+        self.extensions = extensions
+        self._scalars = scalar_definitions(reg, extensions=extensions)
+
+    def provenance(self, marks: dict[str, Any]) -> Schema:
+        """``marks`` as extension keywords or one ``$comment`` (see :func:`provenance`)."""
+        return provenance(marks, extensions=self.extensions)
 
     def ref(self, name: str) -> Schema:
         """A ``$ref`` to the named definition."""
@@ -87,8 +112,7 @@ class SchemaBuilder:
 
     def annotations(self, field: ir.Field) -> Schema:
         """The field's description and its provenance (``x-qcvn120-*``), pii/secret flags, examples."""
-        out: Schema = {
-            "description": describe(field.title),
+        marks: Schema = {
             "x-qcvn120-ref": field.origin.ref,
             "x-qcvn120-membership": field.membership,
             "x-qcvn120-confidence": field.confidence,
@@ -96,13 +120,14 @@ class SchemaBuilder:
             "x-qcvn120-spec": f"{field.origin.file}:{field.origin.line}",
         }
         if field.origin.table is not None:
-            out["x-qcvn120-table"] = field.origin.table
+            marks["x-qcvn120-table"] = field.origin.table
         if field.origin.row is not None:
-            out["x-qcvn120-row"] = field.origin.row
+            marks["x-qcvn120-row"] = field.origin.row
         if field.pii:
-            out["x-pii"] = True
+            marks["x-pii"] = True
         if field.secret:
-            out["x-secret"] = True
+            marks["x-secret"] = True
+        out: Schema = {"description": describe(field.title), **self.provenance(marks)}
         if field.example is not None:
             out["examples"] = [field.example]
         return out
@@ -150,7 +175,7 @@ class SchemaBuilder:
         if required:
             schema["required"] = required
         if record.table is not None:
-            schema["x-qcvn120-table"] = record.table
+            schema.update(self.provenance({"x-qcvn120-table": record.table}))
         return schema
 
     def definitions(self, name: str) -> Schema:
@@ -238,7 +263,12 @@ def request_schema(builder: SchemaBuilder, packet: ir.Packet) -> Schema:
     _params(builder, packet.params, props, required)
     description = f"{packet.purpose.vi} — {packet.purpose.en}"
     return _envelope_object(
-        f"{packet.name}Request", description, props, required, closed=True, extra={"x-qcvn120-packet": packet.number}
+        f"{packet.name}Request",
+        description,
+        props,
+        required,
+        closed=True,
+        extra=builder.provenance({"x-qcvn120-packet": packet.number}),
     )
 
 
@@ -259,7 +289,11 @@ def response_schema(builder: SchemaBuilder, packet: ir.Packet) -> Schema:
     """The response envelope of one packet; ``result`` typed by its result record."""
     description = f"Kết quả {packet.name} — {packet.name} response"
     return _response(
-        builder, f"{packet.name}Response", description, packet.result_record, {"x-qcvn120-packet": packet.number}
+        builder,
+        f"{packet.name}Response",
+        description,
+        packet.result_record,
+        builder.provenance({"x-qcvn120-packet": packet.number}),
     )
 
 
@@ -271,7 +305,7 @@ def local_request_schema(builder: SchemaBuilder, service: ir.LocalService) -> Sc
     }
     required = ["service"]
     _params(builder, service.params, props, required)
-    extra = {"x-qcvn120-inference": service.inference}
+    extra = builder.provenance({"x-qcvn120-inference": service.inference})
     return _envelope_object(
         f"{service.name}Request", describe(service.title), props, required, closed=True, extra=extra
     )
@@ -279,5 +313,5 @@ def local_request_schema(builder: SchemaBuilder, service: ir.LocalService) -> Sc
 
 def local_response_schema(builder: SchemaBuilder, service: ir.LocalService) -> Schema:
     """What a local service answers the national portal."""
-    extra = {"x-qcvn120-inference": service.inference}
+    extra = builder.provenance({"x-qcvn120-inference": service.inference})
     return _response(builder, f"{service.name}Response", describe(service.title), service.result_record, extra)

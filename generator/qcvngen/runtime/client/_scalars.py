@@ -97,3 +97,30 @@ def datetime_as_text(tz_name: str) -> Callable[[object], object]:
         return value
 
     return convert
+
+
+def wire_number(whole: int, fraction_floor: float | None = None) -> Callable[[object], object]:
+    """A before-validator: a JSON number where a string-encoded one is expected becomes its plain
+    decimal text when the published schema accepts it (a whole number within ±``whole``; a
+    fraction when ``fraction_floor`` ≤ |x| ≤ ``whole``); any other number is left to fail, so the
+    models judge numbers as every JSON Schema reader does."""
+
+    def convert(value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return value
+        if isinstance(value, float) and not math.isfinite(value):
+            return value
+        if isinstance(value, int) or value.is_integer():
+            return str(int(value)) if abs(value) <= whole else value
+        if fraction_floor is not None and fraction_floor <= abs(value) <= whole:
+            return format(Decimal(repr(value)), "f")
+        return value
+
+    return convert
+
+
+def whole_number_as_int(value: object) -> object:
+    """A whole JSON number written ``5.0`` is the integer 5 (an id keeps its JSON type)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

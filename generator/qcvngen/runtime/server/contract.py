@@ -15,6 +15,7 @@ import fastjsonschema
 from pydantic import BaseModel, ValidationError
 
 from .refusals import field_path, invalid
+from .strictjson import nfc_values
 
 # JSON Schema patterns are ECMA-262, where an unescaped ``$`` is the end of the string; in Python's
 # ``re`` it also matches before a final newline, so it is spelled ``\Z`` here (one verdict per value).
@@ -66,6 +67,7 @@ class Contract:
             "const",
             "anyOf",
             "oneOf",
+            "not",
             "properties",
             "required",
             "additionalProperties",
@@ -135,6 +137,17 @@ class Contract:
             self._one_of(value, schema["anyOf"], loc, out, exactly_one=False)
         if "oneOf" in schema:
             self._one_of(value, schema["oneOf"], loc, out, exactly_one=True)
+        if "not" in schema:
+            found: list[str] = []
+            self._check(value, schema["not"], loc, found)
+            if not found:  # the wire patterns' "no newline": say what the value should be
+                pattern = schema.get("pattern")
+                rule = (
+                    self.pattern_message(pattern)
+                    if isinstance(pattern, str)
+                    else "sai định dạng — wrong format"
+                )
+                out.append(f"{field_path(loc)}: {rule}")
         if "enum" in schema and not any(_json_equal(value, item) for item in schema["enum"]):
             out.append(
                 f"{field_path(loc)}: không thuộc danh sách — must be one of {_listing(schema['enum'])}"
@@ -294,6 +307,8 @@ def validate(
 ) -> Any:
     """The body parsed by the (tolerant) model, refused when it breaks the model or the schema.
 
+    The strings are judged as sent (a maximum length counts the code points every JSON Schema
+    reader counts), then the model is read again from their NFC form when it differs.
     ``strings_only`` says every scalar of ``body`` is a JSON string: the models are more tolerant
     than the schema only for other JSON types (a number for a string-encoded number, a boolean for
     a flag, ``null`` for an optional field), so on such a body their verdict is the schema's and
@@ -307,6 +322,14 @@ def validate(
     broken = contract.errors(body, schema_name) if schema_name and not strings_only else []
     if broken:
         raise invalid(_invalid_data(broken))
+    # Judged as sent; handed over in NFC (the form stores and comparisons expect). A value that
+    # NFC would lengthen past its limit (rare singleton decompositions) is handed over as sent.
+    normal = nfc_values(body)
+    if normal is not body:
+        try:
+            parsed = model.model_validate(normal)
+        except ValidationError:
+            pass
     return parsed
 
 
