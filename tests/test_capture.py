@@ -177,6 +177,24 @@ def test_dates_only_or_months() -> None:
     assert len(capture.build_line("LayThuTuc", "share", {})["date"]) == 10  # today, never a time
 
 
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("12", "integer"),
+        ("-7", "integer"),
+        ("0", "integer"),
+        ("0912345678", "string"),
+        ("007", "string"),
+        ("123456789012", "string"),
+        ("12.5", "decimal"),
+        ("20240131093000", "datetime"),
+    ],
+)
+def test_digits_that_a_number_would_change_are_strings(value: str, kind: str) -> None:
+    """A phone number or a zero-led code read as an integer would lose what makes it itself."""
+    assert capture.kind_of(value) == kind
+
+
 def test_bad_direction_is_refused() -> None:
     with pytest.raises(ValueError, match="direction"):
         capture.build_line("LayThuTuc", "share", {}, direction="sideways")

@@ -111,7 +111,7 @@ def test_json_report_lists_each_unknown_key_with_packet_count_and_kind(tmp_path:
     assert pakn["NGAYGUI"]["kind"] == "datetime" and pakn["NGAYGUI"]["packet"] == "DanhSachPAKNChoXuLy"
     assert (pakn["MAPAKN"]["records"], pakn["MAPAKN"]["captures"]) == (3, 2)
     assert pakn["TIEUDE"]["kind"] == "string" and pakn["TIEUDE"]["max_length"] == 26
-    assert pakn["SODIENTHOAI"]["kind"] == "integer"
+    assert pakn["SODIENTHOAI"]["kind"] == "string"  # a phone number: its leading zero must survive
     nested = pakn["TEPDINHKEM"]
     assert (nested["kind"], nested["item_kind"], nested["list_length"]) == ("list", "record", [0, 1])
     assert {n["path"] for n in nested["nested"]} == {"[]", "[].TENTEP", "[].DUONGDAN"}

@@ -40,6 +40,7 @@ _WORD = re.compile(r"(\w+)")
 _CODE_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
 # Personal-data shapes a code never has: phone numbers, 9- and 12-digit ID numbers.
 _PERSONAL = re.compile(r"^(?:\+?84|0)[0-9]{8,10}$|^[0-9]{9,}$")
+_LEADING_ZERO = re.compile(r"^-?0[0-9]")
 MAX_NAMED = 20
 OTHER_KEY = "*"
 """Stands for a key that is not an identifier (it could be a value used as a key)."""
@@ -77,7 +78,9 @@ def _string_kind(text: str) -> str:
     if len(text) == 14 and text.isdigit() and _is_datetime(text):
         return "datetime"
     if _INTEGER.match(text):
-        return "integer"
+        # A leading zero ("0912345678") or a phone/ID shape is an identifier's: read as a number it
+        # would lose its zero, so learn proposes a string.
+        return "string" if _LEADING_ZERO.match(text) or _PERSONAL.match(text) else "integer"
     if _DECIMAL.match(text):
         return "decimal"
     return "code" if _TOKEN.match(text) else "string"
