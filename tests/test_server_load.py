@@ -104,23 +104,36 @@ def wide_body() -> bytes:
     return b'{"session":"bad","madonvi":"x","service":"DongBoHoSoMC","z":[' + b"{}," * (WIDE_ITEMS - 1) + b"{}]}"
 
 
-def test_wide_unauthenticated_bodies_do_not_hold_up_a_login_or_memory(launch: Callable[..., Server]) -> None:
+def escaped_wide_body() -> bytes:
+    """The wide body with its session key and value spelled with escapes, and an escaped letter
+    in every 1,000th item: before issue 18 any such escape turned the cheap look-up off."""
+    head = b'{"\\u0073ession" :\n "b\\u0061d","madonvi":"x","service":"DongBoHoSoMC","z":['
+    return head + (b"{}," * 999 + b'"\\u00e9",') * (WIDE_ITEMS // 1000) + b"{}]}"
+
+
+@pytest.mark.parametrize(
+    ("make_body", "clients"), [(wide_body, HOSTILE_CLIENTS), (escaped_wide_body, 8), (escaped_wide_body, 40)]
+)
+def test_wide_unauthenticated_bodies_do_not_hold_up_a_login_or_memory(
+    launch: Callable[..., Server], make_body: Callable[[], bytes], clients: int
+) -> None:
     server = launch()
-    body = wide_body()
+    body = make_body()
+    rounds = ROUNDS if clients <= 8 else 1
     assert 8_000_000 < len(body) < 8 * 1024 * 1024
     events: list[tuple[str, int]] = []
     lock = threading.Lock()
 
     def hostile() -> None:
-        with httpx.Client(base_url=server.base, timeout=120) as http:
-            for _ in range(ROUNDS):
+        with httpx.Client(base_url=server.base, timeout=300) as http:
+            for _ in range(rounds):
                 status = http.post(
                     "/integration", content=body, headers={"content-type": "application/json"}
                 ).status_code
                 with lock:
                     events.append(("hostile", status))
 
-    threads = [threading.Thread(target=hostile) for _ in range(HOSTILE_CLIENTS)]
+    threads = [threading.Thread(target=hostile) for _ in range(clients)]
     for thread in threads:
         thread.start()
     logins = 0
@@ -132,12 +145,12 @@ def test_wide_unauthenticated_bodies_do_not_hold_up_a_login_or_memory(launch: Ca
             logins += 1
             with lock:
                 events.append(("login", 200))
-                if sum(1 for kind, _ in events if kind == "hostile") == HOSTILE_CLIENTS * ROUNDS:
+                if sum(1 for kind, _ in events if kind == "hostile") == clients * rounds:
                     break
     for thread in threads:
         thread.join(timeout=300)
     hostile_replies = [status for kind, status in events if kind == "hostile"]
-    assert hostile_replies == [401] * (HOSTILE_CLIENTS * ROUNDS)
+    assert hostile_replies == [401] * (clients * rounds)
     first_hostile_end = next(i for i, (kind, _) in enumerate(events) if kind == "hostile")
     last_hostile_end = max(i for i, (kind, _) in enumerate(events) if kind == "hostile")
     logins_between = sum(1 for kind, _ in events[first_hostile_end:last_hostile_end] if kind == "login")

@@ -270,6 +270,10 @@ _ParallelOpt = Annotated[int, typer.Option(help="Requests processed at once in w
 _BodyTimeoutOpt = Annotated[
     float, typer.Option(help="Seconds to receive a body once its headers arrived (408).", min=0.1)
 ]
+_BufferedOpt = Annotated[
+    int,
+    typer.Option(help="Bytes of request bodies (64 KiB or more each) held at once; others wait, then 503.", min=1),
+]
 _HeaderTimeoutOpt = Annotated[
     float, typer.Option(help="Seconds a new connection has to send its request headers.", min=0.1)
 ]
@@ -300,6 +304,7 @@ def sandbox(
     max_list_items: _ListItemsOpt = 10_000,
     max_batch: _BatchOpt = 1_000,
     max_parallel: _ParallelOpt = 8,
+    max_buffered_bytes: _BufferedOpt = 64 * 1024 * 1024,
     body_timeout: _BodyTimeoutOpt = 60.0,
     header_timeout: _HeaderTimeoutOpt = 10.0,
     keep_alive_timeout: _KeepAliveOpt = 5.0,
@@ -319,6 +324,7 @@ def sandbox(
         "max_object_keys": max_object_keys,
         "max_list_items": max_list_items,
         "max_parallel": max_parallel,
+        "max_buffered_bytes": max_buffered_bytes,
         "body_timeout": body_timeout,
     }
     app_, _ = create_sandbox_app(

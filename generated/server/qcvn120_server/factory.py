@@ -5,9 +5,10 @@ Each request is read on the event loop only as bytes (bounded by ``max_body_byte
 ``body_timeout``); everything that costs CPU in proportion to the body (decoding, parsing,
 normalising, validating, the handler, rendering the answer) runs in a worker thread, at most
 ``max_parallel`` at once, so one client's body never holds up another client's answer. Before its
-session is known, a large request costs a few native scans of its bytes: its ``session`` strings
-are looked up first (:func:`~.strictjson.session_candidates`) and its JSON values counted against
-``max_json_nodes`` before anything is parsed.
+session is known, a large request costs a few native scans of its bytes: its ``session`` members,
+however spelled, are looked up first (:func:`~.strictjson.session_candidates`), and without a live
+one it is refused unparsed; logins run in a lane of their own, so bodies waiting for a worker
+thread never queue a login behind them.
 """
 
 from __future__ import annotations
@@ -45,7 +46,13 @@ from .contract import Contract, unknown_keys, validate
 from .limits import Limits
 from .recording import Recorder
 from .refusals import Refused, invalid, over_limit
-from .strictjson import check_node_budget, parse_object, read_object, session_candidates
+from .strictjson import (
+    MAX_SESSION_CANDIDATES,
+    check_node_budget,
+    parse_object,
+    read_object,
+    session_candidates,
+)
 
 # Below this size a request is parsed even without a live session, so that its other faults are
 # reported precisely; above it, a request whose every "session" string is dead is refused unparsed.
@@ -149,44 +156,120 @@ async def read_body(request: Request, limit: int, setting: str, timeout: float) 
     return body
 
 
+def reserved_bytes(request: Request, limit: int) -> int:
+    """What a body is counted as in ``max_buffered_bytes``: its declared length (the limit when
+    undeclared), or 0 below ``PRECISE_BELOW_BYTES`` (small bodies wait for nobody)."""
+    declared = request.headers.get("content-length", "")
+    size = int(declared) if declared.isdigit() else limit
+    # Past the limit: refused at once by read_body, without waiting.
+    return size if PRECISE_BELOW_BYTES <= size <= limit else 0
+
+
+class BodyBudget:
+    """The bytes of request bodies held at once (``max_buffered_bytes``): a body waits for room
+    before it is read, so that many large bodies at once wait in the senders' socket buffers,
+    not in this process's memory. Used on the event loop only."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.held = 0
+        self._freed: anyio.Event | None = None
+
+    @asynccontextmanager
+    async def held_for(self, size: int, timeout: float) -> AsyncIterator[None]:
+        """Hold ``size`` bytes of the budget (one body alone may take it all), waiting at most
+        ``timeout`` seconds for room, else a 503."""
+        with anyio.move_on_after(timeout) as waiting:
+            while size and self.held and self.held + size > self.total:
+                self._freed = self._freed or anyio.Event()
+                await self._freed.wait()
+        if waiting.cancelled_caught:
+            raise Refused(
+                503,
+                SERVER_ERROR,
+                "Máy chủ đang bận, hãy thử lại — server busy receiving other bodies, retry later "
+                f"(limit max_buffered_bytes={self.total})",
+            )
+        self.held += size
+        try:
+            yield
+        finally:
+            self.held -= size
+            if self._freed is not None:
+                self._freed.set()
+                self._freed = None
+
+
 class Runner:
-    """Runs request work in worker threads, ``max_parallel`` at once, turning failures into answers."""
+    """Runs request work in worker threads, ``max_parallel`` at once per lane, turning failures
+    into answers. Logins have a lane of their own: service calls waiting for a thread (hostile
+    bodies among them) never hold a login up."""
 
     def __init__(self, limits: Limits, log: logging.Logger) -> None:
         self.limits = limits
         self.log = log
-        self._limiter: anyio.CapacityLimiter | None = None
+        self._lanes: dict[str, anyio.CapacityLimiter] = {}
+        self.budget = BodyBudget(limits.max_buffered_bytes)
+
+    def _lane(self, name: str) -> anyio.CapacityLimiter:
+        # Made on first use, inside the event loop that runs the app.
+        if name not in self._lanes:
+            self._lanes[name] = anyio.CapacityLimiter(self.limits.max_parallel)
+        return self._lanes[name]
 
     async def run(
-        self, read: Callable[[], Awaitable[bytearray]], work: Callable[[bytearray], Response]
+        self,
+        read: Callable[[], Awaitable[bytearray]],
+        work: Callable[[bytearray], Response],
+        lane: str = "calls",
+        reserve: int = 0,
     ) -> Response:
-        """``work(await read())`` in a worker thread; refusals and PortalErrors as portal answers,
-        any other failure as a redacted 500."""
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.limits.max_parallel)
+        """``work(await read())`` in a worker thread of ``lane``, ``reserve`` bytes of the body
+        budget held meanwhile; refusals and PortalErrors as portal answers, any other failure as
+        a redacted 500."""
         try:
-            raw = await read()
-            return await anyio.to_thread.run_sync(work, raw, limiter=self._limiter)
-        except Refused as refused:
+            async with self.budget.held_for(reserve, self.limits.body_timeout):
+                raw = await read()
+                return await anyio.to_thread.run_sync(work, raw, limiter=self._lane(lane))
+        except Exception as exc:  # noqa: BLE001
+            failure = exc
+        response = self._answer(failure)
+        _drop_frames(failure)
+        return response
+
+    def _answer(self, failure: Exception) -> Response:
+        if isinstance(failure, Refused):
             self.log.debug(
                 "refused: HTTP %d, error_code %s: %s",
-                refused.status,
-                refused.error_code,
-                refused.message,
+                failure.status,
+                failure.error_code,
+                failure.message,
             )
-            return answer(refused.status, refused.error_code, refused.message)
-        except PortalError as error:
-            return answer(error.status, error.error_code, error.message)
-        except ClientDisconnect:
+            return answer(failure.status, failure.error_code, failure.message)
+        if isinstance(failure, PortalError):
+            return answer(failure.status, failure.error_code, failure.message)
+        if isinstance(failure, ClientDisconnect):
             # The client left mid-body: nobody to answer, nothing worth a log line.
             return Response(status_code=400)
         # Anything else is a handler bug: logged with an id, answered with the id only.
-        except Exception as exc:  # noqa: BLE001
-            incident = uuid.uuid4().hex[:12]
-            # The exception's text may quote request values; its type and the frames may not.
-            frames = "".join(traceback.format_tb(exc.__traceback__))
-            self.log.error("handler failure %s: %s\n%s", incident, type(exc).__name__, frames)
-            return answer(500, SERVER_ERROR, f"Lỗi máy chủ — server error (incident {incident})")
+        incident = uuid.uuid4().hex[:12]
+        # The exception's text may quote request values; its type and the frames may not.
+        frames = "".join(traceback.format_tb(failure.__traceback__))
+        self.log.error("handler failure %s: %s\n%s", incident, type(failure).__name__, frames)
+        return answer(500, SERVER_ERROR, f"Lỗi máy chủ — server error (incident {incident})")
+
+
+def _drop_frames(failure: BaseException | None) -> None:
+    """Let go of the frames a failure's traceback holds (and those of the failures it chains).
+
+    Those frames hold the request body, and each frame refers back to the traceback: a cycle
+    that only a full garbage collection frees, and refusals allocate too few objects to set one
+    off (measured: 30 refused 8 MB bodies left 230 MB behind until the next ``gc.collect()``)."""
+    seen: set[int] = set()
+    while failure is not None and id(failure) not in seen:
+        seen.add(id(failure))
+        failure.__traceback__ = None
+        failure = failure.__cause__ or failure.__context__
 
 
 def _shown_service(name: object) -> str:
@@ -194,11 +277,11 @@ def _shown_service(name: object) -> str:
     return repr(name) if plain else "(missing or not a name)"
 
 
-def _invalid_session() -> Refused:
+def _invalid_session(detail: str = "") -> Refused:
     return Refused(
         401,
         INVALID_SESSION,
-        "Phiên làm việc không hợp lệ hoặc đã hết hạn — invalid or expired session",
+        f"Phiên làm việc không hợp lệ hoặc đã hết hạn — invalid or expired session{detail}",
     )
 
 
@@ -239,12 +322,15 @@ class PortalCalls:
         )
 
     def _refuse_dead_sessions(self, raw: bytearray) -> None:
-        """A large request none of whose ``session`` strings is live: 401 before parsing it."""
+        """A large request none of whose ``session`` members is live: 401 before parsing it.
+
+        Nothing an unauthenticated caller sends beyond ``PRECISE_BELOW_BYTES`` is parsed: a body
+        whose session members cannot all be looked at cheaply is refused like a dead one."""
         if len(raw) < PRECISE_BELOW_BYTES:
             return
-        candidates = session_candidates(raw)
+        candidates = session_candidates(raw, self.limits)
         if candidates is None:
-            return  # cannot tell cheaply: parsed under max_json_nodes, then checked
+            raise _invalid_session(f" (more than {MAX_SESSION_CANDIDATES} session members)")
         if not any(c and self.handler.account_for_session(c) is not None for c in candidates):
             raise _invalid_session()
 
@@ -384,6 +470,7 @@ def build_portal_app(
         return await runner.run(
             lambda: read_body(request, login_limit, "max_login_bytes", limits.body_timeout),
             calls.login,
+            lane="login",
         )
 
     def service_route(endpoint: str) -> Callable[[Request], Awaitable[Response]]:
@@ -394,6 +481,7 @@ def build_portal_app(
                     request, limits.max_body_bytes, "max_body_bytes", limits.body_timeout
                 ),
                 lambda raw: calls.call(raw, endpoint, dstcode),
+                reserve=reserved_bytes(request, limits.max_body_bytes),
             )
 
         return call
@@ -436,6 +524,7 @@ def build_local_app(
                     request, limits.max_body_bytes, "max_body_bytes", limits.body_timeout
                 ),
                 lambda raw: work(service, raw),
+                reserve=reserved_bytes(request, limits.max_body_bytes),
             )
 
         return call

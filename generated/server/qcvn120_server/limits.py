@@ -24,8 +24,11 @@ class Limits:
         max_depth: nesting of arrays and objects (400).
         max_batch: records in the ``data`` of one call (413).
         body_timeout: seconds to receive a whole body once its headers arrived (408).
-        max_parallel: requests parsed, validated and handled at once in worker threads; the others
-            wait their turn without holding the event loop.
+        max_parallel: requests parsed, validated and handled at once in worker threads, per lane
+            (logins have their own); the others wait their turn without holding the event loop.
+        max_buffered_bytes: bytes of request bodies of 64 KiB or more held at once, from the first
+            byte received until the answer is ready (each counted at its declared length); the
+            others wait before they are read, and get 503 when none is free within ``body_timeout``.
     """
 
     max_body_bytes: int = 8 * 1024 * 1024
@@ -37,6 +40,7 @@ class Limits:
     max_batch: int = 1_000
     body_timeout: float = 60.0
     max_parallel: int = 8
+    max_buffered_bytes: int = 64 * 1024 * 1024
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -56,3 +60,4 @@ class LimitOptions(TypedDict, total=False):
     max_batch: int
     body_timeout: float
     max_parallel: int
+    max_buffered_bytes: int
