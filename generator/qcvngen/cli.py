@@ -274,6 +274,12 @@ _BufferedOpt = Annotated[
     int,
     typer.Option(help="Bytes of request bodies (64 KiB or more each) held at once; others wait, then 503.", min=1),
 ]
+_BodyRateOpt = Annotated[
+    int,
+    typer.Option(
+        help="Bytes/s a body must average after 5 s (408); slower bodies may be closed at the connection cap.", min=1
+    ),
+]
 _HeaderTimeoutOpt = Annotated[
     float, typer.Option(help="Seconds a new connection has to send its request headers.", min=0.1)
 ]
@@ -306,6 +312,7 @@ def sandbox(
     max_parallel: _ParallelOpt = 8,
     max_buffered_bytes: _BufferedOpt = 64 * 1024 * 1024,
     body_timeout: _BodyTimeoutOpt = 60.0,
+    min_body_rate: _BodyRateOpt = 8 * 1024,
     header_timeout: _HeaderTimeoutOpt = 10.0,
     keep_alive_timeout: _KeepAliveOpt = 5.0,
     max_connections: _ConnectionsOpt = 1000,
@@ -326,6 +333,7 @@ def sandbox(
         "max_parallel": max_parallel,
         "max_buffered_bytes": max_buffered_bytes,
         "body_timeout": body_timeout,
+        "min_body_rate": min_body_rate,
     }
     app_, _ = create_sandbox_app(
         db,
@@ -342,6 +350,7 @@ def sandbox(
         "header_timeout": header_timeout,
         "keep_alive_timeout": keep_alive_timeout,
         "max_connections": max_connections,
+        "min_body_rate": min_body_rate,
     }
     _serve(app_, host, port, log_level, connections)
 

@@ -43,7 +43,7 @@ from .answers import (
     PortalError,
 )
 from .contract import Contract, unknown_keys, validate
-from .limits import Limits
+from .limits import BODY_RATE_GRACE, Limits
 from .recording import Recorder
 from .refusals import Refused, invalid, over_limit
 from .strictjson import (
@@ -134,26 +134,49 @@ def _too_large(limit: int, setting: str) -> Refused:
     return over_limit(setting, limit, "Yêu cầu quá lớn", f"body larger than {limit} bytes")
 
 
-async def read_body(request: Request, limit: int, setting: str, timeout: float) -> bytearray:
-    """The raw body, at most ``limit`` bytes received within ``timeout`` seconds, or a refusal."""
+async def read_body(request: Request, limit: int, setting: str, limits: Limits) -> bytearray:
+    """The raw body, at most ``limit`` bytes received within ``limits.body_timeout`` seconds and
+    at ``limits.min_body_rate`` after ``BODY_RATE_GRACE`` seconds, or a refusal."""
     _check_content_type(request)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit, setting)
     # One growing buffer, never joined: a body is held once in memory, not twice.
     body = bytearray()
-    with anyio.move_on_after(timeout) as scope:
-        async for chunk in request.stream():
+    chunks = request.stream().__aiter__()
+    started = anyio.current_time()
+    with anyio.move_on_after(limits.body_timeout) as whole:
+        while True:
+            # By when the bytes so far would have been due at the minimum rate.
+            due = started + BODY_RATE_GRACE + len(body) / limits.min_body_rate
+            with anyio.move_on_after(due - anyio.current_time()) as trickle:
+                try:
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    break
+            if trickle.cancelled_caught:
+                raise _too_slow(limits, len(body), anyio.current_time() - started)
             if len(body) + len(chunk) > limit:
                 raise _too_large(limit, setting)
             body += chunk
-    if scope.cancelled_caught:
+    if whole.cancelled_caught:
+        timeout = limits.body_timeout
         raise Refused(
             408,
             INVALID_REQUEST,
             f"Hết thời gian nhận dữ liệu — body not received within {timeout:g} s (limit body_timeout={timeout:g})",
         )
     return body
+
+
+def _too_slow(limits: Limits, received: int, seconds: float) -> Refused:
+    rate = limits.min_body_rate
+    return Refused(
+        408,
+        INVALID_REQUEST,
+        f"Dữ liệu đến quá chậm — body arriving slower than {rate} bytes/s ({received} bytes in "
+        f"{seconds:.0f} s; limit min_body_rate={rate})",
+    )
 
 
 def reserved_bytes(request: Request, limit: int) -> int:
@@ -468,7 +491,7 @@ def build_portal_app(
     @app.post(paths["auth"])
     async def login(request: Request) -> Response:
         return await runner.run(
-            lambda: read_body(request, login_limit, "max_login_bytes", limits.body_timeout),
+            lambda: read_body(request, login_limit, "max_login_bytes", limits),
             calls.login,
             lane="login",
         )
@@ -477,9 +500,7 @@ def build_portal_app(
         async def call(request: Request) -> Response:
             dstcode = request.headers.get("dstcode")
             return await runner.run(
-                lambda: read_body(
-                    request, limits.max_body_bytes, "max_body_bytes", limits.body_timeout
-                ),
+                lambda: read_body(request, limits.max_body_bytes, "max_body_bytes", limits),
                 lambda raw: calls.call(raw, endpoint, dstcode),
                 reserve=reserved_bytes(request, limits.max_body_bytes),
             )
@@ -520,9 +541,7 @@ def build_local_app(
     def route(service: Service) -> Callable[[Request], Awaitable[Response]]:
         async def call(request: Request) -> Response:
             return await runner.run(
-                lambda: read_body(
-                    request, limits.max_body_bytes, "max_body_bytes", limits.body_timeout
-                ),
+                lambda: read_body(request, limits.max_body_bytes, "max_body_bytes", limits),
                 lambda raw: work(service, raw),
                 reserve=reserved_bytes(request, limits.max_body_bytes),
             )

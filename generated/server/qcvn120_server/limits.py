@@ -7,6 +7,10 @@ from dataclasses import dataclass, fields
 from typing import TypedDict
 
 
+# Seconds a body may take before ``min_body_rate`` applies (a connection may start slowly).
+BODY_RATE_GRACE = 5.0
+
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds on the work one request may cause; the defaults fit real traffic with room to spare.
@@ -24,6 +28,8 @@ class Limits:
         max_depth: nesting of arrays and objects (400).
         max_batch: records in the ``data`` of one call (413).
         body_timeout: seconds to receive a whole body once its headers arrived (408).
+        min_body_rate: bytes per second a body must keep up on average once it has had
+            ``BODY_RATE_GRACE`` seconds (408): a trickle is cut off long before ``body_timeout``.
         max_parallel: requests parsed, validated and handled at once in worker threads, per lane
             (logins have their own); the others wait their turn without holding the event loop.
         max_buffered_bytes: bytes of request bodies of 64 KiB or more held at once, from the first
@@ -39,6 +45,7 @@ class Limits:
     max_depth: int = 32
     max_batch: int = 1_000
     body_timeout: float = 60.0
+    min_body_rate: int = 8 * 1024
     max_parallel: int = 8
     max_buffered_bytes: int = 64 * 1024 * 1024
 
@@ -59,5 +66,6 @@ class LimitOptions(TypedDict, total=False):
     max_depth: int
     max_batch: int
     body_timeout: float
+    min_body_rate: int
     max_parallel: int
     max_buffered_bytes: int

@@ -5,9 +5,12 @@ new clients, and logs that stay bounded when resources run out.
 uvicorn already bounds a header block (``h11_max_incomplete_event_size``) and idle keep-alive
 connections (``timeout_keep_alive``); it has no deadline for the headers of a request, and its
 ``limit_concurrency`` answers 503 to a new login while slow connections hold every slot.
-:func:`guarded_protocol` adds both on top of uvicorn's own h11 protocol: a connection that has not
-sent its request headers within ``header_timeout`` seconds is closed, and when ``max_connections``
-are open a new connection closes the oldest one that is still sending its request (or idle).
+:func:`guarded_protocol` adds both on top of uvicorn's own h11 protocol: a connection whose
+request headers have not arrived within ``header_timeout`` seconds of its opening or of its
+previous answer (keep-alive) is closed, and when ``max_connections`` are open a new connection
+closes the oldest one that is idle or still sending its headers, else the oldest one sending its
+body slower than ``min_body_rate``, else one whose body this server is not reading yet — never
+one receiving a body at a decent rate.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_MAX_CONNECTIONS = 1000
+# Bytes per second, on average since its headers arrived, below which a body counts as slow: the
+# app answers 408 (``Limits.min_body_rate``) and, at the connection cap, it may be closed.
+DEFAULT_MIN_BODY_RATE = 8 * 1024
 # Connections asyncio accepts in one go (uvicorn's ``backlog``, also the kernel's listen queue):
 # they hold descriptors before any of them is counted, and up to about four such bursts are in
 # flight before the first is, so the descriptor headroom below covers four.
@@ -45,15 +51,19 @@ def fd_bounded(max_connections: int) -> int:
 
 
 class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a header deadline and eviction of slow connections at the cap."""
+    """uvicorn's h11 protocol with a header deadline per request and eviction of slow connections
+    at the cap."""
 
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    min_body_rate: float = DEFAULT_MIN_BODY_RATE
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.opened = time.monotonic()
-        self._deadline = self.loop.call_later(self.header_timeout, self._headers_overdue)
+        self._request_started = self.opened
+        self._received = 0
+        self._deadline = self._header_deadline()
         # Connections being closed still count until their connection_lost runs: not them.
         live = [c for c in self.connections if not c.transport.is_closing()]
         if len(live) > self.max_connections:
@@ -63,32 +73,74 @@ class GuardedH11Protocol(H11Protocol):
         self._deadline.cancel()
         super().connection_lost(exc)
 
-    def waiting_for_client(self) -> bool:
-        """Still sending its request (headers, or a body no response has started for), or idle."""
+    def data_received(self, data: bytes) -> None:
+        cycle = self.cycle
+        super().data_received(data)
+        if self.cycle is not cycle:  # this data completed a request's headers
+            self._deadline.cancel()
+            self._request_started = time.monotonic()
+            self._received = 0
+        self._received += len(data)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # Every request of a keep-alive connection has header_timeout for its headers, counted
+        # from the previous answer (uvicorn's keep-alive timer only sees a silent connection).
+        if not self.transport.is_closing():
+            self._deadline.cancel()
+            self._deadline = self._header_deadline()
+
+    def _header_deadline(self) -> asyncio.TimerHandle:
+        awaiting = self.cycle  # None, or the answered cycle: a new request replaces it
+
+        def overdue() -> None:
+            cycle = self.cycle
+            waiting = cycle is None or cycle.response_complete
+            if cycle is awaiting and waiting and not self.transport.is_closing():
+                self.transport.close()
+
+        return self.loop.call_later(self.header_timeout, overdue)
+
+    def eviction_rank(self) -> int | None:
+        """How readily this connection is closed to make room: 0 idle or still sending its
+        request headers, 1 sending its body slower than ``min_body_rate`` on average, 2 a body
+        this server has stopped reading for now (it waits for room, see ``max_buffered_bytes``);
+        None while a body arrives at a decent rate or an answer is being made."""
         cycle = self.cycle
         if cycle is None or cycle.response_complete:
-            return True
-        return cycle.more_body and not cycle.response_started
+            return 0
+        if not cycle.more_body or cycle.response_started:
+            return None
+        if self.flow.read_paused:
+            return 2
+        elapsed = time.monotonic() - self._request_started
+        return 1 if self._received < self.min_body_rate * elapsed else None
 
-    def _headers_overdue(self) -> None:
-        if self.cycle is None and not self.transport.is_closing():
-            self.transport.close()
+    def waiting_for_client(self) -> bool:
+        """Closable to make room: idle, sending headers, or a body that is slow or not being read."""
+        return self.eviction_rank() is not None
 
     def _make_room(self, live: list[Any]) -> None:
         others = [c for c in live if c is not self and isinstance(c, GuardedH11Protocol)]
-        slow = [c for c in others if c.waiting_for_client()]
-        if slow:
-            min(slow, key=lambda c: c.opened).transport.close()
-        else:  # every other connection is being answered: this one waits for another time
+        ranked = [(rank, c.opened, c) for c in others if (rank := c.eviction_rank()) is not None]
+        if ranked:
+            min(ranked, key=lambda item: item[:2])[2].transport.close()
+        else:  # every other connection is being answered or receiving a body: try again later
             self.transport.write(_BUSY)
             self.transport.close()
 
 
 def guarded_protocol(
-    header_timeout: float = DEFAULT_HEADER_TIMEOUT, max_connections: int = DEFAULT_MAX_CONNECTIONS
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    min_body_rate: float = DEFAULT_MIN_BODY_RATE,
 ) -> type[GuardedH11Protocol]:
     """A protocol class for ``uvicorn.Config(http=...)`` with these settings."""
-    settings = {"header_timeout": header_timeout, "max_connections": fd_bounded(max_connections)}
+    settings = {
+        "header_timeout": header_timeout,
+        "max_connections": fd_bounded(max_connections),
+        "min_body_rate": min_body_rate,
+    }
     return type("GuardedH11Protocol", (GuardedH11Protocol,), settings)
 
 
@@ -167,6 +219,7 @@ def server_config(
     port: int = 8000,
     header_timeout: float = DEFAULT_HEADER_TIMEOUT,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    min_body_rate: float = DEFAULT_MIN_BODY_RATE,
     keep_alive_timeout: float = 5.0,
     **options: Any,
 ) -> Any:
@@ -177,7 +230,7 @@ def server_config(
         app,
         host=host,
         port=port,
-        http=guarded_protocol(header_timeout, max_connections),
+        http=guarded_protocol(header_timeout, max_connections, min_body_rate),
         timeout_keep_alive=int(keep_alive_timeout),
         backlog=DEFAULT_BACKLOG,
         **options,
