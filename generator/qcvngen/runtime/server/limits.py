@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import TypedDict
 
-
 # Seconds a body may take before ``min_body_rate`` applies (a connection may start slowly).
 BODY_RATE_GRACE = 5.0
 
