@@ -280,6 +280,10 @@ _BodyRateOpt = Annotated[
         help="Bytes/s a body must average after 5 s (408); slower bodies may be closed at the connection cap.", min=1
     ),
 ]
+_LoginFailuresOpt = Annotated[
+    int,
+    typer.Option(help="Failed logins of an account at one address before growing delays (429).", min=1),
+]
 _HeaderTimeoutOpt = Annotated[
     float, typer.Option(help="Seconds a new connection has to send its request headers.", min=0.1)
 ]
@@ -313,6 +317,7 @@ def sandbox(
     max_buffered_bytes: _BufferedOpt = 64 * 1024 * 1024,
     body_timeout: _BodyTimeoutOpt = 60.0,
     min_body_rate: _BodyRateOpt = 8 * 1024,
+    login_free_failures: _LoginFailuresOpt = 5,
     header_timeout: _HeaderTimeoutOpt = 10.0,
     keep_alive_timeout: _KeepAliveOpt = 5.0,
     max_connections: _ConnectionsOpt = 1000,
@@ -334,6 +339,7 @@ def sandbox(
         "max_buffered_bytes": max_buffered_bytes,
         "body_timeout": body_timeout,
         "min_body_rate": min_body_rate,
+        "login_free_failures": login_free_failures,
     }
     app_, _ = create_sandbox_app(
         db,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import math
 import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -53,6 +54,7 @@ from .strictjson import (
     read_object,
     session_candidates,
 )
+from .throttle import LoginThrottle
 
 # Below this size a request is parsed even without a live session, so that its other faults are
 # reported precisely; above it, a request whose every "session" string is dead is refused unparsed.
@@ -327,18 +329,34 @@ class PortalCalls:
         self.limits = limits
         self.log = log
         self.recorder: Recorder | None = None
+        self.throttle = LoginThrottle(free_failures=limits.login_free_failures)
 
-    def login(self, raw: bytearray) -> Response:
-        """``{username, password}`` → a session token, or 401."""
+    def login(self, raw: bytearray, address: str) -> Response:
+        """``{username, password}`` → a session token, or 401; 429 while throttled (see
+        :class:`~.throttle.LoginThrottle`: the password is then not checked)."""
         check_node_budget(raw, self.limits)
         body = parse_object(raw, self.limits)
         credentials = validate(self.login_model, body, self.contract, "LoginRequest")
+        username = str(credentials.username)
+        wait = self.throttle.wait(username, address)
+        if wait > 0:
+            self.log.info("login throttled")
+            seconds = math.ceil(wait)
+            return answer(
+                429,
+                INVALID_SESSION,
+                f"Đăng nhập sai quá nhiều lần, hãy thử lại sau {seconds} giây — too many failed "
+                f"logins, retry after {seconds} s",
+                {"retry-after": str(seconds)},
+            )
         token = self.handler.login(credentials.username, credentials.password)
         if token is None:
+            self.throttle.failed(username, address)
             self.log.info("login refused")
             raise Refused(
                 401, INVALID_SESSION, "Sai tên đăng nhập hoặc mật khẩu — invalid credentials"
             )
+        self.throttle.succeeded(username, address)
         self.log.info("login accepted")
         return JSONResponse(
             {"error_code": "0", "message": "Đăng nhập thành công", "session": token}
@@ -490,9 +508,12 @@ def build_portal_app(
 
     @app.post(paths["auth"])
     async def login(request: Request) -> Response:
+        # The peer's address, or the client's as a trusted proxy forwards it (uvicorn's
+        # proxy_headers, trusting 127.0.0.1 by default: see docs/deploy.md).
+        address = request.client.host if request.client is not None else ""
         return await runner.run(
             lambda: read_body(request, login_limit, "max_login_bytes", limits),
-            calls.login,
+            lambda raw: calls.login(raw, address),
             lane="login",
         )
 

@@ -28,6 +28,9 @@ class Limits:
         body_timeout: seconds to receive a whole body once its headers arrived (408).
         min_body_rate: bytes per second a body must keep up on average once it has had
             ``BODY_RATE_GRACE`` seconds (408): a trickle is cut off long before ``body_timeout``.
+        login_free_failures: failed logins of an account at one address before each further one
+            doubles a delay (429 with ``Retry-After``); four times as many from one address, twice
+            as many of one account from anywhere (see :mod:`.throttle`).
         max_parallel: requests parsed, validated and handled at once in worker threads, per lane
             (logins have their own); the others wait their turn without holding the event loop.
         max_buffered_bytes: bytes of request bodies of 64 KiB or more held at once, from the first
@@ -44,6 +47,7 @@ class Limits:
     max_batch: int = 1_000
     body_timeout: float = 60.0
     min_body_rate: int = 8 * 1024
+    login_free_failures: int = 5
     max_parallel: int = 8
     max_buffered_bytes: int = 64 * 1024 * 1024
 
@@ -65,5 +69,6 @@ class LimitOptions(TypedDict, total=False):
     max_batch: int
     body_timeout: float
     min_body_rate: int
+    login_free_failures: int
     max_parallel: int
     max_buffered_bytes: int
