@@ -113,3 +113,98 @@ def test_nginx_accepts_the_example_and_proxies_a_login(nginx_binary: str, sandbo
     finally:
         proxy.terminate()
         proxy.wait(timeout=10)
+
+
+# -- serving.run with workers, and a busy port ------------------------------------------------------
+WORKERS_SCRIPT = """
+import os, sys
+sys.path.insert(0, {tests!r})
+from test_server_runtime import Portal, portal_app
+from qcvngen.runtime.server import serving
+
+class PidPortal(Portal):
+    def login(self, username, password):
+        return f"pid-{{os.getpid()}}" if (username, password) == ("u", "p") else None
+
+serving.run(portal_app(PidPortal()), workers=2, port=int(sys.argv[1]), header_timeout=1, log_level="warning")
+"""
+
+
+def _children(pid: int) -> set[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return {int(child) for child in text.split()}
+
+
+def test_serving_run_with_workers_forks_guarded_workers_and_stops_them(tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import sys
+
+    port = free_port()
+    script = tmp_path / "workers.py"
+    script.write_text(WORKERS_SCRIPT.format(tests=str(ROOT / "tests")), encoding="utf-8")
+    parent = subprocess.Popen([sys.executable, str(script), str(port)], cwd=tmp_path)
+    try:
+        seen: set[str] = set()
+        for _ in range(400):  # a fresh connection per login: the kernel hands them to either worker
+            try:
+                reply = httpx.post(f"http://127.0.0.1:{port}/auth", json={"username": "u", "password": "p"}, timeout=5)
+                seen.add(reply.json()["session"])
+            except httpx.TransportError:
+                time.sleep(0.05)
+            if len(seen) == 2:
+                break
+        workers = _children(parent.pid)
+        assert len(workers) == 2 and seen == {f"pid-{pid}" for pid in workers}, (seen, workers)
+        # Every worker keeps the guard: connections that never finish their headers are closed.
+        dribblers = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(8)]
+        for sock in dribblers:
+            sock.sendall(b"POST /auth HTTP/1.1\r\nhost: x\r\n")
+        assert all(sock.recv(1024) == b"" for sock in dribblers)
+        for sock in dribblers:
+            sock.close()
+        # A worker that dies is replaced.
+        lost = min(workers)
+        os.kill(lost, signal.SIGKILL)
+        for _ in range(200):
+            if len(now := _children(parent.pid)) == 2 and lost not in now:
+                break
+            time.sleep(0.05)
+        assert len(now) == 2 and lost not in now, now
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=30) == 0
+        assert all(
+            not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text() for pid in now
+        )
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(timeout=10)
+
+
+def test_the_sandbox_on_a_busy_port_says_so_in_one_line_and_exits_2(tmp_path: Path) -> None:
+    import os
+    import socket
+    import sys
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "qcvngen.cli", "sandbox", "--port", str(port), "--db", str(tmp_path / "s.sqlite3")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=tmp_path,
+            env={**os.environ, "QCVNGEN_GENERATED": str(ROOT / "generated")},
+        )
+    finally:
+        busy.close()
+    assert done.returncode == 2
+    assert done.stdout == ""  # no banner
+    assert done.stderr == f"error: --host/--port: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    assert not (tmp_path / "s.sqlite3").exists()  # nothing started, nothing written

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from enum import Enum, IntEnum
@@ -341,6 +342,8 @@ def sandbox(
         "min_body_rate": min_body_rate,
         "login_free_failures": login_free_failures,
     }
+    # Bound before anything else starts: a busy port is one line and exit 2 (no banner, no log).
+    sock = _listen_or_exit(host, port)
     app_, _ = create_sandbox_app(
         db,
         accounts,
@@ -358,7 +361,19 @@ def sandbox(
         "max_connections": max_connections,
         "min_body_rate": min_body_rate,
     }
-    _serve(app_, host, port, log_level, connections)
+    _serve(app_, sock, host, port, log_level, connections)
+
+
+def _listen_or_exit(host: str, port: int) -> socket.socket:
+    from .sandbox.runtime import generated_modules
+
+    serving = generated_modules().serving
+    try:
+        listening: socket.socket = serving.listening_socket(host, port)
+    except serving.PortUnavailable as exc:
+        typer.echo(f"error: --host/--port: {exc.strerror}", err=True)
+        raise typer.Exit(Exit.USAGE_ERROR) from None
+    return listening
 
 
 def _sandbox_accounts(account: list[str] | None, accounts_file: Path | None, log_level: str) -> list[Credentials]:
@@ -393,7 +408,9 @@ def _sandbox_banner(base: str, db: str, accounts: list[Credentials]) -> None:
     typer.echo("  accounts: " + ", ".join(f"{a.username} ({a.madonvi})" for a in accounts))
 
 
-def _serve(app_: object, host: str, port: int, log_level: str, connections: dict[str, float]) -> None:
+def _serve(
+    app_: object, sock: socket.socket, host: str, port: int, log_level: str, connections: dict[str, float]
+) -> None:
     """uvicorn with the generated package's connection guard; repeated log lines rate-limited."""
     import uvicorn
 
@@ -405,7 +422,7 @@ def _serve(app_: object, host: str, port: int, log_level: str, connections: dict
     config = serving.server_config(
         app_, host=host, port=port, log_level=log_level.lower(), log_config=None, **connections
     )
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 class Format(str, Enum):

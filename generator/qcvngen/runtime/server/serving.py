@@ -15,7 +15,11 @@ one receiving a body at a decent rate.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import signal
+import socket
 import time
 from typing import Any
 
@@ -236,10 +240,98 @@ def server_config(
     )
 
 
-def run(app: Any, **settings: Any) -> None:
-    """Serve ``app`` until interrupted: :func:`server_config` settings, logs rate-limited."""
+class PortUnavailable(OSError):
+    """The address to serve on cannot be listened on (in use, not this host's, not permitted)."""
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` for uvicorn (``Server.run(sockets=[…])``), bound before
+    anything else starts so that a busy port is one clear error, not a traceback or a log line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or type(exc).__name__
+        raise PortUnavailable(exc.errno, f"cannot listen on {host}:{port}: {reason}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def run(app: Any, *, workers: int = 1, **settings: Any) -> None:
+    """Serve ``app`` until interrupted: :func:`server_config` settings, logs rate-limited.
+
+    ``workers`` > 1 forks that many worker processes after binding the port (Unix), each with the
+    guarded protocol, its own event loop and its own copy of ``app``; the parent restarts a
+    worker that dies and stops them all on SIGINT/SIGTERM. Each worker holds its own sessions,
+    limits and login throttle: keep sessions in shared storage (see docs/deploy.md), and open
+    database connections in each worker (lazily), not before ``run``.
+    """
     import uvicorn
 
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    if workers > 1 and not hasattr(os, "fork"):
+        raise ValueError(
+            "workers > 1 needs os.fork (Unix); elsewhere run one serving.run per core, each on "
+            "its own port, behind the reverse proxy's upstream (docs/deploy.md)"
+        )
     limit_logs()
     return_large_buffers()
-    uvicorn.Server(server_config(app, **settings)).run()
+    config = server_config(app, **settings)
+    sock = listening_socket(config.host, config.port)
+    if workers == 1:
+        uvicorn.Server(config).run(sockets=[sock])
+    else:
+        _supervise(config, sock, workers)
+
+
+def _serve_forked(config: Any, sock: socket.socket) -> int:
+    """Fork one worker serving ``sock``; its pid in the parent (the child never returns)."""
+    import uvicorn
+
+    pid = os.fork()
+    if pid:
+        return pid
+    try:  # the child: default signal handling until uvicorn installs its own
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        uvicorn.Server(config).run(sockets=[sock])
+        code = 0
+    except BaseException:
+        logging.getLogger("uvicorn.error").exception("worker failed")
+        code = 1
+    os._exit(code)
+
+
+def _supervise(config: Any, sock: socket.socket, workers: int) -> None:
+    """Keep ``workers`` forked workers serving ``sock`` until SIGINT/SIGTERM, then stop them."""
+    log = logging.getLogger("uvicorn.error")
+    stopping: list[int] = []
+
+    def stop(signum: int, _frame: Any) -> None:
+        stopping.append(signum)
+        for pid in list(alive):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    alive: set[int] = set()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        alive.update(_serve_forked(config, sock) for _ in range(workers))
+        log.info("serving with %d worker processes: %s", workers, sorted(alive))
+        while alive:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            alive.discard(pid)
+            if not stopping:
+                log.warning("worker %d exited (status %d): starting another", pid, status)
+                alive.add(_serve_forked(config, sock))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sock.close()
