@@ -7,9 +7,11 @@ or installs for the run (tests/system_packages.py: as root with apt-get, else a 
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -34,23 +36,32 @@ def directive(config: str, name: str) -> list[str]:
 
 
 def test_the_example_matches_the_app_defaults() -> None:
+    """The proxy's body limits sit above the app's, so that the app answers 413 itself (naming its
+    setting) for everything the proxy lets through."""
     config = nginx_example()
     defaults = limits.Limits()
-    assert directive(config, "client_max_body_size") == ["8m", "64k"]
-    assert defaults.max_body_bytes == 8 * 1024 * 1024 and defaults.max_login_bytes == 64 * 1024
+    sizes = {"9m": 9 * 1024 * 1024, "128k": 128 * 1024}
+    body, login = (sizes[value] for value in directive(config, "client_max_body_size"))
+    assert body > defaults.max_body_bytes and login > defaults.max_login_bytes
     assert directive(config, "client_header_timeout") == [f"{serving.DEFAULT_HEADER_TIMEOUT:g}s"]
     assert directive(config, "proxy_request_buffering") == ["on"]
     assert directive(config, "limit_req") and directive(config, "limit_conn")
+    pages = " ".join(directive(config, "error_page"))
+    assert all(code in pages for code in ("413", "429", "502", "503", "504"))
 
 
-def for_test(config: str, scratch: Path, listen: int, upstream: int) -> Path:
-    """The example with its ports and writable paths moved into ``scratch``."""
+def for_test(config: str, scratch: Path, listen: int, upstream: int, **replace: str) -> Path:
+    """The example with its ports and writable paths moved into ``scratch`` (and ``replace``'s
+    directives set to other values: ``proxy_read_timeout="1s"``)."""
     temp = "".join(
         f"    {kind}_temp_path {scratch / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
     text = config.replace("listen 127.0.0.1:8080;", f"listen 127.0.0.1:{listen};")
     text = text.replace("server 127.0.0.1:8120;", f"server 127.0.0.1:{upstream};")
     text = text.replace("http {\n", f"http {{\n{temp}    access_log off;\n", 1)
+    for name, value in replace.items():
+        text, count = re.subn(rf"^(\s*{name}\s+)[^;]+;", rf"\g<1>{value};", text, flags=re.MULTILINE)
+        assert count, name
     path = scratch / "nginx.conf"
     path.write_text(text, encoding="utf-8")
     return path
@@ -72,47 +83,97 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
     running.stop()
 
 
-def test_nginx_accepts_the_example_and_proxies_a_login(nginx_binary: str, sandbox: Sandbox, tmp_path: Path) -> None:
-    scratch = tmp_path / "nginx"
+@contextmanager
+def nginx_in_front(binary: str, scratch: Path, upstream: int, **replace: str) -> Iterator[str]:
+    """docs/deploy.md's nginx, checked by ``nginx -t``, running in front of ``upstream``: its base URL."""
     scratch.mkdir()
     listen = free_port()
-    config = for_test(nginx_example(), scratch, listen, sandbox.port)
+    config = for_test(nginx_example(), scratch, listen, upstream, **replace)
     globals_ = f"pid {scratch / 'nginx.pid'}; error_log {scratch / 'error.log'}; user root;"
     checked = subprocess.run(
-        [nginx_binary, "-t", "-p", str(scratch), "-c", str(config), "-g", globals_],
+        [binary, "-t", "-p", str(scratch), "-c", str(config), "-g", globals_],
         capture_output=True,
         text=True,
         check=False,
     )
     assert checked.returncode == 0 and "syntax is ok" in checked.stderr, checked.stderr
-    proxy = subprocess.Popen(
-        [nginx_binary, "-p", str(scratch), "-c", str(config), "-g", f"daemon off; {globals_}"], stderr=subprocess.PIPE
-    )
+    proxy = subprocess.Popen([binary, "-p", str(scratch), "-c", str(config), "-g", f"daemon off; {globals_}"])
     try:
-        base = f"http://127.0.0.1:{listen}"
         for _ in range(100):
             try:
-                login = httpx.post(f"{base}/auth", json={"username": "sandbox", "password": "sandbox"}, timeout=5)
-                break
-            except httpx.TransportError:
+                with socket.create_connection(("127.0.0.1", listen), timeout=1):
+                    break
+            except OSError:
                 time.sleep(0.05)
-        else:
-            raise AssertionError("nginx did not start")
-        assert login.status_code == 200 and login.json()["error_code"] == "0"
-        too_big = httpx.post(
-            f"{base}/integration",
-            content=b"x" * (9 * 1024 * 1024),
-            headers={"content-type": "application/json"},
-            timeout=30,
-        )
-        assert too_big.status_code == 413  # refused by nginx, the app never saw it
-        refused = httpx.post(
-            f"{base}/integration", json={"session": "bad", "madonvi": "x", "service": "LayThuTuc"}, timeout=5
-        )
-        assert refused.status_code == 401 and refused.json()["error_code"] == "-2"
+        yield f"http://127.0.0.1:{listen}"
     finally:
         proxy.terminate()
         proxy.wait(timeout=10)
+
+
+def assert_json_refusal(reply: httpx.Response, status: int, error_code: str, words: str) -> None:
+    assert reply.status_code == status, (reply.status_code, reply.text[:300])
+    assert reply.headers["content-type"].startswith("application/json"), reply.headers
+    assert reply.json()["error_code"] == error_code and words in reply.json()["message"], reply.text
+
+
+def test_nginx_in_front_answers_every_refusal_as_the_app_s_json(
+    nginx_binary: str, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    json_type = {"content-type": "application/json"}
+    with nginx_in_front(nginx_binary, tmp_path / "nginx", sandbox.port) as base:
+        login = httpx.post(f"{base}/auth", json={"username": "sandbox", "password": "sandbox"}, timeout=5)
+        assert login.status_code == 200 and login.json()["error_code"] == "0"
+        # Between the app's limit and the proxy's: the app's own 413, naming its setting.
+        over_app = httpx.post(
+            f"{base}/integration", content=b"x" * (8 * 1024 * 1024 + 10), headers=json_type, timeout=30
+        )
+        assert_json_refusal(over_app, 413, "-1", "max_body_bytes=8388608")
+        login_over_app = httpx.post(f"{base}/auth", content=b"x" * (64 * 1024 + 10), headers=json_type, timeout=30)
+        assert_json_refusal(login_over_app, 413, "-1", "max_login_bytes=65536")
+        # Above the proxy's: nginx's refusal, in the same JSON shape.
+        over_proxy = httpx.post(f"{base}/integration", content=b"x" * (10 * 1024 * 1024), headers=json_type, timeout=30)
+        assert_json_refusal(over_proxy, 413, "-1", "client_max_body_size")
+        refused = httpx.post(
+            f"{base}/integration", json={"session": "bad", "madonvi": "x", "service": "LayThuTuc"}, timeout=5
+        )
+        assert_json_refusal(refused, 401, "-2", "invalid or expired session")
+        # A login flood beyond limit_req's burst: 429 in JSON, with Retry-After.
+        with httpx.Client(base_url=base, timeout=5) as http:
+            flood = [http.post("/auth", json={"username": "sandbox", "password": "sandbox"}) for _ in range(40)]
+        limited = [reply for reply in flood if reply.status_code == 429]
+        assert limited and limited[0].headers["retry-after"] == "1"
+        assert_json_refusal(limited[0], 429, "-1", "too many requests")
+        # The application server gone: 502 in JSON.
+        sandbox.stop()
+        gone = httpx.post(f"{base}/integration", json={"session": "s"}, timeout=10)
+        assert_json_refusal(gone, 502, "-5", "bad gateway")
+
+
+def test_nginx_in_front_answers_timeouts_as_json(nginx_binary: str, tmp_path: Path) -> None:
+    """504 in JSON when the application server does not answer in time (an upstream that accepts
+    and stays silent). A body that stops arriving (client_body_timeout) is closed by nginx without
+    any answer (nginx never writes its own 408; docs/deploy.md says so): no HTML either."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    replace = {"proxy_read_timeout": "1s", "client_body_timeout": "1s"}
+    try:
+        with nginx_in_front(nginx_binary, tmp_path / "nginx", silent.getsockname()[1], **replace) as base:
+            slow_app = httpx.post(f"{base}/integration", json={"session": "s"}, timeout=30)
+            assert_json_refusal(slow_app, 504, "-5", "gateway timeout")
+            port = int(base.rsplit(":", 1)[1])
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as stalled:
+                stalled.sendall(
+                    b"POST /integration HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                    b"content-length: 100\r\n\r\n{"
+                )
+                answer = b""
+                while chunk := stalled.recv(4096):
+                    answer += chunk
+            assert answer == b"", answer[:300]
+    finally:
+        silent.close()
 
 
 # -- serving.run with workers, and a busy port ------------------------------------------------------
