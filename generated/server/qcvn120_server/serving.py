@@ -184,16 +184,17 @@ class RateLimitFilter(logging.Filter):
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 
 
-def return_large_buffers(threshold: int = 1024 * 1024) -> bool:
-    """Ask glibc to map every allocation above ``threshold`` bytes on its own, so that a freed
-    request body goes back to the system at once.
+def return_large_buffers(threshold: int = 32 * 1024 * 1024) -> bool:
+    """Fix glibc's ``mmap`` threshold at ``threshold`` bytes (above any request body by default),
+    so that how a body's memory is handled no longer depends on what was freed before.
 
-    glibc raises this threshold by itself after a large block is freed, after which 8 MB bodies
-    come from the heap and its pages stay with the process (measured: 207 MB peak for six
-    concurrent 8 MB bodies, 163 MB with a fixed threshold). Not lower than 1 MiB: the socket
-    reads and the HTTP parser's buffers (256 KiB each) would then each be mapped, faulted in and
-    unmapped again, a third of the CPU of receiving a body (measured: 20 ms per 8 MB body at
-    128 KiB, 14 ms at 1 MiB). False where there is no glibc.
+    Left to itself glibc moves the threshold as blocks are freed. Fixed low (128 KiB, issue 11),
+    every body went back to the system at once, but each next one, and every 256 KiB socket and
+    parser buffer, was mapped and faulted in afresh: about a third of the CPU of receiving a body.
+    Fixed above the bodies, freed bodies are reused from the heap (measured: ~10 instead of ~15 ms
+    of CPU to receive an 8 MB body), and the memory kept is bounded by ``max_buffered_bytes``, the
+    bytes of large bodies held at once; the top of the heap is still trimmed back to the system.
+    False where there is no glibc.
     """
     import ctypes  # here, not at the top: importing the package must load no native library
 
