@@ -269,3 +269,68 @@ def test_the_sandbox_on_a_busy_port_says_so_in_one_line_and_exits_2(tmp_path: Pa
     assert done.stdout == ""  # no banner
     assert done.stderr == f"error: --host/--port: cannot listen on 127.0.0.1:{port}: Address already in use\n"
     assert not (tmp_path / "s.sqlite3").exists()  # nothing started, nothing written
+
+
+# The handler the page's snippets assume (``MyPortal``): a login and nothing else, in the generated package.
+MY_PORTAL = """
+import os
+from qcvn120_server import Account, PortalHandler
+
+def _unused(*args, **kwargs):
+    raise NotImplementedError
+
+MyPortal = type(
+    "MyPortal",
+    (PortalHandler,),
+    {
+        **{name: _unused for name in PortalHandler.__abstractmethods__},
+        "login": lambda self, username, password: f"pid-{os.getpid()}" if password == "pw" else None,
+        "account_for_session": lambda self, session: Account("u", "000.00.00.G05") if session.startswith("pid-") else None,
+    },
+)
+"""
+
+
+def python_snippets() -> list[str]:
+    return [str(block) for block in re.findall(r"```python\n(.*?)```", DEPLOY.read_text(encoding="utf-8"), re.DOTALL)]
+
+
+@pytest.mark.parametrize("snippet", python_snippets(), ids=lambda text: text.strip().splitlines()[-1][:60])
+def test_each_python_recipe_of_the_page_serves(snippet: str, tmp_path: Path) -> None:
+    """Every ```python block of docs/deploy.md, run as written (its port moved to a free one, and
+    ``app`` made from ``MyPortal`` where the block takes it as given): it answers a login and a
+    refusal in the portal's shape, and stops on SIGTERM (uvicorn re-raises it once shut down)."""
+    import os
+    import signal
+    import sys
+
+    port = free_port()
+    text = snippet.replace("port=8120", f"port={port}")
+    assert text != snippet, "every recipe names the port 8120"
+    prelude = MY_PORTAL
+    if "app = " not in text:
+        prelude += "from qcvn120_server import create_app, serving\napp = create_app(MyPortal())\n"
+    script = tmp_path / "recipe.py"
+    script.write_text(prelude + text, encoding="utf-8")
+    paths = os.pathsep.join(str(ROOT / "generated" / part) for part in ("python", "server"))
+    env = {**os.environ, "PYTHONPATH": paths}
+    process = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env)
+    try:
+        for _ in range(300):
+            try:
+                login = httpx.post(f"http://127.0.0.1:{port}/auth", json={"username": "u", "password": "pw"}, timeout=5)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, "the recipe stopped"
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the recipe never served")
+        assert login.status_code == 200 and login.json()["session"].startswith("pid-")
+        wrong = httpx.post(f"http://127.0.0.1:{port}/auth", json={"username": "u", "password": "no"}, timeout=5)
+        assert wrong.status_code == 401 and wrong.json()["error_code"] == "-2"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
