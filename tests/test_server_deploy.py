@@ -334,3 +334,33 @@ def test_each_python_recipe_of_the_page_serves(snippet: str, tmp_path: Path) -> 
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
+
+
+def test_connections_on_the_bound_port_have_nagle_off() -> None:
+    """The port is bound by serving.listening_socket, not by uvicorn: its accepted connections
+    must still get TCP_NODELAY from asyncio (a first version left it off, and every login then
+    waited ~40 ms for the client's delayed ACK)."""
+    import asyncio
+    import socket
+
+    listener = serving.listening_socket("127.0.0.1", 0)
+    seen: list[int] = []
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            seen.append(transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    async def accept_one() -> None:
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        port = listener.getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+
+    asyncio.run(accept_one())
+    assert seen == [1]

@@ -250,7 +250,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port`` for uvicorn (``Server.run(sockets=[…])``), bound before
     anything else starts so that a busy port is one clear error, not a traceback or a log line."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on sockets that say so, and without
+    # it every small answer waits ~40 ms for the client's delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
