@@ -364,3 +364,32 @@ def test_connections_on_the_bound_port_have_nagle_off() -> None:
 
     asyncio.run(accept_one())
     assert seen == [1]
+
+
+FAILING_WORKERS = """
+import sys
+from contextlib import asynccontextmanager
+from fastapi import FastAPI
+from qcvngen.runtime.server import serving
+
+@asynccontextmanager
+async def broken(app):
+    raise RuntimeError("the database is not there")
+    yield
+
+serving.run(FastAPI(lifespan=broken), workers=2, port=int(sys.argv[1]), log_level="critical")
+"""
+
+
+def test_workers_that_die_as_they_start_stop_the_parent(tmp_path: Path) -> None:
+    """A worker that cannot start is replaced, but not endlessly: after 3 x workers restarts
+    within a minute the parent stops with an error instead of forking for ever."""
+    import sys
+
+    script = tmp_path / "failing.py"
+    script.write_text(FAILING_WORKERS, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script), str(free_port())], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 1
+    assert "workers kept exiting (6 restarts within 60 s): stopped" in done.stderr

@@ -321,6 +321,8 @@ def _supervise(config: Any, sock: socket.socket, workers: int) -> None:
                 os.kill(pid, signal.SIGTERM)
 
     alive: set[int] = set()
+    restarts: list[float] = []
+    failed = False
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         alive.update(_serve_forked(config, sock) for _ in range(workers))
@@ -331,10 +333,18 @@ def _supervise(config: Any, sock: socket.socket, workers: int) -> None:
             except ChildProcessError:
                 break
             alive.discard(pid)
-            if not stopping:
-                log.warning("worker %d exited (status %d): starting another", pid, status)
-                alive.add(_serve_forked(config, sock))
+            if stopping:
+                continue
+            restarts.append(time.monotonic())
+            if len(restarts) > 3 * workers and restarts[-1] - restarts[-3 * workers - 1] < 60:
+                stop(signal.SIGTERM, None)  # workers that die as they start: no endless forking
+                failed = True
+                continue
+            log.warning("worker %d exited (status %d): starting another", pid, status)
+            alive.add(_serve_forked(config, sock))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sock.close()
+    if failed:
+        raise RuntimeError(f"workers kept exiting ({3 * workers} restarts within 60 s): stopped")
