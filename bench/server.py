@@ -3,6 +3,7 @@ latency under hostile bodies, CPU per unauthenticated byte, peak memory per requ
 
     .venv/bin/python bench/server.py                  # about 2-3 minutes on the project's machine
     .venv/bin/python bench/server.py --ingest-only    # the ingest tables only, under a minute
+    .venv/bin/python bench/server.py --attack-only    # issue 18's attack figures only
 
 Every figure of one run comes from the same process and machine, so the ratios hold even when the
 shared machine is slow; absolute figures vary by ±30% between runs.
@@ -83,14 +84,14 @@ def floor_rate(batch: list[dict[str, Any]]) -> float:
 def stages(batch: list[dict[str, Any]], scratch: Path) -> list[list[str]]:
     """Where one 1,000-record request's time goes inside the server (ms, best of 3)."""
     from qcvn120_client import models
-    from qcvn120_server import answers, contract, limits, services, strictjson
+    from qcvn120_server import answers, contract, factory, limits, strictjson
 
     from qcvngen.sandbox.app import create_sandbox_app
 
     body = {"session": "s", "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": batch}
     raw = bytearray(json.dumps(body, ensure_ascii=False).encode())
     settings = limits.Limits()
-    checker = contract.Contract(services._document())
+    checker = contract.Contract(json.loads(factory.packaged_document("qcvn120_server")))
     parsed, strings_only = strictjson.read_object(raw, settings)
     assert strings_only, "the bench's records are bodies of strings"
     model = models.DongBoHoSoMCRequest.model_validate(parsed)
@@ -186,36 +187,117 @@ def login_latencies(base: str, count: int, stop: threading.Event | None = None) 
     return out
 
 
-def under_attack(base: str, pid: int, rounds: int) -> tuple[list[float], float, float, int]:
-    """Login latencies (ms) while 6 clients send the wide body ``rounds`` times each; the server's
-    CPU ms per 100 KB of hostile body and its peak RSS."""
-    wide = b'{"session":"bad","madonvi":"x","service":"DongBoHoSoMC","z":[' + b"{}," * (WIDE_ITEMS - 1) + b"{}]}"
+def escaped_wide_body() -> bytes:
+    """The issue's wide body with its session key and value spelled with escapes (which turned the
+    cheap session look-up off before issue 18), and an escaped letter in every 1,000th item."""
+    head = b'{"\\u0073ession" : "b\\u0061d","madonvi":"x","service":"DongBoHoSoMC","z":['
+    items = (b"{}," * 999 + b'"\\u00e9",') * (WIDE_ITEMS // 1000)
+    return head + items + b"{}]}"
+
+
+# Attackers run in a process of their own (threads with raw sockets), so that the login
+# latencies measured here do not include the attackers' own CPU in this process.
+ATTACKERS = """
+import http.client, sys, threading
+host, port, clients, rounds, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+body = open(path, "rb").read()
+statuses = []
+def send():
+    for _ in range(rounds):
+        connection = http.client.HTTPConnection(host, port, timeout=600)
+        connection.request("POST", "/integration", body, {"content-type": "application/json"})
+        statuses.append(connection.getresponse().status)
+        connection.close()
+threads = [threading.Thread(target=send) for _ in range(clients)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(" ".join(map(str, statuses)))
+"""
+
+
+def under_attack(base: str, pid: int, clients: int, rounds: int, scratch: Path, login_cpu_ms: float) -> dict[str, Any]:
+    """Login latencies (ms) while ``clients`` attackers send the escaped wide body ``rounds`` times
+    each; the server's CPU ms per refused body (with the logins' CPU, an upper bound, and without
+    it, ``login_cpu_ms`` per login as measured on the quiet server) and its peak RSS."""
+    import subprocess
+
+    body = escaped_wide_body()
+    path = scratch / "hostile.json"
+    path.write_bytes(body)
+    host, port = base.removeprefix("http://").rsplit(":", 1)
     cpu_before, _ = _proc(pid)
-    done = threading.Event()
-    statuses: list[int] = []
-
-    def hostile() -> None:
-        with httpx.Client(base_url=base, timeout=120) as http:
-            for _ in range(rounds):
-                statuses.append(http.post("/integration", content=wide, headers={"content-type": "application/json"}).status_code)
-
-    threads = [threading.Thread(target=hostile) for _ in range(6)]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
+    attack = subprocess.Popen(
+        [sys.executable, "-c", ATTACKERS, host, port, str(clients), str(rounds), str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    done = threading.Event()
     latencies: list[float] = []
-    watcher = threading.Thread(target=lambda: latencies.extend(login_latencies(base, 10_000, done)))
+    watcher = threading.Thread(target=lambda: latencies.extend(login_latencies(base, 100_000, done)))
+    time.sleep(0.5)  # the first bodies are on their way
     watcher.start()
-    for thread in threads:
-        thread.join()
+    output, _ = attack.communicate()
     done.set()
     watcher.join()
     elapsed = time.perf_counter() - started
     cpu_after, peak = _proc(pid)
-    assert set(statuses) == {401}, set(statuses)
-    hostile_cpu = cpu_after - cpu_before  # includes the logins: an upper bound
-    per_100kb = hostile_cpu * 1000 / (len(statuses) * len(wide) / 100_000)
-    return latencies, per_100kb, peak, int(elapsed)
+    statuses = [int(s) for s in output.split()]
+    assert statuses == [401] * (clients * rounds), set(statuses)
+    cpu_ms = (cpu_after - cpu_before) * 1000
+    return {
+        "latencies": latencies,
+        "cpu_ms_per_body_with_logins": cpu_ms / len(statuses),
+        "cpu_ms_per_body": (cpu_ms - login_cpu_ms * len(latencies)) / len(statuses),
+        "peak": peak,
+        "seconds": elapsed,
+        "body_mb": len(body) / 1e6,
+    }
+
+
+def _percentile(values: list[float], share: float) -> float:
+    return sorted(values)[max(0, int(len(values) * share) - 1)]
+
+
+def attack_table(scratch: Path) -> None:
+    """Issue 18's goal, printed beside each figure: a fresh sandbox per attacker count."""
+    from sandbox_process import start_sandbox
+
+    goals = {"median": 100.0, "p95": 300.0, "cpu": 20.0, "peak": 300.0}
+    rows = []
+    for clients, rounds in ((8, 4), (40, 2)):
+        sandbox = start_sandbox(scratch / f"attack-{clients}.sqlite3")
+        try:
+            cpu_before, _ = _proc(sandbox.process.pid)
+            quiet = login_latencies(sandbox.base_url, 30)
+            login_cpu_ms = (_proc(sandbox.process.pid)[0] - cpu_before) * 1000 / len(quiet)
+            result = under_attack(sandbox.base_url, sandbox.process.pid, clients, rounds, scratch, login_cpu_ms)
+        finally:
+            sandbox.stop()
+        attacked = result["latencies"]
+        figures = {
+            "median": statistics.median(attacked),
+            "p95": _percentile(attacked, 0.95),
+            "cpu": result["cpu_ms_per_body"],
+            "peak": result["peak"],
+        }
+        verdict = "yes" if all(figures[k] <= goals[k] for k in goals) else "**no**"
+        rows.append(
+            [
+                f"{clients} × {rounds} bodies ({result['body_mb']:.1f} MB), {result['seconds']:.0f} s",
+                f"{statistics.median(quiet):.1f}",
+                f"{len(attacked)}",
+                f"{figures['median']:.1f} (≤ {goals['median']:.0f})",
+                f"{figures['p95']:.1f} (≤ {goals['p95']:.0f})",
+                f"{max(attacked):.1f}",
+                f"{figures['cpu']:.1f} (≤ {goals['cpu']:.0f}); {result['cpu_ms_per_body_with_logins']:.1f} with the logins'",
+                f"{figures['peak']:.0f} (≤ {goals['peak']:.0f})",
+                verdict,
+            ]
+        )
+    print("## Logins while attackers send the escaped wide body (issue 18; goals in brackets)\n")
+    header = ["attackers", "quiet median ms", "logins", "median ms", "p95 ms", "max ms", "server CPU ms / refused body", "peak RSS MB", "goal met"]
+    print(_table(rows, header), "\n", flush=True)
 
 
 def memory_by_size(base: str, session: str, pid: int) -> list[list[str]]:
@@ -246,6 +328,10 @@ def memory_series(scratch: Path) -> list[list[str]]:
 def main() -> None:
     from sandbox_process import start_sandbox
 
+    if "--attack-only" in sys.argv:
+        with tempfile.TemporaryDirectory(prefix="qcvngen-bench-") as scratch:
+            attack_table(Path(scratch))
+        return
     sample = records("S", BATCH)
     counted = model_rate(sample[0])
     floor = floor_rate(sample)
@@ -272,17 +358,9 @@ def main() -> None:
                 return
             print("## Peak memory (server VmHWM after each request, cumulative, fresh server)\n")
             print(_table(memory_series(Path(scratch)), ["request", "MB", "HTTP", "peak RSS MB"]), "\n", flush=True)
-            quiet = login_latencies(base, 30)
-            attacked, per_100kb, peak, seconds = under_attack(base, sandbox.process.pid, rounds=4)
-            print("## Login latency while 6 clients send the 8.1 MB wide body (4 rounds each)\n")
-            rows = [
-                ["quiet", str(len(quiet)), f"{statistics.median(quiet):.1f}", f"{sorted(quiet)[int(len(quiet) * 0.95) - 1]:.1f}", f"{max(quiet):.1f}"],
-                ["under attack", str(len(attacked)), f"{statistics.median(attacked):.1f}", f"{sorted(attacked)[int(len(attacked) * 0.95) - 1]:.1f}", f"{max(attacked):.1f}"],
-            ]
-            print(_table(rows, ["", "logins", "median ms", "p95 ms", "max ms"]), "\n")
-            print(f"Attack lasted {seconds} s; server CPU per 100 KB of hostile body (logins included): {per_100kb:.2f} ms; server peak RSS {peak:.0f} MB\n")
         finally:
             sandbox.stop()
+        attack_table(Path(scratch))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 import unicodedata
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -234,14 +236,29 @@ def test_limits_must_be_positive() -> None:
         ('{"session": "abc", "data": [{"session": "def"}]}', ("abc", "def")),
         ('{"session" :  "abc"}', ("abc",)),
         ('{"data": []}', ()),
-        ('{"sess\\u0069on": "abc"}', None),  # the key spelled with an escape: cannot tell cheaply
-        ('{"session": "a\\/b"}', None),  # an escaped value
-        ('{"session": 5}', None),  # not a string: the parse decides
-        ("[" + ", ".join(['{"session": "x"}'] * 9) + "]", None),  # too many
+        ('{"sess\\u0069on": "abc"}', ("abc",)),  # the key spelled with an escape
+        ('{"\\u0073\\u0065\\u0073\\u0073\\u0069\\u006F\\u006e"\n:\t"a\\/b\\u0063"}', ("a/bc",)),
+        ('{"data": "x\\"session\\": \\"y\\"", "session": "real"}', ("real",)),  # quoted, not a member
+        ('{"data": [], "session": "Nguye\u0302n"}', ("Nguy\u00ean",)),  # NFC, as the parse gives it
+        ('{"session": "x" , "session" : "x"}', ("x",)),
+        ('{"session": 5}', ()),  # not a string: no live session
+        ('{"session": "' + "a" * 1025 + '"}', ()),  # longer than MAX_SESSION_BYTES: never a session
+        ("[" + ", ".join(['{"session": "x"}'] * 65) + "]", None),  # too many members to look at
     ],
 )
-def test_session_candidates_hold_the_top_level_session_or_give_up(text: str, found: tuple[str, ...] | None) -> None:
-    assert strictjson.session_candidates(text.encode()) == found
+def test_session_candidates_find_the_top_level_session_however_spelled(
+    text: str, found: tuple[str, ...] | None
+) -> None:
+    assert strictjson.session_candidates(text.encode(), LIMITS) == found
+
+
+def test_session_candidates_refuse_more_quotes_than_the_node_budget_can_hold() -> None:
+    """The regex engine tries a match at each quote: their number is bounded first, by one count."""
+    budget = limits.Limits(max_json_nodes=1000)
+    strictjson.session_candidates(b'["' + b'","' * 1999 + b'"]', budget)  # 4,000 quotes: fine
+    with pytest.raises(Refused) as caught:
+        strictjson.session_candidates(b'["' + b'","' * 2000 + b'"]', budget)
+    assert caught.value.status == 413 and "max_json_nodes=1000" in caught.value.message
 
 
 # -- the contract ----------------------------------------------------------------------------------
@@ -391,8 +408,18 @@ def test_a_large_request_with_a_dead_session_is_refused_before_parsing(monkeypat
     # Without any session string: 401 too, unparsed.
     reply = send(app, "/integration", wide.replace(b'"session":"bad",', b""))
     assert reply.status_code == 401 and parses == []
-    # When the scan cannot tell (an escaped key), the node budget refuses it, still unparsed.
-    reply = send(app, "/integration", wide.replace(b'"session"', b'"sess\\u0069on"'))
+    # The key and value spelled with escapes (issue 18): found all the same, 401 unparsed.
+    escaped = wide.replace(b'"session":"bad"', b'"sess\\u0069on" :\n "b\\u0061d"')
+    reply = send(app, "/integration", escaped)
+    assert reply.status_code == 401 and parses == [] and portal.session_lookups == 2
+    # More session members than the scan looks at: 401, unparsed.
+    crowded = wide.replace(b'"z":[', b'"z":[' + b'{"session":"x"},' * 65)
+    reply = send(app, "/integration", crowded)
+    assert reply.status_code == 401 and "more than 64 session members" in reply.json()["message"]
+    assert parses == []
+    # A live session spelled with escapes is found: on to the node budget, still unparsed.
+    live = wide.replace(b'"session":"bad"', b'"\\u0073ession":"good-\\u0073ession"')
+    reply = send(app, "/integration", live)
     assert reply.status_code == 413 and "max_json_nodes" in reply.json()["message"] and parses == []
     # A live session: still refused unparsed by the node budget; with a larger one, parsed and
     # refused by the structural limits (413, naming the setting) after one parse, not two.
@@ -400,6 +427,107 @@ def test_a_large_request_with_a_dead_session_is_refused_before_parsing(monkeypat
     assert reply.status_code == 413 and "max_json_nodes" in reply.json()["message"] and parses == []
     reply = send(portal_app(portal), "/integration", wide.replace(b'"bad"', b'"good-session"'))
     assert reply.status_code == 413 and "max_list_items" in reply.json()["message"] and parses == [1]
+
+
+class Blocking(Portal):
+    """A portal whose calls wait until released: what a slow handler or a busy worker looks like."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Semaphore(0)
+        self.release = threading.Event()
+
+    def echo(self, request: Echo, context: answers.CallContext) -> answers.Answer:
+        self.entered.release()
+        self.release.wait(timeout=30)
+        return super().echo(request, context)
+
+
+async def _entered(portal: Blocking) -> None:
+    """Until the handler has been entered once more (polled: the handler runs in a thread)."""
+    for _ in range(3000):
+        if portal.entered.acquire(blocking=False):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the handler was never entered")
+
+
+def test_a_login_is_answered_while_every_call_worker_is_busy() -> None:
+    """Logins have a lane of their own (issue 18): calls holding every worker never queue them."""
+    portal = Blocking()
+    app = portal_app(portal, max_parallel=1)
+
+    async def go() -> tuple[int, bool, int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://portal.invalid") as client:
+            headers = {"content-type": "application/json"}
+            calls = [
+                asyncio.create_task(client.post("/integration", content=body(data=[{"Ma": "123"}]), headers=headers))
+                for _ in range(3)
+            ]
+            await _entered(portal)
+            login = await client.post("/auth", content=b'{"username": "u", "password": "p"}', headers=headers)
+            waiting = not any(call.done() for call in calls)
+            portal.release.set()
+            answered = [(await call).status_code for call in calls]
+            return login.status_code, waiting, answered.count(200)
+
+    assert asyncio.run(go()) == (200, True, 3)
+
+
+def test_large_bodies_wait_for_room_in_the_buffer_budget() -> None:
+    """``max_buffered_bytes``: a large body waits for room before it is read, a small one never
+    waits, and one that finds no room within ``body_timeout`` gets 503 naming the setting."""
+    portal = Blocking()
+    large = body(data=[{"Ma": "123", "x": "y" * 80_000}])
+    app = portal_app(portal, max_buffered_bytes=100_000, body_timeout=0.5)
+
+    async def go() -> tuple[int, int, int, int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://portal.invalid") as client:
+            headers = {"content-type": "application/json"}
+            first = asyncio.create_task(client.post("/integration", content=large, headers=headers))
+            await _entered(portal)
+            crowded = await client.post("/integration", content=large, headers=headers)
+            second = asyncio.create_task(client.post("/integration", content=large, headers=headers))
+            small_task = asyncio.create_task(
+                client.post("/integration", content=body(data=[{"Ma": "123"}]), headers=headers)
+            )
+            await _entered(portal)  # the small call, never the second large one
+            entered_before_release = not second.done()
+            portal.release.set()
+            small = await small_task
+            return (await first).status_code, crowded.status_code, small.status_code, int(entered_before_release)
+
+    first, crowded, small, waited = asyncio.run(go())
+    assert (first, small, waited) == (200, 200, 1)
+    assert crowded == 503
+
+
+def test_a_refused_large_body_is_freed_at_once() -> None:
+    """The frames of a refusal's traceback hold the body in a cycle; they are let go at once,
+    not at the next full garbage collection (issue 18: 30 refused 8 MB bodies held 230 MB)."""
+    import gc
+    import tracemalloc
+
+    app = portal_app(Portal())
+    wide = b'{"session":"bad","madonvi":"x","service":"Echo","z":[' + b"{}," * 700_000 + b"{}]}"
+    send(app, "/integration", wide)  # warm-up: imports and caches
+    gc.collect()
+    gc.disable()
+    tracemalloc.start()
+    try:
+        status = send(app, "/integration", wide).status_code
+        # The worker thread lets go of its arguments just after handing the answer back.
+        for _ in range(500):
+            held, _ = tracemalloc.get_traced_memory()
+            if held < len(wide) // 2:
+                break
+            time.sleep(0.01)
+    finally:
+        tracemalloc.stop()
+        gc.enable()
+    assert status == 401 and held < len(wide) // 2, held
 
 
 def test_size_batch_and_login_limits_are_named() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from enum import Enum, IntEnum
@@ -270,6 +271,20 @@ _ParallelOpt = Annotated[int, typer.Option(help="Requests processed at once in w
 _BodyTimeoutOpt = Annotated[
     float, typer.Option(help="Seconds to receive a body once its headers arrived (408).", min=0.1)
 ]
+_BufferedOpt = Annotated[
+    int,
+    typer.Option(help="Bytes of request bodies (64 KiB or more each) held at once; others wait, then 503.", min=1),
+]
+_BodyRateOpt = Annotated[
+    int,
+    typer.Option(
+        help="Bytes/s a body must average after 5 s (408); slower bodies may be closed at the connection cap.", min=1
+    ),
+]
+_LoginFailuresOpt = Annotated[
+    int,
+    typer.Option(help="Failed logins of an account at one address before growing delays (429).", min=1),
+]
 _HeaderTimeoutOpt = Annotated[
     float, typer.Option(help="Seconds a new connection has to send its request headers.", min=0.1)
 ]
@@ -300,7 +315,10 @@ def sandbox(
     max_list_items: _ListItemsOpt = 10_000,
     max_batch: _BatchOpt = 1_000,
     max_parallel: _ParallelOpt = 8,
+    max_buffered_bytes: _BufferedOpt = 64 * 1024 * 1024,
     body_timeout: _BodyTimeoutOpt = 60.0,
+    min_body_rate: _BodyRateOpt = 8 * 1024,
+    login_free_failures: _LoginFailuresOpt = 5,
     header_timeout: _HeaderTimeoutOpt = 10.0,
     keep_alive_timeout: _KeepAliveOpt = 5.0,
     max_connections: _ConnectionsOpt = 1000,
@@ -323,8 +341,13 @@ def sandbox(
         "max_object_keys": max_object_keys,
         "max_list_items": max_list_items,
         "max_parallel": max_parallel,
+        "max_buffered_bytes": max_buffered_bytes,
         "body_timeout": body_timeout,
+        "min_body_rate": min_body_rate,
+        "login_free_failures": login_free_failures,
     }
+    # Bound before anything else starts: a busy port is one line and exit 2 (no banner, no log).
+    sock = _listen_or_exit(host, port)
     app_, _ = create_sandbox_app(
         db,
         accounts,
@@ -340,8 +363,21 @@ def sandbox(
         "header_timeout": header_timeout,
         "keep_alive_timeout": keep_alive_timeout,
         "max_connections": max_connections,
+        "min_body_rate": min_body_rate,
     }
-    _serve(app_, host, port, log_level, connections)
+    _serve(app_, sock, host, port, log_level, connections)
+
+
+def _listen_or_exit(host: str, port: int) -> socket.socket:
+    from .sandbox.runtime import generated_modules
+
+    serving = generated_modules().serving
+    try:
+        listening: socket.socket = serving.listening_socket(host, port)
+    except serving.PortUnavailable as exc:
+        typer.echo(f"error: --host/--port: {exc.strerror}", err=True)
+        raise typer.Exit(Exit.USAGE_ERROR) from None
+    return listening
 
 
 def _sandbox_accounts(account: list[str] | None, accounts_file: Path | None, log_level: str) -> list[Credentials]:
@@ -376,7 +412,9 @@ def _sandbox_banner(base: str, db: str, accounts: list[Credentials]) -> None:
     typer.echo("  accounts: " + ", ".join(f"{a.username} ({a.madonvi})" for a in accounts))
 
 
-def _serve(app_: object, host: str, port: int, log_level: str, connections: dict[str, float]) -> None:
+def _serve(
+    app_: object, sock: socket.socket, host: str, port: int, log_level: str, connections: dict[str, float]
+) -> None:
     """uvicorn with the generated package's connection guard; repeated log lines rate-limited."""
     import uvicorn
 
@@ -388,7 +426,7 @@ def _serve(app_: object, host: str, port: int, log_level: str, connections: dict
     config = serving.server_config(
         app_, host=host, port=port, log_level=log_level.lower(), log_config=None, **connections
     )
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 class Format(str, Enum):

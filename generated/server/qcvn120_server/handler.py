@@ -402,7 +402,9 @@ class PortalHandler(ABC):
 
 
 class LocalServiceHandler(ABC):
-    """Services a ministry/province system offers to the national portal (not regulation tables)."""
+    """Services a ministry/province system offers to the national portal (not regulation tables).
+    Subclass it in your own module; every method is called in a worker thread (several at once,
+    up to ``max_parallel``) with a request already validated against the generated models."""
 
     # ThongKeHoSoTheoKy (an inference; see the spec)
     @abstractmethod

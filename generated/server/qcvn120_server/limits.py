@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import TypedDict
 
+# Seconds a body may take before ``min_body_rate`` applies (a connection may start slowly).
+BODY_RATE_GRACE = 5.0
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -24,8 +27,16 @@ class Limits:
         max_depth: nesting of arrays and objects (400).
         max_batch: records in the ``data`` of one call (413).
         body_timeout: seconds to receive a whole body once its headers arrived (408).
-        max_parallel: requests parsed, validated and handled at once in worker threads; the others
-            wait their turn without holding the event loop.
+        min_body_rate: bytes per second a body must keep up on average once it has had
+            ``BODY_RATE_GRACE`` seconds (408): a trickle is cut off long before ``body_timeout``.
+        login_free_failures: failed logins of an account at one address before each further one
+            doubles a delay (429 with ``Retry-After``); four times as many from one address, twice
+            as many of one account from anywhere (see :mod:`.throttle`).
+        max_parallel: requests parsed, validated and handled at once in worker threads, per lane
+            (logins have their own); the others wait their turn without holding the event loop.
+        max_buffered_bytes: bytes of request bodies of 64 KiB or more held at once, from the first
+            byte received until the answer is ready (each counted at its declared length); the
+            others wait before they are read, and get 503 when none is free within ``body_timeout``.
     """
 
     max_body_bytes: int = 8 * 1024 * 1024
@@ -36,7 +47,10 @@ class Limits:
     max_depth: int = 32
     max_batch: int = 1_000
     body_timeout: float = 60.0
+    min_body_rate: int = 8 * 1024
+    login_free_failures: int = 5
     max_parallel: int = 8
+    max_buffered_bytes: int = 64 * 1024 * 1024
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -55,4 +69,7 @@ class LimitOptions(TypedDict, total=False):
     max_depth: int
     max_batch: int
     body_timeout: float
+    min_body_rate: int
+    login_free_failures: int
     max_parallel: int
+    max_buffered_bytes: int

@@ -5,15 +5,22 @@ new clients, and logs that stay bounded when resources run out.
 uvicorn already bounds a header block (``h11_max_incomplete_event_size``) and idle keep-alive
 connections (``timeout_keep_alive``); it has no deadline for the headers of a request, and its
 ``limit_concurrency`` answers 503 to a new login while slow connections hold every slot.
-:func:`guarded_protocol` adds both on top of uvicorn's own h11 protocol: a connection that has not
-sent its request headers within ``header_timeout`` seconds is closed, and when ``max_connections``
-are open a new connection closes the oldest one that is still sending its request (or idle).
+:func:`guarded_protocol` adds both on top of uvicorn's own h11 protocol: a connection whose
+request headers have not arrived within ``header_timeout`` seconds of its opening or of its
+previous answer (keep-alive) is closed, and when ``max_connections`` are open a new connection
+closes the oldest one that is idle or still sending its headers, else the oldest one sending its
+body slower than ``min_body_rate``, else one whose body this server is not reading yet — never
+one receiving a body at a decent rate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import signal
+import socket
 import time
 from typing import Any
 
@@ -21,6 +28,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_MAX_CONNECTIONS = 1000
+# Bytes per second, on average since its headers arrived, below which a body counts as slow: the
+# app answers 408 (``Limits.min_body_rate``) and, at the connection cap, it may be closed.
+DEFAULT_MIN_BODY_RATE = 8 * 1024
 # Connections asyncio accepts in one go (uvicorn's ``backlog``, also the kernel's listen queue):
 # they hold descriptors before any of them is counted, and up to about four such bursts are in
 # flight before the first is, so the descriptor headroom below covers four.
@@ -45,15 +55,19 @@ def fd_bounded(max_connections: int) -> int:
 
 
 class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a header deadline and eviction of slow connections at the cap."""
+    """uvicorn's h11 protocol with a header deadline per request and eviction of slow connections
+    at the cap."""
 
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    min_body_rate: float = DEFAULT_MIN_BODY_RATE
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.opened = time.monotonic()
-        self._deadline = self.loop.call_later(self.header_timeout, self._headers_overdue)
+        self._request_started = self.opened
+        self._received = 0
+        self._deadline = self._header_deadline()
         # Connections being closed still count until their connection_lost runs: not them.
         live = [c for c in self.connections if not c.transport.is_closing()]
         if len(live) > self.max_connections:
@@ -63,32 +77,74 @@ class GuardedH11Protocol(H11Protocol):
         self._deadline.cancel()
         super().connection_lost(exc)
 
-    def waiting_for_client(self) -> bool:
-        """Still sending its request (headers, or a body no response has started for), or idle."""
+    def data_received(self, data: bytes) -> None:
+        cycle = self.cycle
+        super().data_received(data)
+        if self.cycle is not cycle:  # this data completed a request's headers
+            self._deadline.cancel()
+            self._request_started = time.monotonic()
+            self._received = 0
+        self._received += len(data)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # Every request of a keep-alive connection has header_timeout for its headers, counted
+        # from the previous answer (uvicorn's keep-alive timer only sees a silent connection).
+        if not self.transport.is_closing():
+            self._deadline.cancel()
+            self._deadline = self._header_deadline()
+
+    def _header_deadline(self) -> asyncio.TimerHandle:
+        awaiting = self.cycle  # None, or the answered cycle: a new request replaces it
+
+        def overdue() -> None:
+            cycle = self.cycle
+            waiting = cycle is None or cycle.response_complete
+            if cycle is awaiting and waiting and not self.transport.is_closing():
+                self.transport.close()
+
+        return self.loop.call_later(self.header_timeout, overdue)
+
+    def eviction_rank(self) -> int | None:
+        """How readily this connection is closed to make room: 0 idle or still sending its
+        request headers, 1 sending its body slower than ``min_body_rate`` on average, 2 a body
+        this server has stopped reading for now (it waits for room, see ``max_buffered_bytes``);
+        None while a body arrives at a decent rate or an answer is being made."""
         cycle = self.cycle
         if cycle is None or cycle.response_complete:
-            return True
-        return cycle.more_body and not cycle.response_started
+            return 0
+        if not cycle.more_body or cycle.response_started:
+            return None
+        if self.flow.read_paused:
+            return 2
+        elapsed = time.monotonic() - self._request_started
+        return 1 if self._received < self.min_body_rate * elapsed else None
 
-    def _headers_overdue(self) -> None:
-        if self.cycle is None and not self.transport.is_closing():
-            self.transport.close()
+    def waiting_for_client(self) -> bool:
+        """Closable to make room: idle, sending headers, or a body that is slow or not being read."""
+        return self.eviction_rank() is not None
 
     def _make_room(self, live: list[Any]) -> None:
         others = [c for c in live if c is not self and isinstance(c, GuardedH11Protocol)]
-        slow = [c for c in others if c.waiting_for_client()]
-        if slow:
-            min(slow, key=lambda c: c.opened).transport.close()
-        else:  # every other connection is being answered: this one waits for another time
+        ranked = [(rank, c.opened, c) for c in others if (rank := c.eviction_rank()) is not None]
+        if ranked:
+            min(ranked, key=lambda item: item[:2])[2].transport.close()
+        else:  # every other connection is being answered or receiving a body: try again later
             self.transport.write(_BUSY)
             self.transport.close()
 
 
 def guarded_protocol(
-    header_timeout: float = DEFAULT_HEADER_TIMEOUT, max_connections: int = DEFAULT_MAX_CONNECTIONS
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    min_body_rate: float = DEFAULT_MIN_BODY_RATE,
 ) -> type[GuardedH11Protocol]:
     """A protocol class for ``uvicorn.Config(http=...)`` with these settings."""
-    settings = {"header_timeout": header_timeout, "max_connections": fd_bounded(max_connections)}
+    settings = {
+        "header_timeout": header_timeout,
+        "max_connections": fd_bounded(max_connections),
+        "min_body_rate": min_body_rate,
+    }
     return type("GuardedH11Protocol", (GuardedH11Protocol,), settings)
 
 
@@ -128,13 +184,17 @@ class RateLimitFilter(logging.Filter):
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 
 
-def return_large_buffers(threshold: int = 128 * 1024) -> bool:
-    """Ask glibc to map every allocation above ``threshold`` bytes on its own, so that a freed
-    request body goes back to the system at once.
+def return_large_buffers(threshold: int = 32 * 1024 * 1024) -> bool:
+    """Fix glibc's ``mmap`` threshold at ``threshold`` bytes (above any request body by default),
+    so that how a body's memory is handled no longer depends on what was freed before.
 
-    glibc raises this threshold by itself after a large block is freed, after which 8 MB bodies
-    come from the heap and its pages stay with the process (measured: 207 MB peak for six
-    concurrent 8 MB bodies, 163 MB with a fixed threshold). False where there is no glibc.
+    Left to itself glibc moves the threshold as blocks are freed. Fixed low (128 KiB, issue 11),
+    every body went back to the system at once, but each next one, and every 256 KiB socket and
+    parser buffer, was mapped and faulted in afresh: about a third of the CPU of receiving a body.
+    Fixed above the bodies, freed bodies are reused from the heap (measured: ~10 instead of ~15 ms
+    of CPU to receive an 8 MB body), and the memory kept is bounded by ``max_buffered_bytes``, the
+    bytes of large bodies held at once; the top of the heap is still trimmed back to the system.
+    False where there is no glibc.
     """
     import ctypes  # here, not at the top: importing the package must load no native library
 
@@ -164,6 +224,7 @@ def server_config(
     port: int = 8000,
     header_timeout: float = DEFAULT_HEADER_TIMEOUT,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    min_body_rate: float = DEFAULT_MIN_BODY_RATE,
     keep_alive_timeout: float = 5.0,
     **options: Any,
 ) -> Any:
@@ -174,17 +235,117 @@ def server_config(
         app,
         host=host,
         port=port,
-        http=guarded_protocol(header_timeout, max_connections),
+        http=guarded_protocol(header_timeout, max_connections, min_body_rate),
         timeout_keep_alive=int(keep_alive_timeout),
         backlog=DEFAULT_BACKLOG,
         **options,
     )
 
 
-def run(app: Any, **settings: Any) -> None:
-    """Serve ``app`` until interrupted: :func:`server_config` settings, logs rate-limited."""
+class PortUnavailable(OSError):
+    """The address to serve on cannot be listened on (in use, not this host's, not permitted)."""
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` for uvicorn (``Server.run(sockets=[…])``), bound before
+    anything else starts so that a busy port is one clear error, not a traceback or a log line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on sockets that say so, and without
+    # it every small answer waits ~40 ms for the client's delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or type(exc).__name__
+        raise PortUnavailable(exc.errno, f"cannot listen on {host}:{port}: {reason}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def run(app: Any, *, workers: int = 1, **settings: Any) -> None:
+    """Serve ``app`` until interrupted: :func:`server_config` settings, logs rate-limited.
+
+    ``workers`` > 1 forks that many worker processes after binding the port (Unix), each with the
+    guarded protocol, its own event loop and its own copy of ``app``; the parent restarts a
+    worker that dies and stops them all on SIGINT/SIGTERM. Each worker holds its own sessions,
+    limits and login throttle: keep sessions in shared storage (see docs/deploy.md), and open
+    database connections in each worker (lazily), not before ``run``.
+    """
     import uvicorn
 
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    if workers > 1 and not hasattr(os, "fork"):
+        raise ValueError(
+            "workers > 1 needs os.fork (Unix); elsewhere run one serving.run per core, each on "
+            "its own port, behind the reverse proxy's upstream (docs/deploy.md)"
+        )
     limit_logs()
     return_large_buffers()
-    uvicorn.Server(server_config(app, **settings)).run()
+    config = server_config(app, **settings)
+    sock = listening_socket(config.host, config.port)
+    if workers == 1:
+        uvicorn.Server(config).run(sockets=[sock])
+    else:
+        _supervise(config, sock, workers)
+
+
+def _serve_forked(config: Any, sock: socket.socket) -> int:
+    """Fork one worker serving ``sock``; its pid in the parent (the child never returns)."""
+    import uvicorn
+
+    pid = os.fork()
+    if pid:
+        return pid
+    try:  # the child: default signal handling until uvicorn installs its own
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        uvicorn.Server(config).run(sockets=[sock])
+        code = 0
+    except BaseException:
+        logging.getLogger("uvicorn.error").exception("worker failed")
+        code = 1
+    os._exit(code)
+
+
+def _supervise(config: Any, sock: socket.socket, workers: int) -> None:
+    """Keep ``workers`` forked workers serving ``sock`` until SIGINT/SIGTERM, then stop them."""
+    log = logging.getLogger("uvicorn.error")
+    stopping: list[int] = []
+
+    def stop(signum: int, _frame: Any) -> None:
+        stopping.append(signum)
+        for pid in list(alive):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    alive: set[int] = set()
+    restarts: list[float] = []
+    failed = False
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        alive.update(_serve_forked(config, sock) for _ in range(workers))
+        log.info("serving with %d worker processes: %s", workers, sorted(alive))
+        while alive:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            alive.discard(pid)
+            if stopping:
+                continue
+            restarts.append(time.monotonic())
+            if len(restarts) > 3 * workers and restarts[-1] - restarts[-3 * workers - 1] < 60:
+                stop(signal.SIGTERM, None)  # workers that die as they start: no endless forking
+                failed = True
+                continue
+            log.warning("worker %d exited (status %d): starting another", pid, status)
+            alive.add(_serve_forked(config, sock))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sock.close()
+    if failed:
+        raise RuntimeError(f"workers kept exiting ({3 * workers} restarts within 60 s): stopped")

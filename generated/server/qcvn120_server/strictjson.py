@@ -15,18 +15,34 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable
-from itertools import chain, filterfalse, islice
+from itertools import chain, filterfalse
 from typing import Any
 
 from .limits import Limits
 from .refusals import Refused, field_path, invalid, is_plain_key, over_limit
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-# A plain ``"session": "…"`` member; where the key or value is spelled with escapes, the cheap
-# look gives up (see session_candidates).
-_SESSION_MEMBER = re.compile(rb'"session"\s*:\s*"([^"\\]{0,256})"')
-_ASCII_LETTER_ESCAPE = re.compile(rb"\\u00[67][0-9A-Fa-f]")
-MAX_SESSION_CANDIDATES = 8
+
+
+def _letter(char: str) -> str:
+    """A regex unit for one lowercase ASCII letter as JSON may write it: itself or ``\\u00XX``."""
+    code = "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{ord(char):02x}")
+    return f"(?:{char}|\\\\u00{code})"
+
+
+# A ``"session": "…"`` member however JSON spells it: each letter of the key itself or a ``\u``
+# escape, whitespace around the colon, an escaped value of at most MAX_SESSION_BYTES as written.
+MAX_SESSION_BYTES = 1024
+_SESSION_MEMBER = re.compile(
+    (
+        '"'
+        + "".join(map(_letter, "session"))
+        + r'"[ \t\r\n]{0,64}:[ \t\r\n]{0,64}"((?:[^"\\]|\\.){0,'
+        + str(MAX_SESSION_BYTES)
+        + '})"'
+    ).encode()
+)
+MAX_SESSION_CANDIDATES = 64
 
 
 class _JsonProblem(ValueError):
@@ -66,20 +82,35 @@ def check_node_budget(raw: bytes | bytearray, limits: Limits) -> None:
         )
 
 
-def session_candidates(raw: bytes | bytearray) -> tuple[str, ...] | None:
-    """Every string written as ``"session": "…"`` anywhere in ``raw``, found by native scans of
-    the bytes (no decoded copy).
+def session_candidates(raw: bytes | bytearray, limits: Limits) -> tuple[str, ...] | None:
+    """The value of every ``"session": "…"`` member written anywhere in ``raw``, decoded, found by
+    two native scans of the bytes without parsing them; None when there are more than
+    :data:`MAX_SESSION_CANDIDATES` members.
 
-    The top-level ``session``, when it is a string, is always among them; None when that cannot be
-    told this cheaply (an ASCII letter written as an escape, an escaped value, too many of them).
+    Every spelling counts: keys and values with ``\\u`` escapes, whitespace around the colon, any
+    key order. So the top-level ``session`` of a valid body, when it is a string of at most
+    :data:`MAX_SESSION_BYTES` bytes as written, is always among them; the others (nested members,
+    look-alikes inside strings) only add candidates. The regex engine tries a match at each ``"``:
+    a body with more quotes than ``max_json_nodes`` values can hold (two per key and two per
+    string value) is refused first, with one count.
     """
-    if _ASCII_LETTER_ESCAPE.search(raw):
-        return None
-    matches = islice(_SESSION_MEMBER.finditer(raw), MAX_SESSION_CANDIDATES + 1)
-    found = tuple(m.group(1).decode("utf-8", "replace") for m in matches)
-    if len(found) > MAX_SESSION_CANDIDATES or raw.count(b'"session"') != len(found):
-        return None
-    return found
+    if raw.count(b'"') > 4 * limits.max_json_nodes:
+        raise over_limit(
+            "max_json_nodes",
+            limits.max_json_nodes,
+            "Quá nhiều chuỗi JSON",
+            f"more strings than {limits.max_json_nodes} JSON values can hold",
+        )
+    found: dict[str, None] = {}
+    for count, member in enumerate(_SESSION_MEMBER.finditer(raw)):
+        if count >= MAX_SESSION_CANDIDATES:
+            return None
+        try:
+            value = json.loads(b'"' + member.group(1) + b'"')
+        except ValueError:  # not a JSON string (a control character, a bad escape): not a session
+            continue
+        found[unicodedata.normalize("NFC", value)] = None
+    return tuple(found)
 
 
 def _reject_constant(name: str) -> Any:
