@@ -46,6 +46,10 @@ def test_openapi_document_is_valid(result: BuildResult) -> None:
     field = document["components"]["schemas"]["DongBoHoSoMCRecord"]["properties"]["MaHoSo"]
     assert field["x-qcvn120-table"] == 2 and field["x-qcvn120-row"] == 1
     assert "Mã hồ sơ" in field["description"] and "dossier code" in field["description"]
+    # Every answer the server can give is listed: 408/503 on every operation, 429 on the login only.
+    operations = [path["post"] for path in document["paths"].values()]
+    assert all({"400", "401", "408", "413", "415", "500", "503"} <= set(op["responses"]) for op in operations)
+    assert [op["operationId"] for op in operations if "429" in op["responses"]] == ["login"]
 
 
 def test_every_field_is_traceable_to_table_and_row(result: BuildResult, bundle: dict[str, Any]) -> None:

@@ -27,9 +27,15 @@ ERROR_STATUSES = {
     "400": "Yêu cầu không hợp lệ — invalid request (error_code -1, message names the field paths)",
     "401": "Phiên làm việc hoặc tài khoản không hợp lệ — invalid credentials or session (error_code -2)",
     "413": "Yêu cầu quá lớn — body or batch too large (error_code -1)",
+    "408": "Thân yêu cầu đến quá chậm — body not received in time (error_code -1, names body_timeout or min_body_rate)",
     "415": "Content-Type phải là application/json — Content-Type must be application/json (error_code -1)",
     "500": "Lỗi máy chủ — server error (error_code -5, a correlation id only)",
+    "503": "Máy chủ đang bận, hãy thử lại — server busy receiving other bodies, retry later (error_code -5)",
 }
+# Only the login answers it: growing delays after failed logins, with a Retry-After header.
+THROTTLED = (
+    "Đăng nhập sai quá nhiều lần — too many failed logins, retry after the Retry-After header's seconds (error_code -2)"
+)
 
 CANONICAL = (
     "This document describes the canonical form a client writes and the server answers: string-encoded"
@@ -51,13 +57,16 @@ def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-def _answers(builder: SchemaBuilder, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+def _answers(
+    builder: SchemaBuilder, description: str, schema: dict[str, Any], *, login: bool = False
+) -> dict[str, Any]:
     """The 200 answer with ``schema``, and the error statuses, each answered with the response envelope."""
     responses: dict[str, Any] = {
         "200": {"description": description, "content": {"application/json": {"schema": schema}}}
     }
     envelope = builder.ref(builder.reg.envelope.response.name)
-    for status, text in ERROR_STATUSES.items():
+    errors = {**ERROR_STATUSES, "429": THROTTLED} if login else ERROR_STATUSES
+    for status, text in sorted(errors.items()):
         responses[status] = {"description": text, "content": {"application/json": {"schema": envelope}}}
     return responses
 
@@ -76,7 +85,7 @@ def _login_operation(builder: SchemaBuilder) -> dict[str, Any]:
         "tags": [auth.name],
         "security": [],
         "requestBody": _json_body(builder.ref(env.login_request.name)),
-        "responses": _answers(builder, "Phiên làm việc — session", builder.ref(env.login_response.name)),
+        "responses": _answers(builder, "Phiên làm việc — session", builder.ref(env.login_response.name), login=True),
         "x-qcvn120-endpoint": auth.name,
     }
 
