@@ -142,13 +142,24 @@ def _read(value: Any, path: tuple[int | str, ...]) -> Any:
     if isinstance(value, (dict, list)) and len(path) >= MAX_DEPTH:
         raise NotWireJson(f"nested deeper than {MAX_DEPTH} levels", path)
     if isinstance(value, dict):
-        for key in value:
-            if _SURROGATE.search(key):
-                raise NotWireJson("a key holds a lone surrogate", path)
-        return {key: _read(item, (*path, key)) for key, item in value.items()}
+        return _read_object(value, path)
     if isinstance(value, list):
         return [_read(item, (*path, index)) for index, item in enumerate(value)]
     return value
+
+
+def _read_object(value: dict[str, Any], path: tuple[int | str, ...]) -> dict[str, Any]:
+    """Keys in NFC too, as the server reads them: two keys that differ only in normalisation (a
+    KELVIN SIGN for ``K``) are one key sent twice, refused like any duplicate."""
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if _SURROGATE.search(key):
+            raise NotWireJson("a key holds a lone surrogate", path)
+        read = key if key.isascii() else unicodedata.normalize("NFC", key)
+        if read in out:
+            raise NotWireJson("a key is repeated (the same name in NFC)", path)
+        out[read] = _read(item, (*path, read))
+    return out
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -275,8 +286,10 @@ class PayloadValidator:
             raise UsageError(f"cannot tell the packet: give --packet NAME ({_service_problem(service, names)})")
         found = names.get(packet)
         record = found.data_record or found.result_record if found else None
-        if found and isinstance(data, dict) and "service" in data:
-            return f"{packet}Request", data  # a request of --packet whose service is wrong: say so
+        envelope = {f.wire_name for f in self.reg.envelope.request.fields}
+        if found and isinstance(data, dict) and not envelope.isdisjoint(data):
+            # A request of --packet whose service is wrong or missing (``SERVICE``): say so.
+            return f"{packet}Request", data
         if isinstance(data, dict) and "error_code" in data:
             return f"{packet}Response" if found else self.reg.envelope.login_response.name, data
         if record is None:

@@ -285,6 +285,17 @@ def _invalid_data(parts: list[str]) -> str:
     return f"Dữ liệu không hợp lệ — invalid data: {shown}{more}"
 
 
+def from_wire(model: type[BaseModel], body: Any) -> Any:
+    """``body`` read by ``model`` under its wire names only.
+
+    The generated models also take their Python names (``ma_ho_so``) so that a program can build
+    them; a request is judged by its wire names, as the schema judges it: a Python name on the wire
+    is an extra key (refused by a complete table, kept as an unknown key by an open one), never the
+    field it names.
+    """
+    return model.model_validate(body, by_alias=True, by_name=False)
+
+
 def validate(
     model: type[BaseModel],
     body: dict[str, Any],
@@ -302,7 +313,7 @@ def validate(
     through the server on every edge value).
     """
     try:
-        parsed = model.model_validate(body)
+        parsed = from_wire(model, body)
     except ValidationError as error:
         raise invalid(describe_errors(error, contract)) from None
     broken = contract.errors(body, schema_name) if schema_name and not strings_only else []
