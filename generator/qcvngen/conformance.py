@@ -158,6 +158,38 @@ def _packet_vectors(reg: ir.Regulation, packet: ir.Packet, fresh: _Fresh, madonv
             body = fresh(packet, base)
             _set(body, f.wire_name, value)
             yield Vector(f"{packet.name}.{f.wire_name}.{name}", packet.name, rule, f.origin.ref, "reject", body, text)
+    yield from _python_name_vectors(reg, packet, base, fresh)
+
+
+def _python_name_vectors(
+    reg: ir.Regulation, packet: ir.Packet, base: dict[str, Any], fresh: _Fresh
+) -> Iterator[Vector]:
+    """Keys in the models' Python names (``ma_ho_so``, ``is_updating``): the wire knows only the wire
+    names, so an implementation that also reads Python names (pydantic's ``populate_by_name``)
+    accepts what the schema refuses. Only where the schema refuses it: a required field renamed."""
+    record = reg.record(packet.data_record) if packet.data_record else None
+    if record is not None and any(f.required and f.py_name != f.wire_name for f in record.fields):
+        names = {f.wire_name: f.py_name for f in record.fields}
+        body = fresh(packet, base)
+        body["data"][0] = {names.get(key, key): value for key, value in body["data"][0].items()}
+        text = "every key of the record in the models' Python names (ma_ho_so …), not the wire names"
+        yield Vector(
+            f"{packet.name}.python-names", packet.name, "wire-names", f"Table {record.table}", "reject", body, text
+        )
+    for f in packet.params:
+        if f.required and f.py_name != f.wire_name:
+            body = fresh(packet, base)
+            body[f.py_name] = body.pop(f.wire_name)
+            text = f"{f.wire_name} sent under its Python name {f.py_name}"
+            yield Vector(
+                f"{packet.name}.{f.wire_name}.python-name",
+                packet.name,
+                "wire-names",
+                f.origin.ref,
+                "reject",
+                body,
+                text,
+            )
 
 
 def vectors(reg: ir.Regulation, *, madonvi: str, run_id: str | None = None) -> list[Vector]:
