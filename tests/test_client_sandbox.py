@@ -105,7 +105,7 @@ def test_missing_wrong_type_and_too_long_use_the_words_of_validate_data(qc: Any,
         portal(qc, sandbox.base_url).dong_bo_ho_so_mc([record])
     said = {issue.path: issue.message for issue in caught.value.issues}
     assert said["TenTTHC"] == " — ".join(RULE_TEXT["required"]), said
-    assert said["DonViXuLy"] == " — ".join(RULE_TEXT["type"]), said
+    assert said["DonViXuLy"] == " — ".join(RULE_TEXT["type"]) + " (string, not array)", said
     assert said["TrichYeuHoSo"] == " — ".join(RULE_TEXT["maxLength"]) + " (1000)", said
     assert "Field required" not in str(caught.value) and "should have at most" not in str(caught.value)
 
