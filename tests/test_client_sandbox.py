@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox_process import Sandbox, free_port, start_sandbox
+from sandbox_process import Sandbox, free_port, start_sandbox, view
 from test_sandbox import opencps_dossier
 
 USER, PASSWORD, MADONVI = "h5-user", "h5-Password-9", "000.00.00.G05"
@@ -43,7 +43,7 @@ def portal(qc: Any, base_url: str, **options: Any) -> Any:
 
 
 def dossiers(sandbox: Sandbox) -> list[str]:
-    return [d["MaHoSo"] for d in httpx.get(f"{sandbox.base_url}/sandbox/api/dossiers").json()["dossiers"]]
+    return [d["MaHoSo"] for d in view(f"{sandbox.base_url}/sandbox/api/dossiers").json()["dossiers"]]
 
 
 def raw_login(sandbox: Sandbox, password: str) -> dict[str, Any]:

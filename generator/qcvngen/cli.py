@@ -330,8 +330,10 @@ def sandbox(
         max_sessions_per_account=max_sessions_per_account,
         limits=limits,
         capture=capture,
+        # A fixed token from the environment (scripts, CI), else a new random one per start.
+        view_token=os.environ.get("QCVNGEN_SANDBOX_VIEW_TOKEN") or None,
     )
-    _sandbox_banner(f"http://{host}:{port}", db, accounts)
+    _sandbox_banner(f"http://{host}:{port}", db, accounts, app_.state.view_token)
     connections = {
         "header_timeout": header_timeout,
         "keep_alive_timeout": keep_alive_timeout,
@@ -362,13 +364,16 @@ def _sandbox_accounts(account: list[str] | None, accounts_file: Path | None, log
     return accounts
 
 
-def _sandbox_banner(base: str, db: str, accounts: list[Credentials]) -> None:
-    """What the sandbox serves, where; account names and units only, never a password."""
+def _sandbox_banner(base: str, db: str, accounts: list[Credentials], view_token: str) -> None:
+    """What the sandbox serves, where; account names and units only, never a password. The view
+    token (every unit's data in the views) is shown: whoever reads the console may look."""
     typer.echo(f"qcvngen sandbox: {base}  (state: {db})")
     typer.echo(f"  POST {base}/auth         login {{username, password}} -> session")
     typer.echo(f"  POST {base}/integration  pushes and pulls (service in the body)")
     typer.echo(f"  POST {base}/share        catalogue services")
-    typer.echo(f"  GET  {base}/sandbox/     what the sandbox received (JSON under /sandbox/api/)")
+    typer.echo(f"  GET  {base}/sandbox/?token={view_token}")
+    typer.echo("       what the sandbox received, every unit (JSON under /sandbox/api/ with")
+    typer.echo("       Authorization: Bearer <that token>, or a session of /auth for its own unit)")
     typer.echo("  accounts: " + ", ".join(f"{a.username} ({a.madonvi})" for a in accounts))
 
 
