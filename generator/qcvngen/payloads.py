@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from . import ir, wire
@@ -138,7 +139,9 @@ def _read(value: Any, path: tuple[int | str, ...]) -> Any:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise NotWireJson("not a finite number", path)
-        return int(value) if value.is_integer() else value
+        # 5.0 as 5, as the server reads it; a whole double whose int is not the number it
+        # writes (1e308) stays a double there too.
+        return int(value) if value.is_integer() and int(value) == Decimal(repr(value)) else value
     if isinstance(value, (dict, list)) and len(path) >= MAX_DEPTH:
         raise NotWireJson(f"nested deeper than {MAX_DEPTH} levels", path)
     if isinstance(value, dict):
