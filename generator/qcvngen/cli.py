@@ -507,9 +507,17 @@ def conformance(
         Path | None, typer.Option("--report", help="Write a JUnit XML report here.", dir_okay=False)
     ] = None,
     spec: SpecOption = None,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="Test a LocalServiceHandler implementation (ThongKeHoSoTheoKy at /thongke, no login) instead "
+            "of a national portal; its name, path and parameters are qcvngen's inference.",
+        ),
+    ] = False,
 ) -> None:
     """Run spec-generated test vectors (valid, and one broken rule each) against a national-portal implementation."""
-    from .conformance import junit, run, summary
+    from .conformance import junit, run, run_local, summary
     from .sandbox.accounts import Credentials
 
     try:
@@ -520,13 +528,16 @@ def conformance(
         raise typer.Exit(Exit.USAGE_ERROR) from None
     reg = _regulation_or_exit(_spec_dir(spec))
     try:
-        suite = run(
-            reg,
-            base_url,
-            username=credentials.username,
-            password=credentials.password,
-            madonvi=credentials.madonvi,
-        )
+        if local:  # the national portal calls the local side: no login, madonvi names the caller
+            suite = run_local(reg, base_url, madonvi=credentials.madonvi)
+        else:
+            suite = run(
+                reg,
+                base_url,
+                username=credentials.username,
+                password=credentials.password,
+                madonvi=credentials.madonvi,
+            )
     except (ConnectionError, OSError) as exc:
         typer.echo(f"error: {base_url}: {exc}", err=True)
         raise typer.Exit(Exit.USAGE_ERROR) from None

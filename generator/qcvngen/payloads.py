@@ -316,6 +316,16 @@ class PayloadValidator:
             findings.extend(self._validate_one(file, definition[:-2], item, [index]))
         return findings
 
+    def validate_as(self, file: str, definition: str, data: Any) -> list[Finding]:
+        """Every finding for ``data`` read as the schema ``definition`` (``ThongKeHoSoTheoKyResponse``),
+        for a payload whose shape is known rather than detected."""
+        try:
+            data = wire_reading(data)
+        except NotWireJson as exc:
+            vi, en = RULE_TEXT["json"]
+            return [Finding(file, json_path(exc.path), "json", "error", "-", f"{vi}: {exc}", f"{en}: {exc}")]
+        return self._validate_one(file, definition, data, [])
+
     def _validate_one(self, file: str, definition: str, data: Any, prefix: list[Any]) -> list[Finding]:
         findings: list[Finding] = []
         errors = sorted(self._validator(definition).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
