@@ -329,7 +329,8 @@ def validate(
     than the schema only for other JSON types (a number for a string-encoded number, a boolean for
     a flag, ``null`` for an optional field), so on such a body their verdict is the schema's and
     the contract is not checked a second time (tests/test_differential.py proves the agreement
-    through the server on every edge value).
+    through the server on every edge value, tests/test_wire_names.py on every key a Python name,
+    a case variant or an NFC twin replaces: the model reads wire names only, see ``from_wire``).
     """
     try:
         parsed = from_wire(model, body)
