@@ -377,6 +377,10 @@ def _sandbox_banner(base: str, db: str, accounts: list[Credentials], view_token:
     typer.echo("  accounts: " + ", ".join(f"{a.username} ({a.madonvi})" for a in accounts))
 
 
+# How long `qcvngen sandbox` lets requests in flight finish after SIGTERM/Ctrl-C (a view takes far less).
+SHUTDOWN_GRACE_SECONDS = 5
+
+
 def _serve(app_: object, host: str, port: int, log_level: str, connections: dict[str, float]) -> None:
     """uvicorn with the generated package's connection guard; repeated log lines rate-limited."""
     import uvicorn
@@ -387,7 +391,15 @@ def _serve(app_: object, host: str, port: int, log_level: str, connections: dict
     serving.limit_logs()
     serving.return_large_buffers()
     config = serving.server_config(
-        app_, host=host, port=port, log_level=log_level.lower(), log_config=None, **connections
+        app_,
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        log_config=None,
+        # SIGTERM waits this long at most for requests in flight: uvicorn also waits for a keep-alive
+        # connection that was accepted while it began shutting down, and that one never closes.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        **connections,
     )
     uvicorn.Server(config).run()
 

@@ -26,7 +26,7 @@ from urllib.parse import quote, urlencode
 
 import jinja2
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from .store import Store
 
@@ -282,11 +282,18 @@ class Views:
         return JSONResponse({"service": service, "records": entries, "next": page.next_url(path, last)})
 
     def dossiers_page(self, request: Request) -> Response:
-        """The HTML page of one page of dossiers; a ``?token=`` is kept in an HttpOnly cookie."""
+        """The HTML page of one page of dossiers; a ``?token=`` is moved into an HttpOnly cookie."""
         opened = self._open(request)
         if isinstance(opened, Response):
             return opened
         viewer, page = opened
+        if request.query_params.get("token") == viewer.token:
+            # Kept in an HttpOnly cookie, then out of the address bar and the browser's history.
+            kept = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+            target = "/sandbox/" + (f"?{urlencode(kept)}" if kept else "")
+            response: Response = RedirectResponse(target, status_code=303)
+            response.set_cookie(COOKIE, viewer.token, httponly=True, samesite="strict", path="/sandbox")
+            return response
         items, last = self.dossiers(page)
         html = _PAGES.get_template("dossiers.html").render(
             dossiers=items,
@@ -297,7 +304,4 @@ class Views:
             next_page=page.next_url("/sandbox/", last),
             progress_shown=PROGRESS_SHOWN,
         )
-        response = HTMLResponse(html)
-        if request.query_params.get("token") == viewer.token:
-            response.set_cookie(COOKIE, viewer.token, httponly=True, samesite="strict", path="/sandbox")
-        return response
+        return HTMLResponse(html)
