@@ -10,10 +10,31 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from conftest import ROOT
+
+# The sandboxes tests start open their views to this token (QCVNGEN_SANDBOX_VIEW_TOKEN).
+VIEW_TOKEN = "test-view-token-0123456789abcdef"
+
+
+def view(url: str, **kwargs: Any) -> httpx.Response:
+    """GET a sandbox view (``/sandbox/…``) with the tests' view token."""
+    return httpx.get(url, headers={"Authorization": f"Bearer {VIEW_TOKEN}"}, **kwargs)
+
+
+def view_all(base: str, path: str, items: str, **kwargs: Any) -> list[Any]:
+    """Every item of a paged sandbox view (``items``: ``dossiers``, ``records``, ``receipts``)."""
+    out: list[Any] = []
+    url: str | None = path
+    while url:
+        page = view(f"{base}{url}", **kwargs).json()
+        out += page[items]
+        url = page["next"]
+        kwargs.pop("params", None)  # the next page's URL carries them
+    return out
 
 
 def free_port() -> int:
@@ -43,11 +64,16 @@ class Sandbox:
                 self.process.wait(timeout=10)
 
 
-def start_sandbox(db: Path, *extra: str, port: int | None = None) -> Sandbox:
+def start_sandbox(db: Path, *extra: str, port: int | None = None, cwd: Path = ROOT) -> Sandbox:
     port = port or free_port()
     args = [sys.executable, "-m", "qcvngen.cli", "sandbox", "--port", str(port), "--db", str(db), *extra]
-    env = {**os.environ, "QCVNGEN_GENERATED": str(ROOT / "generated"), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "QCVNGEN_GENERATED": str(ROOT / "generated"),
+        "PYTHONUNBUFFERED": "1",
+        "QCVNGEN_SANDBOX_VIEW_TOKEN": VIEW_TOKEN,
+    }
+    process = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     sandbox = Sandbox(process, port, db, args)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

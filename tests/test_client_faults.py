@@ -19,7 +19,7 @@ import pytest
 import trustme
 import uvicorn
 
-from sandbox_process import Sandbox, free_port, start_sandbox
+from sandbox_process import Sandbox, free_port, start_sandbox, view
 from test_sandbox import MADONVI, opencps_dossier
 
 
@@ -128,11 +128,11 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 
 def receipts(sandbox: Sandbox) -> dict[str, Any]:
-    return dict(httpx.get(f"{sandbox.base_url}/sandbox/api/receipts").json())
+    return dict(view(f"{sandbox.base_url}/sandbox/api/receipts").json())
 
 
 def stored_dossiers(sandbox: Sandbox) -> list[str]:
-    return [d["MaHoSo"] for d in httpx.get(f"{sandbox.base_url}/sandbox/api/dossiers").json()["dossiers"]]
+    return [d["MaHoSo"] for d in view(f"{sandbox.base_url}/sandbox/api/dossiers").json()["dossiers"]]
 
 
 def client_for(models: Any, port: int, **options: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox_process import Sandbox, free_port, start_sandbox
+from sandbox_process import Sandbox, free_port, start_sandbox, view
 from test_sandbox import opencps_dossier
 
 USER, PASSWORD, MADONVI = "h5-user", "h5-Password-9", "000.00.00.G05"
@@ -43,7 +43,7 @@ def portal(qc: Any, base_url: str, **options: Any) -> Any:
 
 
 def dossiers(sandbox: Sandbox) -> list[str]:
-    return [d["MaHoSo"] for d in httpx.get(f"{sandbox.base_url}/sandbox/api/dossiers").json()["dossiers"]]
+    return [d["MaHoSo"] for d in view(f"{sandbox.base_url}/sandbox/api/dossiers").json()["dossiers"]]
 
 
 def raw_login(sandbox: Sandbox, password: str) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def test_missing_wrong_type_and_too_long_use_the_words_of_validate_data(qc: Any,
         portal(qc, sandbox.base_url).dong_bo_ho_so_mc([record])
     said = {issue.path: issue.message for issue in caught.value.issues}
     assert said["TenTTHC"] == " — ".join(RULE_TEXT["required"]), said
-    assert said["DonViXuLy"] == " — ".join(RULE_TEXT["type"]), said
+    assert said["DonViXuLy"] == " — ".join(RULE_TEXT["type"]) + " (string, not array)", said
     assert said["TrichYeuHoSo"] == " — ".join(RULE_TEXT["maxLength"]) + " (1000)", said
     assert "Field required" not in str(caught.value) and "should have at most" not in str(caught.value)
 

@@ -43,6 +43,7 @@ OWNED = (
     "sandbox/logs.py",
     "sandbox/portal.py",
     "sandbox/store.py",
+    "sandbox/views.py",
     "specdiff/",
     "suggest.py",
     "targets/common.py",

@@ -124,3 +124,50 @@ def test_unreachable_implementation_is_a_clear_error() -> None:
         check=False,
     )
     assert done.returncode == 2 and "error:" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.fixture()
+def sandbox_reading_python_names(models: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The sandbox with its models reading Python names too (pydantic's populate_by_name), the
+    mistake of issue 18: ``ma_ho_so`` on the wire taken for ``MaHoSo``."""
+    import importlib
+
+    from qcvngen.sandbox import create_sandbox_app
+    from qcvngen.sandbox.runtime import generated_modules
+
+    contract = importlib.import_module(f"{generated_modules().app.__package__}.contract")
+    monkeypatch.setattr(contract, "from_wire", lambda model, body: model.model_validate(body))
+    app, _ = create_sandbox_app(":memory:")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_an_implementation_reading_python_names_fails_exactly_their_vectors(
+    sandbox_reading_python_names: str, result: BuildResult
+) -> None:
+    assert result.regulation is not None
+    suite = run(
+        result.regulation,
+        sandbox_reading_python_names,
+        username="sandbox",
+        password="sandbox",
+        madonvi="000.00.00.G05",
+    )
+    # The pulls' vectors of maTTHC and idQDCB pass even so: the sandbox answers -4 (not seeded) to
+    # the example's code, which conformance counts as a refusal (a portal's codes are not known).
+    assert sorted(o.vector.id for o in suite.failed) == [
+        "CapNhatTienDoHoSoMC.python-names",
+        "DongBoHoSoMC.isUpdating.python-name",
+        "DongBoHoSoMC.python-names",
+        "LayTaiLieuPAKN.TepTinPhanAnh.python-name",
+    ]

@@ -11,13 +11,12 @@ import sys
 import threading
 import time
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 import httpx
 
 from conftest import ROOT
 from qcvngen.writer import write
-from sandbox_process import start_sandbox
+from sandbox_process import start_sandbox, view_all
 from test_sandbox import MADONVI, login, opencps_dossier
 
 WRITER = """
@@ -129,9 +128,7 @@ def test_acknowledged_pushes_survive_sigkill_exactly_once(tmp_path: Path) -> Non
 
     restarted = start_sandbox(db)
     try:
-        stored: list[dict[str, Any]] = httpx.get(f"{restarted.base_url}/sandbox/api/dossiers", timeout=30).json()[
-            "dossiers"
-        ]
+        stored = view_all(restarted.base_url, "/sandbox/api/dossiers", "dossiers", timeout=30)
     finally:
         restarted.stop()
     keys = [d["MaHoSo"] for d in stored]

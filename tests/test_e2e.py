@@ -12,7 +12,7 @@ import pytest
 
 from qcvngen.examples import example_record
 from qcvngen.pipeline import BuildResult
-from sandbox_process import Sandbox, start_sandbox
+from sandbox_process import Sandbox, start_sandbox, view
 
 USER, PASSWORD, MADONVI = "e2e-user", "CANARY-PASSWORD-7f3e", "000.00.00.H22"
 PERSONAL = {
@@ -53,13 +53,11 @@ def pull_arguments(packet: Any) -> dict[str, Any]:
 
 
 def stored(sandbox: Sandbox, service: str) -> list[dict[str, Any]]:
-    return [
-        entry["record"] for entry in httpx.get(f"{sandbox.base_url}/sandbox/api/records/{service}").json()["records"]
-    ]
+    return [entry["record"] for entry in view(f"{sandbox.base_url}/sandbox/api/records/{service}").json()["records"]]
 
 
 def dossiers(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
-    return {d["MaHoSo"]: d for d in httpx.get(f"{sandbox.base_url}/sandbox/api/dossiers").json()["dossiers"]}
+    return {d["MaHoSo"]: d for d in view(f"{sandbox.base_url}/sandbox/api/dossiers").json()["dossiers"]}
 
 
 def drive_sync(client_module: Any, reg: Any, sandbox: Sandbox, tag: str) -> dict[str, Any]:

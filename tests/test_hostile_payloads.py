@@ -41,7 +41,7 @@ import httpx
 import pytest
 
 from conftest import ROOT, SPEC
-from sandbox_process import Sandbox, start_sandbox
+from sandbox_process import Sandbox, start_sandbox, view
 
 INJECT_ENV = "QCVNGEN_HOSTILE_INJECT"
 
@@ -645,7 +645,7 @@ def test_nfd_input_is_stored_nfc(running: Running, reg: Any) -> None:
     body["data"][0]["TenTTHC"] = unicodedata.normalize("NFD", "Đăng ký khai sinh")
     reply = running.post("/integration", content=encode(body))
     assert reply.status_code == 200 and reply.json()["error_code"] == "0", reply.text
-    stored = httpx.get(f"{running.base}/sandbox/api/dossiers").json()["dossiers"]
+    stored = view(f"{running.base}/sandbox/api/dossiers").json()["dossiers"]
     record = next(d["record"] for d in stored if d["MaHoSo"] == "HOSTILE-NFD-1")
     assert record["TenTTHC"] == "Đăng ký khai sinh" and unicodedata.is_normalized("NFC", record["TenTTHC"])
 
@@ -861,7 +861,7 @@ def test_no_canary_reaches_the_sandbox_output_error_bodies_or_urls(
         reply = running.post("/integration", content=encode(hostile))
         assert 400 <= reply.status_code < 500, reply.text
     # URLs: nothing answers with a redirect or a URL carrying a value; the access log shows paths only.
-    httpx.get(f"{running.base}/sandbox/api/records/%0A%1B%5B31mINJECTED")
+    view(f"{running.base}/sandbox/api/records/%0A%1B%5B31mINJECTED")
     time.sleep(0.5)  # let the drain thread catch up
     output = "".join(running.output)
     secrets = (CANARY_PASSWORD, CANARY_WRONG_PASSWORD, CANARY_SESSION, *running.sessions, *PII_CANARIES)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from conftest import ROOT
-from sandbox_process import Sandbox, start_sandbox
+from sandbox_process import Sandbox, start_sandbox, view
 
 MADONVI = "000.00.00.G05"
 
@@ -102,7 +102,7 @@ def test_opencps_style_push_already_exists_update_and_progress(sandbox: Sandbox)
     envelope["isUpdating"] = "True"
     envelope["data"][0]["TrangThaiHoSo"] = "4"
     assert call(base, envelope).json()["error_code"] == "0"
-    stored = httpx.get(f"{base}/sandbox/api/dossiers").json()["dossiers"]
+    stored = view(f"{base}/sandbox/api/dossiers").json()["dossiers"]
     mine = [d for d in stored if d["MaHoSo"] == "H99.01-240105-0001"]
     assert len(mine) == 1 and mine[0]["versions"] == 2 and mine[0]["record"]["TrangThaiHoSo"] == "4"
 
@@ -128,7 +128,7 @@ def test_opencps_style_push_already_exists_update_and_progress(sandbox: Sandbox)
     )
     assert shown["MaTTHC"] == "1.001193.000.00.00.H99"
 
-    page = httpx.get(f"{base}/sandbox/").text
+    page = view(f"{base}/sandbox/").text
     assert "H99.01-240105-0001" in page and "Tiếp nhận hồ sơ" in page
     assert "Nguyễn Văn An" not in page, "the page shows no personal data"
 
@@ -277,7 +277,7 @@ def test_sessions_expire_and_state_survives_a_kill(tmp_path: Path) -> None:
         first.stop(signal.SIGKILL)
     second = start_sandbox(db)
     try:
-        dossiers = httpx.get(f"{second.base_url}/sandbox/api/dossiers").json()["dossiers"]
+        dossiers = view(f"{second.base_url}/sandbox/api/dossiers").json()["dossiers"]
         assert [d["MaHoSo"] for d in dossiers] == ["H99-KILL-1"]
         session = login(second.base_url, "sandbox", "sandbox")
         again = call(
@@ -336,7 +336,7 @@ def test_a_batch_is_all_or_nothing_and_names_the_refused_records_as_data(sandbox
         "message": "Hồ sơ đã tồn tại — dossier already exists: BATCH-D, BATCH-B",
         "result": [{"MaHoSo": "BATCH-D"}, {"MaHoSo": "BATCH-B"}],
     }, "the existing ones, in request order"
-    held = {d["MaHoSo"] for d in httpx.get(f"{base}/sandbox/api/dossiers").json()["dossiers"]}
+    held = {d["MaHoSo"] for d in view(f"{base}/sandbox/api/dossiers").json()["dossiers"]}
     assert "BATCH-NEW" not in held, "nothing of a refused request is stored"
 
     update = call(
@@ -363,7 +363,7 @@ def test_a_batch_is_all_or_nothing_and_names_the_refused_records_as_data(sandbox
     )
     typo = call(base, {**progress, "data": [{**step, "MaHoSo": "BATCH-BB"}]}).json()
     assert typo["error_code"] == "-4" and "did you mean: BATCH-B" in typo["message"]
-    dossier = next(d for d in httpx.get(f"{base}/sandbox/api/dossiers").json()["dossiers"] if d["MaHoSo"] == "BATCH-B")
+    dossier = next(d for d in view(f"{base}/sandbox/api/dossiers").json()["dossiers"] if d["MaHoSo"] == "BATCH-B")
     assert dossier["progress"] == [] and dossier["versions"] == 1
 
 
@@ -390,10 +390,10 @@ def test_page_shows_readable_dates_and_json_keeps_wire_values(sandbox: Sandbox) 
         "data": [opencps_dossier("DATES-1")],
     }
     assert call(base, body).json()["error_code"] == "0"
-    page = httpx.get(f"{base}/sandbox/", params={"madonvi": MADONVI}).text
+    page = view(f"{base}/sandbox/", params={"madonvi": MADONVI}).text
     section = page[page.index('id="000.00.00.G05/DATES-1"') :]
     assert "05/01/2024 08:30:00" in section[:3000] and "20240105083000" not in section[:3000]
-    shown = next(d for d in httpx.get(f"{base}/sandbox/api/dossiers").json()["dossiers"] if d["MaHoSo"] == "DATES-1")
+    shown = next(d for d in view(f"{base}/sandbox/api/dossiers").json()["dossiers"] if d["MaHoSo"] == "DATES-1")
     assert shown["record"]["NgayTiepNhan"] == "20240105083000"
 
 
@@ -411,12 +411,12 @@ def test_unknown_keys_are_masked_in_views_like_personal_data(sandbox: Sandbox) -
         base, {"session": login(base), "madonvi": MADONVI, "service": "DongBoDanhGia", "data": [record]}
     ).json()
     assert reply["error_code"] == "0", reply
-    entries = httpx.get(f"{base}/sandbox/api/records/DongBoDanhGia").json()["records"]
+    entries = view(f"{base}/sandbox/api/records/DongBoDanhGia").json()["records"]
     shown = [e for e in entries if e["record"].get("NgayTongHop") == "20240131000000"][-1]
     assert shown["madonvi"] == MADONVI
     assert shown["record"]["HoTen"] == shown["record"]["Ghi"] == "***" and shown["record"]["Rong"] == ""
     assert shown["record"]["MaThuTuc"] == "1.001193.000.00.00.H99"
-    assert "079099000111" not in httpx.get(f"{base}/sandbox/api/records/DongBoDanhGia").text
+    assert "079099000111" not in view(f"{base}/sandbox/api/records/DongBoDanhGia").text
 
 
 def in_process_portal(accounts: list[Any]) -> Any:

@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT, SPEC
 from qcvngen.examples import example_record
 from qcvngen.pipeline import load_spec
-from sandbox_process import Sandbox, start_sandbox
+from sandbox_process import Sandbox, start_sandbox, view
 
 # Unit A's password holds every character the text form must escape, and Vietnamese in NFC.
 UNIT_A = ("unit-a", "mật:khẩu,A#1\\x", "000.00.00.G05")
@@ -153,30 +153,30 @@ def test_neither_unit_sees_nor_changes_the_others_data(sandbox: Sandbox, reg: An
 
 def check_views(base: str, reg: Any, unit_a: str, unit_b: str) -> None:
     """The views show every unit, each item labelled with its own unit, personal data masked."""
-    dossiers = httpx.get(f"{base}/sandbox/api/dossiers").json()["dossiers"]
+    dossiers = view(f"{base}/sandbox/api/dossiers").json()["dossiers"]
     by_unit = {d["madonvi"]: d for d in dossiers if d["MaHoSo"] == "ISO-1"}
     assert set(by_unit) == {unit_a, unit_b}
     assert by_unit[unit_b]["versions"] == 1 and by_unit[unit_b]["record"]["TrichYeuHoSo"].startswith(CANARY_B)
     assert by_unit[unit_a]["record"]["TrichYeuHoSo"].startswith(CANARY_A)
     assert [len(by_unit[u]["progress"]) for u in (unit_a, unit_b)] == [1, 2], "each unit sees only its own steps"
     assert by_unit[unit_b]["record"]["ChuHoSo"] == "***"
-    only_a = httpx.get(f"{base}/sandbox/api/dossiers", params={"madonvi": unit_a}).json()["dossiers"]
+    only_a = view(f"{base}/sandbox/api/dossiers", params={"madonvi": unit_a}).json()["dossiers"]
     assert {d["madonvi"] for d in only_a} == {unit_a}
     for packet in reg.packets:
         if packet.direction != "push" or packet.name in ("DongBoHoSoMC", "CapNhatTienDoHoSoMC"):
             continue
-        entries = httpx.get(f"{base}/sandbox/api/records/{packet.name}").json()["records"]
+        entries = view(f"{base}/sandbox/api/records/{packet.name}").json()["records"]
         assert sorted(e["madonvi"] for e in entries) == sorted([unit_a, unit_b]), packet.name
         for entry in entries:
             values = str(entry["record"])
             assert (CANARY_A if entry["madonvi"] == unit_b else CANARY_B) not in values, packet.name
             if "HoTen" in entry["record"]:
                 assert entry["record"]["HoTen"] == "***", "values under unknown keys are masked like personal data"
-        filtered = httpx.get(f"{base}/sandbox/api/records/{packet.name}", params={"madonvi": unit_b}).json()["records"]
+        filtered = view(f"{base}/sandbox/api/records/{packet.name}", params={"madonvi": unit_b}).json()["records"]
         assert [e["madonvi"] for e in filtered] == [unit_b]
-    receipts = httpx.get(f"{base}/sandbox/api/receipts", params={"madonvi": unit_b}).json()
+    receipts = view(f"{base}/sandbox/api/receipts", params={"madonvi": unit_b}).json()
     assert receipts["receipts"] and {r["madonvi"] for r in receipts["receipts"]} == {unit_b}
-    page = httpx.get(f"{base}/sandbox/").text
+    page = view(f"{base}/sandbox/").text
     assert f'ISO-1 <span class="muted">· {unit_a}' in page and f'ISO-1 <span class="muted">· {unit_b}' in page
 
 

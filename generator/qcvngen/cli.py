@@ -357,8 +357,10 @@ def sandbox(
         max_sessions_per_account=max_sessions_per_account,
         limits=limits,
         capture=capture,
+        # A fixed token from the environment (scripts, CI), else a new random one per start.
+        view_token=os.environ.get("QCVNGEN_SANDBOX_VIEW_TOKEN") or None,
     )
-    _sandbox_banner(f"http://{host}:{port}", db, accounts)
+    _sandbox_banner(f"http://{host}:{port}", db, accounts, app_.state.view_token)
     connections = {
         "header_timeout": header_timeout,
         "keep_alive_timeout": keep_alive_timeout,
@@ -402,14 +404,21 @@ def _sandbox_accounts(account: list[str] | None, accounts_file: Path | None, log
     return accounts
 
 
-def _sandbox_banner(base: str, db: str, accounts: list[Credentials]) -> None:
-    """What the sandbox serves, where; account names and units only, never a password."""
+def _sandbox_banner(base: str, db: str, accounts: list[Credentials], view_token: str) -> None:
+    """What the sandbox serves, where; account names and units only, never a password. The view
+    token (every unit's data in the views) is shown: whoever reads the console may look."""
     typer.echo(f"qcvngen sandbox: {base}  (state: {db})")
     typer.echo(f"  POST {base}/auth         login {{username, password}} -> session")
     typer.echo(f"  POST {base}/integration  pushes and pulls (service in the body)")
     typer.echo(f"  POST {base}/share        catalogue services")
-    typer.echo(f"  GET  {base}/sandbox/     what the sandbox received (JSON under /sandbox/api/)")
+    typer.echo(f"  GET  {base}/sandbox/?token={view_token}")
+    typer.echo("       what the sandbox received, every unit (JSON under /sandbox/api/ with")
+    typer.echo("       Authorization: Bearer <that token>, or a session of /auth for its own unit)")
     typer.echo("  accounts: " + ", ".join(f"{a.username} ({a.madonvi})" for a in accounts))
+
+
+# How long `qcvngen sandbox` lets requests in flight finish after SIGTERM/Ctrl-C (a view takes far less).
+SHUTDOWN_GRACE_SECONDS = 5
 
 
 def _serve(
@@ -424,7 +433,15 @@ def _serve(
     serving.limit_logs()
     serving.return_large_buffers()
     config = serving.server_config(
-        app_, host=host, port=port, log_level=log_level.lower(), log_config=None, **connections
+        app_,
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        log_config=None,
+        # SIGTERM waits this long at most for requests in flight: uvicorn also waits for a keep-alive
+        # connection that was accepted while it began shutting down, and that one never closes.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        **connections,
     )
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -544,9 +561,17 @@ def conformance(
         Path | None, typer.Option("--report", help="Write a JUnit XML report here.", dir_okay=False)
     ] = None,
     spec: SpecOption = None,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="Test a LocalServiceHandler implementation (ThongKeHoSoTheoKy at /thongke, no login) instead "
+            "of a national portal; its name, path and parameters are qcvngen's inference.",
+        ),
+    ] = False,
 ) -> None:
     """Run spec-generated test vectors (valid, and one broken rule each) against a national-portal implementation."""
-    from .conformance import junit, run, summary
+    from .conformance import junit, run, run_local, summary
     from .sandbox.accounts import Credentials
 
     try:
@@ -557,13 +582,16 @@ def conformance(
         raise typer.Exit(Exit.USAGE_ERROR) from None
     reg = _regulation_or_exit(_spec_dir(spec))
     try:
-        suite = run(
-            reg,
-            base_url,
-            username=credentials.username,
-            password=credentials.password,
-            madonvi=credentials.madonvi,
-        )
+        if local:  # the national portal calls the local side: no login, madonvi names the caller
+            suite = run_local(reg, base_url, madonvi=credentials.madonvi)
+        else:
+            suite = run(
+                reg,
+                base_url,
+                username=credentials.username,
+                password=credentials.password,
+                madonvi=credentials.madonvi,
+            )
     except (ConnectionError, OSError) as exc:
         typer.echo(f"error: {base_url}: {exc}", err=True)
         raise typer.Exit(Exit.USAGE_ERROR) from None

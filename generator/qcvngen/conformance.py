@@ -156,6 +156,38 @@ def _packet_vectors(reg: ir.Regulation, packet: ir.Packet, fresh: _Fresh, madonv
             body = fresh(packet, base)
             _set(body, f.wire_name, value)
             yield Vector(f"{packet.name}.{f.wire_name}.{name}", packet.name, rule, f.origin.ref, "reject", body, text)
+    yield from _python_name_vectors(reg, packet, base, fresh)
+
+
+def _python_name_vectors(
+    reg: ir.Regulation, packet: ir.Packet, base: dict[str, Any], fresh: _Fresh
+) -> Iterator[Vector]:
+    """Keys in the models' Python names (``ma_ho_so``, ``is_updating``): the wire knows only the wire
+    names, so an implementation that also reads Python names (pydantic's ``populate_by_name``)
+    accepts what the schema refuses. Only where the schema refuses it: a required field renamed."""
+    record = reg.record(packet.data_record) if packet.data_record else None
+    if record is not None and any(f.required and f.py_name != f.wire_name for f in record.fields):
+        names = {f.wire_name: f.py_name for f in record.fields}
+        body = fresh(packet, base)
+        body["data"][0] = {names.get(key, key): value for key, value in body["data"][0].items()}
+        text = "every key of the record in the models' Python names (ma_ho_so …), not the wire names"
+        yield Vector(
+            f"{packet.name}.python-names", packet.name, "wire-names", f"Table {record.table}", "reject", body, text
+        )
+    for f in packet.params:
+        if f.required and f.py_name != f.wire_name:
+            body = fresh(packet, base)
+            body[f.py_name] = body.pop(f.wire_name)
+            text = f"{f.wire_name} sent under its Python name {f.py_name}"
+            yield Vector(
+                f"{packet.name}.{f.wire_name}.python-name",
+                packet.name,
+                "wire-names",
+                f.origin.ref,
+                "reject",
+                body,
+                text,
+            )
 
 
 def vectors(reg: ir.Regulation, *, madonvi: str, run_id: str | None = None) -> list[Vector]:
@@ -178,6 +210,132 @@ def vectors(reg: ir.Regulation, *, madonvi: str, run_id: str | None = None) -> l
         Vector("envelope.service.unknown", first.name, "service", "envelope", "reject", unknown, "an unknown service")
     )
     return out
+
+
+# -- a local service (LocalServiceHandler): what the national portal calls on a ministry/province --
+def local_vectors(reg: ir.Regulation, *, madonvi: str) -> list[Vector]:
+    """Vectors of every local service: valid periods, then one broken rule of one parameter each.
+
+    Name, path and parameters of these services are qcvngen's inference (the regulation names none),
+    so every vector cites the spec's sources for them: what is tested is the generated contract."""
+    out: list[Vector] = []
+    for service in reg.envelope.local_services:
+        ref = f"{service.name} ({'inference' if service.inference else 'regulation'})"
+        base: dict[str, Any] = {"service": service.name, "madonvi": madonvi}
+        base |= {f.wire_name: f.example for f in service.params if f.example is not None}
+        valid = {
+            "valid": (base, "a valid period (the spec's example)"),
+            "valid-one-day": ({**base, **_period(service, "20240229000000", "20240229235959")}, "a leap day"),
+            "valid-no-unit": ({k: v for k, v in base.items() if k != "madonvi"}, "madonvi left out (optional)"),
+        }
+        for name, (body, text) in valid.items():
+            out.append(Vector(f"{service.name}.{name}", service.name, "valid", ref, "accept", body, text))
+        for f in service.params:
+            for name, rule, value, text in _mutations(reg, f):
+                body = dict(base)
+                _set(body, f.wire_name, value)
+                out.append(
+                    Vector(f"{service.name}.{f.wire_name}.{name}", service.name, rule, ref, "reject", body, text)
+                )
+            if f.type.kind == "datetime":
+                number = {**base, f.wire_name: 20240105083000}
+                text = f"{f.wire_name} sent as a JSON number"
+                out.append(
+                    Vector(f"{service.name}.{f.wire_name}.type", service.name, "type", ref, "reject", number, text)
+                )
+                iso = {**base, f.wire_name: "2024-01-05T08:30:00"}
+                text = f"{f.wire_name} as ISO 8601, not yyyyMMddHHmmss"
+                out.append(
+                    Vector(f"{service.name}.{f.wire_name}.iso", service.name, "datetime", ref, "reject", iso, text)
+                )
+            if f.py_name != f.wire_name:
+                renamed = {**{k: v for k, v in base.items() if k != f.wire_name}, f.py_name: base.get(f.wire_name)}
+                text = f"{f.wire_name} sent under its Python name {f.py_name}"
+                out.append(
+                    Vector(
+                        f"{service.name}.{f.wire_name}.python-name",
+                        service.name,
+                        "wire-names",
+                        ref,
+                        "reject",
+                        renamed,
+                        text,
+                    )
+                )
+        extra = {**base, "KhoaKhongCoTrongYeuCau": "x"}
+        out.append(
+            Vector(
+                f"{service.name}.additionalProperties",
+                service.name,
+                "additionalProperties",
+                ref,
+                "reject",
+                extra,
+                "a key the request does not have",
+            )
+        )
+        wrong = {**base, "service": "KhongCoDichVuNay"}
+        out.append(
+            Vector(f"{service.name}.service", service.name, "service", ref, "reject", wrong, "another service name")
+        )
+    return out
+
+
+def _period(service: ir.LocalService, start: str, end: str) -> dict[str, str]:
+    """``start`` and ``end`` under the service's two date-time parameters, in their order."""
+    names = [f.wire_name for f in service.params if f.type.kind == "datetime"]
+    return dict(zip(names, (start, end)))
+
+
+def _answer_problem(reg: ir.Regulation, service: str, answer: Any) -> str:
+    """Why an accepted call's answer is not the published ``<service>Response`` ("" when it is)."""
+    from .payloads import PayloadValidator
+
+    if not isinstance(answer, dict) or str(answer.get("error_code")) != "0":
+        return "error_code is not 0"
+    findings = PayloadValidator(reg).validate_as("answer", f"{service}Response", answer)
+    errors = [f for f in findings if f.severity == "error"]
+    return f"answer breaks {service}Response: {errors[0].path} {errors[0].rule}" if errors else ""
+
+
+def run_local(
+    reg: ir.Regulation,
+    base_url: str,
+    *,
+    madonvi: str,
+    paths: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Suite:
+    """Send every local-service vector to an implementation of ``LocalServiceHandler`` (no login:
+    the regulation names none) and record whether each got the expected verdict; an accepted call
+    must answer error_code 0 with a result the published schema accepts."""
+    import httpx
+
+    routes = {s.name: s.path for s in reg.envelope.local_services} | (paths or {})
+    suite = Suite()
+    with httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False) as http:
+        for vector in local_vectors(reg, madonvi=madonvi):
+            try:
+                reply = http.post(routes[vector.packet], json=vector.body)
+            except httpx.HTTPError as exc:
+                suite.outcomes.append(Outcome(vector, False, 0, "", f"transport error: {type(exc).__name__}"))
+                continue
+            try:
+                answer = reply.json()
+            except ValueError:
+                answer = None
+            code = str(answer.get("error_code", "")) if isinstance(answer, dict) else ""
+            if vector.expect == "accept":
+                problem = (
+                    f"HTTP {reply.status_code}"
+                    if reply.status_code != 200
+                    else _answer_problem(reg, vector.packet, answer)
+                )
+                suite.outcomes.append(Outcome(vector, not problem, reply.status_code, code, problem))
+            else:
+                passed = reply.status_code < 500 and (reply.status_code >= 400 or code not in ("", "0"))
+                suite.outcomes.append(Outcome(vector, passed, reply.status_code, code))
+    return suite
 
 
 def run(

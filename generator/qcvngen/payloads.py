@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from . import ir, wire
@@ -140,17 +141,30 @@ def _read(value: Any, path: tuple[int | str, ...]) -> Any:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise NotWireJson("not a finite number", path)
-        return int(value) if value.is_integer() else value
+        # 5.0 as 5, as the server reads it; a whole double whose int is not the number it
+        # writes (1e308) stays a double there too.
+        return int(value) if value.is_integer() and int(value) == Decimal(repr(value)) else value
     if isinstance(value, (dict, list)) and len(path) >= MAX_DEPTH:
         raise NotWireJson(f"nested deeper than {MAX_DEPTH} levels", path)
     if isinstance(value, dict):
-        for key in value:
-            if _SURROGATE.search(key):
-                raise NotWireJson("a key holds a lone surrogate", path)
-        return {key: _read(item, (*path, key)) for key, item in value.items()}
+        return _read_object(value, path)
     if isinstance(value, list):
         return [_read(item, (*path, index)) for index, item in enumerate(value)]
     return value
+
+
+def _read_object(value: dict[str, Any], path: tuple[int | str, ...]) -> dict[str, Any]:
+    """Keys in NFC too, as the server reads them: two keys that differ only in normalisation (a
+    KELVIN SIGN for ``K``) are one key sent twice, refused like any duplicate."""
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if _SURROGATE.search(key):
+            raise NotWireJson("a key holds a lone surrogate", path)
+        read = key if key.isascii() else unicodedata.normalize("NFC", key)
+        if read in out:
+            raise NotWireJson("a key is repeated (the same name in NFC)", path)
+        out[read] = _read(item, (*path, read))
+    return out
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -277,8 +291,10 @@ class PayloadValidator:
             raise UsageError(f"cannot tell the packet: give --packet NAME ({_service_problem(service, names)})")
         found = names.get(packet)
         record = found.data_record or found.result_record if found else None
-        if found and isinstance(data, dict) and "service" in data:
-            return f"{packet}Request", data  # a request of --packet whose service is wrong: say so
+        envelope = {f.wire_name for f in self.reg.envelope.request.fields}
+        if found and isinstance(data, dict) and not envelope.isdisjoint(data):
+            # A request of --packet whose service is wrong or missing (``SERVICE``): say so.
+            return f"{packet}Request", data
         if isinstance(data, dict) and "error_code" in data:
             return f"{packet}Response" if found else self.reg.envelope.login_response.name, data
         if record is None:
@@ -301,6 +317,16 @@ class PayloadValidator:
         for index, item in enumerate(payload):
             findings.extend(self._validate_one(file, definition[:-2], item, [index]))
         return findings
+
+    def validate_as(self, file: str, definition: str, data: Any) -> list[Finding]:
+        """Every finding for ``data`` read as the schema ``definition`` (``ThongKeHoSoTheoKyResponse``),
+        for a payload whose shape is known rather than detected."""
+        try:
+            data = wire_reading(data)
+        except NotWireJson as exc:
+            vi, en = RULE_TEXT["json"]
+            return [Finding(file, json_path(exc.path), "json", "error", "-", f"{vi}: {exc}", f"{en}: {exc}")]
+        return self._validate_one(file, definition, data, [])
 
     def _validate_one(self, file: str, definition: str, data: Any, prefix: list[Any]) -> list[Finding]:
         findings: list[Finding] = []

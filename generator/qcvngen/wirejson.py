@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from typing import Any
 
 __all__ = ["NotWireJson", "parse"]
@@ -39,6 +40,11 @@ def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):  # 1e400: json.loads would make it infinity, no wire carries that
         raise NotWireJson(f"the number {text[:40]} is out of range (not a finite double)")
+    if Decimal(text) != Decimal(repr(value)):  # the server refuses what it could not keep as sent
+        raise NotWireJson(
+            f"the number {text[:40]} cannot be kept exactly as sent (more significant digits than a"
+            " double holds, or too small for one): send it as a string"
+        )
     return value
 
 

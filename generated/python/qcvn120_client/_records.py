@@ -3,27 +3,14 @@
 
 from __future__ import annotations
 
-import difflib
 import json
-import typing
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from . import wording
 from .errors import RecordIssue, RecordValidationError
-
-# Keys of the messages table (besides wire patterns) for a value outside its list of codes/flags.
-CODE_KEY = "@code"
-FLAG_KEY = "@flag"
-# pydantic's error types → the validate-data rule whose words the generated messages table holds.
-RULE_KEYS = {
-    "missing": "@required",
-    "extra_forbidden": "@additionalProperties",
-    "string_too_long": "@maxLength",
-    "too_long": "@maxLength",
-    "too_short": "@minItems",
-}
 
 
 def _path(loc: Iterable[int | str]) -> str:
@@ -31,56 +18,6 @@ def _path(loc: Iterable[int | str]) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
-
-
-def models_in(annotation: Any) -> list[type[BaseModel]]:
-    """The model classes an annotation refers to (through lists, unions and Annotated)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [model for arg in typing.get_args(annotation) for model in models_in(arg)]
-
-
-def _names_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
-    """The wire names of the record at ``loc`` inside ``model`` (empty when it cannot be told)."""
-    current: type[BaseModel] | None = model
-    for part in loc:
-        if current is None:
-            return []
-        if isinstance(part, int):
-            continue
-        found = [f for n, f in current.model_fields.items() if part in (n, f.alias)]
-        models = models_in(found[0].annotation) if found else []
-        current = models[0] if len(models) == 1 else None
-    if current is None:
-        return []
-    return [f.alias or n for n, f in current.model_fields.items()]
-
-
-def _suggestion(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
-    key = loc[-1] if loc else None
-    if not isinstance(key, str):
-        return ""
-    close = difflib.get_close_matches(key, _names_at(model, loc[:-1]), n=1, cutoff=0.75)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _literal_message(expected: str, messages: Mapping[str, str]) -> str:
-    """A code (or flag) outside its list, in the validate-data wording, with the codes allowed."""
-    key = FLAG_KEY if expected == "'True' or 'False'" else CODE_KEY
-    shown = expected if len(expected) <= 200 else expected[:199] + "…"
-    return f"{messages[key]}: {shown}" if key in messages else f"expected {shown}"
-
-
-def _rule_message(item: Mapping[str, Any], messages: Mapping[str, str], fallback: str) -> str:
-    """validate-data's words for a missing, wrong-type or too-long value, with the bound when known."""
-    kind = str(item["type"])
-    key = RULE_KEYS.get(kind) or ("@type" if kind.endswith("_type") else None)
-    if key is None or key not in messages:
-        return fallback
-    bound = (item.get("ctx") or {}).get("max_length")
-    return (
-        f"{messages[key]} ({bound})" if key == "@maxLength" and bound is not None else messages[key]
-    )
 
 
 def issues_of(
@@ -95,28 +32,12 @@ def issues_of(
     example): a regex is never shown to the caller when the pattern is known.
     """
     issues: list[RecordIssue] = []
-    for item in error.errors(include_url=False, include_input=True):
-        message = str(item["msg"])
-        pattern = str((item.get("ctx") or {}).get("pattern"))
-        if item["type"] == "string_pattern_mismatch" and messages and pattern in messages:
-            message = messages[pattern]
-        if item["type"] == "literal_error" and messages:
-            message = _literal_message(str((item.get("ctx") or {}).get("expected", "")), messages)
-        message = _rule_message(item, messages or {}, message)
-        value = item.get("input")
-        # pydantic's messages do not quote the input, but blank it out in case one ever does.
-        if (
-            isinstance(value, (str, int, float))
-            and not isinstance(value, bool)
-            and len(str(value)) >= 3
-        ):
-            message = message.replace(str(value), "***")
+    for item in error.errors(include_url=False, include_input=True, include_context=True):
+        # validate-data's words, one table for the client, the server and the sandbox.
         if item["type"] == "extra_forbidden":
-            extra = messages.get("@additionalProperties") if messages else None
-            message = (
-                extra
-                or "trường không có trong bảng (bảng đã đầy đủ) — field not in the table (the table is complete)"
-            ) + _suggestion(model, tuple(item["loc"]))
+            message = wording.extra_key_words(model, tuple(item["loc"]), messages)
+        else:
+            message = wording.rule_words(item, messages)
         issues.append(RecordIssue(index, _path(item["loc"]), str(item["type"]), message))
     return issues
 

@@ -60,6 +60,7 @@ TIMEZONE = "Asia/Ho_Chi_Minh"
 PATTERN_MESSAGES = {
     "@additionalProperties": "trường không có trong bảng (bảng đã đầy đủ) — field not in the table (the table is complete)",
     "@code": "không phải mã của danh mục — not a code of the list",
+    "@const": "giá trị không đúng — wrong value",
     "@flag": 'phải là "True" hoặc "False" — must be "True" or "False"',
     "@maxLength": "dài quá số ký tự tối đa — longer than the maximum length",
     "@minItems": "danh sách không được rỗng — the list must not be empty",

@@ -15,6 +15,7 @@ from typing import Any
 import fastjsonschema
 from pydantic import BaseModel, ValidationError
 
+from . import wording
 from .refusals import field_path, invalid
 from .strictjson import nfc_values
 
@@ -53,8 +54,11 @@ def _admits(types: str | list[str], value: Any) -> bool:
 
 
 def _listing(values: list[Any]) -> str:
-    shown = ", ".join(json.dumps(v, ensure_ascii=False) for v in values[:12])
-    return shown + (", …" if len(values) > 12 else "")
+    """``'1', '2' or '3'``: the codes allowed, as pydantic lists them (one wording for both)."""
+    quoted = [f"'{v}'" if isinstance(v, str) else json.dumps(v) for v in values[:12]]
+    if len(values) > 12:
+        return ", ".join(quoted) + ", …"
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 class Contract:
@@ -119,7 +123,18 @@ class Contract:
 
     def pattern_message(self, pattern: str) -> str:
         """What a value that breaks ``pattern`` should be, in words, when the spec names it."""
-        return self.messages.get(pattern, "sai định dạng — does not match the required format")
+        return wording.words(pattern, self.messages)
+
+    def _words(self, rule: str) -> str:
+        return wording.words(rule, self.messages)
+
+    def _enum_words(self, value: Any, allowed: list[Any]) -> str:
+        """A code (or flag) outside its list, with the codes allowed and the closest one."""
+        if sorted(map(str, allowed)) == ["False", "True"]:
+            return self._words("@flag")
+        codes = [str(code) for code in allowed if isinstance(code, str) and code]
+        close = wording.closest(value, codes)[:1] if isinstance(value, str) else []
+        return wording.hint_after(f"{self._words('@code')}: {_listing(allowed)}", close)
 
     def _check(self, value: Any, schema: Any, loc: list[int | str], out: list[str]) -> None:
         if not isinstance(schema, dict) or len(out) > MAX_ERRORS_SHOWN:
@@ -131,7 +146,7 @@ class Contract:
         if types is not None and not _admits(types, value):
             wanted = types if isinstance(types, str) else " or ".join(types)
             out.append(
-                f"{field_path(loc)}: phải là {wanted} — must be {wanted}, not {_json_type(value)}"
+                f"{field_path(loc)}: {self._words('@type')} ({wanted}, not {_json_type(value)})"
             )
             return
         if "anyOf" in schema:
@@ -150,13 +165,9 @@ class Contract:
                 )
                 out.append(f"{field_path(loc)}: {rule}")
         if "enum" in schema and not any(_json_equal(value, item) for item in schema["enum"]):
-            out.append(
-                f"{field_path(loc)}: không thuộc danh sách — must be one of {_listing(schema['enum'])}"
-            )
+            out.append(f"{field_path(loc)}: {self._enum_words(value, schema['enum'])}")
         if "const" in schema and not _json_equal(value, schema["const"]):
-            out.append(
-                f"{field_path(loc)}: phải là {_listing([schema['const']])} — must be {_listing([schema['const']])}"
-            )
+            out.append(f"{field_path(loc)}: {self._words('@const')}: {_listing([schema['const']])}")
         if isinstance(value, str):
             self._string(value, schema, loc, out)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -170,9 +181,7 @@ class Contract:
                 )
         elif isinstance(value, list):
             if "minItems" in schema and len(value) < schema["minItems"]:
-                out.append(
-                    f"{field_path(loc)}: cần ít nhất {schema['minItems']} phần tử — needs at least {schema['minItems']} item(s)"
-                )
+                out.append(f"{field_path(loc)}: {self._words('@minItems')} ({schema['minItems']})")
             if "maxItems" in schema and len(value) > schema["maxItems"]:
                 out.append(
                     f"{field_path(loc)}: tối đa {schema['maxItems']} phần tử — at most {schema['maxItems']} item(s)"
@@ -190,9 +199,7 @@ class Contract:
         self, value: str, schema: dict[str, Any], loc: list[int | str], out: list[str]
     ) -> None:
         if "maxLength" in schema and len(value) > schema["maxLength"]:
-            out.append(
-                f"{field_path(loc)}: dài quá {schema['maxLength']} ký tự — longer than {schema['maxLength']} characters"
-            )
+            out.append(f"{field_path(loc)}: {self._words('@maxLength')} ({schema['maxLength']})")
         if "minLength" in schema and len(value) < schema["minLength"]:
             out.append(
                 f"{field_path(loc)}: ngắn hơn {schema['minLength']} ký tự — shorter than {schema['minLength']} characters"
@@ -210,7 +217,7 @@ class Contract:
     ) -> None:
         for key in schema.get("required", ()):
             if key not in value:
-                out.append(f"{field_path([*loc, key])}: thiếu trường bắt buộc — field required")
+                out.append(f"{field_path([*loc, key])}: {self._words('@required')}")
         properties: dict[str, Any] = schema.get("properties", {})
         extra = schema.get("additionalProperties", True)
         for key, item in value.items():
@@ -220,8 +227,9 @@ class Contract:
                 self._check(item, known, loc, out)
                 loc.pop()
             elif extra is False:
+                hint = wording.closest(key, properties)[:1]
                 out.append(
-                    f"{field_path([*loc, key])}: trường không được phép — unknown field, not allowed"
+                    f"{field_path([*loc, key])}: {wording.with_hint(self._words('@additionalProperties'), hint)}"
                 )
             elif isinstance(extra, dict):
                 loc.append(key)
@@ -265,30 +273,41 @@ class Contract:
         kinds = sorted(
             {str(b.get("type")) for b in branches if isinstance(b, dict) and "type" in b}
         )
-        out.append(
-            f"{field_path(loc)}: sai kiểu — must be {' or '.join(kinds) or 'another form'}, not {_json_type(value)}"
-        )
+        wanted = " or ".join(kinds) or "another form"
+        out.append(f"{field_path(loc)}: {self._words('@type')} ({wanted}, not {_json_type(value)})")
 
 
-def describe_errors(error: ValidationError, contract: Contract | None = None) -> str:
-    """Field paths and rules, never the values (they may be personal data)."""
+# pydantic names union members in the location (``function-after[…]``, ``int``): not wire names.
+_UNION_TAGS = frozenset({"int", "str", "float", "bool", "list", "dict", "none", "list[str]"})
+
+
+def _wire_loc(item: Mapping[str, Any]) -> list[int | str]:
+    loc = list(item["loc"])
+    last = loc.pop() if item["type"] == "extra_forbidden" and loc else None  # a key sent: kept
+    kept = [
+        part
+        for part in loc
+        if not (isinstance(part, str) and ("[" in part or "(" in part or part in _UNION_TAGS))
+    ]
+    return kept if last is None else [*kept, last]
+
+
+def describe_errors(
+    error: ValidationError, contract: Contract | None = None, model: type[BaseModel] | None = None
+) -> str:
+    """Field paths and rules in validate-data's words (never pydantic's English), never the values
+    (they may be personal data); "did you mean" names only wire names and codes."""
+    messages = contract.messages if contract is not None else None
     parts: list[str] = []
-    for item in error.errors(include_url=False, include_input=False, include_context=True):
-        message = item["msg"]
-        if item["type"] == "string_pattern_mismatch":
-            pattern = str((item.get("ctx") or {}).get("pattern", ""))
-            message = (
-                contract.pattern_message(pattern)
-                if contract is not None
-                else "sai định dạng — does not match the required format"
-            )
-        # pydantic names union members in the location (``function-after[…]``): not wire names.
-        loc = [
-            part
-            for part in item["loc"]
-            if not (isinstance(part, str) and ("[" in part or "(" in part))
-        ]
-        parts.append(f"{field_path(loc)}: {message}")
+    for item in error.errors(include_url=False, include_input=True, include_context=True):
+        loc = _wire_loc(item)
+        if item["type"] == "extra_forbidden" and model is not None:
+            message = wording.extra_key_words(model, tuple(item["loc"]), messages)
+        else:
+            message = wording.rule_words(item, messages)
+        part = f"{field_path(loc)}: {message}"
+        if part not in parts:  # union members refusing one value alike: said once
+            parts.append(part)
     return _invalid_data(parts)
 
 
@@ -296,6 +315,17 @@ def _invalid_data(parts: list[str]) -> str:
     shown = "; ".join(parts[:MAX_ERRORS_SHOWN])
     more = f" (+{len(parts) - MAX_ERRORS_SHOWN} more)" if len(parts) > MAX_ERRORS_SHOWN else ""
     return f"Dữ liệu không hợp lệ — invalid data: {shown}{more}"
+
+
+def from_wire(model: type[BaseModel], body: Any) -> Any:
+    """``body`` read by ``model`` under its wire names only.
+
+    The generated models also take their Python names (``ma_ho_so``) so that a program can build
+    them; a request is judged by its wire names, as the schema judges it: a Python name on the wire
+    is an extra key (refused by a complete table, kept as an unknown key by an open one), never the
+    field it names.
+    """
+    return model.model_validate(body, by_alias=True, by_name=False)
 
 
 def validate(
@@ -314,12 +344,13 @@ def validate(
     than the schema only for other JSON types (a number for a string-encoded number, a boolean for
     a flag, ``null`` for an optional field), so on such a body their verdict is the schema's and
     the contract is not checked a second time (tests/test_differential.py proves the agreement
-    through the server on every edge value).
+    through the server on every edge value, tests/test_wire_names.py on every key a Python name,
+    a case variant or an NFC twin replaces: the model reads wire names only, see ``from_wire``).
     """
     try:
-        parsed = model.model_validate(body)
+        parsed = from_wire(model, body)
     except ValidationError as error:
-        raise invalid(describe_errors(error, contract)) from None
+        raise invalid(describe_errors(error, contract, model)) from None
     broken = contract.errors(body, schema_name) if schema_name and not strings_only else []
     if broken:
         raise invalid(_invalid_data(broken))

@@ -34,6 +34,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from . import wording
 from .answers import (
     INVALID_REQUEST,
     INVALID_SESSION,
@@ -381,7 +382,12 @@ class PortalCalls:
         name = body.get("service")
         service = self.services.get(name) if isinstance(name, str) else None
         if service is None:
-            raise invalid(f"Dịch vụ không tồn tại — unknown service {_shown_service(name)}")
+            close = wording.closest(name, self.services)[:1] if isinstance(name, str) else []
+            raise invalid(
+                wording.hint_after(
+                    f"Dịch vụ không tồn tại — unknown service {_shown_service(name)}", close
+                )
+            )
         if service.endpoint != endpoint:
             raise invalid(
                 f"Dịch vụ {service.name} thuộc điểm cuối {service.endpoint} — "

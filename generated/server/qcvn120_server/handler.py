@@ -38,7 +38,8 @@ __all__ = [
 
 class PortalHandler(ABC):
     """The national portal's behaviour. Subclass it in your own module; every method is called in a
-    worker thread with a request already validated against the generated models."""
+    worker thread with a request already validated against the generated models, read by its wire
+    names only (``ma_ho_so`` on the wire is an unknown key, never the field ``MaHoSo``)."""
 
     @abstractmethod
     def login(self, username: str, password: str) -> str | None:

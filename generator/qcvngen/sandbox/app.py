@@ -1,10 +1,8 @@
-"""The sandbox app: the generated national-portal stubs with the sandbox behind them, plus a view of what arrived.
+"""The sandbox app: the generated national-portal stubs with the sandbox behind them, plus views of what arrived.
 
-The views (``/sandbox/`` and ``/sandbox/api/…``) are a development tool without authentication,
-served on loopback by default: they show what every unit pushed, each item labelled with its unit
-(``?madonvi=`` narrows them to one), with personal data masked — the fields the spec marks ``pii``
-and every value under a key the spec does not know — unless ``show_personal_data`` is set. They
-never change anything. The JSON views keep wire values; the HTML page shows dates readably.
+The views (``/sandbox/`` and ``/sandbox/api/…``, :mod:`.views`) are private (the view token printed
+in the banner, or a session of ``/auth`` for its own unit), paged (at most 100 items) and masked
+from the OpenAPI document the sandbox serves. They never change anything.
 """
 
 from __future__ import annotations
@@ -12,51 +10,21 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
 
 from .accounts import Credentials
 from .portal import MAX_SESSIONS_PER_ACCOUNT, SandboxPortal
 from .runtime import generated_modules
 from .store import Store
+from .views import Views, masker_from_document, status_labels
 
 DEFAULT_ACCOUNT = Credentials("sandbox", "sandbox", "000.00.00.G05")
-MASK = "***"
-# Viet Nam keeps UTC+7 all year (no daylight saving): a fixed offset needs no tz database.
-VIETNAM = timezone(timedelta(hours=7), "ICT")
-
-# A runtime HTML page, not generated code: its own environment with autoescaping on, so anything a
-# client pushed is shown as text.
-_PAGES = jinja2.Environment(
-    loader=jinja2.PackageLoader("qcvngen.sandbox", "pages"), autoescape=True, undefined=jinja2.StrictUndefined
-)
-
-
-def wire_date(value: Any) -> str:
-    """``20241115083000`` → ``15/11/2024 08:30:00`` (wire dates are Viet Nam time already); other text as is."""
-    text = str(value or "")
-    if len(text) == 14 and text.isascii() and text.isdigit():
-        return f"{text[6:8]}/{text[4:6]}/{text[0:4]} {text[8:10]}:{text[10:12]}:{text[12:14]}"
-    return text
-
-
-def local_time(epoch: Any) -> str:
-    """A Unix time (when the sandbox received something) as Viet Nam time, ``15/11/2024 08:30:00``."""
-    if not isinstance(epoch, (int, float)):
-        return ""
-    return datetime.fromtimestamp(epoch, VIETNAM).strftime("%d/%m/%Y %H:%M:%S")
-
-
-_PAGES.filters["wire_date"] = wire_date
-_PAGES.filters["local_time"] = local_time
 
 
 def load_seed() -> dict[str, Any]:
@@ -81,47 +49,6 @@ def check_seed(seed: dict[str, Any]) -> None:
         models.LayDanhSachHoiDapBoCoQuanResult.model_validate(item)
 
 
-@dataclass(frozen=True)
-class Masker:
-    """Masks a stored record for the views, knowing its record type from the spec: values of fields
-    marked ``pii`` and of keys the spec does not know become ``"***"``; nested records are walked."""
-
-    # record name -> wire name -> (personal?, nested record name or None)
-    records: dict[str, dict[str, tuple[bool, str | None]]]
-    packets: dict[str, str]  # service -> its data record
-    enabled: bool = True
-
-    def service(self, value: Any, service: str) -> Any:
-        """``value`` (a record, or a list of them) as the data of ``service``."""
-        return self.record(value, self.packets.get(service))
-
-    def record(self, value: Any, record: str | None) -> Any:
-        """``value`` (a record of type ``record``, or a list of them) with its personal and unknown values masked."""
-        if not self.enabled:
-            return value
-        if isinstance(value, list):
-            return [self.record(item, record) for item in value]
-        if not isinstance(value, dict):
-            return value
-        fields = self.records.get(record or "", {})
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            personal, nested = fields.get(key, (True, None))  # an unknown key may hold anything
-            if nested is not None:
-                out[key] = self.record(item, nested)
-            else:
-                out[key] = MASK if personal and item not in ("", None, [], {}) else item
-        return out
-
-
-def _masker(reg: Any, enabled: bool) -> Masker:
-    if reg is None:  # no spec to tell what is personal: everything is, unless asked otherwise
-        return Masker({}, {}, enabled)
-    records = {r.name: {f.wire_name: (f.pii, f.type.nested_record) for f in r.fields} for r in reg.records}
-    packets = {p.name: p.data_record for p in reg.packets if p.data_record}
-    return Masker(records, packets, enabled)
-
-
 def create_sandbox_app(
     db: str | Path = ":memory:",
     accounts: list[Credentials] | None = None,
@@ -132,11 +59,13 @@ def create_sandbox_app(
     max_sessions_per_account: int = MAX_SESSIONS_PER_ACCOUNT,
     limits: Mapping[str, Any] | None = None,
     capture: str | os.PathLike[str] | Callable[[dict[str, Any]], None] | None = None,
+    view_token: str | None = None,
 ) -> tuple[FastAPI, SandboxPortal]:
     """The generated portal app backed by a :class:`SandboxPortal` on ``db``, plus the sandbox's views.
 
     ``capture`` (off by default) is the generated app's: a file or callable given the shapes of
-    every authenticated request (docs/learn.md).
+    every authenticated request (docs/learn.md). ``view_token`` opens the views to every unit's
+    data (a random one when None); it is ``app.state.view_token``, for the banner.
     """
     store = Store(db)
     seed = load_seed()
@@ -155,61 +84,20 @@ def create_sandbox_app(
         capture=capture,
         **dict(limits or {}),
     )
-    reg = _spec()
-    _add_views(app, store, _masker(reg, not show_personal_data), {c["code"]: c for c in _status_codes(reg)})
+    served = generated_modules()
+    document = _served_document()
+    app.state.view_token = view_token or secrets.token_urlsafe(24)
+    Views(
+        store,
+        masker_from_document(document, not show_personal_data),
+        status_labels(served.models.__package__ or "qcvn120_client"),
+        app.state.view_token,
+        portal.account_for_session,
+    ).add_to(app)
     return app, portal
 
 
-def _add_views(app: FastAPI, store: Store, masker: Masker, status_labels: dict[str, dict[str, str]]) -> None:
-    """The read-only views of everything the sandbox holds, every unit's, each item labelled."""
-
-    def dossiers(unit: str | None) -> list[dict[str, Any]]:
-        out = []
-        for dossier in store.dossiers(unit):
-            shown = {**dossier, "record": masker.service(dossier["record"], "DongBoHoSoMC")}
-            shown["progress"] = masker.service(dossier["progress"], "CapNhatTienDoHoSoMC")
-            out.append(shown)
-        return out
-
-    @app.get("/sandbox/api/dossiers", include_in_schema=False)
-    def dossiers_json(madonvi: str | None = None) -> JSONResponse:
-        return JSONResponse({"dossiers": dossiers(madonvi)})
-
-    @app.get("/sandbox/api/receipts", include_in_schema=False)
-    def receipts_json(madonvi: str | None = None) -> JSONResponse:
-        return JSONResponse({"counts": store.counts(madonvi), "receipts": store.receipts(madonvi)})
-
-    @app.get("/sandbox/api/records/{service}", include_in_schema=False)
-    def records_json(service: str, madonvi: str | None = None) -> JSONResponse:
-        entries = [
-            {**entry, "record": masker.service(entry["record"], service)}
-            for entry in store.stored_with_units(service, madonvi)
-        ]
-        return JSONResponse({"service": service, "records": entries})
-
-    @app.get("/sandbox/", include_in_schema=False)
-    def dossiers_page(madonvi: str | None = None) -> HTMLResponse:
-        page = _PAGES.get_template("dossiers.html").render(
-            dossiers=dossiers(madonvi),
-            counts=store.counts(madonvi),
-            status=status_labels,
-            units=store.units(),
-            unit=madonvi,
-        )
-        return HTMLResponse(page)
-
-
-def _spec() -> Any:
-    from ..pipeline import load_spec
-    from ..resources import default_spec_dir
-
-    reg, _ = load_spec(default_spec_dir(Path.cwd()))
-    return reg
-
-
-def _status_codes(reg: Any) -> list[dict[str, str]]:
-    """TrangThaiHoSo labels (vi / en) from the spec, for the page."""
-    if reg is None:
-        return []
-    codes = reg.codelist("TrangThaiHoSo").codes
-    return [{"code": c.code, "vi": c.title.vi, "en": c.title.en} for c in codes]
+def _served_document() -> dict[str, Any]:
+    """The OpenAPI document of the generated server package the sandbox runs (what it serves)."""
+    package = generated_modules().app.__package__ or "qcvn120_server"
+    return dict(json.loads(resources.files(package).joinpath("openapi.json").read_bytes()))

@@ -20,6 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+# The views' unit filter names at most this many units (a page stays bounded).
+MAX_UNITS = 200
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (
@@ -155,16 +158,25 @@ class Store:
             db.execute("UPDATE sessions SET expires = 0")
 
     # -- reads: a unit's own data, or every unit's (unit=None, for the views) --------------------
-    def dossiers(self, unit: str | None = None) -> list[dict[str, Any]]:
-        """The dossiers of ``unit`` (every unit's when None), oldest first, each with its progress steps."""
+    def dossier_page(
+        self, unit: str | None, after: int, limit: int, steps: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """At most ``limit`` dossiers of ``unit`` (every unit's when None) stored after position
+        ``after``, oldest first, each with its latest ``steps`` progress steps and their count; and
+        the position to continue from (None on the last page). Bounded whatever the store holds."""
+        rows = self.query(
+            "SELECT rowid AS position, * FROM dossiers WHERE rowid > ? AND (? IS NULL OR madonvi = ?)"
+            " ORDER BY rowid LIMIT ?",
+            (after, unit, unit, limit + 1),
+        )
         out = []
-        for row in self.query(
-            "SELECT * FROM dossiers WHERE ? IS NULL OR madonvi = ? ORDER BY created, madonvi, ma_ho_so", (unit, unit)
-        ):
-            steps = self.query(
-                "SELECT record, received FROM progress WHERE madonvi = ? AND ma_ho_so = ? ORDER BY id",
-                (row["madonvi"], row["ma_ho_so"]),
+        for row in rows[:limit]:
+            where = (row["madonvi"], row["ma_ho_so"])
+            latest = self.query(
+                "SELECT record FROM progress WHERE madonvi = ? AND ma_ho_so = ? ORDER BY id DESC LIMIT ?",
+                (*where, steps),
             )
+            count = self.query("SELECT COUNT(*) AS n FROM progress WHERE madonvi = ? AND ma_ho_so = ?", where)
             out.append(
                 {
                     "madonvi": row["madonvi"],
@@ -172,19 +184,21 @@ class Store:
                     "record": json.loads(row["record"]),
                     "versions": row["versions"],
                     "updated": row["updated"],
-                    "progress": [json.loads(step["record"]) for step in steps],
+                    "progress": [json.loads(step["record"]) for step in reversed(latest)],
+                    "progress_count": int(count[0]["n"]),
                 }
             )
-        return out
+        return out, (int(rows[limit - 1]["position"]) if len(rows) > limit else None)
 
-    def receipts(self, unit: str | None = None) -> list[dict[str, Any]]:
-        """One row per push received from ``unit`` (every unit's when None): service, count, error code."""
+    def receipt_page(self, unit: str | None, after: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
+        """At most ``limit`` receipts (service, unit, count, error code) after position ``after``."""
         rows = self.query(
-            "SELECT service, madonvi, records, error_code, received FROM receipts"
-            " WHERE ? IS NULL OR madonvi = ? ORDER BY id",
-            (unit, unit),
+            "SELECT id, service, madonvi, records, error_code, received FROM receipts"
+            " WHERE id > ? AND (? IS NULL OR madonvi = ?) ORDER BY id LIMIT ?",
+            (after, unit, unit, limit + 1),
         )
-        return [dict(row) for row in rows]
+        items = [{k: v for k, v in dict(row).items() if k != "id"} for row in rows[:limit]]
+        return items, (int(rows[limit - 1]["id"]) if len(rows) > limit else None)
 
     def stored(self, service: str, unit: str | None) -> list[dict[str, Any]]:
         """The records of ``service`` that ``unit`` pushed (every unit's when None), oldest first."""
@@ -194,13 +208,17 @@ class Store:
         )
         return [json.loads(row["record"]) for row in rows]
 
-    def stored_with_units(self, service: str, unit: str | None = None) -> list[dict[str, Any]]:
-        """Like :meth:`stored`, each record labelled with the unit that pushed it (for the views)."""
+    def record_page(
+        self, service: str, unit: str | None, after: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """At most ``limit`` records of ``service``, each labelled with its unit, after ``after``."""
         rows = self.query(
-            "SELECT madonvi, record FROM records WHERE service = ? AND (? IS NULL OR madonvi = ?) ORDER BY id",
-            (service, unit, unit),
+            "SELECT id, madonvi, record FROM records WHERE service = ? AND id > ? AND (? IS NULL OR madonvi = ?)"
+            " ORDER BY id LIMIT ?",
+            (service, after, unit, unit, limit + 1),
         )
-        return [{"madonvi": row["madonvi"], "record": json.loads(row["record"])} for row in rows]
+        items = [{"madonvi": row["madonvi"], "record": json.loads(row["record"])} for row in rows[:limit]]
+        return items, (int(rows[limit - 1]["id"]) if len(rows) > limit else None)
 
     def counts(self, unit: str | None = None) -> dict[str, int]:
         """Rows per table (dossiers, progress, records, receipts) of ``unit``, or of every unit when None."""
@@ -213,6 +231,8 @@ class Store:
         }
 
     def units(self) -> list[str]:
-        """Every unit that pushed anything, sorted (for the views' labels and filter)."""
-        rows = self.query("SELECT madonvi FROM receipts UNION SELECT madonvi FROM dossiers ORDER BY madonvi")
+        """Every unit that pushed anything, sorted, at most MAX_UNITS (for the views' filter)."""
+        rows = self.query(
+            "SELECT madonvi FROM receipts UNION SELECT madonvi FROM dossiers ORDER BY madonvi LIMIT ?", (MAX_UNITS,)
+        )
         return [str(row["madonvi"]) for row in rows]

@@ -40,7 +40,7 @@ def pattern_messages(reg: ir.Regulation) -> list[dict[str, str]]:
                 out.append({"pattern": pattern, "text": text})
     # Rules without a pattern, under keys the runtime's _records knows: a code or flag outside its
     # list, and the schema keywords that pydantic reports as missing, extra, type or length errors.
-    for rule in ("code", "flag", "required", "additionalProperties", "type", "maxLength", "minItems"):
+    for rule in ("code", "flag", "required", "additionalProperties", "type", "maxLength", "minItems", "const"):
         vi, en = RULE_TEXT[rule]
         out.append({"pattern": f"@{rule}", "text": f"{vi} — {en}"})
     return sorted(out, key=lambda m: m["pattern"])

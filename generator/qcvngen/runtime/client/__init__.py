@@ -5,3 +5,4 @@ capture`` finds the same module the generated package holds as a sibling file.
 """
 
 from ..shared import capture as capture
+from ..shared import wording as wording

@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ._records import issues_of, models_in
+from ._records import issues_of
+from .wording import models_in
 
 __all__ = ["AnswerWarning", "FieldRule", "PullResult", "field_path", "redacted", "tolerant_record"]
 

@@ -2,8 +2,9 @@
 
 Refused: invalid UTF-8, duplicate keys, ``NaN``/``Infinity``, numbers that do not fit a double
 (``1e400`` would become infinity, which JSON cannot carry back), lone surrogates, and whatever
-exceeds a :class:`~.limits.Limits` setting. Strings come out in NFC and whole numbers written as
-``5.0`` as ``5``. Nothing here echoes a value: messages name the problem and, for keys, plain names
+exceeds a :class:`~.limits.Limits` setting, and a number a double cannot hold as written
+(``1e-400``, ``0.10000000000000001``: it would be stored changed). Strings come out in NFC and
+whole numbers written as ``5.0`` as ``5``. Nothing here echoes a value: messages name the problem and, for keys, plain names
 only.
 """
 
@@ -14,6 +15,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable
+from decimal import Decimal
 from itertools import chain, filterfalse
 from typing import Any
 
@@ -134,8 +136,21 @@ def _number(text: str) -> float | int:
         raise _JsonProblem(
             "Số vượt quá phạm vi — a number is out of range (not a finite double, e.g. 1e400)"
         )
-    # 5.0 is the JSON number 5, an "integer" to the schema too.
-    return int(value) if value.is_integer() else value
+    # Stored exactly as sent, or refused: a number a double cannot hold as written (more digits
+    # than it keeps, ``0.10000000000000001``; a non-zero one that rounds to 0, ``1e-400``) would be
+    # written back changed.
+    written = Decimal(text)
+    if written != Decimal(repr(value)):
+        raise _JsonProblem(
+            "Số không lưu được nguyên trạng — a number cannot be kept exactly as sent (more"
+            " significant digits than a double holds, or too small for one): send it as a string"
+        )
+    if not value.is_integer():
+        return value
+    # 5.0 is the JSON number 5, an "integer" to the schema too; 1e308 stays the double it is (its
+    # int would carry the double's artefact digits, 1000…00052504760255204420248704468581108…).
+    whole = int(value)
+    return whole if whole == written else value
 
 
 def _first_repeat(pairs: list[tuple[str, Any]]) -> str:
