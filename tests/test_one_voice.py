@@ -68,7 +68,11 @@ def test_every_refusal_of_the_server_speaks_the_table(result: BuildResult, model
     with httpx.Client(base_url=server_url, timeout=30) as http:
         for case in payloads:
             path = paths["auth"] if case.packet == "Login" else paths[endpoint_of[case.packet]]
-            answer = http.post(path, content=_as_sent(case.payload), headers={"content-type": "application/json"})
+            answer = http.post(
+                path,
+                content=case.text.encode() if case.text is not None else _as_sent(case.payload),
+                headers={"content-type": "application/json"},
+            )
             if answer.status_code == 200:
                 continue
             message = answer.json()["message"]

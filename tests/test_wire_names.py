@@ -17,17 +17,21 @@ import copy
 import json
 import unicodedata
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from test_differential import (
     Case,
+    Judge,
+    Verdict,
     _as_sent,
     _bases,
     _places,
+    ajv,
     over_http,
-    schema_readers,
+    python_jsonschema,
+    rust_jsonschema,
     server_url,
     validate_data,
 )
@@ -127,50 +131,58 @@ def wire_models(models: Any) -> Any:
     return verdict
 
 
-def _refusing_usage_errors(judge: Any) -> Any:
+def _refusing_usage_errors(judge: Judge) -> Judge:
     """validate-data refuses a login payload without ``username`` too: it cannot tell what it is."""
     from qcvngen.payloads import UsageError
 
-    def verdict(case: Case) -> bool:
-        try:
-            return bool(judge(case))
-        except UsageError:
-            return False
+    def one_by_one(found: list[Case]) -> list[Verdict]:
+        out: list[Verdict] = []
+        for case in found:
+            try:
+                out += judge([case])
+            except UsageError:
+                out.append(False)
+        return out
 
-    return verdict
+    return one_by_one
 
 
 def test_a_request_is_judged_by_its_wire_names_only(
-    result: BuildResult, bundle: dict[str, Any], models: Any, server_url: str
+    result: BuildResult, out_dir: Path, models: Any, server_url: str
 ) -> None:
     reg = result.regulation
     assert reg is not None
     found = list(name_cases(reg))
-    readers = {**schema_readers(bundle), "validate-data": _refusing_usage_errors(validate_data(reg))}
+    schema_dir = out_dir / "jsonschema"
+    every: dict[str, Judge] = {
+        "ajv": ajv(schema_dir),
+        "jsonschema": python_jsonschema(schema_dir),
+        "jsonschema-rs": rust_jsonschema(schema_dir),
+        "validate-data": _refusing_usage_errors(validate_data(reg)),
+        "server": over_http(reg, server_url),
+    }
+    judged = {name: judge(found) for name, judge in every.items()}
     by_models = wire_models(models)
     problems: list[str] = []
     counts = {"accepted": 0, "refused": 0, "strings only": 0, "python names": 0}
-    with httpx.Client(base_url=server_url, timeout=30) as http:
-        server = over_http(reg, http)
-        for case in found:
-            verdicts: dict[str, bool | str] = {name: judge(case) for name, judge in readers.items()}
-            model, strings_only = by_models(case)
-            if _server_judges(case):
-                verdicts["server"] = server(case)
-            if strings_only:  # the server's verdict on such a body is the models' alone
-                verdicts["models (wire names)"] = model
-                counts["strings only"] += 1
-            if len(set(verdicts.values())) != 1:
-                problems.append(f"{case.definition} {'.'.join(map(str, case.path))} as {case.value}: {verdicts}")
-            counts["accepted" if verdicts["jsonschema"] is True else "refused"] += 1
-            counts["python names"] += case.value.startswith("python name")
+    for index, case in enumerate(found):
+        verdicts = {name: said[index] for name, said in judged.items() if said[index] is not None}
+        model, strings_only = by_models(case)
+        if strings_only:  # the server's verdict on such a body is the models' alone
+            verdicts["models (wire names)"] = model
+            counts["strings only"] += 1
+        if len(set(verdicts.values())) != 1:
+            problems.append(f"{case.definition} {'.'.join(map(str, case.path))} as {case.value}: {verdicts}")
+        counts["accepted" if verdicts["jsonschema"] is True else "refused"] += 1
+        counts["python names"] += str(case.value).startswith("python name")
     assert not problems, f"{len(problems)} disagreement(s):\n" + "\n".join(problems[:40])
     # Not vacuous: every Python name that differs from its wire name is sent, both verdicts occur
-    # (an open table keeps a look-alike as an unknown key), and nearly all bodies skip the contract.
+    # (an open table keeps a look-alike as an unknown key), and most bodies skip the contract (those
+    # with a key not in NFC, a combining accent or a KELVIN SIGN, are read the careful way).
     python_names = {f.py_name for c in found for f in [c.field] if f.py_name != f.wire_name}
     assert {"ma_ho_so", "is_updating", "ma_tthc", "chu_ho_so"} <= python_names, sorted(python_names)[:20]
     assert counts["accepted"] >= 100 and counts["refused"] >= 500, counts
-    assert counts["strings only"] >= 0.9 * len(found), counts
+    assert counts["strings only"] >= 0.8 * len(found), counts
 
 
 def test_a_record_in_python_names_is_refused_by_the_server(result: BuildResult, models: Any, server_url: str) -> None:
@@ -195,12 +207,11 @@ def test_a_record_in_python_names_is_refused_by_the_server(result: BuildResult, 
     assert "isUpdating" in said[1][1], said[1]
 
 
-@pytest.mark.parametrize("key", ["K", KELVIN])
-def test_the_wire_reading_normalises_keys(key: str) -> None:
-    """validate-data reads keys as the server does: NFC, and NFC twins are one key sent twice."""
+def test_the_wire_reading_keeps_keys_as_sent() -> None:
+    """validate-data reads keys as the server and every schema reader do: as sent, so a KELVIN SIGN
+    makes another key (unknown where the table is closed), never a repeat of ``KENH``."""
     from qcvngen.payloads import wire_reading
-    from qcvngen.wirejson import NotWireJson
 
-    assert wire_reading({f"{key}ENH": "1"}) == {"KENH": "1"}
-    with pytest.raises(NotWireJson):
-        wire_reading({"KENH": "1", f"{KELVIN}ENH": "1"})
+    assert wire_reading({"KENH": "1"}) == {"KENH": "1"}
+    assert wire_reading({f"{KELVIN}ENH": "1"}) == {f"{KELVIN}ENH": "1"}
+    assert wire_reading({"KENH": "1", f"{KELVIN}ENH": "2"}) == {"KENH": "1", f"{KELVIN}ENH": "2"}

@@ -154,16 +154,13 @@ def _read(value: Any, path: tuple[int | str, ...]) -> Any:
 
 
 def _read_object(value: dict[str, Any], path: tuple[int | str, ...]) -> dict[str, Any]:
-    """Keys in NFC too, as the server reads them: two keys that differ only in normalisation (a
-    KELVIN SIGN for ``K``) are one key sent twice, refused like any duplicate."""
+    """Keys as sent, as the server and every JSON Schema reader read them (a KELVIN SIGN for ``K``
+    makes another key); a lone surrogate in a key is refused like one in a value."""
     out: dict[str, Any] = {}
     for key, item in value.items():
         if _SURROGATE.search(key):
             raise NotWireJson("a key holds a lone surrogate", path)
-        read = key if key.isascii() else unicodedata.normalize("NFC", key)
-        if read in out:
-            raise NotWireJson("a key is repeated (the same name in NFC)", path)
-        out[read] = _read(item, (*path, read))
+        out[key] = _read(item, (*path, key))
     return out
 
 

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from . import wording
 from ._records import issues_of
-from .wording import models_in
 
 __all__ = ["AnswerWarning", "FieldRule", "PullResult", "field_path", "redacted", "tolerant_record"]
 
@@ -86,7 +86,7 @@ def rule_in_words(message: str) -> str:
 
 
 def _lenient_value(annotation: Any, value: Any, bad: set[tuple[int | str, ...]]) -> Any:
-    models = models_in(annotation)
+    models = wording.models_in(annotation)
     if len(models) != 1:
         return value  # the record type cannot be told: the value stays as sent
     model = models[0]

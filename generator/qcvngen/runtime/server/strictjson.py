@@ -162,16 +162,10 @@ def _first_repeat(pairs: list[tuple[str, Any]]) -> str:
     return ""
 
 
-def _nfc_key(key: str) -> str:
-    return key if key.isascii() else unicodedata.normalize("NFC", key)
-
-
-def _object_hook(
-    limits: Limits, nfc_keys: bool
-) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+def _object_hook(limits: Limits) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    # Keys stay as sent, as every JSON Schema reader sees them: a KELVIN SIGN "\u212aENH" is not
+    # "KENH" (an unknown key where the table is closed), and the two side by side are two keys.
     def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        if nfc_keys:  # keys written with escapes: normalised here, so that NFC twins are repeats
-            pairs = [(_nfc_key(key), value) for key, value in pairs]
         if len(pairs) > limits.max_object_keys:
             raise _JsonProblem(
                 f"Đối tượng có quá nhiều khóa — an object has more than {limits.max_object_keys} "
@@ -209,13 +203,13 @@ def read_object(raw: bytes | bytearray | str, limits: Limits) -> tuple[dict[str,
     """``raw`` as one strict JSON object, normalised (see :func:`normalise`), or a refusal; and
     whether every scalar in it is surely a JSON string (False when that is not certain).
 
-    Keys come out in NFC, string values as sent: they are judged so, as every JSON Schema reader
-    judges them, and put in NFC after judging (:func:`nfc_values`). Text without ``\\u`` escapes
-    that is in NFC can hold no lone surrogate (UTF-8 cannot encode one) and no key needing NFC: one
-    native check replaces a per-string walk, and :func:`_plain_parse` reads the text in native
-    passes. Whatever it cannot vouch for, and other text, goes the careful way: keys normalised and
-    repeats found as each object is built, values checked after parsing; that way also writes every
-    refusal's message.
+    Keys and string values come out as sent: they are judged so, as every JSON Schema reader judges
+    them; string values (never keys, which could then collide) are put in NFC after judging
+    (:func:`nfc_values`). Text without ``\\u`` escapes that is in NFC can hold no lone surrogate
+    (UTF-8 cannot encode one): one native check replaces a per-string walk, and
+    :func:`_plain_parse` reads the text in native passes. Whatever it cannot vouch for, and other
+    text, goes the careful way: repeats found as each object is built, values checked after
+    parsing; that way also writes every refusal's message.
     """
     text = raw if isinstance(raw, str) else decode_utf8(raw)
     if isinstance(raw, str):
@@ -223,7 +217,7 @@ def read_object(raw: bytes | bytearray | str, limits: Limits) -> tuple[dict[str,
     else:  # most bodies hold no backslash at all, which one memchr tells
         escaped = raw.find(b"\\") >= 0 and b"\\u" in raw
     # String values are judged as sent (a length counts the code points the schema sees) and put in
-    # NFC after judging (contract.validate); keys are read in NFC, so that NFC twins are repeats.
+    # NFC after judging (contract.validate); keys stay as sent.
     if not escaped and unicodedata.is_normalized("NFC", text):
         plain = _plain_parse(text, limits, None if isinstance(raw, str) else raw)
         if plain is not None:
@@ -231,7 +225,7 @@ def read_object(raw: bytes | bytearray | str, limits: Limits) -> tuple[dict[str,
     try:
         data = json.loads(
             text,
-            object_pairs_hook=_object_hook(limits, nfc_keys=True),
+            object_pairs_hook=_object_hook(limits),
             parse_constant=_reject_constant,
             parse_float=_number,
             parse_int=_integer,
