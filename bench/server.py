@@ -117,13 +117,13 @@ def start_marked_sandbox(db: Path) -> Any:
 
     port = free_port()
     mark = (
-        "import dataclasses, sys; from qcvngen.sandbox.runtime import generated_modules; "
-        "s = generated_modules().app.SERVICES; "
+        "import dataclasses, pathlib, sys; from qcvngen.sandbox.runtime import load; "
+        "s = load(pathlib.Path('spec')).services.SERVICES; "
         "s.update({k: dataclasses.replace(v, exact_on_strings=True) for k, v in s.items()}); "
         "from qcvngen.cli import main; main()"
     )
     args = [sys.executable, "-c", mark, "sandbox", "--port", str(port), "--db", str(db)]
-    env = {**os.environ, "QCVNGEN_GENERATED": str(ROOT / "generated"), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sandbox = Sandbox(process, port, db, args)
     for _ in range(300):

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +10,8 @@ import pytest
 
 from qcvngen import build
 from qcvngen.pipeline import BuildResult
+from qcvngen.sandbox.runtime import Served
+from qcvngen.sandbox.runtime import load as load_served
 from qcvngen.writer import write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,17 +43,15 @@ def out_dir(result: BuildResult, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 @pytest.fixture(scope="session")
-def models(out_dir: Path) -> Iterator[Any]:
-    """The freshly generated ``qcvn120_client.models``, imported from the temp build."""
-    sys.path.insert(0, str(out_dir / "python"))
-    sys.path.insert(0, str(out_dir / "server"))
-    for name in [m for m in sys.modules if m.startswith(("qcvn120_client", "qcvn120_server"))]:
-        del sys.modules[name]
-    module = importlib.import_module("qcvn120_client.models")
-    assert Path(module.__file__ or "").is_relative_to(out_dir)
-    yield module
-    sys.path.remove(str(out_dir / "python"))
-    sys.path.remove(str(out_dir / "server"))
+def served(result: BuildResult) -> Served:
+    """The spec's packages as the sandbox imports them (one build; in-process sandboxes share it)."""
+    return load_served(SPEC, result)
+
+
+@pytest.fixture(scope="session")
+def models(served: Served) -> Any:
+    """The freshly generated ``qcvn120_client.models``, imported from the sandbox's build of spec/."""
+    return served.models
 
 
 @pytest.fixture(scope="session")

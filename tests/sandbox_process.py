@@ -46,7 +46,7 @@ class Sandbox:
 def start_sandbox(db: Path, *extra: str, port: int | None = None) -> Sandbox:
     port = port or free_port()
     args = [sys.executable, "-m", "qcvngen.cli", "sandbox", "--port", str(port), "--db", str(db), *extra]
-    env = {**os.environ, "QCVNGEN_GENERATED": str(ROOT / "generated"), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     sandbox = Sandbox(process, port, db, args)
     deadline = time.monotonic() + 30

@@ -15,9 +15,10 @@ import pytest
 import uvicorn
 from pydantic import Field
 
-from conftest import ROOT
+from conftest import ROOT, SPEC
 from qcvngen.conformance import run, vectors
 from qcvngen.pipeline import BuildResult
+from qcvngen.sandbox.runtime import Served
 from sandbox_process import free_port, start_sandbox
 
 
@@ -71,10 +72,11 @@ def test_vectors_cite_table_and_row_and_break_one_rule_each(result: BuildResult)
 
 
 @pytest.fixture()
-def lenient_sandbox(models: Any) -> Iterator[str]:
+def lenient_sandbox(served: Served) -> Iterator[str]:
     """The sandbox with one rule switched off: Table 2's NgayTiepNhan accepts any string."""
     from qcvngen.sandbox import create_sandbox_app
-    from qcvngen.sandbox.runtime import generated_modules
+
+    models: Any = served.models
 
     class LenientRecord(models.DongBoHoSoMCRecord):  # type: ignore[misc]
         ngay_tiep_nhan: Annotated[str, Field(alias="NgayTiepNhan")]
@@ -85,10 +87,10 @@ def lenient_sandbox(models: Any) -> Iterator[str]:
     namespace = {**vars(models), "LenientRecord": LenientRecord, "Annotated": Annotated, "Field": Field}
     LenientRecord.model_rebuild(_types_namespace=namespace)
     LenientRequest.model_rebuild(_types_namespace=namespace)
-    services = generated_modules().app.SERVICES
+    services = served.services.SERVICES
     original = services["DongBoHoSoMC"]
     services["DongBoHoSoMC"] = type(original)(original.name, original.endpoint, original.method, LenientRequest)
-    app, _ = create_sandbox_app(":memory:")
+    app, _ = create_sandbox_app(":memory:", spec=SPEC)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, SPEC
 from sandbox_process import Sandbox, start_sandbox
 
 MADONVI = "000.00.00.G05"
@@ -420,27 +420,25 @@ def test_unknown_keys_are_masked_in_views_like_personal_data(sandbox: Sandbox) -
 
 
 def in_process_portal(accounts: list[Any]) -> Any:
-    from qcvngen.sandbox.app import load_seed
-    from qcvngen.sandbox.portal import SandboxPortal
+    from qcvngen.sandbox import seed
+    from qcvngen.sandbox.portal import build_portal
+    from qcvngen.sandbox.runtime import load
     from qcvngen.sandbox.store import Store
 
-    return SandboxPortal(Store(":memory:"), accounts, load_seed(), max_sessions_per_account=3)
+    return build_portal(load(SPEC), Store(":memory:"), accounts, seed.load(), max_sessions_per_account=3)
 
 
 def context_for(portal: Any, session: str) -> Any:
-    from qcvngen.sandbox.runtime import generated_modules
-
     account = portal.account_for_session(session)
     assert account is not None
-    return generated_modules().handler.CallContext(account=account, endpoint="integration", dstcode=None)
+    return portal.served.call_context(account=account, endpoint="integration", dstcode=None)
 
 
 def test_the_store_refuses_a_number_it_could_not_keep_as_sent() -> None:
     from qcvngen.sandbox import Credentials
-    from qcvngen.sandbox.runtime import generated_modules
 
-    generated = generated_modules()
     portal = in_process_portal([Credentials("u", "p", MADONVI)])
+    generated = portal.served
     context = context_for(portal, portal.login("u", "p"))
     base = {"session": "s", "madonvi": MADONVI, "service": "DongBoHoiDap"}
     record = {"HOIDAPID": "1", "NOIDUNG": "Câu hỏi", "MADONVI": MADONVI}

@@ -20,7 +20,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ROOT
 from sandbox_process import free_port
 
 # The body: a dead session and 2.7 million empty objects, 8.1 MB.
@@ -75,7 +74,7 @@ def launch(tmp_path: Path) -> Iterator[Callable[..., Server]]:
             ":memory:",
             *extra,
         ]
-        env = {**os.environ, "QCVNGEN_GENERATED": str(ROOT / "generated"), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with log.open("wb") as sink:
             process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT)
         server = Server(process, f"http://127.0.0.1:{port}", log)

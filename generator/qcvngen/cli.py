@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 from enum import Enum, IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from .ir import Regulation
     from .pipeline import BuildResult
     from .sandbox.accounts import Credentials
+    from .sandbox.portal import SandboxPortal
 
 
 class Exit(IntEnum):
@@ -254,6 +256,15 @@ _CaptureOpt = Annotated[
         " JSON Lines file, for `qcvngen learn` (docs/learn.md). Off by default.",
     ),
 ]
+_SeedOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--seed",
+        help="The portal's answers to pull packets: a JSON file shaped like qcvngen/sandbox/seed.json"
+        " (default: the bundled seed).",
+        dir_okay=False,
+    ),
+]
 _LogLevelOpt = Annotated[
     str,
     typer.Option(
@@ -304,10 +315,10 @@ def sandbox(
     header_timeout: _HeaderTimeoutOpt = 10.0,
     keep_alive_timeout: _KeepAliveOpt = 5.0,
     max_connections: _ConnectionsOpt = 1000,
+    spec: SpecOption = None,
+    seed: _SeedOpt = None,
 ) -> None:
-    """Run a local stand-in for the national portal on the generated server stubs (SQLite state)."""
-    from .sandbox import create_sandbox_app
-
+    """Run a local stand-in for the national portal on server stubs built from the spec (SQLite state)."""
     accounts = _sandbox_accounts(account, accounts_file, log_level)
     if capture is not None and (capture.is_dir() or not capture.parent.is_dir()):
         # Refused now, not as a warning on every request later.
@@ -321,23 +332,43 @@ def sandbox(
         "max_parallel": max_parallel,
         "body_timeout": body_timeout,
     }
-    app_, _ = create_sandbox_app(
-        db,
-        accounts,
-        session_ttl=session_ttl,
-        max_batch=max_batch,
-        show_personal_data=show_personal_data,
-        max_sessions_per_account=max_sessions_per_account,
-        limits=limits,
-        capture=capture,
-    )
+    options = {
+        "session_ttl": session_ttl,
+        "max_batch": max_batch,
+        "show_personal_data": show_personal_data,
+        "max_sessions_per_account": max_sessions_per_account,
+        "limits": limits,
+        "capture": capture,
+    }
+    app_, portal = _sandbox_app_or_exit(db, accounts, _spec_dir(spec), seed, options)
     _sandbox_banner(f"http://{host}:{port}", db, accounts)
     connections = {
         "header_timeout": header_timeout,
         "keep_alive_timeout": keep_alive_timeout,
         "max_connections": max_connections,
     }
-    _serve(app_, host, port, log_level, connections)
+    _serve(portal.served.serving, app_, host, port, log_level, connections)
+
+
+def _sandbox_app_or_exit(
+    db: str, accounts: list[Credentials], spec_dir: Path, seed_file: Path | None, options: dict[str, Any]
+) -> tuple[object, SandboxPortal]:
+    """The sandbox app of the spec in ``spec_dir``, or exit 2 saying why it cannot be served: the spec's
+    diagnostics, a seed that cannot be read or does not fit, or a packet with no behaviour (one line)."""
+    from .sandbox import create_sandbox_app
+    from .sandbox.portal import NoBehaviour
+    from .sandbox.runtime import SpecNotServable
+    from .sandbox.seed import SeedError, load
+
+    try:
+        seed = load(seed_file)
+        return create_sandbox_app(db, accounts, spec=spec_dir, seed=seed, **options)
+    except SpecNotServable as exc:
+        _report(exc.diagnostics)
+        raise typer.Exit(Exit.SPEC_ERROR) from None
+    except (SeedError, NoBehaviour) as exc:
+        typer.echo(f"error: sandbox: {exc}", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR) from None
 
 
 def _sandbox_accounts(account: list[str] | None, accounts_file: Path | None, log_level: str) -> list[Credentials]:
@@ -372,13 +403,12 @@ def _sandbox_banner(base: str, db: str, accounts: list[Credentials]) -> None:
     typer.echo("  accounts: " + ", ".join(f"{a.username} ({a.madonvi})" for a in accounts))
 
 
-def _serve(app_: object, host: str, port: int, log_level: str, connections: dict[str, float]) -> None:
-    """uvicorn with the generated package's connection guard; repeated log lines rate-limited."""
+def _serve(
+    serving: ModuleType, app_: object, host: str, port: int, log_level: str, connections: dict[str, float]
+) -> None:
+    """uvicorn with the served package's connection guard; repeated log lines rate-limited."""
     import uvicorn
 
-    from .sandbox.runtime import generated_modules
-
-    serving = generated_modules().serving
     serving.limit_logs()
     serving.return_large_buffers()
     config = serving.server_config(

@@ -9,13 +9,11 @@ never change anything. The JSON views keep wire values; the HTML page shows date
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +21,12 @@ import jinja2
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from .. import ir
+from ..resources import default_spec_dir
+from . import runtime
+from . import seed as seeds
 from .accounts import Credentials
-from .portal import MAX_SESSIONS_PER_ACCOUNT, SandboxPortal
-from .runtime import generated_modules
+from .portal import MAX_SESSIONS_PER_ACCOUNT, SandboxPortal, build_portal
 from .store import Store
 
 DEFAULT_ACCOUNT = Credentials("sandbox", "sandbox", "000.00.00.G05")
@@ -57,28 +58,6 @@ def local_time(epoch: Any) -> str:
 
 _PAGES.filters["wire_date"] = wire_date
 _PAGES.filters["local_time"] = local_time
-
-
-def load_seed() -> dict[str, Any]:
-    """The seed answers bundled with the sandbox (seed.json)."""
-    seed = json.loads(resources.files("qcvngen.sandbox").joinpath("seed.json").read_text(encoding="utf-8"))
-    return dict(seed)
-
-
-def check_seed(seed: dict[str, Any]) -> None:
-    """Seed answers must be what the generated models accept (a drifted spec fails loudly here)."""
-    models = generated_modules().models
-    for item in seed["procedures"]:
-        models.LayThuTucResult.model_validate(item)
-    for items in seed["decisions"].values():
-        for item in items:
-            models.LayQDCBResult.model_validate(item)
-    for item in seed["petitions_public"] + seed["petitions_pending"]:
-        models.DanhSachPAKNCongKhaiResult.model_validate(item)
-    for item in seed["questions_citizens"]:
-        models.LayDanhSachHoiDapGuiTuDVCQGResult.model_validate(item)
-    for item in seed["questions_ministries"]:
-        models.LayDanhSachHoiDapBoCoQuanResult.model_validate(item)
 
 
 @dataclass(frozen=True)
@@ -114,9 +93,7 @@ class Masker:
         return out
 
 
-def _masker(reg: Any, enabled: bool) -> Masker:
-    if reg is None:  # no spec to tell what is personal: everything is, unless asked otherwise
-        return Masker({}, {}, enabled)
+def _masker(reg: ir.Regulation, enabled: bool) -> Masker:
     records = {r.name: {f.wire_name: (f.pii, f.type.nested_record) for f in r.fields} for r in reg.records}
     packets = {p.name: p.data_record for p in reg.packets if p.data_record}
     return Masker(records, packets, enabled)
@@ -132,30 +109,38 @@ def create_sandbox_app(
     max_sessions_per_account: int = MAX_SESSIONS_PER_ACCOUNT,
     limits: Mapping[str, Any] | None = None,
     capture: str | os.PathLike[str] | Callable[[dict[str, Any]], None] | None = None,
+    spec: Path | None = None,
+    seed: seeds.Seed | None = None,
 ) -> tuple[FastAPI, SandboxPortal]:
-    """The generated portal app backed by a :class:`SandboxPortal` on ``db``, plus the sandbox's views.
+    """The portal app generated from ``spec`` (default: ``./spec`` if present, else the bundled spec),
+    backed by a :class:`SandboxPortal` on ``db`` answering pulls from ``seed`` (default: the bundled
+    one), plus the sandbox's views.
 
-    ``capture`` (off by default) is the generated app's: a file or callable given the shapes of
-    every authenticated request (docs/learn.md).
+    Raises :class:`~.runtime.SpecNotServable`, :class:`~.seed.SeedError` or
+    :class:`~.portal.NoBehaviour` (before anything is opened) when the spec, the seed or a packet
+    cannot be served. ``capture`` (off by default) is the generated app's: a file or callable given
+    the shapes of every authenticated request (docs/learn.md).
     """
+    served = runtime.load(spec if spec is not None else default_spec_dir(Path.cwd()))
+    seed = seed if seed is not None else seeds.load()
+    seeds.check(seed, served)
     store = Store(db)
-    seed = load_seed()
-    check_seed(seed)
-    portal = SandboxPortal(
+    portal = build_portal(
+        served,
         store,
         accounts or [DEFAULT_ACCOUNT],
         seed,
         session_ttl=session_ttl,
         max_sessions_per_account=max_sessions_per_account,
     )
-    app: FastAPI = generated_modules().app.create_app(
+    app: FastAPI = served.services.create_app(
         portal,
         max_batch=max_batch,
         logger=logging.getLogger("qcvngen.sandbox"),
         capture=capture,
         **dict(limits or {}),
     )
-    reg = _spec()
+    reg = served.regulation
     _add_views(app, store, _masker(reg, not show_personal_data), {c["code"]: c for c in _status_codes(reg)})
     return app, portal
 
@@ -199,17 +184,9 @@ def _add_views(app: FastAPI, store: Store, masker: Masker, status_labels: dict[s
         return HTMLResponse(page)
 
 
-def _spec() -> Any:
-    from ..pipeline import load_spec
-    from ..resources import default_spec_dir
-
-    reg, _ = load_spec(default_spec_dir(Path.cwd()))
-    return reg
-
-
-def _status_codes(reg: Any) -> list[dict[str, str]]:
-    """TrangThaiHoSo labels (vi / en) from the spec, for the page."""
-    if reg is None:
+def _status_codes(reg: ir.Regulation) -> list[dict[str, str]]:
+    """TrangThaiHoSo labels (vi / en) from the spec, for the page (none when the spec has no such list)."""
+    if not any(c.name == "TrangThaiHoSo" for c in reg.codelists):
         return []
     codes = reg.codelist("TrangThaiHoSo").codes
     return [{"code": c.code, "vi": c.title.vi, "en": c.title.en} for c in codes]
