@@ -26,7 +26,7 @@ from ..resources import default_spec_dir
 from . import runtime
 from . import seed as seeds
 from .accounts import Credentials
-from .portal import MAX_SESSIONS_PER_ACCOUNT, SandboxPortal, build_portal
+from .portal import MAX_SESSIONS_PER_ACCOUNT, SandboxPortal, portal_class
 from .store import Store
 
 DEFAULT_ACCOUNT = Credentials("sandbox", "sandbox", "000.00.00.G05")
@@ -124,15 +124,9 @@ def create_sandbox_app(
     served = runtime.load(spec if spec is not None else default_spec_dir(Path.cwd()))
     seed = seed if seed is not None else seeds.load()
     seeds.check(seed, served)
+    handler = portal_class(served, seed)  # before the state file is opened: refusing leaves nothing behind
     store = Store(db)
-    portal = build_portal(
-        served,
-        store,
-        accounts or [DEFAULT_ACCOUNT],
-        seed,
-        session_ttl=session_ttl,
-        max_sessions_per_account=max_sessions_per_account,
-    )
+    portal = handler(served, store, accounts or [DEFAULT_ACCOUNT], seed, session_ttl, max_sessions_per_account)
     app: FastAPI = served.services.create_app(
         portal,
         max_batch=max_batch,
