@@ -67,3 +67,13 @@ def copy_spec(dest: Path) -> Path:
     target = dest / "spec"
     shutil.copytree(SPEC, target)
     return target
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
+    """Say that the default run is the fast tier, and how to run the rest (never a silent skip)."""
+    deselected = len(terminalreporter.stats.get("deselected", []))
+    if config.getoption("markexpr") == "not slow" and deselected:
+        terminalreporter.write_line(
+            f"fast tier: {deselected} test(s) marked slow were not run; the full suite is"
+            ' `python -m pytest -m ""` (what .ci/run runs)'
+        )

@@ -192,6 +192,7 @@ def test_a_malformed_account_is_a_usage_error_that_never_shows_the_password(acco
     assert "secret" not in out + err and "sec\\ret" not in out + err
 
 
+@pytest.mark.slow
 def test_conformance_logs_in_to_a_real_sandbox_with_a_hard_password(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

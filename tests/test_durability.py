@@ -14,11 +14,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import httpx
+import pytest
 
 from conftest import ROOT
 from qcvngen.writer import write
 from sandbox_process import start_sandbox
 from test_sandbox import MADONVI, login, opencps_dossier
+
+# Full suite only (`pytest -m ""`, .ci/run): processes killed mid-write and mid-push, many times over.
+pytestmark = pytest.mark.slow
 
 WRITER = """
 import json, sys

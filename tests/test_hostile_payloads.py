@@ -43,6 +43,9 @@ import pytest
 from conftest import ROOT, SPEC
 from sandbox_process import Sandbox, start_sandbox
 
+# Full suite only (`pytest -m ""`, .ci/run): schemathesis and the negative matrix against the running sandbox.
+pytestmark = pytest.mark.slow
+
 INJECT_ENV = "QCVNGEN_HOSTILE_INJECT"
 
 if os.environ.get(INJECT_ENV):  # loaded by the schemathesis CLI as its hooks module

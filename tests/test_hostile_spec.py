@@ -51,6 +51,9 @@ from qcvngen.cli import app
 from qcvngen.loader import MAX_FILE_BYTES, load_text
 from qcvngen.pipeline import load_spec
 
+# Full suite only (`pytest -m ""`, .ci/run): every payload in every spec position: dozens of full builds.
+pytestmark = pytest.mark.slow
+
 FULL = os.environ.get("QCVNGEN_FULL") == "1"
 FIGURES: dict[str, Any] = {}
 T02 = "tables/t02-dong-bo-ho-so-mc.yaml"
@@ -564,6 +567,7 @@ print("done")
 _LINEAR_LOAD = """
 import sys, json
 from qcvngen.loader import load_text
+
 doc, problems = load_text("v: " + json.loads(sys.stdin.read()) + "\\n", "t.yaml")
 assert doc is not None or problems
 print("done")

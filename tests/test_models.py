@@ -228,6 +228,7 @@ def test_a_wire_name_named_differently_in_two_records_keeps_both_names(result: B
     assert "ma_linh_vuc:" in other_class
 
 
+@pytest.mark.slow
 def test_generated_package_passes_mypy_strict(out_dir: Path) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", "/dev/null", "qcvn120_client"],

@@ -257,6 +257,7 @@ def test_wrong_endpoint_wrong_unit_and_bad_login(sandbox: Sandbox) -> None:
     assert httpx.get(f"{base}/integration").status_code == 405
 
 
+@pytest.mark.slow
 def test_sessions_expire_and_state_survives_a_kill(tmp_path: Path) -> None:
     db = tmp_path / "state.sqlite3"
     first = start_sandbox(db, "--session-ttl", "1")
@@ -295,6 +296,7 @@ def test_sessions_expire_and_state_survives_a_kill(tmp_path: Path) -> None:
         second.stop()
 
 
+@pytest.mark.slow
 def test_accounts_can_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QCVNGEN_SANDBOX_ACCOUNTS", f"envuser:env-secret:{MADONVI}")
     running = start_sandbox(tmp_path / "state.sqlite3")

@@ -180,6 +180,7 @@ def check_views(base: str, reg: Any, unit_a: str, unit_b: str) -> None:
     assert f'ISO-1 <span class="muted">· {unit_a}' in page and f'ISO-1 <span class="muted">· {unit_b}' in page
 
 
+@pytest.mark.slow
 def test_sessions_end_when_their_account_changes_and_are_bounded_per_account(tmp_path: Path) -> None:
     db = tmp_path / "state.sqlite3"
     accounts = tmp_path / "accounts.json"

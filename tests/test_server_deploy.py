@@ -20,6 +20,9 @@ from qcvngen.runtime.server import limits, serving
 from sandbox_process import Sandbox, free_port, start_sandbox
 from system_packages import Need, provide
 
+# Full suite only (`pytest -m ""`, .ci/run): a real nginx in front of the generated server.
+pytestmark = pytest.mark.slow
+
 DEPLOY = ROOT / "docs" / "deploy.md"
 
 

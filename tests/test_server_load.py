@@ -22,6 +22,9 @@ import pytest
 
 from sandbox_process import free_port
 
+# Full suite only (`pytest -m ""`, .ci/run): the real server under hostile load, up to its fd limit.
+pytestmark = pytest.mark.slow
+
 # The body: a dead session and 2.7 million empty objects, 8.1 MB.
 WIDE_ITEMS = 2_700_000
 HOSTILE_CLIENTS = 6

@@ -32,6 +32,9 @@ from qcvngen.pipeline import load_spec
 from qcvngen.site import MARKER, labels, make_server, render_site, write_site
 from system_packages import Need, Plan, ensure, plan, provide
 
+# Full suite only (`pytest -m ""`, .ci/run): a real Chromium drives the documentation site.
+pytestmark = pytest.mark.slow
+
 PACKET = "DongBoHoSoMC"
 RECORD = "DongBoHoSoMCRecord"
 SCREENSHOT = ROOT / "docs" / "screenshots" / "site.png"

@@ -160,7 +160,10 @@ def test_diagnostics_golden(tmp_path: Path, update_golden: bool) -> None:
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(text, encoding="utf-8")
     assert golden.exists(), "run pytest --update-golden to create the snapshot"
-    assert text == golden.read_text(encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8"), (
+        "the diagnostics users read changed; if that is intended, run"
+        " `python -m pytest tests/test_spec_errors.py --update-golden` and review the diff of tests/golden/"
+    )
 
 
 def test_the_public_api_is_exactly_these_names() -> None:
