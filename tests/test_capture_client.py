@@ -21,6 +21,9 @@ from conftest import ROOT
 from sandbox_process import Sandbox, start_sandbox
 from test_sandbox import opencps_dossier
 
+# Full suite only (`pytest -m ""`, .ci/run): canary runs of the generated client against a real sandbox process.
+pytestmark = pytest.mark.slow
+
 USER, PASSWORD, MADONVI = "h11-user", "h11-Password-9", "000.00.00.G05"
 NAME = "Trịnh Thị Xuyến Canary"
 PHONE = "0987650123"

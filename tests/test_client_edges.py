@@ -98,6 +98,7 @@ def stacked() -> bytes:
     return data
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/auth", "/integration"])
 def test_stacked_gzip_is_refused_within_a_small_multiple_of_the_limit(
     qc: Any, hostile: Hostile, stacked: bytes, path: str

@@ -22,6 +22,9 @@ import uvicorn
 from sandbox_process import Sandbox, free_port, start_sandbox
 from test_sandbox import MADONVI, opencps_dossier
 
+# Full suite only (`pytest -m ""`, .ci/run): TLS, resets and slow drips against real servers.
+pytestmark = pytest.mark.slow
+
 
 class FaultProxy:
     """Forwards loopback TCP to the sandbox; ``mode`` decides how each new connection misbehaves."""

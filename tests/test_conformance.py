@@ -22,6 +22,7 @@ from qcvngen.sandbox.runtime import Served
 from sandbox_process import free_port, start_sandbox
 
 
+@pytest.mark.slow
 def test_the_sandbox_passes_every_vector(tmp_path: Path) -> None:
     sandbox = start_sandbox(tmp_path / "state.sqlite3")
     try:
