@@ -113,7 +113,7 @@ def start_marked_sandbox(db: Path) -> Any:
     services template does once it passes the mark; a no-op when it already does)."""
     import subprocess
 
-    from sandbox_process import Sandbox, free_port
+    from support.sandbox_process import Sandbox, free_port
 
     port = free_port()
     mark = (
@@ -232,7 +232,7 @@ def memory_by_size(base: str, session: str, pid: int) -> list[list[str]]:
 
 
 def memory_series(scratch: Path) -> list[list[str]]:
-    from sandbox_process import start_sandbox
+    from support.sandbox_process import start_sandbox
 
     sandbox = start_sandbox(scratch / "memory.sqlite3")
     try:
@@ -244,7 +244,7 @@ def memory_series(scratch: Path) -> list[list[str]]:
 
 
 def main() -> None:
-    from sandbox_process import start_sandbox
+    from support.sandbox_process import start_sandbox
 
     sample = records("S", BATCH)
     counted = model_rate(sample[0])

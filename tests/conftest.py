@@ -13,10 +13,7 @@ from qcvngen.pipeline import BuildResult
 from qcvngen.sandbox.runtime import Served
 from qcvngen.sandbox.runtime import load as load_served
 from qcvngen.writer import write
-
-ROOT = Path(__file__).resolve().parent.parent
-SPEC = ROOT / "spec"
-SAMPLES = ROOT.parent / "shared" / "qcvn120" / "samples"
+from support.paths import SPEC
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -59,14 +56,6 @@ def bundle(result: BuildResult) -> dict[str, Any]:
     from pathlib import PurePosixPath
 
     return dict(json.loads(result.files[PurePosixPath("jsonschema/qcvn120.schema.json")]))
-
-
-def copy_spec(dest: Path) -> Path:
-    import shutil
-
-    target = dest / "spec"
-    shutil.copytree(SPEC, target)
-    return target
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:

@@ -22,11 +22,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ROOT, SPEC
 from qcvngen.examples import example_record
 from qcvngen.pipeline import load_spec
-from sandbox_process import Sandbox, free_port, start_sandbox
-from table1 import table1
+from support.paths import ROOT, SPEC
+from support.sandbox_process import Sandbox, free_port, start_sandbox
+from support.table1 import table1
 
 SEED = ROOT / "generator" / "qcvngen" / "sandbox" / "seed.json"
 PUSH, PULL = "DongBoThuNghiem", "LayThuNghiem"

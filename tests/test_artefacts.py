@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate as validate_openapi
 
-import samples
 from qcvngen.pipeline import BuildResult
-from table1 import table1
+from support import samples
+from support.table1 import table1
 
 
 def schema_files(result: BuildResult) -> dict[str, dict[str, Any]]:
@@ -62,7 +62,7 @@ def test_every_field_is_traceable_to_table_and_row(bundle: dict[str, Any]) -> No
 
 def test_every_json_sample_is_classified() -> None:
     known = set(samples.REQUESTS) | set(samples.RESPONSES) | set(samples.RECORD_LISTS) | set(samples.EXCLUDED)
-    assert set(samples.all_json_samples()) <= known, "a new sample needs a place in tests/samples.py"
+    assert set(samples.all_json_samples()) <= known, "a new sample needs a place in tests/support/samples.py"
 
 
 def _cases() -> list[tuple[str, str, str | None]]:

@@ -11,10 +11,10 @@ from pathlib import Path, PurePosixPath
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT, SPEC
 from qcvngen.cli import app
 from qcvngen.pipeline import BuildResult
 from qcvngen.writer import OUTPUT_MARKER, OutputError, check_path, compare, write
+from support.paths import ROOT, SPEC
 
 
 def tree_digest(root: Path) -> str:

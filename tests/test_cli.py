@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT, SPEC
 from qcvngen import payloads
 from qcvngen.cli import Exit, app
 from qcvngen.suggest import closest, did_you_mean
-from sandbox_process import start_sandbox
+from support.paths import ROOT, SPEC
+from support.sandbox_process import start_sandbox
 
 
 def run(args: list[str], stdin: str | None = None) -> tuple[int, str, str]:

@@ -16,7 +16,7 @@ import pytest
 
 from qcvngen.examples import example_record
 from qcvngen.pipeline import BuildResult
-from sandbox_process import free_port
+from support.sandbox_process import free_port
 
 LIMIT = 1024 * 1024
 Reply = tuple[int, dict[str, str], bytes]

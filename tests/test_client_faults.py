@@ -19,8 +19,8 @@ import pytest
 import trustme
 import uvicorn
 
-from sandbox_process import Sandbox, free_port, start_sandbox
-from test_sandbox import MADONVI, opencps_dossier
+from support.portal_calls import MADONVI, opencps_dossier
+from support.sandbox_process import Sandbox, free_port, start_sandbox
 
 # Full suite only (`pytest -m ""`, .ci/run): TLS, resets and slow drips against real servers.
 pytestmark = pytest.mark.slow

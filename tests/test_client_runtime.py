@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from conftest import ROOT
 from qcvngen.formatter import format_files
 from qcvngen.pipeline import BuildResult
 from qcvngen.targets.common import RUNTIME
+from support.paths import ROOT
 
 RUNTIME_CLIENT = RUNTIME / "client"
 LIMIT = 1024 * 1024

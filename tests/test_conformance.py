@@ -15,11 +15,11 @@ import pytest
 import uvicorn
 from pydantic import Field
 
-from conftest import ROOT, SPEC
 from qcvngen.conformance import run, vectors
 from qcvngen.pipeline import BuildResult
 from qcvngen.sandbox.runtime import Served
-from sandbox_process import free_port, start_sandbox
+from support.paths import ROOT, SPEC
+from support.sandbox_process import free_port, start_sandbox
 
 
 @pytest.mark.slow

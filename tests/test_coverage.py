@@ -8,9 +8,9 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from conftest import SAMPLES, SPEC
 from qcvngen.cli import app
-from table1 import table1
+from support.paths import SAMPLES, SPEC
+from support.table1 import table1
 
 # What REFERENCE.md supports (§0 and §8): complete tables, partial ones, and those with nothing known.
 SPECIFIED = {2: 27, 3: 9, 4: 8, 5: 18, 6: 23, 7: 3, 8: 0, 9: 0, 10: 0, 11: 1, 12: 0, 13: 0, 14: 5, 15: 7, 16: 6, 17: 7}

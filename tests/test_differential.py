@@ -56,7 +56,7 @@ from qcvngen.examples import example_record, example_request
 from qcvngen.payloads import PayloadValidator, ecma_validator_class, wire_reading
 from qcvngen.pipeline import BuildResult
 from qcvngen.wirejson import NotWireJson
-from sandbox_process import free_port
+from support.sandbox_process import free_port
 
 MADONVI = "000.00.00.G05"
 TOKEN = "differential-session"

@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ROOT
 from qcvngen.writer import write
-from sandbox_process import start_sandbox
-from test_sandbox import MADONVI, login, opencps_dossier
+from support.paths import ROOT
+from support.portal_calls import MADONVI, login, opencps_dossier
+from support.sandbox_process import start_sandbox
 
 # Full suite only (`pytest -m ""`, .ci/run): processes killed mid-write and mid-push, many times over.
 pytestmark = pytest.mark.slow

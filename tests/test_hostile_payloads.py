@@ -40,8 +40,8 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ROOT, SPEC
-from sandbox_process import Sandbox, start_sandbox
+from support.paths import ROOT, SPEC
+from support.sandbox_process import Sandbox, start_sandbox
 
 # Full suite only (`pytest -m ""`, .ci/run): schemathesis and the negative matrix against the running sandbox.
 pytestmark = pytest.mark.slow

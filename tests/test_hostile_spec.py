@@ -1,7 +1,7 @@
 """Hostile spec text cannot change the meaning of anything qcvngen generates.
 
 RELIABILITY-MATRIX B1, B2, B3, B7, B12 and A1–A6, A8. A corpus of ≥ 200 hostile strings
-(tests/hostile/corpus.py) goes into every string-bearing position of the DSL (tests/hostile/plan.py).
+(tests/support/hostile/corpus.py) goes into every string-bearing position of the DSL (tests/support/hostile/plan.py).
 Each spec is either refused with ``file:line:col`` diagnostics, or it builds and then every
 generated ``.py`` parses with the benign build's AST shape (constants masked), imports under an
 audit hook without side effects, every JSON file parses with the benign shape, every Markdown page
@@ -40,16 +40,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from conftest import SPEC
-from hostile import checks
-from hostile.corpus import PAYLOADS
-from hostile.plan import BUILDS, NAME_SINKS, TEXT_SINKS, Placement, apply, probe_trees, rename, skeleton, spread
-from hostile.runner import ProbeReport, Report, run_case, run_probe, signatures
-from hostile.specio import Plain, Tree, load_tree, write_tree, yaml_quote
 from qcvngen import build, naming, render
 from qcvngen.cli import app
 from qcvngen.loader import MAX_FILE_BYTES, load_text
 from qcvngen.pipeline import load_spec
+from support.hostile import checks
+from support.hostile.corpus import PAYLOADS
+from support.hostile.plan import BUILDS, NAME_SINKS, TEXT_SINKS, Placement, apply, probe_trees, rename, skeleton, spread
+from support.hostile.runner import ProbeReport, Report, run_case, run_probe, signatures
+from support.hostile.specio import Plain, Tree, load_tree, write_tree, yaml_quote
+from support.paths import SPEC
 
 # Full suite only (`pytest -m ""`, .ci/run): every payload in every spec position: dozens of full builds.
 pytestmark = pytest.mark.slow

@@ -12,10 +12,10 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-import samples
 from qcvngen import naming
 from qcvngen.examples import example_record, example_request
 from qcvngen.pipeline import BuildResult
+from support import samples
 
 
 def errors_of(model: Any, data: Any) -> list[tuple[tuple[Any, ...], str]]:

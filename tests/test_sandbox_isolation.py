@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ROOT, SPEC
 from qcvngen.examples import example_record
 from qcvngen.pipeline import load_spec
-from sandbox_process import Sandbox, start_sandbox
+from support.paths import ROOT, SPEC
+from support.sandbox_process import Sandbox, start_sandbox
 
 # Unit A's password holds every character the text form must escape, and Vietnamese in NFC.
 UNIT_A = ("unit-a", "mật:khẩu,A#1\\x", "000.00.00.G05")

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox_process import free_port
+from support.sandbox_process import free_port
 
 # Full suite only (`pytest -m ""`, .ci/run): the real server under hostile load, up to its fd limit.
 pytestmark = pytest.mark.slow

@@ -518,8 +518,8 @@ def test_the_sandbox_runs_on_its_own_build_of_the_spec_never_a_generated_folder(
 ) -> None:
     """Issues 10 and 19: the sandbox imports the packages it built from the spec it serves, never the
     committed generated/ nor whatever ./generated the working folder holds."""
-    from conftest import ROOT, SPEC
     from qcvngen.sandbox import runtime as sandbox_runtime
+    from support.paths import ROOT, SPEC
 
     planted = tmp_path / "generated" / "server" / "qcvn120_server"
     planted.mkdir(parents=True)

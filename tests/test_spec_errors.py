@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import copy_spec
 from qcvngen.cli import app
 from qcvngen.pipeline import load_spec
-from table1 import table1
+from support.paths import copy_spec
+from support.table1 import table1
 
 DIAGNOSTIC = re.compile(r"^(spec/[^:]+):(\d+):(\d+): (\S+): (.+)$")
 T02 = "tables/t02-dong-bo-ho-so-mc.yaml"

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from conftest import SPEC
+from .paths import SPEC
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from conftest import ROOT
+from .paths import ROOT
 
 
 def free_port() -> int:
