@@ -53,11 +53,17 @@ def start_sandbox(db: Path, *extra: str, port: int | None = None) -> Sandbox:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             output = process.stdout.read().decode() if process.stdout else ""
-            raise RuntimeError(f"sandbox exited early: {output}")
+            raise RuntimeError(
+                f"qcvngen sandbox exited at start (exit {process.returncode}); run it by hand to see why:"
+                f" {' '.join(args)}\n{output}"
+            )
         try:
             if httpx.get(f"{sandbox.base_url}/openapi.json", timeout=1).status_code == 200:
                 return sandbox
         except httpx.TransportError:
             time.sleep(0.1)
     sandbox.stop()
-    raise RuntimeError("sandbox did not start in 30 s")
+    raise RuntimeError(
+        f"qcvngen sandbox did not answer on port {port} within 30 s (a busy machine, or a port taken);"
+        f" run it by hand: {' '.join(args)}"
+    )
