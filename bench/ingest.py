@@ -28,7 +28,7 @@ def _records(reg: Any, prefix: str, count: int) -> list[dict[str, Any]]:
 def ingest(model_rate: float, batches: int = 10) -> str:
     from qcvn120_client import Client
     from qcvngen import load_spec
-    from sandbox_process import start_sandbox
+    from support.sandbox_process import start_sandbox
 
     reg, _ = load_spec(ROOT / "spec")
     assert reg is not None

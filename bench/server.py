@@ -114,17 +114,17 @@ def start_marked_sandbox(db: Path) -> Any:
     services template does once it passes the mark; a no-op when it already does)."""
     import subprocess
 
-    from sandbox_process import Sandbox, free_port
+    from support.sandbox_process import Sandbox, free_port
 
     port = free_port()
     mark = (
-        "import dataclasses, sys; from qcvngen.sandbox.runtime import generated_modules; "
-        "s = generated_modules().app.SERVICES; "
+        "import dataclasses, pathlib, sys; from qcvngen.sandbox.runtime import load; "
+        "s = load(pathlib.Path('spec')).services.SERVICES; "
         "s.update({k: dataclasses.replace(v, exact_on_strings=True) for k, v in s.items()}); "
         "from qcvngen.cli import main; main()"
     )
     args = [sys.executable, "-c", mark, "sandbox", "--port", str(port), "--db", str(db)]
-    env = {**os.environ, "QCVNGEN_GENERATED": str(ROOT / "generated"), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sandbox = Sandbox(process, port, db, args)
     for _ in range(300):
@@ -314,7 +314,7 @@ def memory_by_size(base: str, session: str, pid: int) -> list[list[str]]:
 
 
 def memory_series(scratch: Path) -> list[list[str]]:
-    from sandbox_process import start_sandbox
+    from support.sandbox_process import start_sandbox
 
     sandbox = start_sandbox(scratch / "memory.sqlite3")
     try:
@@ -326,7 +326,7 @@ def memory_series(scratch: Path) -> list[list[str]]:
 
 
 def main() -> None:
-    from sandbox_process import start_sandbox
+    from support.sandbox_process import start_sandbox
 
     if "--attack-only" in sys.argv:
         with tempfile.TemporaryDirectory(prefix="qcvngen-bench-") as scratch:

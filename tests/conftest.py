@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +10,10 @@ import pytest
 
 from qcvngen import build
 from qcvngen.pipeline import BuildResult
+from qcvngen.sandbox.runtime import Served
+from qcvngen.sandbox.runtime import load as load_served
 from qcvngen.writer import write
-
-ROOT = Path(__file__).resolve().parent.parent
-SPEC = ROOT / "spec"
-SAMPLES = ROOT.parent / "shared" / "qcvn120" / "samples"
+from support.paths import SPEC
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,17 +40,15 @@ def out_dir(result: BuildResult, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 @pytest.fixture(scope="session")
-def models(out_dir: Path) -> Iterator[Any]:
-    """The freshly generated ``qcvn120_client.models``, imported from the temp build."""
-    sys.path.insert(0, str(out_dir / "python"))
-    sys.path.insert(0, str(out_dir / "server"))
-    for name in [m for m in sys.modules if m.startswith(("qcvn120_client", "qcvn120_server"))]:
-        del sys.modules[name]
-    module = importlib.import_module("qcvn120_client.models")
-    assert Path(module.__file__ or "").is_relative_to(out_dir)
-    yield module
-    sys.path.remove(str(out_dir / "python"))
-    sys.path.remove(str(out_dir / "server"))
+def served(result: BuildResult) -> Served:
+    """The spec's packages as the sandbox imports them (one build; in-process sandboxes share it)."""
+    return load_served(SPEC, result)
+
+
+@pytest.fixture(scope="session")
+def models(served: Served) -> Any:
+    """The freshly generated ``qcvn120_client.models``, imported from the sandbox's build of spec/."""
+    return served.models
 
 
 @pytest.fixture(scope="session")
@@ -64,9 +58,11 @@ def bundle(result: BuildResult) -> dict[str, Any]:
     return dict(json.loads(result.files[PurePosixPath("jsonschema/qcvn120.schema.json")]))
 
 
-def copy_spec(dest: Path) -> Path:
-    import shutil
-
-    target = dest / "spec"
-    shutil.copytree(SPEC, target)
-    return target
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
+    """Say that the default run is the fast tier, and how to run the rest (never a silent skip)."""
+    deselected = len(terminalreporter.stats.get("deselected", []))
+    if config.getoption("markexpr") == "not slow" and deselected:
+        terminalreporter.write_line(
+            f"fast tier: {deselected} test(s) marked slow were not run; the full suite is"
+            ' `python -m pytest -m ""` (what .ci/run runs)'
+        )

@@ -11,7 +11,8 @@ import logging
 from typing import Any
 
 import pytest
-from fake_portal import FakePortal, serve
+
+from support.fake_portal import FakePortal, serve
 
 CANARY_NAME = "Nguyễn Canary Thị"
 CANARY_PHONE = "0912345678"
@@ -125,7 +126,7 @@ def test_async_client_keeps_the_record_too_and_learn_reports_the_contradiction(m
 
     import qcvn120_client
 
-    from conftest import ROOT
+    from support.paths import ROOT
 
     records = [faq(i) for i in range(8)]
     records[3]["TRANGTHAI"] = "chua-tra-loi"

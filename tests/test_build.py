@@ -11,10 +11,10 @@ from pathlib import Path, PurePosixPath
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT, SPEC
 from qcvngen.cli import app
 from qcvngen.pipeline import BuildResult
 from qcvngen.writer import OUTPUT_MARKER, OutputError, check_path, compare, write
+from support.paths import ROOT, SPEC
 
 
 def tree_digest(root: Path) -> str:
@@ -36,6 +36,7 @@ def run_build(out: Path, cwd: Path, env_extra: dict[str, str]) -> None:
     )
 
 
+@pytest.mark.slow
 def test_builds_are_byte_identical_across_hash_seeds_timezones_locales_and_cwd(tmp_path: Path) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
     (tmp_path / "elsewhere").mkdir()
@@ -122,6 +123,7 @@ def test_user_mistakes_get_messages_not_tracebacks(tmp_path: Path) -> None:
     assert blocked.exit_code == 2 and "Traceback" not in blocked.output
 
 
+@pytest.mark.slow
 def test_builds_from_the_bundled_spec_outside_a_checkout(tmp_path: Path) -> None:
     out = tmp_path / "generated"
     subprocess.run(
@@ -134,6 +136,7 @@ def test_builds_from_the_bundled_spec_outside_a_checkout(tmp_path: Path) -> None
     assert (out / "openapi" / "openapi.json").is_file()
 
 
+@pytest.mark.slow
 def test_generator_passes_mypy_strict() -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", "/dev/null", "generator/qcvngen"],
@@ -146,6 +149,7 @@ def test_generator_passes_mypy_strict() -> None:
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
+@pytest.mark.slow
 def test_every_generated_python_file_is_exactly_what_black_writes(result: BuildResult) -> None:
     from qcvngen.formatter import format_with_black
 

@@ -223,8 +223,8 @@ def test_one_source_is_copied_into_both_generated_packages() -> None:
 
 def test_a_real_sandbox_run_with_canary_personal_data_leaves_none_in_the_capture(tmp_path: Path) -> None:
     """Push and pull canary personal data through the real sandbox; capture every exchange."""
-    from sandbox_process import start_sandbox
-    from test_sandbox import opencps_dossier
+    from support.portal_calls import opencps_dossier
+    from support.sandbox_process import start_sandbox
 
     password, madonvi = "CANARY-PW-51c9", "000.00.00.G05"
     personal = {"ChuHoSo": "CANARY Lò Thị Bí Mật", "SoDienThoai": "0988777666", "Email": "canary.kin@example.invalid"}

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from test_capture_client import MADONVI, PASSWORD, USER, canary_dossier, settings
 
-from conftest import ROOT
 from qcvngen.runtime.shared import capture
-from sandbox_process import start_sandbox
+from support.paths import ROOT
+from support.sandbox_process import start_sandbox
 
 
 def _line(n: int) -> dict[str, Any]:

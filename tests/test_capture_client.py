@@ -17,9 +17,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import ROOT
-from sandbox_process import Sandbox, start_sandbox
-from test_sandbox import opencps_dossier
+from support.paths import ROOT
+from support.portal_calls import opencps_dossier
+from support.sandbox_process import Sandbox, start_sandbox
+
+# Full suite only (`pytest -m ""`, .ci/run): canary runs of the generated client against a real sandbox process.
+pytestmark = pytest.mark.slow
 
 USER, PASSWORD, MADONVI = "h11-user", "h11-Password-9", "000.00.00.G05"
 NAME = "Trịnh Thị Xuyến Canary"

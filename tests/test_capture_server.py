@@ -36,8 +36,8 @@ from test_capture_client import (
     settings,
 )
 
-from conftest import ROOT
-from sandbox_process import Sandbox, free_port, start_sandbox
+from support.paths import ROOT
+from support.sandbox_process import Sandbox, free_port, start_sandbox
 
 SCHEMA = json.loads((ROOT / "docs" / "capture.schema.json").read_text(encoding="utf-8"))
 UNKNOWN_KEY = "SoBienNhanGiay"

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT, SPEC
 from qcvngen import payloads
 from qcvngen.cli import Exit, app
 from qcvngen.suggest import closest, did_you_mean
-from sandbox_process import start_sandbox
+from support.paths import ROOT, SPEC
+from support.sandbox_process import start_sandbox
 
 
 def run(args: list[str], stdin: str | None = None) -> tuple[int, str, str]:
@@ -192,6 +192,7 @@ def test_a_malformed_account_is_a_usage_error_that_never_shows_the_password(acco
     assert "secret" not in out + err and "sec\\ret" not in out + err
 
 
+@pytest.mark.slow
 def test_conformance_logs_in_to_a_real_sandbox_with_a_hard_password(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from qcvngen.examples import example_record
 from qcvngen.pipeline import BuildResult
-from sandbox_process import free_port
+from support.sandbox_process import free_port
 
 LIMIT = 1024 * 1024
 Reply = tuple[int, dict[str, str], bytes]
@@ -98,6 +98,7 @@ def stacked() -> bytes:
     return data
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/auth", "/integration"])
 def test_stacked_gzip_is_refused_within_a_small_multiple_of_the_limit(
     qc: Any, hostile: Hostile, stacked: bytes, path: str

@@ -19,8 +19,11 @@ import pytest
 import trustme
 import uvicorn
 
-from sandbox_process import Sandbox, free_port, start_sandbox, view
-from test_sandbox import MADONVI, opencps_dossier
+from support.portal_calls import MADONVI, opencps_dossier
+from support.sandbox_process import Sandbox, free_port, start_sandbox, view
+
+# Full suite only (`pytest -m ""`, .ci/run): TLS, resets and slow drips against real servers.
+pytestmark = pytest.mark.slow
 
 
 class FaultProxy:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# Full suite only (`pytest -m ""`, .ci/run): fresh virtual environments and mypy over the built packages.
+pytestmark = pytest.mark.slow
+
 
 def test_client_installs_alone_in_a_fresh_venv(out_dir: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from conftest import ROOT
 from qcvngen.formatter import format_files
 from qcvngen.pipeline import BuildResult
 from qcvngen.targets.common import RUNTIME
+from support.paths import ROOT
 
 RUNTIME_CLIENT = RUNTIME / "client"
 LIMIT = 1024 * 1024
@@ -100,6 +100,7 @@ def _stacked_gzip(size: int, layers: int) -> bytes:
     return data
 
 
+@pytest.mark.slow
 def test_stacked_gzip_bomb_is_stopped_while_decoding(rt: Any) -> None:
     bomb = _stacked_gzip(256 * 1024**2, 3)  # 256 MiB of zeros in under 2 KB
     assert len(bomb) < 2000

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox_process import Sandbox, free_port, start_sandbox, view
-from test_sandbox import opencps_dossier
+from support.portal_calls import opencps_dossier
+from support.sandbox_process import Sandbox, free_port, start_sandbox, view
 
 USER, PASSWORD, MADONVI = "h5-user", "h5-Password-9", "000.00.00.G05"
 OTHER = ("h5-other", "h5-Other-9", "000.00.00.H22")

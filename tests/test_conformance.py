@@ -15,12 +15,14 @@ import pytest
 import uvicorn
 from pydantic import Field
 
-from conftest import ROOT
 from qcvngen.conformance import run, vectors
 from qcvngen.pipeline import BuildResult
-from sandbox_process import free_port, start_sandbox
+from qcvngen.sandbox.runtime import Served
+from support.paths import ROOT, SPEC
+from support.sandbox_process import free_port, start_sandbox
 
 
+@pytest.mark.slow
 def test_the_sandbox_passes_every_vector(tmp_path: Path) -> None:
     sandbox = start_sandbox(tmp_path / "state.sqlite3")
     try:
@@ -71,10 +73,11 @@ def test_vectors_cite_table_and_row_and_break_one_rule_each(result: BuildResult)
 
 
 @pytest.fixture()
-def lenient_sandbox(models: Any) -> Iterator[str]:
+def lenient_sandbox(served: Served) -> Iterator[str]:
     """The sandbox with one rule switched off: Table 2's NgayTiepNhan accepts any string."""
     from qcvngen.sandbox import create_sandbox_app
-    from qcvngen.sandbox.runtime import generated_modules
+
+    models: Any = served.models
 
     class LenientRecord(models.DongBoHoSoMCRecord):  # type: ignore[misc]
         ngay_tiep_nhan: Annotated[str, Field(alias="NgayTiepNhan")]
@@ -85,10 +88,10 @@ def lenient_sandbox(models: Any) -> Iterator[str]:
     namespace = {**vars(models), "LenientRecord": LenientRecord, "Annotated": Annotated, "Field": Field}
     LenientRecord.model_rebuild(_types_namespace=namespace)
     LenientRequest.model_rebuild(_types_namespace=namespace)
-    services = generated_modules().app.SERVICES
+    services = served.services.SERVICES
     original = services["DongBoHoSoMC"]
     services["DongBoHoSoMC"] = type(original)(original.name, original.endpoint, original.method, LenientRequest)
-    app, _ = create_sandbox_app(":memory:")
+    app, _ = create_sandbox_app(":memory:", spec=SPEC)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -132,12 +135,12 @@ def sandbox_reading_python_names(models: Any, monkeypatch: pytest.MonkeyPatch) -
     mistake of issue 18: ``ma_ho_so`` on the wire taken for ``MaHoSo``."""
     import importlib
 
-    from qcvngen.sandbox import create_sandbox_app
-    from qcvngen.sandbox.runtime import generated_modules
+    from qcvngen.sandbox import create_sandbox_app, runtime
 
-    contract = importlib.import_module(f"{generated_modules().app.__package__}.contract")
+    served = runtime.load(SPEC)  # what create_sandbox_app serves: the same build, imported once
+    contract = importlib.import_module(f"{served.services.__package__}.contract")
     monkeypatch.setattr(contract, "from_wire", lambda model, body: model.model_validate(body))
-    app, _ = create_sandbox_app(":memory:")
+    app, _ = create_sandbox_app(":memory:", spec=SPEC)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -62,8 +62,8 @@ from qcvngen.examples import example_record, example_request
 from qcvngen.payloads import PayloadValidator, wire_reading
 from qcvngen.pipeline import BuildResult
 from qcvngen.wirejson import NotWireJson
-from sandbox_process import free_port
-from system_packages import Need, provide
+from support.sandbox_process import free_port
+from support.system_packages import Need, provide
 
 MADONVI = "000.00.00.G05"
 TOKEN = "differential-session"

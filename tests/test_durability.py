@@ -13,11 +13,15 @@ import time
 from pathlib import Path, PurePosixPath
 
 import httpx
+import pytest
 
-from conftest import ROOT
 from qcvngen.writer import write
-from sandbox_process import start_sandbox, view_all
-from test_sandbox import MADONVI, login, opencps_dossier
+from support.paths import ROOT
+from support.portal_calls import MADONVI, login, opencps_dossier
+from support.sandbox_process import start_sandbox, view_all
+
+# Full suite only (`pytest -m ""`, .ci/run): processes killed mid-write and mid-push, many times over.
+pytestmark = pytest.mark.slow
 
 WRITER = """
 import json, sys

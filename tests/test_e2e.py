@@ -12,7 +12,7 @@ import pytest
 
 from qcvngen.examples import example_record
 from qcvngen.pipeline import BuildResult
-from sandbox_process import Sandbox, start_sandbox, view
+from support.sandbox_process import Sandbox, start_sandbox, view
 
 USER, PASSWORD, MADONVI = "e2e-user", "CANARY-PASSWORD-7f3e", "000.00.00.H22"
 PERSONAL = {

@@ -26,10 +26,10 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT
-from node_tools import bin_path, npm_folder
-from sandbox_process import Sandbox, start_sandbox
-from test_sandbox import opencps_dossier
+from support.node_tools import bin_path, npm_folder
+from support.paths import ROOT
+from support.portal_calls import opencps_dossier
+from support.sandbox_process import Sandbox, start_sandbox
 
 DOCS = ROOT / "generated" / "openapi"
 SERVICES = DOCS / "services"
@@ -367,7 +367,7 @@ def stubs(models: Any, out_dir: Path) -> Iterator[str]:
 
     import uvicorn
 
-    from sandbox_process import free_port
+    from support.sandbox_process import free_port
 
     sys.path.insert(0, str(out_dir / "server"))
     server_package = importlib.import_module("qcvn120_server")

@@ -40,8 +40,11 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ROOT, SPEC
-from sandbox_process import Sandbox, start_sandbox, view
+from support.paths import ROOT, SPEC
+from support.sandbox_process import Sandbox, start_sandbox, view
+
+# Full suite only (`pytest -m ""`, .ci/run): schemathesis and the negative matrix against the running sandbox.
+pytestmark = pytest.mark.slow
 
 INJECT_ENV = "QCVNGEN_HOSTILE_INJECT"
 

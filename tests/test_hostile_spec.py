@@ -1,7 +1,7 @@
 """Hostile spec text cannot change the meaning of anything qcvngen generates.
 
 RELIABILITY-MATRIX B1, B2, B3, B7, B12 and A1–A6, A8. A corpus of ≥ 200 hostile strings
-(tests/hostile/corpus.py) goes into every string-bearing position of the DSL (tests/hostile/plan.py).
+(tests/support/hostile/corpus.py) goes into every string-bearing position of the DSL (tests/support/hostile/plan.py).
 Each spec is either refused with ``file:line:col`` diagnostics, or it builds and then every
 generated ``.py`` parses with the benign build's AST shape (constants masked), imports under an
 audit hook without side effects, every JSON file parses with the benign shape, every Markdown page
@@ -40,16 +40,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from conftest import SPEC
-from hostile import checks
-from hostile.corpus import PAYLOADS
-from hostile.plan import NAME_SINKS, TEXT_SINKS, Placement, apply, probe_trees, rename, skeleton, spread
-from hostile.runner import ProbeReport, Report, run_case, run_probe, signatures
-from hostile.specio import Plain, Tree, load_tree, write_tree, yaml_quote
 from qcvngen import build, naming, render
 from qcvngen.cli import app
 from qcvngen.loader import MAX_FILE_BYTES, load_text
 from qcvngen.pipeline import load_spec
+from support.hostile import checks
+from support.hostile.corpus import PAYLOADS
+from support.hostile.plan import BUILDS, NAME_SINKS, TEXT_SINKS, Placement, apply, probe_trees, rename, skeleton, spread
+from support.hostile.runner import ProbeReport, Report, run_case, run_probe, signatures
+from support.hostile.specio import Plain, Tree, load_tree, write_tree, yaml_quote
+from support.paths import SPEC
+
+# Full suite only (`pytest -m ""`, .ci/run): every payload in every spec position: dozens of full builds.
+pytestmark = pytest.mark.slow
 
 FULL = os.environ.get("QCVNGEN_FULL") == "1"
 FIGURES: dict[str, Any] = {}
@@ -63,16 +66,24 @@ DROPPED_SINKS: dict[str, str] = {}
 KNOWN_NAME_GAPS: dict[tuple[str, str], str] = {}
 
 
-# -- the campaign: every grouped build and probe, run once per session on all CPUs -------------------------
+# -- the campaign: planned once per session; its builds run in the tests, on all CPUs ----------------------
+
+# Text builds per test: one per CPU of a 2-core machine, so no test holds minutes of work and a
+# failure names its part of the campaign.
+TEXT_CHUNK = 2
 
 
 @dataclass(repr=False)
 class Campaign:
+    """The plan (which payload goes where) and the benign build's signatures; the tests that run
+    the builds keep their reports here for the summary."""
+
     accepted: list[tuple[str, str]]
     refused: list[tuple[str, str]]
     skeleton: Tree
-    baseline_problems: list[str]
     pairs: set[tuple[str, str]]
+    builds: list[list[Placement]] = field(default_factory=list)
+    baseline_names: dict[str, Any] = field(default_factory=dict)
     text: list[Report] = field(default_factory=list)
     probes: list[ProbeReport] = field(default_factory=list)
     renames: list[Report] = field(default_factory=list)
@@ -290,6 +301,7 @@ def skeleton_tree() -> Tree:
 
 @pytest.fixture(scope="session")
 def campaign(skeleton_tree: Tree) -> Campaign:
+    """The plan and the benign build only (seconds): the builds run in the tests that check them."""
     started = time.perf_counter()
     accepted, refused = split_payloads()
     skel: Tree = dict(skeleton_tree)  # a plain dict: it is pickled to the workers
@@ -297,38 +309,23 @@ def campaign(skeleton_tree: Tree) -> Campaign:
         write_tree(skel, Path(tmp) / "spec")
         benign = build(Path(tmp) / "spec")
     assert benign.ok, [str(d) for d in benign.diagnostics]
-    baseline, baseline_names = signatures(benign.files), signatures(benign.files, names=True)
     plan = spread(TEXT_SINKS, skel, accepted, skip=frozenset(KNOWN_TEXT_CRASHES))
-    ident_tree, groups = identifier_tree(skel)
-    validate = identifier_payloads(groups)
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = [
-        (run_case, ("skeleton", skel, [], baseline), {})
-    ]
-    calls += [
-        (run_case, (f"text-{b}", apply(skel, placements), placements, baseline), {})
-        for b, placements in enumerate(plan.builds)
-    ]
-    calls.append((run_case, ("identifiers", ident_tree, [], None), {"validate": validate}))
-    probe_calls: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = [
-        (run_probe, (f"{sink.name}#{i}", tree, placements), {})
-        for sink in NAME_SINKS
-        for i, (tree, placements) in enumerate(probe_trees(sink, skel, accepted))
-    ]
+    result = Campaign(accepted, refused, skel, plan.pairs, builds=list(plan.builds))
+    result.baseline, result.baseline_names = signatures(benign.files), signatures(benign.files, names=True)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _in_pool(campaign: Campaign, calls: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]]) -> list[Any]:
+    """``calls`` on all CPUs (a fresh pool per test); their time is added to the campaign's."""
+    started = time.perf_counter()
     pool = _pool()
     try:
-        results = _run_all(pool, calls + probe_calls)
-        reports, probes = results[: len(calls)], results[len(calls) :]
-        result = Campaign(
-            accepted, refused, skel, reports[0].problems + ([reports[0].error] if reports[0].error else []), plan.pairs
-        )
-        result.text, result.identifiers, result.probes = reports[1:-1], reports[-1], probes
-        result.baseline = baseline
-        _build_accepted_names(pool, result, probes, baseline_names)
+        return _run_all(pool, calls)
     finally:
         if pool is not None:
             pool.shutdown()
-    result.seconds = time.perf_counter() - started
-    return result
+        campaign.seconds += time.perf_counter() - started
 
 
 def _build_accepted_names(
@@ -440,37 +437,49 @@ def test_every_text_position_takes_every_payload(campaign: Campaign) -> None:
     labels = {label for label, _ in campaign.accepted}
     missing = {(s, p) for s in sinks for p in labels} - campaign.pairs - set(KNOWN_TEXT_CRASHES)
     assert not missing, sorted(missing)[:10]
-    FIGURES.update(text_sinks=len(sinks), text_pairs=len(campaign.pairs), text_builds=len(campaign.text))
+    FIGURES.update(text_sinks=len(sinks), text_pairs=len(campaign.pairs), text_builds=len(campaign.builds))
 
 
 def test_benign_skeleton_passes_every_check(campaign: Campaign) -> None:
-    assert not campaign.baseline_problems
+    report = _in_pool(campaign, [(run_case, ("skeleton", campaign.skeleton, [], campaign.baseline), {})])[0]
+    assert not report.problems and not report.error, report.problems + [report.error]
 
 
-def test_hostile_text_builds_with_the_benign_shape_and_no_side_effects(campaign: Campaign) -> None:
-    failures = _failures(campaign.text)
+def _add_figures(**counts: int) -> None:
+    for key, value in counts.items():
+        FIGURES[key] = FIGURES.get(key, 0) + value
+
+
+@pytest.mark.parametrize(
+    "first", range(0, BUILDS, TEXT_CHUNK), ids=lambda first: f"builds-{first}-{first + TEXT_CHUNK - 1}"
+)
+def test_hostile_text_builds_with_the_benign_shape_and_no_side_effects(campaign: Campaign, first: int) -> None:
+    """These builds of the campaign: the benign shape, no side effect, and every text shows up (no
+    text position silently drops its text; regulation notes reach the docs)."""
+    chosen = list(enumerate(campaign.builds))[first : first + TEXT_CHUNK]
+    assert chosen, f"the plan has {len(campaign.builds)} builds, fewer than plan.BUILDS = {BUILDS}"
+    calls: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = [
+        (run_case, (f"text-{b}", apply(campaign.skeleton, placements), placements, campaign.baseline), {})
+        for b, placements in chosen
+    ]
+    reports: list[Report] = _in_pool(campaign, calls)
+    campaign.text += reports
+    failures = _failures(reports)
     assert not failures, "\n".join(failures[:40])
-    for report in campaign.text:
+    for report in reports:
         assert report.stats["modules_imported"] >= 3, report.label
-    FIGURES.update(
-        placements=sum(r.stats["placements"] for r in campaign.text),
-        py_files_checked=sum(r.stats["py_files"] for r in campaign.text),
-        json_files_checked=sum(r.stats["json_files"] for r in campaign.text),
-        md_files_checked=sum(r.stats["md_files"] for r in campaign.text),
-        md_tables_checked=sum(r.stats["md_tables"] for r in campaign.text),
-        imports=sum(1 for r in campaign.text if r.stats.get("modules_imported")),
-    )
-
-
-def test_no_text_position_silently_drops_its_text(campaign: Campaign) -> None:
-    absent = {(sink, labels) for report in campaign.text for sink, labels in report.absent if sink not in DROPPED_SINKS}
-    assert not absent, sorted(absent)[:20]
-    dropped = {sink for report in campaign.text for sink, _ in report.absent}
+    absent = {(sink, labels) for report in reports for sink, labels in report.absent if sink not in DROPPED_SINKS}
+    assert not absent, f"text positions whose text is missing from the output: {sorted(absent)[:20]}"
+    dropped = {sink for report in reports for sink, _ in report.absent}
     assert dropped <= set(DROPPED_SINKS)
-
-
-def test_regulation_notes_reach_the_docs(campaign: Campaign) -> None:
-    assert not any(sink in DROPPED_SINKS for report in campaign.text for sink, _ in report.absent)
+    _add_figures(
+        placements=sum(r.stats["placements"] for r in reports),
+        py_files_checked=sum(r.stats["py_files"] for r in reports),
+        json_files_checked=sum(r.stats["json_files"] for r in reports),
+        md_files_checked=sum(r.stats["md_files"] for r in reports),
+        md_tables_checked=sum(r.stats["md_tables"] for r in reports),
+        imports=sum(1 for r in reports if r.stats.get("modules_imported")),
+    )
 
 
 def test_a_code_value_of_superscript_digits_builds(skeleton_tree: Tree) -> None:
@@ -564,6 +573,7 @@ print("done")
 _LINEAR_LOAD = """
 import sys, json
 from qcvngen.loader import load_text
+
 doc, problems = load_text("v: " + json.loads(sys.stdin.read()) + "\\n", "t.yaml")
 assert doc is not None or problems
 print("done")
@@ -594,6 +604,20 @@ def test_long_plain_scalars_load_in_linear_time(name: str) -> None:
 
 
 def test_hostile_names_and_references_are_refused_or_build_safely(campaign: Campaign) -> None:
+    probe_calls: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = [
+        (run_probe, (f"{sink.name}#{i}", tree, placements), {})
+        for sink in NAME_SINKS
+        for i, (tree, placements) in enumerate(probe_trees(sink, campaign.skeleton, campaign.accepted))
+    ]
+    started = time.perf_counter()
+    pool = _pool()
+    try:
+        campaign.probes = _run_all(pool, probe_calls)
+        _build_accepted_names(pool, campaign, campaign.probes, campaign.baseline_names)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+        campaign.seconds += time.perf_counter() - started
     failures = [f"{p.label}: crashed:\n{p.error}" for p in campaign.probes if p.error]
     failures += [f"{p.label}: diagnostic without file:line:col: {m}" for p in campaign.probes for m in p.malformed]
     roles = {sink.name: sink.role for sink in NAME_SINKS}
@@ -704,8 +728,13 @@ def test_naming_helpers_find_every_clash() -> None:
 
 
 def test_identifiers_become_safe_python_names_with_the_wire_name_as_alias(campaign: Campaign) -> None:
-    report = campaign.identifiers
-    assert report is not None
+    ident_tree, groups = identifier_tree(campaign.skeleton)
+    call: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]] = (
+        run_case,
+        ("identifiers", ident_tree, [], None),
+        {"validate": identifier_payloads(groups)},
+    )
+    report = campaign.identifiers = _in_pool(campaign, [call])[0]
     assert not _failures([report]), _failures([report])
     validated = {cls: (attrs, dumped) for cls, attrs, dumped in report.facts["validated"]}
     kinds = {

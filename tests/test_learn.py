@@ -12,10 +12,10 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from conftest import SPEC, copy_spec
 from qcvngen.cli import app
 from qcvngen.pipeline import build
 from qcvngen.runtime.client import capture
+from support.paths import SPEC, copy_spec
 
 # Values of the answers: none of them may reach learn's output or the spec it writes.
 CANARIES = [

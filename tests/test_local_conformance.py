@@ -23,10 +23,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from conftest import ROOT
 from qcvngen.conformance import local_vectors, run_local, summary
 from qcvngen.pipeline import BuildResult
-from sandbox_process import free_port
+from support.paths import ROOT
+from support.sandbox_process import free_port
 
 MADONVI = "000.00.00.H22"
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import uvicorn
 
-from sandbox_process import free_port
+from support.sandbox_process import free_port
 
 
 @pytest.fixture()

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from qcvngen.runtime.server.throttle import LoginThrottle
-from sandbox_process import Sandbox, start_sandbox
+from support.sandbox_process import Sandbox, start_sandbox
 
 DAY = 24 * 3600.0
 

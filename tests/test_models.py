@@ -12,10 +12,10 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-import samples
 from qcvngen import naming
 from qcvngen.examples import example_record, example_request
 from qcvngen.pipeline import BuildResult
+from support import samples
 
 
 def errors_of(model: Any, data: Any) -> list[tuple[tuple[Any, ...], str]]:
@@ -228,6 +228,7 @@ def test_a_wire_name_named_differently_in_two_records_keeps_both_names(result: B
     assert "ma_linh_vuc:" in other_class
 
 
+@pytest.mark.slow
 def test_generated_package_passes_mypy_strict(out_dir: Path) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", "/dev/null", "qcvn120_client"],

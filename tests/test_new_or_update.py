@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fake_portal import FakePortal, serve
 
-from sandbox_process import start_sandbox
-from test_sandbox import MADONVI, opencps_dossier
+from support.fake_portal import FakePortal, serve
+from support.portal_calls import MADONVI, opencps_dossier
+from support.sandbox_process import start_sandbox, view_all
 
 
 class SilentPortal:
@@ -116,7 +116,7 @@ def test_two_clients_new_or_update_the_same_dossiers_at_once(tmp_path: Any, mode
                 thread.start()
             for thread in threads:
                 thread.join(timeout=60)
-        dossiers = httpx.get(f"{sandbox.base_url}/sandbox/api/dossiers").json()["dossiers"]
+        dossiers = view_all(sandbox.base_url, "/sandbox/api/dossiers", "dossiers")
     finally:
         for portal in clients:
             portal.close()

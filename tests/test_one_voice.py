@@ -23,7 +23,7 @@ from test_wire_names import name_cases
 
 from qcvngen.examples import example_request
 from qcvngen.pipeline import BuildResult
-from sandbox_process import free_port
+from support.sandbox_process import free_port
 
 __all__ = ["server_url"]  # the differential test's server (every service exact_on_strings)
 

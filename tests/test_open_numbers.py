@@ -23,7 +23,7 @@ import uvicorn
 
 from qcvngen.examples import example_request
 from qcvngen.pipeline import BuildResult
-from sandbox_process import free_port
+from support.sandbox_process import free_port
 
 MADONVI = "000.00.00.G05"
 KEPT = {"SoLon": "1e308", "AmKhong": "-0.0", "MotPhanMuoi": "0.1", "NamChamKhong": "5.0", "Dai": "1" * 40}

@@ -16,13 +16,13 @@ from pathlib import Path, PurePosixPath
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT, SPEC, copy_spec
 from qcvngen import safefs
 from qcvngen.cli import app
 from qcvngen.fastcheck import is_fresh, record
 from qcvngen.loader import MAX_FILE_BYTES, load_file
 from qcvngen.resources import templates_dir
 from qcvngen.writer import OUTPUT_MARKER, OUTPUT_MARKER_TEXT, STAGING_MARKER, OutputError, claim, compare, write
+from support.paths import ROOT, SPEC, copy_spec
 
 SAFETY_NET = 300  # seconds; a hang fails the test instead of the whole run, nothing asserts on time
 SPARSE = 200 * 1024 * 1024

@@ -12,10 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ROOT
-from sandbox_process import Sandbox, start_sandbox, view
-
-MADONVI = "000.00.00.G05"
+from support.paths import ROOT, SPEC
+from support.portal_calls import MADONVI, login, opencps_dossier
+from support.sandbox_process import Sandbox, start_sandbox, view
 
 
 @pytest.fixture(scope="module")
@@ -29,53 +28,6 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     )
     yield running
     running.stop()
-
-
-def login(base: str, username: str = "opencps", password: str = "secret-pw") -> str:
-    reply = httpx.post(f"{base}/auth", json={"username": username, "password": password}).json()
-    assert reply["error_code"] == "0"
-    return str(reply["session"])
-
-
-def opencps_dossier(ma_ho_so: str) -> dict[str, Any]:
-    """A DongBoHoSoMC record shaped like OpenCPS sends it: every value a string, "" for absent dates."""
-    return {
-        "MaHoSo": ma_ho_so,
-        "MaTTHC": "1.001193.000.00.00.H99",
-        "TenTTHC": "Đăng ký khai sinh",
-        "MaLinhVuc": "G06-TP01",
-        "TenLinhVuc": "Hộ tịch",
-        "ChuHoSo": "Nguyễn Văn An",
-        "LoaiDoiTuong": "1",
-        "MaDoiTuong": "",
-        "ThongTinKhac": "",
-        "Email": "an.nguyen@example.invalid",
-        "Fax": "",
-        "SoDienThoai": "0912345678",
-        "TrichYeuHoSo": "Đăng ký khai sinh cho con",
-        "NgayTiepNhan": "20240105083000",
-        "NgayHenTra": "",
-        "TrangThaiHoSo": "2",
-        "NgayTra": "",
-        "ThongTinTra": "",
-        "HinhThuc": "0",
-        "NgayKetThucXuLy": "",
-        "DonViXuLy": "UBND xã Yên Phú",
-        "GhiChu": "",
-        "TaiLieuNop": [
-            {
-                "TepDinhKemId": "1",
-                "TenTepDinhKem": "to-khai.pdf",
-                "IsDeleted": "False",
-                "MaThanhPhanHoSo": "GT01",
-                "DuongDanTaiTepTin": "https://example.invalid/f/1",
-            }
-        ],
-        "DanhSachLePhi": [],
-        "DanhSachTepDinhKemKhac": [],
-        "DanhSachHoSoBoSung": [],
-        "DanhSachGiayToKetQua": [],
-    }
 
 
 def call(base: str, body: dict[str, Any], endpoint: str = "/integration") -> httpx.Response:
@@ -257,6 +209,7 @@ def test_wrong_endpoint_wrong_unit_and_bad_login(sandbox: Sandbox) -> None:
     assert httpx.get(f"{base}/integration").status_code == 405
 
 
+@pytest.mark.slow
 def test_sessions_expire_and_state_survives_a_kill(tmp_path: Path) -> None:
     db = tmp_path / "state.sqlite3"
     first = start_sandbox(db, "--session-ttl", "1")
@@ -295,6 +248,7 @@ def test_sessions_expire_and_state_survives_a_kill(tmp_path: Path) -> None:
         second.stop()
 
 
+@pytest.mark.slow
 def test_accounts_can_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QCVNGEN_SANDBOX_ACCOUNTS", f"envuser:env-secret:{MADONVI}")
     running = start_sandbox(tmp_path / "state.sqlite3")
@@ -420,27 +374,25 @@ def test_unknown_keys_are_masked_in_views_like_personal_data(sandbox: Sandbox) -
 
 
 def in_process_portal(accounts: list[Any]) -> Any:
-    from qcvngen.sandbox.app import load_seed
-    from qcvngen.sandbox.portal import SandboxPortal
+    from qcvngen.sandbox import seed
+    from qcvngen.sandbox.portal import build_portal
+    from qcvngen.sandbox.runtime import load
     from qcvngen.sandbox.store import Store
 
-    return SandboxPortal(Store(":memory:"), accounts, load_seed(), max_sessions_per_account=3)
+    return build_portal(load(SPEC), Store(":memory:"), accounts, seed.load(), max_sessions_per_account=3)
 
 
 def context_for(portal: Any, session: str) -> Any:
-    from qcvngen.sandbox.runtime import generated_modules
-
     account = portal.account_for_session(session)
     assert account is not None
-    return generated_modules().handler.CallContext(account=account, endpoint="integration", dstcode=None)
+    return portal.served.call_context(account=account, endpoint="integration", dstcode=None)
 
 
 def test_the_store_refuses_a_number_it_could_not_keep_as_sent() -> None:
     from qcvngen.sandbox import Credentials
-    from qcvngen.sandbox.runtime import generated_modules
 
-    generated = generated_modules()
     portal = in_process_portal([Credentials("u", "p", MADONVI)])
+    generated = portal.served
     context = context_for(portal, portal.login("u", "p"))
     base = {"session": "s", "madonvi": MADONVI, "service": "DongBoHoiDap"}
     record = {"HOIDAPID": "1", "NOIDUNG": "Câu hỏi", "MADONVI": MADONVI}

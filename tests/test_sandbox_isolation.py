@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ROOT, SPEC
 from qcvngen.examples import example_record
 from qcvngen.pipeline import load_spec
-from sandbox_process import Sandbox, start_sandbox, view
+from support.paths import ROOT, SPEC
+from support.sandbox_process import Sandbox, start_sandbox, view
 
 # Unit A's password holds every character the text form must escape, and Vietnamese in NFC.
 UNIT_A = ("unit-a", "mật:khẩu,A#1\\x", "000.00.00.G05")
@@ -180,6 +180,7 @@ def check_views(base: str, reg: Any, unit_a: str, unit_b: str) -> None:
     assert f'ISO-1 <span class="muted">· {unit_a}' in page and f'ISO-1 <span class="muted">· {unit_b}' in page
 
 
+@pytest.mark.slow
 def test_sessions_end_when_their_account_changes_and_are_bounded_per_account(tmp_path: Path) -> None:
     db = tmp_path / "state.sqlite3"
     accounts = tmp_path / "accounts.json"

@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import SPEC
-from sandbox_process import VIEW_TOKEN, Sandbox, start_sandbox, view
-from test_sandbox import login, opencps_dossier
+from support.paths import SPEC
+from support.portal_calls import login, opencps_dossier
+from support.sandbox_process import VIEW_TOKEN, Sandbox, start_sandbox, view
 
 MADONVI = "000.00.00.G05"
 OTHER = "000.00.00.H22"
@@ -141,7 +141,7 @@ def test_a_view_reads_the_same_rows_whatever_the_store_holds(tmp_path: Path) -> 
     from qcvngen.sandbox import create_sandbox_app
     from qcvngen.sandbox.accounts import Credentials
     from qcvngen.sandbox.store import Store
-    from sandbox_process import free_port
+    from support.sandbox_process import free_port
 
     read: list[int] = []
     original = Store.query
@@ -213,11 +213,12 @@ def test_sigterm_ends_the_sandbox_with_views_in_flight(tmp_path: Path) -> None:
 
 
 def test_masking_comes_from_the_served_spec_not_the_working_folder(tmp_path: Path) -> None:
-    """A ./spec where nothing is personal changes nothing: the served document's x-pii marks count."""
+    """A ./spec where nothing is personal changes nothing while the sandbox serves another spec
+    (``--spec``): what is personal is the served spec's ``pii``, never the working folder's."""
     shutil.copytree(SPEC, tmp_path / "spec")
     for table in (tmp_path / "spec" / "tables").glob("*.yaml"):
         table.write_text(table.read_text(encoding="utf-8").replace("pii: true", "pii: false"), encoding="utf-8")
-    running = start_sandbox(tmp_path / "state.sqlite3", cwd=tmp_path)
+    running = start_sandbox(tmp_path / "state.sqlite3", "--spec", str(SPEC), cwd=tmp_path)
     try:
         _push(running.base_url, login(running.base_url, "sandbox", "sandbox"), MADONVI, ["MASK-1"])
         shown = view(f"{running.base_url}/sandbox/api/dossiers").json()["dossiers"][0]["record"]

@@ -1,7 +1,7 @@
 """docs/deploy.md's nginx example: it matches the app's defaults, nginx accepts it, and it serves.
 
 The structural check always runs; `nginx -t` and the real proxy run in the nginx this machine has,
-or installs for the run (tests/system_packages.py: as root with apt-get, else a clear failure).
+or installs for the run (tests/support/system_packages.py: as root with apt-get, else a clear failure).
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ROOT
 from qcvngen.runtime.server import limits, serving
-from sandbox_process import Sandbox, free_port, start_sandbox
-from system_packages import Need, provide
+from support.paths import ROOT
+from support.sandbox_process import Sandbox, free_port, start_sandbox
+from support.system_packages import Need, provide
+
+# Full suite only (`pytest -m ""`, .ci/run): a real nginx in front of the generated server.
+pytestmark = pytest.mark.slow
 
 DEPLOY = ROOT / "docs" / "deploy.md"
 
@@ -245,7 +248,6 @@ def test_serving_run_with_workers_forks_guarded_workers_and_stops_them(tmp_path:
 
 
 def test_the_sandbox_on_a_busy_port_says_so_in_one_line_and_exits_2(tmp_path: Path) -> None:
-    import os
     import socket
     import sys
 
@@ -261,7 +263,6 @@ def test_the_sandbox_on_a_busy_port_says_so_in_one_line_and_exits_2(tmp_path: Pa
             timeout=120,
             check=False,
             cwd=tmp_path,
-            env={**os.environ, "QCVNGEN_GENERATED": str(ROOT / "generated")},
         )
     finally:
         busy.close()

@@ -20,8 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ROOT
-from sandbox_process import free_port
+from support.sandbox_process import free_port
+
+# Full suite only (`pytest -m ""`, .ci/run): the real server under hostile load, up to its fd limit.
+pytestmark = pytest.mark.slow
 
 # The body: a dead session and 2.7 million empty objects, 8.1 MB.
 WIDE_ITEMS = 2_700_000
@@ -75,7 +77,7 @@ def launch(tmp_path: Path) -> Iterator[Callable[..., Server]]:
             ":memory:",
             *extra,
         ]
-        env = {**os.environ, "QCVNGEN_GENERATED": str(ROOT / "generated"), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with log.open("wb") as sink:
             process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT)
         server = Server(process, f"http://127.0.0.1:{port}", log)

@@ -650,22 +650,24 @@ def test_large_buffers_go_back_to_the_system_where_glibc_allows() -> None:
     assert serving.return_large_buffers() is has_glibc
 
 
-def test_the_sandbox_never_picks_up_a_generated_folder_from_the_working_folder(
+def test_the_sandbox_runs_on_its_own_build_of_the_spec_never_a_generated_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 10: the sandbox runs on the installed packages or qcvngen's own build, never on
-    whatever ./generated happens to hold, unless $QCVNGEN_GENERATED names it."""
+    """Issues 10 and 19: the sandbox imports the packages it built from the spec it serves, never the
+    committed generated/ nor whatever ./generated the working folder holds."""
     from qcvngen.sandbox import runtime as sandbox_runtime
+    from support.paths import ROOT, SPEC
 
     planted = tmp_path / "generated" / "server" / "qcvn120_server"
     planted.mkdir(parents=True)
     (planted / "services.py").write_text("raise SystemExit('picked up from the working folder')\n")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("QCVNGEN_GENERATED", raising=False)
-    root = sandbox_runtime.generated_root()
-    assert root is None or not root.resolve().is_relative_to(tmp_path.resolve())
-    monkeypatch.setenv("QCVNGEN_GENERATED", str(tmp_path / "generated"))
-    assert sandbox_runtime.generated_root() == tmp_path / "generated"
+    served = sandbox_runtime.load(SPEC)
+    for module in (served.services, served.handler, served.models, served.serving):
+        where = Path(module.__file__ or "").resolve()
+        assert where.is_relative_to(served.root.resolve()), f"{module.__name__} imported from {where}"
+        assert not where.is_relative_to((ROOT / "generated").resolve())
+        assert not where.is_relative_to(tmp_path.resolve())
 
 
 @pytest.mark.parametrize(

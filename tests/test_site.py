@@ -25,12 +25,15 @@ from urllib.parse import urlsplit
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT, SPEC
 from qcvngen import dsl, ir, kinds
 from qcvngen.cli import app
 from qcvngen.pipeline import load_spec
 from qcvngen.site import MARKER, labels, make_server, render_site, write_site
-from system_packages import Need, Plan, ensure, plan, provide
+from support.paths import ROOT, SPEC
+from support.system_packages import Need, Plan, ensure, plan, provide
+
+# Full suite only (`pytest -m ""`, .ci/run): a real Chromium drives the documentation site.
+pytestmark = pytest.mark.slow
 
 PACKET = "DongBoHoSoMC"
 RECORD = "DongBoHoSoMCRecord"
@@ -785,7 +788,7 @@ def test_ensure_browser_reports_a_failed_install(tmp_path: Path) -> None:
 
 def test_a_note_written_in_english_only_leaves_vietnamese_readers_a_pointer(tmp_path: Path) -> None:
     """The older plain-string note (resolve warns) is marked English; Vietnamese-only mode shows a pointer instead."""
-    from conftest import copy_spec
+    from support.paths import copy_spec
 
     spec = copy_spec(tmp_path)
     t03 = spec / "tables/t03-cap-nhat-tien-do-ho-so-mc.yaml"

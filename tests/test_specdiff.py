@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import SPEC, copy_spec
 from qcvngen.cli import app
 from qcvngen.ir import FieldType
 from qcvngen.pipeline import load_spec
 from qcvngen.specdiff import Impact, type_impact
+from support.paths import SPEC, copy_spec
 
 T02 = "tables/t02-dong-bo-ho-so-mc.yaml"
 T03 = "tables/t03-cap-nhat-tien-do-ho-so-mc.yaml"

@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-import samples
-from conftest import ROOT, SPEC
 from qcvngen.cli import app
+from support import samples
+from support.paths import ROOT, SPEC
 
 REPORT_SCHEMA = json.loads((ROOT / "docs" / "validate-data.schema.json").read_text(encoding="utf-8"))
 PACKET_OF = {

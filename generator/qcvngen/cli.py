@@ -13,15 +13,19 @@ import sys
 from collections.abc import Sequence
 from enum import Enum, IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from .diagnostics import Diagnostic
     from .ir import Regulation
     from .pipeline import BuildResult
     from .sandbox.accounts import Credentials
+    from .sandbox.portal import SandboxPortal
 
 
 class Exit(IntEnum):
@@ -255,6 +259,15 @@ _CaptureOpt = Annotated[
         " JSON Lines file, for `qcvngen learn` (docs/learn.md). Off by default.",
     ),
 ]
+_SeedOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--seed",
+        help="The portal's answers to pull packets: a JSON file shaped like qcvngen/sandbox/seed.json"
+        " (default: the bundled seed).",
+        dir_okay=False,
+    ),
+]
 _LogLevelOpt = Annotated[
     str,
     typer.Option(
@@ -322,10 +335,10 @@ def sandbox(
     header_timeout: _HeaderTimeoutOpt = 10.0,
     keep_alive_timeout: _KeepAliveOpt = 5.0,
     max_connections: _ConnectionsOpt = 1000,
+    spec: SpecOption = None,
+    seed: _SeedOpt = None,
 ) -> None:
-    """Run a local stand-in for the national portal on the generated server stubs (SQLite state)."""
-    from .sandbox import create_sandbox_app
-
+    """Run a local stand-in for the national portal on server stubs built from the spec (SQLite state)."""
     accounts = _sandbox_accounts(account, accounts_file, log_level)
     if capture is not None:
         from .runtime.shared.capture import CaptureFileError, check_capture_path
@@ -346,20 +359,19 @@ def sandbox(
         "min_body_rate": min_body_rate,
         "login_free_failures": login_free_failures,
     }
-    # Bound before anything else starts: a busy port is one line and exit 2 (no banner, no log).
-    sock = _listen_or_exit(host, port)
-    app_, _ = create_sandbox_app(
-        db,
-        accounts,
-        session_ttl=session_ttl,
-        max_batch=max_batch,
-        show_personal_data=show_personal_data,
-        max_sessions_per_account=max_sessions_per_account,
-        limits=limits,
-        capture=capture,
+    options = {
+        "session_ttl": session_ttl,
+        "max_batch": max_batch,
+        "show_personal_data": show_personal_data,
+        "max_sessions_per_account": max_sessions_per_account,
+        "limits": limits,
+        "capture": capture,
         # A fixed token from the environment (scripts, CI), else a new random one per start.
-        view_token=os.environ.get("QCVNGEN_SANDBOX_VIEW_TOKEN") or None,
-    )
+        "view_token": os.environ.get("QCVNGEN_SANDBOX_VIEW_TOKEN") or None,
+    }
+    # Bound before anything else starts: a busy port is one line and exit 2 (no banner, no state file).
+    sock = _listen_or_exit(host, port)
+    app_, portal = _sandbox_app_or_exit(db, accounts, _spec_dir(spec), seed, options)
     _sandbox_banner(f"http://{host}:{port}", db, accounts, app_.state.view_token)
     connections = {
         "header_timeout": header_timeout,
@@ -367,19 +379,40 @@ def sandbox(
         "max_connections": max_connections,
         "min_body_rate": min_body_rate,
     }
-    _serve(app_, sock, host, port, log_level, connections)
+    _serve(portal.served.serving, app_, sock, host, port, log_level, connections)
 
 
 def _listen_or_exit(host: str, port: int) -> socket.socket:
-    from .sandbox.runtime import generated_modules
+    # The runtime module every served package copies verbatim: binding needs no spec.
+    from .runtime.server import serving
 
-    serving = generated_modules().serving
     try:
         listening: socket.socket = serving.listening_socket(host, port)
     except serving.PortUnavailable as exc:
         typer.echo(f"error: --host/--port: {exc.strerror}", err=True)
         raise typer.Exit(Exit.USAGE_ERROR) from None
     return listening
+
+
+def _sandbox_app_or_exit(
+    db: str, accounts: list[Credentials], spec_dir: Path, seed_file: Path | None, options: dict[str, Any]
+) -> tuple[FastAPI, SandboxPortal]:
+    """The sandbox app of the spec in ``spec_dir``, or exit 2 saying why it cannot be served: the spec's
+    diagnostics, a seed that cannot be read or does not fit, or a packet with no behaviour (one line)."""
+    from .sandbox import create_sandbox_app
+    from .sandbox.portal import NoBehaviour
+    from .sandbox.runtime import SpecNotServable
+    from .sandbox.seed import SeedError, load
+
+    try:
+        seed = load(seed_file)
+        return create_sandbox_app(db, accounts, spec=spec_dir, seed=seed, **options)
+    except SpecNotServable as exc:
+        _report(exc.diagnostics)
+        raise typer.Exit(Exit.SPEC_ERROR) from None
+    except (SeedError, NoBehaviour) as exc:
+        typer.echo(f"error: sandbox: {exc}", err=True)
+        raise typer.Exit(Exit.SPEC_ERROR) from None
 
 
 def _sandbox_accounts(account: list[str] | None, accounts_file: Path | None, log_level: str) -> list[Credentials]:
@@ -422,14 +455,17 @@ SHUTDOWN_GRACE_SECONDS = 5
 
 
 def _serve(
-    app_: object, sock: socket.socket, host: str, port: int, log_level: str, connections: dict[str, float]
+    serving: ModuleType,
+    app_: object,
+    sock: socket.socket,
+    host: str,
+    port: int,
+    log_level: str,
+    connections: dict[str, float],
 ) -> None:
-    """uvicorn with the generated package's connection guard; repeated log lines rate-limited."""
+    """uvicorn with the served package's connection guard; repeated log lines rate-limited."""
     import uvicorn
 
-    from .sandbox.runtime import generated_modules
-
-    serving = generated_modules().serving
     serving.limit_logs()
     serving.return_large_buffers()
     config = serving.server_config(

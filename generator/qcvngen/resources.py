@@ -23,10 +23,6 @@ def bundled_spec_dir() -> Path:
     return _locate("spec")
 
 
-def bundled_generated_dir() -> Path:
-    return _locate("generated")
-
-
 def default_spec_dir(cwd: Path) -> Path:
     """``./spec`` when the current folder has one, else the spec shipped with qcvngen."""
     local = cwd / "spec"

@@ -1,5 +1,12 @@
 """The sandbox's behaviour behind the generated PortalHandler: a stateful stand-in for the national portal.
 
+Behaviour comes from the IR, per direction: a push is stored under the caller's unit as sent; a pull
+is answered from the seed (``seed.json``: the portal's own data) or from the unit's stored pushes.
+Overrides (:data:`OVERRIDES`) only where the portal differs: DongBoHoSoMC stores new-or-updated
+dossiers, CapNhatTienDoHoSoMC adds progress to held ones, and two pulls compute part of their
+answer. :func:`build_portal` makes the handler class of the served spec; a packet with no behaviour
+(a pull the seed does not answer) stops it with :class:`NoBehaviour`, naming the packet.
+
 Isolation: a session belongs to one account and its unit (``madonvi``); every push is stored under
 that unit and every pull reads only that unit's data plus the portal's own seed (the catalogue,
 decisions and public petitions are the same for everyone; the citizens' questions of the seed are
@@ -16,22 +23,20 @@ import re
 import secrets
 import time
 import unicodedata
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, cast
 
+from pydantic import BaseModel
+
+from .. import ir
+from ..runtime.server.answers import Account, Answer, CallContext, PortalError
 from .accounts import Credentials, check_unique
-from .runtime import generated_modules
+from .runtime import Served
+from .seed import PullSeed, Seed
 from .store import Store
 
-_server = generated_modules()
-handler_module = _server.handler
-PortalHandler = handler_module.PortalHandler
-Answer = handler_module.Answer
-Account = handler_module.Account
-PortalError = handler_module.PortalError
-
 MAX_SESSIONS_PER_ACCOUNT = 100
-__all__ = ["MAX_SESSIONS_PER_ACCOUNT", "Credentials", "SandboxPortal"]
+__all__ = ["MAX_SESSIONS_PER_ACCOUNT", "OVERRIDES", "Credentials", "NoBehaviour", "SandboxPortal", "build_portal"]
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.\-\[\]/]{1,80}")
 
@@ -57,7 +62,7 @@ def _non_finite(value: Any, path: str) -> str | None:
     return None
 
 
-def _wire(model: Any, where: str) -> str:
+def _wire(model: BaseModel, where: str, error: type[PortalError]) -> str:
     """A validated record as its wire JSON, exactly as sent: the keys the client set (a ``null`` under
     an unknown key included) and nothing else. JSON has no non-finite numbers, so a value that
     would only be stored changed (``1e400`` read as infinity, written as ``null``) is refused."""
@@ -65,7 +70,7 @@ def _wire(model: Any, where: str) -> str:
     if "null" in text:  # rare: only then pay for a second walk to tell a real null from a lost number
         found = _non_finite(model.model_dump(by_alias=True, exclude_unset=True), where)
         if found:
-            raise PortalError(
+            raise error(
                 "-1",
                 f"{found}: số không hữu hạn, không lưu được nguyên trạng"
                 " — a non-finite number (e.g. 1e400) cannot be stored as sent",
@@ -108,32 +113,49 @@ def did_you_mean(wanted: str, known: list[str], *, list_when_at_most: int = 10) 
     return out
 
 
-def _success(count: int, unknown: tuple[str, ...]) -> Any:
-    message = f"Đồng bộ thành công {count} bản ghi — {count} record(s) stored"
-    if unknown:
-        message += f"; khóa chưa biết được lưu nguyên trạng — unknown keys kept as sent: {_shown(list(unknown))}"
-    return Answer(message=message)
+class NoBehaviour(ValueError):
+    """A packet of the served spec the sandbox cannot answer; the message names it and what to add."""
 
 
-def _refused(code: str, message: str, keys: list[str], hint: str = "") -> Any:
-    """A per-record refusal of a whole request (docs/wire-conventions.md): the refused records' keys
-    as data in ``result``, one object per record in request order; plain ones in the message too."""
-    return Answer(error_code=code, message=f"{message}: {_shown(keys)}{hint}", result=[{"MaHoSo": key} for key in keys])
+class _Pushed(Protocol):
+    """Every generated push request: its records under ``data``."""
+
+    @property
+    def data(self) -> Sequence[BaseModel]: ...
 
 
-class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
-    """The sandbox's national portal: accounts and sessions, stored pushes, pulls from seed and pushes."""
+class _Dossier(Protocol):
+    @property
+    def ma_ho_so(self) -> str: ...
+
+
+class _DossierPush(Protocol):
+    """DongBoHoSoMC and CapNhatTienDoHoSoMC: records keyed by MaHoSo (and the new-or-update flag)."""
+
+    @property
+    def is_updating(self) -> str | None: ...
+
+    @property
+    def data(self) -> Sequence[_Dossier]: ...
+
+
+class SandboxPortal:
+    """The sandbox's national portal: accounts and sessions, stored pushes, pulls from seed and pushes.
+
+    Made by :func:`build_portal`, which adds one method per packet of the served spec."""
 
     def __init__(
         self,
+        served: Served,
         store: Store,
         accounts: list[Credentials],
-        seed: dict[str, Any],
+        seed: Seed,
         session_ttl: float = 600.0,
         max_sessions_per_account: int = MAX_SESSIONS_PER_ACCOUNT,
     ) -> None:
         if max_sessions_per_account < 1:
             raise ValueError("max_sessions_per_account must be at least 1")
+        self.served = served
         self.store = store
         self.seed = seed
         self.session_ttl = session_ttl
@@ -171,7 +193,7 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
         )
         return token
 
-    def account_for_session(self, session: str) -> Any:
+    def account_for_session(self, session: str) -> Account | None:
         """The account of a live session issued under the account's current configuration, else None."""
         found = self.store.session(session)
         if found is None:
@@ -180,27 +202,68 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
         current = self._fingerprints.get(username)
         if current is None or not secrets.compare_digest(current, fingerprint):
             return None  # the account changed or went away since this session was issued
-        return Account(username=username, madonvi=madonvi)
+        return self.served.account(username=username, madonvi=madonvi)
 
-    # -- pushes ----------------------------------------------------------------------------------
+    # -- answers, in the served package's own classes --------------------------------------------
+    def answer(self, message: str = "Thành công", result: Sequence[Any] | None = None, code: str = "0") -> Answer:
+        """An answer of the served package (its app renders only its own class)."""
+        return self.served.answer(error_code=code, message=message, result=result)
+
+    def _success(self, count: int, unknown: tuple[str, ...]) -> Answer:
+        message = f"Đồng bộ thành công {count} bản ghi — {count} record(s) stored"
+        if unknown:
+            message += f"; khóa chưa biết được lưu nguyên trạng — unknown keys kept as sent: {_shown(list(unknown))}"
+        return self.answer(message)
+
+    def _refused(self, code: str, message: str, keys: list[str], hint: str = "") -> Answer:
+        """A per-record refusal of a whole request (docs/wire-conventions.md): the refused records' keys
+        as data in ``result``, one object per record in request order; plain ones in the message too."""
+        return self.answer(f"{message}: {_shown(keys)}{hint}", [{"MaHoSo": key} for key in keys], code)
+
+    def _texts(self, records: Sequence[Any]) -> list[str]:
+        return [_wire(record, f"data[{index}]", self.served.error) for index, record in enumerate(records)]
+
+    # -- the behaviour every push has: stored under the caller's unit, as sent --------------------
     def _receipt(self, db: Any, service: str, madonvi: str, count: int, code: str = "0") -> None:
         db.execute(
             "INSERT INTO receipts (service, madonvi, records, error_code, received) VALUES (?, ?, ?, ?, ?)",
             (service, madonvi, count, code, time.time()),
         )
 
-    def _store_records(self, service: str, request: Any, context: Any) -> Any:
+    def store_push(self, packet: ir.Packet, request: BaseModel, context: CallContext) -> Answer:
+        """Store the pushed records under the caller's unit, exactly as sent."""
         madonvi = context.account.madonvi
-        texts = [_wire(record, f"data[{index}]") for index, record in enumerate(request.data)]
+        texts = self._texts(cast(_Pushed, request).data)
         now = time.time()
         with self.store.transaction() as db:
             db.executemany(
                 "INSERT INTO records (service, madonvi, record, received) VALUES (?, ?, ?, ?)",
-                [(service, madonvi, text, now) for text in texts],
+                [(packet.name, madonvi, text, now) for text in texts],
             )
-            self._receipt(db, service, madonvi, len(texts))
-        return _success(len(texts), context.unknown_keys)
+            self._receipt(db, packet.name, madonvi, len(texts))
+        return self._success(len(texts), context.unknown_keys)
 
+    # -- the behaviour every seeded pull has ------------------------------------------------------
+    def _entry(self, packet: ir.Packet) -> PullSeed:
+        return self.seed.pulls.get(packet.name) or PullSeed()
+
+    def answer_pull(self, packet: ir.Packet, request: BaseModel, context: CallContext) -> Answer:
+        """The seed's answer: its items; the items of one parameter's value (-4 naming the closest
+        seeded values when unknown); or the caller's unit's own pushes of another packet."""
+        entry = self._entry(packet)
+        if entry.from_push is not None:
+            return self.answer(entry.message, self.store.stored(entry.from_push, context.account.madonvi))
+        if entry.by is None:
+            return self.answer(entry.message, entry.result)
+        param = next(f for f in packet.params if f.wire_name == entry.by)
+        wanted = getattr(request, param.py_name)
+        found = entry.answers.get(str(wanted or ""))
+        if found is None:
+            hint = did_you_mean(str(wanted or ""), list(entry.answers))
+            return self.answer(f"{entry.not_found}{hint}", [], "-4")
+        return self.answer(entry.message, found)
+
+    # -- overrides: where the portal does more than store or answer from the seed -----------------
     def _held(self, db: Any, madonvi: str, keys: list[str]) -> set[str]:
         unique = sorted(set(keys))
         marks = ",".join("?" * len(unique))
@@ -224,41 +287,38 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
             close.extend(c for c in closest(key, held, cutoff=0.8, limit=2) if c not in close)
         return f"; có phải / did you mean: {', '.join(close)}?" if close else ""
 
-    def dong_bo_ho_so_mc(self, request: Any, context: Any) -> Any:
-        """Store new dossiers (or update held ones with ``isUpdating``), all or nothing per request:
-        -3 names the dossiers already held, -4 the ones to update that are not."""
+    def store_dossiers(self, packet: ir.Packet, request: BaseModel, context: CallContext) -> Answer:
+        """DongBoHoSoMC: store new dossiers (or update held ones with ``isUpdating``), all or nothing per
+        request: -3 names the dossiers already held, -4 the ones to update that are not."""
         madonvi = context.account.madonvi
-        updating = request.is_updating == "True"
-        keys = [record.ma_ho_so for record in request.data]
+        push = cast(_DossierPush, request)
+        updating = push.is_updating == "True"
+        keys = [record.ma_ho_so for record in push.data]
         first: dict[str, int] = {}
         for index, key in enumerate(keys):
             if key in first:
                 # Schema-valid but contradictory: a business error (HTTP 200, error_code -1), like -3/-4.
                 with self.store.transaction() as db:
-                    self._receipt(db, "DongBoHoSoMC", madonvi, 0, "-1")
-                return Answer(
-                    error_code="-1",
-                    message=f"Một MaHoSo xuất hiện hai lần trong cùng yêu cầu"
+                    self._receipt(db, packet.name, madonvi, 0, "-1")
+                return self.answer(
+                    f"Một MaHoSo xuất hiện hai lần trong cùng yêu cầu"
                     f" — data[{index}].MaHoSo repeats data[{first[key]}].MaHoSo",
+                    code="-1",
                 )
             first[key] = index
-        texts = [_wire(record, f"data[{index}]") for index, record in enumerate(request.data)]
+        texts = self._texts(cast(_Pushed, request).data)
         now = time.time()
         with self.store.transaction() as db:
             held = self._held(db, madonvi, keys)
             # All or nothing: one refused record refuses the request, and nothing of it is stored.
             if not updating and held:
-                self._receipt(db, "DongBoHoSoMC", madonvi, 0, "-3")
-                return _refused("-3", "Hồ sơ đã tồn tại — dossier already exists", [k for k in keys if k in held])
+                self._receipt(db, packet.name, madonvi, 0, "-3")
+                return self._refused("-3", "Hồ sơ đã tồn tại — dossier already exists", [k for k in keys if k in held])
             if updating and len(held) != len(keys):
-                self._receipt(db, "DongBoHoSoMC", madonvi, 0, "-4")
+                self._receipt(db, packet.name, madonvi, 0, "-4")
                 missing = [k for k in keys if k not in held]
-                return _refused(
-                    "-4",
-                    "Hồ sơ không tồn tại — dossier does not exist",
-                    missing,
-                    self._suggest_dossiers(madonvi, missing),
-                )
+                hint = self._suggest_dossiers(madonvi, missing)
+                return self._refused("-4", "Hồ sơ không tồn tại — dossier does not exist", missing, hint)
             if updating:
                 db.executemany(
                     "UPDATE dossiers SET record = ?, updated = ?, versions = versions + 1"
@@ -270,107 +330,108 @@ class SandboxPortal(PortalHandler):  # type: ignore[misc,valid-type]
                     "INSERT INTO dossiers VALUES (?, ?, ?, ?, ?, 1)",
                     [(madonvi, key, text, now, now) for key, text in zip(keys, texts)],
                 )
-            self._receipt(db, "DongBoHoSoMC", madonvi, len(keys))
-        return _success(len(keys), context.unknown_keys)
+            self._receipt(db, packet.name, madonvi, len(keys))
+        return self._success(len(keys), context.unknown_keys)
 
-    def cap_nhat_tien_do_ho_so_mc(self, request: Any, context: Any) -> Any:
-        """Add progress steps to the caller's dossiers; -4 (nothing stored) names the dossiers it does not hold."""
+    def add_progress(self, packet: ir.Packet, request: BaseModel, context: CallContext) -> Answer:
+        """CapNhatTienDoHoSoMC: add progress steps to the caller's dossiers; -4 (nothing stored) names
+        the dossiers it does not hold."""
         madonvi = context.account.madonvi
-        keys = [record.ma_ho_so for record in request.data]
-        texts = [_wire(record, f"data[{index}]") for index, record in enumerate(request.data)]
+        keys = [record.ma_ho_so for record in cast(_DossierPush, request).data]
+        texts = self._texts(cast(_Pushed, request).data)
         now = time.time()
         with self.store.transaction() as db:
             held = self._held(db, madonvi, keys)
             missing = [k for k in keys if k not in held]
             if missing:
-                self._receipt(db, "CapNhatTienDoHoSoMC", madonvi, 0, "-4")
+                self._receipt(db, packet.name, madonvi, 0, "-4")
                 message = (
                     "Hồ sơ không tồn tại, hãy gửi DongBoHoSoMC trước — dossier does not exist, send DongBoHoSoMC first"
                 )
-                return _refused("-4", message, missing, self._suggest_dossiers(madonvi, missing))
+                return self._refused("-4", message, missing, self._suggest_dossiers(madonvi, missing))
             db.executemany(
                 "INSERT INTO progress (madonvi, ma_ho_so, record, received) VALUES (?, ?, ?, ?)",
                 [(madonvi, key, text, now) for key, text in zip(keys, texts)],
             )
-            self._receipt(db, "CapNhatTienDoHoSoMC", madonvi, len(keys))
-        return _success(len(keys), context.unknown_keys)
+            self._receipt(db, packet.name, madonvi, len(keys))
+        return self._success(len(keys), context.unknown_keys)
 
-    def dong_bo_danh_gia(self, request: Any, context: Any) -> Any:
-        """Store the pushed evaluations (Table 4) as sent."""
-        return self._store_records("DongBoDanhGia", request, context)
+    def public_petitions(self, packet: ir.Packet, request: BaseModel, context: CallContext) -> Answer:
+        """DanhSachPAKNCongKhai: the seeded public petitions, each with the total count."""
+        entry = self._entry(packet)
+        items = entry.result
+        return self.answer(entry.message, [{**item, "TongSo": str(len(items))} for item in items])
 
-    def dong_bo_thong_ke_ho_so(self, request: Any, context: Any) -> Any:
-        """Store the pushed dossier statistics (Table 5) as sent."""
-        return self._store_records("DongBoThongKeHoSo", request, context)
-
-    def dong_bo_pakn_dia_phuong(self, request: Any, context: Any) -> Any:
-        """Store the pushed local petitions as sent."""
-        return self._store_records("DongBoPAKNDiaPhuong", request, context)
-
-    def dong_bo_ket_qua_xu_ly_pakn(self, request: Any, context: Any) -> Any:
-        """Store the pushed petition outcomes as sent."""
-        return self._store_records("DongBoKetQuaXuLyPAKN", request, context)
-
-    def dong_bo_hoi_dap(self, request: Any, context: Any) -> Any:
-        """Store the pushed questions and answers as sent."""
-        return self._store_records("DongBoHoiDap", request, context)
-
-    def dong_bo_ket_qua_hoi_dap_gui_tu_dvcqg(self, request: Any, context: Any) -> Any:
-        """Store the caller's answers to citizens' questions (read back only by the same unit)."""
-        return self._store_records("DongBoKetQuaHoiDapGuiTuDVCQG", request, context)
-
-    # -- pulls: the seed (the portal's own data) and the caller's unit's pushes, nothing else ----------
-    def lay_thu_tuc(self, request: Any, context: Any) -> Any:
-        """The seeded procedure of ``MaTTHC``; -4 names the closest seeded codes when it is unknown."""
-        found = [p for p in self.seed["procedures"] if p["MATTHC"] == request.ma_tthc]
-        if not found:
-            hint = did_you_mean(request.ma_tthc, [p["MATTHC"] for p in self.seed["procedures"]])
-            return Answer(error_code="-4", message=f"Không tìm thấy thủ tục — procedure not found{hint}", result=[])
-        return Answer(message="Thành công", result=found)
-
-    def lay_qdcb(self, request: Any, context: Any) -> Any:
-        """The seeded publication decision of ``IdQDCB``; -4 names the closest seeded ids when it is unknown."""
-        found = self.seed["decisions"].get(request.id_qdcb)
-        if not found:
-            hint = did_you_mean(request.id_qdcb, sorted(self.seed["decisions"]))
-            return Answer(
-                error_code="-4", message=f"Không tìm thấy quyết định công bố — decision not found{hint}", result=[]
-            )
-        return Answer(message="Thành công", result=found)
-
-    def danh_sach_pakn_cho_xu_ly(self, request: Any, context: Any) -> Any:
-        """The seeded petitions waiting to be handled."""
-        # Table 9's fields are unknown; the Table 13 candidate keys stand in (see seed.json's note).
-        return Answer(
-            message="Thành công (bảng 9 chưa biết, dùng khóa của bảng 13 — Table 9 unknown, Table 13 keys used)",
-            result=self.seed["petitions_pending"],
-        )
-
-    def danh_sach_pakn_cong_khai(self, request: Any, context: Any) -> Any:
-        """The seeded public petitions, each with the total count."""
-        items = self.seed["petitions_public"]
-        return Answer(message="Thành công", result=[{**item, "TongSo": str(len(items))} for item in items])
-
-    def lay_tai_lieu_pakn(self, request: Any, context: Any) -> Any:
-        """No documents: Table 12's fields are unknown, and the answer says so."""
-        return Answer(
-            message="Bảng 12 chưa biết: không có tài liệu nào được trả về"
-            " — Table 12's fields are unknown; no document items are returned",
-            result=[],
-        )
-
-    def lay_danh_sach_hoi_dap_gui_tu_dvcqg(self, request: Any, context: Any) -> Any:
-        """The seed's citizens' questions, addressed to the caller's unit, with that unit's own latest
-        answer to each (answers of other units are never read)."""
+    def citizens_questions(self, packet: ir.Packet, request: BaseModel, context: CallContext) -> Answer:
+        """LayDanhSachHoiDapGuiTuDVCQG: the seed's citizens' questions, addressed to the caller's unit,
+        with that unit's own latest answer to each (answers of other units are never read)."""
         madonvi = context.account.madonvi
         answers = {str(a.get("HOIDAPID")): a for a in self.store.stored("DongBoKetQuaHoiDapGuiTuDVCQG", madonvi)}
         result = []
-        for question in self.seed["questions_citizens"]:
+        for question in self._entry(packet).result:
             answer = answers.get(str(question["HOIDAPID"]))
             reply = {"NOIDUNGTRALOI": answer["NOIDUNGTRALOI"]} if answer and "NOIDUNGTRALOI" in answer else {}
             result.append({**question, "MADONVI": madonvi, **reply})
-        return Answer(message="Thành công", result=result)
+        return self.answer(self._entry(packet).message, result)
 
-    def lay_danh_sach_hoi_dap_bo_co_quan(self, request: Any, context: Any) -> Any:
-        """The seeded questions and answers of ministries and agencies."""
-        return Answer(message="Thành công", result=self.seed["questions_ministries"])
+
+Behaviour = Callable[[SandboxPortal, ir.Packet, BaseModel, CallContext], Answer]
+
+# Where the portal does more than store a push or answer a pull from the seed, by packet name.
+OVERRIDES: dict[str, Behaviour] = {
+    "DongBoHoSoMC": SandboxPortal.store_dossiers,
+    "CapNhatTienDoHoSoMC": SandboxPortal.add_progress,
+    "DanhSachPAKNCongKhai": SandboxPortal.public_petitions,
+    "LayDanhSachHoiDapGuiTuDVCQG": SandboxPortal.citizens_questions,
+}
+
+
+def behaviour_of(packet: ir.Packet, seed: Seed) -> Behaviour | None:
+    """The packet's override; else a push's storing, a seeded pull's answer; else None (no behaviour)."""
+    if packet.name in OVERRIDES:
+        return OVERRIDES[packet.name]
+    if packet.direction == "push":
+        return SandboxPortal.store_push
+    if packet.name in seed.pulls:
+        return SandboxPortal.answer_pull
+    return None
+
+
+def _method(packet: ir.Packet, behaviour: Behaviour) -> Callable[[SandboxPortal, BaseModel, CallContext], Answer]:
+    def method(self: SandboxPortal, request: BaseModel, context: CallContext) -> Answer:
+        return behaviour(self, packet, request, context)
+
+    method.__name__ = packet.method
+    method.__doc__ = f"{packet.name} ({packet.direction}): {(behaviour.__doc__ or '').strip().splitlines()[0]}"
+    return method
+
+
+def portal_class(served: Served, seed: Seed) -> type[SandboxPortal]:
+    """The handler class of the served spec: :class:`SandboxPortal` with one method per packet, a
+    subclass of the served ``PortalHandler``. :class:`NoBehaviour` names a packet it cannot answer."""
+    methods: dict[str, Any] = {}
+    for packet in served.regulation.packets:
+        behaviour = behaviour_of(packet, seed)
+        if behaviour is None:
+            raise NoBehaviour(
+                f"{packet.name} (packet {packet.number}, {packet.direction}) has no sandbox behaviour: add"
+                f' "{packet.name}" under "pulls" in a seed file (--seed FILE, shaped like qcvngen/sandbox/seed.json)'
+                " or an override in qcvngen/sandbox/portal.py (OVERRIDES)"
+            )
+        methods[packet.method] = _method(packet, behaviour)
+    cls = type("SandboxPortal", (SandboxPortal, served.portal_handler), methods)
+    return cast(type[SandboxPortal], cls)
+
+
+def build_portal(
+    served: Served,
+    store: Store,
+    accounts: list[Credentials],
+    seed: Seed,
+    *,
+    session_ttl: float = 600.0,
+    max_sessions_per_account: int = MAX_SESSIONS_PER_ACCOUNT,
+) -> SandboxPortal:
+    """The sandbox portal of the served spec on ``store`` (see :func:`portal_class`)."""
+    cls = portal_class(served, seed)
+    return cls(served, store, accounts, seed, session_ttl, max_sessions_per_account)

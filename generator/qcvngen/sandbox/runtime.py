@@ -1,77 +1,138 @@
-"""Import the generated qcvn120_client / qcvn120_server packages the sandbox runs on.
+"""Build and import the qcvn120_client / qcvn120_server packages of the spec the sandbox serves.
 
-Where they come from, in order: the folder named by ``$QCVNGEN_GENERATED`` (a build of your own);
-the installed ``qcvn120-client`` and ``qcvn120-server`` distributions, when both are installed at
-qcvngen's version; else the copy bundled with qcvngen (``qcvngen/_data/generated`` in a wheel,
-``generated/`` beside the source in a checkout). Code in the working folder is never picked up by
-accident: a ``./generated`` folder is used only when named in ``$QCVNGEN_GENERATED``.
+The sandbox runs on packages built from the very spec it serves, at start, in this process:
+:func:`qcvngen.pipeline.build` renders them, their ``python/`` and ``server/`` trees are written to a
+private temporary folder (removed at exit) and imported from there. Nothing is read from a committed
+``generated/`` folder, an installed distribution or the working folder: data flows forward from the
+IR, so ``qcvngen sandbox --spec DIR`` serves whatever DIR says (about a second for the full spec).
+
+The generated packages have fixed names, so a process holds one build at a time: loading another
+spec's build replaces the modules (apps made from the previous build keep the module objects they
+hold). The same spec is built once per process.
 """
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import importlib
-import importlib.metadata
-import os
+import shutil
 import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import NamedTuple
+from typing import cast
 
-from ..resources import bundled_generated_dir
-from ..version import __version__
+from .. import ir
+from ..diagnostics import Diagnostic
+from ..pipeline import BuildResult, build
+from ..runtime.server import answers
 
-ENV_VAR = "QCVNGEN_GENERATED"
-DISTRIBUTIONS = ("qcvn120-client", "qcvn120-server")
+PACKAGES = ("qcvn120_client", "qcvn120_server")
+# The output trees that hold the two importable packages (see targets/python_package.py, server.py).
+TREES = ("python", "server")
 
 
-class Generated(NamedTuple):
-    """The imported packages: ``app`` holds ``create_app`` and ``SERVICES`` (the services module)."""
+class SpecNotServable(Exception):
+    """The spec has errors, so there is nothing to serve; ``diagnostics`` says where and what."""
 
-    root: Path | None
-    app: ModuleType
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__(f"the spec has {len(diagnostics)} problem(s)")
+        self.diagnostics = diagnostics
+
+
+@dataclass(frozen=True)
+class Served:
+    """One spec's IR and its imported generated packages (``services`` holds ``create_app`` and
+    ``SERVICES``). The answer classes are the served package's own (the app catches *its*
+    ``PortalError``), typed as the runtime module they are verbatim copies of."""
+
+    regulation: ir.Regulation
+    root: Path
+    services: ModuleType
     handler: ModuleType
     models: ModuleType
     serving: ModuleType
 
+    @property
+    def portal_handler(self) -> type:
+        """The generated abstract ``PortalHandler`` (one method per packet)."""
+        return cast(type, self.handler.PortalHandler)
 
-def _installed() -> bool:
-    """Both distributions installed, at the version this qcvngen generates."""
-    try:
-        return all(importlib.metadata.version(name) == __version__ for name in DISTRIBUTIONS)
-    except importlib.metadata.PackageNotFoundError:
-        return False
+    @property
+    def answer(self) -> type[answers.Answer]:
+        return cast(type[answers.Answer], self.handler.Answer)
+
+    @property
+    def error(self) -> type[answers.PortalError]:
+        return cast(type[answers.PortalError], self.handler.PortalError)
+
+    @property
+    def account(self) -> type[answers.Account]:
+        return cast(type[answers.Account], self.handler.Account)
+
+    @property
+    def call_context(self) -> type[answers.CallContext]:
+        return cast(type[answers.CallContext], self.handler.CallContext)
 
 
-def generated_root() -> Path | None:
-    """``$QCVNGEN_GENERATED``; None when the installed distributions serve; else the bundled build."""
-    configured = os.environ.get(ENV_VAR)
-    if configured:
-        return Path(configured)
-    if _installed():
-        return None
-    return bundled_generated_dir()
+_current: tuple[str, Served] | None = None
 
 
-_loaded: Generated | None = None
+def spec_digest(spec_dir: Path) -> str:
+    """A digest of every file of the spec folder (names and bytes): the same spec is built once."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in spec_dir.rglob("*") if p.is_file() and not p.is_symlink()):
+        digest.update(path.relative_to(spec_dir).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
-def generated_modules() -> Generated:
-    """The generated packages, imported once per process (see the module's docstring for where from)."""
-    global _loaded
-    if _loaded is not None:
-        return _loaded
-    root = generated_root()
-    if root is not None:
-        root = root.resolve()
-        for sub in ("python", "server"):
-            path = str(root / sub)
-            if path not in sys.path:
-                sys.path.insert(0, path)
-    _loaded = Generated(
-        root=root,
-        app=importlib.import_module("qcvn120_server.services"),
-        handler=importlib.import_module("qcvn120_server.handler"),
-        models=importlib.import_module("qcvn120_client.models"),
-        serving=importlib.import_module("qcvn120_server.serving"),
+def load(spec_dir: Path, built: BuildResult | None = None) -> Served:
+    """The generated packages of the spec in ``spec_dir``, imported (``built``: its build, if at hand).
+
+    Raises :class:`SpecNotServable` when the spec has errors.
+    """
+    global _current
+    digest = spec_digest(spec_dir)
+    if _current is not None and _current[0] == digest:
+        return _current[1]
+    built = built if built is not None else build(spec_dir)
+    if not built.ok or built.regulation is None:
+        raise SpecNotServable(built.diagnostics)
+    root = _write_packages(built)
+    modules = _import_from(root, previous=_current[1].root if _current else None)
+    served = Served(built.regulation, root, *modules)
+    _current = (digest, served)
+    return served
+
+
+def _write_packages(built: BuildResult) -> Path:
+    """The importable trees of ``built`` in a fresh private folder, removed when the process exits."""
+    root = Path(tempfile.mkdtemp(prefix="qcvngen-sandbox-"))
+    atexit.register(shutil.rmtree, root, True)
+    for path, text in built.files.items():
+        if path.parts[0] in TREES:
+            target = root.joinpath(*path.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    return root
+
+
+def _import_from(root: Path, previous: Path | None) -> tuple[ModuleType, ModuleType, ModuleType, ModuleType]:
+    """(services, handler, models, serving) imported from ``root``, replacing any earlier build."""
+    for name in [m for m in sys.modules if m.split(".")[0] in PACKAGES]:
+        del sys.modules[name]
+    if previous is not None:
+        for tree in TREES:
+            if str(previous / tree) in sys.path:
+                sys.path.remove(str(previous / tree))
+    sys.path[0:0] = [str(root / tree) for tree in TREES]
+    importlib.invalidate_caches()
+    return (
+        importlib.import_module("qcvn120_server.services"),
+        importlib.import_module("qcvn120_server.handler"),
+        importlib.import_module("qcvn120_client.models"),
+        importlib.import_module("qcvn120_server.serving"),
     )
-    return _loaded

@@ -16,7 +16,6 @@ the document the sandbox serves (its generated package), never from a ``./spec``
 
 from __future__ import annotations
 
-import importlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import jinja2
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from .. import ir
 from .store import Store
 
 MASK = "***"
@@ -65,7 +65,7 @@ _PAGES.filters["wire_date"] = wire_date
 _PAGES.filters["local_time"] = local_time
 
 
-# -- masking, from the served OpenAPI document ------------------------------------------------------
+# -- masking, from the served spec's IR ---------------------------------------------------------------
 @dataclass(frozen=True)
 class Masker:
     """Masks a stored record for the views, knowing its record type: values of fields marked
@@ -99,45 +99,18 @@ class Masker:
         return out
 
 
-def _ref(schema: Any) -> str | None:
-    """The schema name a property refers to, directly, through ``items`` or through ``anyOf``."""
-    if not isinstance(schema, dict):
-        return None
-    for candidate in (schema, schema.get("items"), *schema.get("anyOf", ())):
-        if isinstance(candidate, dict) and isinstance(candidate.get("$ref"), str):
-            return str(candidate["$ref"]).rsplit("/", 1)[-1]
-    return None
-
-
-def masker_from_document(document: dict[str, Any], enabled: bool) -> Masker:
-    """What is personal, per record and field, from the ``x-pii`` marks of the served document."""
-    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
-    records: dict[str, dict[str, tuple[bool, str | None]]] = {}
-    for name, schema in schemas.items():
-        properties = schema.get("properties") if isinstance(schema, dict) else None
-        if not isinstance(properties, dict):
-            continue
-        fields: dict[str, tuple[bool, str | None]] = {}
-        for key, prop in properties.items():
-            target = _ref(prop)
-            nested = target if target and isinstance(schemas.get(target, {}).get("properties"), dict) else None
-            fields[key] = (bool(isinstance(prop, dict) and prop.get("x-pii")), nested)
-        records[name] = fields
-    packets = {
-        name.removesuffix("Request"): record
-        for name, schema in schemas.items()
-        if name.endswith("Request") and (record := records.get(name, {}).get("data", (False, None))[1])
-    }
+def masker_of(reg: ir.Regulation, enabled: bool) -> Masker:
+    """What is personal, per record and field, from the IR of the spec the sandbox serves."""
+    records = {r.name: {f.wire_name: (f.pii, f.type.nested_record) for f in r.fields} for r in reg.records}
+    packets = {p.name: p.data_record for p in reg.packets if p.data_record}
     return Masker(records, packets, enabled)
 
 
-def status_labels(models_package: str) -> dict[str, dict[str, str]]:
-    """TrangThaiHoSo labels (vi / en) from the served package's code lists, for the page."""
-    try:
-        codes = importlib.import_module(f"{models_package}.codes").TrangThaiHoSo
-    except (ImportError, AttributeError):
+def status_labels(reg: ir.Regulation) -> dict[str, dict[str, str]]:
+    """TrangThaiHoSo labels (vi / en) from the served spec, for the page (none when it has no such list)."""
+    if not any(c.name == "TrangThaiHoSo" for c in reg.codelists):
         return {}
-    return {member.value: {"vi": member.vi, "en": member.en} for member in codes}
+    return {c.code: {"vi": c.title.vi, "en": c.title.en} for c in reg.codelist("TrangThaiHoSo").codes}
 
 
 # -- who may look ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from conftest import SAMPLES
+from .paths import SAMPLES
 
 __all__ = [
     "EXCLUDED",

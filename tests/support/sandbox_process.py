@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from conftest import ROOT
+from .paths import ROOT
 
 # The sandboxes tests start open their views to this token (QCVNGEN_SANDBOX_VIEW_TOKEN).
 VIEW_TOKEN = "test-view-token-0123456789abcdef"
@@ -67,23 +67,24 @@ class Sandbox:
 def start_sandbox(db: Path, *extra: str, port: int | None = None, cwd: Path = ROOT) -> Sandbox:
     port = port or free_port()
     args = [sys.executable, "-m", "qcvngen.cli", "sandbox", "--port", str(port), "--db", str(db), *extra]
-    env = {
-        **os.environ,
-        "QCVNGEN_GENERATED": str(ROOT / "generated"),
-        "PYTHONUNBUFFERED": "1",
-        "QCVNGEN_SANDBOX_VIEW_TOKEN": VIEW_TOKEN,
-    }
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "QCVNGEN_SANDBOX_VIEW_TOKEN": VIEW_TOKEN}
     process = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     sandbox = Sandbox(process, port, db, args)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             output = process.stdout.read().decode() if process.stdout else ""
-            raise RuntimeError(f"sandbox exited early: {output}")
+            raise RuntimeError(
+                f"qcvngen sandbox exited at start (exit {process.returncode}); run it by hand to see why:"
+                f" {' '.join(args)}\n{output}"
+            )
         try:
             if httpx.get(f"{sandbox.base_url}/openapi.json", timeout=1).status_code == 200:
                 return sandbox
         except httpx.TransportError:
             time.sleep(0.1)
     sandbox.stop()
-    raise RuntimeError("sandbox did not start in 30 s")
+    raise RuntimeError(
+        f"qcvngen sandbox did not answer on port {port} within 30 s (a busy machine, or a port taken);"
+        f" run it by hand: {' '.join(args)}"
+    )

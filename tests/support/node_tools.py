@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from system_packages import Need, provide
+from .system_packages import Need, provide
 
 NODE = Need(("node", "npm"), ("nodejs", "npm"), "generating and compiling TypeScript clients, linting OpenAPI")
 CACHE = Path(os.environ.get("QCVNGEN_NODE_CACHE", Path.home() / ".cache" / "qcvngen" / "node"))
