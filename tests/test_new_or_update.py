@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import httpx
 import pytest
 
 from support.fake_portal import FakePortal, serve
