@@ -125,3 +125,24 @@ def test_client_works_vendored_under_another_name(out_dir: Path, tmp_path: Path)
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == ["[]", "refused True"]
+
+
+def test_readme_examples_pass_mypy_strict(out_dir: Path, tmp_path: Path) -> None:
+    """The generated README's Python examples type-check as a typed shop would run them."""
+    import re
+
+    readme = (out_dir / "python" / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    assert blocks and "codes.TrangThaiHoSo.RECEIVED" in blocks[0]
+    for index, block in enumerate(blocks):
+        (tmp_path / f"example_{index}.py").write_text(block, encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", "/dev/null", str(tmp_path)],
+        cwd=tmp_path,
+        env={"MYPYPATH": f"{out_dir / 'python'}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr

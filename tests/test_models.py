@@ -250,3 +250,24 @@ def test_json_numbers_become_plain_wire_strings(models: Any) -> None:
         TypeAdapter(wire.WireInteger).validate_python(5.5)
     with pytest.raises(ValidationError):
         TypeAdapter(wire.WireDecimal).validate_python(float("inf"))
+
+
+def test_member_names_come_from_the_meaning_or_the_code() -> None:
+    codes = [("1", "in person"), ("2", "in person (again)"), ("3", "'; import os"), ("4", "Đường bộ"), ("5", "C2")]
+    assert naming.code_member_names(codes) == ["IN_PERSON", "C2", "C3", "DUONG_BO", "C5"]
+
+
+def test_code_lists_are_written_out_as_enum_classes(result: BuildResult, out_dir: Path) -> None:
+    """Every member is in the source (a type checker sees it), its meaning in its docstring."""
+    import ast
+
+    reg = result.regulation
+    assert reg is not None
+    tree = ast.parse((out_dir / "python" / "qcvn120_client" / "codes.py").read_text(encoding="utf-8"))
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    for codelist in reg.codelists:
+        body = classes[codelist.name].body
+        members = [n.targets[0].id for n in body if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)]
+        assert members == naming.code_member_names([(c.code, c.title.en) for c in codelist.codes])
+        docs = [n.value.value for n in body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)]
+        assert docs[1:] == [f"{c.code}: {c.title.vi} — {c.title.en}" for c in codelist.codes]

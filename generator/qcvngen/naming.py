@@ -133,6 +133,47 @@ def readable_identifier(wire_name: str, title: str) -> str | None:
     return field_identifier("_".join(segments))
 
 
+def request_model(name: str) -> str:
+    """The request model (and JSON Schema definition) of a packet or local service: ``DongBoHoSoMCRequest``."""
+    return f"{name}Request"
+
+
+def response_model(name: str) -> str:
+    """The answer model (and JSON Schema definition) of a packet or local service: ``LayThuTucResponse``."""
+    return f"{name}Response"
+
+
+_MEMBER_NOT_NAME = re.compile(r"[^A-Z0-9]+")
+_MEMBER_FIRST_WORDS = re.compile(r"[(/,;:.]")
+_MEMBER_LONGEST = 40
+
+
+def _member_plain(text: str) -> str:
+    upper = transliterate(text).upper()
+    return _MEMBER_NOT_NAME.sub("_", upper).strip("_")[:_MEMBER_LONGEST].rstrip("_")
+
+
+def code_member_names(codes: list[tuple[str, str]]) -> list[str]:
+    """The enum member name of each ``(code, English meaning)`` of a code list, in order.
+
+    ``RECEIVED`` from "received/accepted" (the meaning's first words); ``C2`` (``C`` + the code)
+    when the meaning gives no usable or no unique name. Always ``[A-Z][A-Z0-9_]*``, never a keyword:
+    spec text becomes a name only through these letters and digits.
+    """
+    names: list[str] = []
+    for code, en in codes:
+        for candidate in (_member_plain(_MEMBER_FIRST_WORDS.split(en, maxsplit=1)[0]), "C" + _member_plain(code)):
+            if candidate[:1].isalpha() and candidate.isidentifier() and candidate not in names:
+                names.append(candidate)
+                break
+        else:
+            name = "C" + _member_plain(code)
+            while name in names:
+                name += "_"
+            names.append(name)
+    return names
+
+
 def method_name(packet: str) -> str:
     """Client/handler method for a packet: 'DongBoHoSoMC' → 'dong_bo_ho_so_mc'."""
     return field_identifier(packet)

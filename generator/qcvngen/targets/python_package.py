@@ -5,8 +5,9 @@ from __future__ import annotations
 import keyword
 from pathlib import PurePosixPath
 
-from .. import ir, wire
+from .. import ir, naming, wire
 from ..payloads import RULE_TEXT
+from ..render import py_docstring
 from ..render import render as render_template
 from ..version import __version__
 from .common import Context, Files
@@ -49,14 +50,25 @@ def pattern_messages(reg: ir.Regulation) -> list[dict[str, str]]:
 
 
 def codelist_views(reg: ir.Regulation) -> list[dict[str, object]]:
-    """Every code list as data for ``code_enum``: codes, meanings and the enum's docstring."""
+    """Every code list as data for the ``codes`` module: a class per list, a member per code
+    (named by :func:`naming.code_member_names`), each with its meaning as its docstring."""
     out: list[dict[str, object]] = []
     for codelist in reg.codelists:
-        members = [{"code": code.code, "vi": code.title.vi, "en": code.title.en} for code in codelist.codes]
         if not codelist.name.isidentifier() or keyword.iskeyword(codelist.name) or codelist.name == "CodeEnum":
             raise ValueError(f"code list name is not a usable class name: {codelist.name!r}")
+        names = naming.code_member_names([(code.code, code.title.en) for code in codelist.codes])
+        members = [
+            {
+                "name": name,
+                "code": code.code,
+                "vi": code.title.vi,
+                "en": code.title.en,
+                "doc": py_docstring(f"{code.code}: {code.title.vi} — {code.title.en}", 4),
+            }
+            for name, code in zip(names, codelist.codes, strict=True)
+        ]
         kind = "closed list" if codelist.closed else "open list: other codes may occur"
-        doc = f"{codelist.title.vi} — {codelist.title.en} ({kind})."
+        doc = py_docstring(f"{codelist.title.vi} — {codelist.title.en} ({kind}).", 4)
         out.append({"name": codelist.name, "members": members, "doc": doc})
     return out
 
