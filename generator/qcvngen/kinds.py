@@ -62,6 +62,9 @@ class KindInfo:
     """Kinds a field may change to without breaking a data submitter (``any`` always can)."""
     notation: str | None = None
     """How a value is written, shown after the label (``yyyyMMddHHmmss``, ``"True"/"False"``)."""
+    accepts: str | None = None
+    """What a typed constructor takes for a wire scalar, as a Python type (the runtime converts it):
+    the static type of the named wire type, so a typed caller needs no cast."""
 
     @property
     def full_label(self) -> Text:
@@ -99,6 +102,7 @@ KINDS: dict[Kind, KindInfo] = {
             Text("ngày giờ", "datetime"),
             "WireDateTime",
             "20240131093000",
+            accepts="datetime | date | str",
             pattern=wire.DATETIME,
             wire_type="WireDateTime",
             wire_description='Ngày giờ yyyyMMddHHmmss (Asia/Ho_Chi_Minh), "" khi không có'
@@ -115,6 +119,7 @@ KINDS: dict[Kind, KindInfo] = {
             Text("số nguyên (chuỗi)", "integer (string)"),
             "WireInteger",
             "12",
+            accepts="str | int",
             pattern=wire.INTEGER,
             wire_type="WireInteger",
             or_empty_type=True,
@@ -129,6 +134,7 @@ KINDS: dict[Kind, KindInfo] = {
             Text("số thập phân (chuỗi)", "decimal (string)"),
             "WireDecimal",
             "12.5",
+            accepts="str | int | float",
             pattern=wire.DECIMAL,
             wire_type="WireDecimal",
             or_empty_type=True,
@@ -143,6 +149,7 @@ KINDS: dict[Kind, KindInfo] = {
             Text("phần trăm (chuỗi)", "percent (string)"),
             "WirePercent",
             "50",
+            accepts="str | int | float",
             pattern=wire.PERCENT,
             wire_type="WirePercent",
             or_empty_type=True,
@@ -158,6 +165,7 @@ KINDS: dict[Kind, KindInfo] = {
             Text("cờ", "flag"),
             "WireFlag",
             wire.FLAG_VALUES[0],
+            accepts='bool | Literal["True", "False"]',
             wire_type="WireFlag",
             wire_description='Cờ "True"/"False" — string flag "True"/"False"',
             rule=Text('phải là "True" hoặc "False"', 'must be "True" or "False"'),
@@ -170,6 +178,7 @@ KINDS: dict[Kind, KindInfo] = {
             Text("mã định danh (chuỗi hoặc số)", "id (string or number)"),
             "WireId",
             "1",
+            accepts="str | int",
             wire_type="WireId",
             wire_description="Mã định danh: chuỗi hoặc số JSON — identifier sent as a JSON string or number",
             rule=Text("phải là chuỗi hoặc số", "must be a string or a number"),

@@ -10,7 +10,7 @@ them to the canonical string, so a model validated on input dumps exactly what t
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from pydantic import BeforeValidator, Field, StrictInt
 
@@ -85,65 +85,102 @@ def format_datetime(value: datetime | date) -> str:
     return to_wire_datetime(value, zone(TIMEZONE))
 
 
-WireDateTime = Annotated[
-    str,
-    BeforeValidator(datetime_as_text(TIMEZONE)),
-    Field(
-        pattern="^(?:(?:[0-9]{4}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?$"
-    ),
-]
-WireInteger = Annotated[str, BeforeValidator(integer_as_text), Field(pattern="^(?:-?[0-9]{1,18})$")]
-WireIntegerOrEmpty = Annotated[
-    str, BeforeValidator(integer_as_text), Field(pattern="^(?:-?[0-9]{1,18})?$")
-]
-WireDecimal = Annotated[
-    str, BeforeValidator(number_as_text), Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)$")
-]
-WireDecimalOrEmpty = Annotated[
-    str, BeforeValidator(number_as_text), Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)?$")
-]
-WirePercent = Annotated[
-    str, BeforeValidator(number_as_text), Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)$")
-]
-WirePercentOrEmpty = Annotated[
-    str, BeforeValidator(number_as_text), Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)?$")
-]
-WireFlag = Annotated[Literal["True", "False"], BeforeValidator(flag_as_text)]
-WireId = str | StrictInt
-OpenCode = Annotated[str, BeforeValidator(number_as_text), Field(max_length=64)]
+if TYPE_CHECKING:
+    # What a typed caller may pass (the validators below convert it): a datetime for a date-time,
+    # an int for a number or a code, a code-list member for its code.
+    from .codes import HinhThuc, KENH, LOAITTHC, LoaiDoiTuong, TrangThaiHoSo
 
-# TrangThaiHoSo: Trạng thái hồ sơ / dossier status
-CodeTrangThaiHoSo = Annotated[
-    Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"], BeforeValidator(number_as_text)
-]
+    WireDateTime: TypeAlias = datetime | date | str
+    WireInteger: TypeAlias = str | int
+    WireIntegerOrEmpty: TypeAlias = str | int
+    WireDecimal: TypeAlias = str | int | float
+    WireDecimalOrEmpty: TypeAlias = str | int | float
+    WirePercent: TypeAlias = str | int | float
+    WirePercentOrEmpty: TypeAlias = str | int | float
+    WireFlag: TypeAlias = bool | Literal["True", "False"]
+    WireId: TypeAlias = str | int
+    OpenCode: TypeAlias = str | int
+    CodeTrangThaiHoSo: TypeAlias = (
+        TrangThaiHoSo | Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"] | int
+    )
+    CodeTrangThaiHoSoOrEmpty: TypeAlias = (
+        TrangThaiHoSo | Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", ""] | int
+    )
+    CodeLoaiDoiTuong: TypeAlias = LoaiDoiTuong | Literal["1", "2", "3", "4"] | int
+    CodeLoaiDoiTuongOrEmpty: TypeAlias = LoaiDoiTuong | Literal["1", "2", "3", "4", ""] | int
+    CodeHinhThuc: TypeAlias = HinhThuc | Literal["0", "1"] | int
+    CodeHinhThucOrEmpty: TypeAlias = HinhThuc | Literal["0", "1", ""] | int
+    CodeKENH: TypeAlias = KENH | Literal["1", "2", "3"] | int
+    CodeKENHOrEmpty: TypeAlias = KENH | Literal["1", "2", "3", ""] | int
+    CodeLOAITTHC: TypeAlias = LOAITTHC | Literal["1", "2", "3"] | int
+    CodeLOAITTHCOrEmpty: TypeAlias = LOAITTHC | Literal["1", "2", "3", ""] | int
+else:
+    WireDateTime = Annotated[
+        str,
+        BeforeValidator(datetime_as_text(TIMEZONE)),
+        Field(
+            pattern="^(?:(?:[0-9]{4}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?$"
+        ),
+    ]
+    WireInteger = Annotated[
+        str, BeforeValidator(integer_as_text), Field(pattern="^(?:-?[0-9]{1,18})$")
+    ]
+    WireIntegerOrEmpty = Annotated[
+        str, BeforeValidator(integer_as_text), Field(pattern="^(?:-?[0-9]{1,18})?$")
+    ]
+    WireDecimal = Annotated[
+        str,
+        BeforeValidator(number_as_text),
+        Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)$"),
+    ]
+    WireDecimalOrEmpty = Annotated[
+        str,
+        BeforeValidator(number_as_text),
+        Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)?$"),
+    ]
+    WirePercent = Annotated[
+        str, BeforeValidator(number_as_text), Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)$")
+    ]
+    WirePercentOrEmpty = Annotated[
+        str, BeforeValidator(number_as_text), Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)?$")
+    ]
+    WireFlag = Annotated[Literal["True", "False"], BeforeValidator(flag_as_text)]
+    WireId = str | StrictInt
+    OpenCode = Annotated[str, BeforeValidator(number_as_text), Field(max_length=64)]
 
-# TrangThaiHoSo: Trạng thái hồ sơ / dossier status (or "")
-CodeTrangThaiHoSoOrEmpty = Annotated[
-    Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", ""], BeforeValidator(number_as_text)
-]
+    # TrangThaiHoSo: Trạng thái hồ sơ / dossier status
+    CodeTrangThaiHoSo = Annotated[
+        Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"], BeforeValidator(number_as_text)
+    ]
 
-# LoaiDoiTuong: Loại đối tượng / applicant type
-CodeLoaiDoiTuong = Annotated[Literal["1", "2", "3", "4"], BeforeValidator(number_as_text)]
+    # TrangThaiHoSo: Trạng thái hồ sơ / dossier status (or "")
+    CodeTrangThaiHoSoOrEmpty = Annotated[
+        Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", ""],
+        BeforeValidator(number_as_text),
+    ]
 
-# LoaiDoiTuong: Loại đối tượng / applicant type (or "")
-CodeLoaiDoiTuongOrEmpty = Annotated[
-    Literal["1", "2", "3", "4", ""], BeforeValidator(number_as_text)
-]
+    # LoaiDoiTuong: Loại đối tượng / applicant type
+    CodeLoaiDoiTuong = Annotated[Literal["1", "2", "3", "4"], BeforeValidator(number_as_text)]
 
-# HinhThuc: Hình thức trả kết quả / result-delivery method
-CodeHinhThuc = Annotated[Literal["0", "1"], BeforeValidator(number_as_text)]
+    # LoaiDoiTuong: Loại đối tượng / applicant type (or "")
+    CodeLoaiDoiTuongOrEmpty = Annotated[
+        Literal["1", "2", "3", "4", ""], BeforeValidator(number_as_text)
+    ]
 
-# HinhThuc: Hình thức trả kết quả / result-delivery method (or "")
-CodeHinhThucOrEmpty = Annotated[Literal["0", "1", ""], BeforeValidator(number_as_text)]
+    # HinhThuc: Hình thức trả kết quả / result-delivery method
+    CodeHinhThuc = Annotated[Literal["0", "1"], BeforeValidator(number_as_text)]
 
-# KENH: Kênh (cách thức) thực hiện / submission channel
-CodeKENH = Annotated[Literal["1", "2", "3"], BeforeValidator(number_as_text)]
+    # HinhThuc: Hình thức trả kết quả / result-delivery method (or "")
+    CodeHinhThucOrEmpty = Annotated[Literal["0", "1", ""], BeforeValidator(number_as_text)]
 
-# KENH: Kênh (cách thức) thực hiện / submission channel (or "")
-CodeKENHOrEmpty = Annotated[Literal["1", "2", "3", ""], BeforeValidator(number_as_text)]
+    # KENH: Kênh (cách thức) thực hiện / submission channel
+    CodeKENH = Annotated[Literal["1", "2", "3"], BeforeValidator(number_as_text)]
 
-# LOAITTHC: Loại thủ tục hành chính / procedure type
-CodeLOAITTHC = Annotated[Literal["1", "2", "3"], BeforeValidator(number_as_text)]
+    # KENH: Kênh (cách thức) thực hiện / submission channel (or "")
+    CodeKENHOrEmpty = Annotated[Literal["1", "2", "3", ""], BeforeValidator(number_as_text)]
 
-# LOAITTHC: Loại thủ tục hành chính / procedure type (or "")
-CodeLOAITTHCOrEmpty = Annotated[Literal["1", "2", "3", ""], BeforeValidator(number_as_text)]
+    # LOAITTHC: Loại thủ tục hành chính / procedure type
+    CodeLOAITTHC = Annotated[Literal["1", "2", "3"], BeforeValidator(number_as_text)]
+
+    # LOAITTHC: Loại thủ tục hành chính / procedure type (or "")
+    CodeLOAITTHCOrEmpty = Annotated[Literal["1", "2", "3", ""], BeforeValidator(number_as_text)]

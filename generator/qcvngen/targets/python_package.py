@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import keyword
 from pathlib import PurePosixPath
+from typing import cast
 
-from .. import ir, naming, wire
+from .. import ir, kinds, naming, wire
 from ..payloads import RULE_TEXT
-from ..render import py_docstring
+from ..render import py, py_docstring
 from ..render import render as render_template
 from ..version import __version__
 from .common import Context, Files
@@ -17,14 +18,41 @@ PACKAGE = ROOT / "qcvn120_client"
 
 
 def code_types(reg: ir.Regulation) -> list[dict[str, object]]:
+    """The wire type of each closed code list (and its ``…OrEmpty`` variant): its codes as literals."""
     out: list[dict[str, object]] = []
     for codelist in reg.codelists:
         if not codelist.closed:
             continue
         values = [c.code for c in codelist.codes]
         comment = f"{codelist.name}: {codelist.title.vi} / {codelist.title.en}"
-        out.append({"name": f"Code{codelist.name}", "literals": values, "comment": comment})
-        out.append({"name": f"Code{codelist.name}OrEmpty", "literals": values + [""], "comment": comment + ' (or "")'})
+        for or_empty in (False, True):
+            out.append(
+                {
+                    "name": kinds.code_type_name(codelist.name, or_empty=or_empty),
+                    "codelist": codelist.name,
+                    "literals": values + [""] if or_empty else values,
+                    "comment": comment + (' (or "")' if or_empty else ""),
+                }
+            )
+    return out
+
+
+def static_types(codes: list[dict[str, object]]) -> list[dict[str, str]]:
+    """What a typed caller may pass for each wire type, as mypy sees it (the runtime converts it).
+
+    Wire scalars take their kind's ``accepts``; a code takes its enum member, its code or an int;
+    an open code any string or int.
+    """
+    out: list[dict[str, str]] = []
+    for info in kinds.wire_kinds():
+        assert info.wire_type is not None and info.accepts is not None, info.name
+        out.append({"name": info.wire_type, "type": info.accepts})
+        if info.or_empty_type:
+            out.append({"name": f"{info.wire_type}OrEmpty", "type": info.accepts})
+    out.append({"name": kinds.OPEN_CODE, "type": "str | int"})
+    for code in codes:
+        literals = ", ".join(py(value) for value in cast(list[str], code["literals"]))
+        out.append({"name": str(code["name"]), "type": f"{code['codelist']} | Literal[{literals}] | int"})
     return out
 
 
@@ -111,6 +139,8 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
             patterns=patterns,
             timezone=reg.meta.timezone,
             messages=pattern_messages(reg),
+            static_types=static_types(codes),
+            code_lists=sorted({str(c["codelist"]) for c in codes}),
         ),
         PACKAGE / "__init__.py": render_template(
             "python/qcvn120_client/__init__.py.jinja", ctx=ctx, version=__version__, spec_version=reg.meta.spec_version
