@@ -177,7 +177,7 @@ def test_a_title_only_places_underscores(title: str) -> None:
             assert name.removeprefix("f_").replace("_", "") == wire.lower().replace("_", "")
 
 
-def test_pulled_records_have_readable_names_and_keep_the_former_ones(models: Any, result: BuildResult) -> None:
+def test_pulled_records_have_readable_names_only(models: Any, result: BuildResult) -> None:
     answer = {
         "MATTHC": "1.001193",
         "CACHTHUCTHUCHIEN": [{"KENH": "1"}],
@@ -185,13 +185,9 @@ def test_pulled_records_have_readable_names_and_keep_the_former_ones(models: Any
     }
     procedure = models.LayThuTucResult.model_validate(answer)
     assert procedure.linh_vuc_thuc_hien[0].ma_linh_vuc == "G06" and procedure.cach_thuc_thuc_hien[0].kenh == "1"
-    # The former, flattened names still read (issue 12: the public API only gains).
-    assert (
-        procedure.linhvucthuchien[0].malinhvuc == "G06" and procedure.cachthucthuchien is procedure.cach_thuc_thuc_hien
-    )
+    # The former, flattened names are gone (0.1.0 had no users to keep them for): one name per field.
+    assert not hasattr(procedure, "linhvucthuchien") and not hasattr(procedure.linh_vuc_thuc_hien[0], "malinhvuc")
     assert procedure.ma_tthc == "1.001193" and procedure.model_dump(by_alias=True, exclude_none=True) == answer
-    with pytest.raises((AttributeError, ValueError)):
-        procedure.linhvucthuchien = []
     assert models.LayThuTucResult.model_validate({"linh_vuc_thuc_hien": []}).linh_vuc_thuc_hien == []
     assert "linhvucthuchien" not in models.LayThuTucResult.model_fields  # not a field: not in the schema
 
@@ -210,6 +206,7 @@ def test_a_wire_name_named_differently_in_two_records_keeps_both_names(result: B
     import dataclasses
 
     from qcvngen.targets import models as models_target
+    from qcvngen.targets.common import context_for
 
     reg = result.regulation
     assert reg is not None
@@ -220,7 +217,8 @@ def test_a_wire_name_named_differently_in_two_records_keeps_both_names(result: B
         dataclasses.replace(f, py_name="malinh_vuc") if f.wire_name == "MALINHVUC" else f for f in odd.fields
     )
     records = tuple(dataclasses.replace(r, fields=fields) if r is odd else r for r in reg.records)
-    source = models_target.model_source(dataclasses.replace(reg, records=records))
+    odd_reg = dataclasses.replace(reg, records=records)
+    source = models_target.model_source(odd_reg, context_for(odd_reg))
     classes = source.split("\nclass ")
     odd_class = next(c for c in classes if c.startswith(f"{odd.name}("))
     other_class = next(c for c in classes if c.startswith(f"{owners[1].name}("))

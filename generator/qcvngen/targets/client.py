@@ -20,7 +20,7 @@ from ..render import py
 from ..render import py_docstring as docstring
 from ..render import render as render_template
 from ..version import __version__
-from .common import Context, Files, runtime_files
+from .common import Context, Files
 
 PACKAGE = PurePosixPath("python") / "qcvn120_client"
 TEMPLATES = "python/qcvn120_client"
@@ -354,11 +354,12 @@ def capture_tables(reg: ir.Regulation) -> tuple[list[tuple[str, list[str]]], lis
     return [(name, paths) for name, paths in code_paths if paths], wire_names
 
 
-def render(reg: ir.Regulation, ctx: Context) -> Files:
+def client_files(reg: ir.Regulation, ctx: Context) -> Files:
+    """The client module and the package README (the package is assembled by ``python_package``)."""
     endpoints = endpoint_views(reg)
     code_paths, wire_names = capture_tables(reg)
     packets = [packet_view(reg, packet) for packet in reg.packets]
-    files = runtime_files(ctx, "client", PACKAGE)
+    files: Files = {}
     files[PACKAGE / "client.py"] = render_template(
         f"{TEMPLATES}/client.py.jinja",
         ctx=ctx,

@@ -1,4 +1,9 @@
-"""The installable ``qcvn120_client`` distribution around the models: wire types, package files."""
+"""The installable ``qcvn120_client`` distribution: this target alone assembles the package.
+
+Its parts come from their own modules: the runtime (copied verbatim), the models
+(:mod:`.models`, datamodel-code-generator), the client and README (:mod:`.client`); this module
+adds the wire types, the code lists, ``__init__`` and ``pyproject.toml``.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,9 @@ from ..payloads import RULE_TEXT
 from ..render import py, py_docstring
 from ..render import render as render_template
 from ..version import __version__
-from .common import Context, Files
+from .client import client_files
+from .common import Context, Files, runtime_files
+from .models import model_source
 
 ROOT = PurePosixPath("python")
 PACKAGE = ROOT / "qcvn120_client"
@@ -130,7 +137,9 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         "percent_or_empty": wire.anchored(wire.PERCENT, allow_empty=True),
     }
     names = sorted(fixed + [str(c["name"]) for c in codes])
-    return {
+    files = runtime_files(ctx, "client", PACKAGE) | client_files(reg, ctx)
+    files[PACKAGE / "models.py"] = model_source(reg, ctx)
+    return files | {
         PACKAGE / "wire.py": render_template(
             "python/qcvn120_client/wire.py.jinja",
             ctx=ctx,
