@@ -269,3 +269,34 @@ def test_code_lists_are_written_out_as_enum_classes(result: BuildResult, out_dir
         assert members == naming.code_member_names([(c.code, c.title.en) for c in codelist.codes])
         docs = [n.value.value for n in body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)]
         assert docs[1:] == [f"{c.code}: {c.title.vi} — {c.title.en}" for c in codelist.codes]
+
+
+def test_help_shows_a_short_signature_without_patterns(models: Any, result: BuildResult) -> None:
+    """Wire types are named aliases: help() shows ``WireDateTime``, never the regex behind it."""
+    import inspect
+
+    reg = result.regulation
+    assert reg is not None
+    for record in reg.records:
+        signature = str(inspect.signature(getattr(models, record.name)))
+        assert "^(?:" not in signature and "BeforeValidator" not in signature, record.name
+    dossier = str(inspect.signature(models.CapNhatTienDoHoSoMCRecord))
+    assert "ThoiDiemXuLy: WireDateTime" in dossier and len(dossier) < 600, dossier
+
+
+def test_models_module_is_rendered_not_patched(out_dir: Path, result: BuildResult) -> None:
+    """One name per field (no former-name properties), the module lists its classes by packet, and
+    every class has the docstring the IR gives it."""
+    import ast
+
+    from qcvngen.targets.models import model_plans
+
+    reg = result.regulation
+    assert reg is not None
+    source = (out_dir / "python" / "qcvn120_client" / "models.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    assert not any(isinstance(n, ast.FunctionDef) for n in ast.walk(tree))
+    doc = ast.get_docstring(tree) or ""
+    assert all(f"{p.number} {p.name}: {p.name}Request" in doc for p in reg.packets), doc
+    classes = {n.name: ast.get_docstring(n) for n in tree.body if isinstance(n, ast.ClassDef)}
+    assert {plan.name: plan.doc for plan in model_plans(reg)} == classes

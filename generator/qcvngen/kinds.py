@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, get_args
 
-from . import wire
+from . import naming, wire
 
 Kind = Literal["string", "code", "datetime", "integer", "decimal", "percent", "flag", "id", "record", "list", "any"]
 KIND_NAMES: tuple[Kind, ...] = get_args(Kind)
@@ -232,8 +232,8 @@ def wire_type_name(name: Kind, *, or_empty: bool) -> str:
 
 
 def code_type_name(codelist: str, *, or_empty: bool) -> str:
-    """The named type of a closed code list's codes (and ``""`` when ``or_empty``)."""
-    return f"Code{codelist}{'OrEmpty' if or_empty else ''}"
+    """The named type of a closed code list's codes (and ``""`` when ``or_empty``): :func:`naming.code_type`."""
+    return naming.code_type(codelist, or_empty=or_empty)
 
 
 def int_schema() -> Schema:

@@ -174,6 +174,11 @@ def code_member_names(codes: list[tuple[str, str]]) -> list[str]:
     return names
 
 
+def code_type(codelist: str, *, or_empty: bool) -> str:
+    """The wire type of a closed code list's codes (``CodeTrangThaiHoSo``; ``…OrEmpty`` also takes ``""``)."""
+    return f"Code{codelist}{'OrEmpty' if or_empty else ''}"
+
+
 def method_name(packet: str) -> str:
     """Client/handler method for a packet: 'DongBoHoSoMC' → 'dong_bo_ho_so_mc'."""
     return field_identifier(packet)
@@ -253,9 +258,10 @@ def derived_names(
     kind: OwnerKind
     for kind, names in (("packet", packets), ("local service", local_services)):
         for name in names:
-            out += [(f"{name}Request", Owner(kind, name)), (f"{name}Response", Owner(kind, name))]
+            out += [(request_model(name), Owner(kind, name)), (response_model(name), Owner(kind, name))]
     for name in codelists:
-        out += [(f"Code{name}", Owner("code list", name)), (f"Code{name}OrEmpty", Owner("code list", name))]
+        out += [(code_type(name, or_empty=False), Owner("code list", name))]
+        out += [(code_type(name, or_empty=True), Owner("code list", name))]
     return out
 
 

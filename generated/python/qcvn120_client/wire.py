@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from pydantic import BeforeValidator, Field, StrictInt
+from typing_extensions import TypeAliasType
 
 from ._scalars import (
     DATETIME_FORMAT,
@@ -115,72 +116,121 @@ if TYPE_CHECKING:
     CodeLOAITTHC: TypeAlias = LOAITTHC | Literal["1", "2", "3"] | int
     CodeLOAITTHCOrEmpty: TypeAlias = LOAITTHC | Literal["1", "2", "3", ""] | int
 else:
-    WireDateTime = Annotated[
-        str,
-        BeforeValidator(datetime_as_text(TIMEZONE)),
-        Field(
-            pattern="^(?:(?:[0-9]{4}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?$"
-        ),
-    ]
-    WireInteger = Annotated[
-        str, BeforeValidator(integer_as_text), Field(pattern="^(?:-?[0-9]{1,18})$")
-    ]
-    WireIntegerOrEmpty = Annotated[
-        str, BeforeValidator(integer_as_text), Field(pattern="^(?:-?[0-9]{1,18})?$")
-    ]
-    WireDecimal = Annotated[
-        str,
-        BeforeValidator(number_as_text),
-        Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)$"),
-    ]
-    WireDecimalOrEmpty = Annotated[
-        str,
-        BeforeValidator(number_as_text),
-        Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)?$"),
-    ]
-    WirePercent = Annotated[
-        str, BeforeValidator(number_as_text), Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)$")
-    ]
-    WirePercentOrEmpty = Annotated[
-        str, BeforeValidator(number_as_text), Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)?$")
-    ]
-    WireFlag = Annotated[Literal["True", "False"], BeforeValidator(flag_as_text)]
-    WireId = str | StrictInt
-    OpenCode = Annotated[str, BeforeValidator(number_as_text), Field(max_length=64)]
+    # Named aliases: help() and error messages show ``WireDateTime``, not its pattern.
+    WireDateTime = TypeAliasType(
+        "WireDateTime",
+        Annotated[
+            str,
+            BeforeValidator(datetime_as_text(TIMEZONE)),
+            Field(
+                pattern="^(?:(?:[0-9]{4}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?$"
+            ),
+        ],
+    )
+    WireInteger = TypeAliasType(
+        "WireInteger",
+        Annotated[str, BeforeValidator(integer_as_text), Field(pattern="^(?:-?[0-9]{1,18})$")],
+    )
+    WireIntegerOrEmpty = TypeAliasType(
+        "WireIntegerOrEmpty",
+        Annotated[str, BeforeValidator(integer_as_text), Field(pattern="^(?:-?[0-9]{1,18})?$")],
+    )
+    WireDecimal = TypeAliasType(
+        "WireDecimal",
+        Annotated[
+            str,
+            BeforeValidator(number_as_text),
+            Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)$"),
+        ],
+    )
+    WireDecimalOrEmpty = TypeAliasType(
+        "WireDecimalOrEmpty",
+        Annotated[
+            str,
+            BeforeValidator(number_as_text),
+            Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)?$"),
+        ],
+    )
+    WirePercent = TypeAliasType(
+        "WirePercent",
+        Annotated[
+            str,
+            BeforeValidator(number_as_text),
+            Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)$"),
+        ],
+    )
+    WirePercentOrEmpty = TypeAliasType(
+        "WirePercentOrEmpty",
+        Annotated[
+            str,
+            BeforeValidator(number_as_text),
+            Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)?$"),
+        ],
+    )
+    WireFlag = TypeAliasType(
+        "WireFlag", Annotated[Literal["True", "False"], BeforeValidator(flag_as_text)]
+    )
+    WireId = TypeAliasType("WireId", str | StrictInt)
+    OpenCode = TypeAliasType(
+        "OpenCode", Annotated[str, BeforeValidator(number_as_text), Field(max_length=64)]
+    )
 
     # TrangThaiHoSo: Trạng thái hồ sơ / dossier status
-    CodeTrangThaiHoSo = Annotated[
-        Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"], BeforeValidator(number_as_text)
-    ]
+    CodeTrangThaiHoSo = TypeAliasType(
+        "CodeTrangThaiHoSo",
+        Annotated[
+            Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"],
+            BeforeValidator(number_as_text),
+        ],
+    )
 
     # TrangThaiHoSo: Trạng thái hồ sơ / dossier status (or "")
-    CodeTrangThaiHoSoOrEmpty = Annotated[
-        Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", ""],
-        BeforeValidator(number_as_text),
-    ]
+    CodeTrangThaiHoSoOrEmpty = TypeAliasType(
+        "CodeTrangThaiHoSoOrEmpty",
+        Annotated[
+            Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", ""],
+            BeforeValidator(number_as_text),
+        ],
+    )
 
     # LoaiDoiTuong: Loại đối tượng / applicant type
-    CodeLoaiDoiTuong = Annotated[Literal["1", "2", "3", "4"], BeforeValidator(number_as_text)]
+    CodeLoaiDoiTuong = TypeAliasType(
+        "CodeLoaiDoiTuong", Annotated[Literal["1", "2", "3", "4"], BeforeValidator(number_as_text)]
+    )
 
     # LoaiDoiTuong: Loại đối tượng / applicant type (or "")
-    CodeLoaiDoiTuongOrEmpty = Annotated[
-        Literal["1", "2", "3", "4", ""], BeforeValidator(number_as_text)
-    ]
+    CodeLoaiDoiTuongOrEmpty = TypeAliasType(
+        "CodeLoaiDoiTuongOrEmpty",
+        Annotated[Literal["1", "2", "3", "4", ""], BeforeValidator(number_as_text)],
+    )
 
     # HinhThuc: Hình thức trả kết quả / result-delivery method
-    CodeHinhThuc = Annotated[Literal["0", "1"], BeforeValidator(number_as_text)]
+    CodeHinhThuc = TypeAliasType(
+        "CodeHinhThuc", Annotated[Literal["0", "1"], BeforeValidator(number_as_text)]
+    )
 
     # HinhThuc: Hình thức trả kết quả / result-delivery method (or "")
-    CodeHinhThucOrEmpty = Annotated[Literal["0", "1", ""], BeforeValidator(number_as_text)]
+    CodeHinhThucOrEmpty = TypeAliasType(
+        "CodeHinhThucOrEmpty", Annotated[Literal["0", "1", ""], BeforeValidator(number_as_text)]
+    )
 
     # KENH: Kênh (cách thức) thực hiện / submission channel
-    CodeKENH = Annotated[Literal["1", "2", "3"], BeforeValidator(number_as_text)]
+    CodeKENH = TypeAliasType(
+        "CodeKENH", Annotated[Literal["1", "2", "3"], BeforeValidator(number_as_text)]
+    )
 
     # KENH: Kênh (cách thức) thực hiện / submission channel (or "")
-    CodeKENHOrEmpty = Annotated[Literal["1", "2", "3", ""], BeforeValidator(number_as_text)]
+    CodeKENHOrEmpty = TypeAliasType(
+        "CodeKENHOrEmpty", Annotated[Literal["1", "2", "3", ""], BeforeValidator(number_as_text)]
+    )
 
     # LOAITTHC: Loại thủ tục hành chính / procedure type
-    CodeLOAITTHC = Annotated[Literal["1", "2", "3"], BeforeValidator(number_as_text)]
+    CodeLOAITTHC = TypeAliasType(
+        "CodeLOAITTHC", Annotated[Literal["1", "2", "3"], BeforeValidator(number_as_text)]
+    )
 
     # LOAITTHC: Loại thủ tục hành chính / procedure type (or "")
-    CodeLOAITTHCOrEmpty = Annotated[Literal["1", "2", "3", ""], BeforeValidator(number_as_text)]
+    CodeLOAITTHCOrEmpty = TypeAliasType(
+        "CodeLOAITTHCOrEmpty",
+        Annotated[Literal["1", "2", "3", ""], BeforeValidator(number_as_text)],
+    )

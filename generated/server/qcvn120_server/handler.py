@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from qcvn120_client import models
-
+from . import models
 from .answers import (
     ALREADY_EXISTS,
     INVALID_REQUEST,
@@ -17,7 +16,7 @@ from .answers import (
     Account,
     Answer,
     CallContext,
-    PortalError,
+    ErrorAnswer,
 )
 
 __all__ = [
@@ -31,7 +30,7 @@ __all__ = [
     "Answer",
     "CallContext",
     "LocalServiceHandler",
-    "PortalError",
+    "ErrorAnswer",
     "PortalHandler",
 ]
 
@@ -65,7 +64,7 @@ class PortalHandler(ABC):
             The portal's answer; no ``result``.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -89,7 +88,7 @@ class PortalHandler(ABC):
             The portal's answer; no ``result``.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -113,7 +112,7 @@ class PortalHandler(ABC):
             The portal's answer; no ``result``.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -137,7 +136,7 @@ class PortalHandler(ABC):
             The portal's answer; no ``result``.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -159,7 +158,7 @@ class PortalHandler(ABC):
             The portal's answer; ``result`` holds ``models.LayThuTucResult`` items.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -181,7 +180,7 @@ class PortalHandler(ABC):
             The portal's answer; ``result`` holds ``models.LayQDCBResult`` items.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -205,7 +204,7 @@ class PortalHandler(ABC):
             The portal's answer; no ``result``.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -229,7 +228,7 @@ class PortalHandler(ABC):
             The portal's answer; ``result`` holds ``models.DanhSachPAKNChoXuLyResult`` items.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -253,7 +252,7 @@ class PortalHandler(ABC):
             The portal's answer; no ``result``.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -277,7 +276,7 @@ class PortalHandler(ABC):
             The portal's answer; ``result`` holds ``models.LayTaiLieuPAKNResult`` items.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -301,7 +300,7 @@ class PortalHandler(ABC):
             The portal's answer; ``result`` holds ``models.DanhSachPAKNCongKhaiResult`` items.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -323,7 +322,7 @@ class PortalHandler(ABC):
             The portal's answer; no ``result``.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -347,7 +346,7 @@ class PortalHandler(ABC):
             The portal's answer; ``result`` holds ``models.LayDanhSachHoiDapGuiTuDVCQGResult`` items.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -371,7 +370,7 @@ class PortalHandler(ABC):
             The portal's answer; no ``result``.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -395,7 +394,7 @@ class PortalHandler(ABC):
             The portal's answer; ``result`` holds ``models.LayDanhSachHoiDapBoCoQuanResult`` items.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -418,7 +417,7 @@ class LocalServiceHandler(ABC):
             The answer; ``result`` holds ``models.DongBoThongKeHoSoRecord`` items.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from . import capture
-from .answers import Answer, PortalError
+from .answers import Answer, ErrorAnswer
 from .refusals import Refused
 
 # A request is walked once more for the values to blank from a message; these bound that walk.
@@ -62,7 +62,7 @@ class Recorder:
         """``serve()``, recorded with its answer's code, or with the refusal it raised."""
         try:
             result = serve()
-        except (Refused, PortalError) as refusal:
+        except (Refused, ErrorAnswer) as refusal:
             self.record(service, endpoint, body, refusal.error_code, refusal.message)
             raise
         self.record(service, endpoint, body, result.error_code, result.message)

@@ -28,7 +28,7 @@ handler_module = _server.handler
 PortalHandler = handler_module.PortalHandler
 Answer = handler_module.Answer
 Account = handler_module.Account
-PortalError = handler_module.PortalError
+ErrorAnswer = handler_module.ErrorAnswer
 
 MAX_SESSIONS_PER_ACCOUNT = 100
 __all__ = ["MAX_SESSIONS_PER_ACCOUNT", "Credentials", "SandboxPortal"]
@@ -65,7 +65,7 @@ def _wire(model: Any, where: str) -> str:
     if "null" in text:  # rare: only then pay for a second walk to tell a real null from a lost number
         found = _non_finite(model.model_dump(by_alias=True, exclude_unset=True), where)
         if found:
-            raise PortalError(
+            raise ErrorAnswer(
                 "-1",
                 f"{found}: số không hữu hạn, không lưu được nguyên trạng"
                 " — a non-finite number (e.g. 1e400) cannot be stored as sent",

@@ -71,7 +71,7 @@ def generated_modules() -> Generated:
         root=root,
         app=importlib.import_module("qcvn120_server.services"),
         handler=importlib.import_module("qcvn120_server.handler"),
-        models=importlib.import_module("qcvn120_client.models"),
+        models=importlib.import_module("qcvn120_server.models"),
         serving=importlib.import_module("qcvn120_server.serving"),
     )
     return _loaded

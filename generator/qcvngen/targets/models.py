@@ -24,7 +24,6 @@ from .common import Context, python_header
 from .jsonschema import bundle
 from .schema_builder import SchemaBuilder, scalar_definitions
 
-MODULE_DOC = '"""pydantic models of every QCVN 120 packet, record and envelope (wire names as aliases)."""\n'
 # The generator's template folder: only the templates it finds here replace its own.
 DATAMODEL_TEMPLATES = "python/datamodel"
 
@@ -126,8 +125,9 @@ def _local_plans(reg: ir.Regulation, service: ir.LocalService) -> list[ModelPlan
 
 
 def model_plans(reg: ir.Regulation) -> list[ModelPlan]:
-    """Every model class in reading order: per packet its request, record and answer; then the local
-    services; then the records they nest; then the login pair and the generic envelopes."""
+    """Every model class: per packet its request, record and answer; then the local services; then
+    the records they nest; then the login pair and the generic envelopes (the generator orders the
+    module by name; :func:`module_doc` gives the reading order)."""
     plans: list[ModelPlan] = []
     for packet in reg.packets:
         plans += _packet_plans(reg, packet)
@@ -208,7 +208,7 @@ def model_source(reg: ir.Regulation, ctx: Context) -> str:
             aliases=aliases(reg),
             custom_template_dir=templates_dir() / DATAMODEL_TEMPLATES,
             extra_template_data=template_data(plans),
-            custom_file_header=file_header_for(ctx, code_types),
+            custom_file_header=file_header_for(ctx, module_doc(reg), code_types),
             # The stubs stand for types of the wire module, which the template prints: no class of them.
             type_overrides=dict.fromkeys(stubs, "str"),
             keep_model_order=True,
@@ -229,7 +229,34 @@ def model_source(reg: ir.Regulation, ctx: Context) -> str:
     return source
 
 
-def file_header_for(ctx: Context, used: list[str]) -> str:
+def module_doc(reg: ir.Regulation) -> str:
+    """The module's docstring: what it holds, and its classes by packet (request, record, answer).
+
+    The classes themselves come in the generator's order (by name, a class after those it needs):
+    this table is the reading order.
+    """
+    lines = [
+        "pydantic models of every QCVN 120 packet, record and envelope (Python names; wire names as aliases).",
+        "",
+        "By packet (Table 1 row: a push's request, record and answer; a pull's request, answer and record):",
+        "",
+    ]
+    for packet in reg.packets:
+        record = packet.data_record if packet.direction == "push" else packet.result_record
+        request, response = naming.request_model(packet.name), naming.response_model(packet.name)
+        names = [request, response] if record is None else [request, record, response]
+        if packet.direction == "pull" and record is not None:
+            names = [request, response, record]
+        lines.append(f"- {packet.number} {packet.name}: " + ", ".join(names))
+    for service in reg.envelope.local_services:
+        names = [naming.request_model(service.name), naming.response_model(service.name), service.result_record]
+        lines.append(f"- local service {service.name}: " + ", ".join(names))
+    env = reg.envelope
+    lines.append(f"- login: {env.login_request.name}, {env.login_response.name}")
+    return docstring("\n".join(lines), 0) + "\n"
+
+
+def file_header_for(ctx: Context, doc: str, used: list[str]) -> str:
     """The module's header line, docstring and the relative import of the wire types its fields use."""
     lines = "".join(f"    {name},\n" for name in used)
-    return python_header(ctx) + MODULE_DOC + (f"\nfrom .wire import (\n{lines})\n" if used else "")
+    return python_header(ctx) + doc + (f"\nfrom .wire import (\n{lines})\n" if used else "")

@@ -108,8 +108,11 @@ def codelist_views(reg: ir.Regulation) -> list[dict[str, object]]:
     return out
 
 
-def render(reg: ir.Regulation, ctx: Context) -> Files:
-    codes = code_types(reg)
+# The client's runtime modules the model layer needs (wire conversions, the code-list base).
+MODEL_RUNTIME = ("_codes.py", "_scalars.py")
+
+
+def _wire_module(reg: ir.Regulation, ctx: Context, codes: list[dict[str, object]]) -> str:
     fixed = [
         "DATETIME_FORMAT",
         "PATTERN_MESSAGES",
@@ -136,27 +139,40 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         "percent": wire.anchored(wire.PERCENT, allow_empty=False),
         "percent_or_empty": wire.anchored(wire.PERCENT, allow_empty=True),
     }
-    names = sorted(fixed + [str(c["name"]) for c in codes])
-    files = runtime_files(ctx, "client", PACKAGE) | client_files(reg, ctx)
-    files[PACKAGE / "models.py"] = model_source(reg, ctx)
-    return files | {
-        PACKAGE / "wire.py": render_template(
-            "python/qcvn120_client/wire.py.jinja",
-            ctx=ctx,
-            names=names,
-            codes=codes,
-            patterns=patterns,
-            timezone=reg.meta.timezone,
-            messages=pattern_messages(reg),
-            static_types=static_types(codes),
-            code_lists=sorted({str(c["codelist"]) for c in codes}),
-        ),
-        PACKAGE / "__init__.py": render_template(
-            "python/qcvn120_client/__init__.py.jinja", ctx=ctx, version=__version__, spec_version=reg.meta.spec_version
-        ),
-        PACKAGE / "codes.py": render_template(
-            "python/qcvn120_client/codes.py.jinja", ctx=ctx, codelists=codelist_views(reg)
-        ),
-        PACKAGE / "py.typed": "",
-        ROOT / "pyproject.toml": render_template("python/pyproject.toml.jinja", ctx=ctx, version=__version__),
-    }
+    return render_template(
+        "python/qcvn120_client/wire.py.jinja",
+        ctx=ctx,
+        names=sorted(fixed + [str(c["name"]) for c in codes]),
+        codes=codes,
+        patterns=patterns,
+        timezone=reg.meta.timezone,
+        messages=pattern_messages(reg),
+        static_types=static_types(codes),
+        code_lists=sorted({str(c["codelist"]) for c in codes}),
+    )
+
+
+def model_layer(reg: ir.Regulation, ctx: Context, dest: PurePosixPath) -> Files:
+    """The models with what they import (wire types, code lists, two runtime modules), under ``dest``.
+
+    The client package has them, and so has the server package, which imports them relatively:
+    each package is self-contained and can be vendored under any name, and neither imports the other.
+    """
+    files = {path: text for path, text in runtime_files(ctx, "client", dest).items() if path.name in MODEL_RUNTIME}
+    files[dest / "models.py"] = model_source(reg, ctx)
+    files[dest / "wire.py"] = _wire_module(reg, ctx, code_types(reg))
+    files[dest / "codes.py"] = render_template(
+        "python/qcvn120_client/codes.py.jinja", ctx=ctx, codelists=codelist_views(reg)
+    )
+    return files
+
+
+def render(reg: ir.Regulation, ctx: Context) -> Files:
+    """The whole ``qcvn120_client`` distribution."""
+    files = runtime_files(ctx, "client", PACKAGE) | client_files(reg, ctx) | model_layer(reg, ctx, PACKAGE)
+    files[PACKAGE / "__init__.py"] = render_template(
+        "python/qcvn120_client/__init__.py.jinja", ctx=ctx, version=__version__, spec_version=reg.meta.spec_version
+    )
+    files[PACKAGE / "py.typed"] = ""
+    files[ROOT / "pyproject.toml"] = render_template("python/pyproject.toml.jinja", ctx=ctx, version=__version__)
+    return files

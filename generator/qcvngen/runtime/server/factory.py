@@ -38,7 +38,7 @@ from .answers import (
     Account,
     Answer,
     CallContext,
-    PortalError,
+    ErrorAnswer,
 )
 from .contract import Contract, unknown_keys, validate
 from .limits import Limits
@@ -159,7 +159,7 @@ class Runner:
     async def run(
         self, read: Callable[[], Awaitable[bytearray]], work: Callable[[bytearray], Response]
     ) -> Response:
-        """``work(await read())`` in a worker thread; refusals and PortalErrors as portal answers,
+        """``work(await read())`` in a worker thread; refusals and ErrorAnswers as portal answers,
         any other failure as a redacted 500."""
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.limits.max_parallel)
@@ -174,7 +174,7 @@ class Runner:
                 refused.message,
             )
             return answer(refused.status, refused.error_code, refused.message)
-        except PortalError as error:
+        except ErrorAnswer as error:
             return answer(error.status, error.error_code, error.message)
         except ClientDisconnect:
             # The client left mid-body: nobody to answer, nothing worth a log line.
