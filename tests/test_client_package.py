@@ -249,3 +249,17 @@ def test_server_model_layer_is_the_clients(out_dir: Path) -> None:
         assert (out_dir / "server" / "qcvn120_server" / name).read_bytes() == client, name
     server_pyproject = (out_dir / "server" / "pyproject.toml").read_text(encoding="utf-8")
     assert "qcvn120-client" not in server_pyproject
+
+
+def test_contract_moves_refs_as_data_not_text() -> None:
+    """The draft-7 copy of the served schemas rewrites ``$ref`` values only, never a text that looks like one."""
+    from qcvngen.runtime.server.contract import _moved_refs
+
+    schemas = {
+        "A": {"description": 'see "#/components/schemas/B"', "items": [{"$ref": "#/components/schemas/B"}]},
+        "B": {"examples": ["#/components/schemas/A"], "$ref": "urn:other#/x"},
+    }
+    moved = _moved_refs(schemas, "#/components/schemas/", "#/definitions/")
+    assert moved["A"]["items"][0]["$ref"] == "#/definitions/B"
+    assert moved["A"]["description"] == schemas["A"]["description"] and moved["B"] == schemas["B"]
+    assert schemas["A"]["items"][0]["$ref"] == "#/components/schemas/B"  # the original is untouched
