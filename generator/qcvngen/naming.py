@@ -179,6 +179,25 @@ def code_type(codelist: str, *, or_empty: bool) -> str:
     return f"Code{codelist}{'OrEmpty' if or_empty else ''}"
 
 
+def endpoint_parameters(endpoints: list[str]) -> dict[str, str]:
+    """The client constructor's argument for each endpoint's path: ``integration`` → ``integration_path``
+    (``…_2_path`` for a second endpoint folding to the same name)."""
+    out: dict[str, str] = {}
+    for name in endpoints:
+        base = field_identifier(name).rstrip("_") or "endpoint"
+        param, suffix = f"{base}_path", 1
+        while param in out.values():
+            suffix += 1
+            param = f"{base}_{suffix}_path"
+        out[name] = param
+    return out
+
+
+def login_path_parameter(taken: set[str]) -> str:
+    """The argument naming the login endpoint's path when the spec has no ``auth`` endpoint."""
+    return "auth_path" if "auth_path" not in taken else "login_path"
+
+
 def method_name(packet: str) -> str:
     """Client/handler method for a packet: 'DongBoHoSoMC' → 'dong_bo_ho_so_mc'."""
     return field_identifier(packet)

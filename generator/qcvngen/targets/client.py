@@ -187,20 +187,13 @@ def _identifier(name: str) -> str:
 
 
 def endpoint_views(reg: ir.Regulation) -> list[EndpointView]:
-    views: list[EndpointView] = []
-    taken: set[str] = set()
-    for endpoint in reg.envelope.endpoints:
-        base = naming.field_identifier(endpoint.name).rstrip("_") or "endpoint"
-        param, suffix = f"{base}_path", 1
-        while param in taken:
-            suffix += 1
-            param = f"{base}_{suffix}_path"
-        taken.add(param)
-        views.append(EndpointView(endpoint.name, param, endpoint.path))
-    if not any(v.name == "auth" for v in views):
+    """The constructor's path argument of every endpoint (an ``auth`` one first when the spec has none)."""
+    names = [endpoint.name for endpoint in reg.envelope.endpoints]
+    params = naming.endpoint_parameters(names)
+    views = [EndpointView(e.name, params[e.name], e.path) for e in reg.envelope.endpoints]
+    if "auth" not in params:
         # Login needs an endpoint; without one in the spec the caller must name it.
-        param = "auth_path" if "auth_path" not in taken else "login_path"
-        views.insert(0, EndpointView("auth", param, None))
+        views.insert(0, EndpointView("auth", naming.login_path_parameter(set(params.values())), None))
     return views
 
 

@@ -55,7 +55,7 @@ def static_types(codes: list[dict[str, object]]) -> list[dict[str, str]]:
         assert info.wire_type is not None and info.accepts is not None, info.name
         out.append({"name": info.wire_type, "type": info.accepts})
         if info.or_empty_type:
-            out.append({"name": f"{info.wire_type}OrEmpty", "type": info.accepts})
+            out.append({"name": kinds.wire_type_name(info.name, or_empty=True), "type": info.accepts})
     out.append({"name": kinds.OPEN_CODE, "type": "str | int"})
     for code in codes:
         literals = ", ".join(py(value) for value in cast(list[str], code["literals"]))
