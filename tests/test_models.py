@@ -299,4 +299,11 @@ def test_models_module_is_rendered_not_patched(out_dir: Path, result: BuildResul
     doc = ast.get_docstring(tree) or ""
     assert all(f"{p.number} {p.name}: {p.name}Request" in doc for p in reg.packets), doc
     classes = {n.name: ast.get_docstring(n) for n in tree.body if isinstance(n, ast.ClassDef)}
-    assert {plan.name: plan.doc for plan in model_plans(reg)} == classes
+    # In the plan's order: per packet its request, record and answer, then the helpers.
+    assert [(plan.name, plan.doc) for plan in model_plans(reg)] == list(classes.items())
+    assert list(classes)[:3] == [
+        f"{reg.packets[0].name}Request",
+        reg.packets[0].data_record,
+        f"{reg.packets[0].name}Response",
+    ]
+    assert "M0" not in source  # the generator's sort keys never reach the module

@@ -44,192 +44,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class CachThucThucHien(BaseModel):
-    """submission channel / Cách thức thực hiện (Table 6; open table: other keys are kept)."""
+class DongBoHoSoMCRequest(BaseModel):
+    """Request of DongBoHoSoMC (Table 1, row 1.1): Synchronise administrative-procedure resolution records (dossiers) from the ministry/province single-window system or portal to the NPSP — send or update the dossier information of ministries/provinces, so citizens and organisations can look records up.
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    kenh: Annotated[
-        CodeKENHOrEmpty | None,
-        Field(
-            alias="KENH",
-            description="Kênh — channel",
-            examples=["1"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    thoi_gian: Annotated[
-        list[ThoiGian] | None,
-        Field(
-            alias="THOIGIAN",
-            description="Thời gian — processing times",
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-
-
-class CanCuPhapLy(BaseModel):
-    """legal basis / Căn cứ pháp lý (Table 6; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    so_van_ban: Annotated[
-        str | None,
-        Field(
-            alias="SOVANBAN",
-            description="Số văn bản — document number",
-            examples=["18/2019/TT-BTTTT"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    ten_van_ban: Annotated[
-        str | None,
-        Field(
-            alias="TENVANBAN",
-            description="Tên văn bản — document title",
-            examples=[
-                "Thông tư ban hành Quy chuẩn kỹ thuật quốc gia về cấu trúc, định dạng dữ liệu gói tin"
-            ],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    ngay_ban_hanh: Annotated[
-        str | None,
-        Field(
-            alias="NGAYBANHANH",
-            description="Ngày ban hành — issue date",
-            examples=["25/12/2019"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    co_quan_ban_hanh: Annotated[
-        str | None,
-        Field(
-            alias="COQUANBANHANH",
-            description="Cơ quan ban hành — issuing body",
-            examples=["Bộ Thông tin và Truyền thông"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    dia_chi_truy_cap: Annotated[
-        str | None,
-        Field(
-            alias="DIACHITRUYCAP",
-            description="Địa chỉ truy cập — access URL",
-            examples=["https://example.com/van-ban/18-2019-tt-btttt"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    ngay_hieu_luc: Annotated[
-        str | None,
-        Field(
-            alias="NGAYHIEULUC",
-            description="Ngày hiệu lực — effective date",
-            examples=["01/07/2020"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-
-
-class CapNhatTienDoHoSoMCRecord(BaseModel):
-    """Fields of the packet updating dossier processing progress (CapNhatTienDoHoSoMC) / Thông tin gói tin cập nhật tiến độ xử lý hồ sơ (CapNhatTienDoHoSoMC) (Table 3; complete table: other keys are refused)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        populate_by_name=True,
-    )
-    ma_ho_so: Annotated[
-        str,
-        Field(
-            alias="MaHoSo",
-            description="Mã hồ sơ — dossier code",
-            examples=["H22.01-200101-0001"],
-            json_schema_extra={"x-qcvn120-ref": "Table 3, row 1"},
-        ),
-    ]
-    nguoi_xu_ly: Annotated[
-        str,
-        Field(
-            alias="NguoiXuLy",
-            description="Người xử lý — handler (person)",
-            examples=["Nguyễn Văn A"],
-            json_schema_extra={"x-qcvn120-ref": "Table 3, row 2"},
-            max_length=50,
-        ),
-    ]
-    chuc_danh: Annotated[
-        str | None,
-        Field(
-            alias="ChucDanh",
-            description="Chức danh — handler's title",
-            examples=["Chuyên viên"],
-            json_schema_extra={"x-qcvn120-ref": "Table 3, row 3"},
-        ),
-    ] = None
-    thoi_diem_xu_ly: Annotated[
-        WireDateTime,
-        Field(
-            alias="ThoiDiemXuLy",
-            description="Thời điểm xử lý — time of the step",
-            examples=["20200715083000"],
-            json_schema_extra={"x-qcvn120-ref": "Table 3, row 4"},
-        ),
-    ]
-    phong_ban_xu_ly: Annotated[
-        str | None,
-        Field(
-            alias="PhongBanXuLy",
-            description="Phòng ban xử lý — department",
-            examples=["Bộ phận một cửa"],
-            json_schema_extra={"x-qcvn120-ref": "Table 3, row 5"},
-        ),
-    ] = None
-    noi_dung_xu_ly: Annotated[
-        str,
-        Field(
-            alias="NoiDungXuLy",
-            description="Nội dung xử lý — what was done",
-            examples=["Tiếp nhận hồ sơ"],
-            json_schema_extra={"x-qcvn120-ref": "Table 3, row 6"},
-        ),
-    ]
-    trang_thai: Annotated[
-        CodeTrangThaiHoSo,
-        Field(
-            alias="TrangThai",
-            description="Trạng thái — status after the step",
-            examples=["2"],
-            json_schema_extra={"x-qcvn120-ref": "Table 3, row 7"},
-        ),
-    ]
-    ngay_bat_dau: Annotated[
-        WireDateTime | None,
-        Field(
-            alias="NgayBatDau",
-            description="Ngày bắt đầu — step start date",
-            examples=["20200715080000"],
-            json_schema_extra={"x-qcvn120-ref": "Table 3, row 8"},
-        ),
-    ] = None
-    ngay_ket_thuc_theo_quy_dinh: Annotated[
-        WireDateTime | None,
-        Field(
-            alias="NgayKetThucTheoQuyDinh",
-            description="Ngày kết thúc theo quy định — statutory step deadline",
-            examples=["20200717170000"],
-            json_schema_extra={"x-qcvn120-ref": "Table 3, row 9"},
-        ),
-    ] = None
-
-
-class CapNhatTienDoHoSoMCRequest(BaseModel):
-    """Request of CapNhatTienDoHoSoMC (Table 1, row 1.2): Update the processing progress of dossiers of ministries/provinces to the NPSP, so citizens and organisations can look progress up.
-
-    Cập nhật tiến độ xử lý hồ sơ của bộ, tỉnh lên Cổng Dịch vụ công quốc gia để người dân, tổ chức tra cứu tiến độ.
+    Đồng bộ hồ sơ giải quyết thủ tục hành chính từ Hệ thống thông tin một cửa điện tử hoặc Cổng Dịch vụ công cấp bộ, cấp tỉnh lên Cổng Dịch vụ công quốc gia — gửi mới hoặc cập nhật thông tin hồ sơ của bộ, tỉnh để người dân, tổ chức tra cứu.
     """
 
     model_config = ConfigDict(
@@ -255,7 +73,7 @@ class CapNhatTienDoHoSoMCRequest(BaseModel):
         ),
     ]
     service: Annotated[
-        Literal["CapNhatTienDoHoSoMC"],
+        Literal["DongBoHoSoMC"],
         Field(
             alias="service",
             description="Tên dịch vụ (gói tin) — service (packet) name",
@@ -263,7 +81,7 @@ class CapNhatTienDoHoSoMCRequest(BaseModel):
         ),
     ]
     data: Annotated[
-        list[CapNhatTienDoHoSoMCRecord],
+        list[DongBoHoSoMCRecord],
         Field(
             alias="data",
             description="Dữ liệu — data records",
@@ -271,604 +89,15 @@ class CapNhatTienDoHoSoMCRequest(BaseModel):
             min_length=1,
         ),
     ]
-
-
-class CapNhatTienDoHoSoMCResponse(BaseModel):
-    """Answer of CapNhatTienDoHoSoMC (Table 1, row 1.2): Update the processing progress of dossiers of ministries/provinces to the NPSP, so citizens and organisations can look progress up.
-
-    Cập nhật tiến độ xử lý hồ sơ của bộ, tỉnh lên Cổng Dịch vụ công quốc gia để người dân, tổ chức tra cứu tiến độ.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    error_code: Annotated[
-        WireInteger,
+    is_updating: Annotated[
+        WireFlag,
         Field(
-            alias="error_code",
-            description="Mã lỗi — error code",
-            examples=["0"],
+            alias="isUpdating",
+            description="Cập nhật hồ sơ đã có — update of an existing dossier",
+            examples=["False"],
             json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
-    message: Annotated[
-        str | None,
-        Field(
-            alias="message",
-            description="Thông báo — message",
-            examples=["Đồng bộ thành công"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-    result: Annotated[
-        Any | None,
-        Field(
-            alias="result",
-            description="Kết quả — result",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-
-
-class CapThucHien(BaseModel):
-    """implementing level / Cấp thực hiện (Table 6; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    cap_thuc_hien: Annotated[
-        OpenCode | None,
-        Field(
-            alias="CAPTHUCHIEN",
-            description="Cấp thực hiện — level code",
-            examples=["1"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    ten_cap: Annotated[
-        str | None,
-        Field(
-            alias="TENCAP",
-            description="Tên cấp — level name",
-            examples=["Cấp tỉnh"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-
-
-class CoQuan(BaseModel):
-    """agency / Cơ quan (Table 6; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    ma_don_vi: Annotated[
-        str | None,
-        Field(
-            alias="MADONVI",
-            description="Mã đơn vị — agency code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    ten_don_vi: Annotated[
-        str | None,
-        Field(
-            alias="TENDONVI",
-            description="Tên đơn vị — agency name",
-            examples=["Bộ Kế hoạch và Đầu tư"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-
-
-class DanhSachPAKNChoXuLyRequest(BaseModel):
-    """Request of DanhSachPAKNChoXuLy (Table 1, row 5.2.1): Retrieve the list of citizen petitions pending processing on the NPSP.
-
-    Lấy danh sách phản ánh, kiến nghị của người dân đang chờ xử lý trên Cổng Dịch vụ công quốc gia.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-        populate_by_name=True,
-    )
-    session: Annotated[
-        str,
-        Field(
-            alias="session",
-            description="Phiên làm việc — session token",
-            examples=["<session-token>"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    madonvi: Annotated[
-        str,
-        Field(
-            alias="madonvi",
-            description="Mã đơn vị — calling unit's code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    service: Annotated[
-        Literal["DanhSachPAKNChoXuLy"],
-        Field(
-            alias="service",
-            description="Tên dịch vụ (gói tin) — service (packet) name",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-
-
-class DanhSachPAKNChoXuLyResponse(BaseModel):
-    """Answer of DanhSachPAKNChoXuLy (Table 1, row 5.2.1): Retrieve the list of citizen petitions pending processing on the NPSP.
-
-    Lấy danh sách phản ánh, kiến nghị của người dân đang chờ xử lý trên Cổng Dịch vụ công quốc gia.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    error_code: Annotated[
-        WireInteger,
-        Field(
-            alias="error_code",
-            description="Mã lỗi — error code",
-            examples=["0"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    message: Annotated[
-        str | None,
-        Field(
-            alias="message",
-            description="Thông báo — message",
-            examples=["Đồng bộ thành công"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-    result: Annotated[
-        list[DanhSachPAKNChoXuLyResult] | None,
-        Field(
-            alias="result",
-            description="Kết quả — result",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-
-
-class DanhSachPAKNChoXuLyResult(BaseModel):
-    """Pending-petition fields returned by the DanhSachPAKNChoXuLy packet / Thông tin phản ánh, kiến nghị chờ xử lý trả về của gói tin DanhSachPAKNChoXuLy (Table 9; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-
-
-class DanhSachPAKNCongKhaiRequest(BaseModel):
-    """Request of DanhSachPAKNCongKhai (Table 1, row 5.3.1): Retrieve the list of petitions accepted and publicly processed by the NPSP, to display on the unit's portal.
-
-    Lấy danh sách phản ánh, kiến nghị đã được Cổng Dịch vụ công quốc gia tiếp nhận, xử lý và công khai, để hiển thị trên cổng của đơn vị.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-        populate_by_name=True,
-    )
-    session: Annotated[
-        str,
-        Field(
-            alias="session",
-            description="Phiên làm việc — session token",
-            examples=["<session-token>"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    madonvi: Annotated[
-        str,
-        Field(
-            alias="madonvi",
-            description="Mã đơn vị — calling unit's code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    service: Annotated[
-        Literal["DanhSachPAKNCongKhai"],
-        Field(
-            alias="service",
-            description="Tên dịch vụ (gói tin) — service (packet) name",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-
-
-class DanhSachPAKNCongKhaiResponse(BaseModel):
-    """Answer of DanhSachPAKNCongKhai (Table 1, row 5.3.1): Retrieve the list of petitions accepted and publicly processed by the NPSP, to display on the unit's portal.
-
-    Lấy danh sách phản ánh, kiến nghị đã được Cổng Dịch vụ công quốc gia tiếp nhận, xử lý và công khai, để hiển thị trên cổng của đơn vị.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    error_code: Annotated[
-        WireInteger,
-        Field(
-            alias="error_code",
-            description="Mã lỗi — error code",
-            examples=["0"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    message: Annotated[
-        str | None,
-        Field(
-            alias="message",
-            description="Thông báo — message",
-            examples=["Đồng bộ thành công"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-    result: Annotated[
-        list[DanhSachPAKNCongKhaiResult] | None,
-        Field(
-            alias="result",
-            description="Kết quả — result",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-
-
-class DanhSachPAKNCongKhaiResult(BaseModel):
-    """Public-petition fields returned by the DanhSachPAKNCongKhai packet / Thông tin phản ánh, kiến nghị công khai trả về của gói tin DanhSachPAKNCongKhai (Table 13; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    id: Annotated[
-        WireId | None,
-        Field(
-            alias="Id",
-            description="Id — petition id",
-            examples=["12345"],
-            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
-        ),
-    ] = None
-    ten: Annotated[
-        str | None,
-        Field(
-            alias="Ten",
-            description="Tên (người gửi) — sender name",
-            examples=["Nguyễn Văn A"],
-            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
-        ),
-    ] = None
-    tieu_de: Annotated[
-        str | None,
-        Field(
-            alias="TieuDe",
-            description="Tiêu đề — title",
-            examples=["Phản ánh về thời gian giải quyết hồ sơ"],
-            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
-        ),
-    ] = None
-    ngay_gui_pakn: Annotated[
-        WireDateTime | None,
-        Field(
-            alias="NgayGuiPAKN",
-            description="Ngày gửi phản ánh, kiến nghị — date sent",
-            examples=["20200715083000"],
-            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
-        ),
-    ] = None
-    noi_dung_pakn: Annotated[
-        str | None,
-        Field(
-            alias="NoiDungPAKN",
-            description="Nội dung phản ánh, kiến nghị — petition text",
-            examples=["Hồ sơ nộp đã quá hạn nhưng chưa được trả kết quả."],
-            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
-        ),
-    ] = None
-    noi_dung_tra_loi: Annotated[
-        str | None,
-        Field(
-            alias="NoiDungTraLoi",
-            description="Nội dung trả lời — answer text",
-            examples=["Cơ quan đã trả kết quả cho công dân."],
-            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
-        ),
-    ] = None
-    trang_thai: Annotated[
-        OpenCode | None,
-        Field(
-            alias="TrangThai",
-            description="Trạng thái — status",
-            examples=["1"],
-            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
-        ),
-    ] = None
-    tong_so: Annotated[
-        WireIntegerOrEmpty | None,
-        Field(
-            alias="TongSo",
-            description="Tổng số — total count (for paging)",
-            examples=["120"],
-            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
-        ),
-    ] = None
-
-
-class DinhDanhCHS(BaseModel):
-    """dossier owner's identifier / Định danh chủ hồ sơ (Table 2; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    loai_dinh_danh: Annotated[
-        str | None,
-        Field(
-            alias="LoaiDinhDanh",
-            description="Loại định danh — identifier type",
-            examples=["1"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    so_dinh_danh: Annotated[
-        str | None,
-        Field(
-            alias="SoDinhDanh",
-            description="Số định danh — identifier number",
-            examples=["001090012345"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-
-
-class DoiTuongThucHien(BaseModel):
-    """applicant type / Đối tượng thực hiện (Table 6; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    ma_doi_tuong: Annotated[
-        str | None,
-        Field(
-            alias="MADOITUONG",
-            description="Mã đối tượng — applicant-type code",
-            examples=["1"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    ten_doi_tuong: Annotated[
-        str | None,
-        Field(
-            alias="TENDOITUONG",
-            description="Tên đối tượng — applicant-type name",
-            examples=["Công dân Việt Nam"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-
-
-class DongBoDanhGiaRecord(BaseModel):
-    """Fields of the packet synchronising service-quality survey data (DongBoDanhGia) / Thông tin gói tin đồng bộ dữ liệu đánh giá, khảo sát chất lượng dịch vụ (DongBoDanhGia) (Table 4; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    ngay_tong_hop: Annotated[
-        str | None,
-        Field(
-            alias="NgayTongHop",
-            description="Ngày tổng hợp — aggregation date/period",
-            examples=["7-2020"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-    tong_so_nguoi_danh_gia: Annotated[
-        WireIntegerOrEmpty | None,
-        Field(
-            alias="TongSoNguoiDanhGia",
-            description="Tổng số người đánh giá — number of raters",
-            examples=["10"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-    phan_tram_danh_gia_rat_hai_long: Annotated[
-        WirePercentOrEmpty | None,
-        Field(
-            alias="PhanTramDanhGiaRatHaiLong",
-            description="Phần trăm đánh giá rất hài lòng — % very satisfied",
-            examples=["60%"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-    phan_tram_danh_gia_hai_long: Annotated[
-        WirePercentOrEmpty | None,
-        Field(
-            alias="PhanTramDanhGiaHaiLong",
-            description="Phần trăm đánh giá hài lòng — % satisfied",
-            examples=["30%"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-    phan_tram_danh_gia_chua_hai_long: Annotated[
-        WirePercentOrEmpty | None,
-        Field(
-            alias="PhanTramDanhGiaChuaHaiLong",
-            description="Phần trăm đánh giá chưa hài lòng — % not satisfied",
-            examples=["10%"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-    danh_sach_noi_dung_y_kien: Annotated[
-        list[NoiDungYKien] | Literal[""] | None,
-        Field(
-            alias="DanhSachNoiDungYKien",
-            description="Danh sách nội dung ý kiến — list of survey items",
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-    ma_thu_tuc: Annotated[
-        str | None,
-        Field(
-            alias="MaThuTuc",
-            description="Mã thủ tục — procedure code",
-            examples=["3.000181.000.00.00.H22"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-    noi_dung: Annotated[
-        str | None,
-        Field(
-            alias="NoiDung",
-            description="Nội dung — item text (survey question/subject)",
-            examples=["Mức độ hài lòng khi giải quyết thủ tục hành chính"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-    phan_tram_danh_gia_dich_vu_rat_hai_long: Annotated[
-        WirePercentOrEmpty | None,
-        Field(
-            alias="PhanTramDanhGiaDichVuRatHaiLong",
-            description="Phần trăm rất hài lòng (theo dịch vụ) — % very satisfied for this item",
-            examples=["60%"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-    phan_tram_danh_gia_dich_vu_hai_long: Annotated[
-        WirePercentOrEmpty | None,
-        Field(
-            alias="PhanTramDanhGiaDichVuHaiLong",
-            description="Phần trăm hài lòng (theo dịch vụ) — % satisfied for this item",
-            examples=["30%"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-    phan_tram_danh_gia_dich_vu_chua_hai_long: Annotated[
-        WirePercentOrEmpty | None,
-        Field(
-            alias="PhanTramDanhGiaDichVuChuaHaiLong",
-            description="Phần trăm chưa hài lòng (theo dịch vụ) — % not satisfied for this item",
-            examples=["10%"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-    madonvi: Annotated[
-        str | None,
-        Field(
-            alias="Madonvi",
-            description="Mã đơn vị — agency code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-    ten_don_vi: Annotated[
-        str | None,
-        Field(
-            alias="TenDonVi",
-            description="Tên đơn vị — agency name",
-            examples=["Bộ Kế hoạch và Đầu tư"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-
-
-class DongBoDanhGiaRequest(BaseModel):
-    """Request of DongBoDanhGia (Table 1, row 2.1): Update user survey data on the quality of online public services of ministries/provinces to the NPSP.
-
-    Cập nhật dữ liệu khảo sát ý kiến người sử dụng về chất lượng dịch vụ công trực tuyến của bộ, tỉnh lên Cổng Dịch vụ công quốc gia.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-        populate_by_name=True,
-    )
-    session: Annotated[
-        str,
-        Field(
-            alias="session",
-            description="Phiên làm việc — session token",
-            examples=["<session-token>"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    madonvi: Annotated[
-        str,
-        Field(
-            alias="madonvi",
-            description="Mã đơn vị — calling unit's code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    service: Annotated[
-        Literal["DongBoDanhGia"],
-        Field(
-            alias="service",
-            description="Tên dịch vụ (gói tin) — service (packet) name",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    data: Annotated[
-        list[DongBoDanhGiaRecord],
-        Field(
-            alias="data",
-            description="Dữ liệu — data records",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-            min_length=1,
-        ),
-    ]
-
-
-class DongBoDanhGiaResponse(BaseModel):
-    """Answer of DongBoDanhGia (Table 1, row 2.1): Update user survey data on the quality of online public services of ministries/provinces to the NPSP.
-
-    Cập nhật dữ liệu khảo sát ý kiến người sử dụng về chất lượng dịch vụ công trực tuyến của bộ, tỉnh lên Cổng Dịch vụ công quốc gia.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    error_code: Annotated[
-        WireInteger,
-        Field(
-            alias="error_code",
-            description="Mã lỗi — error code",
-            examples=["0"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    message: Annotated[
-        str | None,
-        Field(
-            alias="message",
-            description="Thông báo — message",
-            examples=["Đồng bộ thành công"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-    result: Annotated[
-        Any | None,
-        Field(
-            alias="result",
-            description="Kết quả — result",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
 
 
 class DongBoHoSoMCRecord(BaseModel):
@@ -1214,62 +443,6 @@ class DongBoHoSoMCRecord(BaseModel):
     ] = None
 
 
-class DongBoHoSoMCRequest(BaseModel):
-    """Request of DongBoHoSoMC (Table 1, row 1.1): Synchronise administrative-procedure resolution records (dossiers) from the ministry/province single-window system or portal to the NPSP — send or update the dossier information of ministries/provinces, so citizens and organisations can look records up.
-
-    Đồng bộ hồ sơ giải quyết thủ tục hành chính từ Hệ thống thông tin một cửa điện tử hoặc Cổng Dịch vụ công cấp bộ, cấp tỉnh lên Cổng Dịch vụ công quốc gia — gửi mới hoặc cập nhật thông tin hồ sơ của bộ, tỉnh để người dân, tổ chức tra cứu.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-        populate_by_name=True,
-    )
-    session: Annotated[
-        str,
-        Field(
-            alias="session",
-            description="Phiên làm việc — session token",
-            examples=["<session-token>"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    madonvi: Annotated[
-        str,
-        Field(
-            alias="madonvi",
-            description="Mã đơn vị — calling unit's code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    service: Annotated[
-        Literal["DongBoHoSoMC"],
-        Field(
-            alias="service",
-            description="Tên dịch vụ (gói tin) — service (packet) name",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    data: Annotated[
-        list[DongBoHoSoMCRecord],
-        Field(
-            alias="data",
-            description="Dữ liệu — data records",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-            min_length=1,
-        ),
-    ]
-    is_updating: Annotated[
-        WireFlag,
-        Field(
-            alias="isUpdating",
-            description="Cập nhật hồ sơ đã có — update of an existing dossier",
-            examples=["False"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-
-
 class DongBoHoSoMCResponse(BaseModel):
     """Answer of DongBoHoSoMC (Table 1, row 1.1): Synchronise administrative-procedure resolution records (dossiers) from the ministry/province single-window system or portal to the NPSP — send or update the dossier information of ministries/provinces, so citizens and organisations can look records up.
 
@@ -1308,129 +481,358 @@ class DongBoHoSoMCResponse(BaseModel):
     ] = None
 
 
-class DongBoHoiDapRecord(BaseModel):
-    """Fields of the packet synchronising Q&A (DongBoHoiDap) / Thông tin gói tin đồng bộ hỏi đáp (DongBoHoiDap) (Table 14; open table: other keys are kept)."""
+class CapNhatTienDoHoSoMCRequest(BaseModel):
+    """Request of CapNhatTienDoHoSoMC (Table 1, row 1.2): Update the processing progress of dossiers of ministries/provinces to the NPSP, so citizens and organisations can look progress up.
+
+    Cập nhật tiến độ xử lý hồ sơ của bộ, tỉnh lên Cổng Dịch vụ công quốc gia để người dân, tổ chức tra cứu tiến độ.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    session: Annotated[
+        str,
+        Field(
+            alias="session",
+            description="Phiên làm việc — session token",
+            examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    madonvi: Annotated[
+        str,
+        Field(
+            alias="madonvi",
+            description="Mã đơn vị — calling unit's code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    service: Annotated[
+        Literal["CapNhatTienDoHoSoMC"],
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    data: Annotated[
+        list[CapNhatTienDoHoSoMCRecord],
+        Field(
+            alias="data",
+            description="Dữ liệu — data records",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+            min_length=1,
+        ),
+    ]
+
+
+class CapNhatTienDoHoSoMCRecord(BaseModel):
+    """Fields of the packet updating dossier processing progress (CapNhatTienDoHoSoMC) / Thông tin gói tin cập nhật tiến độ xử lý hồ sơ (CapNhatTienDoHoSoMC) (Table 3; complete table: other keys are refused)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    ma_ho_so: Annotated[
+        str,
+        Field(
+            alias="MaHoSo",
+            description="Mã hồ sơ — dossier code",
+            examples=["H22.01-200101-0001"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 1"},
+        ),
+    ]
+    nguoi_xu_ly: Annotated[
+        str,
+        Field(
+            alias="NguoiXuLy",
+            description="Người xử lý — handler (person)",
+            examples=["Nguyễn Văn A"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 2"},
+            max_length=50,
+        ),
+    ]
+    chuc_danh: Annotated[
+        str | None,
+        Field(
+            alias="ChucDanh",
+            description="Chức danh — handler's title",
+            examples=["Chuyên viên"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 3"},
+        ),
+    ] = None
+    thoi_diem_xu_ly: Annotated[
+        WireDateTime,
+        Field(
+            alias="ThoiDiemXuLy",
+            description="Thời điểm xử lý — time of the step",
+            examples=["20200715083000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 4"},
+        ),
+    ]
+    phong_ban_xu_ly: Annotated[
+        str | None,
+        Field(
+            alias="PhongBanXuLy",
+            description="Phòng ban xử lý — department",
+            examples=["Bộ phận một cửa"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 5"},
+        ),
+    ] = None
+    noi_dung_xu_ly: Annotated[
+        str,
+        Field(
+            alias="NoiDungXuLy",
+            description="Nội dung xử lý — what was done",
+            examples=["Tiếp nhận hồ sơ"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 6"},
+        ),
+    ]
+    trang_thai: Annotated[
+        CodeTrangThaiHoSo,
+        Field(
+            alias="TrangThai",
+            description="Trạng thái — status after the step",
+            examples=["2"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 7"},
+        ),
+    ]
+    ngay_bat_dau: Annotated[
+        WireDateTime | None,
+        Field(
+            alias="NgayBatDau",
+            description="Ngày bắt đầu — step start date",
+            examples=["20200715080000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 8"},
+        ),
+    ] = None
+    ngay_ket_thuc_theo_quy_dinh: Annotated[
+        WireDateTime | None,
+        Field(
+            alias="NgayKetThucTheoQuyDinh",
+            description="Ngày kết thúc theo quy định — statutory step deadline",
+            examples=["20200717170000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 3, row 9"},
+        ),
+    ] = None
+
+
+class CapNhatTienDoHoSoMCResponse(BaseModel):
+    """Answer of CapNhatTienDoHoSoMC (Table 1, row 1.2): Update the processing progress of dossiers of ministries/provinces to the NPSP, so citizens and organisations can look progress up.
+
+    Cập nhật tiến độ xử lý hồ sơ của bộ, tỉnh lên Cổng Dịch vụ công quốc gia để người dân, tổ chức tra cứu tiến độ.
+    """
 
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
     )
-    hoi_dap_id: Annotated[
-        WireId | None,
+    error_code: Annotated[
+        WireInteger,
         Field(
-            alias="HOIDAPID",
-            description="ID hỏi đáp — Q&A id",
-            examples=["123456"],
-            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
-    ] = None
-    ma_linh_vuc: Annotated[
+    ]
+    message: Annotated[
         str | None,
         Field(
-            alias="MaLinhVuc",
-            description="Mã lĩnh vực — field code",
-            examples=["G03-GD10"],
-            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+    result: Annotated[
+        Any | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+
+
+class DongBoDanhGiaRequest(BaseModel):
+    """Request of DongBoDanhGia (Table 1, row 2.1): Update user survey data on the quality of online public services of ministries/provinces to the NPSP.
+
+    Cập nhật dữ liệu khảo sát ý kiến người sử dụng về chất lượng dịch vụ công trực tuyến của bộ, tỉnh lên Cổng Dịch vụ công quốc gia.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    session: Annotated[
+        str,
+        Field(
+            alias="session",
+            description="Phiên làm việc — session token",
+            examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    madonvi: Annotated[
+        str,
+        Field(
+            alias="madonvi",
+            description="Mã đơn vị — calling unit's code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    service: Annotated[
+        Literal["DongBoDanhGia"],
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    data: Annotated[
+        list[DongBoDanhGiaRecord],
+        Field(
+            alias="data",
+            description="Dữ liệu — data records",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+            min_length=1,
+        ),
+    ]
+
+
+class DongBoDanhGiaRecord(BaseModel):
+    """Fields of the packet synchronising service-quality survey data (DongBoDanhGia) / Thông tin gói tin đồng bộ dữ liệu đánh giá, khảo sát chất lượng dịch vụ (DongBoDanhGia) (Table 4; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    ngay_tong_hop: Annotated[
+        str | None,
+        Field(
+            alias="NgayTongHop",
+            description="Ngày tổng hợp — aggregation date/period",
+            examples=["7-2020"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
+        ),
+    ] = None
+    tong_so_nguoi_danh_gia: Annotated[
+        WireIntegerOrEmpty | None,
+        Field(
+            alias="TongSoNguoiDanhGia",
+            description="Tổng số người đánh giá — number of raters",
+            examples=["10"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
+        ),
+    ] = None
+    phan_tram_danh_gia_rat_hai_long: Annotated[
+        WirePercentOrEmpty | None,
+        Field(
+            alias="PhanTramDanhGiaRatHaiLong",
+            description="Phần trăm đánh giá rất hài lòng — % very satisfied",
+            examples=["60%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
+        ),
+    ] = None
+    phan_tram_danh_gia_hai_long: Annotated[
+        WirePercentOrEmpty | None,
+        Field(
+            alias="PhanTramDanhGiaHaiLong",
+            description="Phần trăm đánh giá hài lòng — % satisfied",
+            examples=["30%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
+        ),
+    ] = None
+    phan_tram_danh_gia_chua_hai_long: Annotated[
+        WirePercentOrEmpty | None,
+        Field(
+            alias="PhanTramDanhGiaChuaHaiLong",
+            description="Phần trăm đánh giá chưa hài lòng — % not satisfied",
+            examples=["10%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
+        ),
+    ] = None
+    danh_sach_noi_dung_y_kien: Annotated[
+        list[NoiDungYKien] | Literal[""] | None,
+        Field(
+            alias="DanhSachNoiDungYKien",
+            description="Danh sách nội dung ý kiến — list of survey items",
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
+        ),
+    ] = None
+    ma_thu_tuc: Annotated[
+        str | None,
+        Field(
+            alias="MaThuTuc",
+            description="Mã thủ tục — procedure code",
+            examples=["3.000181.000.00.00.H22"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     noi_dung: Annotated[
         str | None,
         Field(
-            alias="NOIDUNG",
-            description="Nội dung (câu hỏi) — question text",
-            examples=["Thủ tục tuyển sinh lớp 6 cần những giấy tờ gì?"],
-            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
+            alias="NoiDung",
+            description="Nội dung — item text (survey question/subject)",
+            examples=["Mức độ hài lòng khi giải quyết thủ tục hành chính"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
-    ma_don_vi: Annotated[
+    phan_tram_danh_gia_dich_vu_rat_hai_long: Annotated[
+        WirePercentOrEmpty | None,
+        Field(
+            alias="PhanTramDanhGiaDichVuRatHaiLong",
+            description="Phần trăm rất hài lòng (theo dịch vụ) — % very satisfied for this item",
+            examples=["60%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
+        ),
+    ] = None
+    phan_tram_danh_gia_dich_vu_hai_long: Annotated[
+        WirePercentOrEmpty | None,
+        Field(
+            alias="PhanTramDanhGiaDichVuHaiLong",
+            description="Phần trăm hài lòng (theo dịch vụ) — % satisfied for this item",
+            examples=["30%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
+        ),
+    ] = None
+    phan_tram_danh_gia_dich_vu_chua_hai_long: Annotated[
+        WirePercentOrEmpty | None,
+        Field(
+            alias="PhanTramDanhGiaDichVuChuaHaiLong",
+            description="Phần trăm chưa hài lòng (theo dịch vụ) — % not satisfied for this item",
+            examples=["10%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
+        ),
+    ] = None
+    madonvi: Annotated[
         str | None,
         Field(
-            alias="MADONVI",
+            alias="Madonvi",
             description="Mã đơn vị — agency code",
             examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
     ten_don_vi: Annotated[
         str | None,
         Field(
-            alias="TENDONVI",
+            alias="TenDonVi",
             description="Tên đơn vị — agency name",
             examples=["Bộ Kế hoạch và Đầu tư"],
-            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
-        ),
-    ] = None
-    tra_loi_id: Annotated[
-        WireId | None,
-        Field(
-            alias="TRALOIID",
-            description="ID trả lời — answer id",
-            examples=["654321"],
-            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
-        ),
-    ] = None
-    noi_dung_tra_loi: Annotated[
-        str | None,
-        Field(
-            alias="NOIDUNGTRALOI",
-            description="Nội dung trả lời — answer text",
-            examples=["Hồ sơ gồm đơn đăng ký và bản sao giấy khai sinh."],
-            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
         ),
     ] = None
 
 
-class DongBoHoiDapRequest(BaseModel):
-    """Request of DongBoHoiDap (Table 1, row 6.1.1): Synchronise Q&A (questions citizens sent from the local portal) to the NPSP.
+class DongBoDanhGiaResponse(BaseModel):
+    """Answer of DongBoDanhGia (Table 1, row 2.1): Update user survey data on the quality of online public services of ministries/provinces to the NPSP.
 
-    Đồng bộ hỏi đáp (các câu hỏi người dân gửi từ cổng của địa phương) lên Cổng Dịch vụ công quốc gia.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-        populate_by_name=True,
-    )
-    session: Annotated[
-        str,
-        Field(
-            alias="session",
-            description="Phiên làm việc — session token",
-            examples=["<session-token>"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    madonvi: Annotated[
-        str,
-        Field(
-            alias="madonvi",
-            description="Mã đơn vị — calling unit's code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    service: Annotated[
-        Literal["DongBoHoiDap"],
-        Field(
-            alias="service",
-            description="Tên dịch vụ (gói tin) — service (packet) name",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    data: Annotated[
-        list[DongBoHoiDapRecord],
-        Field(
-            alias="data",
-            description="Dữ liệu — data records",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-            min_length=1,
-        ),
-    ]
-
-
-class DongBoHoiDapResponse(BaseModel):
-    """Answer of DongBoHoiDap (Table 1, row 6.1.1): Synchronise Q&A (questions citizens sent from the local portal) to the NPSP.
-
-    Đồng bộ hỏi đáp (các câu hỏi người dân gửi từ cổng của địa phương) lên Cổng Dịch vụ công quốc gia.
+    Cập nhật dữ liệu khảo sát ý kiến người sử dụng về chất lượng dịch vụ công trực tuyến của bộ, tỉnh lên Cổng Dịch vụ công quốc gia.
     """
 
     model_config = ConfigDict(
@@ -1465,73 +867,10 @@ class DongBoHoiDapResponse(BaseModel):
     ] = None
 
 
-class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
-    """Fields of the packet synchronising answers to questions sent from the NPSP (DongBoKetQuaHoiDapGuiTuDVCQG) / Thông tin gói tin đồng bộ kết quả trả lời câu hỏi gửi từ Cổng Dịch vụ công quốc gia (DongBoKetQuaHoiDapGuiTuDVCQG) (Table 16; complete table: other keys are refused)."""
+class DongBoThongKeHoSoRequest(BaseModel):
+    """Request of DongBoThongKeHoSo (Table 1, row 3.1): Update statistics from ministries/provinces processing administrative procedures to the NPSP. Only fixed periods (monthly, annually); for any other period the ministry/province must provide an API/service that the NPSP calls on request.
 
-    model_config = ConfigDict(
-        extra="forbid",
-        populate_by_name=True,
-    )
-    hoi_dap_id: Annotated[
-        WireId | None,
-        Field(
-            alias="HOIDAPID",
-            description="ID hỏi đáp — question id (DVCQG's)",
-            examples=["123456"],
-            json_schema_extra={"x-qcvn120-ref": "Table 16, row 1"},
-        ),
-    ] = None
-    ma_don_vi: Annotated[
-        str | None,
-        Field(
-            alias="MADONVI",
-            description="Mã đơn vị — answering agency code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "Table 16, row 2"},
-        ),
-    ] = None
-    nguoi_tra_loi: Annotated[
-        str | None,
-        Field(
-            alias="NGUOITRALOI",
-            description="Người trả lời — answerer name",
-            examples=["Trần Thị B"],
-            json_schema_extra={"x-qcvn120-ref": "Table 16, row 3"},
-        ),
-    ] = None
-    chuc_vu_nguoi_tra_loi: Annotated[
-        str | None,
-        Field(
-            alias="CHUCVUNGUOITRALOI",
-            description="Chức vụ người trả lời — answerer's position",
-            examples=["cb"],
-            json_schema_extra={"x-qcvn120-ref": "Table 16, row 4"},
-        ),
-    ] = None
-    ngay_tra_loi: Annotated[
-        str | None,
-        Field(
-            alias="NGAYTRALOI",
-            description="Ngày trả lời — answer date",
-            examples=["15/07/2020"],
-            json_schema_extra={"x-qcvn120-ref": "Table 16, row 5"},
-        ),
-    ] = None
-    noi_dung_tra_loi: Annotated[
-        str | None,
-        Field(
-            alias="NOIDUNGTRALOI",
-            description="Nội dung trả lời — answer text",
-            examples=["Hồ sơ gồm đơn đăng ký và bản sao giấy khai sinh."],
-            json_schema_extra={"x-qcvn120-ref": "Table 16, row 6"},
-        ),
-    ] = None
-
-
-class DongBoKetQuaHoiDapGuiTuDVCQGRequest(BaseModel):
-    """Request of DongBoKetQuaHoiDapGuiTuDVCQG (Table 1, row 6.2.2): Synchronise Q&A results (answers) from the ministry/province system to the NPSP.
-
-    Đồng bộ kết quả hỏi đáp (câu trả lời) từ hệ thống của bộ, tỉnh lên Cổng Dịch vụ công quốc gia.
+    Cập nhật số liệu thống kê tình hình giải quyết thủ tục hành chính của bộ, tỉnh lên Cổng Dịch vụ công quốc gia. Chỉ áp dụng cho các kỳ cố định (tháng, năm); với kỳ khác, bộ, tỉnh phải cung cấp API/dịch vụ để Cổng Dịch vụ công quốc gia gọi khi có yêu cầu.
     """
 
     model_config = ConfigDict(
@@ -1557,7 +896,7 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRequest(BaseModel):
         ),
     ]
     service: Annotated[
-        Literal["DongBoKetQuaHoiDapGuiTuDVCQG"],
+        Literal["DongBoThongKeHoSo"],
         Field(
             alias="service",
             description="Tên dịch vụ (gói tin) — service (packet) name",
@@ -1565,7 +904,7 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRequest(BaseModel):
         ),
     ]
     data: Annotated[
-        list[DongBoKetQuaHoiDapGuiTuDVCQGRecord],
+        list[DongBoThongKeHoSoRecord],
         Field(
             alias="data",
             description="Dữ liệu — data records",
@@ -1573,232 +912,6 @@ class DongBoKetQuaHoiDapGuiTuDVCQGRequest(BaseModel):
             min_length=1,
         ),
     ]
-
-
-class DongBoKetQuaHoiDapGuiTuDVCQGResponse(BaseModel):
-    """Answer of DongBoKetQuaHoiDapGuiTuDVCQG (Table 1, row 6.2.2): Synchronise Q&A results (answers) from the ministry/province system to the NPSP.
-
-    Đồng bộ kết quả hỏi đáp (câu trả lời) từ hệ thống của bộ, tỉnh lên Cổng Dịch vụ công quốc gia.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    error_code: Annotated[
-        WireInteger,
-        Field(
-            alias="error_code",
-            description="Mã lỗi — error code",
-            examples=["0"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    message: Annotated[
-        str | None,
-        Field(
-            alias="message",
-            description="Thông báo — message",
-            examples=["Đồng bộ thành công"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-    result: Annotated[
-        Any | None,
-        Field(
-            alias="result",
-            description="Kết quả — result",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-
-
-class DongBoKetQuaXuLyPAKNRecord(BaseModel):
-    """Fields of the packet sharing petition processing results (DongBoKetQuaXuLyPAKN) / Thông tin gói tin chia sẻ kết quả xử lý phản ánh, kiến nghị (DongBoKetQuaXuLyPAKN) (Table 10; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-
-
-class DongBoKetQuaXuLyPAKNRequest(BaseModel):
-    """Request of DongBoKetQuaXuLyPAKN (Table 1, row 5.2.2): Share petition processing results to the NPSP (for questions retrieved from the NPSP).
-
-    Chia sẻ kết quả xử lý phản ánh, kiến nghị lên Cổng Dịch vụ công quốc gia (đối với các câu hỏi lấy từ Cổng Dịch vụ công quốc gia).
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-        populate_by_name=True,
-    )
-    session: Annotated[
-        str,
-        Field(
-            alias="session",
-            description="Phiên làm việc — session token",
-            examples=["<session-token>"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    madonvi: Annotated[
-        str,
-        Field(
-            alias="madonvi",
-            description="Mã đơn vị — calling unit's code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    service: Annotated[
-        Literal["DongBoKetQuaXuLyPAKN"],
-        Field(
-            alias="service",
-            description="Tên dịch vụ (gói tin) — service (packet) name",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    data: Annotated[
-        list[DongBoKetQuaXuLyPAKNRecord],
-        Field(
-            alias="data",
-            description="Dữ liệu — data records",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-            min_length=1,
-        ),
-    ]
-
-
-class DongBoKetQuaXuLyPAKNResponse(BaseModel):
-    """Answer of DongBoKetQuaXuLyPAKN (Table 1, row 5.2.2): Share petition processing results to the NPSP (for questions retrieved from the NPSP).
-
-    Chia sẻ kết quả xử lý phản ánh, kiến nghị lên Cổng Dịch vụ công quốc gia (đối với các câu hỏi lấy từ Cổng Dịch vụ công quốc gia).
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    error_code: Annotated[
-        WireInteger,
-        Field(
-            alias="error_code",
-            description="Mã lỗi — error code",
-            examples=["0"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    message: Annotated[
-        str | None,
-        Field(
-            alias="message",
-            description="Thông báo — message",
-            examples=["Đồng bộ thành công"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-    result: Annotated[
-        Any | None,
-        Field(
-            alias="result",
-            description="Kết quả — result",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-
-
-class DongBoPAKNDiaPhuongRecord(BaseModel):
-    """Fields of the packet sharing local petitions (DongBoPAKNDiaPhuong) / Thông tin gói tin chia sẻ phản ánh, kiến nghị của địa phương (DongBoPAKNDiaPhuong) (Table 8; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-
-
-class DongBoPAKNDiaPhuongRequest(BaseModel):
-    """Request of DongBoPAKNDiaPhuong (Table 1, row 5.1.1): Share reflection and petition information to the NPSP.
-
-    Chia sẻ thông tin phản ánh, kiến nghị lên Cổng Dịch vụ công quốc gia.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-        populate_by_name=True,
-    )
-    session: Annotated[
-        str,
-        Field(
-            alias="session",
-            description="Phiên làm việc — session token",
-            examples=["<session-token>"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    madonvi: Annotated[
-        str,
-        Field(
-            alias="madonvi",
-            description="Mã đơn vị — calling unit's code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    service: Annotated[
-        Literal["DongBoPAKNDiaPhuong"],
-        Field(
-            alias="service",
-            description="Tên dịch vụ (gói tin) — service (packet) name",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    data: Annotated[
-        list[DongBoPAKNDiaPhuongRecord],
-        Field(
-            alias="data",
-            description="Dữ liệu — data records",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-            min_length=1,
-        ),
-    ]
-
-
-class DongBoPAKNDiaPhuongResponse(BaseModel):
-    """Answer of DongBoPAKNDiaPhuong (Table 1, row 5.1.1): Share reflection and petition information to the NPSP.
-
-    Chia sẻ thông tin phản ánh, kiến nghị lên Cổng Dịch vụ công quốc gia.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    error_code: Annotated[
-        WireInteger,
-        Field(
-            alias="error_code",
-            description="Mã lỗi — error code",
-            examples=["0"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    message: Annotated[
-        str | None,
-        Field(
-            alias="message",
-            description="Thông báo — message",
-            examples=["Đồng bộ thành công"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-    result: Annotated[
-        Any | None,
-        Field(
-            alias="result",
-            description="Kết quả — result",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
 
 
 class DongBoThongKeHoSoRecord(BaseModel):
@@ -1981,53 +1094,6 @@ class DongBoThongKeHoSoRecord(BaseModel):
     ] = None
 
 
-class DongBoThongKeHoSoRequest(BaseModel):
-    """Request of DongBoThongKeHoSo (Table 1, row 3.1): Update statistics from ministries/provinces processing administrative procedures to the NPSP. Only fixed periods (monthly, annually); for any other period the ministry/province must provide an API/service that the NPSP calls on request.
-
-    Cập nhật số liệu thống kê tình hình giải quyết thủ tục hành chính của bộ, tỉnh lên Cổng Dịch vụ công quốc gia. Chỉ áp dụng cho các kỳ cố định (tháng, năm); với kỳ khác, bộ, tỉnh phải cung cấp API/dịch vụ để Cổng Dịch vụ công quốc gia gọi khi có yêu cầu.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-        populate_by_name=True,
-    )
-    session: Annotated[
-        str,
-        Field(
-            alias="session",
-            description="Phiên làm việc — session token",
-            examples=["<session-token>"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    madonvi: Annotated[
-        str,
-        Field(
-            alias="madonvi",
-            description="Mã đơn vị — calling unit's code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    service: Annotated[
-        Literal["DongBoThongKeHoSo"],
-        Field(
-            alias="service",
-            description="Tên dịch vụ (gói tin) — service (packet) name",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    data: Annotated[
-        list[DongBoThongKeHoSoRecord],
-        Field(
-            alias="data",
-            description="Dữ liệu — data records",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-            min_length=1,
-        ),
-    ]
-
-
 class DongBoThongKeHoSoResponse(BaseModel):
     """Answer of DongBoThongKeHoSo (Table 1, row 3.1): Update statistics from ministries/provinces processing administrative procedures to the NPSP. Only fixed periods (monthly, annually); for any other period the ministry/province must provide an API/service that the NPSP calls on request.
 
@@ -2064,929 +1130,6 @@ class DongBoThongKeHoSoResponse(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ] = None
-
-
-class GiayTo(BaseModel):
-    """document / Giấy tờ (Table 6; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    ma_giay_to: Annotated[
-        str | None,
-        Field(
-            alias="MAGIAYTO",
-            description="Mã giấy tờ — document code",
-            examples=["TP01"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    ten_giay_to: Annotated[
-        str | None,
-        Field(
-            alias="TENGIAYTO",
-            description="Tên giấy tờ — document name",
-            examples=["Đơn đăng ký dự tuyển"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    so_ban_chinh: Annotated[
-        WireIntegerOrEmpty | None,
-        Field(
-            alias="SOBANCHINH",
-            description="Số bản chính — number of originals",
-            examples=["1"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    so_ban_sao: Annotated[
-        WireIntegerOrEmpty | None,
-        Field(
-            alias="SOBANSAO",
-            description="Số bản sao — number of copies",
-            examples=["0"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    ten_mau_don: Annotated[
-        str | None,
-        Field(
-            alias="TENMAUDON",
-            description="Tên mẫu đơn — form file name",
-            examples=["mau-don-dang-ky.docx"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    url: Annotated[
-        str | None,
-        Field(
-            alias="URL",
-            description="Đường dẫn — form URL",
-            examples=["https://example.com/files/mau-don-dang-ky.docx"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    ma_kq_thay_the: Annotated[
-        str | None,
-        Field(
-            alias="MA_KQ_THAYTHE",
-            description="Mã kết quả thay thế — code of the result it replaces",
-            examples=["KQ01"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-
-
-class GiayToKetQua(BaseModel):
-    """result document / Giấy tờ kết quả (Table 2; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    ten_giay_to: Annotated[
-        str | None,
-        Field(
-            alias="TenGiayTo",
-            description="Tên giấy tờ — document name",
-            examples=["Giấy phép"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-            max_length=2000,
-        ),
-    ] = None
-    ma_thanh_phan_ho_so: Annotated[
-        str | None,
-        Field(
-            alias="MaThanhPhanHoSo",
-            description="Mã thành phần hồ sơ — dossier-component code",
-            examples=["TP01"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    giay_to_id: Annotated[
-        str | None,
-        Field(
-            alias="GiayToId",
-            description="ID giấy tờ — document id",
-            examples=["67890"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    duong_dan_tep_tin_ket_qua: Annotated[
-        str | None,
-        Field(
-            alias="DuongDanTepTinKetQua",
-            description="Đường dẫn tệp tin kết quả — result file URL",
-            examples=["https://example.com/files/67890"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    ma_giay_to_ket_qua: Annotated[
-        str | None,
-        Field(
-            alias="MaGiayToKetQua",
-            description="Mã giấy tờ kết quả — result document code",
-            examples=["KQ01"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-
-
-class HoSoBoSung(BaseModel):
-    """supplementation round / Hồ sơ bổ sung (Table 2; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    ho_so_bo_sung_id: Annotated[
-        str | None,
-        Field(
-            alias="HoSoBoSungId",
-            description="ID hồ sơ bổ sung — supplementation id",
-            examples=["1"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    nguoi_yeu_cau_bo_sung: Annotated[
-        str | None,
-        Field(
-            alias="NguoiYeuCauBoSung",
-            description="Người yêu cầu bổ sung — requester",
-            examples=["Trần Thị B"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    noi_dung_bo_sung: Annotated[
-        str | None,
-        Field(
-            alias="NoiDungBoSung",
-            description="Nội dung bổ sung — what to supplement",
-            examples=["Bổ sung bản sao giấy khai sinh"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    ngay_bo_sung: Annotated[
-        WireDateTime | None,
-        Field(
-            alias="NgayBoSung",
-            description="Ngày bổ sung — date supplementation was requested",
-            examples=["20200716090000"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    nguoi_tiep_nhan_bo_sung: Annotated[
-        str | None,
-        Field(
-            alias="NguoiTiepNhanBoSung",
-            description="Người tiếp nhận bổ sung — receiver of the supplement",
-            examples=["Lê Văn C"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    thong_tin_tiep_nhan: Annotated[
-        str | None,
-        Field(
-            alias="ThongTinTiepNhan",
-            description="Thông tin tiếp nhận — receipt information",
-            examples=["Đã nhận đủ giấy tờ bổ sung"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    ngay_tiep_nhan_bo_sung: Annotated[
-        WireDateTime | None,
-        Field(
-            alias="NgayTiepNhanBoSung",
-            description="Ngày tiếp nhận bổ sung — date the supplement was received",
-            examples=["20200717090000"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    trang_thai_bo_sung: Annotated[
-        Any | None,
-        Field(
-            alias="TrangThaiBoSung",
-            description="Trạng thái bổ sung — supplementation status",
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    danh_sach_giay_to_bo_sung: Annotated[
-        list[TaiLieuNop] | None,
-        Field(
-            alias="DanhSachGiayToBoSung",
-            description="Danh sách giấy tờ bổ sung — supplemented documents",
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    danh_sach_le_phi_bo_sung: Annotated[
-        list[LePhi] | None,
-        Field(
-            alias="DanhSachLePhiBoSung",
-            description="Danh sách lệ phí bổ sung — additional fees",
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    ngay_hen_tra_truoc: Annotated[
-        WireDateTime | None,
-        Field(
-            alias="NgayHenTraTruoc",
-            description="Ngày hẹn trả trước đó — previous appointment date",
-            examples=["20200722170000"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    ngay_hen_tra_moi: Annotated[
-        WireDateTime | None,
-        Field(
-            alias="NgayHenTraMoi",
-            description="Ngày hẹn trả mới — new appointment date",
-            examples=["20200724170000"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-
-
-class KetNoiCSDL(BaseModel):
-    """database connection / Kết nối cơ sở dữ liệu (Table 2; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    ma_csdl: Annotated[
-        str | None,
-        Field(
-            alias="MaCSDL",
-            description="Mã cơ sở dữ liệu — database code",
-            examples=["7"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-
-
-class KetQuaThucHien(BaseModel):
-    """result / Kết quả thực hiện (Table 6; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    ma_ket_qua: Annotated[
-        str | None,
-        Field(
-            alias="MAKETQUA",
-            description="Mã kết quả — result code",
-            examples=["KQ01"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    ten_ket_qua: Annotated[
-        str | None,
-        Field(
-            alias="TENKETQUA",
-            description="Tên kết quả — result name",
-            examples=["Giấy phép"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    ten_tep: Annotated[
-        str | None,
-        Field(
-            alias="TENTEP",
-            description="Tên tệp — file name",
-            examples=["mau-giay-phep.pdf"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    url: Annotated[
-        str | None,
-        Field(
-            alias="URL",
-            description="Đường dẫn — URL",
-            examples=["https://example.com/files/mau-giay-phep.pdf"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-
-
-class LayDanhSachHoiDapBoCoQuanRequest(BaseModel):
-    """Request of LayDanhSachHoiDapBoCoQuan (Table 1, row 6.3.1): The NPSP shares the Q&A set compiled per administrative procedure for local authorities.
-
-    Cổng Dịch vụ công quốc gia chia sẻ bộ hỏi đáp được biên soạn theo từng thủ tục hành chính cho các địa phương.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-        populate_by_name=True,
-    )
-    session: Annotated[
-        str,
-        Field(
-            alias="session",
-            description="Phiên làm việc — session token",
-            examples=["<session-token>"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    madonvi: Annotated[
-        str,
-        Field(
-            alias="madonvi",
-            description="Mã đơn vị — calling unit's code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    service: Annotated[
-        Literal["LayDanhSachHoiDapBoCoQuan"],
-        Field(
-            alias="service",
-            description="Tên dịch vụ (gói tin) — service (packet) name",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-
-
-class LayDanhSachHoiDapBoCoQuanResponse(BaseModel):
-    """Answer of LayDanhSachHoiDapBoCoQuan (Table 1, row 6.3.1): The NPSP shares the Q&A set compiled per administrative procedure for local authorities.
-
-    Cổng Dịch vụ công quốc gia chia sẻ bộ hỏi đáp được biên soạn theo từng thủ tục hành chính cho các địa phương.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    error_code: Annotated[
-        WireInteger,
-        Field(
-            alias="error_code",
-            description="Mã lỗi — error code",
-            examples=["0"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    message: Annotated[
-        str | None,
-        Field(
-            alias="message",
-            description="Thông báo — message",
-            examples=["Đồng bộ thành công"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-    result: Annotated[
-        list[LayDanhSachHoiDapBoCoQuanResult] | None,
-        Field(
-            alias="result",
-            description="Kết quả — result",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-
-
-class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
-    """Fields of the ministry-compiled Q&A returned by the LayDanhSachHoiDapBoCoQuan packet / Thông tin bộ hỏi đáp do bộ, cơ quan biên soạn trả về của gói tin LayDanhSachHoiDapBoCoQuan (Table 17; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    hoi_dap_id: Annotated[
-        WireId,
-        Field(
-            alias="HOIDAPID",
-            description="ID hỏi đáp — question id",
-            examples=["123456"],
-            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
-        ),
-    ]
-    ma_linh_vuc: Annotated[
-        str | None,
-        Field(
-            alias="MALINHVUC",
-            description="Mã lĩnh vực — field code",
-            examples=["G03-GD10"],
-            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
-        ),
-    ] = None
-    ten_don_vi: Annotated[
-        str | None,
-        Field(
-            alias="TENDONVI",
-            description="Tên đơn vị — agency name",
-            examples=["Bộ Kế hoạch và Đầu tư"],
-            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
-        ),
-    ] = None
-    noi_dung: Annotated[
-        str | None,
-        Field(
-            alias="NOIDUNG",
-            description="Nội dung câu hỏi — question text",
-            examples=["Thủ tục tuyển sinh lớp 6 cần những giấy tờ gì?"],
-            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
-        ),
-    ] = None
-    ma_don_vi: Annotated[
-        str | None,
-        Field(
-            alias="MADONVI",
-            description="Mã đơn vị — agency code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
-        ),
-    ] = None
-    noi_dung_tra_loi: Annotated[
-        str | None,
-        Field(
-            alias="NOIDUNGTRALOI",
-            description="Nội dung trả lời — answer text",
-            examples=["Hồ sơ gồm đơn đăng ký và bản sao giấy khai sinh."],
-            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
-        ),
-    ] = None
-    tra_loi_id: Annotated[
-        WireId | None,
-        Field(
-            alias="TRALOIID",
-            description="ID trả lời — answer id",
-            examples=["654321"],
-            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
-        ),
-    ] = None
-    ho_va_ten: Annotated[
-        str | None,
-        Field(
-            alias="HOVATEN",
-            description="Họ và tên — asker's name",
-            examples=["Nguyễn Văn A"],
-            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
-        ),
-    ] = None
-    dia_chi: Annotated[
-        str | None,
-        Field(
-            alias="DIACHI",
-            description="Địa chỉ — asker's address",
-            examples=["Số 1 đường A, phường B, thành phố C"],
-            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
-        ),
-    ] = None
-    thu_dien_tu: Annotated[
-        str | None,
-        Field(
-            alias="THUDIENTU",
-            description="Thư điện tử — asker's e-mail",
-            examples=["nguyenvana@example.com"],
-            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
-        ),
-    ] = None
-    so_dien_thoai: Annotated[
-        str | None,
-        Field(
-            alias="SODIENTHOAI",
-            description="Số điện thoại — asker's phone",
-            examples=["0912345678"],
-            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
-        ),
-    ] = None
-    ma_tthcdp: Annotated[
-        str | None,
-        Field(
-            alias="MATTHCDP",
-            description="Mã thủ tục hành chính địa phương — local procedure code",
-            examples=["3.000181.000.00.00.H22"],
-            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
-        ),
-    ] = None
-    trang_thai: Annotated[
-        WireIntegerOrEmpty | None,
-        Field(
-            alias="TRANGTHAI",
-            description="Trạng thái — status",
-            examples=["1"],
-            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
-        ),
-    ] = None
-
-
-class LayDanhSachHoiDapGuiTuDVCQGRequest(BaseModel):
-    """Request of LayDanhSachHoiDapGuiTuDVCQG (Table 1, row 6.2.1): Share the Q&A list from the NPSP to the ministry/province portal or single-window system.
-
-    Chia sẻ danh sách hỏi đáp từ Cổng Dịch vụ công quốc gia cho Cổng Dịch vụ công hoặc Hệ thống thông tin một cửa điện tử cấp bộ, cấp tỉnh.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-        populate_by_name=True,
-    )
-    session: Annotated[
-        str,
-        Field(
-            alias="session",
-            description="Phiên làm việc — session token",
-            examples=["<session-token>"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    madonvi: Annotated[
-        str,
-        Field(
-            alias="madonvi",
-            description="Mã đơn vị — calling unit's code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    service: Annotated[
-        Literal["LayDanhSachHoiDapGuiTuDVCQG"],
-        Field(
-            alias="service",
-            description="Tên dịch vụ (gói tin) — service (packet) name",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-
-
-class LayDanhSachHoiDapGuiTuDVCQGResponse(BaseModel):
-    """Answer of LayDanhSachHoiDapGuiTuDVCQG (Table 1, row 6.2.1): Share the Q&A list from the NPSP to the ministry/province portal or single-window system.
-
-    Chia sẻ danh sách hỏi đáp từ Cổng Dịch vụ công quốc gia cho Cổng Dịch vụ công hoặc Hệ thống thông tin một cửa điện tử cấp bộ, cấp tỉnh.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    error_code: Annotated[
-        WireInteger,
-        Field(
-            alias="error_code",
-            description="Mã lỗi — error code",
-            examples=["0"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    message: Annotated[
-        str | None,
-        Field(
-            alias="message",
-            description="Thông báo — message",
-            examples=["Đồng bộ thành công"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-    result: Annotated[
-        list[LayDanhSachHoiDapGuiTuDVCQGResult] | None,
-        Field(
-            alias="result",
-            description="Kết quả — result",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-
-
-class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
-    """Fields of citizen and business questions returned by the LayDanhSachHoiDapGuiTuDVCQG packet / Thông tin hỏi đáp do người dân, doanh nghiệp gửi trả về của gói tin LayDanhSachHoiDapGuiTuDVCQG (Table 15; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    hoi_dap_id: Annotated[
-        WireId,
-        Field(
-            alias="HOIDAPID",
-            description="ID hỏi đáp — question id",
-            examples=["123456"],
-            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
-        ),
-    ]
-    ma_linh_vuc: Annotated[
-        str | None,
-        Field(
-            alias="MALINHVUC",
-            description="Mã lĩnh vực — field code",
-            examples=["G03-GD10"],
-            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
-        ),
-    ] = None
-    ten_don_vi: Annotated[
-        str | None,
-        Field(
-            alias="TENDONVI",
-            description="Tên đơn vị — agency name",
-            examples=["Bộ Kế hoạch và Đầu tư"],
-            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
-        ),
-    ] = None
-    noi_dung: Annotated[
-        str | None,
-        Field(
-            alias="NOIDUNG",
-            description="Nội dung câu hỏi — question text",
-            examples=["Thủ tục tuyển sinh lớp 6 cần những giấy tờ gì?"],
-            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
-        ),
-    ] = None
-    ma_don_vi: Annotated[
-        str | None,
-        Field(
-            alias="MADONVI",
-            description="Mã đơn vị — agency code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
-        ),
-    ] = None
-    noi_dung_tra_loi: Annotated[
-        str | None,
-        Field(
-            alias="NOIDUNGTRALOI",
-            description="Nội dung trả lời — answer text",
-            examples=["Hồ sơ gồm đơn đăng ký và bản sao giấy khai sinh."],
-            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
-        ),
-    ] = None
-    tra_loi_id: Annotated[
-        WireId | None,
-        Field(
-            alias="TRALOIID",
-            description="ID trả lời — answer id",
-            examples=["654321"],
-            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
-        ),
-    ] = None
-    ho_va_ten: Annotated[
-        str | None,
-        Field(
-            alias="HOVATEN",
-            description="Họ và tên — asker's name",
-            examples=["Nguyễn Văn A"],
-            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
-        ),
-    ] = None
-    dia_chi: Annotated[
-        str | None,
-        Field(
-            alias="DIACHI",
-            description="Địa chỉ — asker's address",
-            examples=["Số 1 đường A, phường B, thành phố C"],
-            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
-        ),
-    ] = None
-    thu_dien_tu: Annotated[
-        str | None,
-        Field(
-            alias="THUDIENTU",
-            description="Thư điện tử — asker's e-mail",
-            examples=["nguyenvana@example.com"],
-            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
-        ),
-    ] = None
-    so_dien_thoai: Annotated[
-        str | None,
-        Field(
-            alias="SODIENTHOAI",
-            description="Số điện thoại — asker's phone",
-            examples=["0912345678"],
-            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
-        ),
-    ] = None
-    ma_tthcdp: Annotated[
-        str | None,
-        Field(
-            alias="MATTHCDP",
-            description="Mã thủ tục hành chính địa phương — local procedure code",
-            examples=["3.000181.000.00.00.H22"],
-            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
-        ),
-    ] = None
-    trang_thai: Annotated[
-        WireIntegerOrEmpty | None,
-        Field(
-            alias="TRANGTHAI",
-            description="Trạng thái — status",
-            examples=["1"],
-            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
-        ),
-    ] = None
-
-
-class LayQDCBRequest(BaseModel):
-    """Request of LayQDCB (Table 1, row 4.2): Retrieve the list of publication decisions (quyết định công bố) on administrative procedures.
-
-    Lấy danh sách quyết định công bố thủ tục hành chính.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-        populate_by_name=True,
-    )
-    session: Annotated[
-        str,
-        Field(
-            alias="session",
-            description="Phiên làm việc — session token",
-            examples=["<session-token>"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    madonvi: Annotated[
-        str,
-        Field(
-            alias="madonvi",
-            description="Mã đơn vị — calling unit's code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    service: Annotated[
-        Literal["LayQDCB"],
-        Field(
-            alias="service",
-            description="Tên dịch vụ (gói tin) — service (packet) name",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    id_qdcb: Annotated[
-        str,
-        Field(
-            alias="idQDCB",
-            description="ID quyết định công bố — publication-decision id",
-            examples=["12345"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-
-
-class LayQDCBResponse(BaseModel):
-    """Answer of LayQDCB (Table 1, row 4.2): Retrieve the list of publication decisions (quyết định công bố) on administrative procedures.
-
-    Lấy danh sách quyết định công bố thủ tục hành chính.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    error_code: Annotated[
-        WireInteger,
-        Field(
-            alias="error_code",
-            description="Mã lỗi — error code",
-            examples=["0"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    message: Annotated[
-        str | None,
-        Field(
-            alias="message",
-            description="Thông báo — message",
-            examples=["Đồng bộ thành công"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-    result: Annotated[
-        list[LayQDCBResult] | None,
-        Field(
-            alias="result",
-            description="Kết quả — result",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-
-
-class LayQDCBResult(BaseModel):
-    """Publication-decision fields returned by the LayQDCB packet / Thông tin quyết định công bố trả về của gói tin LayQDCB (Table 7; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    so_quyet_dinh: Annotated[
-        str | None,
-        Field(
-            alias="SOQUYETDINH",
-            description="Số quyết định — decision number",
-            examples=["123/QĐ-UBND"],
-            json_schema_extra={"x-qcvn120-ref": "Table 7, row unknown"},
-        ),
-    ] = None
-    ngay_quyet_dinh: Annotated[
-        str | None,
-        Field(
-            alias="NGAYQUYETDINH",
-            description="Ngày quyết định — decision date",
-            examples=["2020-07-01T00:00:00"],
-            json_schema_extra={"x-qcvn120-ref": "Table 7, row unknown"},
-        ),
-    ] = None
-    trich_yeu: Annotated[
-        str | None,
-        Field(
-            alias="TRICHYEU",
-            description="Trích yếu — summary",
-            examples=["Về việc công bố danh mục thủ tục hành chính"],
-            json_schema_extra={"x-qcvn120-ref": "Table 7, row unknown"},
-        ),
-    ] = None
-
-
-class LayTaiLieuPAKNRequest(BaseModel):
-    """Request of LayTaiLieuPAKN (Table 1, row 5.2.3): Retrieve the documents attached to a petition on the NPSP.
-
-    Lấy các tài liệu đính kèm của phản ánh, kiến nghị trên Cổng Dịch vụ công quốc gia.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-        populate_by_name=True,
-    )
-    session: Annotated[
-        str,
-        Field(
-            alias="session",
-            description="Phiên làm việc — session token",
-            examples=["<session-token>"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    madonvi: Annotated[
-        str,
-        Field(
-            alias="madonvi",
-            description="Mã đơn vị — calling unit's code",
-            examples=["000.00.00.G05"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    service: Annotated[
-        Literal["LayTaiLieuPAKN"],
-        Field(
-            alias="service",
-            description="Tên dịch vụ (gói tin) — service (packet) name",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    tep_tin_phan_anh: Annotated[
-        str,
-        Field(
-            alias="TepTinPhanAnh",
-            description="Tệp tin phản ánh — petition file(s)",
-            examples=["/pakn/2020/07/tep-dinh-kem.pdf"],
-            json_schema_extra={"x-qcvn120-ref": "Table 11, row 1"},
-        ),
-    ]
-
-
-class LayTaiLieuPAKNResponse(BaseModel):
-    """Answer of LayTaiLieuPAKN (Table 1, row 5.2.3): Retrieve the documents attached to a petition on the NPSP.
-
-    Lấy các tài liệu đính kèm của phản ánh, kiến nghị trên Cổng Dịch vụ công quốc gia.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    error_code: Annotated[
-        WireInteger,
-        Field(
-            alias="error_code",
-            description="Mã lỗi — error code",
-            examples=["0"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    message: Annotated[
-        str | None,
-        Field(
-            alias="message",
-            description="Thông báo — message",
-            examples=["Đồng bộ thành công"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-    result: Annotated[
-        list[LayTaiLieuPAKNResult] | None,
-        Field(
-            alias="result",
-            description="Kết quả — result",
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-
-
-class LayTaiLieuPAKNResult(BaseModel):
-    """Document fields returned by the LayTaiLieuPAKN packet / Thông tin tài liệu trả về của gói tin LayTaiLieuPAKN (Table 12; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
 
 
 class LayThuTucRequest(BaseModel):
@@ -3330,272 +1473,14 @@ class LayThuTucResult(BaseModel):
     ] = None
 
 
-class LePhi(BaseModel):
-    """fee / Phí, lệ phí (Table 2; open table: other keys are kept)."""
+class LayQDCBRequest(BaseModel):
+    """Request of LayQDCB (Table 1, row 4.2): Retrieve the list of publication decisions (quyết định công bố) on administrative procedures.
+
+    Lấy danh sách quyết định công bố thủ tục hành chính.
+    """
 
     model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    ten_phi_le_phi: Annotated[
-        str | None,
-        Field(
-            alias="TenPhiLePhi",
-            description="Tên phí, lệ phí — fee name",
-            examples=["Lệ phí cấp giấy phép"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    ma_phi_le_phi: Annotated[
-        str | None,
-        Field(
-            alias="MaPhiLePhi",
-            description="Mã phí, lệ phí — fee code",
-            examples=["1"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    hinh_thuc_thu: Annotated[
-        str | None,
-        Field(
-            alias="HinhThucThu",
-            description="Hình thức thu — collection method",
-            examples=["1"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    gia: Annotated[
-        WireDecimalOrEmpty | None,
-        Field(
-            alias="Gia",
-            description="Giá (số tiền) — amount",
-            examples=["50000"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-    loai_phi_le_phi: Annotated[
-        str | None,
-        Field(
-            alias="LoaiPhiLePhi",
-            description="Loại phí, lệ phí — fee type",
-            examples=["1"],
-            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
-        ),
-    ] = None
-
-
-class LinhVucThucHien(BaseModel):
-    """field (sector) / Lĩnh vực thực hiện (Table 6; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    ma_linh_vuc: Annotated[
-        str | None,
-        Field(
-            alias="MALINHVUC",
-            description="Mã lĩnh vực — field code",
-            examples=["G03-GD10"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    ten_linh_vuc: Annotated[
-        str | None,
-        Field(
-            alias="TENLINHVUC",
-            description="Tên lĩnh vực — field name",
-            examples=["Giáo dục và Đào tạo"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-
-
-class LoginRequest(BaseModel):
-    """login request / Yêu cầu đăng nhập (the envelope)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    username: Annotated[
-        str,
-        Field(
-            alias="username",
-            description="Tên đăng nhập — user name",
-            examples=["<username-issued-by-DVCQG>"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    password: Annotated[
-        str,
-        Field(
-            alias="password",
-            description="Mật khẩu — password",
-            examples=["<password>"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-
-
-class LoginResponse(BaseModel):
-    """login response / Kết quả đăng nhập (the envelope)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    error_code: Annotated[
-        WireInteger,
-        Field(
-            alias="error_code",
-            description="Mã lỗi — error code",
-            examples=["0"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
-    message: Annotated[
-        str | None,
-        Field(
-            alias="message",
-            description="Thông báo — message",
-            examples=["Đăng nhập thành công"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-    session: Annotated[
-        str | None,
-        Field(
-            alias="session",
-            description="Phiên làm việc (mã thông báo) — session token",
-            examples=["<session-token>"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-
-
-class NoiDungYKien(BaseModel):
-    """survey item / Nội dung ý kiến (Table 4; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    ma_thu_tuc: Annotated[
-        str | None,
-        Field(
-            alias="MaThuTuc",
-            description="Mã thủ tục — procedure code",
-            examples=["3.000181.000.00.00.H22"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-    noi_dung: Annotated[
-        str | None,
-        Field(
-            alias="NoiDung",
-            description="Nội dung — item text (survey question/subject)",
-            examples=["Mức độ hài lòng khi giải quyết thủ tục hành chính"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-    phan_tram_danh_gia_dich_vu_rat_hai_long: Annotated[
-        WirePercentOrEmpty | None,
-        Field(
-            alias="PhanTramDanhGiaDichVuRatHaiLong",
-            description="Phần trăm rất hài lòng (theo dịch vụ) — % very satisfied for this item",
-            examples=["60%"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-    phan_tram_danh_gia_dich_vu_hai_long: Annotated[
-        WirePercentOrEmpty | None,
-        Field(
-            alias="PhanTramDanhGiaDichVuHaiLong",
-            description="Phần trăm hài lòng (theo dịch vụ) — % satisfied for this item",
-            examples=["30%"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-    phan_tram_danh_gia_dich_vu_chua_hai_long: Annotated[
-        WirePercentOrEmpty | None,
-        Field(
-            alias="PhanTramDanhGiaDichVuChuaHaiLong",
-            description="Phần trăm chưa hài lòng (theo dịch vụ) — % not satisfied for this item",
-            examples=["10%"],
-            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
-        ),
-    ] = None
-
-
-class PhiLePhi(BaseModel):
-    """fee / Phí, lệ phí (Table 6; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    ma_phi_le_phi: Annotated[
-        str | None,
-        Field(
-            alias="MAPHILEPHI",
-            description="Mã phí, lệ phí — fee code",
-            examples=["1"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    so_tien: Annotated[
-        WireDecimalOrEmpty | None,
-        Field(
-            alias="SOTIEN",
-            description="Số tiền — amount",
-            examples=["50000"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    don_vi: Annotated[
-        str | None,
-        Field(
-            alias="DONVI",
-            description="Đơn vị — currency unit",
-            examples=["Đồng"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    mo_ta: Annotated[
-        str | None,
-        Field(
-            alias="MOTA",
-            description="Mô tả — description",
-            examples=["Lệ phí cấp giấy phép"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    ten_tep: Annotated[
-        str | None,
-        Field(
-            alias="TENTEP",
-            description="Tên tệp — file name",
-            examples=["bieu-phi.pdf"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    url: Annotated[
-        str | None,
-        Field(
-            alias="URL",
-            description="Đường dẫn — URL",
-            examples=["https://example.com/files/bieu-phi.pdf"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-
-
-class RequestEnvelope(BaseModel):
-    """request envelope / Phong bì yêu cầu (the envelope)."""
-
-    model_config = ConfigDict(
-        extra="allow",
+        extra="forbid",
         populate_by_name=True,
     )
     session: Annotated[
@@ -3617,26 +1502,159 @@ class RequestEnvelope(BaseModel):
         ),
     ]
     service: Annotated[
-        str,
+        Literal["LayQDCB"],
         Field(
             alias="service",
             description="Tên dịch vụ (gói tin) — service (packet) name",
-            examples=["DongBoHoSoMC"],
             json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
-    data: Annotated[
-        list[Any] | None,
+    id_qdcb: Annotated[
+        str,
         Field(
-            alias="data",
-            description="Dữ liệu — data records",
+            alias="idQDCB",
+            description="ID quyết định công bố — publication-decision id",
+            examples=["12345"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+
+
+class LayQDCBResponse(BaseModel):
+    """Answer of LayQDCB (Table 1, row 4.2): Retrieve the list of publication decisions (quyết định công bố) on administrative procedures.
+
+    Lấy danh sách quyết định công bố thủ tục hành chính.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    error_code: Annotated[
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    message: Annotated[
+        str | None,
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+    result: Annotated[
+        list[LayQDCBResult] | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
             json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ] = None
 
 
-class ResponseEnvelope(BaseModel):
-    """response envelope / Phong bì kết quả (the envelope)."""
+class LayQDCBResult(BaseModel):
+    """Publication-decision fields returned by the LayQDCB packet / Thông tin quyết định công bố trả về của gói tin LayQDCB (Table 7; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    so_quyet_dinh: Annotated[
+        str | None,
+        Field(
+            alias="SOQUYETDINH",
+            description="Số quyết định — decision number",
+            examples=["123/QĐ-UBND"],
+            json_schema_extra={"x-qcvn120-ref": "Table 7, row unknown"},
+        ),
+    ] = None
+    ngay_quyet_dinh: Annotated[
+        str | None,
+        Field(
+            alias="NGAYQUYETDINH",
+            description="Ngày quyết định — decision date",
+            examples=["2020-07-01T00:00:00"],
+            json_schema_extra={"x-qcvn120-ref": "Table 7, row unknown"},
+        ),
+    ] = None
+    trich_yeu: Annotated[
+        str | None,
+        Field(
+            alias="TRICHYEU",
+            description="Trích yếu — summary",
+            examples=["Về việc công bố danh mục thủ tục hành chính"],
+            json_schema_extra={"x-qcvn120-ref": "Table 7, row unknown"},
+        ),
+    ] = None
+
+
+class DongBoPAKNDiaPhuongRequest(BaseModel):
+    """Request of DongBoPAKNDiaPhuong (Table 1, row 5.1.1): Share reflection and petition information to the NPSP.
+
+    Chia sẻ thông tin phản ánh, kiến nghị lên Cổng Dịch vụ công quốc gia.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    session: Annotated[
+        str,
+        Field(
+            alias="session",
+            description="Phiên làm việc — session token",
+            examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    madonvi: Annotated[
+        str,
+        Field(
+            alias="madonvi",
+            description="Mã đơn vị — calling unit's code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    service: Annotated[
+        Literal["DongBoPAKNDiaPhuong"],
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    data: Annotated[
+        list[DongBoPAKNDiaPhuongRecord],
+        Field(
+            alias="data",
+            description="Dữ liệu — data records",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+            min_length=1,
+        ),
+    ]
+
+
+class DongBoPAKNDiaPhuongRecord(BaseModel):
+    """Fields of the packet sharing local petitions (DongBoPAKNDiaPhuong) / Thông tin gói tin chia sẻ phản ánh, kiến nghị của địa phương (DongBoPAKNDiaPhuong) (Table 8; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+
+
+class DongBoPAKNDiaPhuongResponse(BaseModel):
+    """Answer of DongBoPAKNDiaPhuong (Table 1, row 5.1.1): Share reflection and petition information to the NPSP.
+
+    Chia sẻ thông tin phản ánh, kiến nghị lên Cổng Dịch vụ công quốc gia.
+    """
 
     model_config = ConfigDict(
         extra="allow",
@@ -3662,6 +1680,1230 @@ class ResponseEnvelope(BaseModel):
     ] = None
     result: Annotated[
         Any | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+
+
+class DanhSachPAKNChoXuLyRequest(BaseModel):
+    """Request of DanhSachPAKNChoXuLy (Table 1, row 5.2.1): Retrieve the list of citizen petitions pending processing on the NPSP.
+
+    Lấy danh sách phản ánh, kiến nghị của người dân đang chờ xử lý trên Cổng Dịch vụ công quốc gia.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    session: Annotated[
+        str,
+        Field(
+            alias="session",
+            description="Phiên làm việc — session token",
+            examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    madonvi: Annotated[
+        str,
+        Field(
+            alias="madonvi",
+            description="Mã đơn vị — calling unit's code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    service: Annotated[
+        Literal["DanhSachPAKNChoXuLy"],
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+
+
+class DanhSachPAKNChoXuLyResponse(BaseModel):
+    """Answer of DanhSachPAKNChoXuLy (Table 1, row 5.2.1): Retrieve the list of citizen petitions pending processing on the NPSP.
+
+    Lấy danh sách phản ánh, kiến nghị của người dân đang chờ xử lý trên Cổng Dịch vụ công quốc gia.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    error_code: Annotated[
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    message: Annotated[
+        str | None,
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+    result: Annotated[
+        list[DanhSachPAKNChoXuLyResult] | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+
+
+class DanhSachPAKNChoXuLyResult(BaseModel):
+    """Pending-petition fields returned by the DanhSachPAKNChoXuLy packet / Thông tin phản ánh, kiến nghị chờ xử lý trả về của gói tin DanhSachPAKNChoXuLy (Table 9; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+
+
+class DongBoKetQuaXuLyPAKNRequest(BaseModel):
+    """Request of DongBoKetQuaXuLyPAKN (Table 1, row 5.2.2): Share petition processing results to the NPSP (for questions retrieved from the NPSP).
+
+    Chia sẻ kết quả xử lý phản ánh, kiến nghị lên Cổng Dịch vụ công quốc gia (đối với các câu hỏi lấy từ Cổng Dịch vụ công quốc gia).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    session: Annotated[
+        str,
+        Field(
+            alias="session",
+            description="Phiên làm việc — session token",
+            examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    madonvi: Annotated[
+        str,
+        Field(
+            alias="madonvi",
+            description="Mã đơn vị — calling unit's code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    service: Annotated[
+        Literal["DongBoKetQuaXuLyPAKN"],
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    data: Annotated[
+        list[DongBoKetQuaXuLyPAKNRecord],
+        Field(
+            alias="data",
+            description="Dữ liệu — data records",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+            min_length=1,
+        ),
+    ]
+
+
+class DongBoKetQuaXuLyPAKNRecord(BaseModel):
+    """Fields of the packet sharing petition processing results (DongBoKetQuaXuLyPAKN) / Thông tin gói tin chia sẻ kết quả xử lý phản ánh, kiến nghị (DongBoKetQuaXuLyPAKN) (Table 10; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+
+
+class DongBoKetQuaXuLyPAKNResponse(BaseModel):
+    """Answer of DongBoKetQuaXuLyPAKN (Table 1, row 5.2.2): Share petition processing results to the NPSP (for questions retrieved from the NPSP).
+
+    Chia sẻ kết quả xử lý phản ánh, kiến nghị lên Cổng Dịch vụ công quốc gia (đối với các câu hỏi lấy từ Cổng Dịch vụ công quốc gia).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    error_code: Annotated[
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    message: Annotated[
+        str | None,
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+    result: Annotated[
+        Any | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+
+
+class LayTaiLieuPAKNRequest(BaseModel):
+    """Request of LayTaiLieuPAKN (Table 1, row 5.2.3): Retrieve the documents attached to a petition on the NPSP.
+
+    Lấy các tài liệu đính kèm của phản ánh, kiến nghị trên Cổng Dịch vụ công quốc gia.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    session: Annotated[
+        str,
+        Field(
+            alias="session",
+            description="Phiên làm việc — session token",
+            examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    madonvi: Annotated[
+        str,
+        Field(
+            alias="madonvi",
+            description="Mã đơn vị — calling unit's code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    service: Annotated[
+        Literal["LayTaiLieuPAKN"],
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    tep_tin_phan_anh: Annotated[
+        str,
+        Field(
+            alias="TepTinPhanAnh",
+            description="Tệp tin phản ánh — petition file(s)",
+            examples=["/pakn/2020/07/tep-dinh-kem.pdf"],
+            json_schema_extra={"x-qcvn120-ref": "Table 11, row 1"},
+        ),
+    ]
+
+
+class LayTaiLieuPAKNResponse(BaseModel):
+    """Answer of LayTaiLieuPAKN (Table 1, row 5.2.3): Retrieve the documents attached to a petition on the NPSP.
+
+    Lấy các tài liệu đính kèm của phản ánh, kiến nghị trên Cổng Dịch vụ công quốc gia.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    error_code: Annotated[
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    message: Annotated[
+        str | None,
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+    result: Annotated[
+        list[LayTaiLieuPAKNResult] | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+
+
+class LayTaiLieuPAKNResult(BaseModel):
+    """Document fields returned by the LayTaiLieuPAKN packet / Thông tin tài liệu trả về của gói tin LayTaiLieuPAKN (Table 12; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+
+
+class DanhSachPAKNCongKhaiRequest(BaseModel):
+    """Request of DanhSachPAKNCongKhai (Table 1, row 5.3.1): Retrieve the list of petitions accepted and publicly processed by the NPSP, to display on the unit's portal.
+
+    Lấy danh sách phản ánh, kiến nghị đã được Cổng Dịch vụ công quốc gia tiếp nhận, xử lý và công khai, để hiển thị trên cổng của đơn vị.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    session: Annotated[
+        str,
+        Field(
+            alias="session",
+            description="Phiên làm việc — session token",
+            examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    madonvi: Annotated[
+        str,
+        Field(
+            alias="madonvi",
+            description="Mã đơn vị — calling unit's code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    service: Annotated[
+        Literal["DanhSachPAKNCongKhai"],
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+
+
+class DanhSachPAKNCongKhaiResponse(BaseModel):
+    """Answer of DanhSachPAKNCongKhai (Table 1, row 5.3.1): Retrieve the list of petitions accepted and publicly processed by the NPSP, to display on the unit's portal.
+
+    Lấy danh sách phản ánh, kiến nghị đã được Cổng Dịch vụ công quốc gia tiếp nhận, xử lý và công khai, để hiển thị trên cổng của đơn vị.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    error_code: Annotated[
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    message: Annotated[
+        str | None,
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+    result: Annotated[
+        list[DanhSachPAKNCongKhaiResult] | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+
+
+class DanhSachPAKNCongKhaiResult(BaseModel):
+    """Public-petition fields returned by the DanhSachPAKNCongKhai packet / Thông tin phản ánh, kiến nghị công khai trả về của gói tin DanhSachPAKNCongKhai (Table 13; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    id: Annotated[
+        WireId | None,
+        Field(
+            alias="Id",
+            description="Id — petition id",
+            examples=["12345"],
+            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
+        ),
+    ] = None
+    ten: Annotated[
+        str | None,
+        Field(
+            alias="Ten",
+            description="Tên (người gửi) — sender name",
+            examples=["Nguyễn Văn A"],
+            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
+        ),
+    ] = None
+    tieu_de: Annotated[
+        str | None,
+        Field(
+            alias="TieuDe",
+            description="Tiêu đề — title",
+            examples=["Phản ánh về thời gian giải quyết hồ sơ"],
+            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
+        ),
+    ] = None
+    ngay_gui_pakn: Annotated[
+        WireDateTime | None,
+        Field(
+            alias="NgayGuiPAKN",
+            description="Ngày gửi phản ánh, kiến nghị — date sent",
+            examples=["20200715083000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
+        ),
+    ] = None
+    noi_dung_pakn: Annotated[
+        str | None,
+        Field(
+            alias="NoiDungPAKN",
+            description="Nội dung phản ánh, kiến nghị — petition text",
+            examples=["Hồ sơ nộp đã quá hạn nhưng chưa được trả kết quả."],
+            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
+        ),
+    ] = None
+    noi_dung_tra_loi: Annotated[
+        str | None,
+        Field(
+            alias="NoiDungTraLoi",
+            description="Nội dung trả lời — answer text",
+            examples=["Cơ quan đã trả kết quả cho công dân."],
+            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
+        ),
+    ] = None
+    trang_thai: Annotated[
+        OpenCode | None,
+        Field(
+            alias="TrangThai",
+            description="Trạng thái — status",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
+        ),
+    ] = None
+    tong_so: Annotated[
+        WireIntegerOrEmpty | None,
+        Field(
+            alias="TongSo",
+            description="Tổng số — total count (for paging)",
+            examples=["120"],
+            json_schema_extra={"x-qcvn120-ref": "Table 13, row unknown"},
+        ),
+    ] = None
+
+
+class DongBoHoiDapRequest(BaseModel):
+    """Request of DongBoHoiDap (Table 1, row 6.1.1): Synchronise Q&A (questions citizens sent from the local portal) to the NPSP.
+
+    Đồng bộ hỏi đáp (các câu hỏi người dân gửi từ cổng của địa phương) lên Cổng Dịch vụ công quốc gia.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    session: Annotated[
+        str,
+        Field(
+            alias="session",
+            description="Phiên làm việc — session token",
+            examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    madonvi: Annotated[
+        str,
+        Field(
+            alias="madonvi",
+            description="Mã đơn vị — calling unit's code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    service: Annotated[
+        Literal["DongBoHoiDap"],
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    data: Annotated[
+        list[DongBoHoiDapRecord],
+        Field(
+            alias="data",
+            description="Dữ liệu — data records",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+            min_length=1,
+        ),
+    ]
+
+
+class DongBoHoiDapRecord(BaseModel):
+    """Fields of the packet synchronising Q&A (DongBoHoiDap) / Thông tin gói tin đồng bộ hỏi đáp (DongBoHoiDap) (Table 14; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    hoi_dap_id: Annotated[
+        WireId | None,
+        Field(
+            alias="HOIDAPID",
+            description="ID hỏi đáp — Q&A id",
+            examples=["123456"],
+            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
+        ),
+    ] = None
+    ma_linh_vuc: Annotated[
+        str | None,
+        Field(
+            alias="MaLinhVuc",
+            description="Mã lĩnh vực — field code",
+            examples=["G03-GD10"],
+            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
+        ),
+    ] = None
+    noi_dung: Annotated[
+        str | None,
+        Field(
+            alias="NOIDUNG",
+            description="Nội dung (câu hỏi) — question text",
+            examples=["Thủ tục tuyển sinh lớp 6 cần những giấy tờ gì?"],
+            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
+        ),
+    ] = None
+    ma_don_vi: Annotated[
+        str | None,
+        Field(
+            alias="MADONVI",
+            description="Mã đơn vị — agency code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
+        ),
+    ] = None
+    ten_don_vi: Annotated[
+        str | None,
+        Field(
+            alias="TENDONVI",
+            description="Tên đơn vị — agency name",
+            examples=["Bộ Kế hoạch và Đầu tư"],
+            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
+        ),
+    ] = None
+    tra_loi_id: Annotated[
+        WireId | None,
+        Field(
+            alias="TRALOIID",
+            description="ID trả lời — answer id",
+            examples=["654321"],
+            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
+        ),
+    ] = None
+    noi_dung_tra_loi: Annotated[
+        str | None,
+        Field(
+            alias="NOIDUNGTRALOI",
+            description="Nội dung trả lời — answer text",
+            examples=["Hồ sơ gồm đơn đăng ký và bản sao giấy khai sinh."],
+            json_schema_extra={"x-qcvn120-ref": "Table 14, row unknown"},
+        ),
+    ] = None
+
+
+class DongBoHoiDapResponse(BaseModel):
+    """Answer of DongBoHoiDap (Table 1, row 6.1.1): Synchronise Q&A (questions citizens sent from the local portal) to the NPSP.
+
+    Đồng bộ hỏi đáp (các câu hỏi người dân gửi từ cổng của địa phương) lên Cổng Dịch vụ công quốc gia.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    error_code: Annotated[
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    message: Annotated[
+        str | None,
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+    result: Annotated[
+        Any | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+
+
+class LayDanhSachHoiDapGuiTuDVCQGRequest(BaseModel):
+    """Request of LayDanhSachHoiDapGuiTuDVCQG (Table 1, row 6.2.1): Share the Q&A list from the NPSP to the ministry/province portal or single-window system.
+
+    Chia sẻ danh sách hỏi đáp từ Cổng Dịch vụ công quốc gia cho Cổng Dịch vụ công hoặc Hệ thống thông tin một cửa điện tử cấp bộ, cấp tỉnh.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    session: Annotated[
+        str,
+        Field(
+            alias="session",
+            description="Phiên làm việc — session token",
+            examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    madonvi: Annotated[
+        str,
+        Field(
+            alias="madonvi",
+            description="Mã đơn vị — calling unit's code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    service: Annotated[
+        Literal["LayDanhSachHoiDapGuiTuDVCQG"],
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+
+
+class LayDanhSachHoiDapGuiTuDVCQGResponse(BaseModel):
+    """Answer of LayDanhSachHoiDapGuiTuDVCQG (Table 1, row 6.2.1): Share the Q&A list from the NPSP to the ministry/province portal or single-window system.
+
+    Chia sẻ danh sách hỏi đáp từ Cổng Dịch vụ công quốc gia cho Cổng Dịch vụ công hoặc Hệ thống thông tin một cửa điện tử cấp bộ, cấp tỉnh.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    error_code: Annotated[
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    message: Annotated[
+        str | None,
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+    result: Annotated[
+        list[LayDanhSachHoiDapGuiTuDVCQGResult] | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+
+
+class LayDanhSachHoiDapGuiTuDVCQGResult(BaseModel):
+    """Fields of citizen and business questions returned by the LayDanhSachHoiDapGuiTuDVCQG packet / Thông tin hỏi đáp do người dân, doanh nghiệp gửi trả về của gói tin LayDanhSachHoiDapGuiTuDVCQG (Table 15; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    hoi_dap_id: Annotated[
+        WireId,
+        Field(
+            alias="HOIDAPID",
+            description="ID hỏi đáp — question id",
+            examples=["123456"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
+    ]
+    ma_linh_vuc: Annotated[
+        str | None,
+        Field(
+            alias="MALINHVUC",
+            description="Mã lĩnh vực — field code",
+            examples=["G03-GD10"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
+    ] = None
+    ten_don_vi: Annotated[
+        str | None,
+        Field(
+            alias="TENDONVI",
+            description="Tên đơn vị — agency name",
+            examples=["Bộ Kế hoạch và Đầu tư"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
+    ] = None
+    noi_dung: Annotated[
+        str | None,
+        Field(
+            alias="NOIDUNG",
+            description="Nội dung câu hỏi — question text",
+            examples=["Thủ tục tuyển sinh lớp 6 cần những giấy tờ gì?"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
+    ] = None
+    ma_don_vi: Annotated[
+        str | None,
+        Field(
+            alias="MADONVI",
+            description="Mã đơn vị — agency code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
+    ] = None
+    noi_dung_tra_loi: Annotated[
+        str | None,
+        Field(
+            alias="NOIDUNGTRALOI",
+            description="Nội dung trả lời — answer text",
+            examples=["Hồ sơ gồm đơn đăng ký và bản sao giấy khai sinh."],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
+    ] = None
+    tra_loi_id: Annotated[
+        WireId | None,
+        Field(
+            alias="TRALOIID",
+            description="ID trả lời — answer id",
+            examples=["654321"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
+    ] = None
+    ho_va_ten: Annotated[
+        str | None,
+        Field(
+            alias="HOVATEN",
+            description="Họ và tên — asker's name",
+            examples=["Nguyễn Văn A"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
+    ] = None
+    dia_chi: Annotated[
+        str | None,
+        Field(
+            alias="DIACHI",
+            description="Địa chỉ — asker's address",
+            examples=["Số 1 đường A, phường B, thành phố C"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
+    ] = None
+    thu_dien_tu: Annotated[
+        str | None,
+        Field(
+            alias="THUDIENTU",
+            description="Thư điện tử — asker's e-mail",
+            examples=["nguyenvana@example.com"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
+    ] = None
+    so_dien_thoai: Annotated[
+        str | None,
+        Field(
+            alias="SODIENTHOAI",
+            description="Số điện thoại — asker's phone",
+            examples=["0912345678"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
+    ] = None
+    ma_tthcdp: Annotated[
+        str | None,
+        Field(
+            alias="MATTHCDP",
+            description="Mã thủ tục hành chính địa phương — local procedure code",
+            examples=["3.000181.000.00.00.H22"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
+    ] = None
+    trang_thai: Annotated[
+        WireIntegerOrEmpty | None,
+        Field(
+            alias="TRANGTHAI",
+            description="Trạng thái — status",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 15, row unknown"},
+        ),
+    ] = None
+
+
+class DongBoKetQuaHoiDapGuiTuDVCQGRequest(BaseModel):
+    """Request of DongBoKetQuaHoiDapGuiTuDVCQG (Table 1, row 6.2.2): Synchronise Q&A results (answers) from the ministry/province system to the NPSP.
+
+    Đồng bộ kết quả hỏi đáp (câu trả lời) từ hệ thống của bộ, tỉnh lên Cổng Dịch vụ công quốc gia.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    session: Annotated[
+        str,
+        Field(
+            alias="session",
+            description="Phiên làm việc — session token",
+            examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    madonvi: Annotated[
+        str,
+        Field(
+            alias="madonvi",
+            description="Mã đơn vị — calling unit's code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    service: Annotated[
+        Literal["DongBoKetQuaHoiDapGuiTuDVCQG"],
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    data: Annotated[
+        list[DongBoKetQuaHoiDapGuiTuDVCQGRecord],
+        Field(
+            alias="data",
+            description="Dữ liệu — data records",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+            min_length=1,
+        ),
+    ]
+
+
+class DongBoKetQuaHoiDapGuiTuDVCQGRecord(BaseModel):
+    """Fields of the packet synchronising answers to questions sent from the NPSP (DongBoKetQuaHoiDapGuiTuDVCQG) / Thông tin gói tin đồng bộ kết quả trả lời câu hỏi gửi từ Cổng Dịch vụ công quốc gia (DongBoKetQuaHoiDapGuiTuDVCQG) (Table 16; complete table: other keys are refused)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    hoi_dap_id: Annotated[
+        WireId | None,
+        Field(
+            alias="HOIDAPID",
+            description="ID hỏi đáp — question id (DVCQG's)",
+            examples=["123456"],
+            json_schema_extra={"x-qcvn120-ref": "Table 16, row 1"},
+        ),
+    ] = None
+    ma_don_vi: Annotated[
+        str | None,
+        Field(
+            alias="MADONVI",
+            description="Mã đơn vị — answering agency code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "Table 16, row 2"},
+        ),
+    ] = None
+    nguoi_tra_loi: Annotated[
+        str | None,
+        Field(
+            alias="NGUOITRALOI",
+            description="Người trả lời — answerer name",
+            examples=["Trần Thị B"],
+            json_schema_extra={"x-qcvn120-ref": "Table 16, row 3"},
+        ),
+    ] = None
+    chuc_vu_nguoi_tra_loi: Annotated[
+        str | None,
+        Field(
+            alias="CHUCVUNGUOITRALOI",
+            description="Chức vụ người trả lời — answerer's position",
+            examples=["cb"],
+            json_schema_extra={"x-qcvn120-ref": "Table 16, row 4"},
+        ),
+    ] = None
+    ngay_tra_loi: Annotated[
+        str | None,
+        Field(
+            alias="NGAYTRALOI",
+            description="Ngày trả lời — answer date",
+            examples=["15/07/2020"],
+            json_schema_extra={"x-qcvn120-ref": "Table 16, row 5"},
+        ),
+    ] = None
+    noi_dung_tra_loi: Annotated[
+        str | None,
+        Field(
+            alias="NOIDUNGTRALOI",
+            description="Nội dung trả lời — answer text",
+            examples=["Hồ sơ gồm đơn đăng ký và bản sao giấy khai sinh."],
+            json_schema_extra={"x-qcvn120-ref": "Table 16, row 6"},
+        ),
+    ] = None
+
+
+class DongBoKetQuaHoiDapGuiTuDVCQGResponse(BaseModel):
+    """Answer of DongBoKetQuaHoiDapGuiTuDVCQG (Table 1, row 6.2.2): Synchronise Q&A results (answers) from the ministry/province system to the NPSP.
+
+    Đồng bộ kết quả hỏi đáp (câu trả lời) từ hệ thống của bộ, tỉnh lên Cổng Dịch vụ công quốc gia.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    error_code: Annotated[
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    message: Annotated[
+        str | None,
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+    result: Annotated[
+        Any | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+
+
+class LayDanhSachHoiDapBoCoQuanRequest(BaseModel):
+    """Request of LayDanhSachHoiDapBoCoQuan (Table 1, row 6.3.1): The NPSP shares the Q&A set compiled per administrative procedure for local authorities.
+
+    Cổng Dịch vụ công quốc gia chia sẻ bộ hỏi đáp được biên soạn theo từng thủ tục hành chính cho các địa phương.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    session: Annotated[
+        str,
+        Field(
+            alias="session",
+            description="Phiên làm việc — session token",
+            examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    madonvi: Annotated[
+        str,
+        Field(
+            alias="madonvi",
+            description="Mã đơn vị — calling unit's code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    service: Annotated[
+        Literal["LayDanhSachHoiDapBoCoQuan"],
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+
+
+class LayDanhSachHoiDapBoCoQuanResponse(BaseModel):
+    """Answer of LayDanhSachHoiDapBoCoQuan (Table 1, row 6.3.1): The NPSP shares the Q&A set compiled per administrative procedure for local authorities.
+
+    Cổng Dịch vụ công quốc gia chia sẻ bộ hỏi đáp được biên soạn theo từng thủ tục hành chính cho các địa phương.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    error_code: Annotated[
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    message: Annotated[
+        str | None,
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+    result: Annotated[
+        list[LayDanhSachHoiDapBoCoQuanResult] | None,
+        Field(
+            alias="result",
+            description="Kết quả — result",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+
+
+class LayDanhSachHoiDapBoCoQuanResult(BaseModel):
+    """Fields of the ministry-compiled Q&A returned by the LayDanhSachHoiDapBoCoQuan packet / Thông tin bộ hỏi đáp do bộ, cơ quan biên soạn trả về của gói tin LayDanhSachHoiDapBoCoQuan (Table 17; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    hoi_dap_id: Annotated[
+        WireId,
+        Field(
+            alias="HOIDAPID",
+            description="ID hỏi đáp — question id",
+            examples=["123456"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
+    ]
+    ma_linh_vuc: Annotated[
+        str | None,
+        Field(
+            alias="MALINHVUC",
+            description="Mã lĩnh vực — field code",
+            examples=["G03-GD10"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
+    ] = None
+    ten_don_vi: Annotated[
+        str | None,
+        Field(
+            alias="TENDONVI",
+            description="Tên đơn vị — agency name",
+            examples=["Bộ Kế hoạch và Đầu tư"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
+    ] = None
+    noi_dung: Annotated[
+        str | None,
+        Field(
+            alias="NOIDUNG",
+            description="Nội dung câu hỏi — question text",
+            examples=["Thủ tục tuyển sinh lớp 6 cần những giấy tờ gì?"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
+    ] = None
+    ma_don_vi: Annotated[
+        str | None,
+        Field(
+            alias="MADONVI",
+            description="Mã đơn vị — agency code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
+    ] = None
+    noi_dung_tra_loi: Annotated[
+        str | None,
+        Field(
+            alias="NOIDUNGTRALOI",
+            description="Nội dung trả lời — answer text",
+            examples=["Hồ sơ gồm đơn đăng ký và bản sao giấy khai sinh."],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
+    ] = None
+    tra_loi_id: Annotated[
+        WireId | None,
+        Field(
+            alias="TRALOIID",
+            description="ID trả lời — answer id",
+            examples=["654321"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
+    ] = None
+    ho_va_ten: Annotated[
+        str | None,
+        Field(
+            alias="HOVATEN",
+            description="Họ và tên — asker's name",
+            examples=["Nguyễn Văn A"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
+    ] = None
+    dia_chi: Annotated[
+        str | None,
+        Field(
+            alias="DIACHI",
+            description="Địa chỉ — asker's address",
+            examples=["Số 1 đường A, phường B, thành phố C"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
+    ] = None
+    thu_dien_tu: Annotated[
+        str | None,
+        Field(
+            alias="THUDIENTU",
+            description="Thư điện tử — asker's e-mail",
+            examples=["nguyenvana@example.com"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
+    ] = None
+    so_dien_thoai: Annotated[
+        str | None,
+        Field(
+            alias="SODIENTHOAI",
+            description="Số điện thoại — asker's phone",
+            examples=["0912345678"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
+    ] = None
+    ma_tthcdp: Annotated[
+        str | None,
+        Field(
+            alias="MATTHCDP",
+            description="Mã thủ tục hành chính địa phương — local procedure code",
+            examples=["3.000181.000.00.00.H22"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
+    ] = None
+    trang_thai: Annotated[
+        WireIntegerOrEmpty | None,
+        Field(
+            alias="TRANGTHAI",
+            description="Trạng thái — status",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 17, row unknown"},
+        ),
+    ] = None
+
+
+class ThongKeHoSoTheoKyRequest(BaseModel):
+    """Request of the local service ThongKeHoSoTheoKy: dossier statistics for an arbitrary period (a ministry/province service the national portal calls)
+
+    Thống kê hồ sơ theo kỳ bất kỳ (dịch vụ của bộ, tỉnh do Cổng Dịch vụ công quốc gia gọi)
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    madonvi: Annotated[
+        str | None,
+        Field(
+            alias="madonvi",
+            description="Mã đơn vị — calling unit's code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+    service: Annotated[
+        Literal["ThongKeHoSoTheoKy"],
+        Field(
+            alias="service",
+            description="Tên dịch vụ (gói tin) — service (packet) name",
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    tu_ngay: Annotated[
+        WireDateTime,
+        Field(
+            alias="TuNgay",
+            description="Từ ngày — period start",
+            examples=["20200101000000"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    den_ngay: Annotated[
+        WireDateTime,
+        Field(
+            alias="DenNgay",
+            description="Đến ngày — period end",
+            examples=["20200331235959"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+
+
+class ThongKeHoSoTheoKyResponse(BaseModel):
+    """Answer of the local service ThongKeHoSoTheoKy: dossier statistics for an arbitrary period (a ministry/province service the national portal calls)
+
+    Thống kê hồ sơ theo kỳ bất kỳ (dịch vụ của bộ, tỉnh do Cổng Dịch vụ công quốc gia gọi)
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    error_code: Annotated[
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    message: Annotated[
+        str | None,
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đồng bộ thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+    result: Annotated[
+        list[DongBoThongKeHoSoRecord] | None,
         Field(
             alias="result",
             description="Kết quả — result",
@@ -3760,6 +3002,60 @@ class TaiLieuNop(BaseModel):
     ] = None
 
 
+class LePhi(BaseModel):
+    """fee / Phí, lệ phí (Table 2; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    ten_phi_le_phi: Annotated[
+        str | None,
+        Field(
+            alias="TenPhiLePhi",
+            description="Tên phí, lệ phí — fee name",
+            examples=["Lệ phí cấp giấy phép"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    ma_phi_le_phi: Annotated[
+        str | None,
+        Field(
+            alias="MaPhiLePhi",
+            description="Mã phí, lệ phí — fee code",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    hinh_thuc_thu: Annotated[
+        str | None,
+        Field(
+            alias="HinhThucThu",
+            description="Hình thức thu — collection method",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    gia: Annotated[
+        WireDecimalOrEmpty | None,
+        Field(
+            alias="Gia",
+            description="Giá (số tiền) — amount",
+            examples=["50000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    loai_phi_le_phi: Annotated[
+        str | None,
+        Field(
+            alias="LoaiPhiLePhi",
+            description="Loại phí, lệ phí — fee type",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+
+
 class TepDinhKemKhac(BaseModel):
     """other attachment / Tệp đính kèm khác (Table 2; open table: other keys are kept)."""
 
@@ -3796,8 +3092,276 @@ class TepDinhKemKhac(BaseModel):
     ] = None
 
 
-class ThanhPhanHoSo(BaseModel):
-    """dossier components (per case) / Thành phần hồ sơ (Table 6; open table: other keys are kept)."""
+class HoSoBoSung(BaseModel):
+    """supplementation round / Hồ sơ bổ sung (Table 2; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    ho_so_bo_sung_id: Annotated[
+        str | None,
+        Field(
+            alias="HoSoBoSungId",
+            description="ID hồ sơ bổ sung — supplementation id",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    nguoi_yeu_cau_bo_sung: Annotated[
+        str | None,
+        Field(
+            alias="NguoiYeuCauBoSung",
+            description="Người yêu cầu bổ sung — requester",
+            examples=["Trần Thị B"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    noi_dung_bo_sung: Annotated[
+        str | None,
+        Field(
+            alias="NoiDungBoSung",
+            description="Nội dung bổ sung — what to supplement",
+            examples=["Bổ sung bản sao giấy khai sinh"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    ngay_bo_sung: Annotated[
+        WireDateTime | None,
+        Field(
+            alias="NgayBoSung",
+            description="Ngày bổ sung — date supplementation was requested",
+            examples=["20200716090000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    nguoi_tiep_nhan_bo_sung: Annotated[
+        str | None,
+        Field(
+            alias="NguoiTiepNhanBoSung",
+            description="Người tiếp nhận bổ sung — receiver of the supplement",
+            examples=["Lê Văn C"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    thong_tin_tiep_nhan: Annotated[
+        str | None,
+        Field(
+            alias="ThongTinTiepNhan",
+            description="Thông tin tiếp nhận — receipt information",
+            examples=["Đã nhận đủ giấy tờ bổ sung"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    ngay_tiep_nhan_bo_sung: Annotated[
+        WireDateTime | None,
+        Field(
+            alias="NgayTiepNhanBoSung",
+            description="Ngày tiếp nhận bổ sung — date the supplement was received",
+            examples=["20200717090000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    trang_thai_bo_sung: Annotated[
+        Any | None,
+        Field(
+            alias="TrangThaiBoSung",
+            description="Trạng thái bổ sung — supplementation status",
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    danh_sach_giay_to_bo_sung: Annotated[
+        list[TaiLieuNop] | None,
+        Field(
+            alias="DanhSachGiayToBoSung",
+            description="Danh sách giấy tờ bổ sung — supplemented documents",
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    danh_sach_le_phi_bo_sung: Annotated[
+        list[LePhi] | None,
+        Field(
+            alias="DanhSachLePhiBoSung",
+            description="Danh sách lệ phí bổ sung — additional fees",
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    ngay_hen_tra_truoc: Annotated[
+        WireDateTime | None,
+        Field(
+            alias="NgayHenTraTruoc",
+            description="Ngày hẹn trả trước đó — previous appointment date",
+            examples=["20200722170000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    ngay_hen_tra_moi: Annotated[
+        WireDateTime | None,
+        Field(
+            alias="NgayHenTraMoi",
+            description="Ngày hẹn trả mới — new appointment date",
+            examples=["20200724170000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+
+
+class GiayToKetQua(BaseModel):
+    """result document / Giấy tờ kết quả (Table 2; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    ten_giay_to: Annotated[
+        str | None,
+        Field(
+            alias="TenGiayTo",
+            description="Tên giấy tờ — document name",
+            examples=["Giấy phép"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+            max_length=2000,
+        ),
+    ] = None
+    ma_thanh_phan_ho_so: Annotated[
+        str | None,
+        Field(
+            alias="MaThanhPhanHoSo",
+            description="Mã thành phần hồ sơ — dossier-component code",
+            examples=["TP01"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    giay_to_id: Annotated[
+        str | None,
+        Field(
+            alias="GiayToId",
+            description="ID giấy tờ — document id",
+            examples=["67890"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    duong_dan_tep_tin_ket_qua: Annotated[
+        str | None,
+        Field(
+            alias="DuongDanTepTinKetQua",
+            description="Đường dẫn tệp tin kết quả — result file URL",
+            examples=["https://example.com/files/67890"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    ma_giay_to_ket_qua: Annotated[
+        str | None,
+        Field(
+            alias="MaGiayToKetQua",
+            description="Mã giấy tờ kết quả — result document code",
+            examples=["KQ01"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+
+
+class DinhDanhCHS(BaseModel):
+    """dossier owner's identifier / Định danh chủ hồ sơ (Table 2; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    loai_dinh_danh: Annotated[
+        str | None,
+        Field(
+            alias="LoaiDinhDanh",
+            description="Loại định danh — identifier type",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+    so_dinh_danh: Annotated[
+        str | None,
+        Field(
+            alias="SoDinhDanh",
+            description="Số định danh — identifier number",
+            examples=["001090012345"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+
+
+class KetNoiCSDL(BaseModel):
+    """database connection / Kết nối cơ sở dữ liệu (Table 2; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    ma_csdl: Annotated[
+        str | None,
+        Field(
+            alias="MaCSDL",
+            description="Mã cơ sở dữ liệu — database code",
+            examples=["7"],
+            json_schema_extra={"x-qcvn120-ref": "Table 2, row unknown"},
+        ),
+    ] = None
+
+
+class NoiDungYKien(BaseModel):
+    """survey item / Nội dung ý kiến (Table 4; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    ma_thu_tuc: Annotated[
+        str | None,
+        Field(
+            alias="MaThuTuc",
+            description="Mã thủ tục — procedure code",
+            examples=["3.000181.000.00.00.H22"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
+        ),
+    ] = None
+    noi_dung: Annotated[
+        str | None,
+        Field(
+            alias="NoiDung",
+            description="Nội dung — item text (survey question/subject)",
+            examples=["Mức độ hài lòng khi giải quyết thủ tục hành chính"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
+        ),
+    ] = None
+    phan_tram_danh_gia_dich_vu_rat_hai_long: Annotated[
+        WirePercentOrEmpty | None,
+        Field(
+            alias="PhanTramDanhGiaDichVuRatHaiLong",
+            description="Phần trăm rất hài lòng (theo dịch vụ) — % very satisfied for this item",
+            examples=["60%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
+        ),
+    ] = None
+    phan_tram_danh_gia_dich_vu_hai_long: Annotated[
+        WirePercentOrEmpty | None,
+        Field(
+            alias="PhanTramDanhGiaDichVuHaiLong",
+            description="Phần trăm hài lòng (theo dịch vụ) — % satisfied for this item",
+            examples=["30%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
+        ),
+    ] = None
+    phan_tram_danh_gia_dich_vu_chua_hai_long: Annotated[
+        WirePercentOrEmpty | None,
+        Field(
+            alias="PhanTramDanhGiaDichVuChuaHaiLong",
+            description="Phần trăm chưa hài lòng (theo dịch vụ) — % not satisfied for this item",
+            examples=["10%"],
+            json_schema_extra={"x-qcvn120-ref": "Table 4, row unknown"},
+        ),
+    ] = None
+
+
+class TrinhTuThucHien(BaseModel):
+    """procedure steps (per case) / Trình tự thực hiện (Table 6; open table: other keys are kept)."""
 
     model_config = ConfigDict(
         extra="allow",
@@ -3812,11 +3376,109 @@ class ThanhPhanHoSo(BaseModel):
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
-    giay_to: Annotated[
-        list[GiayTo] | None,
+    trinh_tu: Annotated[
+        list[TrinhTu] | None,
         Field(
-            alias="GIAYTO",
-            description="Giấy tờ — documents",
+            alias="TRINHTU",
+            description="Trình tự — steps",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+
+
+class TrinhTu(BaseModel):
+    """step / Bước thực hiện (Table 6; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    ten_trinh_tu: Annotated[
+        str | None,
+        Field(
+            alias="TENTRINHTU",
+            description="Tên trình tự — step text",
+            examples=["Bước 1: Nộp hồ sơ tại bộ phận một cửa"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+
+
+class CapThucHien(BaseModel):
+    """implementing level / Cấp thực hiện (Table 6; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    cap_thuc_hien: Annotated[
+        OpenCode | None,
+        Field(
+            alias="CAPTHUCHIEN",
+            description="Cấp thực hiện — level code",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    ten_cap: Annotated[
+        str | None,
+        Field(
+            alias="TENCAP",
+            description="Tên cấp — level name",
+            examples=["Cấp tỉnh"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+
+
+class LinhVucThucHien(BaseModel):
+    """field (sector) / Lĩnh vực thực hiện (Table 6; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    ma_linh_vuc: Annotated[
+        str | None,
+        Field(
+            alias="MALINHVUC",
+            description="Mã lĩnh vực — field code",
+            examples=["G03-GD10"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    ten_linh_vuc: Annotated[
+        str | None,
+        Field(
+            alias="TENLINHVUC",
+            description="Tên lĩnh vực — field name",
+            examples=["Giáo dục và Đào tạo"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+
+
+class CachThucThucHien(BaseModel):
+    """submission channel / Cách thức thực hiện (Table 6; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    kenh: Annotated[
+        CodeKENHOrEmpty | None,
+        Field(
+            alias="KENH",
+            description="Kênh — channel",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    thoi_gian: Annotated[
+        list[ThoiGian] | None,
+        Field(
+            alias="THOIGIAN",
+            description="Thời gian — processing times",
             json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None
@@ -3866,58 +3528,440 @@ class ThoiGian(BaseModel):
     ] = None
 
 
-class ThongKeHoSoTheoKyRequest(BaseModel):
-    """Request of the local service ThongKeHoSoTheoKy: dossier statistics for an arbitrary period (a ministry/province service the national portal calls)
-
-    Thống kê hồ sơ theo kỳ bất kỳ (dịch vụ của bộ, tỉnh do Cổng Dịch vụ công quốc gia gọi)
-    """
+class PhiLePhi(BaseModel):
+    """fee / Phí, lệ phí (Table 6; open table: other keys are kept)."""
 
     model_config = ConfigDict(
-        extra="forbid",
+        extra="allow",
         populate_by_name=True,
     )
-    madonvi: Annotated[
+    ma_phi_le_phi: Annotated[
         str | None,
+        Field(
+            alias="MAPHILEPHI",
+            description="Mã phí, lệ phí — fee code",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    so_tien: Annotated[
+        WireDecimalOrEmpty | None,
+        Field(
+            alias="SOTIEN",
+            description="Số tiền — amount",
+            examples=["50000"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    don_vi: Annotated[
+        str | None,
+        Field(
+            alias="DONVI",
+            description="Đơn vị — currency unit",
+            examples=["Đồng"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    mo_ta: Annotated[
+        str | None,
+        Field(
+            alias="MOTA",
+            description="Mô tả — description",
+            examples=["Lệ phí cấp giấy phép"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    ten_tep: Annotated[
+        str | None,
+        Field(
+            alias="TENTEP",
+            description="Tên tệp — file name",
+            examples=["bieu-phi.pdf"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    url: Annotated[
+        str | None,
+        Field(
+            alias="URL",
+            description="Đường dẫn — URL",
+            examples=["https://example.com/files/bieu-phi.pdf"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+
+
+class DoiTuongThucHien(BaseModel):
+    """applicant type / Đối tượng thực hiện (Table 6; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    ma_doi_tuong: Annotated[
+        str | None,
+        Field(
+            alias="MADOITUONG",
+            description="Mã đối tượng — applicant-type code",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    ten_doi_tuong: Annotated[
+        str | None,
+        Field(
+            alias="TENDOITUONG",
+            description="Tên đối tượng — applicant-type name",
+            examples=["Công dân Việt Nam"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+
+
+class ThanhPhanHoSo(BaseModel):
+    """dossier components (per case) / Thành phần hồ sơ (Table 6; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    truong_hop: Annotated[
+        str | None,
+        Field(
+            alias="TRUONGHOP",
+            description="Trường hợp — case",
+            examples=["Trường hợp nộp trực tiếp"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    giay_to: Annotated[
+        list[GiayTo] | None,
+        Field(
+            alias="GIAYTO",
+            description="Giấy tờ — documents",
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+
+
+class GiayTo(BaseModel):
+    """document / Giấy tờ (Table 6; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    ma_giay_to: Annotated[
+        str | None,
+        Field(
+            alias="MAGIAYTO",
+            description="Mã giấy tờ — document code",
+            examples=["TP01"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    ten_giay_to: Annotated[
+        str | None,
+        Field(
+            alias="TENGIAYTO",
+            description="Tên giấy tờ — document name",
+            examples=["Đơn đăng ký dự tuyển"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    so_ban_chinh: Annotated[
+        WireIntegerOrEmpty | None,
+        Field(
+            alias="SOBANCHINH",
+            description="Số bản chính — number of originals",
+            examples=["1"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    so_ban_sao: Annotated[
+        WireIntegerOrEmpty | None,
+        Field(
+            alias="SOBANSAO",
+            description="Số bản sao — number of copies",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    ten_mau_don: Annotated[
+        str | None,
+        Field(
+            alias="TENMAUDON",
+            description="Tên mẫu đơn — form file name",
+            examples=["mau-don-dang-ky.docx"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    url: Annotated[
+        str | None,
+        Field(
+            alias="URL",
+            description="Đường dẫn — form URL",
+            examples=["https://example.com/files/mau-don-dang-ky.docx"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    ma_kq_thay_the: Annotated[
+        str | None,
+        Field(
+            alias="MA_KQ_THAYTHE",
+            description="Mã kết quả thay thế — code of the result it replaces",
+            examples=["KQ01"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+
+
+class KetQuaThucHien(BaseModel):
+    """result / Kết quả thực hiện (Table 6; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    ma_ket_qua: Annotated[
+        str | None,
+        Field(
+            alias="MAKETQUA",
+            description="Mã kết quả — result code",
+            examples=["KQ01"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    ten_ket_qua: Annotated[
+        str | None,
+        Field(
+            alias="TENKETQUA",
+            description="Tên kết quả — result name",
+            examples=["Giấy phép"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    ten_tep: Annotated[
+        str | None,
+        Field(
+            alias="TENTEP",
+            description="Tên tệp — file name",
+            examples=["mau-giay-phep.pdf"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    url: Annotated[
+        str | None,
+        Field(
+            alias="URL",
+            description="Đường dẫn — URL",
+            examples=["https://example.com/files/mau-giay-phep.pdf"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+
+
+class CanCuPhapLy(BaseModel):
+    """legal basis / Căn cứ pháp lý (Table 6; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    so_van_ban: Annotated[
+        str | None,
+        Field(
+            alias="SOVANBAN",
+            description="Số văn bản — document number",
+            examples=["18/2019/TT-BTTTT"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    ten_van_ban: Annotated[
+        str | None,
+        Field(
+            alias="TENVANBAN",
+            description="Tên văn bản — document title",
+            examples=[
+                "Thông tư ban hành Quy chuẩn kỹ thuật quốc gia về cấu trúc, định dạng dữ liệu gói tin"
+            ],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    ngay_ban_hanh: Annotated[
+        str | None,
+        Field(
+            alias="NGAYBANHANH",
+            description="Ngày ban hành — issue date",
+            examples=["25/12/2019"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    co_quan_ban_hanh: Annotated[
+        str | None,
+        Field(
+            alias="COQUANBANHANH",
+            description="Cơ quan ban hành — issuing body",
+            examples=["Bộ Thông tin và Truyền thông"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    dia_chi_truy_cap: Annotated[
+        str | None,
+        Field(
+            alias="DIACHITRUYCAP",
+            description="Địa chỉ truy cập — access URL",
+            examples=["https://example.com/van-ban/18-2019-tt-btttt"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    ngay_hieu_luc: Annotated[
+        str | None,
+        Field(
+            alias="NGAYHIEULUC",
+            description="Ngày hiệu lực — effective date",
+            examples=["01/07/2020"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+
+
+class CoQuan(BaseModel):
+    """agency / Cơ quan (Table 6; open table: other keys are kept)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    ma_don_vi: Annotated[
+        str | None,
+        Field(
+            alias="MADONVI",
+            description="Mã đơn vị — agency code",
+            examples=["000.00.00.G05"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+    ten_don_vi: Annotated[
+        str | None,
+        Field(
+            alias="TENDONVI",
+            description="Tên đơn vị — agency name",
+            examples=["Bộ Kế hoạch và Đầu tư"],
+            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
+        ),
+    ] = None
+
+
+class LoginRequest(BaseModel):
+    """login request / Yêu cầu đăng nhập (the envelope)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    username: Annotated[
+        str,
+        Field(
+            alias="username",
+            description="Tên đăng nhập — user name",
+            examples=["<username-issued-by-DVCQG>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    password: Annotated[
+        str,
+        Field(
+            alias="password",
+            description="Mật khẩu — password",
+            examples=["<password>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+
+
+class LoginResponse(BaseModel):
+    """login response / Kết quả đăng nhập (the envelope)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    error_code: Annotated[
+        WireInteger,
+        Field(
+            alias="error_code",
+            description="Mã lỗi — error code",
+            examples=["0"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    message: Annotated[
+        str | None,
+        Field(
+            alias="message",
+            description="Thông báo — message",
+            examples=["Đăng nhập thành công"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+    session: Annotated[
+        str | None,
+        Field(
+            alias="session",
+            description="Phiên làm việc (mã thông báo) — session token",
+            examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ] = None
+
+
+class RequestEnvelope(BaseModel):
+    """request envelope / Phong bì yêu cầu (the envelope)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    session: Annotated[
+        str,
+        Field(
+            alias="session",
+            description="Phiên làm việc — session token",
+            examples=["<session-token>"],
+            json_schema_extra={"x-qcvn120-ref": "envelope"},
+        ),
+    ]
+    madonvi: Annotated[
+        str,
         Field(
             alias="madonvi",
             description="Mã đơn vị — calling unit's code",
             examples=["000.00.00.G05"],
             json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
-    ] = None
+    ]
     service: Annotated[
-        Literal["ThongKeHoSoTheoKy"],
+        str,
         Field(
             alias="service",
             description="Tên dịch vụ (gói tin) — service (packet) name",
+            examples=["DongBoHoSoMC"],
             json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
     ]
-    tu_ngay: Annotated[
-        WireDateTime,
+    data: Annotated[
+        list[Any] | None,
         Field(
-            alias="TuNgay",
-            description="Từ ngày — period start",
-            examples=["20200101000000"],
+            alias="data",
+            description="Dữ liệu — data records",
             json_schema_extra={"x-qcvn120-ref": "envelope"},
         ),
-    ]
-    den_ngay: Annotated[
-        WireDateTime,
-        Field(
-            alias="DenNgay",
-            description="Đến ngày — period end",
-            examples=["20200331235959"],
-            json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ]
+    ] = None
 
 
-class ThongKeHoSoTheoKyResponse(BaseModel):
-    """Answer of the local service ThongKeHoSoTheoKy: dossier statistics for an arbitrary period (a ministry/province service the national portal calls)
-
-    Thống kê hồ sơ theo kỳ bất kỳ (dịch vụ của bộ, tỉnh do Cổng Dịch vụ công quốc gia gọi)
-    """
+class ResponseEnvelope(BaseModel):
+    """response envelope / Phong bì kết quả (the envelope)."""
 
     model_config = ConfigDict(
         extra="allow",
@@ -3942,54 +3986,10 @@ class ThongKeHoSoTheoKyResponse(BaseModel):
         ),
     ] = None
     result: Annotated[
-        list[DongBoThongKeHoSoRecord] | None,
+        Any | None,
         Field(
             alias="result",
             description="Kết quả — result",
             json_schema_extra={"x-qcvn120-ref": "envelope"},
-        ),
-    ] = None
-
-
-class TrinhTu(BaseModel):
-    """step / Bước thực hiện (Table 6; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    ten_trinh_tu: Annotated[
-        str | None,
-        Field(
-            alias="TENTRINHTU",
-            description="Tên trình tự — step text",
-            examples=["Bước 1: Nộp hồ sơ tại bộ phận một cửa"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-
-
-class TrinhTuThucHien(BaseModel):
-    """procedure steps (per case) / Trình tự thực hiện (Table 6; open table: other keys are kept)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    truong_hop: Annotated[
-        str | None,
-        Field(
-            alias="TRUONGHOP",
-            description="Trường hợp — case",
-            examples=["Trường hợp nộp trực tiếp"],
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
-        ),
-    ] = None
-    trinh_tu: Annotated[
-        list[TrinhTu] | None,
-        Field(
-            alias="TRINHTU",
-            description="Trình tự — steps",
-            json_schema_extra={"x-qcvn120-ref": "Table 6, row unknown"},
         ),
     ] = None

@@ -125,9 +125,8 @@ def _local_plans(reg: ir.Regulation, service: ir.LocalService) -> list[ModelPlan
 
 
 def model_plans(reg: ir.Regulation) -> list[ModelPlan]:
-    """Every model class: per packet its request, record and answer; then the local services; then
-    the records they nest; then the login pair and the generic envelopes (the generator orders the
-    module by name; :func:`module_doc` gives the reading order)."""
+    """Every model class in the module's order: per packet its request, record and answer; then the
+    local services; then the records they nest; then the login pair and the generic envelopes."""
     plans: list[ModelPlan] = []
     for packet in reg.packets:
         plans += _packet_plans(reg, packet)
@@ -144,8 +143,12 @@ def model_plans(reg: ir.Regulation) -> list[ModelPlan]:
     return list(unique.values())
 
 
-def aliases(reg: ir.Regulation) -> dict[str, str]:
-    """Wire name → Python name for every field; :mod:`qcvngen.naming` decides, not the generator."""
+def aliases(reg: ir.Regulation, class_keys: dict[str, str] | None = None) -> dict[str, str]:
+    """Wire name → Python name for every field; :mod:`qcvngen.naming` decides, not the generator.
+
+    A class-scoped alias names the class as the generator knows it (``class_keys``: its sort key).
+    """
+    keys = class_keys or {}
     out: dict[str, str] = {}
     records = list(reg.records) + [
         reg.envelope.login_request,
@@ -162,7 +165,7 @@ def aliases(reg: ir.Regulation) -> dict[str, str]:
     for record in reg.records:
         for field in record.fields:
             if out[field.wire_name] != field.py_name:
-                out[f"{record.name}.{field.wire_name}"] = field.py_name
+                out[f"{keys.get(record.name, record.name)}.{field.wire_name}"] = field.py_name
     return dict(sorted(out.items()))
 
 
@@ -171,12 +174,23 @@ def _names(annotation: str) -> list[str]:
     return annotation.replace("[", " ").replace("]", " ").replace("|", " ").split()
 
 
+def sort_key(index: int, name: str) -> str:
+    """The class name the generator sorts by (it orders a module by class name): the plan's position
+    first. The template prints the real name (``qcvn_name``); the key appears nowhere in the output."""
+    return f"M{index:04d}_{name}"
+
+
 def template_data(plans: list[ModelPlan]) -> defaultdict[str, dict[str, Any]]:
-    """What the class template reads beside the generator's own data, per class: ``qcvn_doc`` (an
-    escaped docstring literal) and ``qcvn_types`` (each field's Python type, by Python name)."""
+    """What the class template reads beside the generator's own data, per class (by its sort key):
+    ``qcvn_name``, ``qcvn_doc`` (an escaped docstring literal) and ``qcvn_types`` (each field's
+    Python type, by Python name)."""
     data: defaultdict[str, dict[str, Any]] = defaultdict(dict)
-    for plan in plans:
-        data[plan.name] = {"qcvn_doc": docstring(plan.doc, 4), "qcvn_types": plan.types}
+    for index, plan in enumerate(plans):
+        data[sort_key(index, plan.name)] = {
+            "qcvn_name": plan.name,
+            "qcvn_doc": docstring(plan.doc, 4),
+            "qcvn_types": plan.types,
+        }
     return data
 
 
@@ -188,6 +202,7 @@ def model_source(reg: ir.Regulation, ctx: Context) -> str:
     from datamodel_code_generator.parser import LiteralType
 
     plans = model_plans(reg)
+    keys = {plan.name: sort_key(index, plan.name) for index, plan in enumerate(plans)}
     found = bundle(reg, SchemaBuilder(reg, "#/$defs/"))
     # Wire scalars are the wire module's types (the template prints them): a plain stub keeps the
     # generator from making classes of them or copying their constraints into each field.
@@ -205,9 +220,12 @@ def model_source(reg: ir.Regulation, ctx: Context) -> str:
             input_file_type=InputFileType.JsonSchema,
             output_model_type=DataModelType.PydanticV2BaseModel,
             target_python_version=PythonVersion.PY_311,
-            aliases=aliases(reg),
+            aliases=aliases(reg, keys),
             custom_template_dir=templates_dir() / DATAMODEL_TEMPLATES,
             extra_template_data=template_data(plans),
+            # The generator orders classes by name: it sorts by each plan's key, so the module reads
+            # by packet (request, record, answer), then the nested records, the login and envelopes.
+            custom_class_name_generator=lambda name: keys.get(name, name),
             custom_file_header=file_header_for(ctx, module_doc(reg), code_types),
             # The stubs stand for types of the wire module, which the template prints: no class of them.
             type_overrides=dict.fromkeys(stubs, "str"),
@@ -230,11 +248,7 @@ def model_source(reg: ir.Regulation, ctx: Context) -> str:
 
 
 def module_doc(reg: ir.Regulation) -> str:
-    """The module's docstring: what it holds, and its classes by packet (request, record, answer).
-
-    The classes themselves come in the generator's order (by name, a class after those it needs):
-    this table is the reading order.
-    """
+    """The module's docstring: what it holds, and its classes by packet, in the module's order."""
     lines = [
         "pydantic models of every QCVN 120 packet, record and envelope (Python names; wire names as aliases).",
         "",
