@@ -783,7 +783,7 @@ def test_spec_text_lands_in_the_client_only_as_literals(result: BuildResult) -> 
     endpoints = tuple(dataclasses.replace(e, path=HOSTILE) for e in reg.envelope.endpoints)
     endpoints += (dataclasses.replace(endpoints[0], name=HOSTILE + " share"),)
     hostile = dataclasses.replace(reg, packets=packets, envelope=dataclasses.replace(reg.envelope, endpoints=endpoints))
-    files = format_files(client_target.render(hostile, context_for(hostile)))
+    files = format_files(client_target.client_files(hostile, context_for(hostile)))
     tree = ast.parse(files[PurePosixPath("python/qcvn120_client/client.py")])
     imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
     assert all(n.col_offset == 0 for n in imports) and not any("os" == a.name for n in imports for a in n.names)

@@ -174,7 +174,7 @@ def test_reset_before_and_after_sending_never_duplicates(sandbox: Sandbox, model
             # A pull survives a reset by retrying.
             proxy.mode = "reset-before"
             proxy.failures_left = 2
-            assert portal.lay_thu_tuc(ma_tthc="1.001193.000.00.00.H99")[0].tentthc == "Đăng ký khai sinh"
+            assert portal.lay_thu_tuc(ma_tthc="1.001193.000.00.00.H99")[0].ten_tthc == "Đăng ký khai sinh"
     finally:
         proxy.close()
     held = stored_dossiers(sandbox)
@@ -265,6 +265,6 @@ def test_tls_fails_closed_and_works_with_the_right_ca(
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
     with qcvn120_client.Client(url, verify=str(bundle), **options) as portal:  # a custom CA bundle works
-        assert portal.lay_thu_tuc(ma_tthc="1.001193.000.00.00.H99")[0].tentthc == "Đăng ký khai sinh"
+        assert portal.lay_thu_tuc(ma_tthc="1.001193.000.00.00.H99")[0].ten_tthc == "Đăng ký khai sinh"
     with pytest.raises(ValueError):
         qcvn120_client.Client(url, verify=False, **options)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import venv
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,3 +129,141 @@ def test_client_works_vendored_under_another_name(out_dir: Path, tmp_path: Path)
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == ["[]", "refused True"]
+
+
+def test_readme_examples_pass_mypy_strict(out_dir: Path, tmp_path: Path) -> None:
+    """The generated README's Python examples type-check as a typed shop would run them."""
+    import re
+
+    readme = (out_dir / "python" / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    assert blocks and "codes.TrangThaiHoSo.RECEIVED" in blocks[0]
+    for index, block in enumerate(blocks):
+        (tmp_path / f"example_{index}.py").write_text(block, encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", "/dev/null", str(tmp_path)],
+        cwd=tmp_path,
+        env={"MYPYPATH": f"{out_dir / 'python'}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    # The examples that need no portal run too (their asserts hold).
+    offline = [i for i, block in enumerate(blocks) if "Client(" not in block]
+    assert offline, "the README should show a record built as a typed model"
+    for index in offline:
+        run = subprocess.run(
+            [sys.executable, str(tmp_path / f"example_{index}.py")],
+            env={"PYTHONPATH": f"{out_dir / 'python'}", "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            check=False,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stderr
+
+
+HANDLER = """
+from __future__ import annotations
+
+from {server} import Account, Answer, CallContext, ErrorAnswer, PortalHandler, codes, create_app, models
+from {client} import Client
+
+
+class MyPortal(PortalHandler):
+    def login(self, username: str, password: str) -> str | None:
+        return "token" if (username, password) == ("u", "p") else None
+
+    def account_for_session(self, session: str) -> Account | None:
+        return None
+
+    def dong_bo_ho_so_mc(self, request: models.DongBoHoSoMCRequest, context: CallContext) -> Answer:
+        if request.data[0].trang_thai_ho_so == codes.TrangThaiHoSo.RECEIVED:
+            raise ErrorAnswer("-3", "exists")
+        return Answer()
+
+
+def check(portal: Client) -> None:
+    portal.lay_thu_tuc(ma_tthc="1")
+
+
+app = create_app
+"""
+
+
+def _vendor(out_dir: Path, root: Path, *, server: bool) -> None:
+    import shutil
+
+    vendor = root / "myapp" / "vendor"
+    shutil.copytree(out_dir / "python" / "qcvn120_client", vendor / "portal")
+    if server:
+        shutil.copytree(out_dir / "server" / "qcvn120_server", vendor / "portal_server")
+    for folder in (root / "myapp", vendor):
+        (folder / "__init__.py").write_text("")
+
+
+def _mypy(paths: list[Path], mypypath: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", "/dev/null", *map(str, paths)],
+        cwd=cwd,
+        env={"MYPYPATH": mypypath, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_server_and_client_vendored_side_by_side_under_other_names(out_dir: Path, tmp_path: Path) -> None:
+    """Relative imports only: both packages copied under new names import alone and type-check
+    with a handler written against them (no qcvn120_* module involved)."""
+    _vendor(out_dir, tmp_path, server=True)
+    handler = tmp_path / "myapp" / "handlers.py"
+    handler.write_text(HANDLER.format(server="myapp.vendor.portal_server", client="myapp.vendor.portal"))
+    checked = _mypy([tmp_path / "myapp"], "", tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    probe = (
+        "import sys\n"
+        "import myapp.handlers\n"
+        "assert not any(m.startswith(('qcvn120_client', 'qcvn120_server')) for m in sys.modules), 'absolute import'\n"
+        "print(sorted(myapp.handlers.MyPortal.__abstractmethods__)[:1])\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, check=False, text=True, timeout=120, cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+
+
+def test_installed_server_beside_a_vendored_client_type_checks(out_dir: Path, tmp_path: Path) -> None:
+    """The server as installed (``qcvn120_server`` on the path) and the client vendored under another
+    name: a handler using both passes mypy --strict (the server never refers to ``qcvn120_client``)."""
+    _vendor(out_dir, tmp_path, server=False)
+    handler = tmp_path / "myapp" / "handlers.py"
+    handler.write_text(HANDLER.format(server="qcvn120_server", client="myapp.vendor.portal"))
+    checked = _mypy([tmp_path / "myapp"], str(out_dir / "server"), tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_server_model_layer_is_the_clients(out_dir: Path) -> None:
+    """The server carries the client's models, wire types and code lists byte for byte (one source)."""
+    for name in ("models.py", "wire.py", "codes.py", "_codes.py", "_scalars.py"):
+        client = (out_dir / "python" / "qcvn120_client" / name).read_bytes()
+        assert (out_dir / "server" / "qcvn120_server" / name).read_bytes() == client, name
+    server_pyproject = (out_dir / "server" / "pyproject.toml").read_text(encoding="utf-8")
+    assert "qcvn120-client" not in server_pyproject
+
+
+def test_contract_moves_refs_as_data_not_text() -> None:
+    """The draft-7 copy of the served schemas rewrites ``$ref`` values only, never a text that looks like one."""
+    from qcvngen.runtime.server.contract import _moved_refs
+
+    schemas: dict[str, Any] = {
+        "A": {"description": 'see "#/components/schemas/B"', "items": [{"$ref": "#/components/schemas/B"}]},
+        "B": {"examples": ["#/components/schemas/A"], "$ref": "urn:other#/x"},
+    }
+    moved: Any = _moved_refs(schemas, "#/components/schemas/", "#/definitions/")
+    assert moved["A"]["items"][0]["$ref"] == "#/definitions/B"
+    assert moved["A"]["description"] == schemas["A"]["description"] and moved["B"] == schemas["B"]
+    assert schemas["A"]["items"][0]["$ref"] == "#/components/schemas/B"  # the original is untouched

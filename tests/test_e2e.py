@@ -109,7 +109,7 @@ async def drive_async(client_module: Any, reg: Any, sandbox: Sandbox, tag: str) 
                 seen[packet.name] = await method(**pull_arguments(packet))
         # Concurrent pulls share one login and all succeed.
         answers = await asyncio.gather(*(portal.lay_thu_tuc(ma_tthc="1.001193.000.00.00.H99") for _ in range(8)))
-        assert all(a[0].tentthc == "Đăng ký khai sinh" for a in answers)
+        assert all(a[0].ten_tthc == "Đăng ký khai sinh" for a in answers)
     return seen
 
 
@@ -150,7 +150,7 @@ def test_every_packet_through_the_client(
         ]
         assert now[-3:] == sent, packet.name
     # Pulls came back typed.
-    assert seen["LayThuTuc"][0].tentthc == "Đăng ký khai sinh"
+    assert seen["LayThuTuc"][0].ten_tthc == "Đăng ký khai sinh"
     assert isinstance(seen["LayQDCB"][0], models.LayQDCBResult)
     assert seen["LayDanhSachHoiDapBoCoQuan"] and seen["LayTaiLieuPAKN"] == []
 

@@ -177,7 +177,7 @@ def test_a_title_only_places_underscores(title: str) -> None:
             assert name.removeprefix("f_").replace("_", "") == wire.lower().replace("_", "")
 
 
-def test_pulled_records_have_readable_names_and_keep_the_former_ones(models: Any, result: BuildResult) -> None:
+def test_pulled_records_have_readable_names_only(models: Any, result: BuildResult) -> None:
     answer = {
         "MATTHC": "1.001193",
         "CACHTHUCTHUCHIEN": [{"KENH": "1"}],
@@ -185,13 +185,9 @@ def test_pulled_records_have_readable_names_and_keep_the_former_ones(models: Any
     }
     procedure = models.LayThuTucResult.model_validate(answer)
     assert procedure.linh_vuc_thuc_hien[0].ma_linh_vuc == "G06" and procedure.cach_thuc_thuc_hien[0].kenh == "1"
-    # The former, flattened names still read (issue 12: the public API only gains).
-    assert (
-        procedure.linhvucthuchien[0].malinhvuc == "G06" and procedure.cachthucthuchien is procedure.cach_thuc_thuc_hien
-    )
+    # The former, flattened names are gone (0.1.0 had no users to keep them for): one name per field.
+    assert not hasattr(procedure, "linhvucthuchien") and not hasattr(procedure.linh_vuc_thuc_hien[0], "malinhvuc")
     assert procedure.ma_tthc == "1.001193" and procedure.model_dump(by_alias=True, exclude_none=True) == answer
-    with pytest.raises((AttributeError, ValueError)):
-        procedure.linhvucthuchien = []
     assert models.LayThuTucResult.model_validate({"linh_vuc_thuc_hien": []}).linh_vuc_thuc_hien == []
     assert "linhvucthuchien" not in models.LayThuTucResult.model_fields  # not a field: not in the schema
 
@@ -210,6 +206,7 @@ def test_a_wire_name_named_differently_in_two_records_keeps_both_names(result: B
     import dataclasses
 
     from qcvngen.targets import models as models_target
+    from qcvngen.targets.common import context_for
 
     reg = result.regulation
     assert reg is not None
@@ -220,7 +217,8 @@ def test_a_wire_name_named_differently_in_two_records_keeps_both_names(result: B
         dataclasses.replace(f, py_name="malinh_vuc") if f.wire_name == "MALINHVUC" else f for f in odd.fields
     )
     records = tuple(dataclasses.replace(r, fields=fields) if r is odd else r for r in reg.records)
-    source = models_target.model_source(dataclasses.replace(reg, records=records))
+    odd_reg = dataclasses.replace(reg, records=records)
+    source = models_target.model_source(odd_reg, context_for(odd_reg))
     classes = source.split("\nclass ")
     odd_class = next(c for c in classes if c.startswith(f"{odd.name}("))
     other_class = next(c for c in classes if c.startswith(f"{owners[1].name}("))
@@ -255,3 +253,62 @@ def test_json_numbers_become_plain_wire_strings(models: Any) -> None:
     for refused in (1e-05, 1e20, 2**53):
         with pytest.raises(ValidationError):
             TypeAdapter(wire.WireDecimal).validate_python(refused)
+
+
+def test_member_names_come_from_the_meaning_or_the_code() -> None:
+    codes = [("1", "in person"), ("2", "in person (again)"), ("3", "'; import os"), ("4", "Đường bộ"), ("5", "C2")]
+    assert naming.code_member_names(codes) == ["IN_PERSON", "C2", "C3", "DUONG_BO", "C5"]
+
+
+def test_code_lists_are_written_out_as_enum_classes(result: BuildResult, out_dir: Path) -> None:
+    """Every member is in the source (a type checker sees it), its meaning in its docstring."""
+    import ast
+
+    reg = result.regulation
+    assert reg is not None
+    tree = ast.parse((out_dir / "python" / "qcvn120_client" / "codes.py").read_text(encoding="utf-8"))
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    for codelist in reg.codelists:
+        body = classes[codelist.name].body
+        members = [n.targets[0].id for n in body if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)]
+        assert members == naming.code_member_names([(c.code, c.title.en) for c in codelist.codes])
+        docs = [n.value.value for n in body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)]
+        assert docs[1:] == [f"{c.code}: {c.title.vi} — {c.title.en}" for c in codelist.codes]
+
+
+def test_help_shows_a_short_signature_without_patterns(models: Any, result: BuildResult) -> None:
+    """Wire types are named aliases: help() shows ``WireDateTime``, never the regex behind it."""
+    import inspect
+
+    reg = result.regulation
+    assert reg is not None
+    for record in reg.records:
+        signature = str(inspect.signature(getattr(models, record.name)))
+        assert "^(?:" not in signature and "BeforeValidator" not in signature, record.name
+    dossier = str(inspect.signature(models.CapNhatTienDoHoSoMCRecord))
+    assert "ThoiDiemXuLy: WireDateTime" in dossier and len(dossier) < 600, dossier
+
+
+def test_models_module_is_rendered_not_patched(out_dir: Path, result: BuildResult) -> None:
+    """One name per field (no former-name properties), the module lists its classes by packet, and
+    every class has the docstring the IR gives it."""
+    import ast
+
+    from qcvngen.targets.models import model_plans
+
+    reg = result.regulation
+    assert reg is not None
+    source = (out_dir / "python" / "qcvn120_client" / "models.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    assert not any(isinstance(n, ast.FunctionDef) for n in ast.walk(tree))
+    doc = ast.get_docstring(tree) or ""
+    assert all(f"{p.number} {p.name}: {p.name}Request" in doc for p in reg.packets), doc
+    classes = {n.name: ast.get_docstring(n) for n in tree.body if isinstance(n, ast.ClassDef)}
+    # In the plan's order: per packet its request, record and answer, then the helpers.
+    assert [(plan.name, plan.doc) for plan in model_plans(reg)] == list(classes.items())
+    assert list(classes)[:3] == [
+        f"{reg.packets[0].name}Request",
+        reg.packets[0].data_record,
+        f"{reg.packets[0].name}Response",
+    ]
+    assert "M0" not in source  # the generator's sort keys never reach the module

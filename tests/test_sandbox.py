@@ -91,12 +91,12 @@ def test_pulls_answer_from_seed_and_validate(sandbox: Sandbox, models: Any) -> N
     envelope = {"session": session, "madonvi": MADONVI}
     procedure = call(base, {**envelope, "service": "LayThuTuc", "maTTHC": "1.001193.000.00.00.H99"}).json()
     parsed = models.LayThuTucResponse.model_validate(procedure)
-    assert parsed.error_code == "0" and parsed.result[0].tentthc == "Đăng ký khai sinh"
+    assert parsed.error_code == "0" and parsed.result[0].ten_tthc == "Đăng ký khai sinh"
     assert procedure["result"][0]["TENTTHC"] == "Đăng ký khai sinh"
     decision = call(
         base, {**envelope, "service": "LayQDCB", "idQDCB": procedure["result"][0]["IDQUYETDINHCONGBO"]}
     ).json()
-    assert models.LayQDCBResponse.model_validate(decision).result[0].soquyetdinh == "1872/QĐ-BTP"
+    assert models.LayQDCBResponse.model_validate(decision).result[0].so_quyet_dinh == "1872/QĐ-BTP"
     for service in (
         "DanhSachPAKNChoXuLy",
         "DanhSachPAKNCongKhai",
@@ -401,7 +401,7 @@ def test_the_store_refuses_a_number_it_could_not_keep_as_sent() -> None:
         request = generated.models.DongBoHoiDapRequest.model_validate(
             {**base, "data": [record, {**record, "SoLon": value}]}
         )
-        with pytest.raises(generated.handler.PortalError) as refused:
+        with pytest.raises(generated.handler.ErrorAnswer) as refused:
             portal.dong_bo_hoi_dap(request, context)
         assert refused.value.error_code == "-1" and refused.value.message.startswith("data[1].SoLon")
     kept = generated.models.DongBoHoiDapRequest.model_validate(

@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, get_args
 
-from . import wire
+from . import naming, wire
 
 Kind = Literal["string", "code", "datetime", "integer", "decimal", "percent", "flag", "id", "record", "list", "any"]
 KIND_NAMES: tuple[Kind, ...] = get_args(Kind)
@@ -111,6 +111,9 @@ class KindInfo:
     """Kinds a field may change to without breaking a data submitter (``any`` always can)."""
     notation: str | None = None
     """How a value is written, shown after the label (``yyyyMMddHHmmss``, ``"True"/"False"``)."""
+    accepts: str | None = None
+    """What a typed constructor takes for a wire scalar, as a Python type (the runtime converts it):
+    the static type of the named wire type, so a typed caller needs no cast."""
 
     @property
     def full_label(self) -> Text:
@@ -222,6 +225,7 @@ KINDS: dict[Kind, KindInfo] = {
                 20240105083000.0,
                 *COMMON_EDGES,
             ),
+            accepts="datetime | date | str",
             pattern=wire.DATETIME,
             wire_type="WireDateTime",
             wire_description='Ngày giờ yyyyMMddHHmmss (Asia/Ho_Chi_Minh), "" khi không có'
@@ -266,6 +270,7 @@ KINDS: dict[Kind, KindInfo] = {
                 *_NUMBER_EDGES,
                 *COMMON_EDGES,
             ),
+            accepts="str | int",
             pattern=wire.INTEGER,
             numbers=WHOLE_NUMBERS,
             wire_type="WireInteger",
@@ -308,6 +313,7 @@ KINDS: dict[Kind, KindInfo] = {
                 *_NUMBER_EDGES,
                 *COMMON_EDGES,
             ),
+            accepts="str | int | float",
             pattern=wire.DECIMAL,
             numbers=Numbers(fraction_floor=wire.FRACTION_FLOOR),
             wire_type="WireDecimal",
@@ -342,6 +348,7 @@ KINDS: dict[Kind, KindInfo] = {
                 50.5,
                 *COMMON_EDGES,
             ),
+            accepts="str | int | float",
             pattern=wire.PERCENT,
             wire_type="WirePercent",
             # The models also read a JSON number (tolerant reading); the schema takes strings only.
@@ -362,6 +369,7 @@ KINDS: dict[Kind, KindInfo] = {
             capture_kinds=frozenset({"flag", "empty"}),
             edges=("True", "False", "true", "TRUE", "false", *around("True"), "1", "0", "Yes", 1, 0, *COMMON_EDGES),
             values=wire.FLAG_VALUES,
+            accepts='bool | Literal["True", "False"]',
             wire_type="WireFlag",
             wire_description='Cờ "True"/"False" — string flag "True"/"False"',
             converter="flag_as_text",
@@ -378,6 +386,7 @@ KINDS: dict[Kind, KindInfo] = {
             capture_kinds=frozenset({"integer", "decimal", "code", "string", "empty"}),
             edges=("123", "abc", "١٢٣", "123\n", 123, -1, 12.5, *_NUMBER_EDGES, *COMMON_EDGES),
             numbers=WHOLE_NUMBERS,
+            accepts="str | int",
             wire_type="WireId",
             converter="whole_number_as_int",
             wire_description="Mã định danh: chuỗi, hoặc số JSON nguyên trong ±(2^53−1)"
@@ -445,8 +454,8 @@ def wire_type_names() -> list[str]:
 
 
 def code_type_name(codelist: str, *, or_empty: bool) -> str:
-    """The named type of a closed code list's codes (and ``""`` when ``or_empty``)."""
-    return f"Code{codelist}{'OrEmpty' if or_empty else ''}"
+    """The named type of a closed code list's codes (and ``""`` when ``or_empty``): :func:`naming.code_type`."""
+    return naming.code_type(codelist, or_empty=or_empty)
 
 
 def int_schema() -> Schema:
@@ -533,6 +542,7 @@ def _entry_problems(info: KindInfo) -> list[str]:
             ("invalid", info.invalid if info.pattern or info.values else ""),
             ("wire_description", info.wire_description or None),
             ("capture_kinds", info.capture_kinds or None),
+            ("accepts", info.accepts),
         )
         if value is None
     ]

@@ -133,6 +133,71 @@ def readable_identifier(wire_name: str, title: str) -> str | None:
     return field_identifier("_".join(segments))
 
 
+def request_model(name: str) -> str:
+    """The request model (and JSON Schema definition) of a packet or local service: ``DongBoHoSoMCRequest``."""
+    return f"{name}Request"
+
+
+def response_model(name: str) -> str:
+    """The answer model (and JSON Schema definition) of a packet or local service: ``LayThuTucResponse``."""
+    return f"{name}Response"
+
+
+_MEMBER_NOT_NAME = re.compile(r"[^A-Z0-9]+")
+_MEMBER_FIRST_WORDS = re.compile(r"[(/,;:.]")
+_MEMBER_LONGEST = 40
+
+
+def _member_plain(text: str) -> str:
+    upper = transliterate(text).upper()
+    return _MEMBER_NOT_NAME.sub("_", upper).strip("_")[:_MEMBER_LONGEST].rstrip("_")
+
+
+def code_member_names(codes: list[tuple[str, str]]) -> list[str]:
+    """The enum member name of each ``(code, English meaning)`` of a code list, in order.
+
+    ``RECEIVED`` from "received/accepted" (the meaning's first words); ``C2`` (``C`` + the code)
+    when the meaning gives no usable or no unique name. Always ``[A-Z][A-Z0-9_]*``, never a keyword:
+    spec text becomes a name only through these letters and digits.
+    """
+    names: list[str] = []
+    for code, en in codes:
+        for candidate in (_member_plain(_MEMBER_FIRST_WORDS.split(en, maxsplit=1)[0]), "C" + _member_plain(code)):
+            if candidate[:1].isalpha() and candidate.isidentifier() and candidate not in names:
+                names.append(candidate)
+                break
+        else:
+            name = "C" + _member_plain(code)
+            while name in names:
+                name += "_"
+            names.append(name)
+    return names
+
+
+def code_type(codelist: str, *, or_empty: bool) -> str:
+    """The wire type of a closed code list's codes (``CodeTrangThaiHoSo``; ``…OrEmpty`` also takes ``""``)."""
+    return f"Code{codelist}{'OrEmpty' if or_empty else ''}"
+
+
+def endpoint_parameters(endpoints: list[str]) -> dict[str, str]:
+    """The client constructor's argument for each endpoint's path: ``integration`` → ``integration_path``
+    (``…_2_path`` for a second endpoint folding to the same name)."""
+    out: dict[str, str] = {}
+    for name in endpoints:
+        base = field_identifier(name).rstrip("_") or "endpoint"
+        param, suffix = f"{base}_path", 1
+        while param in out.values():
+            suffix += 1
+            param = f"{base}_{suffix}_path"
+        out[name] = param
+    return out
+
+
+def login_path_parameter(taken: set[str]) -> str:
+    """The argument naming the login endpoint's path when the spec has no ``auth`` endpoint."""
+    return "auth_path" if "auth_path" not in taken else "login_path"
+
+
 def method_name(packet: str) -> str:
     """Client/handler method for a packet: 'DongBoHoSoMC' → 'dong_bo_ho_so_mc'."""
     return field_identifier(packet)
@@ -212,9 +277,10 @@ def derived_names(
     kind: OwnerKind
     for kind, names in (("packet", packets), ("local service", local_services)):
         for name in names:
-            out += [(f"{name}Request", Owner(kind, name)), (f"{name}Response", Owner(kind, name))]
+            out += [(request_model(name), Owner(kind, name)), (response_model(name), Owner(kind, name))]
     for name in codelists:
-        out += [(f"Code{name}", Owner("code list", name)), (f"Code{name}OrEmpty", Owner("code list", name))]
+        out += [(code_type(name, or_empty=False), Owner("code list", name))]
+        out += [(code_type(name, or_empty=True), Owner("code list", name))]
     return out
 
 

@@ -20,14 +20,12 @@ Target = Callable[[ir.Regulation, common.Context], common.Files]
 
 
 def _targets() -> list[Target]:
-    from .targets import client, docs, jsonschema, models, openapi, python_package, server
+    from .targets import docs, jsonschema, openapi, python_package, server
 
     return [
         jsonschema.render,
         openapi.render,
-        models.render,
         python_package.render,
-        client.render,
         server.render,
         docs.render,
     ]

@@ -8,7 +8,7 @@ Lists the spec marks as open may hold codes not listed here: the models accept t
 
 from __future__ import annotations
 
-from ._codes import CodeEnum, code_enum
+from ._codes import CodeEnum
 
 __all__ = [
     "TrangThaiHoSo",
@@ -23,132 +23,170 @@ __all__ = [
     "DuocThanhToanTrucTuyen",
 ]
 
-TrangThaiHoSo: type[CodeEnum] = code_enum(
-    "TrangThaiHoSo",
-    "Trạng thái hồ sơ — dossier status (closed list).",
-    (
-        ("1", "Mới đăng ký", "newly registered (submitted, not yet received)"),
-        ("2", "Được tiếp nhận", "received/accepted"),
-        ("3", "Không được tiếp nhận", "not accepted (rejected)"),
-        ("4", "Đang xử lý", "being processed"),
-        ("5", "Yêu cầu bổ sung giấy tờ", "additional documents requested"),
-        (
-            "6",
-            "Yêu cầu thực hiện nghĩa vụ tài chính",
-            "payment of fees/financial obligation requested",
-        ),
-        ("7", "Công dân yêu cầu rút hồ sơ", "withdrawn at the citizen's request"),
-        ("8", "Dừng xử lý", "processing stopped"),
-        ("9", "Đã xử lý xong", "processing finished (result ready)"),
-        ("10", "Đã trả kết quả", "result returned"),
-    ),
-    __name__,
-)
 
-LoaiDoiTuong: type[CodeEnum] = code_enum(
-    "LoaiDoiTuong",
-    "Loại đối tượng — applicant type (closed list).",
-    (
-        ("1", "Công dân", "citizen"),
-        ("2", "Doanh nghiệp", "enterprise"),
-        ("3", "Cơ quan nhà nước", "state agency"),
-        ("4", "Tổ chức/khác", "organisation/other"),
-    ),
-    __name__,
-)
+class TrangThaiHoSo(CodeEnum):
+    """Trạng thái hồ sơ — dossier status (closed list)."""
 
-HinhThuc: type[CodeEnum] = code_enum(
-    "HinhThuc",
-    "Hình thức trả kết quả — result-delivery method (closed list).",
-    (
-        ("0", "Nhận trực tiếp", "in person"),
-        ("1", "Qua dịch vụ bưu chính", "postal"),
-    ),
-    __name__,
-)
+    NEWLY_REGISTERED = "1", "Mới đăng ký", "newly registered (submitted, not yet received)"
+    """1: Mới đăng ký — newly registered (submitted, not yet received)"""
 
-KENH: type[CodeEnum] = code_enum(
-    "KENH",
-    "Kênh (cách thức) thực hiện — submission channel (closed list).",
-    (
-        ("1", "Trực tiếp", "in person"),
-        ("2", "Trực tuyến", "online"),
-        ("3", "Nộp qua bưu chính công ích", "via public postal service"),
-    ),
-    __name__,
-)
+    RECEIVED = "2", "Được tiếp nhận", "received/accepted"
+    """2: Được tiếp nhận — received/accepted"""
 
-LOAITTHC: type[CodeEnum] = code_enum(
-    "LOAITTHC",
-    "Loại thủ tục hành chính — procedure type (closed list).",
-    (
-        (
-            "1",
-            "TTHC không được luật giao cho địa phương quy định hoặc quy định chi tiết",
-            "procedure not delegated by law to local regulation",
-        ),
-        (
-            "2",
-            "TTHC được luật giao quy định chi tiết",
-            "procedure whose details are delegated by law",
-        ),
-        ("3", "Loại khác", "other"),
-    ),
-    __name__,
-)
+    NOT_ACCEPTED = "3", "Không được tiếp nhận", "not accepted (rejected)"
+    """3: Không được tiếp nhận — not accepted (rejected)"""
 
-CapThucHien: type[CodeEnum] = code_enum(
-    "CapThucHien",
-    "Cấp thực hiện — implementing level (open list: other codes may occur).",
-    (
-        ("1", "Cấp tỉnh", "province"),
-        ("2", "Cấp huyện", "district"),
-        ("3", "Cấp xã", "commune"),
-        ("0", "Cấp bộ (chưa kiểm chứng)", "ministry level (unverified)"),
-    ),
-    __name__,
-)
+    BEING_PROCESSED = "4", "Đang xử lý", "being processed"
+    """4: Đang xử lý — being processed"""
 
-TrangThaiThuTuc: type[CodeEnum] = code_enum(
-    "TrangThaiThuTuc",
-    "Trạng thái thủ tục hành chính — procedure status (open list: other codes may occur).",
-    (("1", "Đang hiệu lực, công khai", "active/public"),),
-    __name__,
-)
+    ADDITIONAL_DOCUMENTS_REQUESTED = (
+        "5",
+        "Yêu cầu bổ sung giấy tờ",
+        "additional documents requested",
+    )
+    """5: Yêu cầu bổ sung giấy tờ — additional documents requested"""
 
-LoaiThongKe: type[CodeEnum] = code_enum(
-    "LoaiThongKe",
-    "Loại thống kê — statistic type (open list: other codes may occur).",
-    (
-        (
-            "1",
-            "Giá trị duy nhất đã thấy; chưa rõ ý nghĩa",
-            "the only value observed; meaning unknown",
-        ),
-    ),
-    __name__,
-)
+    PAYMENT_OF_FEES = (
+        "6",
+        "Yêu cầu thực hiện nghĩa vụ tài chính",
+        "payment of fees/financial obligation requested",
+    )
+    """6: Yêu cầu thực hiện nghĩa vụ tài chính — payment of fees/financial obligation requested"""
 
-TrangThaiPAKN: type[CodeEnum] = code_enum(
-    "TrangThaiPAKN",
-    "Trạng thái phản ánh, kiến nghị — petition status (open list: other codes may occur).",
-    (
-        (
-            "1",
-            "Chưa trả lời (theo chú thích giao diện S2; chưa kiểm chứng)",
-            "unanswered (per an S2 UI comment; unverified, S16 suggests otherwise)",
-        ),
-    ),
-    __name__,
-)
+    WITHDRAWN_AT_THE_CITIZEN_S_REQUEST = (
+        "7",
+        "Công dân yêu cầu rút hồ sơ",
+        "withdrawn at the citizen's request",
+    )
+    """7: Công dân yêu cầu rút hồ sơ — withdrawn at the citizen's request"""
 
-DuocThanhToanTrucTuyen: type[CodeEnum] = code_enum(
-    "DuocThanhToanTrucTuyen",
-    "Được thanh toán trực tuyến — paid online (open list: other codes may occur).",
-    (
-        ("0", "Mặc định", "default"),
-        ("1", "Có bản ghi phí, lệ phí đã thanh toán", "a paid fee record exists"),
-        ("3", "Bản ghi phí, lệ phí chưa được thanh toán", "fee record not paid"),
-    ),
-    __name__,
-)
+    PROCESSING_STOPPED = "8", "Dừng xử lý", "processing stopped"
+    """8: Dừng xử lý — processing stopped"""
+
+    PROCESSING_FINISHED = "9", "Đã xử lý xong", "processing finished (result ready)"
+    """9: Đã xử lý xong — processing finished (result ready)"""
+
+    RESULT_RETURNED = "10", "Đã trả kết quả", "result returned"
+    """10: Đã trả kết quả — result returned"""
+
+
+class LoaiDoiTuong(CodeEnum):
+    """Loại đối tượng — applicant type (closed list)."""
+
+    CITIZEN = "1", "Công dân", "citizen"
+    """1: Công dân — citizen"""
+
+    ENTERPRISE = "2", "Doanh nghiệp", "enterprise"
+    """2: Doanh nghiệp — enterprise"""
+
+    STATE_AGENCY = "3", "Cơ quan nhà nước", "state agency"
+    """3: Cơ quan nhà nước — state agency"""
+
+    ORGANISATION = "4", "Tổ chức/khác", "organisation/other"
+    """4: Tổ chức/khác — organisation/other"""
+
+
+class HinhThuc(CodeEnum):
+    """Hình thức trả kết quả — result-delivery method (closed list)."""
+
+    IN_PERSON = "0", "Nhận trực tiếp", "in person"
+    """0: Nhận trực tiếp — in person"""
+
+    POSTAL = "1", "Qua dịch vụ bưu chính", "postal"
+    """1: Qua dịch vụ bưu chính — postal"""
+
+
+class KENH(CodeEnum):
+    """Kênh (cách thức) thực hiện — submission channel (closed list)."""
+
+    IN_PERSON = "1", "Trực tiếp", "in person"
+    """1: Trực tiếp — in person"""
+
+    ONLINE = "2", "Trực tuyến", "online"
+    """2: Trực tuyến — online"""
+
+    VIA_PUBLIC_POSTAL_SERVICE = "3", "Nộp qua bưu chính công ích", "via public postal service"
+    """3: Nộp qua bưu chính công ích — via public postal service"""
+
+
+class LOAITTHC(CodeEnum):
+    """Loại thủ tục hành chính — procedure type (closed list)."""
+
+    PROCEDURE_NOT_DELEGATED_BY_LAW_TO_LOCAL = (
+        "1",
+        "TTHC không được luật giao cho địa phương quy định hoặc quy định chi tiết",
+        "procedure not delegated by law to local regulation",
+    )
+    """1: TTHC không được luật giao cho địa phương quy định hoặc quy định chi tiết — procedure not delegated by law to local regulation"""
+
+    PROCEDURE_WHOSE_DETAILS_ARE_DELEGATED_BY = (
+        "2",
+        "TTHC được luật giao quy định chi tiết",
+        "procedure whose details are delegated by law",
+    )
+    """2: TTHC được luật giao quy định chi tiết — procedure whose details are delegated by law"""
+
+    OTHER = "3", "Loại khác", "other"
+    """3: Loại khác — other"""
+
+
+class CapThucHien(CodeEnum):
+    """Cấp thực hiện — implementing level (open list: other codes may occur)."""
+
+    PROVINCE = "1", "Cấp tỉnh", "province"
+    """1: Cấp tỉnh — province"""
+
+    DISTRICT = "2", "Cấp huyện", "district"
+    """2: Cấp huyện — district"""
+
+    COMMUNE = "3", "Cấp xã", "commune"
+    """3: Cấp xã — commune"""
+
+    MINISTRY_LEVEL = "0", "Cấp bộ (chưa kiểm chứng)", "ministry level (unverified)"
+    """0: Cấp bộ (chưa kiểm chứng) — ministry level (unverified)"""
+
+
+class TrangThaiThuTuc(CodeEnum):
+    """Trạng thái thủ tục hành chính — procedure status (open list: other codes may occur)."""
+
+    ACTIVE = "1", "Đang hiệu lực, công khai", "active/public"
+    """1: Đang hiệu lực, công khai — active/public"""
+
+
+class LoaiThongKe(CodeEnum):
+    """Loại thống kê — statistic type (open list: other codes may occur)."""
+
+    THE_ONLY_VALUE_OBSERVED = (
+        "1",
+        "Giá trị duy nhất đã thấy; chưa rõ ý nghĩa",
+        "the only value observed; meaning unknown",
+    )
+    """1: Giá trị duy nhất đã thấy; chưa rõ ý nghĩa — the only value observed; meaning unknown"""
+
+
+class TrangThaiPAKN(CodeEnum):
+    """Trạng thái phản ánh, kiến nghị — petition status (open list: other codes may occur)."""
+
+    UNANSWERED = (
+        "1",
+        "Chưa trả lời (theo chú thích giao diện S2; chưa kiểm chứng)",
+        "unanswered (per an S2 UI comment; unverified, S16 suggests otherwise)",
+    )
+    """1: Chưa trả lời (theo chú thích giao diện S2; chưa kiểm chứng) — unanswered (per an S2 UI comment; unverified, S16 suggests otherwise)"""
+
+
+class DuocThanhToanTrucTuyen(CodeEnum):
+    """Được thanh toán trực tuyến — paid online (open list: other codes may occur)."""
+
+    DEFAULT = "0", "Mặc định", "default"
+    """0: Mặc định — default"""
+
+    A_PAID_FEE_RECORD_EXISTS = (
+        "1",
+        "Có bản ghi phí, lệ phí đã thanh toán",
+        "a paid fee record exists",
+    )
+    """1: Có bản ghi phí, lệ phí đã thanh toán — a paid fee record exists"""
+
+    FEE_RECORD_NOT_PAID = "3", "Bản ghi phí, lệ phí chưa được thanh toán", "fee record not paid"
+    """3: Bản ghi phí, lệ phí chưa được thanh toán — fee record not paid"""

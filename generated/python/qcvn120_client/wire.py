@@ -10,9 +10,10 @@ them to the canonical string, so a model validated on input dumps exactly what t
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from pydantic import BeforeValidator, Field, StrictInt
+from typing_extensions import TypeAliasType
 
 from ._scalars import (
     DATETIME_FORMAT,
@@ -86,85 +87,172 @@ def format_datetime(value: datetime | date) -> str:
     return to_wire_datetime(value, zone(TIMEZONE))
 
 
-WireDateTime = Annotated[
-    str,
-    BeforeValidator(datetime_as_text(TIMEZONE)),
-    Field(
-        pattern="^(?:(?:[0-9]{4}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?$"
-    ),
-]
-WireInteger = Annotated[
-    str, BeforeValidator(wire_number(whole=9007199254740991)), Field(pattern="^(?:-?[0-9]{1,18})$")
-]
-WireIntegerOrEmpty = Annotated[
-    str, BeforeValidator(wire_number(whole=9007199254740991)), Field(pattern="^(?:-?[0-9]{1,18})?$")
-]
-WireDecimal = Annotated[
-    str,
-    BeforeValidator(wire_number(whole=9007199254740991, fraction_floor=0.01)),
-    Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)$"),
-]
-WireDecimalOrEmpty = Annotated[
-    str,
-    BeforeValidator(wire_number(whole=9007199254740991, fraction_floor=0.01)),
-    Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)?$"),
-]
-WirePercent = Annotated[
-    str, BeforeValidator(number_as_text), Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)$")
-]
-WirePercentOrEmpty = Annotated[
-    str, BeforeValidator(number_as_text), Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)?$")
-]
-WireFlag = Annotated[Literal["True", "False"], BeforeValidator(flag_as_text)]
-WireId = Annotated[str | StrictInt, BeforeValidator(whole_number_as_int)]
-OpenCode = Annotated[
-    str, BeforeValidator(wire_number(whole=9007199254740991)), Field(max_length=64)
-]
+if TYPE_CHECKING:
+    # What a typed caller may pass (the validators below convert it): a datetime for a date-time,
+    # an int for a number or a code, a code-list member for its code.
+    from .codes import HinhThuc, KENH, LOAITTHC, LoaiDoiTuong, TrangThaiHoSo
 
-# TrangThaiHoSo: Trạng thái hồ sơ / dossier status
-CodeTrangThaiHoSo = Annotated[
-    Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"],
-    BeforeValidator(wire_number(whole=9007199254740991)),
-]
+    WireDateTime: TypeAlias = datetime | date | str
+    WireInteger: TypeAlias = str | int
+    WireIntegerOrEmpty: TypeAlias = str | int
+    WireDecimal: TypeAlias = str | int | float
+    WireDecimalOrEmpty: TypeAlias = str | int | float
+    WirePercent: TypeAlias = str | int | float
+    WirePercentOrEmpty: TypeAlias = str | int | float
+    WireFlag: TypeAlias = bool | Literal["True", "False"]
+    WireId: TypeAlias = str | int
+    OpenCode: TypeAlias = str | int
+    CodeTrangThaiHoSo: TypeAlias = (
+        TrangThaiHoSo | Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"] | int
+    )
+    CodeTrangThaiHoSoOrEmpty: TypeAlias = (
+        TrangThaiHoSo | Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", ""] | int
+    )
+    CodeLoaiDoiTuong: TypeAlias = LoaiDoiTuong | Literal["1", "2", "3", "4"] | int
+    CodeLoaiDoiTuongOrEmpty: TypeAlias = LoaiDoiTuong | Literal["1", "2", "3", "4", ""] | int
+    CodeHinhThuc: TypeAlias = HinhThuc | Literal["0", "1"] | int
+    CodeHinhThucOrEmpty: TypeAlias = HinhThuc | Literal["0", "1", ""] | int
+    CodeKENH: TypeAlias = KENH | Literal["1", "2", "3"] | int
+    CodeKENHOrEmpty: TypeAlias = KENH | Literal["1", "2", "3", ""] | int
+    CodeLOAITTHC: TypeAlias = LOAITTHC | Literal["1", "2", "3"] | int
+    CodeLOAITTHCOrEmpty: TypeAlias = LOAITTHC | Literal["1", "2", "3", ""] | int
+else:
+    # Named aliases: help() and error messages show ``WireDateTime``, not its pattern.
+    WireDateTime = TypeAliasType(
+        "WireDateTime",
+        Annotated[
+            str,
+            BeforeValidator(datetime_as_text(TIMEZONE)),
+            Field(
+                pattern="^(?:(?:[0-9]{4}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?$"
+            ),
+        ],
+    )
+    WireInteger = TypeAliasType(
+        "WireInteger",
+        Annotated[
+            str,
+            BeforeValidator(wire_number(whole=9007199254740991)),
+            Field(pattern="^(?:-?[0-9]{1,18})$"),
+        ],
+    )
+    WireIntegerOrEmpty = TypeAliasType(
+        "WireIntegerOrEmpty",
+        Annotated[
+            str,
+            BeforeValidator(wire_number(whole=9007199254740991)),
+            Field(pattern="^(?:-?[0-9]{1,18})?$"),
+        ],
+    )
+    WireDecimal = TypeAliasType(
+        "WireDecimal",
+        Annotated[
+            str,
+            BeforeValidator(wire_number(whole=9007199254740991, fraction_floor=0.01)),
+            Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)$"),
+        ],
+    )
+    WireDecimalOrEmpty = TypeAliasType(
+        "WireDecimalOrEmpty",
+        Annotated[
+            str,
+            BeforeValidator(wire_number(whole=9007199254740991, fraction_floor=0.01)),
+            Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)?$"),
+        ],
+    )
+    WirePercent = TypeAliasType(
+        "WirePercent",
+        Annotated[
+            str,
+            BeforeValidator(number_as_text),
+            Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)$"),
+        ],
+    )
+    WirePercentOrEmpty = TypeAliasType(
+        "WirePercentOrEmpty",
+        Annotated[
+            str,
+            BeforeValidator(number_as_text),
+            Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)?$"),
+        ],
+    )
+    WireFlag = TypeAliasType(
+        "WireFlag", Annotated[Literal["True", "False"], BeforeValidator(flag_as_text)]
+    )
+    WireId = TypeAliasType(
+        "WireId", Annotated[str | StrictInt, BeforeValidator(whole_number_as_int)]
+    )
+    OpenCode = TypeAliasType(
+        "OpenCode",
+        Annotated[str, BeforeValidator(wire_number(whole=9007199254740991)), Field(max_length=64)],
+    )
 
-# TrangThaiHoSo: Trạng thái hồ sơ / dossier status (or "")
-CodeTrangThaiHoSoOrEmpty = Annotated[
-    Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", ""],
-    BeforeValidator(wire_number(whole=9007199254740991)),
-]
+    # TrangThaiHoSo: Trạng thái hồ sơ / dossier status
+    CodeTrangThaiHoSo = TypeAliasType(
+        "CodeTrangThaiHoSo",
+        Annotated[
+            Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"],
+            BeforeValidator(wire_number(whole=9007199254740991)),
+        ],
+    )
 
-# LoaiDoiTuong: Loại đối tượng / applicant type
-CodeLoaiDoiTuong = Annotated[
-    Literal["1", "2", "3", "4"], BeforeValidator(wire_number(whole=9007199254740991))
-]
+    # TrangThaiHoSo: Trạng thái hồ sơ / dossier status (or "")
+    CodeTrangThaiHoSoOrEmpty = TypeAliasType(
+        "CodeTrangThaiHoSoOrEmpty",
+        Annotated[
+            Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", ""],
+            BeforeValidator(wire_number(whole=9007199254740991)),
+        ],
+    )
 
-# LoaiDoiTuong: Loại đối tượng / applicant type (or "")
-CodeLoaiDoiTuongOrEmpty = Annotated[
-    Literal["1", "2", "3", "4", ""], BeforeValidator(wire_number(whole=9007199254740991))
-]
+    # LoaiDoiTuong: Loại đối tượng / applicant type
+    CodeLoaiDoiTuong = TypeAliasType(
+        "CodeLoaiDoiTuong",
+        Annotated[
+            Literal["1", "2", "3", "4"], BeforeValidator(wire_number(whole=9007199254740991))
+        ],
+    )
 
-# HinhThuc: Hình thức trả kết quả / result-delivery method
-CodeHinhThuc = Annotated[Literal["0", "1"], BeforeValidator(wire_number(whole=9007199254740991))]
+    # LoaiDoiTuong: Loại đối tượng / applicant type (or "")
+    CodeLoaiDoiTuongOrEmpty = TypeAliasType(
+        "CodeLoaiDoiTuongOrEmpty",
+        Annotated[
+            Literal["1", "2", "3", "4", ""], BeforeValidator(wire_number(whole=9007199254740991))
+        ],
+    )
 
-# HinhThuc: Hình thức trả kết quả / result-delivery method (or "")
-CodeHinhThucOrEmpty = Annotated[
-    Literal["0", "1", ""], BeforeValidator(wire_number(whole=9007199254740991))
-]
+    # HinhThuc: Hình thức trả kết quả / result-delivery method
+    CodeHinhThuc = TypeAliasType(
+        "CodeHinhThuc",
+        Annotated[Literal["0", "1"], BeforeValidator(wire_number(whole=9007199254740991))],
+    )
 
-# KENH: Kênh (cách thức) thực hiện / submission channel
-CodeKENH = Annotated[Literal["1", "2", "3"], BeforeValidator(wire_number(whole=9007199254740991))]
+    # HinhThuc: Hình thức trả kết quả / result-delivery method (or "")
+    CodeHinhThucOrEmpty = TypeAliasType(
+        "CodeHinhThucOrEmpty",
+        Annotated[Literal["0", "1", ""], BeforeValidator(wire_number(whole=9007199254740991))],
+    )
 
-# KENH: Kênh (cách thức) thực hiện / submission channel (or "")
-CodeKENHOrEmpty = Annotated[
-    Literal["1", "2", "3", ""], BeforeValidator(wire_number(whole=9007199254740991))
-]
+    # KENH: Kênh (cách thức) thực hiện / submission channel
+    CodeKENH = TypeAliasType(
+        "CodeKENH",
+        Annotated[Literal["1", "2", "3"], BeforeValidator(wire_number(whole=9007199254740991))],
+    )
 
-# LOAITTHC: Loại thủ tục hành chính / procedure type
-CodeLOAITTHC = Annotated[
-    Literal["1", "2", "3"], BeforeValidator(wire_number(whole=9007199254740991))
-]
+    # KENH: Kênh (cách thức) thực hiện / submission channel (or "")
+    CodeKENHOrEmpty = TypeAliasType(
+        "CodeKENHOrEmpty",
+        Annotated[Literal["1", "2", "3", ""], BeforeValidator(wire_number(whole=9007199254740991))],
+    )
 
-# LOAITTHC: Loại thủ tục hành chính / procedure type (or "")
-CodeLOAITTHCOrEmpty = Annotated[
-    Literal["1", "2", "3", ""], BeforeValidator(wire_number(whole=9007199254740991))
-]
+    # LOAITTHC: Loại thủ tục hành chính / procedure type
+    CodeLOAITTHC = TypeAliasType(
+        "CodeLOAITTHC",
+        Annotated[Literal["1", "2", "3"], BeforeValidator(wire_number(whole=9007199254740991))],
+    )
+
+    # LOAITTHC: Loại thủ tục hành chính / procedure type (or "")
+    CodeLOAITTHCOrEmpty = TypeAliasType(
+        "CodeLOAITTHCOrEmpty",
+        Annotated[Literal["1", "2", "3", ""], BeforeValidator(wire_number(whole=9007199254740991))],
+    )

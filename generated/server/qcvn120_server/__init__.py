@@ -5,7 +5,7 @@ Implement :class:`PortalHandler` in your own module (regeneration never touches 
 ``create_app(YourHandler())`` with any ASGI server (``serving.run`` adds connection limits to
 uvicorn)::
 
-    from qcvn120_server import Answer, PortalHandler, create_app
+    from qcvn120_server import Answer, PortalHandler, create_app, models
 
     class MyPortal(PortalHandler):
         ...
@@ -15,7 +15,8 @@ uvicorn)::
 
 from __future__ import annotations
 
-from .handler import Account, Answer, CallContext, LocalServiceHandler, PortalError, PortalHandler
+from . import codes, models
+from .handler import Account, Answer, CallContext, ErrorAnswer, LocalServiceHandler, PortalHandler
 from .limits import Limits
 from .services import SERVICES, create_app, create_local_app
 
@@ -24,10 +25,12 @@ __all__ = [
     "Account",
     "Answer",
     "CallContext",
+    "ErrorAnswer",
     "Limits",
     "LocalServiceHandler",
-    "PortalError",
     "PortalHandler",
+    "codes",
     "create_app",
     "create_local_app",
+    "models",
 ]

@@ -63,8 +63,8 @@ def _wire(item: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
     return dict(item)
 
 
-class PortalError(Exception):
-    """Raise from a handler to answer with a non-zero ``error_code``."""
+class ErrorAnswer(Exception):
+    """Raise from a handler to answer with a non-zero ``error_code`` (a client sees a ``PortalError``)."""
 
     def __init__(self, error_code: str, message: str, status: int = 200) -> None:
         super().__init__(message)

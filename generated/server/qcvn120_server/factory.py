@@ -42,7 +42,7 @@ from .answers import (
     Account,
     Answer,
     CallContext,
-    PortalError,
+    ErrorAnswer,
 )
 from .contract import Contract, unknown_keys, validate
 from .limits import BODY_RATE_GRACE, Limits
@@ -253,7 +253,7 @@ class Runner:
         reserve: int = 0,
     ) -> Response:
         """``work(await read())`` in a worker thread of ``lane``, ``reserve`` bytes of the body
-        budget held meanwhile; refusals and PortalErrors as portal answers, any other failure as
+        budget held meanwhile; refusals and ErrorAnswers as portal answers, any other failure as
         a redacted 500."""
         try:
             async with self.budget.held_for(reserve, self.limits.body_timeout):
@@ -274,7 +274,7 @@ class Runner:
                 failure.message,
             )
             return answer(failure.status, failure.error_code, failure.message)
-        if isinstance(failure, PortalError):
+        if isinstance(failure, ErrorAnswer):
             return answer(failure.status, failure.error_code, failure.message)
         if isinstance(failure, ClientDisconnect):
             # The client left mid-body: nobody to answer, nothing worth a log line.

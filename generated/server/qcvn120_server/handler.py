@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from qcvn120_client import models
-
+from . import models
 from .answers import (
     ALREADY_EXISTS,
     INVALID_REQUEST,
@@ -17,7 +16,7 @@ from .answers import (
     Account,
     Answer,
     CallContext,
-    PortalError,
+    ErrorAnswer,
 )
 
 __all__ = [
@@ -31,7 +30,7 @@ __all__ = [
     "Answer",
     "CallContext",
     "LocalServiceHandler",
-    "PortalError",
+    "ErrorAnswer",
     "PortalHandler",
 ]
 
@@ -66,7 +65,7 @@ class PortalHandler(ABC):
             The portal's answer; no ``result``.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -90,7 +89,7 @@ class PortalHandler(ABC):
             The portal's answer; no ``result``.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -114,7 +113,7 @@ class PortalHandler(ABC):
             The portal's answer; no ``result``.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -138,7 +137,7 @@ class PortalHandler(ABC):
             The portal's answer; no ``result``.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -160,7 +159,7 @@ class PortalHandler(ABC):
             The portal's answer; ``result`` holds ``models.LayThuTucResult`` items.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -182,7 +181,7 @@ class PortalHandler(ABC):
             The portal's answer; ``result`` holds ``models.LayQDCBResult`` items.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -206,7 +205,7 @@ class PortalHandler(ABC):
             The portal's answer; no ``result``.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -230,7 +229,7 @@ class PortalHandler(ABC):
             The portal's answer; ``result`` holds ``models.DanhSachPAKNChoXuLyResult`` items.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -254,7 +253,7 @@ class PortalHandler(ABC):
             The portal's answer; no ``result``.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -278,7 +277,7 @@ class PortalHandler(ABC):
             The portal's answer; ``result`` holds ``models.LayTaiLieuPAKNResult`` items.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -302,7 +301,7 @@ class PortalHandler(ABC):
             The portal's answer; ``result`` holds ``models.DanhSachPAKNCongKhaiResult`` items.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -324,7 +323,7 @@ class PortalHandler(ABC):
             The portal's answer; no ``result``.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -348,7 +347,7 @@ class PortalHandler(ABC):
             The portal's answer; ``result`` holds ``models.LayDanhSachHoiDapGuiTuDVCQGResult`` items.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -372,7 +371,7 @@ class PortalHandler(ABC):
             The portal's answer; no ``result``.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -396,7 +395,7 @@ class PortalHandler(ABC):
             The portal's answer; ``result`` holds ``models.LayDanhSachHoiDapBoCoQuanResult`` items.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError
@@ -421,7 +420,7 @@ class LocalServiceHandler(ABC):
             The answer; ``result`` holds ``models.DongBoThongKeHoSoRecord`` items.
 
         Raises:
-            PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
+            ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND`` -4 …); any other exception answers a 500 with an incident id.
 
         """
         raise NotImplementedError

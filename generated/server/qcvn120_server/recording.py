@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from . import capture
-from .answers import Answer, PortalError
+from .answers import Answer, ErrorAnswer
 from .refusals import Refused
 
 
@@ -44,7 +44,7 @@ class Recorder:
         """``serve()``, recorded with its answer's code, or with the refusal it raised."""
         try:
             result = serve()
-        except (Refused, PortalError) as refusal:
+        except (Refused, ErrorAnswer) as refusal:
             self.record(service, endpoint, body, refusal.error_code, refusal.message)
             raise
         self.record(service, endpoint, body, result.error_code, result.message)

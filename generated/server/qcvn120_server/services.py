@@ -13,9 +13,7 @@ from typing import Unpack
 
 from fastapi import FastAPI
 
-from qcvn120_client import models
-from qcvn120_client.wire import PATTERN_MESSAGES
-
+from . import models
 from .capture_paths import Sink, recorder
 from .factory import (
     Service,
@@ -26,6 +24,7 @@ from .factory import (
 )
 from .handler import LocalServiceHandler, PortalHandler
 from .limits import LimitOptions, Limits
+from .wire import PATTERN_MESSAGES
 
 DEFAULT_PATHS: dict[str, str] = {
     "auth": "/auth",

@@ -29,7 +29,7 @@ from typing import Any, Protocol, cast
 from pydantic import BaseModel
 
 from .. import ir
-from ..runtime.server.answers import Account, Answer, CallContext, PortalError
+from ..runtime.server.answers import Account, Answer, CallContext, ErrorAnswer
 from .accounts import Credentials, check_unique
 from .runtime import Served
 from .seed import PullSeed, Seed
@@ -62,7 +62,7 @@ def _non_finite(value: Any, path: str) -> str | None:
     return None
 
 
-def _wire(model: BaseModel, where: str, error: type[PortalError]) -> str:
+def _wire(model: BaseModel, where: str, error: type[ErrorAnswer]) -> str:
     """A validated record as its wire JSON, exactly as sent: the keys the client set (a ``null`` under
     an unknown key included) and nothing else. JSON has no non-finite numbers, so a value that
     would only be stored changed (``1e400`` read as infinity, written as ``null``) is refused."""

@@ -46,7 +46,7 @@ class SpecNotServable(Exception):
 class Served:
     """One spec's IR and its imported generated packages (``services`` holds ``create_app`` and
     ``SERVICES``). The answer classes are the served package's own (the app catches *its*
-    ``PortalError``), typed as the runtime module they are verbatim copies of."""
+    ``ErrorAnswer``), typed as the runtime module they are verbatim copies of."""
 
     regulation: ir.Regulation
     root: Path
@@ -65,8 +65,8 @@ class Served:
         return cast(type[answers.Answer], self.handler.Answer)
 
     @property
-    def error(self) -> type[answers.PortalError]:
-        return cast(type[answers.PortalError], self.handler.PortalError)
+    def error(self) -> type[answers.ErrorAnswer]:
+        return cast(type[answers.ErrorAnswer], self.handler.ErrorAnswer)
 
     @property
     def account(self) -> type[answers.Account]:
@@ -133,6 +133,6 @@ def _import_from(root: Path, previous: Path | None) -> tuple[ModuleType, ModuleT
     return (
         importlib.import_module("qcvn120_server.services"),
         importlib.import_module("qcvn120_server.handler"),
-        importlib.import_module("qcvn120_client.models"),
+        importlib.import_module("qcvn120_server.models"),
         importlib.import_module("qcvn120_server.serving"),
     )

@@ -20,7 +20,7 @@ from ..render import py
 from ..render import py_docstring as docstring
 from ..render import render as render_template
 from ..version import __version__
-from .common import Context, Files, runtime_files
+from .common import Context, Files
 
 PACKAGE = PurePosixPath("python") / "qcvn120_client"
 TEMPLATES = "python/qcvn120_client"
@@ -199,20 +199,13 @@ def _identifier(name: str) -> str:
 
 
 def endpoint_views(reg: ir.Regulation) -> list[EndpointView]:
-    views: list[EndpointView] = []
-    taken: set[str] = set()
-    for endpoint in reg.envelope.endpoints:
-        base = naming.field_identifier(endpoint.name).rstrip("_") or "endpoint"
-        param, suffix = f"{base}_path", 1
-        while param in taken:
-            suffix += 1
-            param = f"{base}_{suffix}_path"
-        taken.add(param)
-        views.append(EndpointView(endpoint.name, param, endpoint.path))
-    if not any(v.name == "auth" for v in views):
+    """The constructor's path argument of every endpoint (an ``auth`` one first when the spec has none)."""
+    names = [endpoint.name for endpoint in reg.envelope.endpoints]
+    params = naming.endpoint_parameters(names)
+    views = [EndpointView(e.name, params[e.name], e.path) for e in reg.envelope.endpoints]
+    if "auth" not in params:
         # Login needs an endpoint; without one in the spec the caller must name it.
-        param = "auth_path" if "auth_path" not in taken else "login_path"
-        views.insert(0, EndpointView("auth", param, None))
+        views.insert(0, EndpointView("auth", naming.login_path_parameter(set(params.values())), None))
     return views
 
 
@@ -401,11 +394,12 @@ def answer_rules(reg: ir.Regulation, record: str | None) -> list[AnswerRuleView]
     return sorted(out, key=lambda view: view.path)
 
 
-def render(reg: ir.Regulation, ctx: Context) -> Files:
+def client_files(reg: ir.Regulation, ctx: Context) -> Files:
+    """The client module and the package README (the package is assembled by ``python_package``)."""
     endpoints = endpoint_views(reg)
     code_paths, wire_names = capture_tables(reg)
     packets = [packet_view(reg, packet) for packet in reg.packets]
-    files = runtime_files(ctx, "client", PACKAGE)
+    files: Files = {}
     files[PACKAGE / "client.py"] = render_template(
         f"{TEMPLATES}/client.py.jinja",
         ctx=ctx,

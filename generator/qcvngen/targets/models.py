@@ -1,28 +1,154 @@
-"""pydantic v2 models, produced by datamodel-code-generator from the generated JSON Schema bundle."""
+"""The ``models`` module of qcvn120_client: pydantic v2 models rendered by datamodel-code-generator.
+
+datamodel-code-generator reads the JSON Schema bundle (built from the IR as data) and renders each
+class through this project's template (``templates/python/datamodel/pydantic_v2/BaseModel.jinja2``),
+its documented extension point. What the template prints beyond the generator's ``Field(...)``
+comes from the IR through ``extra_template_data``: each class's docstring and each field's Python
+type. The file header (with the relative import of the wire types) is the generator's
+``custom_file_header``. Nothing of its output text is edited afterwards.
+"""
 
 from __future__ import annotations
 
-import ast
 import json
-import re
 import warnings
-from pathlib import PurePosixPath
+from collections import defaultdict
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .. import ir, naming
+from .. import ir, kinds, naming
+from ..render import py
 from ..render import py_docstring as docstring
-from .common import Context, Files, python_header
+from ..resources import templates_dir
+from .common import Context, python_header
 from .jsonschema import bundle
 from .schema_builder import SchemaBuilder, scalar_definitions
 
-PACKAGE = "qcvn120_client"
-MODELS_PATH = PurePosixPath("python") / PACKAGE / "models.py"
-WIRE_IMPORT = f"from {PACKAGE}.wire import "
-WIRE_IMPORT_RELATIVE = "from .wire import "
+# The generator's template folder: only the templates it finds here replace its own.
+DATAMODEL_TEMPLATES = "python/datamodel"
 
 
-def aliases(reg: ir.Regulation) -> dict[str, str]:
-    """Wire name → Python name for every field; :mod:`qcvngen.naming` decides, not the generator."""
+@dataclass(frozen=True)
+class ModelPlan:
+    """One model class as the IR decides it: its docstring and each field's Python type (by Python name)."""
+
+    name: str
+    doc: str
+    types: dict[str, str]
+
+
+def field_type(reg: ir.Regulation, field: ir.Field) -> str:
+    """The Python type of a model field, from its kind (:mod:`qcvngen.kinds`); ``| None`` when optional.
+
+    Wire scalars and closed codes are the wire module's named types (the ``…OrEmpty`` variant for an
+    optional field, which may also be ``""``), as in the JSON Schema.
+    """
+    ftype = field.type
+    if ftype.kind == "code" and reg.codelist(ftype.codelist or "").closed:
+        text = kinds.code_type_name(ftype.codelist or "", or_empty=not field.required)
+    elif kinds.kind(ftype.kind).wire_type is not None:
+        text = kinds.wire_type_name(ftype.kind, or_empty=not field.required)
+    else:
+        text = kinds.python_type(
+            ftype.kind, codelist=ftype.codelist, open_codes=ftype.kind == "code", record=ftype.record, of=ftype.of
+        )
+        if ftype.empty_string:
+            text += ' | Literal[""]'
+    return text if field.required else f"{text} | None"
+
+
+def _record_plan(reg: ir.Regulation, record: ir.Record, doc: str) -> ModelPlan:
+    return ModelPlan(record.name, doc, {f.py_name: field_type(reg, f) for f in record.fields})
+
+
+def record_doc(record: ir.Record) -> str:
+    """What the record is, its table, and whether it is complete."""
+    where = f"Table {record.table}" if record.table is not None else "a nested record"
+    completeness = "open table: other keys are kept" if record.open else "complete table: other keys are refused"
+    return f"{record.title.en} / {record.title.vi} ({where}; {completeness})."
+
+
+def _envelope_types(
+    reg: ir.Regulation, fields: tuple[ir.Field, ...], service: str, items: dict[str, str | None]
+) -> dict[str, str]:
+    """An envelope's fields: ``service`` fixed to the packet, ``data``/``result`` typed by the packet's record."""
+    types: dict[str, str] = {}
+    for field in fields:
+        if field.wire_name == "service":
+            types[field.py_name] = f"Literal[{py(service)}]" + ("" if field.required else " | None")
+        elif items.get(field.wire_name) is not None:
+            types[field.py_name] = f"list[{items[field.wire_name]}]" + ("" if field.wire_name == "data" else " | None")
+        else:
+            types[field.py_name] = field_type(reg, field)
+    return types
+
+
+def _request_plan(reg: ir.Regulation, name: str, data: str | None, params: tuple[ir.Field, ...], doc: str) -> ModelPlan:
+    types = _envelope_types(reg, reg.envelope.request.fields, name, {"data": data})
+    types.update({f.py_name: field_type(reg, f) for f in params})
+    return ModelPlan(naming.request_model(name), doc, types)
+
+
+def _response_plan(reg: ir.Regulation, name: str, result: str | None, doc: str) -> ModelPlan:
+    types = _envelope_types(reg, reg.envelope.response.fields, name, {"result": result})
+    return ModelPlan(naming.response_model(name), doc, types)
+
+
+def _packet_plans(reg: ir.Regulation, packet: ir.Packet) -> list[ModelPlan]:
+    """A packet's request, its record, its answer (and the answer's record), in that order."""
+    row = f"{packet.name} (Table 1, row {packet.number})"
+    purpose = f"{packet.purpose.en}\n\n{packet.purpose.vi}"
+    plans = [_request_plan(reg, packet.name, packet.data_record, packet.params, f"Request of {row}: {purpose}")]
+    if packet.data_record is not None:
+        plans.append(_record_plan(reg, reg.record(packet.data_record), record_doc(reg.record(packet.data_record))))
+    plans.append(_response_plan(reg, packet.name, packet.result_record, f"Answer of {row}: {purpose}"))
+    if packet.result_record is not None and packet.result_record != packet.data_record:
+        plans.append(_record_plan(reg, reg.record(packet.result_record), record_doc(reg.record(packet.result_record))))
+    return plans
+
+
+def _local_plans(reg: ir.Regulation, service: ir.LocalService) -> list[ModelPlan]:
+    """A local service's request (``madonvi`` optional, ``service`` fixed, its parameters), answer and record."""
+    what = f"the local service {service.name}: {service.title.en}\n\n{service.title.vi}"
+    request: dict[str, str] = {}
+    for field in reg.envelope.request.fields:
+        if field.wire_name == "madonvi":
+            request[field.py_name] = field_type(reg, replace(field, required=False))
+        elif field.wire_name == "service":
+            request[field.py_name] = f"Literal[{py(service.name)}]"
+    request.update({f.py_name: field_type(reg, f) for f in service.params})
+    return [
+        ModelPlan(naming.request_model(service.name), f"Request of {what}", request),
+        _response_plan(reg, service.name, service.result_record, f"Answer of {what}"),
+        _record_plan(reg, reg.record(service.result_record), record_doc(reg.record(service.result_record))),
+    ]
+
+
+def model_plans(reg: ir.Regulation) -> list[ModelPlan]:
+    """Every model class in the module's order: per packet its request, record and answer; then the
+    local services; then the records they nest; then the login pair and the generic envelopes."""
+    plans: list[ModelPlan] = []
+    for packet in reg.packets:
+        plans += _packet_plans(reg, packet)
+    for service in reg.envelope.local_services:
+        plans += _local_plans(reg, service)
+    placed = {plan.name for plan in plans}
+    plans += [_record_plan(reg, r, record_doc(r)) for r in reg.records if r.name not in placed]
+    env = reg.envelope
+    for record in (env.login_request, env.login_response, env.request, env.response):
+        plans.append(_record_plan(reg, record, f"{record.title.en} / {record.title.vi} (the envelope)."))
+    unique: dict[str, ModelPlan] = {}
+    for plan in plans:
+        unique.setdefault(plan.name, plan)
+    return list(unique.values())
+
+
+def aliases(reg: ir.Regulation, class_keys: dict[str, str] | None = None) -> dict[str, str]:
+    """Wire name → Python name for every field; :mod:`qcvngen.naming` decides, not the generator.
+
+    A class-scoped alias names the class as the generator knows it (``class_keys``: its sort key).
+    """
+    keys = class_keys or {}
     out: dict[str, str] = {}
     records = list(reg.records) + [
         reg.envelope.login_request,
@@ -39,37 +165,71 @@ def aliases(reg: ir.Regulation) -> dict[str, str]:
     for record in reg.records:
         for field in record.fields:
             if out[field.wire_name] != field.py_name:
-                out[f"{record.name}.{field.wire_name}"] = field.py_name
+                out[f"{keys.get(record.name, record.name)}.{field.wire_name}"] = field.py_name
     return dict(sorted(out.items()))
 
 
-def model_source(reg: ir.Regulation) -> str:
-    """Run datamodel-code-generator in-process on the bundle; returns unformatted source."""
+def _names(annotation: str) -> list[str]:
+    """The identifiers of a type made here (``WireDateTime | None``); only ours, never spec text."""
+    return annotation.replace("[", " ").replace("]", " ").replace("|", " ").split()
+
+
+def sort_key(index: int, name: str) -> str:
+    """The class name the generator sorts by (it orders a module by class name): the plan's position
+    first. The template prints the real name (``qcvn_name``); the key appears nowhere in the output."""
+    return f"M{index:04d}_{name}"
+
+
+def template_data(plans: list[ModelPlan]) -> defaultdict[str, dict[str, Any]]:
+    """What the class template reads beside the generator's own data, per class (by its sort key):
+    ``qcvn_name``, ``qcvn_doc`` (an escaped docstring literal) and ``qcvn_types`` (each field's
+    Python type, by Python name)."""
+    data: defaultdict[str, dict[str, Any]] = defaultdict(dict)
+    for index, plan in enumerate(plans):
+        data[sort_key(index, plan.name)] = {
+            "qcvn_name": plan.name,
+            "qcvn_doc": docstring(plan.doc, 4),
+            "qcvn_types": plan.types,
+        }
+    return data
+
+
+def model_source(reg: ir.Regulation, ctx: Context) -> str:
+    """Run datamodel-code-generator in-process on the bundle, through this project's template."""
     from datamodel_code_generator import generate
     from datamodel_code_generator.enums import DataModelType, InputFileType
     from datamodel_code_generator.format import PythonVersion
     from datamodel_code_generator.parser import LiteralType
 
-    defs = bundle(reg, SchemaBuilder(reg, "#/$defs/"))
-    scalars = scalar_definitions(reg)
-    # Wire scalars are replaced by the wire module's types; a stub keeps their variants from
-    # becoming unused RootModel classes.
-    defs.update({name: {"title": name, "type": "string"} for name in scalars})
-    schema: dict[str, Any] = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "QCVN120",
-        "$defs": defs,
-    }
+    plans = model_plans(reg)
+    keys = {plan.name: sort_key(index, plan.name) for index, plan in enumerate(plans)}
+    found = bundle(reg, SchemaBuilder(reg, "#/$defs/"))
+    # Wire scalars are the wire module's types (the template prints them): a plain stub keeps the
+    # generator from making classes of them or copying their constraints into each field.
+    stubs = {name: {"title": name, "type": "string"} for name in scalar_definitions(reg)}
+    defs = {plan.name: found[plan.name] for plan in plans} | stubs
+    schema: dict[str, Any] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "QCVN120"}
+    schema["$defs"] = defs
+    code_types = sorted(
+        {name for plan in plans for text in plan.types.values() for name in _names(text) if name in stubs}
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         source = generate(
-            json.dumps(schema, ensure_ascii=False),  # unsorted: regulation order becomes field order
+            json.dumps(schema, ensure_ascii=False),  # unsorted: the plan's order is the module's order
             input_file_type=InputFileType.JsonSchema,
             output_model_type=DataModelType.PydanticV2BaseModel,
             target_python_version=PythonVersion.PY_311,
-            aliases=aliases(reg),
-            # Wire scalars come from the package's own wire module, which normalises them.
-            type_overrides={name: f"{PACKAGE}.wire.{name}" for name in scalars},
+            aliases=aliases(reg, keys),
+            custom_template_dir=templates_dir() / DATAMODEL_TEMPLATES,
+            extra_template_data=template_data(plans),
+            # The generator orders classes by name: it sorts by each plan's key, so the module reads
+            # by packet (request, record, answer), then the nested records, the login and envelopes.
+            custom_class_name_generator=lambda name: keys.get(name, name),
+            custom_file_header=file_header_for(ctx, module_doc(reg), code_types),
+            # The stubs stand for types of the wire module, which the template prints: no class of them.
+            type_overrides=dict.fromkeys(stubs, "str"),
+            keep_model_order=True,
             enum_field_as_literal=LiteralType.All,
             use_annotated=True,
             field_constraints=True,
@@ -80,7 +240,6 @@ def model_source(reg: ir.Regulation) -> str:
             # Traceability: every model field names its regulation table and row.
             field_extra_keys={"x-qcvn120-ref"},
             disable_timestamp=True,
-            keep_model_order=True,
             formatters=[],
             skip_root_model=True,
         )
@@ -88,120 +247,30 @@ def model_source(reg: ir.Regulation) -> str:
     return source
 
 
-def class_docs(reg: ir.Regulation) -> dict[str, str]:
-    """Model class → its docstring: what the record is, its table, and for envelopes the packet's purpose."""
-    docs: dict[str, str] = {}
-    for record in reg.records:
-        where = f"Table {record.table}" if record.table is not None else "a nested record"
-        completeness = "open table: other keys are kept" if record.open else "complete table: other keys are refused"
-        docs[record.name] = f"{record.title.en} / {record.title.vi} ({where}; {completeness})."
+def module_doc(reg: ir.Regulation) -> str:
+    """The module's docstring: what it holds, and its classes by packet, in the module's order."""
+    lines = [
+        "pydantic models of every QCVN 120 packet, record and envelope (Python names; wire names as aliases).",
+        "",
+        "By packet (Table 1 row: a push's request, record and answer; a pull's request, answer and record):",
+        "",
+    ]
     for packet in reg.packets:
-        row = f"{packet.name} (Table 1, row {packet.number})"
-        for suffix, what in (("Request", "Request"), ("Response", "Answer")):
-            docs[f"{packet.name}{suffix}"] = f"{what} envelope of {row}: {packet.purpose.en}\n\n{packet.purpose.vi}"
-    return docs
+        record = packet.data_record if packet.direction == "push" else packet.result_record
+        request, response = naming.request_model(packet.name), naming.response_model(packet.name)
+        names = [request, response] if record is None else [request, record, response]
+        if packet.direction == "pull" and record is not None:
+            names = [request, response, record]
+        lines.append(f"- {packet.number} {packet.name}: " + ", ".join(names))
+    for service in reg.envelope.local_services:
+        names = [naming.request_model(service.name), naming.response_model(service.name), service.result_record]
+        lines.append(f"- local service {service.name}: " + ", ".join(names))
+    env = reg.envelope
+    lines.append(f"- login: {env.login_request.name}, {env.login_response.name}")
+    return docstring("\n".join(lines), 0) + "\n"
 
 
-_CLASS = re.compile(r"^class (\w+)\(")
-
-
-def with_docstrings(lines: list[str], docs: dict[str, str]) -> list[str]:
-    """Each model class opened by its docstring (escaped by ``render.py_docstring``)."""
-    out: list[str] = []
-    for line in lines:
-        out.append(line)
-        found = _CLASS.match(line)
-        if found and found.group(1) in docs:
-            out.append("    " + docstring(docs[found.group(1)], 4))
-    return out
-
-
-def former_names(reg: ir.Regulation) -> dict[str, list[tuple[str, str, str]]]:
-    """Per record class, ``(former name, Python name, wire name)`` of every field whose Python name
-    is now read from its title (``malinhvuc`` → ``ma_linh_vuc``): the former, flattened name stays a
-    read-only property, so code written against it keeps working."""
-    out: dict[str, list[tuple[str, str, str]]] = {}
-    for record in reg.records:
-        taken = {f.py_name for f in record.fields}
-        for field in record.fields:
-            former = naming.field_identifier(field.wire_name)
-            if former != field.py_name and former not in taken:
-                taken.add(former)
-                out.setdefault(record.name, []).append((former, field.py_name, field.wire_name))
-    return out
-
-
-def field_types(source: str) -> dict[tuple[str, str], str]:
-    """``(class, field)`` → the field's type as Python source, read from the parsed model module
-    (``ast.unparse``: a re-serialised expression, so no text of the spec is copied verbatim)."""
-    out: dict[tuple[str, str], str] = {}
-    for node in ast.parse(source).body:
-        if not isinstance(node, ast.ClassDef):
-            continue
-        for item in node.body:
-            if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
-                annotation = item.annotation
-                if isinstance(annotation, ast.Subscript) and ast.unparse(annotation.value) == "Annotated":
-                    inner = annotation.slice
-                    annotation = inner.elts[0] if isinstance(inner, ast.Tuple) else inner
-                out[(node.name, item.target.id)] = ast.unparse(annotation)
-    return out
-
-
-def _properties(cls: str, formers: list[tuple[str, str, str]], types: dict[tuple[str, str], str]) -> list[str]:
-    out: list[str] = []
-    for former, name, wire in formers:
-        doc = f"Former name of ``{name}`` (wire ``{wire}``), read-only; use ``{name}``."
-        out += [
-            "",
-            "    @property",
-            f"    def {former}(self) -> {types.get((cls, name), 'Any')}:",
-            f"        {docstring(doc, 8)}",
-            f"        return self.{name}",
-        ]
-    return out
-
-
-def with_former_names(
-    lines: list[str], formers: dict[str, list[tuple[str, str, str]]], types: dict[tuple[str, str], str]
-) -> list[str]:
-    """Each class of ``formers`` closed by the read-only properties of its former field names."""
-    out: list[str] = []
-    index = 0
-    while index < len(lines):
-        found = _CLASS.match(lines[index])
-        if not found or found.group(1) not in formers:
-            out.append(lines[index])
-            index += 1
-            continue
-        end = index + 1
-        while end < len(lines) and (not lines[end] or lines[end].startswith(" ")):
-            end += 1
-        body_end = end
-        while body_end > index + 1 and not lines[body_end - 1]:
-            body_end -= 1  # the blank lines between classes stay after the properties
-        out += lines[index:body_end] + _properties(found.group(1), formers[found.group(1)], types)
-        out += lines[body_end:end]
-        index = end
-    return out
-
-
-def render(reg: ir.Regulation, ctx: Context) -> Files:
-    source = model_source(reg)
-    lines = [
-        line
-        for line in source.splitlines()
-        if not line.startswith("#   filename:") and line != "# generated by datamodel-codegen:"
-    ]
-    # A relative import keeps the package working when vendored under another name.
-    lines = [
-        WIRE_IMPORT_RELATIVE + line[len(WIRE_IMPORT) :] if line.startswith(WIRE_IMPORT) else line for line in lines
-    ]
-    lines = with_former_names(with_docstrings(lines, class_docs(reg)), former_names(reg), field_types(source))
-    if any(line.endswith(") -> Any:") for line in lines):
-        lines.insert(lines.index("from __future__ import annotations") + 1, "from typing import Any")
-    body = "\n".join(lines)
-    header = (
-        python_header(ctx) + '"""pydantic models of every QCVN 120 record and envelope (wire names as aliases)."""\n'
-    )
-    return {MODELS_PATH: header + body.lstrip("\n") + ("\n" if not body.endswith("\n") else "")}
+def file_header_for(ctx: Context, doc: str, used: list[str]) -> str:
+    """The module's header line, docstring and the relative import of the wire types its fields use."""
+    lines = "".join(f"    {name},\n" for name in used)
+    return python_header(ctx) + doc + (f"\nfrom .wire import (\n{lines})\n" if used else "")

@@ -10,8 +10,7 @@ whose members carry names (``x-enum-varnames``) and meanings (``x-enum-descripti
 
 from __future__ import annotations
 
-from .. import ir, kinds
-from ..runtime.client._codes import member_name
+from .. import ir, kinds, naming
 from .schema_builder import (
     OPEN_CODE,
     Schema,
@@ -32,11 +31,9 @@ EMPTY_MEMBER = "EMPTY"
 
 
 def code_member_names(codelist: ir.CodeList) -> list[str]:
-    """The member names of the generated Python ``codes`` enum, in code order (``RECEIVED``, ``C2``…)."""
-    taken: list[str] = []
-    for code in codelist.codes:
-        taken.append(member_name(code.code, code.title.en, set(taken)))
-    return taken
+    """The member names of the generated Python ``codes`` enum, in code order (``RECEIVED``, ``C2``…):
+    decided once, by :func:`naming.code_member_names`."""
+    return naming.code_member_names([(code.code, code.title.en) for code in codelist.codes])
 
 
 def code_enum_schema(codelist: ir.CodeList, *, or_empty: bool) -> Schema:

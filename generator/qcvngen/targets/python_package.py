@@ -1,29 +1,65 @@
-"""The installable ``qcvn120_client`` distribution around the models: wire types, package files."""
+"""The installable ``qcvn120_client`` distribution: this target alone assembles the package.
+
+Its parts come from their own modules: the runtime (copied verbatim), the models
+(:mod:`.models`, datamodel-code-generator), the client and README (:mod:`.client`); this module
+adds the wire types, the code lists, ``__init__`` and ``pyproject.toml``.
+"""
 
 from __future__ import annotations
 
 import keyword
 from pathlib import PurePosixPath
+from typing import cast
 
-from .. import ir, kinds
+from .. import ir, kinds, naming
 from ..payloads import RULE_TEXT
+from ..render import py, py_docstring
 from ..render import render as render_template
 from ..version import __version__
-from .common import Context, Files
+from .client import client_files
+from .common import Context, Files, runtime_files
+from .models import model_source
 
 ROOT = PurePosixPath("python")
 PACKAGE = ROOT / "qcvn120_client"
 
 
 def code_types(reg: ir.Regulation) -> list[dict[str, object]]:
+    """The wire type of each closed code list (and its ``…OrEmpty`` variant): its codes as literals."""
     out: list[dict[str, object]] = []
     for codelist in reg.codelists:
         if not codelist.closed:
             continue
         values = [c.code for c in codelist.codes]
         comment = f"{codelist.name}: {codelist.title.vi} / {codelist.title.en}"
-        out.append({"name": f"Code{codelist.name}", "literals": values, "comment": comment})
-        out.append({"name": f"Code{codelist.name}OrEmpty", "literals": values + [""], "comment": comment + ' (or "")'})
+        for or_empty in (False, True):
+            out.append(
+                {
+                    "name": kinds.code_type_name(codelist.name, or_empty=or_empty),
+                    "codelist": codelist.name,
+                    "literals": values + [""] if or_empty else values,
+                    "comment": comment + (' (or "")' if or_empty else ""),
+                }
+            )
+    return out
+
+
+def static_types(codes: list[dict[str, object]]) -> list[dict[str, str]]:
+    """What a typed caller may pass for each wire type, as mypy sees it (the runtime converts it).
+
+    Wire scalars take their kind's ``accepts``; a code takes its enum member, its code or an int;
+    an open code any string or int.
+    """
+    out: list[dict[str, str]] = []
+    for info in kinds.wire_kinds():
+        assert info.wire_type is not None and info.accepts is not None, info.name
+        out.append({"name": info.wire_type, "type": info.accepts})
+        if info.or_empty_type:
+            out.append({"name": kinds.wire_type_name(info.name, or_empty=True), "type": info.accepts})
+    out.append({"name": kinds.OPEN_CODE, "type": "str | int"})
+    for code in codes:
+        literals = ", ".join(py(value) for value in cast(list[str], code["literals"]))
+        out.append({"name": str(code["name"]), "type": f"{code['codelist']} | Literal[{literals}] | int"})
     return out
 
 
@@ -63,40 +99,71 @@ def scalar_types() -> list[dict[str, str]]:
 
 
 def codelist_views(reg: ir.Regulation) -> list[dict[str, object]]:
-    """Every code list as data for ``code_enum``: codes, meanings and the enum's docstring."""
+    """Every code list as data for the ``codes`` module: a class per list, a member per code
+    (named by :func:`naming.code_member_names`), each with its meaning as its docstring."""
     out: list[dict[str, object]] = []
     for codelist in reg.codelists:
-        members = [{"code": code.code, "vi": code.title.vi, "en": code.title.en} for code in codelist.codes]
         if not codelist.name.isidentifier() or keyword.iskeyword(codelist.name) or codelist.name == "CodeEnum":
             raise ValueError(f"code list name is not a usable class name: {codelist.name!r}")
+        names = naming.code_member_names([(code.code, code.title.en) for code in codelist.codes])
+        members = [
+            {
+                "name": name,
+                "code": code.code,
+                "vi": code.title.vi,
+                "en": code.title.en,
+                "doc": py_docstring(f"{code.code}: {code.title.vi} — {code.title.en}", 4),
+            }
+            for name, code in zip(names, codelist.codes, strict=True)
+        ]
         kind = "closed list" if codelist.closed else "open list: other codes may occur"
-        doc = f"{codelist.title.vi} — {codelist.title.en} ({kind})."
+        doc = py_docstring(f"{codelist.title.vi} — {codelist.title.en} ({kind}).", 4)
         out.append({"name": codelist.name, "members": members, "doc": doc})
     return out
 
 
-def render(reg: ir.Regulation, ctx: Context) -> Files:
-    codes = code_types(reg)
+# The client's runtime modules the model layer needs (wire conversions, the code-list base).
+MODEL_RUNTIME = ("_codes.py", "_scalars.py")
+
+
+def _wire_module(reg: ir.Regulation, ctx: Context, codes: list[dict[str, object]]) -> str:
     fixed = ["DATETIME_FORMAT", "PATTERN_MESSAGES", "TIMEZONE", kinds.OPEN_CODE, "format_datetime", "parse_datetime"]
     fixed += kinds.wire_type_names()
-    names = sorted(fixed + [str(c["name"]) for c in codes])
-    return {
-        PACKAGE / "wire.py": render_template(
-            "python/qcvn120_client/wire.py.jinja",
-            ctx=ctx,
-            names=names,
-            codes=codes,
-            scalars=scalar_types(),
-            code_converter=kinds.KINDS["code"].wire_converter,
-            timezone=reg.meta.timezone,
-            messages=pattern_messages(reg),
-        ),
-        PACKAGE / "__init__.py": render_template(
-            "python/qcvn120_client/__init__.py.jinja", ctx=ctx, version=__version__, spec_version=reg.meta.spec_version
-        ),
-        PACKAGE / "codes.py": render_template(
-            "python/qcvn120_client/codes.py.jinja", ctx=ctx, codelists=codelist_views(reg)
-        ),
-        PACKAGE / "py.typed": "",
-        ROOT / "pyproject.toml": render_template("python/pyproject.toml.jinja", ctx=ctx, version=__version__),
-    }
+    return render_template(
+        "python/qcvn120_client/wire.py.jinja",
+        ctx=ctx,
+        names=sorted(fixed + [str(c["name"]) for c in codes]),
+        codes=codes,
+        scalars=scalar_types(),
+        code_converter=kinds.KINDS["code"].wire_converter,
+        timezone=reg.meta.timezone,
+        messages=pattern_messages(reg),
+        static_types=static_types(codes),
+        code_lists=sorted({str(c["codelist"]) for c in codes}),
+    )
+
+
+def model_layer(reg: ir.Regulation, ctx: Context, dest: PurePosixPath) -> Files:
+    """The models with what they import (wire types, code lists, two runtime modules), under ``dest``.
+
+    The client package has them, and so has the server package, which imports them relatively:
+    each package is self-contained and can be vendored under any name, and neither imports the other.
+    """
+    files = {path: text for path, text in runtime_files(ctx, "client", dest).items() if path.name in MODEL_RUNTIME}
+    files[dest / "models.py"] = model_source(reg, ctx)
+    files[dest / "wire.py"] = _wire_module(reg, ctx, code_types(reg))
+    files[dest / "codes.py"] = render_template(
+        "python/qcvn120_client/codes.py.jinja", ctx=ctx, codelists=codelist_views(reg)
+    )
+    return files
+
+
+def render(reg: ir.Regulation, ctx: Context) -> Files:
+    """The whole ``qcvn120_client`` distribution."""
+    files = runtime_files(ctx, "client", PACKAGE) | client_files(reg, ctx) | model_layer(reg, ctx, PACKAGE)
+    files[PACKAGE / "__init__.py"] = render_template(
+        "python/qcvn120_client/__init__.py.jinja", ctx=ctx, version=__version__, spec_version=reg.meta.spec_version
+    )
+    files[PACKAGE / "py.typed"] = ""
+    files[ROOT / "pyproject.toml"] = render_template("python/pyproject.toml.jinja", ctx=ctx, version=__version__)
+    return files

@@ -1,14 +1,17 @@
 """The generated FastAPI server stubs (qcvn120_server): the national-portal side, behind a handler interface.
 
 The spec-independent modules come verbatim from ``qcvngen.runtime.server``; the templates hold only
-the service and path tables, the handler base class and the package's ``__init__``.
+the service and path tables, the handler base class and the package's ``__init__``. The package
+carries its own model layer (the same models, wire types and code lists as the client, from
+``python_package.model_layer``) and imports it relatively: it never imports ``qcvn120_client``, so it
+installs alone and can be vendored under any name, beside a client vendored under another.
 """
 
 from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from .. import ir
+from .. import ir, naming
 from ..learn.compare import code_paths
 from ..render import py_docstring
 from ..render import render as render_template
@@ -16,13 +19,14 @@ from ..version import __version__
 from .client import capture_tables
 from .common import Context, Files, dump_json, runtime_files
 from .openapi import contract_document, document
+from .python_package import model_layer
 
 ROOT = PurePosixPath("server")
 PACKAGE = ROOT / "qcvn120_server"
 
 _RAISES = (
     "Raises:\n"
-    "    PortalError: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND``"
+    "    ErrorAnswer: to answer with a non-zero ``error_code`` (``ALREADY_EXISTS`` -3, ``NOT_FOUND``"
     " -4 …); any other exception answers a 500 with an incident id."
 )
 
@@ -40,7 +44,8 @@ def packet_doc(p: ir.Packet) -> str:
         f"{p.purpose.en}\n\n{p.purpose.vi}\n\n"
         f"QCVN 120 packet {p.number} ({p.direction}, {p.endpoint} endpoint), {_tables(p.tables)}.\n\n"
         "Args:\n"
-        f"    request: the request, validated against ``models.{p.name}Request`` and the published schema.\n"
+        f"    request: the request, validated against ``models.{naming.request_model(p.name)}`` and the published"
+        " schema.\n"
         "    context: the session's account, the endpoint class, the ``dstcode`` header and the unknown"
         " keys an open table accepted.\n\n"
         f"Returns:\n    The portal's answer; {result}\n\n{_RAISES}\n"
@@ -52,7 +57,7 @@ def local_doc(s: ir.LocalService) -> str:
     inference = " (an inference; see the spec)" if s.inference else ""
     return (
         f"{s.title.en}{inference}\n\n{s.title.vi}\n\n"
-        f"Args:\n    request: the request, validated against ``models.{s.name}Request``.\n\n"
+        f"Args:\n    request: the request, validated against ``models.{naming.request_model(s.name)}``.\n\n"
         f"Returns:\n    The answer; ``result`` holds ``models.{s.result_record}`` items.\n\n{_RAISES}\n"
     )
 
@@ -72,12 +77,19 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
             "method": p.method,
             "direction": p.direction,
             "endpoint": p.endpoint,
+            "request_model": naming.request_model(p.name),
             "doc": py_docstring(packet_doc(p), 8),
         }
         for p in reg.packets
     ]
     local_services = [
-        {"name": s.name, "method": s.method, "inference": s.inference, "doc": py_docstring(local_doc(s), 8)}
+        {
+            "name": s.name,
+            "method": s.method,
+            "inference": s.inference,
+            "request_model": naming.request_model(s.name),
+            "doc": py_docstring(local_doc(s), 8),
+        }
         for s in reg.envelope.local_services
     ]
     view = {
@@ -98,6 +110,7 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         # What the server judges requests by: the JSON Schemas (tolerant), not the canonical OpenAPI.
         PACKAGE / "contract.json": dump_json(contract_document(reg, ctx), first="x-generated-by"),
         **runtime_files(ctx, "server", PACKAGE),
+        **model_layer(reg, ctx, PACKAGE),
     }
     for name in ("__init__.py", "handler.py", "services.py", "capture_paths.py"):
         files[PACKAGE / name] = render_template(f"server/qcvn120_server/{name}.jinja", **view)

@@ -348,7 +348,8 @@ wire = sys.modules.get("qcvn120_client.wire")
 if wire is not None:
     for name in wire.__all__:
         if name.startswith("Code"):
-            literal = typing.get_args(getattr(wire, name))[0]
+            alias = getattr(wire, name)
+            literal = typing.get_args(getattr(alias, "__value__", alias))[0]  # a named TypeAliasType
             facts["codes"][name] = list(typing.get_args(literal))
     facts["timezone"] = wire.TIMEZONE
 facts["validated"] = []

@@ -35,12 +35,19 @@ class Report:
     seconds: float = 0.0
 
 
+def _names_follow_text(path: PurePosixPath) -> bool:
+    """Modules whose identifiers are derived from spec text: the code-list enums, whose member names
+    come from each code's English meaning (``naming.code_member_names``, always ``[A-Z][A-Z0-9_]*``)."""
+    return path.name == "codes.py"
+
+
 def signatures(files: dict[PurePosixPath, str], *, names: bool = False) -> Signatures:
     """Per file: the masked AST (.py), the shape (.json) or the block/inline structure (.md)."""
     out: Signatures = {}
     for path, text in files.items():
         if path.suffix == ".py":
-            out[path.as_posix()] = checks.python_shape(text.encode("utf-8"), names=names)
+            masked = names or _names_follow_text(path)
+            out[path.as_posix()] = checks.python_shape(text.encode("utf-8"), names=masked)
         elif path.suffix == ".json":
             out[path.as_posix()] = checks.json_shape(checks.load_json(text), names=names)
         elif path.suffix == ".md":
@@ -114,7 +121,7 @@ def check_files(
         if path.suffix == ".py":
             stats["py_files"] += 1
             try:
-                got[name] = checks.python_shape(data, names=names)
+                got[name] = checks.python_shape(data, names=names or _names_follow_text(path))
             except SyntaxError as exc:
                 problems.append(f"{name}: does not parse: {exc}")
                 continue

@@ -60,6 +60,23 @@ def _listing(values: list[Any]) -> str:
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
+def _moved_refs(schema: Any, old: str, new: str) -> Any:
+    """A copy of ``schema`` whose ``$ref`` values under ``old`` point under ``new`` instead (only
+    ``$ref`` values: a description or example that happens to hold the same text is left alone)."""
+    if isinstance(schema, dict):
+        return {
+            key: (
+                new + value[len(old) :]
+                if key == "$ref" and isinstance(value, str) and value.startswith(old)
+                else _moved_refs(value, old, new)
+            )
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_moved_refs(item, old, new) for item in schema]
+    return schema
+
+
 class Contract:
     """Checks a request against its schema in the OpenAPI document, naming paths and rules, never values."""
 
@@ -99,9 +116,7 @@ class Contract:
         """A compiled validator (fastjsonschema) for the common case, a valid request; the checker
         below stays the authority and writes the messages whenever this one objects."""
         if schema_name not in self._compiled:
-            as_draft7 = json.loads(
-                json.dumps(self.schemas).replace('"#/components/schemas/', '"#/definitions/')
-            )
+            as_draft7 = _moved_refs(self.schemas, "#/components/schemas/", "#/definitions/")
             self._compiled[schema_name] = fastjsonschema.compile(
                 {"$ref": f"#/definitions/{schema_name}", "definitions": as_draft7}
             )
