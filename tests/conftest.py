@@ -47,8 +47,11 @@ def served(result: BuildResult) -> Served:
 
 @pytest.fixture(scope="session")
 def models(served: Served) -> Any:
-    """The freshly generated ``qcvn120_client.models``, imported from the sandbox's build of spec/."""
-    return served.models
+    """The freshly generated ``qcvn120_client.models``, imported from the sandbox's build of spec/
+    (``served.models`` is the server package's own copy of the model layer, which the sandbox uses)."""
+    import importlib
+
+    return importlib.import_module("qcvn120_client.models")
 
 
 @pytest.fixture(scope="session")

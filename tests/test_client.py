@@ -498,7 +498,7 @@ def test_pull_result_that_does_not_fit_names_paths_not_values(qc: ModuleType) ->
     # LOAITTHC is not normative (its row is unknown): kept as sent by default, fatal when strict.
     with make_client(qc, portal) as client:
         (kept,) = client.lay_thu_tuc(ma_tthc="1.0")
-    assert kept.loaitthc == "Nguyễn Văn Riêng Tư"
+    assert kept.loai_tthc == "Nguyễn Văn Riêng Tư"
     with make_client(qc, portal, strict_answers=True) as client, pytest.raises(qc.ResponseFormatError) as caught:
         client.lay_thu_tuc(ma_tthc="1.0")
     assert "result[0].LOAITTHC" in str(caught.value)

@@ -65,8 +65,12 @@ def _jinja_free_share(text: str) -> tuple[int, float]:
     return len(lines), len(free) / len(lines)
 
 
+# Code templates only: a package README is prose (its examples are type-checked and run by
+# tests/test_client_package.py), not static code in disguise.
 CODE_TEMPLATES = sorted(
-    [*(ROOT / "templates" / "python").rglob("*.jinja"), *(ROOT / "templates" / "server").rglob("*.jinja")]
+    path
+    for path in [*(ROOT / "templates" / "python").rglob("*.jinja"), *(ROOT / "templates" / "server").rglob("*.jinja")]
+    if not path.name.endswith(".md.jinja")
 )
 
 

@@ -206,6 +206,7 @@ CCCD_ENTRY = """
                 12.5,
                 *COMMON_EDGES,
             ),
+            accepts="str",
             pattern="[0-9]{12}",
             wire_type="WireCccd",
             or_empty_type=True,
@@ -296,4 +297,6 @@ def test_a_kind_added_to_the_registry_alone_reaches_every_artefact_and_verdict(t
     assert verdicts == {True, False} and len(answer["cases"]) >= 15
     # The JSON Schema no longer accepts numbers silently; the models get the registry's type.
     assert answer["schema"]["type"] == "string" and answer["schema"]["pattern"] == "^(?:[0-9]{12})?$"
-    assert "WireCccdOrEmpty = Annotated[str, Field(pattern=" in answer["wire"].replace("\n", "").replace("    ", "")
+    assert 'WireCccdOrEmpty=TypeAliasType("WireCccdOrEmpty",Annotated[str,Field(pattern=' in "".join(
+        answer["wire"].split()
+    )

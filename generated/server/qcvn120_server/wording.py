@@ -122,6 +122,14 @@ def hint_after(text: str, close: list[str]) -> str:
     return f"{text} (có phải / did you mean {_either(close)}?)" if close else text
 
 
+def fields_of(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s fields, their annotations resolved: a model referring to one defined after it
+    (the models are ordered by packet) holds forward references until pydantic completes it."""
+    if not model.__pydantic_complete__:
+        model.model_rebuild()
+    return dict(model.model_fields)
+
+
 def models_in(annotation: Any) -> list[type[BaseModel]]:
     """The model classes an annotation refers to (through lists, unions and Annotated)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -137,12 +145,12 @@ def names_at(model: type[BaseModel], loc: Iterable[int | str]) -> list[str]:
             return []
         if isinstance(part, int):
             continue
-        found = [f for n, f in current.model_fields.items() if part in (n, f.alias)]
+        found = [f for n, f in fields_of(current).items() if part in (n, f.alias)]
         models = models_in(found[0].annotation) if found else []
         current = models[0] if len(models) == 1 else None
     if current is None:
         return []
-    return [f.alias or n for n, f in current.model_fields.items()]
+    return [f.alias or n for n, f in fields_of(current).items()]
 
 
 def literal_words(item: Mapping[str, Any], messages: Mapping[str, str] | None) -> str:

@@ -114,8 +114,9 @@ def tolerant_record(
     Every other field is validated one by one (``validate_assignment``), so it is typed and
     canonical as usual; the kept values are readable from the model and dumped as sent.
     """
-    by_wire = {(f.alias or n): n for n, f in model.model_fields.items()}
-    by_wire.update({n: n for n in model.model_fields})
+    fields = wording.fields_of(model)
+    by_wire = {(f.alias or n): n for n, f in fields.items()}
+    by_wire.update({n: n for n in fields})
     extras = {k: v for k, v in data.items() if k not in by_wire}
     instance = model.model_construct(**extras)
     instance.__pydantic_fields_set__.clear()
@@ -128,7 +129,7 @@ def tolerant_record(
         if key in here:
             instance.__dict__[name] = value
         elif deeper:
-            annotation = model.model_fields[name].annotation
+            annotation = fields[name].annotation
             instance.__dict__[name] = _lenient_value(annotation, value, deeper)
         else:
             model.__pydantic_validator__.validate_assignment(instance, name, value)
