@@ -12,143 +12,33 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench"), str(ROOT / "generated" / "python"), str(ROOT / "generated" / "server")]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import baselines  # noqa: E402  (the shared baselines; puts the generated packages on the path)
+import ingest  # noqa: E402
+from baselines import MADONVI, section, start_sandbox, table  # noqa: E402
 
 BATCH = 1000
 WIDE_ITEMS = 2_700_000  # the issue's 8.1 MB body
-MADONVI = "000.00.00.G05"
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
-
-
-def _rate(fn: Callable[[], Any], count: int, repeat: int = 3) -> float:
-    """Items per second of the best of ``repeat`` runs of ``fn`` (which handles ``count`` items)."""
-    fn()
-    best = min(_timed(fn) for _ in range(repeat))
-    return count / best
-
-
-def _timed(fn: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
+    return table(rows, header)
 
 
 def records(prefix: str, count: int) -> list[dict[str, Any]]:
-    from ingest import _records
-    from qcvngen import load_spec
-
-    reg, _ = load_spec(ROOT / "spec")
-    assert reg is not None
-    return list(_records(reg, prefix, count))
-
-
-def model_rate(record: dict[str, Any]) -> float:
-    from qcvn120_client import models
-
-    raw = json.dumps(record, ensure_ascii=False).encode()
-    return _rate(lambda: [models.DongBoHoSoMCRecord.model_validate_json(raw) for _ in range(2000)], 2000)
-
-
-def floor_rate(batch: list[dict[str, Any]]) -> float:
-    """bytes → json.loads → SQLite executemany of each record's JSON: what any server must do."""
-    raw = json.dumps({"data": batch}, ensure_ascii=False).encode()
-    db = sqlite3.connect(":memory:")
-    db.execute("CREATE TABLE r (k TEXT, record TEXT)")
-
-    def once() -> None:
-        data = json.loads(raw)["data"]
-        with db:
-            db.executemany("INSERT INTO r VALUES (?, ?)", [(r["MaHoSo"], json.dumps(r, ensure_ascii=False)) for r in data])
-
-    return _rate(once, len(batch))
-
-
-def stages(batch: list[dict[str, Any]], scratch: Path) -> list[list[str]]:
-    """Where one 1,000-record request's time goes inside the server (ms, best of 3)."""
-    from qcvn120_client import models
-    from qcvn120_server import answers, contract, limits, services, strictjson
-
-    from qcvngen.sandbox.app import create_sandbox_app
-
-    body = {"session": "s", "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": batch}
-    raw = bytearray(json.dumps(body, ensure_ascii=False).encode())
-    settings = limits.Limits()
-    checker = contract.Contract(services._document())
-    parsed, strings_only = strictjson.read_object(raw, settings)
-    assert strings_only, "the bench's records are bodies of strings"
-    model = models.DongBoHoSoMCRequest.model_validate(parsed)
-    _, portal = create_sandbox_app(scratch / "stages.sqlite3")
-    context = answers.CallContext(answers.Account("sandbox", MADONVI), "integration", None, ())
-    fresh = iter([models.DongBoHoSoMCRequest.model_validate({**body, "data": records(f"T{n}", len(batch))}) for n in range(4)])
-    parts = {
-        "`json.loads` alone (for reference)": lambda: json.loads(raw),
-        "strict parse (NFC, `json.loads`, census of keys, strings and limits)": lambda: strictjson.read_object(raw, settings),
-        "model validation": lambda: models.DongBoHoSoMCRequest.model_validate(parsed),
-        "schema contract (fastjsonschema), when it runs": lambda: checker.errors(parsed, "DongBoHoSoMCRequest"),
-        "storage serialisation (`model_dump_json` per record)": lambda: [r.model_dump_json(by_alias=True, exclude_unset=True) for r in model.data],
-        "sandbox handler (serialisation + SQLite insert and commit)": lambda: portal.dong_bo_ho_so_mc(next(fresh), context),
-    }
-    return [[label, f"{min(_timed(fn) for _ in range(3)) * 1000:.0f}"] for label, fn in parts.items()]
-
-
-def start_marked_sandbox(db: Path) -> Any:
-    """``qcvngen sandbox`` with every generated service marked ``exact_on_strings`` (what the
-    services template does once it passes the mark; a no-op when it already does)."""
-    import subprocess
-
-    from sandbox_process import Sandbox, free_port
-
-    port = free_port()
-    mark = (
-        "import dataclasses, sys; from qcvngen.sandbox.runtime import generated_modules; "
-        "s = generated_modules().app.SERVICES; "
-        "s.update({k: dataclasses.replace(v, exact_on_strings=True) for k, v in s.items()}); "
-        "from qcvngen.cli import main; main()"
-    )
-    args = [sys.executable, "-c", mark, "sandbox", "--port", str(port), "--db", str(db)]
-    env = {**os.environ, "QCVNGEN_GENERATED": str(ROOT / "generated"), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sandbox = Sandbox(process, port, db, args)
-    for _ in range(300):
-        try:
-            if httpx.get(f"{sandbox.base_url}/openapi.json", timeout=1).status_code == 200:
-                return sandbox
-        except httpx.TransportError:
-            time.sleep(0.1)
-    sandbox.stop()
-    raise RuntimeError("the marked sandbox did not start in 30 s")
-
-
-def marked_in_template() -> bool:
-    from qcvn120_server import services
-
-    return all(service.exact_on_strings for service in services.SERVICES.values())
-
-
-def ingest_marked(scratch: Path, batches: int) -> float:
-    sandbox = start_marked_sandbox(scratch / "marked.sqlite3")
-    try:
-        session = httpx.post(f"{sandbox.base_url}/auth", json={"username": "sandbox", "password": "sandbox"}).json()["session"]
-        return ingest(sandbox.base_url, session, batches)
-    finally:
-        sandbox.stop()
+    return baselines.records(prefix, count)
 
 
 def _proc(pid: int) -> tuple[float, float]:
@@ -157,20 +47,6 @@ def _proc(pid: int) -> tuple[float, float]:
     cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     peak = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmHWM:"))
     return cpu, peak / 1024
-
-
-def ingest(base: str, session: str, batches: int) -> float:
-    bodies = [
-        json.dumps({"session": session, "madonvi": MADONVI, "service": "DongBoHoSoMC", "isUpdating": "False", "data": records(f"B{b}", BATCH)}, ensure_ascii=False).encode()
-        for b in range(batches + 1)
-    ]
-    with httpx.Client(base_url=base, timeout=120, headers={"content-type": "application/json"}) as http:
-        assert http.post("/integration", content=bodies[0]).json()["error_code"] == "0"  # warm-up
-        started = time.perf_counter()
-        for body in bodies[1:]:
-            reply = http.post("/integration", content=body).json()
-            assert reply["error_code"] == "0", reply
-        return batches * BATCH / (time.perf_counter() - started)
 
 
 def login_latencies(base: str, count: int, stop: threading.Event | None = None) -> list[float]:
@@ -232,8 +108,6 @@ def memory_by_size(base: str, session: str, pid: int) -> list[list[str]]:
 
 
 def memory_series(scratch: Path) -> list[list[str]]:
-    from sandbox_process import start_sandbox
-
     sandbox = start_sandbox(scratch / "memory.sqlite3")
     try:
         base = sandbox.base_url
@@ -243,46 +117,32 @@ def memory_series(scratch: Path) -> list[list[str]]:
         sandbox.stop()
 
 
-def main() -> None:
-    from sandbox_process import start_sandbox
+SECTIONS = ("Ingest", "Inside the server", "Peak memory", "Login latency under attack")
 
-    sample = records("S", BATCH)
-    counted = model_rate(sample[0])
-    floor = floor_rate(sample)
-    print("## Ingest of 1,000-record DongBoHoSoMC batches\n")
-    with tempfile.TemporaryDirectory(prefix="qcvngen-bench-") as scratch:
-        sandbox = start_sandbox(Path(scratch) / "state.sqlite3")
-        try:
-            base = sandbox.base_url
-            session = httpx.post(f"{base}/auth", json={"username": "sandbox", "password": "sandbox"}).json()["session"]
-            through = ingest(base, session, batches=5)
-            rows = [
-                ["generated model, single record (`model_validate_json`)", f"{counted:,.0f}", "100%"],
-                ["raw floor: bytes → json.loads → SQLite executemany", f"{floor:,.0f}", f"{floor / counted:.0%}"],
-                ["**sandbox over loopback (httpx → uvicorn → SQLite)**", f"**{through:,.0f}**", f"**{through / counted:.0%}**"],
-            ]
-            if not marked_in_template():
-                marked = ingest_marked(Path(scratch), batches=5)
-                label = "**the same, services marked `exact_on_strings` (contract skipped on bodies of strings)**"
-                rows.append([label, f"**{marked:,.0f}**", f"**{marked / counted:.0%}**"])
-            print(_table(rows, ["path", "records / s", "÷ model"]), "\n")
-            print("Inside the server, one 1,000-record request (ms):\n")
-            print(_table(stages(sample, Path(scratch)), ["stage", "ms"]), "\n", flush=True)
-            if "--ingest-only" in sys.argv:
-                return
-            print("## Peak memory (server VmHWM after each request, cumulative, fresh server)\n")
-            print(_table(memory_series(Path(scratch)), ["request", "MB", "HTTP", "peak RSS MB"]), "\n", flush=True)
-            quiet = login_latencies(base, 30)
-            attacked, per_100kb, peak, seconds = under_attack(base, sandbox.process.pid, rounds=4)
-            print("## Login latency while 6 clients send the 8.1 MB wide body (4 rounds each)\n")
-            rows = [
-                ["quiet", str(len(quiet)), f"{statistics.median(quiet):.1f}", f"{sorted(quiet)[int(len(quiet) * 0.95) - 1]:.1f}", f"{max(quiet):.1f}"],
-                ["under attack", str(len(attacked)), f"{statistics.median(attacked):.1f}", f"{sorted(attacked)[int(len(attacked) * 0.95) - 1]:.1f}", f"{max(attacked):.1f}"],
-            ]
-            print(_table(rows, ["", "logins", "median ms", "p95 ms", "max ms"]), "\n")
-            print(f"Attack lasted {seconds} s; server CPU per 100 KB of hostile body (logins included): {per_100kb:.2f} ms; server peak RSS {peak:.0f} MB\n")
-        finally:
-            sandbox.stop()
+
+def main() -> None:
+    smoke = "--smoke" in sys.argv
+    batch, batches = (50, 1) if smoke else (BATCH, 5)
+    section(SECTIONS[0] + f" of {batch:,}-record DongBoHoSoMC batches")
+    print(ingest.ingest_table(baselines.model_rate(200 if smoke else 2000), batches, batch), "\n", flush=True)
+    section(SECTIONS[1] + f": one {batch:,}-record request (ms, best of 3)")
+    print(ingest.stages_table(batch), "\n", flush=True)
+    if "--ingest-only" in sys.argv:
+        return
+    with tempfile.TemporaryDirectory(prefix="qcvngen-bench-") as scratch, start_sandbox(Path(scratch) / "state.sqlite3") as sandbox:
+        base = sandbox.base_url
+        section(SECTIONS[2] + " (server VmHWM after each request, cumulative, fresh server)")
+        print(_table(memory_series(Path(scratch)), ["request", "MB", "HTTP", "peak RSS MB"]), "\n", flush=True)
+        quiet = login_latencies(base, 5 if smoke else 30)
+        rounds = 1 if smoke else 4
+        attacked, per_100kb, peak, seconds = under_attack(base, sandbox.process.pid, rounds=rounds)
+        section(SECTIONS[3] + f": 6 clients send the 8.1 MB wide body ({rounds} rounds each)")
+        rows = [
+            ["quiet", str(len(quiet)), f"{statistics.median(quiet):.1f}", f"{sorted(quiet)[int(len(quiet) * 0.95) - 1]:.1f}", f"{max(quiet):.1f}"],
+            ["under attack", str(len(attacked)), f"{statistics.median(attacked):.1f}", f"{sorted(attacked)[int(len(attacked) * 0.95) - 1]:.1f}", f"{max(attacked):.1f}"],
+        ]
+        print(_table(rows, ["", "logins", "median ms", "p95 ms", "max ms"]), "\n")
+        print(f"Attack lasted {seconds} s; server CPU per 100 KB of hostile body (logins included): {per_100kb:.2f} ms; server peak RSS {peak:.0f} MB\n")
 
 
 if __name__ == "__main__":
