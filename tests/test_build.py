@@ -168,3 +168,48 @@ def test_fast_check_is_used_only_while_inputs_and_outputs_are_unchanged(tmp_path
     assert stale.exit_code == 1 and "changed: openapi/openapi.json" in stale.stdout
     full = runner.invoke(app, ["check", "--full", "--spec", str(SPEC), "--out", str(out)])
     assert full.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "folders"),
+    [
+        (["check"], {}),
+        (["check", "--spec", "s", "--out=o"], {"--spec": "s", "--out": "o"}),
+        (["check", "--full"], None),
+        (["check", "--spec"], None),
+        (["check", "--out", "a", "--out", "b"], None),
+        (["build"], None),
+        ([], None),
+    ],
+)
+def test_console_script_takes_the_fast_check_only_for_a_plain_check(
+    argv: list[str], folders: dict[str, str] | None
+) -> None:
+    from qcvngen.console import _folders
+
+    assert _folders(argv) == folders
+
+
+def test_a_fresh_check_answers_without_typer_pydantic_or_jinja(tmp_path: Path) -> None:
+    """The console script's no-op ``check`` imports the standard library and qcvngen's hashing only."""
+    out = tmp_path / "generated"
+    assert CliRunner().invoke(app, ["build", "--spec", str(SPEC), "--out", str(out)]).exit_code == 0
+    probe = (
+        "import sys; from qcvngen.console import main; "
+        f"sys.argv = ['qcvngen', 'check', '--spec', {str(SPEC)!r}, '--out', {str(out)!r}]; main(); "
+        "print(sorted(m for m in ('typer', 'pydantic', 'jinja2', 'yaml', 'importlib.metadata') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"{out} is up to date (inputs unchanged since the last build)", "[]"]
+    (out / "openapi" / "openapi.json").write_text("{}", encoding="utf-8")
+    stale = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert stale.returncode == 1 and "changed: openapi/openapi.json" in stale.stdout
+
+
+def test_tool_versions_read_from_the_path_equal_importlib_metadata() -> None:
+    from importlib import metadata
+
+    from qcvngen.fastcheck import TOOLS, tool_versions
+
+    assert tool_versions() == {tool: metadata.version(tool) for tool in TOOLS}

@@ -22,11 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .reserved import is_windows_device
-from .safefs import TooLargeError, UnsafeFileError, describe, read_file, regular_files
-
-# Caches that tools leave in any folder they run in; they are not part of the output.
-TOOL_CACHES = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
-
+from .safefs import TOOL_CACHES, TooLargeError, UnsafeFileError, describe, read_file, regular_files
 
 # Every build writes this file at the top of its output: a non-empty folder without it is not
 # qcvngen's to replace. It is part of the output (committed, compared by `check`) because a clean

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import re
+import sys
 import warnings
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .. import ir, naming
+from .. import ir, naming, toolcache
 from ..render import py_docstring as docstring
 from .common import Context, Files, python_header
 from .jsonschema import bundle
@@ -43,13 +45,52 @@ def aliases(reg: ir.Regulation) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
+# Options of datamodel-code-generator's ``generate`` whose values are its enums, given here by value
+# so that a cache hit never imports the tool (a third of a build's time).
+_ENUM_OPTIONS = {
+    "input_file_type": ("datamodel_code_generator.enums", "InputFileType"),
+    "output_model_type": ("datamodel_code_generator.enums", "DataModelType"),
+    "target_python_version": ("datamodel_code_generator.format", "PythonVersion"),
+    "enum_field_as_literal": ("datamodel_code_generator.parser", "LiteralType"),
+}
+
+
+def _option_key(value: Any) -> Any:
+    """An option as it enters the cache key: a folder (e.g. of templates) by the content of its files."""
+    if isinstance(value, Path):
+        files = sorted(p for p in value.rglob("*") if p.is_file())
+        return {p.relative_to(value).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    return value
+
+
+def run_datamodel_codegen(schema_text: str, options: dict[str, Any]) -> str:
+    """datamodel-code-generator's ``generate(schema_text, **options)``, through qcvngen's tool cache:
+    keyed by the schema text, the options (plain JSON values, enum options by value, folders by their
+    files' content) and the versions of the tool, pydantic and Python. The one boundary where the
+    tool is called."""
+
+    def produce(text: str) -> str:
+        import importlib
+
+        from datamodel_code_generator import generate
+
+        arguments = dict(options)
+        for name, (module, enum) in _ENUM_OPTIONS.items():
+            if name in arguments:
+                arguments[name] = getattr(importlib.import_module(module), enum)(arguments[name])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            source = generate(text, **arguments)
+        assert isinstance(source, str)
+        return source
+
+    described = json.dumps({k: _option_key(v) for k, v in options.items()}, sort_keys=True, default=sorted)
+    shared = [toolcache.versions("datamodel-code-generator", "pydantic"), sys.version, described]
+    return toolcache.cached("datamodel-codegen", shared, schema_text, produce)
+
+
 def model_source(reg: ir.Regulation) -> str:
     """Run datamodel-code-generator in-process on the bundle; returns unformatted source."""
-    from datamodel_code_generator import generate
-    from datamodel_code_generator.enums import DataModelType, InputFileType
-    from datamodel_code_generator.format import PythonVersion
-    from datamodel_code_generator.parser import LiteralType
-
     defs = bundle(reg, SchemaBuilder(reg, "#/$defs/"))
     scalars = scalar_definitions(reg)
     # Wire scalars are replaced by the wire module's types; a stub keeps their variants from
@@ -60,32 +101,30 @@ def model_source(reg: ir.Regulation) -> str:
         "title": "QCVN120",
         "$defs": defs,
     }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        source = generate(
-            json.dumps(schema, ensure_ascii=False),  # unsorted: regulation order becomes field order
-            input_file_type=InputFileType.JsonSchema,
-            output_model_type=DataModelType.PydanticV2BaseModel,
-            target_python_version=PythonVersion.PY_311,
-            aliases=aliases(reg),
+    return run_datamodel_codegen(
+        json.dumps(schema, ensure_ascii=False),  # unsorted: regulation order becomes field order
+        {
+            "input_file_type": "jsonschema",
+            "output_model_type": "pydantic_v2.BaseModel",
+            "target_python_version": "3.11",
+            "aliases": aliases(reg),
             # Wire scalars come from the package's own wire module, which normalises them.
-            type_overrides={name: f"{PACKAGE}.wire.{name}" for name in scalars},
-            enum_field_as_literal=LiteralType.All,
-            use_annotated=True,
-            field_constraints=True,
-            use_standard_collections=True,
-            use_union_operator=True,
-            use_double_quotes=True,
-            allow_population_by_field_name=True,
+            "type_overrides": {name: f"{PACKAGE}.wire.{name}" for name in scalars},
+            "enum_field_as_literal": "all",
+            "use_annotated": True,
+            "field_constraints": True,
+            "use_standard_collections": True,
+            "use_union_operator": True,
+            "use_double_quotes": True,
+            "allow_population_by_field_name": True,
             # Traceability: every model field names its regulation table and row.
-            field_extra_keys={"x-qcvn120-ref"},
-            disable_timestamp=True,
-            keep_model_order=True,
-            formatters=[],
-            skip_root_model=True,
-        )
-    assert isinstance(source, str)
-    return source
+            "field_extra_keys": {"x-qcvn120-ref"},
+            "disable_timestamp": True,
+            "keep_model_order": True,
+            "formatters": [],
+            "skip_root_model": True,
+        },
+    )
 
 
 def class_docs(reg: ir.Regulation) -> dict[str, str]:
