@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +42,15 @@ class Timing:
     label: str
     seconds: list[float]
     peak_mib: float
+    cpu: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
 
 
-def run_timed(cmd: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall time and peak RSS (MiB) of one child process."""
+def run_timed(cmd: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Wall time, peak RSS (MiB) and CPU seconds (user + system) of one child process and its children."""
     started = time.perf_counter()
     process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
@@ -57,21 +58,23 @@ def run_timed(cmd: Sequence[str], cwd: Path | None = None, env: dict[str, str] |
     stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{stderr[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def measure(label: str, make_cmd: Callable[[Path], Sequence[str]], runs: int, cwd: Path | Callable[[Path], Path] | None = None, env: dict[str, str] | None = None) -> Timing:
     """Median of ``runs`` after one warm-up, each into a fresh output folder (``cwd`` may depend on it)."""
     seconds: list[float] = []
+    cpus: list[float] = []
     peak = 0.0
     for index in range(runs + 1):
         with tempfile.TemporaryDirectory(prefix="qcvngen-bench-") as scratch:
             where = cwd(Path(scratch)) if callable(cwd) else cwd
-            elapsed, rss = run_timed(make_cmd(Path(scratch)), cwd=where, env=env)
+            elapsed, rss, cpu = run_timed(make_cmd(Path(scratch)), cwd=where, env=env)
         if index:
             seconds.append(elapsed)
+            cpus.append(cpu)
             peak = max(peak, rss)
-    return Timing(label, seconds, peak)
+    return Timing(label, seconds, peak, cpus)
 
 
 def edited_rebuilds(workspace: Path, runs: int) -> Timing:
@@ -82,19 +85,21 @@ def edited_rebuilds(workspace: Path, runs: int) -> Timing:
     original = table_file.read_text(encoding="utf-8")
     command = [str(BIN / "qcvngen"), "build", "--spec", "spec", "--out", "g"]
     seconds: list[float] = []
+    cpus: list[float] = []
     peak = 0.0
     for index in range(runs + 1):
         edited = original.replace('en: "dossier code"', f'en: "dossier code (edit {index})"', 1)
         if edited == original:
             raise BenchError(f"{table_file.name} no longer has the field title this bench edits")
         table_file.write_text(edited, encoding="utf-8")
-        elapsed, rss = run_timed(command, cwd=workspace)
+        elapsed, rss, cpu = run_timed(command, cwd=workspace)
         if index:
             seconds.append(elapsed)
+            cpus.append(cpu)
             peak = max(peak, rss)
     table_file.write_text(original, encoding="utf-8")
     run_timed(command, cwd=workspace)  # back to the spec as it was, so `check` finds it fresh
-    return Timing("**qcvngen build after editing one table (rebuild)**", seconds, peak)
+    return Timing("**qcvngen build after editing one table (rebuild)**", seconds, peak, cpus)
 
 
 def ensure_peers() -> Path:
@@ -136,16 +141,23 @@ def generators(runs: int) -> str:
     bundle = ROOT / "generated" / "jsonschema" / "qcvn120.schema.json"
     openapi = ROOT / "generated" / "openapi" / "openapi.json"
     ours = qcvngen_runs(runs)
+    opc = lambda out: [str(peers / "openapi-python-client"), "generate", "--path", str(openapi), "--output-path", str(out / "c"), "--overwrite"]  # noqa: E731
     timings = [
         *ours,
         measure("datamodel-code-generator (models only)", lambda out: [str(BIN / "datamodel-codegen"), "--input", str(bundle), "--input-file-type", "jsonschema", "--output-model-type", "pydantic_v2.BaseModel", "--output", str(out / "m.py")], runs),
         measure("datamodel-code-generator, builtin formatter", lambda out: [str(BIN / "datamodel-codegen"), "--input", str(bundle), "--input-file-type", "jsonschema", "--output-model-type", "pydantic_v2.BaseModel", "--formatters", "builtin", "--output", str(out / "m.py")], runs),
-        measure("**openapi-python-client (client alone)**", lambda out: [str(peers / "openapi-python-client"), "generate", "--path", str(openapi), "--output-path", str(out / "c"), "--overwrite"], runs),
+        # As its users run it: its own venv's bin on PATH, so its post-hooks (ruff check --fix,
+        # ruff format) run. Without them on PATH it skips them with a warning (the second row).
+        measure("**openapi-python-client (client alone, its ruff post-hooks run)**", opc, runs, env={**os.environ, "PATH": f"{peers}{os.pathsep}{os.environ.get('PATH', '')}"}),
+        measure("openapi-python-client, ruff not on PATH (post-hooks skipped)", opc, runs, env={**os.environ, "PATH": os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if not (Path(p) / "ruff").exists())}),
         measure("openapi-generator-cli -g python (client)", lambda out: [str(peers / "openapi-generator-cli"), "generate", "-i", str(openapi), "-g", "python", "-o", str(out / "c")], max(1, runs // 2)),
     ]
-    base = ours[1].median
-    rows = [[t.label, f"{t.median:.3f}", f"{min(t.seconds):.3f}–{max(t.seconds):.3f}", f"{t.peak_mib:.0f}", f"{t.median / base:.2f}×"] for t in timings]
-    return table(rows, ["run", "median s", "min–max s", "peak MiB", "÷ qcvngen cold build"])
+    base = ours[1]
+    rows = [
+        [t.label, f"{t.median:.3f}", f"{min(t.seconds):.3f}–{max(t.seconds):.3f}", f"{statistics.median(t.cpu):.3f}", f"{t.peak_mib:.0f}", f"{t.median / base.median:.2f}×", f"{statistics.median(t.cpu) / statistics.median(base.cpu):.2f}×"]
+        for t in timings
+    ]
+    return table(rows, ["run", "median s", "min–max s", "CPU s", "peak MiB", "÷ qcvngen cold build", "CPU ÷"])
 
 
 def scaling(sizes: list[int]) -> str:
@@ -156,7 +168,7 @@ def scaling(sizes: list[int]) -> str:
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="qcvngen-scale-") as scratch:
             spec = make_spec(Path(scratch) / "spec", size)
-            timing = measure(f"{size} packets", lambda out, spec=spec: [str(BIN / "qcvngen"), "build", "--spec", str(spec), "--out", str(out / "g")], 3 if size < 1000 else 1)
+            timing = measure(f"{size} packets", lambda out, spec=spec: [str(BIN / "qcvngen"), "build", "--spec", str(spec), "--out", str(out / "g")], 3 if size < 1000 else 1, cwd=lambda out: out)
         per_packet = timing.median / size
         first = first or per_packet
         rows.append([str(size), f"{timing.median:.2f}", f"{per_packet * 1000:.1f}", f"{per_packet / first:.2f}", f"{timing.peak_mib:.0f}"])
