@@ -27,7 +27,7 @@ from ._config import (
     make_config,
     make_verify,
 )
-from ._records import chunked, leaf_strings, validate_records
+from ._records import Canonical, chunked, leaf_strings, validate_records
 from .errors import AlreadyExistsError, Qcvn120Error, SessionError
 
 __all__ = ["BaseClient", "BatchResult", "UpdatePlan"]
@@ -46,8 +46,8 @@ class BatchResult:
 class UpdatePlan:
     """A batch refused as "already exists", split: records to resend as updates, and as new."""
 
-    existing: list[dict[str, Any]]
-    new: list[dict[str, Any]]
+    existing: list[Canonical]
+    new: list[Canonical]
 
 
 class BaseClient:
@@ -151,7 +151,7 @@ class BaseClient:
 
     def _batches(
         self, service: str, model: type[BaseModel] | None, records: Sequence[Any] | None
-    ) -> list[list[dict[str, Any]] | None]:
+    ) -> list[list[Canonical] | None]:
         # Every record is checked before the first byte is sent (and before logging in).
         if model is None:
             return [None]
@@ -159,7 +159,7 @@ class BaseClient:
         return list(chunked(checked, self._config.batch_size))
 
     def _payload(
-        self, service: str, chunk: list[dict[str, Any]] | None, params: Mapping[str, str]
+        self, service: str, chunk: list[Canonical] | None, params: Mapping[str, str]
     ) -> dict[str, Any]:
         payload: dict[str, Any] = {"madonvi": self._config.madonvi, "service": service}
         if chunk is not None:
@@ -223,13 +223,14 @@ class BaseClient:
         )
 
     @staticmethod
-    def _split(error: AlreadyExistsError, chunk: list[dict[str, Any]]) -> UpdatePlan | None:
+    def _split(error: AlreadyExistsError, chunk: list[Canonical]) -> UpdatePlan | None:
         """The batch split by the keys the portal named; None when they do not single out records."""
-        existing: list[dict[str, Any]] = []
-        new: list[dict[str, Any]] = []
+        existing: list[Canonical] = []
+        new: list[Canonical] = []
         for record in chunk:
+            values = record.value()
             held = any(
-                all(str(record.get(field)) == value for field, value in item.items())
+                all(str(values.get(field)) == value for field, value in item.items())
                 for item in error.refused
             )
             (existing if held else new).append(record)
