@@ -131,23 +131,32 @@ def model_rate(count: int) -> float:
     return best_rate(lambda: [validate(raw) for _ in range(count)], count)
 
 
-def raw_httpx_send(base_url: str, batches: list[list[dict[str, Any]]]) -> float:
-    """**Raw httpx**: records/s of plain ``httpx.Client.post(json=…)`` of already valid records,
-    one request per batch after one login, each answer read and checked for ``error_code`` "0".
-    No validation, no retries: what the generated client is compared with."""
+@dataclass(frozen=True)
+class Sent:
+    """Records/s of a sender, and the CPU seconds its own process spent per 1,000 records."""
+
+    rate: float
+    cpu_per_1000: float
+
+
+def raw_httpx_send(base_url: str, batches: list[list[dict[str, Any]]]) -> Sent:
+    """**Raw httpx**: plain ``httpx.Client.post(json=…)`` of already valid records, one request
+    per batch after one login, each answer read and checked for ``error_code`` "0". No
+    validation, no retries: what the generated client is compared with."""
     import httpx
 
+    count = sum(map(len, batches))
     with httpx.Client(base_url=base_url, timeout=120) as http:
         session = http.post("/auth", json=SANDBOX_LOGIN).json()["session"]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for batch in batches:
             reply = http.post("/integration", json=request_body(session, batch)).json()
             if reply.get("error_code") != "0":
                 raise BenchError(f"the sandbox refused a valid batch: {reply}")
-        return sum(map(len, batches)) / (time.perf_counter() - started)
+        return Sent(count / (time.perf_counter() - started), (time.process_time() - cpu) * 1000 / count)
 
 
-def client_send(base_url: str, batches: list[list[dict[str, Any]]]) -> float:
+def client_send(base_url: str, batches: list[list[dict[str, Any]]]) -> Sent:
     """The generated ``Client`` sending the same kind of records (it validates and canonicalises each)."""
     from qcvn120_client import Client
 
@@ -155,12 +164,21 @@ def client_send(base_url: str, batches: list[list[dict[str, Any]]]) -> float:
     flat = [record for batch in batches for record in batch]
     with Client(base_url, username="sandbox", password="sandbox", madonvi=MADONVI, batch_size=size, timeout=120) as client:
         client.login()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         results = client.dong_bo_ho_so_mc(flat)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     if not all(result.error_code == "0" for result in results):
         raise BenchError(f"the sandbox refused a batch the client sent: {[r for r in results if r.error_code != '0'][:1]}")
-    return len(flat) / elapsed
+    return Sent(len(flat) / elapsed, cpu * 1000 / len(flat))
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux ``/proc``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError as error:
+        raise BenchError(f"cannot read the CPU time of process {pid} ({error}): this bench needs Linux /proc") from error
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- a sandbox process on a loopback port --------------------------------------------------------
