@@ -90,6 +90,8 @@ def ingest_rows(model: float, batches: int, batch_size: int) -> list[list[str]]:
         stubbed, stubbed_cpu = post_bytes_rate(stubs.base_url, batches, batch_size, "S", stubs.pid)
 
     def cpu(seconds: float) -> list[str]:
+        if seconds <= 0:  # a tiny run can finish within one tick of the kernel's CPU clock
+            return ["under one clock tick", ""]
         return [f"{seconds * 1000:.0f}", f"{model_cpu / seconds:.0%}"]
 
     return [
@@ -124,6 +126,7 @@ def client_table(batches: int, batch_size: int, rounds: int) -> str:
     per_1000 = {who: seconds * 1e6 / (rounds * batches * batch_size) for who, seconds in served.items()}
     ratio = statistics.median(r.rate / m.rate for r, m in zip(raw, mine))
     raw_cpu, my_cpu = statistics.median(r.cpu_per_1000 for r in raw), statistics.median(m.cpu_per_1000 for m in mine)
+    raw_cpu = raw_cpu or 1e-9  # a tiny run can finish within one tick of the CPU clock
     rows = [
         ["raw httpx (`post(json=…)`, no validation)", f"{max(r.rate for r in raw):,.0f}", "1.00×", f"{raw_cpu * 1000:.0f}", f"{per_1000['raw']:.0f}"],
         [
