@@ -213,3 +213,32 @@ def test_tool_versions_read_from_the_path_equal_importlib_metadata() -> None:
     from qcvngen.fastcheck import TOOLS, tool_versions
 
     assert tool_versions() == {tool: metadata.version(tool) for tool in TOOLS}
+
+
+@pytest.mark.parametrize("syncfs_works", [True, False], ids=["syncfs", "fsync-fallback"])
+def test_the_staged_tree_is_synced_once_or_file_by_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, syncfs_works: bool
+) -> None:
+    """One syncfs of the file system where Linux has it, else an fsync per file and folder."""
+    from qcvngen import writer
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(writer, "_syncfs", lambda path: syncfs_works and path.name == "tree")
+
+    def counted(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counted)
+    files = {PurePosixPath("a/b.txt"): "b", PurePosixPath("c.txt"): "c"}
+    write(tmp_path / "out", files)
+    assert (tmp_path / "out" / "a" / "b.txt").read_text(encoding="utf-8") == "b"
+    # 1 fsync of the parent after the swap; without syncfs also 3 files (marker included) and 2 folders
+    assert len(synced) == (1 if syncfs_works else 6)
+
+
+def test_syncfs_answers_on_linux(tmp_path: Path) -> None:
+    from qcvngen import writer
+
+    assert writer._syncfs(tmp_path) is (sys.platform == "linux")
