@@ -64,13 +64,15 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
 
 
 def timed(fn: Callable[[], Any]) -> float:
-    started = time.perf_counter()
+    """CPU seconds of this process during ``fn()``: every in-process figure is single-threaded CPU
+    work, and on a shared machine wall time would also count the time other processes hold the core."""
+    started = time.process_time()
     fn()
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def best_rate(fn: Callable[[], Any], items: int, repeat: int = 3) -> float:
-    """Items per second of the best of ``repeat`` calls of ``fn`` (each handling ``items``), after a warm-up."""
+    """Items per CPU second of the best of ``repeat`` calls of ``fn`` (each handling ``items``), after a warm-up."""
     fn()
     return items / min(timed(fn) for _ in range(repeat))
 
@@ -123,13 +125,14 @@ def json_loads_rate(count: int) -> float:
 
 def model_rate(count: int) -> float:
     """**The model's rate**: records/s of the generated ``DongBoHoSoMCRecord.model_validate_json``
-    on one record's UTF-8 bytes at a time (single-record validation, no batching)."""
-    return _model_loop(count, time.perf_counter)
+    on one record's UTF-8 bytes at a time (single-record validation, no batching), per CPU second
+    of this process (see :func:`timed`)."""
+    return _model_loop(count, time.process_time)
 
 
 def model_cpu_per_1000(count: int) -> float:
-    """The same loop's CPU seconds per 1,000 records (``process_time``, best of three): the
-    model's rate as a cost, which other processes on a shared machine do not inflate."""
+    """The same loop's CPU seconds per 1,000 records (best of three): the model's rate as a cost,
+    to set beside a server's CPU per 1,000 records."""
     return 1000 / _model_loop(count, time.process_time)
 
 

@@ -141,7 +141,7 @@ def client_table(batches: int, batch_size: int, rounds: int) -> str:
 
 
 def stages(batch: list[dict[str, Any]], scratch: Path) -> list[list[str]]:
-    """Where one request's time goes inside the server (ms, best of 3)."""
+    """Where one request's time goes inside the server (CPU ms, best of 3)."""
     from qcvn120_client import models
     from qcvn120_client.wire import PATTERN_MESSAGES
     from qcvn120_server import answers, contract, factory, limits, strictjson
@@ -172,4 +172,4 @@ def stages(batch: list[dict[str, Any]], scratch: Path) -> list[list[str]]:
 
 def stages_table(batch_size: int) -> str:
     with tempfile.TemporaryDirectory(prefix="qcvngen-stages-") as scratch:
-        return table(stages(records("S", batch_size), Path(scratch)), ["stage", "ms"])
+        return table(stages(records("S", batch_size), Path(scratch)), ["stage", "CPU ms"])

@@ -5,7 +5,8 @@
     python bench/run.py --smoke    # one repetition at tiny sizes: proves every section runs (CI)
 
 Every figure is measured in this run on this machine and printed as a table with ratios to
-qcvngen; nothing here gates CI.
+qcvngen; nothing here gates CI. Child processes are timed by wall clock and CPU seconds; in-process
+rates by CPU time (bench/baselines.py), which a shared machine's other processes do not inflate.
 """
 
 from __future__ import annotations
