@@ -1,67 +1,175 @@
-"""Sandbox ingest: 1,000-record DongBoHoSoMC batches, client → uvicorn → SQLite over loopback."""
+"""Ingest and client overhead over loopback, the one definition both ``run.py`` and ``server.py`` print.
+
+* Ingest: already serialised request bodies of ``batch`` DongBoHoSoMC records posted with httpx to
+  the sandbox (uvicorn → strict parse → models → SQLite) and to the generated stubs with a handler
+  that stores nothing, against the model's rate (:func:`baselines.model_rate`).
+* Client overhead: the generated ``Client`` against raw httpx (:func:`baselines.raw_httpx_send`),
+  both sending the same kind of already valid records to the same sandbox, in alternating rounds.
+"""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "generated" / "python"))
+from baselines import (  # noqa: E402
+    MADONVI,
+    SANDBOX_LOGIN,
+    BenchError,
+    Sent,
+    best_rate,
+    client_send,
+    free_port,
+    model_cpu_per_1000,
+    process_cpu,
+    raw_httpx_send,
+    records,
+    request_body,
+    start_sandbox,
+    start_server,
+    table,
+    timed,
+)
 
-BATCH = 1000
+
+def floor_rate(batch: list[dict[str, Any]]) -> float:
+    """bytes → ``json.loads`` → SQLite ``executemany`` of each record's JSON: what any server must do."""
+    raw = json.dumps({"data": batch}, ensure_ascii=False).encode()
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE r (k TEXT, record TEXT)")
+
+    def once() -> None:
+        data = json.loads(raw)["data"]
+        with db:
+            db.executemany("INSERT INTO r VALUES (?, ?)", [(r["MaHoSo"], json.dumps(r, ensure_ascii=False)) for r in data])
+
+    return best_rate(once, len(batch))
 
 
-def _records(reg: Any, prefix: str, count: int) -> list[dict[str, Any]]:
-    from qcvngen.examples import example_record
+def post_bytes_rate(base_url: str, batches: int, batch_size: int, prefix: str, pid: int) -> tuple[float, float]:
+    """Records/s of posting pre-serialised bodies (built before the clock starts), one warm-up
+    first; and the server's CPU seconds per 1,000 records meanwhile."""
+    import httpx
 
-    counted = {f.wire_name for f in reg.record("DongBoHoSoMCRecord").fields if f.membership == "regulation"}
-    base = {k: v for k, v in example_record(reg, "DongBoHoSoMCRecord").items() if k in counted}
-    return [{**base, "MaHoSo": f"{prefix}-{i:07d}"} for i in range(count)]
+    with httpx.Client(base_url=base_url, timeout=120, headers={"content-type": "application/json"}) as http:
+        session = http.post("/auth", json=SANDBOX_LOGIN).json()["session"]
+        bodies = [json.dumps(request_body(session, records(f"{prefix}{b}", batch_size)), ensure_ascii=False).encode() for b in range(batches + 1)]
+        started = cpu = 0.0
+        for index, body in enumerate(bodies):
+            if index == 1:
+                started, cpu = time.perf_counter(), process_cpu(pid)
+            reply = http.post("/integration", content=body).json()
+            if reply.get("error_code") != "0":
+                raise BenchError(f"{base_url} refused a valid batch: {reply}")
+        count = batches * batch_size
+        return count / (time.perf_counter() - started), (process_cpu(pid) - cpu) * 1000 / count
 
 
-def ingest(model_rate: float, batches: int = 10) -> str:
-    from qcvn120_client import Client
-    from qcvngen import load_spec
-    from support.sandbox_process import start_sandbox
+def start_stubs() -> Any:
+    port = free_port()
+    return start_server([str(Path(__file__).resolve().parent / "stub_server.py"), str(port)], port, "the generated stubs (bench/stub_server.py)")
 
-    reg, _ = load_spec(ROOT / "spec")
-    assert reg is not None
-    rows = []
+
+def ingest_rows(model: float, batches: int, batch_size: int) -> list[list[str]]:
+    """The model's rate beside the raw floor, the stubs and the sandbox: records/s (wall) and, as a
+    cost the shared machine cannot inflate, CPU ms per 1,000 records (the server process's own)."""
+    model_cpu = model_cpu_per_1000(max(batch_size, 200))
+    floor = floor_rate(records("F", batch_size))
     with tempfile.TemporaryDirectory(prefix="qcvngen-ingest-") as scratch:
-        sandbox = start_sandbox(Path(scratch) / "state.sqlite3")
-        try:
-            login = httpx.post(f"{sandbox.base_url}/auth", json={"username": "sandbox", "password": "sandbox"}).json()
-            session = login["session"]
-            # Raw httpx: bodies built up front, so only transport + server work is timed.
-            bodies = [
-                {"session": session, "madonvi": "000.00.00.G05", "service": "DongBoHoSoMC", "isUpdating": "False", "data": _records(reg, f"RAW{b}", BATCH)}
-                for b in range(batches)
-            ]
-            with httpx.Client(base_url=sandbox.base_url, timeout=120) as http:
-                http.post("/integration", json={**bodies[0], "data": _records(reg, "WARM", BATCH)})
-                started = time.perf_counter()
-                for body in bodies:
-                    reply = http.post("/integration", json=body).json()
-                    assert reply["error_code"] == "0", reply
-                raw_rate = batches * BATCH / (time.perf_counter() - started)
-            records = _records(reg, "CLIENT", batches * BATCH)
-            with Client(sandbox.base_url, username="sandbox", password="sandbox", madonvi="000.00.00.G05", batch_size=BATCH, timeout=120) as client:
-                client.dong_bo_ho_so_mc(_records(reg, "CWARM", BATCH))
-                started = time.perf_counter()
-                results = client.dong_bo_ho_so_mc(records)
-                client_rate = batches * BATCH / (time.perf_counter() - started)
-            assert all(r.error_code == "0" for r in results)
-        finally:
-            sandbox.stop()
-    rows.append(["pure model validation (single)", f"{model_rate:,.0f}", "100%", ""])
-    rows.append(["raw httpx → sandbox", f"{raw_rate:,.0f}", f"{raw_rate / model_rate:.0%}", "1.00×"])
-    rows.append(["generated Client → sandbox", f"{client_rate:,.0f}", f"{client_rate / model_rate:.0%}", f"{raw_rate / client_rate:.2f}× (client overhead {raw_rate / client_rate - 1:+.0%})"])
-    from run import table
+        with start_sandbox(Path(scratch) / "state.sqlite3") as sandbox:
+            through, through_cpu = post_bytes_rate(sandbox.base_url, batches, batch_size, "B", sandbox.pid)
+    with start_stubs() as stubs:
+        stubbed, stubbed_cpu = post_bytes_rate(stubs.base_url, batches, batch_size, "S", stubs.pid)
 
-    return table(rows, ["path", "records / s", "÷ model validation", "time ÷ raw httpx"])
+    def cpu(seconds: float) -> list[str]:
+        if seconds <= 0:  # a tiny run can finish within one tick of the kernel's CPU clock
+            return ["under one clock tick", ""]
+        return [f"{seconds * 1000:.0f}", f"{model_cpu / seconds:.0%}"]
+
+    return [
+        ["generated model, single record (the model's rate)", f"{model:,.0f}", "100%", *cpu(model_cpu)],
+        ["raw floor: bytes → json.loads → SQLite executemany", f"{floor:,.0f}", f"{floor / model:.0%}", "", ""],
+        ["generated stubs over loopback, handler stores nothing", f"{stubbed:,.0f}", f"{stubbed / model:.0%}", *cpu(stubbed_cpu)],
+        ["**sandbox over loopback (httpx → uvicorn → stubs → SQLite)**", f"**{through:,.0f}**", f"**{through / model:.0%}**", *cpu(through_cpu)],
+    ]
+
+
+def ingest_table(model: float, batches: int, batch_size: int) -> str:
+    header = ["path", "records / s", "÷ model's rate", "CPU ms / 1,000 records (server's own)", "model's CPU ÷ this"]
+    return table(ingest_rows(model, batches, batch_size), header)
+
+
+def client_table(batches: int, batch_size: int, rounds: int) -> str:
+    """Raw httpx and the generated client in alternating rounds against one sandbox. Wall time:
+    the best round of each and the median of the per-round ratios; CPU of the sender's own
+    process per 1,000 records (what the client itself adds, whatever the shared machine does)."""
+    raw: list[Sent] = []
+    mine: list[Sent] = []
+    served = {"raw": 0.0, "client": 0.0}  # the sandbox's CPU seconds for each sender's records
+    with tempfile.TemporaryDirectory(prefix="qcvngen-client-") as scratch:
+        with start_sandbox(Path(scratch) / "state.sqlite3") as sandbox:
+            client_send(sandbox.base_url, [records("WARM", batch_size)])
+            for turn in range(rounds):
+                for who, send, out in (("raw", raw_httpx_send, raw), ("client", client_send, mine)):
+                    batch = [records(f"{who}{turn}-{b}", batch_size) for b in range(batches)]
+                    before = process_cpu(sandbox.pid)
+                    out.append(send(sandbox.base_url, batch))
+                    served[who] += process_cpu(sandbox.pid) - before
+    per_1000 = {who: seconds * 1e6 / (rounds * batches * batch_size) for who, seconds in served.items()}
+    ratio = statistics.median(r.rate / m.rate for r, m in zip(raw, mine))
+    raw_cpu, my_cpu = statistics.median(r.cpu_per_1000 for r in raw), statistics.median(m.cpu_per_1000 for m in mine)
+    raw_cpu = raw_cpu or 1e-9  # a tiny run can finish within one tick of the CPU clock
+    rows = [
+        ["raw httpx (`post(json=…)`, no validation)", f"{max(r.rate for r in raw):,.0f}", "1.00×", f"{raw_cpu * 1000:.0f}", f"{per_1000['raw']:.0f}"],
+        [
+            "**generated Client (validates and canonicalises each record)**",
+            f"**{max(m.rate for m in mine):,.0f}**",
+            f"**{ratio:.2f}× ({ratio - 1:+.0%})**",
+            f"{my_cpu * 1000:.0f} ({my_cpu / raw_cpu - 1:+.0%})",
+            f"{per_1000['client']:.0f}",
+        ],
+    ]
+    return table(rows, ["sender → sandbox", "records / s (best round)", "time ÷ raw httpx (median of rounds)", "sender CPU ms / 1,000 records", "sandbox CPU ms / 1,000 records"])
+
+
+def stages(batch: list[dict[str, Any]], scratch: Path) -> list[list[str]]:
+    """Where one request's time goes inside the server (CPU ms, best of 3)."""
+    from qcvn120_client import models
+    from qcvn120_client.wire import PATTERN_MESSAGES
+    from qcvn120_server import answers, contract, factory, limits, strictjson
+
+    from qcvngen.sandbox.app import create_sandbox_app
+
+    body = request_body("s", batch)
+    raw = bytearray(json.dumps(body, ensure_ascii=False).encode())
+    settings = limits.Limits()
+    checker = contract.Contract(json.loads(factory.packaged_document("qcvn120_server")), PATTERN_MESSAGES)
+    parsed, strings_only = strictjson.read_object(raw, settings)
+    if not strings_only:
+        raise BenchError("the bench's records should be bodies of strings only")
+    model = models.DongBoHoSoMCRequest.model_validate(parsed)
+    _, portal = create_sandbox_app(scratch / "stages.sqlite3")
+    context = answers.CallContext(answers.Account("sandbox", MADONVI), "integration", None, ())
+    fresh = iter([models.DongBoHoSoMCRequest.model_validate({**body, "data": records(f"T{n}", len(batch))}) for n in range(4)])
+    parts = {
+        "`json.loads` alone (for reference)": lambda: json.loads(raw),
+        "strict parse (NFC, `json.loads`, census of keys, strings and limits)": lambda: strictjson.read_object(raw, settings),
+        "model validation": lambda: models.DongBoHoSoMCRequest.model_validate(parsed),
+        "schema contract (fastjsonschema), when it runs": lambda: checker.errors(parsed, "DongBoHoSoMCRequest"),
+        "storage serialisation (`model_dump_json` per record)": lambda: [r.model_dump_json(by_alias=True, exclude_unset=True) for r in model.data],
+        "sandbox handler (serialisation + SQLite insert and commit)": lambda: portal.dong_bo_ho_so_mc(next(fresh), context),
+    }
+    return [[label, f"{min(timed(fn) for _ in range(3)) * 1000:.1f}"] for label, fn in parts.items()]
+
+
+def stages_table(batch_size: int) -> str:
+    with tempfile.TemporaryDirectory(prefix="qcvngen-stages-") as scratch:
+        return table(stages(records("S", batch_size), Path(scratch)), ["stage", "CPU ms"])

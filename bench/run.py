@@ -2,9 +2,11 @@
 
     python bench/run.py            # full run (installs the peers into bench/.peers on first use)
     python bench/run.py --quick    # fewer repetitions, no 1,500-packet spec
+    python bench/run.py --smoke    # one repetition at tiny sizes: proves every section runs (CI)
 
 Every figure is measured in this run on this machine and printed as a table with ratios to
-qcvngen; nothing here gates CI.
+qcvngen; nothing here gates CI. Child processes are timed by wall clock and CPU seconds; in-process
+rates by CPU time (bench/baselines.py), which a shared machine's other processes do not inflate.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -20,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +34,24 @@ PEER_PACKAGES = ["openapi-python-client==0.29.1", "openapi-generator-cli==7.26.0
 
 sys.path.insert(0, str(BENCH))
 
+import baselines  # noqa: E402  (the shared baselines; puts the generated packages on the path)
+from baselines import BenchError, best_rate, section, table  # noqa: E402
+
 
 @dataclass
 class Timing:
     label: str
     seconds: list[float]
     peak_mib: float
+    cpu: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
 
 
-def run_timed(cmd: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall time and peak RSS (MiB) of one child process."""
+def run_timed(cmd: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Wall time, peak RSS (MiB) and CPU seconds (user + system) of one child process and its children."""
     started = time.perf_counter()
     process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
@@ -54,54 +59,106 @@ def run_timed(cmd: Sequence[str], cwd: Path | None = None, env: dict[str, str] |
     stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{stderr[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
-def measure(label: str, make_cmd: Callable[[Path], Sequence[str]], runs: int, cwd: Path | None = None, env: dict[str, str] | None = None) -> Timing:
-    """Median of ``runs`` after one warm-up, each into a fresh output folder."""
+def measure(label: str, make_cmd: Callable[[Path], Sequence[str]], runs: int, cwd: Path | Callable[[Path], Path] | None = None, env: dict[str, str] | None = None) -> Timing:
+    """Median of ``runs`` after one warm-up, each into a fresh output folder (``cwd`` may depend on it)."""
     seconds: list[float] = []
+    cpus: list[float] = []
     peak = 0.0
     for index in range(runs + 1):
         with tempfile.TemporaryDirectory(prefix="qcvngen-bench-") as scratch:
-            elapsed, rss = run_timed(make_cmd(Path(scratch)), cwd=cwd, env=env)
+            where = cwd(Path(scratch)) if callable(cwd) else cwd
+            elapsed, rss, cpu = run_timed(make_cmd(Path(scratch)), cwd=where, env=env)
         if index:
             seconds.append(elapsed)
+            cpus.append(cpu)
             peak = max(peak, rss)
-    return Timing(label, seconds, peak)
+    return Timing(label, seconds, peak, cpus)
+
+
+def edited_rebuilds(workspace: Path, runs: int) -> Timing:
+    """``qcvngen build`` over an existing output after one table's text was edited (a field's
+    English title changes, so its schema, models, docs and site change), caches as a previous
+    build left them."""
+    table_file = workspace / "spec" / "tables" / "t03-cap-nhat-tien-do-ho-so-mc.yaml"
+    original = table_file.read_text(encoding="utf-8")
+    command = [str(BIN / "qcvngen"), "build", "--spec", "spec", "--out", "g"]
+    seconds: list[float] = []
+    cpus: list[float] = []
+    peak = 0.0
+    for index in range(runs + 1):
+        edited = original.replace('en: "dossier code"', f'en: "dossier code (edit {index})"', 1)
+        if edited == original:
+            raise BenchError(f"{table_file.name} no longer has the field title this bench edits")
+        table_file.write_text(edited, encoding="utf-8")
+        elapsed, rss, cpu = run_timed(command, cwd=workspace)
+        if index:
+            seconds.append(elapsed)
+            cpus.append(cpu)
+            peak = max(peak, rss)
+    table_file.write_text(original, encoding="utf-8")
+    run_timed(command, cwd=workspace)  # back to the spec as it was, so `check` finds it fresh
+    return Timing("**qcvngen build after editing one table (rebuild)**", seconds, peak, cpus)
 
 
 def ensure_peers() -> Path:
     python = PEERS / "bin" / "python"
     if not python.exists():
         print("installing the peer generators into bench/.peers (first run only) …", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *PEER_PACKAGES], check=True)
+        # Their own venv: their pins (older typer and httpx) must not change what qcvngen is measured with.
+        made = subprocess.run([sys.executable, "-m", "venv", str(PEERS)], capture_output=True, text=True)
+        installed = made.returncode == 0 and subprocess.run([str(python), "-m", "pip", "install", "-q", *PEER_PACKAGES], capture_output=True, text=True)
+        if not installed or installed.returncode != 0:
+            shutil.rmtree(PEERS, ignore_errors=True)
+            detail = (installed.stderr if installed else made.stderr)[-1500:]
+            raise BenchError(f"could not install the peer generators {PEER_PACKAGES} into bench/.peers with pip:\n{detail}")
+    if shutil.which("java") is None:
+        raise BenchError("openapi-generator-cli needs Java on PATH (Debian: apt-get install default-jre-headless)")
     return PEERS / "bin"
 
 
-def table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
-    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+def qcvngen_runs(runs: int) -> list[Timing]:
+    """qcvngen's own runs, in a scratch workspace (its ``.qcvngen-cache/`` is the workspace's,
+    never the repository's): a build with nothing cached, a cold build into a fresh folder with
+    the caches an earlier build of this spec left, a rebuild after a one-table edit, a no-op check."""
+    qcvngen = str(BIN / "qcvngen")
+    with tempfile.TemporaryDirectory(prefix="qcvngen-workspace-") as scratch:
+        workspace = Path(scratch)
+        shutil.copytree(ROOT / "spec", workspace / "spec")
+        subprocess.run([qcvngen, "build", "--spec", "spec", "--out", "g"], cwd=workspace, check=True, capture_output=True)
+        build = lambda out: [qcvngen, "build", "--spec", str(workspace / "spec"), "--out", str(out / "g")]  # noqa: E731
+        return [
+            measure("qcvngen build, nothing cached (fresh folder and cache)", build, runs, cwd=lambda out: out),
+            measure("**qcvngen build (cold: fresh process and output folder, caches of an earlier build)**", build, runs, cwd=workspace),
+            edited_rebuilds(workspace, runs),
+            measure("**qcvngen check (no-op)**", lambda out: [qcvngen, "check", "--spec", "spec", "--out", "g"], runs, cwd=workspace),
+        ]
 
 
 def generators(runs: int) -> str:
     peers = ensure_peers()
     bundle = ROOT / "generated" / "jsonschema" / "qcvn120.schema.json"
     openapi = ROOT / "generated" / "openapi" / "openapi.json"
-    env = {**os.environ, "QCVNGEN_NO_CACHE": "1"}
+    ours = qcvngen_runs(runs)
+    opc = lambda out: [str(peers / "openapi-python-client"), "generate", "--path", str(openapi), "--output-path", str(out / "c"), "--overwrite"]  # noqa: E731
     timings = [
-        measure("qcvngen build (all artefacts)", lambda out: [str(BIN / "qcvngen"), "build", "--spec", str(ROOT / "spec"), "--out", str(out / "g")], runs, cwd=ROOT, env=env),
+        *ours,
         measure("datamodel-code-generator (models only)", lambda out: [str(BIN / "datamodel-codegen"), "--input", str(bundle), "--input-file-type", "jsonschema", "--output-model-type", "pydantic_v2.BaseModel", "--output", str(out / "m.py")], runs),
         measure("datamodel-code-generator, builtin formatter", lambda out: [str(BIN / "datamodel-codegen"), "--input", str(bundle), "--input-file-type", "jsonschema", "--output-model-type", "pydantic_v2.BaseModel", "--formatters", "builtin", "--output", str(out / "m.py")], runs),
-        measure("openapi-python-client (client)", lambda out: [str(peers / "openapi-python-client"), "generate", "--path", str(openapi), "--output-path", str(out / "c"), "--overwrite"], runs),
-        measure("openapi-generator-cli -g python (client)", lambda out: [str(peers / "openapi-generator-cli"), "generate", "-i", str(openapi), "-g", "python", "-o", str(out / "c")], max(2, runs // 2)),
+        # As its users run it: its own venv's bin on PATH, so its post-hooks (ruff check --fix,
+        # ruff format) run. Without them on PATH it skips them with a warning (the second row).
+        measure("**openapi-python-client (client alone, its ruff post-hooks run)**", opc, runs, env={**os.environ, "PATH": f"{peers}{os.pathsep}{os.environ.get('PATH', '')}"}),
+        measure("openapi-python-client, ruff not on PATH (post-hooks skipped)", opc, runs, env={**os.environ, "PATH": os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if not (Path(p) / "ruff").exists())}),
+        measure("openapi-generator-cli -g python (client)", lambda out: [str(peers / "openapi-generator-cli"), "generate", "-i", str(openapi), "-g", "python", "-o", str(out / "c")], max(1, runs // 2)),
     ]
-    subprocess.run([str(BIN / "qcvngen"), "build"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    timings.append(measure("qcvngen check (no-op)", lambda out: [str(BIN / "qcvngen"), "check"], runs, cwd=ROOT))
-    base = timings[0].median
-    rows = [[t.label, f"{t.median:.3f}", f"{min(t.seconds):.3f}–{max(t.seconds):.3f}", f"{t.peak_mib:.0f}", f"{t.median / base:.2f}×"] for t in timings]
-    return table(rows, ["run", "median s", "min–max s", "peak MiB", "÷ qcvngen build"])
+    base = ours[1]
+    rows = [
+        [t.label, f"{t.median:.3f}", f"{min(t.seconds):.3f}–{max(t.seconds):.3f}", f"{statistics.median(t.cpu):.3f}", f"{t.peak_mib:.0f}", f"{t.median / base.median:.2f}×", f"{statistics.median(t.cpu) / statistics.median(base.cpu):.2f}×"]
+        for t in timings
+    ]
+    return table(rows, ["run", "median s", "min–max s", "CPU s", "peak MiB", "÷ qcvngen cold build", "CPU ÷"])
 
 
 def scaling(sizes: list[int]) -> str:
@@ -112,91 +169,74 @@ def scaling(sizes: list[int]) -> str:
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="qcvngen-scale-") as scratch:
             spec = make_spec(Path(scratch) / "spec", size)
-            timing = measure(f"{size} packets", lambda out, spec=spec: [str(BIN / "qcvngen"), "build", "--spec", str(spec), "--out", str(out / "g")], 3 if size < 1000 else 1)
+            timing = measure(f"{size} packets", lambda out, spec=spec: [str(BIN / "qcvngen"), "build", "--spec", str(spec), "--out", str(out / "g")], 3 if size < 1000 else 1, cwd=lambda out: out)
         per_packet = timing.median / size
         first = first or per_packet
         rows.append([str(size), f"{timing.median:.2f}", f"{per_packet * 1000:.1f}", f"{per_packet / first:.2f}", f"{timing.peak_mib:.0f}"])
     return table(rows, ["packets", "build s", "ms / packet", "per-packet ÷ 15-packet", "peak MiB"])
 
 
-def _rate(fn: Callable[[], Any], count: int) -> float:
-    fn()
-    best = 0.0
-    for _ in range(3):
-        started = time.perf_counter()
-        for _ in range(count):
-            fn()
-        best = max(best, count / (time.perf_counter() - started))
-    return best
+def _each(fn: Callable[[], Any], count: int) -> float:
+    """Records/s of ``fn`` (one record per call), best of three."""
+    return best_rate(lambda: [fn() for _ in range(count)], count)
 
 
 def validation(count: int) -> tuple[str, float]:
-    sys.path.insert(0, str(ROOT / "generated" / "python"))
-    import fastjsonschema
-    import jsonschema
-    import msgspec
+    """Validators on one record's bytes; the two baselines come from :mod:`baselines`."""
+    fastjsonschema = baselines.require("fastjsonschema", "the validation table")
+    jsonschema = baselines.require("jsonschema", "the validation table")
+    msgspec = baselines.require("msgspec", "the validation table")
     from pydantic import TypeAdapter
 
     from qcvn120_client import models
-    from qcvngen import load_spec
-    from qcvngen.examples import example_record
 
-    reg, _ = load_spec(ROOT / "spec")
-    assert reg is not None
-    # The 27 regulation fields of Table 2, as the peers' figures were measured on.
-    counted = {f.wire_name for f in reg.record("DongBoHoSoMCRecord").fields if f.membership == "regulation"}
-    record = {k: v for k, v in example_record(reg, "DongBoHoSoMCRecord").items() if k in counted}
+    record = baselines.regulation_record()
     raw = json.dumps(record, ensure_ascii=False).encode()
     batch_raw = json.dumps([record] * 100, ensure_ascii=False).encode()
     bundle = json.loads((ROOT / "generated" / "jsonschema" / "qcvn120.schema.json").read_text(encoding="utf-8"))
-    schema = {"$ref": "#/$defs/DongBoHoSoMCRecord", "$defs": bundle["$defs"]}
+    schema = {"$ref": f"#/$defs/{baselines.RECORD}", "$defs": bundle["$defs"]}
     fast = fastjsonschema.compile(schema)
     slow = jsonschema.Draft202012Validator(schema)
     struct = msgspec.defstruct("Record", [(k, list[dict[str, Any]] if isinstance(v, list) else str) for k, v in record.items()])
     adapter = TypeAdapter(list[models.DongBoHoSoMCRecord])
+    model_rate = baselines.model_rate(count)
     rates = {
-        "json.loads (floor)": _rate(lambda: json.loads(raw), count),
-        "msgspec typed decode": _rate(lambda: msgspec.json.decode(raw, type=struct), count),
-        "generated model, single (model_validate_json)": _rate(lambda: models.DongBoHoSoMCRecord.model_validate_json(raw), count),
-        "generated model, batch of 100 (per record)": _rate(lambda: adapter.validate_json(batch_raw), count // 100) * 100,
-        "fastjsonschema": _rate(lambda: fast(json.loads(raw)), count),
-        "jsonschema": _rate(lambda: slow.validate(json.loads(raw)), max(count // 20, 50)),
+        "json.loads (floor)": baselines.json_loads_rate(count),
+        "msgspec typed decode": _each(lambda: msgspec.json.decode(raw, type=struct), count),
+        "**generated model, single (`model_validate_json`): the model's rate**": model_rate,
+        "generated model, batch of 100 (per record)": best_rate(lambda: [adapter.validate_json(batch_raw) for _ in range(max(count // 100, 1))], max(count // 100, 1) * 100),
+        "fastjsonschema": _each(lambda: fast(json.loads(raw)), count),
+        "jsonschema": _each(lambda: slow.validate(json.loads(raw)), max(count // 20, 10)),
     }
     floor = rates["json.loads (floor)"]
     rows = [[label, f"{rate:,.0f}", f"{rate / floor:.0%}"] for label, rate in rates.items()]
-    fields = len(record)
-    return f"{fields}-field DongBoHoSoMC record\n\n" + table(rows, ["validator", "records / s", "÷ json.loads"]), rates["generated model, single (model_validate_json)"]
+    return f"{len(record)}-field DongBoHoSoMC record\n\n" + table(rows, ["validator", "records / s", "÷ json.loads"]), model_rate
 
 
-def machine() -> str:
-    cpu = ""
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {cpu or 'unknown CPU'}, Python {platform.python_version()}"
+SECTIONS = ("Generators", "Scaling", "Validation throughput", "Sandbox ingest", "Client overhead")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions; skip the 1,500-packet spec")
+    parser.add_argument("--smoke", action="store_true", help="one repetition at tiny sizes (proves every section runs)")
     args = parser.parse_args()
-    runs = 3 if args.quick else 5
-    print(f"# qcvngen benchmarks\n\nMachine: {machine()}\n", flush=True)
-    print("## Generators (medians of %d after a warm-up, the full 15-packet spec)\n" % runs)
+    runs = 1 if args.smoke else 3 if args.quick else 5
+    batch, batches = (50, 1) if args.smoke else (1000, 3 if args.quick else 10)
+    print(f"# qcvngen benchmarks\n\nMachine: {baselines.machine()}\n", flush=True)
+    section(f"{SECTIONS[0]} (medians of {runs} after a warm-up, the full 15-packet spec)")
     print(generators(runs), "\n", flush=True)
-    print("## Scaling\n")
-    print(scaling([15, 150] if args.quick else [15, 150, 1500]), "\n", flush=True)
-    print("## Validation throughput\n")
-    text, model_rate = validation(5_000 if args.quick else 20_000)
+    section(SECTIONS[1])
+    print(scaling([15] if args.smoke else [15, 150] if args.quick else [15, 150, 1500]), "\n", flush=True)
+    section(SECTIONS[2])
+    text, model_rate = validation(200 if args.smoke else 5_000 if args.quick else 20_000)
     print(text, "\n", flush=True)
-    try:
-        from ingest import ingest
+    from ingest import client_table, ingest_table
 
-        print("## Sandbox ingest and client overhead (1,000-record DongBoHoSoMC batches over loopback)\n")
-        print(ingest(model_rate, batches=3 if args.quick else 10), "\n", flush=True)
-    except ImportError:
-        pass
+    section(f"{SECTIONS[3]} ({batch:,}-record DongBoHoSoMC batches over loopback)")
+    print(ingest_table(model_rate, batches, batch), "\n", flush=True)
+    section(f"{SECTIONS[4]} (the same batches, best of {1 if args.smoke else 3} alternating rounds)")
+    print(client_table(batches, batch, 1 if args.smoke else 3), "\n", flush=True)
 
 
 if __name__ == "__main__":

@@ -172,3 +172,77 @@ def test_fast_check_is_used_only_while_inputs_and_outputs_are_unchanged(tmp_path
     assert stale.exit_code == 1 and "changed: openapi/openapi.json" in stale.stdout
     full = runner.invoke(app, ["check", "--full", "--spec", str(SPEC), "--out", str(out)])
     assert full.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "folders"),
+    [
+        (["check"], {}),
+        (["check", "--spec", "s", "--out=o"], {"--spec": "s", "--out": "o"}),
+        (["check", "--full"], None),
+        (["check", "--spec"], None),
+        (["check", "--out", "a", "--out", "b"], None),
+        (["build"], None),
+        ([], None),
+    ],
+)
+def test_console_script_takes_the_fast_check_only_for_a_plain_check(
+    argv: list[str], folders: dict[str, str] | None
+) -> None:
+    from qcvngen.console import _folders
+
+    assert _folders(argv) == folders
+
+
+def test_a_fresh_check_answers_without_typer_pydantic_or_jinja(tmp_path: Path) -> None:
+    """The console script's no-op ``check`` imports the standard library and qcvngen's hashing only."""
+    out = tmp_path / "generated"
+    assert CliRunner().invoke(app, ["build", "--spec", str(SPEC), "--out", str(out)]).exit_code == 0
+    probe = (
+        "import sys; from qcvngen.console import main; "
+        f"sys.argv = ['qcvngen', 'check', '--spec', {str(SPEC)!r}, '--out', {str(out)!r}]; main(); "
+        "print(sorted(m for m in ('typer', 'pydantic', 'jinja2', 'yaml', 'importlib.metadata') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"{out} is up to date (inputs unchanged since the last build)", "[]"]
+    (out / "openapi" / "openapi.json").write_text("{}", encoding="utf-8")
+    stale = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert stale.returncode == 1 and "changed: openapi/openapi.json" in stale.stdout
+
+
+def test_tool_versions_read_from_the_path_equal_importlib_metadata() -> None:
+    from importlib import metadata
+
+    from qcvngen.fastcheck import TOOLS, tool_versions
+
+    assert tool_versions() == {tool: metadata.version(tool) for tool in TOOLS}
+
+
+@pytest.mark.parametrize("syncfs_works", [True, False], ids=["syncfs", "fsync-fallback"])
+def test_the_staged_tree_is_synced_once_or_file_by_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, syncfs_works: bool
+) -> None:
+    """One syncfs of the file system where Linux has it, else an fsync per file and folder."""
+    from qcvngen import writer
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(writer, "_syncfs", lambda path: syncfs_works and path.name == "tree")
+
+    def counted(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counted)
+    files = {PurePosixPath("a/b.txt"): "b", PurePosixPath("c.txt"): "c"}
+    write(tmp_path / "out", files)
+    assert (tmp_path / "out" / "a" / "b.txt").read_text(encoding="utf-8") == "b"
+    # 1 fsync of the parent after the swap; without syncfs also 3 files (marker included) and 2 folders
+    assert len(synced) == (1 if syncfs_works else 6)
+
+
+def test_syncfs_answers_on_linux(tmp_path: Path) -> None:
+    from qcvngen import writer
+
+    assert writer._syncfs(tmp_path) is (sys.platform == "linux")

@@ -6,6 +6,7 @@ Heavy modules (the pipeline, pydantic, jinja2, httpx, uvicorn) are imported insi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -177,7 +178,11 @@ def check(
         typer.echo(f"{out} is up to date (inputs unchanged since the last build)")
         return
     _claim_or_exit(out, "check")  # a folder qcvngen did not make is not "stale": it is the wrong folder
-    result = _build_or_exit(spec)
+    from .toolcache import bypass
+
+    # --full proves the output from the tools themselves: their cached output is not consulted.
+    with bypass() if full else contextlib.nullcontext():
+        result = _build_or_exit(spec)
     try:
         changes = compare(out, result.files)
     except (OutputError, OSError) as exc:
@@ -785,24 +790,13 @@ def learn(
 
 
 def main() -> None:
-    """The ``qcvngen`` console script: the fast ``check`` answer when it applies, else the Typer app."""
-    if _fast_check(sys.argv[1:]):
+    """The Typer app, after the fast ``check`` answer when it applies (see :mod:`qcvngen.console`,
+    the console script, which tries it before importing this module)."""
+    from .console import fast_check
+
+    if fast_check(sys.argv[1:]):
         return
     app()
-
-
-def _fast_check(argv: list[str]) -> bool:
-    """`qcvngen check` with default folders and nothing changed: answer without the pipeline's imports."""
-    if argv != ["check"]:
-        return False
-    from .fastcheck import is_fresh
-    from .resources import default_spec_dir, templates_dir
-
-    out = Path("generated")
-    if not is_fresh(default_spec_dir(Path.cwd()), templates_dir(), out):
-        return False
-    sys.stdout.write(f"{out} is up to date (inputs unchanged since the last build)\n")
-    return True
 
 
 if __name__ == "__main__":

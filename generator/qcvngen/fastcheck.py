@@ -12,16 +12,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from importlib import metadata
+import re
+import sys
 from pathlib import Path, PurePosixPath
 
 # Both standard library only, like this module.
-from .safefs import SPEC_FILE_LIMIT, UnsafeFileError, hash_file, regular_files
-from .writer import TOOL_CACHES
+from .safefs import SPEC_FILE_LIMIT, TOOL_CACHES, UnsafeFileError, hash_file, regular_files
 
 CACHE_DIR = Path(".qcvngen-cache")
 TOOLS = ("black", "ruff", "datamodel-code-generator", "pydantic", "jinja2", "PyYAML")
 _PACKAGE = Path(__file__).resolve().parent
+_DIST_INFO = re.compile(r"(?P<name>[^-]+)-(?P<version>[^-]+)\.dist-info")
 
 
 def _files_under(root: Path, suffixes: tuple[str, ...] | None = None) -> list[PurePosixPath]:
@@ -40,12 +41,40 @@ def input_digest(spec_dir: Path, templates_dir: Path) -> str:
         for path in _files_under(root, suffixes):
             digest.update(f"{label}/{path.as_posix()}\0".encode())
             digest.update(hash_file(root, path, limit=limit).encode())
-    for tool in TOOLS:
-        try:
-            digest.update(f"{tool}={metadata.version(tool)}\0".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{tool}=none\0".encode())
+    for tool, version in tool_versions().items():
+        digest.update(f"{tool}={version}\0".encode())
     return digest.hexdigest()
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def tool_versions() -> dict[str, str]:
+    """The installed version of each of :data:`TOOLS` (``none`` when absent), read from the names
+    of the ``*.dist-info`` folders on ``sys.path``, as ``importlib.metadata`` finds them (first
+    entry wins) but without importing it: that import was half of a no-op check."""
+    wanted = {_normalised(tool): tool for tool in TOOLS}
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            matched = _DIST_INFO.fullmatch(name)
+            if matched and _normalised(matched["name"]) in wanted:
+                found.setdefault(wanted[_normalised(matched["name"])], matched["version"])
+    if len(found) < len(TOOLS):  # installed some other way (an egg, a zip): ask importlib.metadata
+        from importlib import metadata
+
+        for tool in TOOLS:
+            if tool not in found:
+                try:
+                    found[tool] = metadata.version(tool)
+                except metadata.PackageNotFoundError:
+                    found[tool] = "none"
+    return {tool: found[tool] for tool in TOOLS}
 
 
 def output_digests(out_dir: Path) -> dict[str, str]:

@@ -13,6 +13,8 @@ import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath
 
+from .toolcache import cached_many, versions
+
 LINE_LENGTH = 100
 TARGET = "py311"
 
@@ -73,7 +75,9 @@ def format_files(files: dict[PurePosixPath, str]) -> dict[PurePosixPath, str]:
     sources = {path: text for path, text in files.items() if path.suffix == ".py"}
     ruff = _ruff_binary()
     if ruff is not None and sources:
-        formatted = _format_with_ruff(ruff, sources)
+        # Through the tool cache, per file: an edit to one table reformats only the files it changed.
+        settings = [versions("ruff"), f"line-length={LINE_LENGTH}", f"target-version={TARGET}"]
+        formatted = cached_many("ruff-format", settings, sources, lambda missing: _format_with_ruff(ruff, missing))
     else:
         formatted = {path: format_with_black(text) for path, text in sources.items()}
     return {path: formatted.get(path, text) for path, text in files.items()}

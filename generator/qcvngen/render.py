@@ -19,6 +19,7 @@ from typing import Any
 
 import jinja2
 
+from . import toolcache
 from .resources import templates_dir
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
@@ -166,6 +167,19 @@ def json_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Templates compiled once and kept in qcvngen's tool cache: compiling them was a sixth of a
+    build. Jinja discards a kept one whose source checksum, Jinja or Python version differs."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = toolcache.load_blob(f"jinja-{bucket.key}")
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        toolcache.store_blob(f"jinja-{bucket.key}", bucket.bytecode_to_string())
+
+
 @lru_cache(maxsize=4)
 def environment(root: Path | None = None) -> jinja2.Environment:
     """The one Jinja environment: StrictUndefined, no autoescape, the escaping filters."""
@@ -176,6 +190,7 @@ def environment(root: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=CompiledTemplates(),
     )
     env.filters.update(md=md, md_code=md_code, py=py, py_comment=py_comment, json=json_text)
     return env

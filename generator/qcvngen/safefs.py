@@ -16,6 +16,9 @@ import os
 import stat
 from pathlib import Path, PurePosixPath
 
+# Caches that tools leave in any folder they run in; they are not part of the output.
+TOOL_CACHES = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+
 __all__ = [
     "TooLargeError",
     "UnsafeFileError",

@@ -17,16 +17,13 @@ import ctypes.util
 import os
 import shutil
 import stat
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .reserved import is_windows_device
-from .safefs import TooLargeError, UnsafeFileError, describe, read_file, regular_files
-
-# Caches that tools leave in any folder they run in; they are not part of the output.
-TOOL_CACHES = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
-
+from .safefs import TOOL_CACHES, TooLargeError, UnsafeFileError, describe, read_file, regular_files
 
 # Every build writes this file at the top of its output: a non-empty folder without it is not
 # qcvngen's to replace. It is part of the output (committed, compared by `check`) because a clean
@@ -254,16 +251,47 @@ def _stage(container: Path, files: dict[PurePosixPath, str], mode: int | None) -
     os.mkdir(tree)
     if mode is not None:
         os.chmod(tree, mode)  # mkdtemp's 0700 or the umask must not change the folder's mode
+    written: list[Path] = []
     for path in sorted(files):
         target = tree / path
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "xb") as handle:
             handle.write(files[path].encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
+        written.append(target)
+    _sync_tree(tree, written)
+    return tree
+
+
+def _sync_tree(tree: Path, written: list[Path]) -> None:
+    """Every file and folder written under ``tree`` on disk before the tree is swapped in: one
+    ``syncfs`` of its file system where Linux offers it (a hundred ``fsync`` calls took a third of
+    a cached build's time), else an ``fsync`` of each file and folder."""
+    if _syncfs(tree):
+        return
+    for target in written:
+        fd = os.open(target, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     for dirpath, _, _ in os.walk(tree):
         _fsync_dir(Path(dirpath))
-    return tree
+
+
+def _syncfs(path: Path) -> bool:
+    """syncfs(2) of the file system holding ``path``; False where unavailable or when it fails
+    (since Linux 5.8 it reports write-back errors), so the caller falls back to fsync."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name or sys.platform != "linux":
+        return False
+    syncfs = getattr(ctypes.CDLL(libc_name, use_errno=True), "syncfs", None)
+    if syncfs is None:
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return bool(syncfs(fd) == 0)
+    finally:
+        os.close(fd)
 
 
 def _new_container(root: Path) -> Path:

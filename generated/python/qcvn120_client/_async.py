@@ -20,7 +20,7 @@ from ._answers import Answer, ModelT, interpret, result_items, session_of
 from ._base import BaseClient, BatchResult, NewOrUpdate
 from ._config import LOGIN, Secret
 from ._decode import BoundedDecoder, DecodeError, TooLarge
-from ._records import encode
+from ._records import Canonical, encode
 from ._retry import (
     backoff_delay,
     failure_from_exception,
@@ -108,7 +108,7 @@ class AsyncEngine(BaseClient):
         self,
         service: str,
         endpoint: str,
-        chunk: list[dict[str, Any]],
+        chunk: list[Canonical],
         params: dict[str, str],
         flag: str,
     ) -> list[BatchResult]:
@@ -132,7 +132,7 @@ class AsyncEngine(BaseClient):
         self,
         service: str,
         endpoint: str,
-        chunk: list[dict[str, Any]] | None,
+        chunk: list[Canonical] | None,
         params: dict[str, str],
     ) -> BatchResult:
         count = len(chunk) if chunk is not None else 0

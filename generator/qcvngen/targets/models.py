@@ -10,13 +10,16 @@ type. The file header (with the relative import of the wire types) is the genera
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sys
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
-from .. import ir, kinds, naming
+from .. import ir, kinds, naming, toolcache
 from ..render import py
 from ..render import py_docstring as docstring
 from ..resources import templates_dir
@@ -194,13 +197,56 @@ def template_data(plans: list[ModelPlan]) -> defaultdict[str, dict[str, Any]]:
     return data
 
 
+# Options of datamodel-code-generator's ``generate`` whose values are its enums, given here by value
+# so that a cache hit never imports the tool (a third of a build's time).
+_ENUM_OPTIONS = {
+    "input_file_type": ("datamodel_code_generator.enums", "InputFileType"),
+    "output_model_type": ("datamodel_code_generator.enums", "DataModelType"),
+    "target_python_version": ("datamodel_code_generator.format", "PythonVersion"),
+    "enum_field_as_literal": ("datamodel_code_generator.parser", "LiteralType"),
+}
+
+
+def _option_key(value: Any) -> Any:
+    """An option as it enters the cache key: a folder (e.g. of templates) by the content of its files."""
+    if isinstance(value, Path):
+        files = sorted(p for p in value.rglob("*") if p.is_file())
+        return {p.relative_to(value).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    return value
+
+
+def run_datamodel_codegen(schema_text: str, options: dict[str, Any]) -> str:
+    """datamodel-code-generator's ``generate(schema_text, **options)``, through qcvngen's tool cache:
+    keyed by the schema text, the options (plain JSON values, enum options by value, folders by their
+    files' content) and the versions of the tool, pydantic and Python. The one boundary where the
+    tool is called."""
+
+    def produce(text: str) -> str:
+        import importlib
+
+        from datamodel_code_generator import generate
+
+        arguments = dict(options)
+        # Class names travel as a plain mapping (a function cannot enter a cache key).
+        names = arguments.pop("class_names", None)
+        if names is not None:
+            arguments["custom_class_name_generator"] = lambda name: names.get(name, name)
+        for name, (module, enum) in _ENUM_OPTIONS.items():
+            if name in arguments:
+                arguments[name] = getattr(importlib.import_module(module), enum)(arguments[name])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            source = generate(text, **arguments)
+        assert isinstance(source, str)
+        return source
+
+    described = json.dumps({k: _option_key(v) for k, v in options.items()}, sort_keys=True, default=sorted)
+    shared = [toolcache.versions("datamodel-code-generator", "pydantic"), sys.version, described]
+    return toolcache.cached("datamodel-codegen", shared, schema_text, produce)
+
+
 def model_source(reg: ir.Regulation, ctx: Context) -> str:
     """Run datamodel-code-generator in-process on the bundle, through this project's template."""
-    from datamodel_code_generator import generate
-    from datamodel_code_generator.enums import DataModelType, InputFileType
-    from datamodel_code_generator.format import PythonVersion
-    from datamodel_code_generator.parser import LiteralType
-
     plans = model_plans(reg)
     keys = {plan.name: sort_key(index, plan.name) for index, plan in enumerate(plans)}
     found = bundle(reg, SchemaBuilder(reg, "#/$defs/"))
@@ -213,38 +259,36 @@ def model_source(reg: ir.Regulation, ctx: Context) -> str:
     code_types = sorted(
         {name for plan in plans for text in plan.types.values() for name in _names(text) if name in stubs}
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        source = generate(
-            json.dumps(schema, ensure_ascii=False),  # unsorted: the plan's order is the module's order
-            input_file_type=InputFileType.JsonSchema,
-            output_model_type=DataModelType.PydanticV2BaseModel,
-            target_python_version=PythonVersion.PY_311,
-            aliases=aliases(reg, keys),
-            custom_template_dir=templates_dir() / DATAMODEL_TEMPLATES,
-            extra_template_data=template_data(plans),
+    return run_datamodel_codegen(
+        json.dumps(schema, ensure_ascii=False),  # unsorted: the plan's order is the module's order
+        {
+            "input_file_type": "jsonschema",
+            "output_model_type": "pydantic_v2.BaseModel",
+            "target_python_version": "3.11",
+            "aliases": aliases(reg, keys),
+            "custom_template_dir": templates_dir() / DATAMODEL_TEMPLATES,
+            "extra_template_data": template_data(plans),
             # The generator orders classes by name: it sorts by each plan's key, so the module reads
             # by packet (request, record, answer), then the nested records, the login and envelopes.
-            custom_class_name_generator=lambda name: keys.get(name, name),
-            custom_file_header=file_header_for(ctx, module_doc(reg), code_types),
+            "class_names": keys,
+            "custom_file_header": file_header_for(ctx, module_doc(reg), code_types),
             # The stubs stand for types of the wire module, which the template prints: no class of them.
-            type_overrides=dict.fromkeys(stubs, "str"),
-            keep_model_order=True,
-            enum_field_as_literal=LiteralType.All,
-            use_annotated=True,
-            field_constraints=True,
-            use_standard_collections=True,
-            use_union_operator=True,
-            use_double_quotes=True,
-            allow_population_by_field_name=True,
+            "type_overrides": dict.fromkeys(stubs, "str"),
+            "keep_model_order": True,
+            "enum_field_as_literal": "all",
+            "use_annotated": True,
+            "field_constraints": True,
+            "use_standard_collections": True,
+            "use_union_operator": True,
+            "use_double_quotes": True,
+            "allow_population_by_field_name": True,
             # Traceability: every model field names its regulation table and row.
-            field_extra_keys={"x-qcvn120-ref"},
-            disable_timestamp=True,
-            formatters=[],
-            skip_root_model=True,
-        )
-    assert isinstance(source, str)
-    return source
+            "field_extra_keys": {"x-qcvn120-ref"},
+            "disable_timestamp": True,
+            "formatters": [],
+            "skip_root_model": True,
+        },
+    )
 
 
 def module_doc(reg: ir.Regulation) -> str:

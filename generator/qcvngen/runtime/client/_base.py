@@ -27,7 +27,7 @@ from ._config import (
     make_config,
     make_verify,
 )
-from ._records import chunked, leaf_strings, validate_records
+from ._records import Canonical, chunked, leaf_strings, validate_records
 from ._tolerance import FieldRule, PullResult
 from .errors import AlreadyExistsError, Qcvn120Error, SessionError
 
@@ -47,8 +47,8 @@ class BatchResult:
 class UpdatePlan:
     """A batch refused as "already exists", split: records to resend as updates, and as new."""
 
-    existing: list[dict[str, Any]]
-    new: list[dict[str, Any]]
+    existing: list[Canonical]
+    new: list[Canonical]
 
 
 class NewOrUpdate:
@@ -63,15 +63,15 @@ class NewOrUpdate:
     the portal refused it as held — also when another writer stored it after this one began.
     """
 
-    def __init__(self, chunk: list[dict[str, Any]]) -> None:
-        self._pending: list[list[dict[str, Any]]] = [chunk] if chunk else []
-        self.held: list[dict[str, Any]] = []
+    def __init__(self, chunk: list[Canonical]) -> None:
+        self._pending: list[list[Canonical]] = [chunk] if chunk else []
+        self.held: list[Canonical] = []
 
-    def next_part(self) -> list[dict[str, Any]] | None:
+    def next_part(self) -> list[Canonical] | None:
         """The next records to send as new, or None when every record is stored or known held."""
         return self._pending.pop(0) if self._pending else None
 
-    def refused(self, part: list[dict[str, Any]], error: AlreadyExistsError) -> None:
+    def refused(self, part: list[Canonical], error: AlreadyExistsError) -> None:
         """``part`` was refused as "already exists": narrow down which of its records are held."""
         plan = BaseClient._split(error, part)
         if plan is not None:
@@ -195,7 +195,7 @@ class BaseClient:
 
     def _batches(
         self, service: str, model: type[BaseModel] | None, records: Sequence[Any] | None
-    ) -> list[list[dict[str, Any]] | None]:
+    ) -> list[list[Canonical] | None]:
         # Every record is checked before the first byte is sent (and before logging in).
         if model is None:
             return [None]
@@ -203,7 +203,7 @@ class BaseClient:
         return list(chunked(checked, self._config.batch_size))
 
     def _payload(
-        self, service: str, chunk: list[dict[str, Any]] | None, params: Mapping[str, str]
+        self, service: str, chunk: list[Canonical] | None, params: Mapping[str, str]
     ) -> dict[str, Any]:
         payload: dict[str, Any] = {"madonvi": self._config.madonvi, "service": service}
         if chunk is not None:
@@ -281,13 +281,14 @@ class BaseClient:
         )
 
     @staticmethod
-    def _split(error: AlreadyExistsError, chunk: list[dict[str, Any]]) -> UpdatePlan | None:
+    def _split(error: AlreadyExistsError, chunk: list[Canonical]) -> UpdatePlan | None:
         """The batch split by the keys the portal named; None when they do not single out records."""
-        existing: list[dict[str, Any]] = []
-        new: list[dict[str, Any]] = []
+        existing: list[Canonical] = []
+        new: list[Canonical] = []
         for record in chunk:
+            values = record.value()
             held = any(
-                all(str(record.get(field)) == value for field, value in item.items())
+                all(str(values.get(field)) == value for field, value in item.items())
                 for item in error.refused
             )
             (existing if held else new).append(record)

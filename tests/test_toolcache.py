@@ -1,0 +1,122 @@
+"""The tool cache (datamodel-code-generator's and ruff's output in .qcvngen-cache/tools/): a hit
+skips the tool, a corrupt or foreign entry is ignored, nothing is written through a link, and a
+build from the cache is byte-for-byte the build without it."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from support.paths import ROOT
+from qcvngen import build, toolcache
+
+
+@pytest.fixture
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working folder of its own (the cache lives under the current folder)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("QCVNGEN_NO_CACHE", raising=False)
+    return tmp_path
+
+
+def counting(calls: list[str]) -> Callable[[str], str]:
+    def produce(text: str) -> str:
+        calls.append(text)
+        return text.upper()
+
+    return produce
+
+
+def only_entry(folder: Path) -> Path:
+    entries = [path for path in (folder / toolcache.TOOLS_DIR).iterdir() if path.suffix == ".json"]
+    assert len(entries) == 1, entries
+    return entries[0]
+
+
+def test_a_hit_skips_the_tool_and_another_input_or_version_misses(here: Path) -> None:
+    calls: list[str] = []
+    assert toolcache.cached("t", ["v1"], "abc", counting(calls)) == "ABC"
+    assert toolcache.cached("t", ["v1"], "abc", counting(calls)) == "ABC"
+    assert calls == ["abc"]
+    assert toolcache.cached("t", ["v2"], "abc", counting(calls)) == "ABC"
+    assert toolcache.cached("t", ["v1"], "abd", counting(calls)) == "ABD"
+    assert calls == ["abc", "abc", "abd"]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda entry: "not json{",
+        lambda entry: json.dumps({**entry, "text": "INJECTED"}),  # text no longer matches its digest
+        lambda entry: json.dumps({**entry, "key": "0" * 64}),  # an entry of another key
+        lambda entry: json.dumps([entry]),
+        lambda entry: "",
+    ],
+    ids=["corrupt", "altered", "foreign", "wrong-shape", "truncated"],
+)
+def test_a_damaged_entry_is_ignored_and_rewritten(here: Path, damage: Callable[[dict[str, str]], str]) -> None:
+    calls: list[str] = []
+    toolcache.cached("t", ["v"], "abc", counting(calls))
+    entry_path = only_entry(here)
+    entry_path.write_text(damage(json.loads(entry_path.read_text(encoding="utf-8"))), encoding="utf-8")
+    assert toolcache.cached("t", ["v"], "abc", counting(calls)) == "ABC"
+    assert calls == ["abc", "abc"]
+    assert json.loads(entry_path.read_text(encoding="utf-8"))["text"] == "ABC"
+
+
+def test_nothing_is_written_through_a_linked_cache_folder(here: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (here / ".qcvngen-cache").symlink_to(elsewhere, target_is_directory=True)
+    calls: list[str] = []
+    for _ in range(2):
+        assert toolcache.cached("t", ["v"], "abc", counting(calls)) == "ABC"
+    assert calls == ["abc", "abc"]
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_bypass_and_the_environment_switch_run_the_tool(here: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    toolcache.cached("t", ["v"], "abc", counting(calls))
+    with toolcache.bypass():
+        toolcache.cached("t", ["v"], "abc", counting(calls))
+    monkeypatch.setenv("QCVNGEN_NO_CACHE", "1")
+    toolcache.cached("t", ["v"], "abc", counting(calls))
+    assert calls == ["abc", "abc", "abc"]
+
+
+def test_many_inputs_run_the_tool_once_on_the_misses_only(here: Path) -> None:
+    batches: list[dict[str, str]] = []
+
+    def produce(missing: dict[str, str]) -> dict[str, str]:
+        batches.append(missing)
+        return {name: text.upper() for name, text in missing.items()}
+
+    assert toolcache.cached_many("m", ["v"], {"a": "x", "b": "y"}, produce) == {"a": "X", "b": "Y"}
+    assert toolcache.cached_many("m", ["v"], {"a": "x", "b": "z"}, produce) == {"a": "X", "b": "Z"}
+    assert batches == [{"a": "x", "b": "y"}, {"b": "z"}]
+
+
+def test_a_build_from_the_cache_equals_a_build_without_it(here: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cold (fills the cache), warm (every tool output read back), and with the cache off: same bytes."""
+    import qcvngen.formatter
+
+    first = build(ROOT / "spec")
+    entries = sorted(path.name for path in (here / toolcache.TOOLS_DIR).iterdir())
+    assert any(name.startswith("datamodel-codegen-") for name in entries)
+    assert any(name.startswith("ruff-format-") for name in entries)
+
+    def tool_must_not_run(*args: object, **kwargs: object) -> str:
+        raise AssertionError("a warm cache ran a tool")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(qcvngen.formatter, "_format_with_ruff", tool_must_not_run)
+        patched.setattr("datamodel_code_generator.generate", tool_must_not_run)
+        warm = build(ROOT / "spec")
+    monkeypatch.setenv("QCVNGEN_NO_CACHE", "1")
+    uncached = build(ROOT / "spec")
+    assert first.files == warm.files == uncached.files
+    assert sorted(os.listdir(here / toolcache.TOOLS_DIR)) == entries  # nothing more was needed
