@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.system_packages import Need, provide
 
 from support.paths import ROOT
+from support.system_packages import Need, provide
 
 BENCH = ROOT / "bench"
 # Script → the arguments of its tiny run. A script in bench/ that is missing here fails the

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from support.paths import ROOT
 from qcvngen import build, toolcache
+from support.paths import ROOT
 
 
 @pytest.fixture
