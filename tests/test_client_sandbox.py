@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from qcvngen import kinds
 from support.portal_calls import opencps_dossier
 from support.sandbox_process import Sandbox, free_port, start_sandbox, view
 
@@ -88,7 +89,8 @@ def test_a_wrong_date_names_the_format_not_a_regex(qc: Any, sandbox: Sandbox) ->
     with pytest.raises(qc.RecordValidationError) as caught:
         portal(qc, sandbox.base_url).dong_bo_ho_so_mc([record])
     text = str(caught.value)
-    assert "yyyyMMddHHmmss" in text and "20240105083000" in text and "ngày giờ" in text
+    example = kinds.kind("datetime").example  # the registry's example, which every message shows
+    assert example and "yyyyMMddHHmmss" in text and example in text and "ngày giờ" in text
     assert "[0-9]" not in text and "(?:" not in text and "2020-01-15" not in text
     wrong_code = {**opencps_dossier("H5-DATE-2"), "TrangThaiHoSo": "11"}
     with pytest.raises(qc.RecordValidationError, match="không phải mã của danh mục — not a code of the list: '1', '2'"):
