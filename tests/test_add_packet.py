@@ -29,7 +29,16 @@ from support.sandbox_process import Sandbox, free_port, start_sandbox, view_all
 from support.table1 import table1
 
 SEED = ROOT / "generator" / "qcvngen" / "sandbox" / "seed.json"
-PUSH, PULL = "DongBoThuNghiem", "LayThuNghiem"
+
+
+def _unused(base: str, taken: list[str]) -> str:
+    """``base``, or ``base2``, ``base3`` … when the spec already has it (e.g. after this very recipe)."""
+    return next(name for name in (base, *(f"{base}{n}" for n in range(2, 100))) if name not in taken)
+
+
+# Names and tables the spec does not have yet, so the test holds for any spec, the recipe's result included.
+PUSH, PULL = _unused("DongBoThuNghiem", table1().packets), _unused("LayThuNghiem", table1().packets)
+PUSH_TABLE, PULL_TABLE = max(table1().tables) + 1, max(table1().tables) + 2
 MADONVI = "000.00.00.G05"
 
 
@@ -50,14 +59,16 @@ def packet_row(number: str, name: str, direction: str, table: int) -> str:
 
 
 def follow_the_recipe(repo: Path) -> None:
-    """Add a push (Table 90, Table 3's fields) and a pull answering the caller's pushes of it (Table 91)."""
+    """Add a push (Table 3's fields) and a pull answering the caller's pushes of it (the same fields)."""
     table3 = (repo / "spec" / "tables" / "t03-cap-nhat-tien-do-ho-so-mc.yaml").read_text(encoding="utf-8")
-    for table, name in ((90, PUSH), (91, PULL)):
+    for table, name in ((PUSH_TABLE, PUSH), (PULL_TABLE, PULL)):
         text = re.sub(r"^table: 3$", f"table: {table}", table3, flags=re.MULTILINE)
         text = re.sub(r"^packet: CapNhatTienDoHoSoMC$", f"packet: {name}", text, flags=re.MULTILINE)
-        (repo / "spec" / "tables" / f"t{table}-thu-nghiem.yaml").write_text(text, encoding="utf-8")
+        (repo / "spec" / "tables" / f"t{table}-{name.lower()}.yaml").write_text(text, encoding="utf-8")
     packets = repo / "spec" / "packets.yaml"
-    rows = packet_row("1.3", PUSH, "push", 90) + packet_row("1.4", PULL, "pull", 91)
+    numbers = [row.number for row in table1(repo / "spec").rows if row.number.startswith("1.")]
+    last = max(int(number.split(".")[1]) for number in numbers)
+    rows = packet_row(f"1.{last + 1}", PUSH, "push", PUSH_TABLE) + packet_row(f"1.{last + 2}", PULL, "pull", PULL_TABLE)
     packets.write_text(packets.read_text(encoding="utf-8").rstrip("\n") + "\n" + rows, encoding="utf-8")
     seed = repo / "generator" / "qcvngen" / "sandbox" / "seed.json"
     data = json.loads(seed.read_text(encoding="utf-8"))
