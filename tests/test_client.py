@@ -381,7 +381,7 @@ def test_concurrent_threads_share_one_login(qc: ModuleType) -> None:
         try:
             barrier.wait()
             client.lay_thu_tuc(ma_tthc="1.0")
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(8)]
@@ -786,7 +786,7 @@ def test_spec_text_lands_in_the_client_only_as_literals(result: BuildResult) -> 
     files = format_files(client_target.client_files(hostile, context_for(hostile)))
     tree = ast.parse(files[PurePosixPath("python/qcvn120_client/client.py")])
     imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
-    assert all(n.col_offset == 0 for n in imports) and not any("os" == a.name for n in imports for a in n.names)
+    assert all(n.col_offset == 0 for n in imports) and not any(a.name == "os" for n in imports for a in n.names)
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
     for name in ("Client", "AsyncClient"):
         methods = {n.name: n for n in classes[name].body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}

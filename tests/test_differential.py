@@ -414,7 +414,7 @@ class AcceptAll:
         def accept(self: Any, request: Any, context: Any) -> Any:
             return server.Answer()
 
-        methods: dict[str, Any] = {name: accept for name in server.PortalHandler.__abstractmethods__}
+        methods: dict[str, Any] = dict.fromkeys(server.PortalHandler.__abstractmethods__, accept)
         methods["login"] = lambda self, username, password: TOKEN
         methods["account_for_session"] = lambda self, session: (
             server.Account(username="user", madonvi=MADONVI) if session == TOKEN else None

@@ -157,8 +157,18 @@ def python_clients(tmp: Path) -> Path:
         config = tmp / f"{package}.yaml"
         config.write_text(f"package_name_override: {package}\nproject_name_override: {package}\n", encoding="utf-8")
         run(
-            [generator, "generate", "--path", str(SERVICES / f"{service}.json"), "--meta", "none"]
-            + ["--output-path", str(packages / package), "--config", str(config)],
+            [
+                generator,
+                "generate",
+                "--path",
+                str(SERVICES / f"{service}.json"),
+                "--meta",
+                "none",
+                "--output-path",
+                str(packages / package),
+                "--config",
+                str(config),
+            ],
             tmp,
             env=env,
         )
@@ -265,7 +275,7 @@ def test_java_clients_from_openapi_generator_compile_with_javac_and_run_against_
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     jars = maven_jars()
-    documents = sorted(SERVICES.glob("*.json")) + [DOCS / "openapi.json"]
+    documents = [*sorted(SERVICES.glob("*.json")), DOCS / "openapi.json"]
     outputs = openapi_generator(tmp_path, "java", documents, JAVA_OPTIONS)
     sources = [str(p) for out in outputs for p in sorted((out / "src" / "main" / "java").rglob("*.java"))]
     javac = shutil.which("javac")
@@ -383,7 +393,7 @@ def stubs(models: Any, out_dir: Path) -> Iterator[str]:
             result=[] if request.service.startswith("Lay") or "DanhSach" in request.service else None
         )
 
-    methods: dict[str, Any] = {name: answer for name in server_package.PortalHandler.__abstractmethods__}
+    methods: dict[str, Any] = dict.fromkeys(server_package.PortalHandler.__abstractmethods__, answer)
     methods["login"] = lambda self, username, password: "stub-session" if password == PASSWORD else None
     methods["account_for_session"] = lambda self, session: (
         server_package.Account(USER, MADONVI) if session == "stub-session" else None

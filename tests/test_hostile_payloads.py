@@ -788,7 +788,7 @@ def test_a_failing_handler_answers_an_incident_id_and_logs_no_value(
     def fail(self: Any, request: Any, context: Any) -> Any:
         raise RuntimeError(f"boom with {request.data[0].model_extra} and {CANARY_NAME}")
 
-    methods: dict[str, Callable[..., Any]] = {name: fail for name in server.PortalHandler.__abstractmethods__}
+    methods: dict[str, Callable[..., Any]] = dict.fromkeys(server.PortalHandler.__abstractmethods__, fail)
     methods["login"] = lambda self, username, password: "token"
     methods["account_for_session"] = lambda self, session: server.Account("u", MADONVI)
     faulty = type("Faulty", (server.PortalHandler,), methods)()

@@ -364,7 +364,7 @@ def _build_accepted_names(
 
     combined = _run_all(pool, [case(r) for r in rounds])
     result.renames = [report for report in combined if not _failures([report])]
-    split = [pair for r, report in zip(rounds, combined) if _failures([report]) for pair in r]
+    split = [pair for r, report in zip(rounds, combined, strict=True) if _failures([report]) for pair in r]
     result.renames += _run_all(pool, [case([pair]) for pair in split])
 
 
@@ -442,7 +442,7 @@ def test_every_text_position_takes_every_payload(campaign: Campaign) -> None:
 
 def test_benign_skeleton_passes_every_check(campaign: Campaign) -> None:
     report = _in_pool(campaign, [(run_case, ("skeleton", campaign.skeleton, [], campaign.baseline), {})])[0]
-    assert not report.problems and not report.error, report.problems + [report.error]
+    assert not report.problems and not report.error, [*report.problems, report.error]
 
 
 def _add_figures(**counts: int) -> None:
@@ -883,7 +883,7 @@ _HYPOTHESIS_SINKS = (
 def test_generated_text_in_any_position_is_refused_or_harmless(campaign: Campaign, texts: list[str]) -> None:
     sinks = {s.name: s for s in TEXT_SINKS}
     placements = []
-    for number, (name, text) in enumerate(zip(_HYPOTHESIS_SINKS, texts)):
+    for number, (name, text) in enumerate(zip(_HYPOTHESIS_SINKS, texts, strict=True)):
         instances = sinks[name].instances(campaign.skeleton)
         rel, path = instances[min(number % 2, len(instances) - 1)]
         placements.append(Placement(name, rel, path, (f"hypothesis-{number}",), text))
@@ -1169,7 +1169,7 @@ def test_plain_text_lookalikes_load_verbatim(tmp_path: Path, raw: str) -> None:
 def test_yaml11_lookalikes_quoted_are_kept_verbatim(tmp_path: Path) -> None:
     tree = load_tree(SPEC)
     codes = tree["codelists.yaml"]["codelists"][-1]["codes"]
-    for index, raw in enumerate(YAML11):
+    for raw in YAML11:
         codes.append({"code": raw, "title": {"vi": raw, "en": raw}})
     tree[T02]["fields"][0]["example"] = "0243123456"
     tree["regulation.yaml"]["spec_version"] = "1.001610"
@@ -1259,7 +1259,7 @@ def _assert_refused(tree: Tree | None, rel: str | None, needle: str) -> None:
         write_tree(tree, Path(tmp) / "spec")
         try:
             result = build(Path(tmp) / "spec")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             pytest.fail(f"{type(exc).__name__} instead of a diagnostic: {exc}")
     assert not result.ok, "built without a diagnostic"
     assert any(needle in d.message and (rel is None or d.file == f"spec/{rel}") for d in result.diagnostics), [

@@ -280,7 +280,7 @@ def test_refused_lines_teach_nothing_and_hostile_text_is_escaped(tmp_path: Path,
             error_code="-1\n::error::forged",
         ),
         # An accepted request to a closed list with values that are no codes at all.
-        _capture_line("DongBoHoSoMC", "request", [_row("TrangThaiHoSo", codes=HOSTILE_CODES[:3] + ["99"])]),
+        _capture_line("DongBoHoSoMC", "request", [_row("TrangThaiHoSo", codes=[*HOSTILE_CODES[:3], "99"])]),
     ]
     path = tmp_path / "c.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")

@@ -22,7 +22,7 @@ class SilentPortal:
     """DongBoHoSoMC like a portal that answers -3 for a batch holding any known dossier, naming none."""
 
     def __init__(self, held: set[str]) -> None:
-        self.held = {key: 0 for key in held}  # MaHoSo → updates received
+        self.held = dict.fromkeys(held, 0)  # MaHoSo → updates received
         self.stored_as_new: list[str] = []
         self.requests: list[tuple[str, list[str]]] = []
 
@@ -101,7 +101,7 @@ def test_two_clients_new_or_update_the_same_dossiers_at_once(tmp_path: Any, mode
             try:
                 start.wait()
                 portal.dong_bo_ho_so_mc_new_or_update(batch)
-            except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            except BaseException as error:
                 failures.append(error)
 
         for portal in clients:
@@ -110,7 +110,9 @@ def test_two_clients_new_or_update_the_same_dossiers_at_once(tmp_path: Any, mode
             batch = [opencps_dossier(f"H99.01-2611{round_:02d}-{n:04d}") for n in range(size)]
             start = threading.Barrier(2)
             orders = [batch, batch[::-1]]
-            threads = [threading.Thread(target=push, args=(p, order, start)) for p, order in zip(clients, orders)]
+            threads = [
+                threading.Thread(target=push, args=(p, order, start)) for p, order in zip(clients, orders, strict=True)
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:

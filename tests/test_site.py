@@ -780,7 +780,7 @@ def test_ensure_browser_reports_a_failed_install(tmp_path: Path) -> None:
     def run(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess(list(command), 100, "", "E: Unable to locate package chromium")
 
-    with pytest.raises(pytest.fail.Exception, match="apt-get update -qq` failed .*sudo apt-get update"):
+    with pytest.raises(pytest.fail.Exception, match=r"apt-get update -qq` failed .*sudo apt-get update"):
         ensure_browser(_finder(), 0, "/usr/bin/apt-get", run, tmp_path / "chromium.lock")
     with pytest.raises(pytest.fail.Exception, match="not running as root"):
         ensure_browser(_finder(), 1000, "/usr/bin/apt-get", run, tmp_path / "chromium.lock")

@@ -636,7 +636,7 @@ def conformance(
     except (ConnectionError, OSError) as exc:
         typer.echo(f"error: {base_url}: {exc}", err=True)
         raise typer.Exit(Exit.USAGE_ERROR) from None
-    except Exception as exc:  # noqa: BLE001 -- httpx's errors, or a URL it cannot use: a message, not a traceback
+    except Exception as exc:
         typer.echo(f"error: {base_url}: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(Exit.USAGE_ERROR) from None
     typer.echo(summary(suite))

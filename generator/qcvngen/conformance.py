@@ -284,7 +284,7 @@ def local_vectors(reg: ir.Regulation, *, madonvi: str) -> list[Vector]:
 def _period(service: ir.LocalService, start: str, end: str) -> dict[str, str]:
     """``start`` and ``end`` under the service's two date-time parameters, in their order."""
     names = [f.wire_name for f in service.params if f.type.kind == "datetime"]
-    return dict(zip(names, (start, end)))
+    return dict(zip(names, (start, end), strict=False))  # a service with one date: its start
 
 
 def _answer_problem(reg: ir.Regulation, service: str, answer: Any) -> str:

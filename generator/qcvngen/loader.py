@@ -145,7 +145,7 @@ class _TreeBuilder:
             for item_event in events:
                 if isinstance(item_event, yaml.SequenceEndEvent):
                     return items
-                items.append(self._node(item_event, events, path + (len(items),), depth + 1))
+                items.append(self._node(item_event, events, (*path, len(items)), depth + 1))
         if isinstance(event, yaml.MappingStartEvent):
             mapping: dict[str, Any] = {}
             for key_event in events:
@@ -160,7 +160,7 @@ class _TreeBuilder:
                 key = key_event.value
                 if key == "<<" and not key_event.style:
                     raise _LoadFailure(_mark(key_event), "merge keys (<<) are not allowed in the spec")
-                key_path = path + (key,)
+                key_path = (*path, key)
                 if key in mapping:
                     first = self.doc.keys[key_path]
                     raise _LoadFailure(

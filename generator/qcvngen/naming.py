@@ -47,8 +47,7 @@ def snake_case(name: str) -> str:
     text = _ACRONYM_BOUNDARY.sub("_", text)
     text = _WORD_BOUNDARY.sub(r"\1_\2", text)
     text = _NOT_IDENT.sub("_", text).strip("_").lower()
-    text = re.sub(r"_+", "_", text)
-    return text
+    return re.sub(r"_+", "_", text)
 
 
 def field_identifier(wire_name: str) -> str:
@@ -97,9 +96,9 @@ def _segment(chunk: str, pieces: set[str]) -> list[str]:
         cost, segments = best[end - 1]
         if segments and segments[-1].startswith("?"):
             # extend the unmatched run before this character
-            candidate = (cost + _UNMATCHED_COST, segments[:-1] + [segments[-1] + chunk[end - 1]])
+            candidate = (cost + _UNMATCHED_COST, [*segments[:-1], segments[-1] + chunk[end - 1]])
         else:
-            candidate = (cost + _UNMATCHED_COST + 1, segments + ["?" + chunk[end - 1]])
+            candidate = (cost + _UNMATCHED_COST + 1, [*segments, "?" + chunk[end - 1]])
         for start in range(end - 1, -1, -1):  # a wire name is at most 80 characters: bounded
             piece = chunk[start:end]
             if piece in pieces and best[start][0] + 1 < candidate[0]:

@@ -406,11 +406,11 @@ class PayloadValidator:
                         )
                     continue
                 if known.type.kind == "record":
-                    yield from walk(self._frame(known.type.record), item, path + [key])
+                    yield from walk(self._frame(known.type.record), item, [*path, key])
                 elif isinstance(item, list):
                     inner = self._frame(frame.items.get(key) or known.type.nested_record)
                     for index, element in enumerate(item):
-                        yield from walk(inner, element, path + [key, index])
+                        yield from walk(inner, element, [*path, key, index])
 
         yield from walk(self._frame(definition), data, [])
 

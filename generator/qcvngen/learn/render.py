@@ -117,7 +117,7 @@ def refusal_summary(rep: PacketReport) -> list[tuple[str, int, str]]:
     for (code, said), count in sorted(rep.refusals.items()):
         total, named = codes.get(code, (0, Counter()))
         if said.startswith("named "):
-            named.update({key: count for key in said[len("named ") :].split(", ")})
+            named.update(dict.fromkeys(said[len("named ") :].split(", "), count))
         elif said:
             named[said] += count  # the redacted message of a line written by an earlier version
         codes[code] = (total + count, named)

@@ -33,7 +33,7 @@ class Resolver:
         for index, source in enumerate(ids):
             if self.sources_known and source not in self.sources:
                 message = f"unknown source '{source}'{did_you_mean(source, self.sources)}"
-                self.check.error(doc, prefix, loc + (index,), message)
+                self.check.error(doc, prefix, (*loc, index), message)
         if len(set(ids)) != len(ids):
             self.check.error(doc, prefix, loc, "a source is listed twice")
         return tuple(ids)
@@ -62,19 +62,19 @@ class Resolver:
         names = _FieldNames()
         rows: dict[int, int] = {}
         for index, spec in enumerate(specs):
-            here = loc + (index,)
+            here = (*loc, index)
             py_name = self.field_name(spec, index, names, doc, prefix, here)
             if py_name is None:
                 continue
             if spec.row is not None:
                 if spec.row in rows:
-                    self.check.error(doc, prefix, here + ("row",), f"row {spec.row} is also fields[{rows[spec.row]}]")
+                    self.check.error(doc, prefix, (*here, "row"), f"row {spec.row} is also fields[{rows[spec.row]}]")
                 rows[spec.row] = index
             ftype = self.field_type(spec, doc, prefix, here)
-            sources = self.check_sources(doc, prefix, here + ("sources",), spec.sources)
+            sources = self.check_sources(doc, prefix, (*here, "sources"), spec.sources)
             if spec.membership != "regulation" and spec.row is not None:
                 message = f"only membership: regulation fields have a row (this one is {spec.membership})"
-                self.check.error(doc, prefix, here + ("row",), message)
+                self.check.error(doc, prefix, (*here, "row"), message)
             origin = ir.Origin(doc.file, doc.mark(here).line, table, spec.row)
             out.append(_field(spec, py_name, ftype, sources, origin, len(out) + 1))
         return tuple(out)
@@ -83,7 +83,7 @@ class Resolver:
         self, spec: dsl.FieldSpec, index: int, names: _FieldNames, doc: Document, prefix: str, here: PathKey
     ) -> str | None:
         """The field's Python name, or None (reported) when its wire or Python name is taken or unusable."""
-        where = here + ("name",)
+        where = (*here, "name")
         if spec.name in names.wire:
             self.check.error(
                 doc, prefix, where, f"duplicate field name '{spec.name}' (also fields[{names.wire[spec.name]}])"
@@ -115,22 +115,22 @@ class Resolver:
         kind = spec.type
         if kind not in kinds.KIND_NAMES:
             self.check.error(
-                doc, prefix, here + ("type",), f"unknown type '{kind}'{did_you_mean(kind, kinds.KIND_NAMES)}"
+                doc, prefix, (*here, "type"), f"unknown type '{kind}'{did_you_mean(kind, kinds.KIND_NAMES)}"
             )
             return ir.FieldType(kind="any")
         info = kinds.kind(kind)
         for key in ("codelist", "record", "of"):
             given = getattr(spec, key) is not None
             if given and info.reference != key:
-                self.check.error(doc, prefix, here + (key,), f"'{key}' does not apply to type '{kind}'", key=True)
+                self.check.error(doc, prefix, (*here, key), f"'{key}' does not apply to type '{kind}'", key=True)
             if not given and info.reference == key:
                 self.check.error(doc, prefix, here, f"type '{kind}' needs '{key}'")
         if spec.empty_string and not info.takes_empty_string:
             message = "empty_string applies to record and list fields only"
-            self.check.error(doc, prefix, here + ("empty_string",), message, key=True)
+            self.check.error(doc, prefix, (*here, "empty_string"), message, key=True)
         if spec.max_length is not None and not info.takes_max_length:
             message = f"max_length does not apply to type '{kind}'"
-            self.check.error(doc, prefix, here + ("max_length",), message, key=True)
+            self.check.error(doc, prefix, (*here, "max_length"), message, key=True)
         self.field_references(spec, doc, prefix, here)
         if spec.example is not None:
             self.field_example(spec, spec.example, doc, prefix, here)
@@ -143,11 +143,11 @@ class Resolver:
         kind, codelist = spec.type, spec.codelist
         if kind == "code" and self.codelists_known and codelist is not None and codelist not in self.codelists:
             message = f"unknown code list '{codelist}'{did_you_mean(codelist, self.codelists)}"
-            self.check.error(doc, prefix, here + ("codelist",), message)
+            self.check.error(doc, prefix, (*here, "codelist"), message)
         if kind == "record" and spec.record is not None:
-            self.pending_refs.append((doc, prefix, here + ("record",), spec.record))
+            self.pending_refs.append((doc, prefix, (*here, "record"), spec.record))
         if kind == "list" and spec.of is not None and spec.of not in kinds.LIST_ITEM_KINDS:
-            self.pending_refs.append((doc, prefix, here + ("of",), spec.of))
+            self.pending_refs.append((doc, prefix, (*here, "of"), spec.of))
 
     def field_example(self, spec: dsl.FieldSpec, example: str, doc: Document, prefix: str, here: PathKey) -> None:
         """An example must be a valid wire value of the field (and a code of its closed list)."""
@@ -159,7 +159,7 @@ class Resolver:
         if problem is None and spec.max_length is not None and len(example) > spec.max_length:
             problem = f"example is longer than max_length {spec.max_length}"
         if problem:
-            self.check.error(doc, prefix, here + ("example",), problem)
+            self.check.error(doc, prefix, (*here, "example"), problem)
 
 
 @dataclass

@@ -34,20 +34,20 @@ def codelists(res: Resolver) -> list[ir.CodeList]:
     for index, cl in enumerate(cfile.codelists):
         here: PathKey = ("codelists", index)
         if cl.name in res.codelists:
-            res.check.error(cdoc, "", here + ("name",), f"duplicate code list '{cl.name}'")
+            res.check.error(cdoc, "", (*here, "name"), f"duplicate code list '{cl.name}'")
             continue
         res.codelists[cl.name] = cl
         seen_codes: set[str] = set()
         for cindex, code in enumerate(cl.codes):
             if code.code in seen_codes:
-                res.check.error(cdoc, "", here + ("codes", cindex, "code"), f"duplicate code '{code.code}'")
+                res.check.error(cdoc, "", (*here, "codes", cindex, "code"), f"duplicate code '{code.code}'")
             seen_codes.add(code.code)
         out.append(
             ir.CodeList(
                 name=cl.name,
                 title=bilingual(cl.title),
                 closed=cl.closed,
-                sources=res.check_sources(cdoc, "", here + ("sources",), cl.sources),
+                sources=res.check_sources(cdoc, "", (*here, "sources"), cl.sources),
                 confidence=cl.confidence,
                 notes=note(cl.notes),
                 codes=tuple(ir.Code(c.code, bilingual(c.title), c.membership, note(c.notes)) for c in cl.codes),
@@ -108,8 +108,8 @@ def _local_services(res: Resolver, edoc: Document, efile: dsl.EnvelopeFile) -> t
     out: list[ir.LocalService] = []
     for i, ls in enumerate(efile.local_services):
         here: PathKey = ("local_services", i)
-        sources = res.check_sources(edoc, "envelope", here + ("sources",), ls.sources)
-        params = res.fields(ls.params, edoc, "envelope", here + ("params",), None)
+        sources = res.check_sources(edoc, "envelope", (*here, "sources"), ls.sources)
+        params = res.fields(ls.params, edoc, "envelope", (*here, "params"), None)
         out.append(
             ir.LocalService(
                 ls.name,
@@ -140,22 +140,22 @@ def packets(res: Resolver) -> list[ir.Group]:
     for index, pk in enumerate(pfile.packets):
         here: PathKey = ("packets", index)
         if pk.name in res.packet_specs:
-            res.check.error(pdoc, "", here + ("name",), f"duplicate packet '{pk.name}'")
+            res.check.error(pdoc, "", (*here, "name"), f"duplicate packet '{pk.name}'")
             continue
         if pk.number in numbers:
-            res.check.error(pdoc, "", here + ("number",), f"duplicate packet number '{pk.number}'")
+            res.check.error(pdoc, "", (*here, "number"), f"duplicate packet number '{pk.number}'")
         numbers.add(pk.number)
         res.packet_specs[pk.name] = (index, pk)
         if (problem := naming.file_name_problem(pk.name)) is not None:
-            res.check.error(pdoc, "", here + ("name",), f"packet name {problem}")
+            res.check.error(pdoc, "", (*here, "name"), f"packet name {problem}")
         if pk.group not in group_numbers:
-            res.check.error(pdoc, "", here + ("group",), f"unknown group '{pk.group}'")
+            res.check.error(pdoc, "", (*here, "group"), f"unknown group '{pk.group}'")
         if pk.section is not None and pk.section not in section_numbers:
-            res.check.error(pdoc, "", here + ("section",), f"unknown section '{pk.section}'")
+            res.check.error(pdoc, "", (*here, "section"), f"unknown section '{pk.section}'")
         if res.inputs.envelope is not None and pk.endpoint not in res.endpoint_names:
             message = f"unknown endpoint '{pk.endpoint}'{did_you_mean(pk.endpoint, res.endpoint_names)}"
-            res.check.error(pdoc, "", here + ("endpoint",), message)
-        res.check_sources(pdoc, "", here + ("sources",), pk.sources)
+            res.check.error(pdoc, "", (*here, "endpoint"), message)
+        res.check_sources(pdoc, "", (*here, "sources"), pk.sources)
     return [
         ir.Group(g.number, bilingual(g.title), tuple(ir.Section(s.number, bilingual(s.title)) for s in g.sections))
         for g in pfile.groups

@@ -94,8 +94,8 @@ def _table(res: Resolver, out: Tables, doc: Document, prefix: str, tf: dsl.Table
     declared = out.declared[tf.table][1] if packets_known else 0
     for rindex, rec in enumerate(tf.records):
         rloc: PathKey = ("records", rindex)
-        if res.declare_record(rec.name, doc, prefix, rloc + ("name",)):
-            rfields = res.fields(rec.fields, doc, prefix, rloc + ("fields",), tf.table)
+        if res.declare_record(rec.name, doc, prefix, (*rloc, "name")):
+            rfields = res.fields(rec.fields, doc, prefix, (*rloc, "fields"), tf.table)
             res.records.append(
                 ir.Record(rec.name, bilingual(rec.title), rfields, open=True, table=tf.table, notes=note(rec.notes))
             )

@@ -130,7 +130,7 @@ def _from_json(path: Path, text: str) -> list[Credentials]:
     if not isinstance(data, list):
         # ValueError, not TypeError: a user's file is wrong, and the CLI reports ValueErrors as such.
         expected = '{"username", "password", "madonvi"}'
-        raise ValueError(f"{path}: expected a JSON list of {expected} objects")  # noqa: TRY004
+        raise ValueError(f"{path}: expected a JSON list of {expected} objects")
     accounts: list[Credentials] = []
     for index, item in enumerate(data):
         if not isinstance(item, dict) or set(item) != {"username", "password", "madonvi"}:

@@ -323,12 +323,12 @@ class SandboxPortal:
                 db.executemany(
                     "UPDATE dossiers SET record = ?, updated = ?, versions = versions + 1"
                     " WHERE madonvi = ? AND ma_ho_so = ?",
-                    [(text, now, madonvi, key) for key, text in zip(keys, texts)],
+                    [(text, now, madonvi, key) for key, text in zip(keys, texts, strict=True)],
                 )
             else:
                 db.executemany(
                     "INSERT INTO dossiers VALUES (?, ?, ?, ?, ?, 1)",
-                    [(madonvi, key, text, now, now) for key, text in zip(keys, texts)],
+                    [(madonvi, key, text, now, now) for key, text in zip(keys, texts, strict=True)],
                 )
             self._receipt(db, packet.name, madonvi, len(keys))
         return self._success(len(keys), context.unknown_keys)
@@ -351,7 +351,7 @@ class SandboxPortal:
                 return self._refused("-4", message, missing, self._suggest_dossiers(madonvi, missing))
             db.executemany(
                 "INSERT INTO progress (madonvi, ma_ho_so, record, received) VALUES (?, ?, ?, ?)",
-                [(madonvi, key, text, now) for key, text in zip(keys, texts)],
+                [(madonvi, key, text, now) for key, text in zip(keys, texts, strict=True)],
             )
             self._receipt(db, packet.name, madonvi, len(keys))
         return self._success(len(keys), context.unknown_keys)

@@ -470,7 +470,10 @@ class _Differ:
         for name, oe, ne in self.matched(scope, "endpoint", old.endpoints, new.endpoints, lambda e: e.name):
             self.attrs(scope, name, "endpoint", _endpoint_contract(oe), _endpoint_contract(ne), Impact.BREAKING)
             self.attrs(scope, name, "endpoint", _endpoint_facts(oe), _endpoint_facts(ne))
-        required: Callable[[Header], Impact] = lambda h: Impact.BREAKING if h.required else Impact.COMPATIBLE
+
+        def required(h: Header) -> Impact:
+            return Impact.BREAKING if h.required else Impact.COMPATIBLE
+
         for name, oh, nh in self.matched(scope, "header", old.headers, new.headers, lambda h: h.name, added=required):
             self.required(scope, name, oh.required, nh.required)
             self.attrs(scope, name, "header", _header_facts(oh), _header_facts(nh))

@@ -60,7 +60,7 @@ def render_text(diff: SpecDiff) -> str:
                 lines.append(f"      {one_line(_short(c.old))} → {one_line(_short(c.new))}")
     if not diff.changes:
         lines += ["", "Không có thay đổi. / No changes."]
-    return "\n".join(lines + ["", _VERDICT[diff.breaking]]) + "\n"
+    return "\n".join([*lines, "", _VERDICT[diff.breaking]]) + "\n"
 
 
 def render_markdown(diff: SpecDiff) -> str:

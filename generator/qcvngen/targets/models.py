@@ -153,7 +153,8 @@ def aliases(reg: ir.Regulation, class_keys: dict[str, str] | None = None) -> dic
     """
     keys = class_keys or {}
     out: dict[str, str] = {}
-    records = list(reg.records) + [
+    records = [
+        *list(reg.records),
         reg.envelope.login_request,
         reg.envelope.login_response,
         reg.envelope.request,

@@ -45,8 +45,8 @@ def code_enum_schema(codelist: ir.CodeList, *, or_empty: bool) -> Schema:
         empty = EMPTY_MEMBER
         while empty in names:
             empty += "_"
-        names, values = names + [empty], values + [""]
-        meanings = meanings + ["Không có — absent"]
+        names, values = [*names, empty], [*values, ""]
+        meanings = [*meanings, "Không có — absent"]
     name = code_type_name(codelist.name, or_empty=or_empty)
     return {
         "title": name,

@@ -37,7 +37,7 @@ def code_types(reg: ir.Regulation) -> list[dict[str, object]]:
                 {
                     "name": kinds.code_type_name(codelist.name, or_empty=or_empty),
                     "codelist": codelist.name,
-                    "literals": values + [""] if or_empty else values,
+                    "literals": [*values, ""] if or_empty else values,
                     "comment": comment + (' (or "")' if or_empty else ""),
                 }
             )

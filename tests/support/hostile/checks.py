@@ -185,7 +185,7 @@ def _markdown() -> Any:
         """markdown-it drops javascript:/data: links by itself; other renderers may not, so let every
         link through and judge it here."""
 
-        def validateLink(self, url: str) -> bool:
+        def validateLink(self, url: str) -> bool:  # noqa: N802 (markdown-it's method name)
             return True
 
     return TrustingMarkdownIt("commonmark").enable("table").enable("strikethrough")

@@ -171,26 +171,26 @@ NAME_SINKS: list[Sink] = [
     Sink(
         "ref.field.codelist",
         "*.yaml",
-        tuple(base + ("codelist",) for lists in FIELD_LISTS.values() for base in lists),
+        tuple((*base, "codelist") for lists in FIELD_LISTS.values() for base in lists),
         role="ref",
     ),
     Sink(
         "ref.field.record",
         "*.yaml",
-        tuple(base + ("record",) for lists in FIELD_LISTS.values() for base in lists),
+        tuple((*base, "record") for lists in FIELD_LISTS.values() for base in lists),
         role="ref",
     ),
     Sink(
         "ref.field.of",
         "*.yaml",
-        tuple(base + ("of",) for lists in FIELD_LISTS.values() for base in lists),
+        tuple((*base, "of") for lists in FIELD_LISTS.values() for base in lists),
         role="ref",
         where=lambda t, r, p: get(t[r], p) not in ("string", "any"),
     ),
     Sink(
         "ref.field.sources",
         "*.yaml",
-        tuple(base + ("sources", "*") for lists in FIELD_LISTS.values() for base in lists),
+        tuple((*base, "sources", "*") for lists in FIELD_LISTS.values() for base in lists),
         role="ref",
     ),
     Sink("ref.packet.group", "packets.yaml", (("packets", "*", "group"),), role="ref"),
@@ -479,7 +479,8 @@ def probe_trees(sink: Sink, tree: Tree, payloads: list[tuple[str, str]]) -> list
     for start in range(0, len(payloads), len(instances)):
         chunk = payloads[start : start + len(instances)]
         placements = [
-            Placement(sink.name, rel, path, (label,), text) for (rel, path), (label, text) in zip(instances, chunk)
+            Placement(sink.name, rel, path, (label,), text)
+            for (rel, path), (label, text) in zip(instances, chunk, strict=True)
         ]
         out.append((apply(tree, placements), placements))
     return out

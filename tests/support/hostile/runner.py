@@ -63,7 +63,7 @@ def _round_trip(reg: Any, files: dict[PurePosixPath, str], facts: dict[str, Any]
     """Spec values reach the models, the wire types and the schemas exactly (no loss, no rewrite)."""
     problems: list[str] = []
     env = reg.envelope
-    records = list(reg.records) + [env.login_request, env.login_response, env.request, env.response]
+    records = [*list(reg.records), env.login_request, env.login_response, env.request, env.response]
     bundle = json.loads(files[PurePosixPath("jsonschema/qcvn120.schema.json")])["$defs"]
     for record in records:
         model = facts["models"].get(record.name)
@@ -81,7 +81,7 @@ def _round_trip(reg: Any, files: dict[PurePosixPath, str], facts: dict[str, Any]
         if not codelist.closed:
             continue
         codes = [c.code for c in codelist.codes]
-        for name, want in ((f"Code{codelist.name}", codes), (f"Code{codelist.name}OrEmpty", codes + [""])):
+        for name, want in ((f"Code{codelist.name}", codes), (f"Code{codelist.name}OrEmpty", [*codes, ""])):
             if facts["codes"].get(name) != want:
                 problems.append(f"wire.{name} literals differ from the code list")
     if facts.get("spec_version") != reg.meta.spec_version:
@@ -233,7 +233,7 @@ def _run_case(
                     report.problems += _round_trip(result.regulation, result.files, facts)
                     report.facts = {"validated": facts.get("validated", []), "models": facts["models"]}
             report.problems += [f"canary created: {c}" for c in checks.canaries(root)]
-        except Exception:  # noqa: BLE001 - a crash is a finding, reported with its traceback
+        except Exception:
             report.error = traceback.format_exc()[-4000:]
 
 
@@ -259,7 +259,7 @@ def run_probe(label: str, tree: Tree, placements: list[Placement]) -> ProbeRepor
         try:
             lines = write_tree(tree, Path(tmp) / "spec")
             reg, diagnostics = load_spec(Path(tmp) / "spec")
-        except Exception:  # noqa: BLE001
+        except Exception:
             report.error = traceback.format_exc()[-4000:]
             return report
     report.diagnostics = len(diagnostics)

@@ -85,15 +85,15 @@ class _Emitter:
             lead = first if (index == 0 and first is not None) else " " * indent
             if len(key) > _LONGEST_IMPLICIT_KEY:
                 # YAML limits an implicit key to 1024 characters: a longer one needs "? key".
-                self.where[path + (key,)] = len(self.lines) + 1
+                self.where[(*path, key)] = len(self.lines) + 1
                 self.lines.append(f"{lead}? {yaml_quote(key)}")
                 lead = " " * indent
             head = f"{lead}{_key(key) if len(key) <= _LONGEST_IMPLICIT_KEY else ''}:"
-            self._entry(head, value, path + (key,), indent)
+            self._entry(head, value, (*path, key), indent)
 
     def sequence(self, data: list[Any], path: PathKey, indent: int) -> None:
         for index, item in enumerate(data):
-            here = path + (index,)
+            here = (*path, index)
             lead = " " * indent + "- "
             if isinstance(item, dict) and item:
                 self.where[here] = len(self.lines) + 1
@@ -175,7 +175,7 @@ def match(data: Any, pattern: PathKey, prefix: PathKey = ()) -> Iterator[PathKey
     else:
         keys = [head] if isinstance(data, dict) and head in data else []
     for key in keys:
-        yield from match(data[key], rest, prefix + (key,))
+        yield from match(data[key], rest, (*prefix, key))
 
 
 Where = Callable[[Tree, str, PathKey], bool]
