@@ -238,7 +238,7 @@ class BaseClient:
                 keys=self._wire_names,
                 count=len(payload.get("data") or ()),
             )
-        except Exception as error:  # noqa: BLE001 - a callback may raise anything
+        except Exception as error:
             # The exchange happened: failing it now would make a stored push look refused and
             # invite a resend. Only the error's type is logged (its text may hold a path or value).
             self._logger.warning(

@@ -231,7 +231,7 @@ def redact_message(message: str, sent: Iterable[str] = (), keys: Iterable[str] =
 def _keep(part: str, known: set[str]) -> str:
     if not part or not _WORD.fullmatch(part):
         return part  # punctuation between words
-    if part in known or _CAMEL.match(part) and part.isascii():
+    if part in known or (_CAMEL.match(part) and part.isascii()):
         return part
     if part.isalpha() and part == part.lower():
         return part

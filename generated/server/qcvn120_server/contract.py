@@ -7,6 +7,7 @@ contract, so nothing it forbids reaches a handler. Messages name field paths and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -272,7 +273,7 @@ class Contract:
             out.append(f"{field_path(loc)}: khớp nhiều dạng — matches more than one allowed form")
             return
         # Report the branch meant for this kind of value; otherwise list the kinds allowed.
-        for branch, found in zip(branches, results):
+        for branch, found in zip(branches, results, strict=True):
             resolved = (
                 self.schemas.get(str(branch.get("$ref", "")).rsplit("/", 1)[-1], branch)
                 if isinstance(branch, dict)
@@ -373,10 +374,8 @@ def validate(
     # NFC would lengthen past its limit (rare singleton decompositions) is handed over as sent.
     normal = nfc_values(body)
     if normal is not body:
-        try:
+        with contextlib.suppress(ValidationError):
             parsed = model.model_validate(normal)
-        except ValidationError:
-            pass
     return parsed
 
 

@@ -259,7 +259,7 @@ class Runner:
             async with self.budget.held_for(reserve, self.limits.body_timeout):
                 raw = await read()
                 return await anyio.to_thread.run_sync(work, raw, limiter=self._lane(lane))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failure = exc
         response = self._answer(failure)
         _drop_frames(failure)

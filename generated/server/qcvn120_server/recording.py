@@ -76,7 +76,7 @@ class Recorder:
                 )
                 line["error_code"] = "0"
             capture.emit(line, self.sink)
-        except Exception as error:  # noqa: BLE001 - a callback may raise anything
+        except Exception as error:
             # The request was served: failing it now would make a stored push look refused. Only
             # the error's type is logged (its text may hold a path or a value).
             self.log.warning(

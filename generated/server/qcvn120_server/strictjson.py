@@ -213,10 +213,8 @@ def read_object(raw: bytes | bytearray | str, limits: Limits) -> tuple[dict[str,
     parsing; that way also writes every refusal's message.
     """
     text = raw if isinstance(raw, str) else decode_utf8(raw)
-    if isinstance(raw, str):
-        escaped = "\\u" in raw
-    else:  # most bodies hold no backslash at all, which one memchr tells
-        escaped = raw.find(b"\\") >= 0 and b"\\u" in raw
+    # Most bodies hold no backslash at all, which one memchr tells.
+    escaped = "\\u" in raw if isinstance(raw, str) else raw.find(b"\\") >= 0 and b"\\u" in raw
     # String values are judged as sent (a length counts the code points the schema sees) and put in
     # NFC after judging (contract.validate); keys stay as sent.
     if not escaped and unicodedata.is_normalized("NFC", text):
@@ -267,10 +265,7 @@ def _plain_parse(
     if census is None:
         return None
     keys, strings, others, too_long = census
-    if wire.find(b"\\") < 0:
-        complete = 2 * strings == wire.count(b'"')
-    else:
-        complete = keys == _key_count(wire)
+    complete = 2 * strings == wire.count(b'"') if wire.find(b"\\") < 0 else keys == _key_count(wire)
     if complete and too_long:
         # The careful way would build these very values, then refuse the list in normalise():
         # refused here the same way, without parsing the text a second time.
@@ -404,5 +399,5 @@ def nfc_values(data: Any) -> Any:
         return data if all(items[k] is v for k, v in data.items()) else items
     if isinstance(data, list):
         values = [nfc_values(value) for value in data]
-        return data if all(a is b for a, b in zip(values, data)) else values
+        return data if all(a is b for a, b in zip(values, data, strict=True)) else values
     return data
