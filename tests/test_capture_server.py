@@ -12,8 +12,6 @@ import json
 import logging
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,6 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
-import uvicorn
 from test_capture_client import (
     CANARIES,
     CCCD,
@@ -37,7 +34,7 @@ from test_capture_client import (
 )
 
 from support.paths import ROOT
-from support.sandbox_process import Sandbox, free_port, start_sandbox
+from support.sandbox_process import Sandbox, serving, start_sandbox
 
 SCHEMA = json.loads((ROOT / "docs" / "capture.schema.json").read_text(encoding="utf-8"))
 UNKNOWN_KEY = "SoBienNhanGiay"
@@ -149,19 +146,6 @@ def test_learn_reads_the_server_capture(qc: Any, capturing: tuple[Sandbox, Path]
     assert_no_canary(learned.stdout + learned.stderr)
 
 
-def serve(app: Any) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
 def sandbox_app(**options: Any) -> Any:
     from qcvngen.sandbox import create_sandbox_app
     from qcvngen.sandbox.accounts import Credentials
@@ -173,7 +157,7 @@ def sandbox_app(**options: Any) -> Any:
 def test_capture_off_writes_nothing(qc: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     app = sandbox_app()
-    for base_url in serve(app):
+    with serving(app) as base_url:
         send_everything(qc, base_url)
     assert list(tmp_path.iterdir()) == []
 
@@ -188,9 +172,8 @@ def test_a_failing_capture_never_fails_the_request(qc: Any, tmp_path: Path, capl
         with caplog.at_level(logging.WARNING, logger="qcvngen.sandbox"):
             app = sandbox_app(capture=sink)
             later.mkdir(exist_ok=True)
-            for base_url in serve(app):
-                with qc.Client(base_url, **settings()) as client:
-                    client.dong_bo_ho_so_mc([canary_dossier()])  # a refusal would raise
+            with serving(app) as base_url, qc.Client(base_url, **settings()) as client:
+                client.dong_bo_ho_so_mc([canary_dossier()])  # a refusal would raise
     warnings = [r.getMessage() for r in caplog.records if "capture not recorded" in r.getMessage()]
     assert len(warnings) == 2 and "IsADirectoryError" in warnings[0] and "RuntimeError" in warnings[1]
     assert_no_canary(caplog.text)

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 from xml.etree import ElementTree
 
 import pytest
-import uvicorn
 from pydantic import Field
 
 from qcvngen.conformance import run, vectors
 from qcvngen.pipeline import BuildResult
 from qcvngen.sandbox.runtime import Served
 from support.paths import ROOT, SPEC
-from support.sandbox_process import free_port, start_sandbox
+from support.sandbox_process import free_port, serving, start_sandbox
 
 
 @pytest.mark.slow
@@ -92,18 +89,10 @@ def lenient_sandbox(served: Served) -> Iterator[str]:
     original = services["DongBoHoSoMC"]
     services["DongBoHoSoMC"] = type(original)(original.name, original.endpoint, original.method, LenientRequest)
     app, _ = create_sandbox_app(":memory:", spec=SPEC)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serving(app) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         services["DongBoHoSoMC"] = original
 
 
@@ -141,18 +130,8 @@ def sandbox_reading_python_names(models: Any, monkeypatch: pytest.MonkeyPatch) -
     contract = importlib.import_module(f"{served.services.__package__}.contract")
     monkeypatch.setattr(contract, "from_wire", lambda model, body: model.model_validate(body))
     app, _ = create_sandbox_app(":memory:", spec=SPEC)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(app) as url:
+        yield url
 
 
 def test_an_implementation_reading_python_names_fails_exactly_their_vectors(

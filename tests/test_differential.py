@@ -40,8 +40,6 @@ import json
 import os
 import subprocess
 import tempfile
-import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,7 +51,6 @@ import httpx
 import jsonschema
 import jsonschema_rs
 import pytest
-import uvicorn
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -62,7 +59,7 @@ from qcvngen.examples import example_record, example_request
 from qcvngen.payloads import PayloadValidator, wire_reading
 from qcvngen.pipeline import BuildResult
 from qcvngen.wirejson import NotWireJson
-from support.sandbox_process import free_port
+from support.sandbox_process import serving as serve_in_thread
 from support.system_packages import Need, provide
 
 MADONVI = "000.00.00.G05"
@@ -435,19 +432,10 @@ def serving() -> Iterator[str]:
     unmarked = dict(services.SERVICES)
     services.SERVICES.update({k: dataclasses.replace(v, exact_on_strings=True) for k, v in unmarked.items()})
     app = server.create_app(AcceptAll.make(server))  # holds SERVICES itself: restored at the end
-    port = free_port()
-    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=running.run, daemon=True)
     try:
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not running.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert running.started, "the generated server did not start"
-        yield f"http://127.0.0.1:{port}"
+        with serve_in_thread(app) as url:
+            yield url
     finally:
-        running.should_exit = True
-        thread.join(timeout=10)
         services.SERVICES.update(unmarked)
 
 

@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -26,7 +22,7 @@ from pydantic import ValidationError
 from qcvngen.conformance import local_vectors, run_local, summary
 from qcvngen.pipeline import BuildResult
 from support.paths import ROOT
-from support.sandbox_process import free_port
+from support.sandbox_process import serving
 
 MADONVI = "000.00.00.H22"
 
@@ -53,22 +49,6 @@ def statistics_row(request: Any) -> dict[str, str]:
         "TenDonVi": "UBND tỉnh",
         "LoaiThongKe": "1",
     }
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def stubs_with(models: Any, row: Callable[[Any], dict[str, Any]]) -> Any:

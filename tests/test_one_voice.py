@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from test_differential import _as_sent, cases, server_url
 from test_wire_names import name_cases
 
 from qcvngen.examples import example_request
 from qcvngen.pipeline import BuildResult
-from support.sandbox_process import free_port
+from support.sandbox_process import serving
 
 __all__ = ["server_url"]  # the differential test's server (every service exact_on_strings)
 
@@ -125,18 +122,8 @@ def sandbox_url(models: Any) -> Iterator[str]:
     from qcvngen.sandbox import create_sandbox_app
 
     app, _ = create_sandbox_app(":memory:")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(app) as url:
+        yield url
 
 
 def test_the_sandbox_speaks_the_table_too(result: BuildResult, sandbox_url: str) -> None:

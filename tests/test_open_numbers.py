@@ -11,19 +11,16 @@ compares numbers, and ``-0 == 0``). ``validate-data`` refuses what the server re
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from qcvngen.examples import example_request
 from qcvngen.pipeline import BuildResult
-from support.sandbox_process import free_port
+from support.sandbox_process import serving
 
 MADONVI = "000.00.00.G05"
 KEPT = {"SoLon": "1e308", "AmKhong": "-0.0", "MotPhanMuoi": "0.1", "NamChamKhong": "5.0", "Dai": "1" * 40}
@@ -35,17 +32,8 @@ def sandbox(models: Any) -> Iterator[tuple[str, Any]]:
     from qcvngen.sandbox import create_sandbox_app
 
     app, portal = create_sandbox_app(":memory:", view_token="numbers")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", portal
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(app) as url:
+        yield url, portal
 
 
 def _body_text(result: BuildResult, session: str, numbers: dict[str, str]) -> str:

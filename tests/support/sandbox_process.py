@@ -1,4 +1,5 @@
-"""Start `qcvngen sandbox` as a real process under uvicorn on a loopback port, and stop it."""
+"""Start `qcvngen sandbox` as a real process under uvicorn on a loopback port, and stop it; or serve
+an app made in the test under uvicorn in a thread (:func:`serving`)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 
 from .paths import ROOT
 
@@ -35,6 +40,27 @@ def view_all(base: str, path: str, items: str, **kwargs: Any) -> list[Any]:
         url = page["next"]
         kwargs.pop("params", None)  # the next page's URL carries them
     return out
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` under a real uvicorn on a free loopback port, in a thread: its base URL while it runs."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(400):  # at most ~20 s: a start that fails says so below instead of hanging
+        if server.started or not thread.is_alive():
+            break
+        time.sleep(0.05)
+    if not server.started:
+        server.should_exit = True
+        raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port} (see the log above)")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def free_port() -> int:
