@@ -250,8 +250,8 @@ def _documents(schema_dir: Path) -> Callable[[str], Any]:
     return load
 
 
-def python_jsonschema(schema_dir: Path) -> Judge:
-    """python-jsonschema at its defaults: Draft 2020-12, Python ``re``, no format checker."""
+def _reader(schema_dir: Path, make: Callable[[Any], Any]) -> Judge:
+    """A JSON Schema reader as a judge: ``make(document)`` gives a validator with ``is_valid``."""
     load = _documents(schema_dir)
     validators: dict[str, Any] = {}
 
@@ -264,32 +264,21 @@ def python_jsonschema(schema_dir: Path) -> Judge:
                 continue
             name = case.schema_file
             if name not in validators:
-                validators[name] = jsonschema.Draft202012Validator(load(name))
+                validators[name] = make(load(name))
             out.append(bool(validators[name].is_valid(json.loads(text))))
         return out
 
     return judge
+
+
+def python_jsonschema(schema_dir: Path) -> Judge:
+    """python-jsonschema at its defaults: Draft 2020-12, Python ``re``, no format checker."""
+    return _reader(schema_dir, jsonschema.Draft202012Validator)
 
 
 def rust_jsonschema(schema_dir: Path) -> Judge:
     """jsonschema-rs at its defaults."""
-    load = _documents(schema_dir)
-    validators: dict[str, Any] = {}
-
-    def judge(found: list[Case]) -> list[Verdict]:
-        out: list[Verdict] = []
-        for case in found:
-            text = case.text
-            if text is None:
-                out.append(None)
-                continue
-            name = case.schema_file
-            if name not in validators:
-                validators[name] = jsonschema_rs.Draft202012Validator(load(name))
-            out.append(bool(validators[name].is_valid(json.loads(text))))
-        return out
-
-    return judge
+    return _reader(schema_dir, jsonschema_rs.Draft202012Validator)
 
 
 def ajv_home() -> Path:
