@@ -115,28 +115,6 @@ class CanonicalSchemaBuilder(SchemaBuilder):
         """Every named schema but the records: wire and code types, envelopes, requests and answers."""
         return dict(self._scalars)
 
-    def annotations(self, field: ir.Field) -> Schema:
-        """The description, the field's regulation trace (``x-qcvn120-*``), pii/secret flags, examples."""
-        out: Schema = {
-            "description": describe(field.title),
-            "x-qcvn120-ref": field.origin.ref,
-            "x-qcvn120-membership": field.membership,
-            "x-qcvn120-confidence": field.confidence,
-            "x-qcvn120-sources": list(field.sources),
-            "x-qcvn120-spec": f"{field.origin.file}:{field.origin.line}",
-        }
-        if field.origin.table is not None:
-            out["x-qcvn120-table"] = field.origin.table
-        if field.origin.row is not None:
-            out["x-qcvn120-row"] = field.origin.row
-        if field.pii:
-            out["x-pii"] = True
-        if field.secret:
-            out["x-secret"] = True
-        if field.example is not None:
-            out["examples"] = [field.example]
-        return out
-
     def value(self, field: ir.Field) -> Schema:
         """A field's value as a client writes it: ``""``-or-list fields are plain lists here."""
         ftype = field.type
