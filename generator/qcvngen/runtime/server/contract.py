@@ -27,27 +27,13 @@ MAX_ERRORS_SHOWN = 20
 
 
 # -- the contract: the request schemas of the served OpenAPI document -------------------------------
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def _json_equal(a: Any, b: Any) -> bool:
-    kinds = {_json_type(a), _json_type(b)}
+    kinds = {wording.json_type(a), wording.json_type(b)}
     return (len(kinds) == 1 or kinds == {"integer", "number"}) and bool(a == b)
 
 
 def _admits(types: str | list[str], value: Any) -> bool:
-    kind = _json_type(value)
+    kind = wording.json_type(value)
     if isinstance(types, str):
         return kind == types or (kind == "integer" and types == "number")
     return kind in types or (kind == "integer" and "number" in types)
@@ -161,7 +147,7 @@ class Contract:
         if types is not None and not _admits(types, value):
             wanted = types if isinstance(types, str) else " or ".join(types)
             out.append(
-                f"{field_path(loc)}: {self._words('@type')} ({wanted}, not {_json_type(value)})"
+                f"{field_path(loc)}: {self._words('@type')} ({wanted}, not {wording.json_type(value)})"
             )
             return
         if "anyOf" in schema:
@@ -289,7 +275,9 @@ class Contract:
             {str(b.get("type")) for b in branches if isinstance(b, dict) and "type" in b}
         )
         wanted = " or ".join(kinds) or "another form"
-        out.append(f"{field_path(loc)}: {self._words('@type')} ({wanted}, not {_json_type(value)})")
+        out.append(
+            f"{field_path(loc)}: {self._words('@type')} ({wanted}, not {wording.json_type(value)})"
+        )
 
 
 # pydantic names union members in the location (``function-after[…]``, ``int``): not wire names.
