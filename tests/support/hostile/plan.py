@@ -480,7 +480,7 @@ def probe_trees(sink: Sink, tree: Tree, payloads: list[tuple[str, str]]) -> list
         chunk = payloads[start : start + len(instances)]
         placements = [
             Placement(sink.name, rel, path, (label,), text)
-            for (rel, path), (label, text) in zip(instances, chunk, strict=True)
+            for (rel, path), (label, text) in zip(instances, chunk, strict=False)  # the last chunk may be shorter
         ]
         out.append((apply(tree, placements), placements))
     return out
