@@ -19,6 +19,9 @@ import pytest
 from support.paths import ROOT
 from support.system_packages import Need, provide
 
+# Full suite only (`pytest -m ""`, .ci/run): every bench script run end to end at tiny sizes.
+pytestmark = pytest.mark.slow
+
 BENCH = ROOT / "bench"
 # Script → the arguments of its tiny run. A script in bench/ that is missing here fails the
 # inventory test below, so a new bench cannot be left out of CI.

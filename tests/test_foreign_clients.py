@@ -31,6 +31,9 @@ from support.paths import ROOT
 from support.portal_calls import opencps_dossier
 from support.sandbox_process import Sandbox, start_sandbox
 
+# Full suite only (`pytest -m ""`, .ci/run): generated clients in three languages, npm tools and schemathesis against real servers.
+pytestmark = pytest.mark.slow
+
 DOCS = ROOT / "generated" / "openapi"
 SERVICES = DOCS / "services"
 FOREIGN = Path(__file__).parent / "foreign"

@@ -51,6 +51,7 @@ def _in_the_table(words: str, table: set[str]) -> bool:
     return any(plain == text or plain.startswith((text + " (", text + ": ")) for text in table)
 
 
+@pytest.mark.slow  # the whole differential table over the wire
 def test_every_refusal_of_the_server_speaks_the_table(result: BuildResult, models: Any, server_url: str) -> None:
     from qcvn120_client.wire import PATTERN_MESSAGES
 

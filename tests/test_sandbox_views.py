@@ -131,6 +131,7 @@ def test_pages_hold_at_most_100_items_and_name_the_next(sandbox: Sandbox) -> Non
     assert html.count("<h2 id=") == 100 and "/sandbox/?after=" in html and "20 of 30 steps" in html
 
 
+@pytest.mark.slow  # 1,250 dossiers pushed
 def test_a_view_reads_the_same_rows_whatever_the_store_holds(tmp_path: Path) -> None:
     """Bounded by counts, not by time: the rows the four views read from SQLite, with 250 and 1,250
     dossiers (and more than a page of receipts both times)."""
@@ -180,6 +181,7 @@ def test_a_view_reads_the_same_rows_whatever_the_store_holds(tmp_path: Path) -> 
     assert figures[0] == figures[1] and figures[0] < 1_000, figures
 
 
+@pytest.mark.slow  # a real process stopped under load
 def test_sigterm_ends_the_sandbox_with_views_in_flight(tmp_path: Path) -> None:
     running = start_sandbox(tmp_path / "state.sqlite3")
     _push(running.base_url, login(running.base_url, "sandbox", "sandbox"), MADONVI, [f"T-{n}" for n in range(600)])

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from test_differential import (
     Case,
     Judge,
@@ -147,6 +148,7 @@ def _refusing_usage_errors(judge: Judge) -> Judge:
     return one_by_one
 
 
+@pytest.mark.slow  # 2,350 payloads before six judges
 def test_a_request_is_judged_by_its_wire_names_only(
     result: BuildResult, out_dir: Path, models: Any, server_url: str
 ) -> None:
