@@ -67,5 +67,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
     if config.getoption("markexpr") == "not slow" and deselected:
         terminalreporter.write_line(
             f"fast tier: {deselected} test(s) marked slow were not run; the full suite is"
-            ' `python -m pytest -m ""` (what .ci/run runs)'
+            ' `python -m pytest -m ""` (.ci/run runs both tiers)'
         )
