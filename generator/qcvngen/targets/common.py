@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import ir
 from ..render import escape_hidden, hidden_pattern, py_comment
 from ..version import __version__
 
 Files = dict[PurePosixPath, str]
+Text = TypeVar("Text", bound=str)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,23 @@ def context_for(reg: ir.Regulation) -> Context:
     # declaration (Python), and no "--" that could close the HTML comment of a Markdown page.
     label = _DOUBLE_DASH.sub("- ", py_comment(f"the {reg.meta.id} spec {reg.meta.spec_version}"))
     return Context(spec_label=label)
+
+
+def once_per_build(make: Callable[[ir.Regulation, Context], Text]) -> Callable[[ir.Regulation, Context], Text]:
+    """``make(reg, ctx)`` made once for the regulation being built (known by identity), so two targets
+    shipping the same text make it once: the server serves openapi's document and carries the
+    client's models. Only the last regulation's text is kept."""
+    last: list[tuple[ir.Regulation, Context, Text]] = []
+
+    @functools.wraps(make)
+    def shared(reg: ir.Regulation, ctx: Context) -> Text:
+        if last and last[0][0] is reg and last[0][1] == ctx:
+            return last[0][2]
+        text = make(reg, ctx)
+        last[:] = [(reg, ctx, text)]
+        return text
+
+    return shared
 
 
 # Hidden characters (see render.HIDDEN_BMP) are escaped in JSON too: json.dumps leaves them raw

@@ -23,7 +23,7 @@ from .. import ir, kinds, naming, toolcache
 from ..render import py
 from ..render import py_docstring as docstring
 from ..resources import templates_dir
-from .common import Context, python_header
+from .common import Context, once_per_build, python_header
 from .jsonschema import bundle
 from .schema_builder import SchemaBuilder, scalar_definitions
 
@@ -246,6 +246,7 @@ def run_datamodel_codegen(schema_text: str, options: dict[str, Any]) -> str:
     return toolcache.cached("datamodel-codegen", shared, schema_text, produce)
 
 
+@once_per_build  # the client and the server packages carry the same module
 def model_source(reg: ir.Regulation, ctx: Context) -> str:
     """Run datamodel-code-generator in-process on the bundle, through this project's template."""
     plans = model_plans(reg)

@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from .. import ir
-from .common import Context, Files, dump_json
+from .common import Context, Files, dump_json, once_per_build
 from .jsonschema import bundle
 from .openapi_schemas import CanonicalSchemaBuilder
 from .schema_builder import SchemaBuilder
@@ -206,9 +206,15 @@ def service_document(reg: ir.Regulation, ctx: Context, packet: ir.Packet) -> dic
     return doc
 
 
+@once_per_build
+def document_text(reg: ir.Regulation, ctx: Context) -> str:
+    """``openapi.json``'s text (the server serves the same file)."""
+    return dump_json(document(reg, ctx), first="x-generated-by")
+
+
 def render(reg: ir.Regulation, ctx: Context) -> Files:
     """``openapi/openapi.json`` and ``openapi/services/<Service>.json``, each opening with its generated-by line."""
-    files: Files = {PATH: dump_json(document(reg, ctx), first="x-generated-by")}
+    files: Files = {PATH: document_text(reg, ctx)}
     for packet in reg.packets:
         files[SERVICES / f"{packet.name}.json"] = dump_json(service_document(reg, ctx, packet), first="x-generated-by")
     return files

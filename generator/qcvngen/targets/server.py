@@ -18,7 +18,7 @@ from ..render import render as render_template
 from ..version import __version__
 from .client import capture_tables
 from .common import Context, Files, dump_json, runtime_files
-from .openapi import contract_document, document
+from .openapi import contract_document, document_text
 from .python_package import model_layer
 
 ROOT = PurePosixPath("server")
@@ -106,7 +106,7 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         ROOT / "pyproject.toml": render_template("server/pyproject.toml.jinja", **view),
         PACKAGE / "py.typed": "",
         # The app serves exactly the document in generated/openapi/.
-        PACKAGE / "openapi.json": dump_json(document(reg, ctx), first="x-generated-by"),
+        PACKAGE / "openapi.json": document_text(reg, ctx),
         # What the server judges requests by: the JSON Schemas (tolerant), not the canonical OpenAPI.
         PACKAGE / "contract.json": dump_json(contract_document(reg, ctx), first="x-generated-by"),
         **runtime_files(ctx, "server", PACKAGE),
