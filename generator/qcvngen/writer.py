@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
+import functools
 import os
 import shutil
 import stat
@@ -126,13 +126,17 @@ def compare(root: Path, files: dict[PurePosixPath, str], marker: PurePosixPath =
     return changes
 
 
+@functools.cache
+def _linux_libc() -> ctypes.CDLL | None:
+    """The C library on Linux, where ``renameat2`` and ``syncfs`` live: the process's own symbols
+    (``find_library("c")`` would run ``ldconfig -p`` in a subprocess, twice per build)."""
+    return ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two directories (Linux renameat2); False where unsupported."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name or not hasattr(os, "O_DIRECTORY"):
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
+    libc = _linux_libc()
+    renameat2 = getattr(libc, "renameat2", None) if libc is not None else None
     if renameat2 is None:
         return False
     at_fdcwd, rename_exchange = -100, 2
@@ -281,10 +285,8 @@ def _sync_tree(tree: Path, written: list[Path]) -> None:
 def _syncfs(path: Path) -> bool:
     """syncfs(2) of the file system holding ``path``; False where unavailable or when it fails
     (since Linux 5.8 it reports write-back errors), so the caller falls back to fsync."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name or sys.platform != "linux":
-        return False
-    syncfs = getattr(ctypes.CDLL(libc_name, use_errno=True), "syncfs", None)
+    libc = _linux_libc()
+    syncfs = getattr(libc, "syncfs", None) if libc is not None else None
     if syncfs is None:
         return False
     fd = os.open(path, os.O_RDONLY)
