@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
@@ -87,7 +89,55 @@ def dump_json(data: Any, *, first: str | None = None) -> str:
     ordered = _sorted(data)
     if first is not None:
         ordered = {first: ordered.pop(first), **ordered}
-    return escape_hidden(_JSON_HIDDEN, json.dumps(ordered, ensure_ascii=False, indent=2), _json_escape) + "\n"
+    return escape_hidden(_JSON_HIDDEN, _indented_json(ordered), _json_escape) + "\n"
+
+
+def _indented_json(data: Any) -> str:
+    """``json.dumps(data, ensure_ascii=False, indent=2)``, byte for byte, at twice its speed (its
+    indented form is pure Python, a generator per level); anything unusual goes to ``json.dumps``."""
+    out: list[str] = []
+    try:
+        _encode(data, "\n", out)
+    except _Unusual:
+        return json.dumps(data, ensure_ascii=False, indent=2)
+    return "".join(out)
+
+
+class _Unusual(Exception):
+    """A value :func:`_encode` leaves to ``json.dumps`` (a non-text key, a number subclass, ...)."""
+
+
+_SCALARS: dict[Any, str] = {True: "true", False: "false", None: "null"}
+
+
+def _encode(value: Any, newline: str, out: list[str]) -> None:
+    kind = type(value)
+    if kind is str:
+        out.append(encode_basestring(value))
+    elif kind is dict or kind is list:
+        if not value:
+            out.append("{}" if kind is dict else "[]")
+            return
+        inner = newline + "  "
+        out.append("{" if kind is dict else "[")
+        separator = inner
+        for item in value:  # a key of a dict, a value of a list
+            out.append(separator)
+            separator = "," + inner
+            if kind is dict:
+                if type(item) is not str:
+                    raise _Unusual
+                out.append(encode_basestring(item) + ": ")
+                _encode(value[item], inner, out)
+            else:
+                _encode(item, inner, out)
+        out.append(newline + ("}" if kind is dict else "]"))
+    elif kind is bool or value is None:
+        out.append(_SCALARS[value])
+    elif kind is int or (kind is float and math.isfinite(value)):
+        out.append(repr(value))
+    else:
+        raise _Unusual
 
 
 def python_header(ctx: Context) -> str:
