@@ -188,9 +188,12 @@ def _whole_wire(reg: ir.Regulation, ctx: Context, builder: SchemaBuilder) -> dic
     return _frame(reg, ctx, f"{reg.meta.id} — National Public Service Portal adapter", paths, tags)
 
 
-def service_document(reg: ir.Regulation, ctx: Context, packet: ir.Packet) -> dict[str, Any]:
-    """One service's document: login and the packet's own operation, and only the schemas they reach."""
-    builder = CanonicalSchemaBuilder(reg)
+def service_document(
+    reg: ir.Regulation, ctx: Context, packet: ir.Packet, builder: CanonicalSchemaBuilder | None = None
+) -> dict[str, Any]:
+    """One service's document: login and the packet's own operation, and only the schemas they reach.
+    ``builder`` (of ``reg``) may be shared between documents: building it makes every named schema."""
+    builder = builder or CanonicalSchemaBuilder(reg)
     auth = _auth(reg)
     endpoint = next(e for e in reg.envelope.endpoints if e.name == packet.endpoint)
     login = _login_operation(builder)
@@ -215,6 +218,8 @@ def document_text(reg: ir.Regulation, ctx: Context) -> str:
 def render(reg: ir.Regulation, ctx: Context) -> Files:
     """``openapi/openapi.json`` and ``openapi/services/<Service>.json``, each opening with its generated-by line."""
     files: Files = {PATH: document_text(reg, ctx)}
+    builder = CanonicalSchemaBuilder(reg)
     for packet in reg.packets:
-        files[SERVICES / f"{packet.name}.json"] = dump_json(service_document(reg, ctx, packet), first="x-generated-by")
+        service = service_document(reg, ctx, packet, builder)
+        files[SERVICES / f"{packet.name}.json"] = dump_json(service, first="x-generated-by")
     return files
