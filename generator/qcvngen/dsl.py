@@ -18,7 +18,9 @@ Membership = Literal["regulation", "candidate", "later", "hypothesis", "observed
 class Strict(BaseModel):
     """Base of every DSL model: unknown keys refused, no type coercion, immutable."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # defer_build: a validator is made when a model first validates (the six file models, which
+    # carry the nested ones), not for each of the 24 classes at import: ~12 ms less per build.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class TextSpec(Strict):
