@@ -52,6 +52,10 @@ class Timing:
 
 def run_timed(cmd: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, float, float]:
     """Wall time, peak RSS (MiB) and CPU seconds (user + system) of one child process and its children."""
+    # Every tool runs as installed, its bytecode cached: a session that sets PYTHONDONTWRITEBYTECODE
+    # would make qcvngen (an editable install, never byte-compiled by pip) compile its ~50 modules on
+    # every run while the peers (byte-compiled at install) do not.
+    env = {key: value for key, value in (os.environ if env is None else env).items() if key != "PYTHONDONTWRITEBYTECODE"}
     started = time.perf_counter()
     process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
