@@ -49,6 +49,7 @@ from .recording import Recorder
 from .refusals import Refused, invalid, over_limit
 from .strictjson import (
     MAX_SESSION_CANDIDATES,
+    SessionScan,
     check_node_budget,
     parse_object,
     read_object,
@@ -150,6 +151,8 @@ async def read_body(request: Request, limit: int, setting: str, limits: Limits) 
         return await _read_messages(request, limit, setting, limits)
     if len(whole.buffer) > limit:  # not after the check above; here for the protocol's sake
         raise _too_large(limit, setting)
+    scan = whole.buffer.session_scan = SessionScan(limits)
+    whole.watch(scan.feed)
     return await _read_whole(whole, limits)
 
 

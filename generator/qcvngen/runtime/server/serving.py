@@ -124,7 +124,7 @@ class GuardedH11Protocol(H11Protocol, asyncio.BufferedProtocol):
         if whole is None:
             self.data_received(bytes(memoryview(_scratch_buffer())[:nbytes]))
             return
-        whole.received += nbytes
+        whole.arrived(nbytes)
         self._received += nbytes
         if whole.complete:
             self._whole = None
@@ -155,9 +155,7 @@ class GuardedH11Protocol(H11Protocol, asyncio.BufferedProtocol):
         size = len(early) + reader._remaining
         if size < WHOLE_BODY_FROM:
             return None
-        whole = WholeBody(bytearray(size))
-        whole.buffer[: len(early)] = early
-        whole.received = len(early)
+        whole = WholeBody(size, early)
         cycle.body = bytearray()
         cycle.message_event.clear()
         self._whole = whole

@@ -11,24 +11,54 @@ own deadlines, reading :attr:`WholeBody.received` to judge the sender's rate.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 WHOLE_BODY = "qcvngen.whole_body"
 # Below this size a body comes in ASGI messages as usual: the saving would not show.
 WHOLE_BODY_FROM = 64 * 1024
+# Bytes read at once: few enough that work on them (a scan) finds them in the CPU's cache, and
+# that other connections are served between two reads.
+READ_AT_MOST = 1024 * 1024
+
+
+class ReceivedBody(bytearray):
+    """A body's bytes, with what the app learnt of them as they arrived (``session_scan``)."""
+
+    __slots__ = ("session_scan",)
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.session_scan: Any = None
 
 
 class WholeBody:
     """One body being received: ``buffer`` holds ``received`` bytes of ``len(buffer)``."""
 
-    def __init__(self, buffer: bytearray) -> None:
-        self.buffer = buffer
-        self.received = 0
+    def __init__(self, size: int, early: bytes | bytearray) -> None:
+        self.buffer = ReceivedBody(size)
+        self.buffer[: len(early)] = early
+        self.received = len(early)
         self.lost = False
         self._settled = asyncio.Event()
+        self._watchers: list[Callable[[bytearray, int], None]] = []
+
+    def watch(self, watcher: Callable[[bytearray, int], None]) -> None:
+        """Call ``watcher(buffer, received)`` now and after each arrival, on the event loop:
+        work done on bytes just received (a scan) finds them still in the CPU's cache."""
+        self._watchers.append(watcher)
+        watcher(self.buffer, self.received)
+
+    def arrived(self, nbytes: int) -> None:
+        """``nbytes`` more bytes were written at ``rest()``."""
+        self.received += nbytes
+        for watcher in self._watchers:
+            watcher(self.buffer, self.received)
 
     def rest(self) -> memoryview:
         """Where the next bytes go (a fresh view each time: none outlives the read)."""
-        return memoryview(self.buffer)[self.received :]
+        end = min(len(self.buffer), self.received + READ_AT_MOST)
+        return memoryview(self.buffer)[self.received : end]
 
     @property
     def complete(self) -> bool:
