@@ -3,6 +3,7 @@ session scan done as their bytes arrive (strictjson.SessionScan), over a real uv
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -122,7 +123,7 @@ def answer(sock: socket.socket) -> tuple[int, dict[str, Any]]:
 
 
 def test_a_large_body_comes_whole_in_any_pieces_and_keep_alive_goes_on(served: Served) -> None:
-    body = hostile_body(60_000)
+    body = hostile_body(600_000)  # 1.8 MB: more than one read (256 KiB) comes after the headers
     chooser = random.Random(7)
     with socket.create_connection(("127.0.0.1", served.port), timeout=30) as sock:
         sock.sendall(head(len(body)) + body[:1000])  # bytes with the headers, before the app asks
@@ -149,7 +150,7 @@ def test_a_large_body_comes_whole_in_any_pieces_and_keep_alive_goes_on(served: S
 
 
 def test_a_sender_leaving_mid_body_frees_its_connection(served: Served) -> None:
-    body = hostile_body(60_000)
+    body = hostile_body(600_000)  # 1.8 MB: more than one read (256 KiB) comes after the headers
     with socket.create_connection(("127.0.0.1", served.port), timeout=30) as sock:
         sock.sendall(head(len(body)) + body[:100_000])
         time.sleep(0.2)
@@ -166,7 +167,7 @@ def test_a_sender_leaving_mid_body_frees_its_connection(served: Served) -> None:
 @pytest.mark.parametrize("served", [limits.Limits(min_body_rate=20_000)], indirect=True)
 def test_a_large_body_below_the_minimum_rate_gets_408(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(factory, "BODY_RATE_GRACE", 0.5)
-    body = hostile_body(60_000)
+    body = hostile_body(600_000)  # 1.8 MB: more than one read (256 KiB) comes after the headers
     with socket.create_connection(("127.0.0.1", served.port), timeout=30) as sock:
         sock.sendall(head(len(body)) + body[:70_000])  # 3.5 s worth at the minimum rate
         sock.settimeout(0.2)
@@ -179,4 +180,13 @@ def test_a_large_body_below_the_minimum_rate_gets_408(served: Served, monkeypatc
                 continue
             if reply:
                 break
-    assert reply.startswith(b"HTTP/1.1 408") and b"min_body_rate=20000" in reply, reply[:300]
+        assert reply.startswith(b"HTTP/1.1 408") and b"min_body_rate=20000" in reply, reply[:300]
+        sock.settimeout(10)
+        with contextlib.suppress(ConnectionResetError):  # answered: closed, its buffer let go
+            while sock.recv(65536):
+                pass
+    for _ in range(500):
+        if served.connections() == 0:
+            break
+        time.sleep(0.02)
+    assert served.connections() == 0

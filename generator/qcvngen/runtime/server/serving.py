@@ -163,6 +163,10 @@ class GuardedH11Protocol(H11Protocol, asyncio.BufferedProtocol):
         return whole
 
     def on_response_complete(self) -> None:
+        whole, self._whole = self._whole, None
+        if whole is not None:  # answered before its body was in (a 408): no reason to hold it
+            whole.settle(lost=True)
+            self.transport.close()
         super().on_response_complete()
         # Every request of a keep-alive connection has header_timeout for its headers, counted
         # from the previous answer (uvicorn's keep-alive timer only sees a silent connection).
