@@ -31,7 +31,6 @@ import time
 from typing import Any
 
 import h11
-from h11._readers import ContentLengthReader
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .wholebody import WHOLE_BODY, WHOLE_BODY_FROM, WholeBody
@@ -64,6 +63,17 @@ def fd_bounded(max_connections: int) -> int:
     return max(1, min(max_connections, soft - FD_HEADROOM))
 
 
+def _length_reader() -> type[Any] | None:
+    """h11's reader of a body of declared length, if it is as this module knows it (private to
+    h11: without it, large bodies come as ASGI messages, as from any server)."""
+    try:
+        from h11._readers import ContentLengthReader
+    except ImportError:
+        return None
+    return ContentLengthReader if hasattr(ContentLengthReader(1), "_remaining") else None
+
+
+_LENGTH_READER = _length_reader()
 # asyncio's own read size for plain protocols; one scratch buffer per thread (each event loop
 # reads into it and copies out at once, in the same callback).
 _READ_SIZE = 256 * 1024
@@ -102,6 +112,9 @@ class GuardedH11Protocol(H11Protocol, asyncio.BufferedProtocol):
         whole, self._whole = self._whole, None
         if whole is not None:
             whole.settle(lost=True)
+        # The scope's offer refers back to this protocol: a cycle only a full collection breaks.
+        if self.scope is not None:  # None before a first request
+            self.scope.get("extensions", {}).pop(WHOLE_BODY, None)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -131,8 +144,7 @@ class GuardedH11Protocol(H11Protocol, asyncio.BufferedProtocol):
             self._whole = None
             # h11 saw the headers and the bytes that came with them; the rest never went
             # through it: it is told that the body is over, and answers with its end.
-            reader = self.conn._reader
-            assert isinstance(reader, ContentLengthReader)  # as when the body was taken
+            reader: Any = self.conn._reader  # a _LENGTH_READER, as when the body was taken
             reader._remaining = 0
             self.handle_events()
             whole.settle()
@@ -141,15 +153,16 @@ class GuardedH11Protocol(H11Protocol, asyncio.BufferedProtocol):
         """The rest of this request's body as one :class:`WholeBody`, called by the app instead of
         its first ``receive()``; None when the body comes as ASGI messages instead."""
         cycle, conn = self.cycle, self.conn
-        reader = conn._reader  # h11's: a body of declared length, none of it in h11's buffer
+        reader: Any = conn._reader  # h11's: a body of declared length, none of it in h11's buffer
         if (
             cycle is None
             or self._whole is not None
             or cycle.waiting_for_100_continue
             or not cycle.more_body
             or conn.their_state is not h11.SEND_BODY
-            or not isinstance(reader, ContentLengthReader)
-            or len(conn._receive_buffer)
+            or _LENGTH_READER is None
+            or not isinstance(reader, _LENGTH_READER)
+            or len(getattr(conn, "_receive_buffer", b"?"))
         ):
             return None
         early = cycle.body  # the bytes that came with the headers, not yet received by the app
