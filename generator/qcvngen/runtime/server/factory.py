@@ -49,12 +49,14 @@ from .recording import Recorder
 from .refusals import Refused, invalid, over_limit
 from .strictjson import (
     MAX_SESSION_CANDIDATES,
+    SessionScan,
     check_node_budget,
     parse_object,
     read_object,
     session_candidates,
 )
 from .throttle import LoginThrottle
+from .wholebody import WHOLE_BODY, WholeBody
 
 # Below this size a request is parsed even without a live session, so that its other faults are
 # reported precisely; above it, a request whose every "session" string is dead is refused unparsed.
@@ -143,17 +145,64 @@ async def read_body(request: Request, limit: int, setting: str, limits: Limits) 
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit, setting)
+    take_whole = request.scope.get("extensions", {}).get(WHOLE_BODY)
+    whole = take_whole() if take_whole is not None else None
+    if whole is None:
+        return await _read_messages(request, limit, setting, limits)
+    if len(whole.buffer) > limit:  # not after the check above; here for the protocol's sake
+        raise _too_large(limit, setting)
+    scan = whole.buffer.session_scan = SessionScan(limits)
+    whole.watch(scan.feed)
+    return await _read_whole(whole, limits)
+
+
+class _BodyDeadlines:
+    """The whole body by ``last_call``; the bytes so far by when the minimum rate makes them due."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.started = anyio.current_time()
+        self.last_call = self.started + limits.body_timeout
+
+    def due(self, received: int) -> float:
+        rate_due = self.started + BODY_RATE_GRACE + received / self.limits.min_body_rate
+        return min(self.last_call, rate_due)
+
+    def refusal(self, received: int) -> Refused:
+        now = anyio.current_time()
+        if now < self.last_call:
+            return _too_slow(self.limits, received, now - self.started)
+        timeout = self.limits.body_timeout
+        return Refused(
+            408,
+            INVALID_REQUEST,
+            f"Hết thời gian nhận dữ liệu — body not received within {timeout:g} s (limit body_timeout={timeout:g})",
+        )
+
+
+async def _read_whole(whole: WholeBody, limits: Limits) -> bytearray:
+    """A body the protocol writes into one buffer (:mod:`.wholebody`): no chunks to join."""
+    deadlines = _BodyDeadlines(limits)
+    while True:
+        with anyio.CancelScope(deadline=deadlines.due(whole.received)) as late:
+            if not await whole.wait():
+                raise ClientDisconnect()
+            return whole.buffer
+        # Woken by a deadline: more bytes may have come meanwhile and moved it.
+        if late.cancelled_caught and anyio.current_time() >= deadlines.due(whole.received):
+            raise deadlines.refusal(whole.received)
+
+
+async def _read_messages(request: Request, limit: int, setting: str, limits: Limits) -> bytearray:
+    """A body from its ASGI messages, each checked against the limits as it comes."""
     # One growing buffer, never joined: a body is held once in memory, not twice.
     body = bytearray()
     chunks = request.stream().__aiter__()
-    started = anyio.current_time()
-    last_call = started + limits.body_timeout
-    # One cancel scope for both deadlines, moved after each chunk (cheaper than one per chunk):
-    # the whole body by last_call, and the bytes so far by when the minimum rate makes them due.
+    deadlines = _BodyDeadlines(limits)
+    # One cancel scope for both deadlines, moved after each chunk (cheaper than one per chunk).
     with anyio.CancelScope() as late:
         while True:
-            due = started + BODY_RATE_GRACE + len(body) / limits.min_body_rate
-            late.deadline = min(last_call, due)
+            late.deadline = deadlines.due(len(body))
             try:
                 chunk = await chunks.__anext__()
             except StopAsyncIteration:
@@ -162,14 +211,7 @@ async def read_body(request: Request, limit: int, setting: str, limits: Limits) 
                 raise _too_large(limit, setting)
             body += chunk
     if late.cancelled_caught:
-        if anyio.current_time() < last_call:
-            raise _too_slow(limits, len(body), anyio.current_time() - started)
-        timeout = limits.body_timeout
-        raise Refused(
-            408,
-            INVALID_REQUEST,
-            f"Hết thời gian nhận dữ liệu — body not received within {timeout:g} s (limit body_timeout={timeout:g})",
-        )
+        raise deadlines.refusal(len(body))
     return body
 
 

@@ -10,6 +10,11 @@ previous answer (keep-alive) is closed, and when ``max_connections`` are open a 
 closes the oldest one that is idle or still sending its headers, else the oldest one sending its
 body slower than ``min_body_rate``, else one whose body this server is not reading yet — never
 one receiving a body at a decent rate.
+
+The protocol is an ``asyncio.BufferedProtocol``: an app that takes a large body whole
+(:mod:`.wholebody`) has the socket write it straight into one buffer of its declared length, past
+h11's per-chunk events, copies and joins (about half the CPU of receiving a refused 8 MB body);
+h11 is told the body ended once it is in. Everything else goes through h11 as before.
 """
 
 from __future__ import annotations
@@ -20,10 +25,14 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 from typing import Any
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from .wholebody import WHOLE_BODY, WHOLE_BODY_FROM, WholeBody
 
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_MAX_CONNECTIONS = 1000
@@ -53,9 +62,33 @@ def fd_bounded(max_connections: int) -> int:
     return max(1, min(max_connections, soft - FD_HEADROOM))
 
 
-class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a header deadline per request and eviction of slow connections
-    at the cap."""
+def _length_reader() -> type[Any] | None:
+    """h11's reader of a body of declared length, if it is as this module knows it (private to
+    h11: without it, large bodies come as ASGI messages, as from any server)."""
+    try:
+        from h11._readers import ContentLengthReader
+    except ImportError:
+        return None
+    return ContentLengthReader if hasattr(ContentLengthReader(1), "_remaining") else None
+
+
+_LENGTH_READER = _length_reader()
+# asyncio's own read size for plain protocols; one scratch buffer per thread (each event loop
+# reads into it and copies out at once, in the same callback).
+_READ_SIZE = 256 * 1024
+_scratch = threading.local()
+
+
+def _scratch_buffer() -> bytearray:
+    buffer: bytearray | None = getattr(_scratch, "buffer", None)
+    if buffer is None:
+        buffer = _scratch.buffer = bytearray(_READ_SIZE)
+    return buffer
+
+
+class GuardedH11Protocol(H11Protocol, asyncio.BufferedProtocol):
+    """uvicorn's h11 protocol with a header deadline per request, eviction of slow connections
+    at the cap, and large bodies received whole on request."""
 
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
@@ -66,6 +99,7 @@ class GuardedH11Protocol(H11Protocol):
         self.opened = time.monotonic()
         self._request_started = self.opened
         self._received = 0
+        self._whole: WholeBody | None = None
         self._deadline = self._header_deadline()
         # Connections being closed still count until their connection_lost runs: not them.
         live = [c for c in self.connections if not c.transport.is_closing()]
@@ -74,6 +108,12 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._deadline.cancel()
+        whole, self._whole = self._whole, None
+        if whole is not None:
+            whole.settle(lost=True)
+        # The scope's offer refers back to this protocol: a cycle only a full collection breaks.
+        if self.scope is not None:  # None before a first request
+            self.scope.get("extensions", {}).pop(WHOLE_BODY, None)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -83,9 +123,63 @@ class GuardedH11Protocol(H11Protocol):
             self._deadline.cancel()
             self._request_started = time.monotonic()
             self._received = 0
+            if self.cycle is not None:
+                extensions: dict[Any, Any] = self.scope.setdefault("extensions", {})
+                extensions[WHOLE_BODY] = self._take_whole
         self._received += len(data)
 
+    def get_buffer(self, sizehint: int) -> memoryview | bytearray:
+        whole = self._whole
+        return _scratch_buffer() if whole is None else whole.rest()
+
+    def buffer_updated(self, nbytes: int) -> None:
+        whole = self._whole
+        if whole is None:
+            self.data_received(bytes(memoryview(_scratch_buffer())[:nbytes]))
+            return
+        whole.arrived(nbytes)
+        self._received += nbytes
+        if whole.complete:
+            self._whole = None
+            # h11 saw the headers and the bytes that came with them; the rest never went
+            # through it: it is told that the body is over, and answers with its end.
+            reader: Any = self.conn._reader  # a _LENGTH_READER, as when the body was taken
+            reader._remaining = 0
+            self.handle_events()
+            whole.settle()
+
+    def _take_whole(self) -> WholeBody | None:
+        """The rest of this request's body as one :class:`WholeBody`, called by the app instead of
+        its first ``receive()``; None when the body comes as ASGI messages instead."""
+        cycle, conn = self.cycle, self.conn
+        reader: Any = conn._reader  # h11's: a body of declared length, none of it in h11's buffer
+        if (
+            cycle is None
+            or self._whole is not None
+            or cycle.waiting_for_100_continue
+            or not cycle.more_body
+            or conn.their_state is not h11.SEND_BODY
+            or _LENGTH_READER is None
+            or not isinstance(reader, _LENGTH_READER)
+            or len(getattr(conn, "_receive_buffer", b"?"))
+        ):
+            return None
+        early = cycle.body  # the bytes that came with the headers, not yet received by the app
+        size = len(early) + reader._remaining
+        if size < WHOLE_BODY_FROM:
+            return None
+        whole = WholeBody(size, early)
+        cycle.body = bytearray()
+        cycle.message_event.clear()
+        self._whole = whole
+        self.flow.resume_reading()
+        return whole
+
     def on_response_complete(self) -> None:
+        whole, self._whole = self._whole, None
+        if whole is not None:  # answered before its body was in (a 408): no reason to hold it
+            whole.settle(lost=True)
+            self.transport.close()
         super().on_response_complete()
         # Every request of a keep-alive connection has header_timeout for its headers, counted
         # from the previous answer (uvicorn's keep-alive timer only sees a silent connection).

@@ -83,6 +83,62 @@ def check_node_budget(raw: bytes | bytearray, limits: Limits) -> None:
         )
 
 
+# The longest text one member can match: the tail a scan of a growing body looks at again.
+_MEMBER_SPAN = 2 + 6 * len("session") + 2 * 64 + 1 + 2 + 2 * MAX_SESSION_BYTES
+
+
+class SessionScan:
+    """:func:`session_candidates` over a body whose bytes arrive in order: :meth:`feed` after
+    each arrival scans only the new bytes (and the tail a member may straddle), so a received
+    body is scanned while it is still in the cache, and is not scanned again."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.quotes = 0
+        self.scanned = 0  # bytes counted so far
+        self._resume = 0  # where the member search goes on
+        self._members: list[bytes] = []
+        self._overflow = False
+
+    def feed(self, raw: bytes | bytearray, end: int) -> None:
+        """``raw[:end]`` has arrived (the bytes before ``self.scanned`` unchanged)."""
+        self.quotes += raw.count(b'"', self.scanned, end)
+        self.scanned = end
+        # The regex engine tries a match at each quote: none once they are too many to count.
+        if self._overflow or self.quotes > 4 * self.limits.max_json_nodes:
+            return
+        for member in _SESSION_MEMBER.finditer(raw, self._resume, end):
+            self._members.append(member.group(1))
+            self._resume = member.end()
+            if len(self._members) > MAX_SESSION_CANDIDATES:
+                self._overflow = True
+                return
+        # A member cut off at ``end`` may match once more bytes come: look at that tail again.
+        self._resume = max(self._resume, end - _MEMBER_SPAN)
+
+    def candidates(self) -> tuple[str, ...] | None:
+        """The candidates of the bytes fed so far (see :func:`session_candidates`)."""
+        if self.quotes > 4 * self.limits.max_json_nodes:
+            raise over_limit(
+                "max_json_nodes",
+                self.limits.max_json_nodes,
+                "Quá nhiều chuỗi JSON",
+                f"more strings than {self.limits.max_json_nodes} JSON values can hold",
+            )
+        if self._overflow:
+            return None
+        found: dict[str, None] = {}
+        for written in self._members:
+            try:
+                value = json.loads(b'"' + written + b'"')
+            except (
+                ValueError
+            ):  # not a JSON string (a control character, a bad escape): not a session
+                continue
+            found[unicodedata.normalize("NFC", value)] = None
+        return tuple(found)
+
+
 def session_candidates(raw: bytes | bytearray, limits: Limits) -> tuple[str, ...] | None:
     """The value of every ``"session": "…"`` member written anywhere in ``raw``, decoded, found by
     two native scans of the bytes without parsing them; None when there are more than
@@ -93,25 +149,14 @@ def session_candidates(raw: bytes | bytearray, limits: Limits) -> tuple[str, ...
     :data:`MAX_SESSION_BYTES` bytes as written, is always among them; the others (nested members,
     look-alikes inside strings) only add candidates. The regex engine tries a match at each ``"``:
     a body with more quotes than ``max_json_nodes`` values can hold (two per key and two per
-    string value) is refused first, with one count.
+    string value) is refused first, with one count. A body received with a :class:`SessionScan`
+    of its own (``raw.session_scan``, see :mod:`.wholebody`) was scanned as it arrived.
     """
-    if raw.count(b'"') > 4 * limits.max_json_nodes:
-        raise over_limit(
-            "max_json_nodes",
-            limits.max_json_nodes,
-            "Quá nhiều chuỗi JSON",
-            f"more strings than {limits.max_json_nodes} JSON values can hold",
-        )
-    found: dict[str, None] = {}
-    for count, member in enumerate(_SESSION_MEMBER.finditer(raw)):
-        if count >= MAX_SESSION_CANDIDATES:
-            return None
-        try:
-            value = json.loads(b'"' + member.group(1) + b'"')
-        except ValueError:  # not a JSON string (a control character, a bad escape): not a session
-            continue
-        found[unicodedata.normalize("NFC", value)] = None
-    return tuple(found)
+    scan = getattr(raw, "session_scan", None)
+    if not isinstance(scan, SessionScan) or scan.scanned != len(raw):
+        scan = SessionScan(limits)
+        scan.feed(raw, len(raw))
+    return scan.candidates()
 
 
 def _reject_constant(name: str) -> Any:
