@@ -152,7 +152,7 @@ def stages(batch: list[dict[str, Any]], scratch: Path) -> list[list[str]]:
     raw = bytearray(json.dumps(body, ensure_ascii=False).encode())
     settings = limits.Limits()
     checker = contract.Contract(json.loads(factory.packaged_document("qcvn120_server")), PATTERN_MESSAGES)
-    parsed, strings_only = strictjson.read_object(raw, settings)
+    parsed, strings_only, _ = strictjson.read_object(raw, settings)
     if not strings_only:
         raise BenchError("the bench's records should be bodies of strings only")
     model = models.DongBoHoSoMCRequest.model_validate(parsed)
