@@ -735,3 +735,32 @@ def test_the_app_moves_what_lives_at_startup_out_of_the_collectors_way() -> None
         assert asyncio.run(started()) > 1000
     finally:
         gc.unfreeze()
+
+
+def test_the_app_collects_the_young_generation_less_often_never_more() -> None:
+    """A large request's live objects are walked by the collector a few times, not dozens
+    (bench/RESULTS.md): the young threshold is raised at startup, never lowered, and collection
+    turned off by the application stays off."""
+    import gc
+
+    from qcvngen.runtime.server.factory import GC_YOUNG_THRESHOLD
+
+    app = portal_app(Portal())
+
+    def started_with(threshold: tuple[int, int, int]) -> tuple[int, ...]:
+        gc.set_threshold(*threshold)
+
+        async def started() -> tuple[int, ...]:
+            async with app.router.lifespan_context(app):
+                return tuple(gc.get_threshold())
+
+        return asyncio.run(started())
+
+    saved = gc.get_threshold()
+    try:
+        assert started_with((700, 10, 10)) == (GC_YOUNG_THRESHOLD, 10, 10)
+        assert started_with((10 * GC_YOUNG_THRESHOLD, 5, 5)) == (10 * GC_YOUNG_THRESHOLD, 5, 5)
+        assert started_with((0, 10, 10)) == (0, 10, 10)
+    finally:
+        gc.set_threshold(*saved)
+        gc.unfreeze()
