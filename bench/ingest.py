@@ -164,7 +164,7 @@ def stages(batch: list[dict[str, Any]], scratch: Path) -> list[list[str]]:
         "strict parse (NFC, `json.loads`, census of keys, strings and limits)": lambda: strictjson.read_object(raw, settings),
         "model validation": lambda: models.DongBoHoSoMCRequest.model_validate(parsed),
         "schema contract (fastjsonschema), when it runs": lambda: checker.errors(parsed, "DongBoHoSoMCRequest"),
-        "storage serialisation (`model_dump_json` per record)": lambda: [r.model_dump_json(by_alias=True, exclude_unset=True) for r in model.data],
+        "storage serialisation (the serialiser's `to_json` per record, as bytes)": lambda: [type(r).__pydantic_serializer__.to_json(r, by_alias=True, exclude_unset=True) for r in model.data],
         "sandbox handler (serialisation + SQLite insert and commit)": lambda: portal.dong_bo_ho_so_mc(next(fresh), context),
     }
     return [[label, f"{min(timed(fn) for _ in range(3)) * 1000:.1f}"] for label, fn in parts.items()]
