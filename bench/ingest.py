@@ -156,6 +156,7 @@ def stages(batch: list[dict[str, Any]], scratch: Path) -> list[list[str]]:
     if not strings_only:
         raise BenchError("the bench's records should be bodies of strings only")
     model = models.DongBoHoSoMCRequest.model_validate(parsed)
+    model.data[0].model_dump_json()  # builds the record class's own serialiser, as the sandbox's _wire does
     _, portal = create_sandbox_app(scratch / "stages.sqlite3")
     context = answers.CallContext(answers.Account("sandbox", MADONVI), "integration", None, ())
     fresh = iter([models.DongBoHoSoMCRequest.model_validate({**body, "data": records(f"T{n}", len(batch))}) for n in range(4)])

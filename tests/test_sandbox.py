@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -518,3 +520,38 @@ def test_stored_records_are_text_in_every_table() -> None:
     stored = portal.store.query("SELECT record FROM dossiers")[0][0]
     assert json.loads(stored)["TrichYeuHoSo"] == "Đã sửa"
     assert portal.store.stored("DongBoHoiDap", MADONVI) == [record]
+
+
+def test_a_record_class_built_only_inside_its_request_is_stored_the_same() -> None:
+    """A record class validated only as part of its request (a forward reference) has no
+    serialiser of its own until first used; the store then goes through pydantic's own method,
+    which builds it: the same bytes before and after."""
+    from pydantic import BaseModel
+    from pydantic_core import SchemaSerializer
+
+    from qcvngen.runtime.server.answers import ErrorAnswer
+    from qcvngen.sandbox.portal import _wire
+
+    module = types.ModuleType("forward_records")  # a real module: where pydantic looks names up
+    sys.modules[module.__name__] = module
+    try:
+        module.__dict__["BaseModel"] = BaseModel
+        exec(
+            "class Record(BaseModel):\n"
+            "    name: str\n"
+            "    later: 'Later | None' = None\n"
+            "class Request(BaseModel):\n"
+            "    data: list[Record]\n"
+            "class Later(BaseModel):\n"
+            "    x: str\n"
+            "Request.model_rebuild()\n",
+            module.__dict__,
+        )
+        request = module.__dict__["Request"].model_validate({"data": [{"name": "Hồ sơ", "later": {"x": "1"}}]})
+        record = request.data[0]
+        assert not isinstance(type(record).__pydantic_serializer__, SchemaSerializer)
+        first = _wire(record, "data[0]", ErrorAnswer)
+        assert isinstance(type(record).__pydantic_serializer__, SchemaSerializer)
+        assert first == _wire(record, "data[0]", ErrorAnswer) == '{"name":"Hồ sơ","later":{"x":"1"}}'.encode()
+    finally:
+        del sys.modules[module.__name__]

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, cast
 
 from pydantic import BaseModel
+from pydantic_core import SchemaSerializer
 
 from .. import ir
 from ..runtime.server.answers import Account, Answer, CallContext, ErrorAnswer
@@ -68,7 +69,11 @@ def _wire(model: BaseModel, where: str, error: type[ErrorAnswer]) -> bytes:
     value that would only be stored changed (``1e400`` read as infinity, written as ``null``) is
     refused. Bytes, as pydantic's serialiser writes them (``model_dump_json`` would decode them to
     a str, a fifth of the cost): stored as text by ``CAST(? AS TEXT)`` (every INSERT and UPDATE of a record)."""
-    text = bytes(type(model).__pydantic_serializer__.to_json(model, by_alias=True, exclude_unset=True))
+    serializer = type(model).__pydantic_serializer__
+    if isinstance(serializer, SchemaSerializer):
+        text = bytes(serializer.to_json(model, by_alias=True, exclude_unset=True))
+    else:  # a class validated only inside another (forward references): pydantic's method builds it
+        text = model.model_dump_json(by_alias=True, exclude_unset=True).encode()
     if b"null" in text:  # rare: only then pay for a second walk to tell a real null from a lost number
         found = _non_finite(model.model_dump(by_alias=True, exclude_unset=True), where)
         if found:
