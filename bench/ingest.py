@@ -152,10 +152,11 @@ def stages(batch: list[dict[str, Any]], scratch: Path) -> list[list[str]]:
     raw = bytearray(json.dumps(body, ensure_ascii=False).encode())
     settings = limits.Limits()
     checker = contract.Contract(json.loads(factory.packaged_document("qcvn120_server")), PATTERN_MESSAGES)
-    parsed, strings_only = strictjson.read_object(raw, settings)
+    parsed, strings_only, _ = strictjson.read_object(raw, settings)
     if not strings_only:
         raise BenchError("the bench's records should be bodies of strings only")
     model = models.DongBoHoSoMCRequest.model_validate(parsed)
+    model.data[0].model_dump_json()  # builds the record class's own serialiser, as the sandbox's _wire does
     _, portal = create_sandbox_app(scratch / "stages.sqlite3")
     context = answers.CallContext(answers.Account("sandbox", MADONVI), "integration", None, ())
     fresh = iter([models.DongBoHoSoMCRequest.model_validate({**body, "data": records(f"T{n}", len(batch))}) for n in range(4)])
@@ -164,7 +165,7 @@ def stages(batch: list[dict[str, Any]], scratch: Path) -> list[list[str]]:
         "strict parse (NFC, `json.loads`, census of keys, strings and limits)": lambda: strictjson.read_object(raw, settings),
         "model validation": lambda: models.DongBoHoSoMCRequest.model_validate(parsed),
         "schema contract (fastjsonschema), when it runs": lambda: checker.errors(parsed, "DongBoHoSoMCRequest"),
-        "storage serialisation (`model_dump_json` per record)": lambda: [r.model_dump_json(by_alias=True, exclude_unset=True) for r in model.data],
+        "storage serialisation (the serialiser's `to_json` per record, as bytes)": lambda: [type(r).__pydantic_serializer__.to_json(r, by_alias=True, exclude_unset=True) for r in model.data],
         "sandbox handler (serialisation + SQLite insert and commit)": lambda: portal.dong_bo_ho_so_mc(next(fresh), context),
     }
     return [[label, f"{min(timed(fn) for _ in range(3)) * 1000:.1f}"] for label, fn in parts.items()]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -476,3 +478,80 @@ def test_a_state_file_from_before_session_fingerprints_opens_without_its_session
     key = store.fingerprint("u", "p", MADONVI)
     store.close()
     assert Store(path).fingerprint("u", "p", MADONVI) == key, "the key is kept, so sessions survive a restart"
+
+
+def test_stored_records_are_text_in_every_table() -> None:
+    """Records are serialised to UTF-8 bytes and cast to text inside SQLite (no decoding in Python):
+    every table holds them as TEXT (a BLOB would come back as bytes), and they read back as sent."""
+    from qcvngen.sandbox import Credentials
+
+    portal = in_process_portal([Credentials("u", "p", MADONVI)])
+    models = portal.served.models
+    context = context_for(portal, portal.login("u", "p"))
+    base = {"session": "s", "madonvi": MADONVI}
+    dossier = opencps_dossier("H99.01-240105-0009")
+    push = {**base, "service": "DongBoHoSoMC", "isUpdating": "False", "data": [dossier]}
+    assert portal.dong_bo_ho_so_mc(models.DongBoHoSoMCRequest.model_validate(push), context).error_code == "0"
+    update = {**push, "isUpdating": "True", "data": [{**dossier, "TrichYeuHoSo": "Đã sửa"}]}
+    assert portal.dong_bo_ho_so_mc(models.DongBoHoSoMCRequest.model_validate(update), context).error_code == "0"
+    step = {
+        "MaHoSo": dossier["MaHoSo"],
+        "NguoiXuLy": "Cán bộ một cửa",
+        "ChucDanh": "Chuyên viên",
+        "ThoiDiemXuLy": "20240105090000",
+        "PhongBanXuLy": "Bộ phận một cửa",
+        "NoiDungXuLy": "Tiếp nhận hồ sơ",
+        "TrangThai": "2",
+        "NgayBatDau": "20240105083000",
+        "NgayKetThucTheoQuyDinh": "",
+    }
+    progress = models.CapNhatTienDoHoSoMCRequest.model_validate(
+        {**base, "service": "CapNhatTienDoHoSoMC", "data": [step]}
+    )
+    assert portal.cap_nhat_tien_do_ho_so_mc(progress, context).error_code == "0"
+    record = {"HOIDAPID": "1", "NOIDUNG": "Câu hỏi", "MADONVI": MADONVI}
+    answered = models.DongBoHoiDapRequest.model_validate({**base, "service": "DongBoHoiDap", "data": [record]})
+    assert portal.dong_bo_hoi_dap(answered, context).error_code == "0"
+    kinds = {
+        table: {row[0] for row in portal.store.query(f"SELECT typeof(record) FROM {table}")}
+        for table in ("dossiers", "progress", "records")
+    }
+    assert kinds == {"dossiers": {"text"}, "progress": {"text"}, "records": {"text"}}
+    stored = portal.store.query("SELECT record FROM dossiers")[0][0]
+    assert json.loads(stored)["TrichYeuHoSo"] == "Đã sửa"
+    assert portal.store.stored("DongBoHoiDap", MADONVI) == [record]
+
+
+def test_a_record_class_built_only_inside_its_request_is_stored_the_same() -> None:
+    """A record class validated only as part of its request (a forward reference) has no
+    serialiser of its own until first used; the store then goes through pydantic's own method,
+    which builds it: the same bytes before and after."""
+    from pydantic import BaseModel
+    from pydantic_core import SchemaSerializer
+
+    from qcvngen.runtime.server.answers import ErrorAnswer
+    from qcvngen.sandbox.portal import _wire
+
+    module = types.ModuleType("forward_records")  # a real module: where pydantic looks names up
+    sys.modules[module.__name__] = module
+    try:
+        module.__dict__["BaseModel"] = BaseModel
+        exec(
+            "class Record(BaseModel):\n"
+            "    name: str\n"
+            "    later: 'Later | None' = None\n"
+            "class Request(BaseModel):\n"
+            "    data: list[Record]\n"
+            "class Later(BaseModel):\n"
+            "    x: str\n"
+            "Request.model_rebuild()\n",
+            module.__dict__,
+        )
+        request = module.__dict__["Request"].model_validate({"data": [{"name": "Hồ sơ", "later": {"x": "1"}}]})
+        record = request.data[0]
+        assert not isinstance(type(record).__pydantic_serializer__, SchemaSerializer)
+        first = _wire(record, "data[0]", ErrorAnswer)
+        assert isinstance(type(record).__pydantic_serializer__, SchemaSerializer)
+        assert first == _wire(record, "data[0]", ErrorAnswer) == '{"name":"Hồ sơ","later":{"x":"1"}}'.encode()
+    finally:
+        del sys.modules[module.__name__]

@@ -216,6 +216,25 @@ def test_read_object_says_whether_every_scalar_is_a_string(text: str, strings_on
     assert strictjson.read_object(text, LIMITS)[1] is strings_only
 
 
+@pytest.mark.parametrize(
+    ("text", "in_nfc"),
+    [
+        ('{"a": "Nguyễn", "b": ["\\/\u0301", {"c": "\u0301x"}]}', True),  # read the plain way
+        # The escape's letter composes with the accent in the text (n + ◌́ = ń): not NFC, careful way.
+        ('{"a": "\\n\u0301"}', False),
+        ('{"a": "n\\u0301"}', False),  # a \\u escape: the careful way, which does not tell
+        ('{"a": "Nguye\u0302\u0303n"}', False),  # text not in NFC: the careful way
+    ],
+)
+def test_read_object_says_when_every_string_is_in_nfc(text: str, in_nfc: bool) -> None:
+    """A body read the plain way (NFC text, no ``\\u`` escape) has only NFC strings, so the walk
+    that puts them in NFC after judging is skipped: it would hand back the very same object."""
+    read = strictjson.read_object(text, LIMITS)
+    assert read.in_nfc is in_nfc
+    if in_nfc:
+        assert strictjson.nfc_values(read.data) is read.data
+
+
 def test_the_node_budget_is_an_upper_bound_counted_without_parsing() -> None:
     wide = b'{"z": [' + b"{}," * 999 + b"{}]}"
     assert strictjson.node_bound(wide) >= 1 + 1 + 1000  # the object, the list, its items
@@ -715,4 +734,33 @@ def test_the_app_moves_what_lives_at_startup_out_of_the_collectors_way() -> None
     try:
         assert asyncio.run(started()) > 1000
     finally:
+        gc.unfreeze()
+
+
+def test_the_app_collects_the_young_generation_less_often_never_more() -> None:
+    """A large request's live objects are walked by the collector a few times, not dozens
+    (bench/RESULTS.md): the young threshold is raised at startup, never lowered, and collection
+    turned off by the application stays off."""
+    import gc
+
+    from qcvngen.runtime.server.factory import GC_YOUNG_THRESHOLD
+
+    app = portal_app(Portal())
+
+    def started_with(threshold: tuple[int, int, int]) -> tuple[int, ...]:
+        gc.set_threshold(*threshold)
+
+        async def started() -> tuple[int, ...]:
+            async with app.router.lifespan_context(app):
+                return tuple(gc.get_threshold())
+
+        return asyncio.run(started())
+
+    saved = gc.get_threshold()
+    try:
+        assert started_with((700, 10, 10)) == (GC_YOUNG_THRESHOLD, 10, 10)
+        assert started_with((10 * GC_YOUNG_THRESHOLD, 5, 5)) == (10 * GC_YOUNG_THRESHOLD, 5, 5)
+        assert started_with((0, 10, 10)) == (0, 10, 10)
+    finally:
+        gc.set_threshold(*saved)
         gc.unfreeze()

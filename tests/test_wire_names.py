@@ -108,7 +108,7 @@ def _as_the_server_reads(body_bytes: bytes) -> tuple[Any, bool] | None:
     from qcvngen.runtime.server.refusals import Refused
 
     try:
-        return strictjson.read_object(body_bytes, limits.Limits())
+        return strictjson.read_object(body_bytes, limits.Limits())[:2]
     except Refused:
         return None
 

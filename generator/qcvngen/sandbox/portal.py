@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, cast
 
 from pydantic import BaseModel
+from pydantic_core import SchemaSerializer
 
 from .. import ir
 from ..runtime.server.answers import Account, Answer, CallContext, ErrorAnswer
@@ -62,12 +63,18 @@ def _non_finite(value: Any, path: str) -> str | None:
     return None
 
 
-def _wire(model: BaseModel, where: str, error: type[ErrorAnswer]) -> str:
-    """A validated record as its wire JSON, exactly as sent: the keys the client set (a ``null`` under
-    an unknown key included) and nothing else. JSON has no non-finite numbers, so a value that
-    would only be stored changed (``1e400`` read as infinity, written as ``null``) is refused."""
-    text = str(model.model_dump_json(by_alias=True, exclude_unset=True))
-    if "null" in text:  # rare: only then pay for a second walk to tell a real null from a lost number
+def _wire(model: BaseModel, where: str, error: type[ErrorAnswer]) -> bytes:
+    """A validated record as its wire JSON in UTF-8, exactly as sent: the keys the client set (a
+    ``null`` under an unknown key included) and nothing else. JSON has no non-finite numbers, so a
+    value that would only be stored changed (``1e400`` read as infinity, written as ``null``) is
+    refused. Bytes, as pydantic's serialiser writes them (``model_dump_json`` would decode them to
+    a str, a fifth of the cost): stored as text by ``CAST(? AS TEXT)`` (every INSERT and UPDATE of a record)."""
+    serializer = type(model).__pydantic_serializer__
+    if isinstance(serializer, SchemaSerializer):
+        text = bytes(serializer.to_json(model, by_alias=True, exclude_unset=True))
+    else:  # a class validated only inside another (forward references): pydantic's method builds it
+        text = model.model_dump_json(by_alias=True, exclude_unset=True).encode()
+    if b"null" in text:  # rare: only then pay for a second walk to tell a real null from a lost number
         found = _non_finite(model.model_dump(by_alias=True, exclude_unset=True), where)
         if found:
             raise error(
@@ -220,7 +227,7 @@ class SandboxPortal:
         as data in ``result``, one object per record in request order; plain ones in the message too."""
         return self.answer(f"{message}: {_shown(keys)}{hint}", [{"MaHoSo": key} for key in keys], code)
 
-    def _texts(self, records: Sequence[Any]) -> list[str]:
+    def _texts(self, records: Sequence[Any]) -> list[bytes]:
         return [_wire(record, f"data[{index}]", self.served.error) for index, record in enumerate(records)]
 
     # -- the behaviour every push has: stored under the caller's unit, as sent --------------------
@@ -237,7 +244,7 @@ class SandboxPortal:
         now = time.time()
         with self.store.transaction() as db:
             db.executemany(
-                "INSERT INTO records (service, madonvi, record, received) VALUES (?, ?, ?, ?)",
+                "INSERT INTO records (service, madonvi, record, received) VALUES (?, ?, CAST(? AS TEXT), ?)",
                 [(packet.name, madonvi, text, now) for text in texts],
             )
             self._receipt(db, packet.name, madonvi, len(texts))
@@ -321,13 +328,13 @@ class SandboxPortal:
                 return self._refused("-4", "Hồ sơ không tồn tại — dossier does not exist", missing, hint)
             if updating:
                 db.executemany(
-                    "UPDATE dossiers SET record = ?, updated = ?, versions = versions + 1"
+                    "UPDATE dossiers SET record = CAST(? AS TEXT), updated = ?, versions = versions + 1"
                     " WHERE madonvi = ? AND ma_ho_so = ?",
                     [(text, now, madonvi, key) for key, text in zip(keys, texts, strict=True)],
                 )
             else:
                 db.executemany(
-                    "INSERT INTO dossiers VALUES (?, ?, ?, ?, ?, 1)",
+                    "INSERT INTO dossiers VALUES (?, ?, CAST(? AS TEXT), ?, ?, 1)",
                     [(madonvi, key, text, now, now) for key, text in zip(keys, texts, strict=True)],
                 )
             self._receipt(db, packet.name, madonvi, len(keys))
@@ -350,7 +357,7 @@ class SandboxPortal:
                 )
                 return self._refused("-4", message, missing, self._suggest_dossiers(madonvi, missing))
             db.executemany(
-                "INSERT INTO progress (madonvi, ma_ho_so, record, received) VALUES (?, ?, ?, ?)",
+                "INSERT INTO progress (madonvi, ma_ho_so, record, received) VALUES (?, ?, CAST(? AS TEXT), ?)",
                 [(madonvi, key, text, now) for key, text in zip(keys, texts, strict=True)],
             )
             self._receipt(db, packet.name, madonvi, len(keys))

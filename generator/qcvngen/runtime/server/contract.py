@@ -338,6 +338,7 @@ def validate(
     schema_name: str | None,
     *,
     strings_only: bool = False,
+    in_nfc: bool = False,
 ) -> Any:
     """The body parsed by the (tolerant) model, refused when it breaks the model or the schema.
 
@@ -349,6 +350,8 @@ def validate(
     the contract is not checked a second time (tests/test_differential.py proves the agreement
     through the server on every edge value, tests/test_wire_names.py on every key a Python name,
     a case variant or an NFC twin replaces: the model reads wire names only, see ``from_wire``).
+    ``in_nfc`` says every string of ``body`` is already in NFC (``ReadObject.in_nfc``): the walk
+    that would find none to change is skipped.
     """
     try:
         parsed = from_wire(model, body)
@@ -359,7 +362,7 @@ def validate(
         raise invalid(_invalid_data(broken))
     # Judged as sent; handed over in NFC (the form stores and comparisons expect). A value that
     # NFC would lengthen past its limit (rare singleton decompositions) is handed over as sent.
-    normal = nfc_values(body)
+    normal = body if in_nfc else nfc_values(body)
     if normal is not body:
         with contextlib.suppress(ValidationError):
             parsed = model.model_validate(normal)

@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
 from itertools import chain, filterfalse
-from typing import Any
+from typing import Any, NamedTuple
 
 from .limits import Limits
 from .refusals import Refused, field_path, invalid, is_plain_key, over_limit
@@ -241,12 +241,25 @@ def _json_error(exc: Exception) -> str:
 
 def parse_object(raw: bytes | bytearray | str, limits: Limits) -> dict[str, Any]:
     """``raw`` as one strict JSON object, normalised (see :func:`normalise`), or a refusal."""
-    return read_object(raw, limits)[0]
+    return read_object(raw, limits).data
 
 
-def read_object(raw: bytes | bytearray | str, limits: Limits) -> tuple[dict[str, Any], bool]:
+class ReadObject(NamedTuple):
+    """A request body read by :func:`read_object`."""
+
+    data: dict[str, Any]
+    # Every scalar in ``data`` is surely a JSON string (False when that is not certain).
+    strings_only: bool
+    # Every string value is surely in NFC already (False when that is not certain): the text was in
+    # NFC without ``\\u`` escapes, and a string of it between two quotes (which compose with
+    # nothing), its other escapes (``\\n``…) read as the characters they stand for (which compose
+    # with nothing either), is in NFC too. ``nfc_values`` would hand back the very same object.
+    in_nfc: bool
+
+
+def read_object(raw: bytes | bytearray | str, limits: Limits) -> ReadObject:
     """``raw`` as one strict JSON object, normalised (see :func:`normalise`), or a refusal; and
-    whether every scalar in it is surely a JSON string (False when that is not certain).
+    what is known of its scalars (:class:`ReadObject`).
 
     Keys and string values come out as sent: they are judged so, as every JSON Schema reader judges
     them; string values (never keys, which could then collide) are put in NFC after judging
@@ -279,12 +292,12 @@ def read_object(raw: bytes | bytearray | str, limits: Limits) -> tuple[dict[str,
         raise invalid(_json_error(exc)) from None
     if not isinstance(data, dict):
         raise invalid("Yêu cầu phải là một đối tượng JSON — the body must be a JSON object")
-    return dict(normalise(data, limits, strings=True)), False
+    return ReadObject(dict(normalise(data, limits, strings=True)), False, False)
 
 
 def _plain_parse(
     text: str, limits: Limits, wire: bytes | bytearray | None = None
-) -> tuple[dict[str, Any], bool] | None:
+) -> ReadObject | None:
     """Text without ``\\u`` escapes, already in NFC, read by ``json.loads`` without a Python hook
     per object: the same values the careful way returns, or None when it would refuse them or
     this way cannot vouch for them. ``wire`` is ``text`` in UTF-8, where native scans run faster
@@ -314,7 +327,7 @@ def _plain_parse(
         # The careful way would build these very values, then refuse the list in normalise():
         # refused here the same way, without parsing the text a second time.
         normalise(data, limits, strings=False)
-    return (data, others == 0) if complete else None
+    return ReadObject(data, others == 0, True) if complete else None
 
 
 # Where a key is told apart from string content only by parsing, the count gives up: whitespace
