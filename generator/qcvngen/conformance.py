@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree import ElementTree
 
-from . import ir
+from . import ir, naming
 from .examples import example_request
 from .kinds import KINDS
 
@@ -293,7 +293,7 @@ def _answer_problem(reg: ir.Regulation, service: str, answer: Any) -> str:
 
     if not isinstance(answer, dict) or str(answer.get("error_code")) != "0":
         return "error_code is not 0"
-    findings = PayloadValidator(reg).validate_as("answer", f"{service}Response", answer)
+    findings = PayloadValidator(reg).validate_as("answer", naming.response_model(service), answer)
     errors = [f for f in findings if f.severity == "error"]
     return f"answer breaks {service}Response: {errors[0].path} {errors[0].rule}" if errors else ""
 

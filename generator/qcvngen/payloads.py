@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from . import ir, wire
+from . import ir, naming, wire
 from .kinds import KINDS, wire_kinds
 from .suggest import closest, did_you_mean, either
 from .targets.jsonschema import bundle
@@ -219,8 +219,8 @@ def _packet_frames(reg: ir.Regulation, packet: ir.Packet) -> dict[str, Frame]:
     data = {"data": packet.data_record} if packet.data_record else {}
     result = {"result": packet.result_record} if packet.result_record else {}
     return {
-        f"{packet.name}Request": Frame(request, False, None, data),
-        f"{packet.name}Response": Frame({f.wire_name: f for f in env.response.fields}, True, None, result),
+        naming.request_model(packet.name): Frame(request, False, None, data),
+        naming.response_model(packet.name): Frame({f.wire_name: f for f in env.response.fields}, True, None, result),
     }
 
 
@@ -281,7 +281,7 @@ class PayloadValidator:
         names = {p.name: p for p in self.reg.packets}
         service = data.get("service") if isinstance(data, dict) else None
         if isinstance(service, str) and service in names:
-            return f"{service}Request", data
+            return naming.request_model(service), data
         if isinstance(data, dict) and {"username", "password"} <= set(data):
             return self.reg.envelope.login_request.name, data
         if packet is None:
@@ -291,9 +291,9 @@ class PayloadValidator:
         envelope = {f.wire_name for f in self.reg.envelope.request.fields}
         if found and isinstance(data, dict) and not envelope.isdisjoint(data):
             # A request of --packet whose service is wrong or missing (``SERVICE``): say so.
-            return f"{packet}Request", data
+            return naming.request_model(packet), data
         if isinstance(data, dict) and "error_code" in data:
-            return f"{packet}Response" if found else self.reg.envelope.login_response.name, data
+            return naming.response_model(packet) if found else self.reg.envelope.login_response.name, data
         if record is None:
             raise UsageError(f"packet '{packet}' has no record table")
         if isinstance(data, list):

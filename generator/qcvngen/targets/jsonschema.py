@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any
 
-from .. import ir
+from .. import ir, naming
 from .common import Context, Files, dump_json
 from .schema_builder import (
     SchemaBuilder,
@@ -45,11 +45,11 @@ def bundle(reg: ir.Regulation, builder: SchemaBuilder) -> dict[str, Any]:
     for record in (env.login_request, env.login_response, env.request, env.response):
         defs[record.name] = builder.record(record)
     for packet in reg.packets:
-        defs[f"{packet.name}Request"] = request_schema(builder, packet)
-        defs[f"{packet.name}Response"] = response_schema(builder, packet)
+        defs[naming.request_model(packet.name)] = request_schema(builder, packet)
+        defs[naming.response_model(packet.name)] = response_schema(builder, packet)
     for service in env.local_services:
-        defs[f"{service.name}Request"] = local_request_schema(builder, service)
-        defs[f"{service.name}Response"] = local_response_schema(builder, service)
+        defs[naming.request_model(service.name)] = local_request_schema(builder, service)
+        defs[naming.response_model(service.name)] = local_response_schema(builder, service)
     return defs
 
 

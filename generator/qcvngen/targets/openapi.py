@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any
 
-from .. import ir
+from .. import ir, naming
 from .common import Context, Files, dump_json, once_per_build
 from .jsonschema import bundle
 from .openapi_schemas import CanonicalSchemaBuilder
@@ -92,9 +92,9 @@ def _login_operation(builder: SchemaBuilder) -> dict[str, Any]:
 
 def _endpoint_operation(builder: SchemaBuilder, endpoint: ir.Endpoint, packets: list[ir.Packet]) -> dict[str, Any]:
     """One endpoint serving several packets, told apart by the body's ``service`` key."""
-    requests = [builder.ref(f"{p.name}Request") for p in packets]
-    answers = [builder.ref(f"{p.name}Response") for p in packets]
-    mapping = {p.name: f"{builder.ref_prefix}{p.name}Request" for p in packets}
+    requests = [builder.ref(naming.request_model(p.name)) for p in packets]
+    answers = [builder.ref(naming.response_model(p.name)) for p in packets]
+    mapping = {p.name: builder.ref_prefix + naming.request_model(p.name) for p in packets}
     return {
         "operationId": endpoint.name,
         "summary": f"{endpoint.title.vi} — {endpoint.title.en}",
@@ -120,11 +120,11 @@ def _service_operation(builder: SchemaBuilder, endpoint: ir.Endpoint, packet: ir
         "description": f"{packet.purpose.vi}\n\n{packet.purpose.en}\n\nBody key `service` is `{packet.name}`.",
         "tags": [endpoint.name],
         "security": [],
-        "requestBody": _json_body(builder.ref(f"{packet.name}Request")),
+        "requestBody": _json_body(builder.ref(naming.request_model(packet.name))),
         "responses": _answers(
             builder,
             f"Kết quả {packet.name} — {packet.name} answer; business errors come as error_code ≠ 0",
-            builder.ref(f"{packet.name}Response"),
+            builder.ref(naming.response_model(packet.name)),
         ),
         "x-qcvn120-endpoint": endpoint.name,
         "x-qcvn120-packet": packet.number,

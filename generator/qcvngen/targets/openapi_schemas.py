@@ -104,11 +104,11 @@ class CanonicalSchemaBuilder(SchemaBuilder):
         for record in (env.login_request, env.login_response, env.request, env.response):
             self._scalars[record.name] = self.record(record)
         for packet in reg.packets:
-            self._scalars[f"{packet.name}Request"] = request_schema(self, packet)
-            self._scalars[f"{packet.name}Response"] = response_schema(self, packet)
+            self._scalars[naming.request_model(packet.name)] = request_schema(self, packet)
+            self._scalars[naming.response_model(packet.name)] = response_schema(self, packet)
         for service in env.local_services:
-            self._scalars[f"{service.name}Request"] = local_request_schema(self, service)
-            self._scalars[f"{service.name}Response"] = local_response_schema(self, service)
+            self._scalars[naming.request_model(service.name)] = local_request_schema(self, service)
+            self._scalars[naming.response_model(service.name)] = local_response_schema(self, service)
 
     @property
     def named(self) -> dict[str, Schema]:
@@ -169,7 +169,7 @@ def response_schema(builder: CanonicalSchemaBuilder, packet: ir.Packet) -> Schem
         props["result"] = {**builder.annotations(field), "type": "array", "items": item}
     return {
         "type": "object",
-        "title": f"{packet.name}Response",
+        "title": naming.response_model(packet.name),
         "description": f"Kết quả {packet.name} — {packet.name} response",
         "properties": props,
         "required": [f.wire_name for f in fields if f.required],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import ir, kinds
+from .. import ir, kinds, naming
 
 Schema = dict[str, Any]
 
@@ -263,7 +263,7 @@ def request_schema(builder: SchemaBuilder, packet: ir.Packet) -> Schema:
     _params(builder, packet.params, props, required)
     description = f"{packet.purpose.vi} — {packet.purpose.en}"
     return _envelope_object(
-        f"{packet.name}Request",
+        naming.request_model(packet.name),
         description,
         props,
         required,
@@ -290,7 +290,7 @@ def response_schema(builder: SchemaBuilder, packet: ir.Packet) -> Schema:
     description = f"Kết quả {packet.name} — {packet.name} response"
     return _response(
         builder,
-        f"{packet.name}Response",
+        naming.response_model(packet.name),
         description,
         packet.result_record,
         builder.provenance({"x-qcvn120-packet": packet.number}),
@@ -307,11 +307,13 @@ def local_request_schema(builder: SchemaBuilder, service: ir.LocalService) -> Sc
     _params(builder, service.params, props, required)
     extra = builder.provenance({"x-qcvn120-inference": service.inference})
     return _envelope_object(
-        f"{service.name}Request", describe(service.title), props, required, closed=True, extra=extra
+        naming.request_model(service.name), describe(service.title), props, required, closed=True, extra=extra
     )
 
 
 def local_response_schema(builder: SchemaBuilder, service: ir.LocalService) -> Schema:
     """What a local service answers the national portal."""
     extra = builder.provenance({"x-qcvn120-inference": service.inference})
-    return _response(builder, f"{service.name}Response", describe(service.title), service.result_record, extra)
+    return _response(
+        builder, naming.response_model(service.name), describe(service.title), service.result_record, extra
+    )
