@@ -245,6 +245,27 @@ def named_paths(message: str, keys: Iterable[str]) -> list[str]:
     return sorted(found)[:MAX_NAMED]
 
 
+def _head(
+    packet: str,
+    endpoint: str,
+    direction: str,
+    error_code: str | None,
+    count: int,
+    day: _dt.date | None,
+    month_only: bool,
+) -> Line:
+    """What every line starts with: the date alone, never a time (``YYYY-MM`` if ``month_only``)."""
+    return {
+        "format": FORMAT,
+        "packet": packet,
+        "endpoint": endpoint,
+        "direction": direction,
+        "date": (day or _dt.datetime.now(_dt.UTC).date()).isoformat()[: 7 if month_only else 10],
+        "error_code": error_code,
+        "records": count,
+    }
+
+
 def refusal_line(
     packet: str,
     endpoint: str,
@@ -261,13 +282,7 @@ def refusal_line(
     of the spec's keys the refusal named. No value, no shape, no key of the refused records: a
     refused request teaches nothing (its typos must never become candidates)."""
     return {
-        "format": FORMAT,
-        "packet": packet,
-        "endpoint": endpoint,
-        "direction": direction,
-        "date": (day or _dt.datetime.now(_dt.UTC).date()).isoformat()[: 7 if month_only else 10],
-        "error_code": error_code,
-        "records": count,
+        **_head(packet, endpoint, direction, error_code, count, day, month_only),
         "refused": True,
         "named": named_paths(message, keys),
         "envelope_keys": [],
@@ -284,7 +299,6 @@ def build_line(
     direction: str = "answer",
     day: _dt.date | None = None,
     month_only: bool = False,
-    sent: Iterable[str] = (),
     keys: Iterable[str] = (),
     count: int | None = None,
 ) -> Line:
@@ -296,8 +310,8 @@ def build_line(
     is marked ``truncated``.
 
     ``code_paths`` are the key paths (``A``, ``A.B``, ``A[].B``) whose values are codes the caller
-    wants learned; ``keys`` are the spec's key names a refusal may name; ``sent`` is accepted for
-    compatibility and unused (a refusal keeps no message). ``day`` defaults to today (UTC): dates
+    wants learned; ``keys`` are the spec's key names a refusal may name (a refusal keeps no
+    message). ``day`` defaults to today (UTC): dates
     only, never a time; ``month_only`` coarsens it to ``YYYY-MM``.
     """
     if direction not in DIRECTIONS:
@@ -322,13 +336,7 @@ def build_line(
     for index, record in enumerate(records):
         shapes.walk_record(record, index)
     line: Line = {
-        "format": FORMAT,
-        "packet": packet,
-        "endpoint": endpoint,
-        "direction": direction,
-        "date": (day or _dt.datetime.now(_dt.UTC).date()).isoformat()[: 7 if month_only else 10],
-        "error_code": error_code,
-        "records": len(records),
+        **_head(packet, endpoint, direction, error_code, len(records), day, month_only),
         "envelope_keys": sorted({key_segment(k) for k in body}),
         "keys": shapes.rows(),
     }
