@@ -299,3 +299,65 @@ def test_a_fifo_in_the_spec_folder_does_not_hang_validate_or_check(tmp_path: Pat
     assert validate.returncode == 2 and "spec/tables/t99-pipe.yaml" in validate.stderr, validate.stderr
     check = qcvngen("check", "--spec", str(spec), "--out", str(tmp_path / "gen"), cwd=tmp_path)
     assert check.returncode == 2 and "Traceback" not in check.stderr, check.stderr
+
+
+# -- a rebuild writes only what changed -----------------------------------------------------------
+
+OLD_TREE = {PurePosixPath(f"d{i % 3}/f{i}.txt"): f"old {i}\n" for i in range(40)}
+
+
+def _inodes(root: Path) -> dict[str, os.stat_result]:
+    return {p.relative_to(root).as_posix(): p.lstat() for p in root.rglob("*") if p.is_file()}
+
+
+def count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = os.fsync
+
+    def counting(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr("qcvngen.writer.os.fsync", counting)
+    return calls
+
+
+def test_a_rebuild_links_unchanged_files_and_flushes_only_what_it_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "gen"
+    write(out, OLD_TREE)
+    before = _inodes(out)
+    new = dict(OLD_TREE)
+    new[PurePosixPath("d1/f1.txt")] = "edited\n"
+    new[PurePosixPath("d3/added.txt")] = "added\n"
+    del new[PurePosixPath("d2/f2.txt")]
+    fsyncs = count_fsyncs(monkeypatch)
+    changes = write(out, new)
+    after = _inodes(out)
+    assert sorted(after) == sorted([*(p.as_posix() for p in new), OUTPUT_MARKER.as_posix()])
+    assert all((out / path).read_text() == text for path, text in new.items())
+    kept = [p.as_posix() for p in changes.unchanged]
+    assert len(kept) == 39  # 38 old files and the marker
+    assert all(after[p].st_ino == before[p].st_ino for p in kept), "unchanged files are the same files"
+    assert after["d1/f1.txt"].st_ino != before["d1/f1.txt"].st_ino
+    assert all(info.st_nlink == 1 for info in after.values()), "the old tree's names are gone"
+    # Two files written, the new tree's five folders (root, d0–d3), then the parent holding the
+    # swapped names: no flush of the 39 others.
+    assert len(fsyncs) == 2 + 5 + 1, fsyncs
+
+
+def test_a_file_system_without_hard_links_gets_copies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "gen"
+    write(out, OLD_TREE)
+    before = _inodes(out)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError("hard links not supported here")
+
+    monkeypatch.setattr("qcvngen.writer.os.link", refuse)
+    new = {**OLD_TREE, PurePosixPath("d0/f0.txt"): "edited\n"}
+    write(out, new)
+    after = _inodes(out)
+    assert all((out / path).read_text() == text for path, text in new.items())
+    assert all(after[p].st_ino != before[p].st_ino for p in after if p in before)
