@@ -220,10 +220,11 @@ def test_tool_versions_read_from_the_path_equal_importlib_metadata() -> None:
 
 
 @pytest.mark.parametrize("syncfs_works", [True, False], ids=["syncfs", "fsync-fallback"])
-def test_the_staged_tree_is_synced_once_or_file_by_file(
+def test_many_written_files_are_synced_at_once_or_file_by_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, syncfs_works: bool
 ) -> None:
-    """One syncfs of the file system where Linux has it, else an fsync per file and folder."""
+    """Past _FSYNC_EACH_UP_TO written files, one syncfs of the file system where Linux has it, else
+    an fsync per file and folder (a few written files are always flushed one by one: test_output_safety)."""
     from qcvngen import writer
 
     synced: list[int] = []
@@ -235,11 +236,12 @@ def test_the_staged_tree_is_synced_once_or_file_by_file(
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", counted)
-    files = {PurePosixPath("a/b.txt"): "b", PurePosixPath("c.txt"): "c"}
+    count = writer._FSYNC_EACH_UP_TO + 8
+    files = {PurePosixPath(f"a/f{i}.txt" if i % 2 else f"f{i}.txt"): str(i) for i in range(count)}
     write(tmp_path / "out", files)
-    assert (tmp_path / "out" / "a" / "b.txt").read_text(encoding="utf-8") == "b"
-    # 1 fsync of the parent after the swap; without syncfs also 3 files (marker included) and 2 folders
-    assert len(synced) == (1 if syncfs_works else 6)
+    assert (tmp_path / "out" / "a" / "f1.txt").read_text(encoding="utf-8") == "1"
+    # 1 fsync of the parent after the swap; without syncfs also each file (marker included) and 2 folders
+    assert len(synced) == (1 if syncfs_works else 1 + count + 1 + 2)
 
 
 def test_syncfs_answers_on_linux(tmp_path: Path) -> None:

@@ -110,39 +110,98 @@ def _choice_or_exit(option: str, value: str, choices: Sequence[str]) -> str:
     return value
 
 
-def _build_or_exit(spec: Path | None) -> BuildResult:
+def _built(spec_dir: Path) -> BuildResult | None:
+    """The build of ``spec_dir``, or None after printing why nothing may be written."""
     from .diagnostics import error_count
     from .pipeline import build
     from .writer import OutputError
 
-    spec_dir = _spec_dir(spec)
     try:
         result = build(spec_dir)
     except OutputError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(Exit.SPEC_ERROR) from None
+        return None
     _report(result.diagnostics)
     if not result.ok:
         typer.echo(f"{error_count(result.diagnostics)} error(s) in {spec_dir}; nothing was written.", err=True)
+        return None
+    return result
+
+
+def _build_or_exit(spec: Path | None) -> BuildResult:
+    result = _built(_spec_dir(spec))
+    if result is None:
         raise typer.Exit(Exit.SPEC_ERROR)
     return result
 
 
-@app.command()
-def build(spec: SpecOption = None, out: OutOption = Path("generated")) -> None:
-    """Build every artefact into the output folder (atomically: all old or all new)."""
+def _write_or_exit(out: Path, result: BuildResult) -> str:
+    """Write the build into ``out`` (exit 2 when it cannot be) and say what changed."""
     from .writer import OutputError, write
 
-    _claim_or_exit(out, "write")  # before the build's seconds of work
-    result = _build_or_exit(spec)
     try:
         changes = write(out, result.files)
     except (OutputError, OSError) as exc:
         typer.echo(f"error: cannot write {out}: {exc}", err=True)
         raise typer.Exit(Exit.USAGE_ERROR) from None
-    _remember(spec, out)
     written = len(changes.added) + len(changes.changed)
-    typer.echo(f"{out}: {written} file(s) written, {len(changes.unchanged)} unchanged, {len(changes.removed)} removed")
+    return f"{out}: {written} file(s) written, {len(changes.unchanged)} unchanged, {len(changes.removed)} removed"
+
+
+WatchOption = Annotated[
+    bool,
+    typer.Option(
+        "--watch",
+        help="Stay running and rebuild whenever the spec or the templates change (Ctrl-C stops).",
+    ),
+]
+
+
+@app.command()
+def build(spec: SpecOption = None, out: OutOption = Path("generated"), watch: WatchOption = False) -> None:
+    """Build every artefact into the output folder (atomically: all old or all new)."""
+    _claim_or_exit(out, "write")  # before the build's seconds of work
+    if watch:
+        _watch(_spec_dir(spec), out)
+        return
+    summary = _write_or_exit(out, _build_or_exit(spec))
+    _remember(spec, out)
+    typer.echo(summary)
+
+
+def _watch(spec_dir: Path, out: Path) -> None:
+    """``build --watch``: a build now and after every change; a spec error is reported and waited out."""
+    import signal
+    import time
+
+    from .resources import templates_dir
+    from .watch import Watcher, restart_self, stamp
+
+    def rebuild() -> None:
+        started = time.perf_counter()
+        result = _built(spec_dir)
+        if result is None:
+            typer.echo(f"{out} left as it was; watching {spec_dir} for a fix …", err=True)
+            return
+        summary = _write_or_exit(out, result)
+        _remember(spec_dir, out)
+        typer.echo(f"{summary} in {time.perf_counter() - started:.2f} s; watching {spec_dir} …")
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    package = Path(__file__).resolve().parent
+    watcher = Watcher(
+        inputs=lambda: stamp(spec_dir, templates_dir()),
+        own_code=lambda: stamp(package, suffixes=(".py",)),
+        rebuild=rebuild,
+        restart=restart_self,
+    )
+    try:
+        watcher.run()
+    except KeyboardInterrupt:
+        typer.echo("stopped watching")
 
 
 def _claim_or_exit(out: Path, verb: str) -> None:
