@@ -107,6 +107,61 @@ def edited_rebuilds(workspace: Path, runs: int) -> Timing:
     return Timing("**qcvngen build after editing one table (rebuild)**", seconds, peak, cpus)
 
 
+def watched_rebuilds(workspace: Path, runs: int) -> Timing:
+    """The same one-table edit under one ``qcvngen build --watch`` process: wall time from the
+    edited file's write until the watcher printed its rebuild (polling and settling included),
+    and the watcher's own CPU seconds for it (from /proc)."""
+    import select
+
+    table_file = workspace / "spec" / "tables" / "t03-cap-nhat-tien-do-ho-so-mc.yaml"
+    original = table_file.read_text(encoding="utf-8")
+    command = [str(BIN / "qcvngen"), "build", "--watch", "--spec", "spec", "--out", "g"]
+    watcher = subprocess.Popen(command, cwd=workspace, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert watcher.stdout is not None
+    fd = watcher.stdout.fileno()
+
+    def next_line() -> str:
+        data = b""
+        while not data.endswith(b"\n"):
+            ready, _, _ = select.select([fd], [], [], 120)
+            chunk = os.read(fd, 4096) if ready else b""
+            if not chunk:
+                raise BenchError(f"qcvngen build --watch stopped answering (printed {data!r})")
+            data += chunk
+        return data.decode()
+
+    seconds: list[float] = []
+    cpus: list[float] = []
+    try:
+        next_line()  # the first build
+        for index in range(runs + 1):
+            edited = original.replace('en: "dossier code"', f'en: "dossier code (watched {index})"', 1)
+            before = baselines.process_cpu(watcher.pid)
+            started = time.perf_counter()
+            table_file.write_text(edited, encoding="utf-8")
+            line = next_line()
+            elapsed = time.perf_counter() - started
+            if "file(s) written" not in line:
+                raise BenchError(f"qcvngen build --watch did not rebuild: {line!r}")
+            if index:
+                seconds.append(elapsed)
+                cpus.append(baselines.process_cpu(watcher.pid) - before)
+        peak = _peak_mib(watcher.pid)
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=60)
+        table_file.write_text(original, encoding="utf-8")
+    run_timed([str(BIN / "qcvngen"), "build", "--spec", "spec", "--out", "g"], cwd=workspace)
+    return Timing("**the same edit under `qcvngen build --watch` (edit saved → output written)**", seconds, peak, cpus)
+
+
+def _peak_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def ensure_peers() -> Path:
     python = PEERS / "bin" / "python"
     if not python.exists():
@@ -137,6 +192,7 @@ def qcvngen_runs(runs: int) -> list[Timing]:
             measure("qcvngen build, nothing cached (fresh folder and cache)", build, runs, cwd=lambda out: out),
             measure("**qcvngen build (cold: fresh process and output folder, caches of an earlier build)**", build, runs, cwd=workspace),
             edited_rebuilds(workspace, runs),
+            watched_rebuilds(workspace, runs),
             measure("**qcvngen check (no-op)**", lambda out: [qcvngen, "check", "--spec", "spec", "--out", "g"], runs, cwd=workspace),
         ]
 

@@ -10,6 +10,7 @@ marker that the DSL layer reports as "quote this value".
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -195,7 +196,22 @@ def _decode(raw: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
 
 
 def load_text(text: str, file: str) -> tuple[Document | None, list[Diagnostic]]:
-    """Parse one YAML document held in ``text``; ``file`` names it in diagnostics."""
+    """Parse one YAML document held in ``text``; ``file`` names it in diagnostics.
+
+    The same text under the same name is parsed once per process (``build --watch`` reloads a
+    spec whose files mostly did not change); a document is only ever read, never changed.
+    """
+    doc, problems = _parsed(text, file)
+    return doc, list(problems)
+
+
+@functools.lru_cache(maxsize=128)
+def _parsed(text: str, file: str) -> tuple[Document | None, tuple[Diagnostic, ...]]:
+    doc, problems = _parse(text, file)
+    return doc, tuple(problems)
+
+
+def _parse(text: str, file: str) -> tuple[Document | None, list[Diagnostic]]:
     doc = Document(file=file, data=None)
     events = iter(yaml.parse(text, Loader=_Loader))
     try:

@@ -25,7 +25,7 @@ from .safefs import TOOL_CACHES
 # How often the inputs are looked at, and how long they must stay unchanged before a rebuild:
 # an editor's save can take several writes (truncate, write, rename), each seen as a change.
 POLL_SECONDS = 0.05
-SETTLE_SECONDS = 0.05
+SETTLE_SECONDS = 0.02
 
 Stamp = tuple[tuple[str, int, int], ...]
 
