@@ -3,6 +3,7 @@ session scan done as their bytes arrive (strictjson.SessionScan), over a real uv
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -63,6 +64,7 @@ def test_a_scan_fed_piece_by_piece_counts_every_quote() -> None:
 class Served:
     def __init__(self, settings: limits.Limits) -> None:
         self.disconnects = 0
+        self.slow_answered: list[float] = []
         app = FastAPI()
 
         @app.post("/echo")
@@ -77,6 +79,12 @@ class Served:
             scan = getattr(raw, "session_scan", None)
             found = scan.candidates() if isinstance(scan, strictjson.SessionScan) else None
             return JSONResponse({"sha": hashlib.sha256(raw).hexdigest(), "scanned": found})
+
+        @app.post("/slow")
+        async def slow() -> JSONResponse:
+            await asyncio.sleep(0.3)  # a handler that takes a while: what waits behind it waits
+            self.slow_answered.append(time.monotonic())
+            return JSONResponse({})
 
         sock = serving.listening_socket("127.0.0.1", 0)
         self.port = sock.getsockname()[1]
@@ -147,6 +155,30 @@ def test_a_large_body_comes_whole_in_any_pieces_and_keep_alive_goes_on(served: S
         status, echoed = answer(sock)
         assert (status, echoed["sha"]) == (200, hashlib.sha256(body).hexdigest())
         assert echoed["scanned"] in (None, ["bad", "mid", "end"])
+
+
+def test_a_request_pipelined_behind_a_slow_one_gets_its_own_clocks_and_the_whole_body_receive(
+    served: Served,
+) -> None:
+    """Its headers were read when the slow answer completed, not by data_received: its body-rate
+    clock starts then (not with the slow request's), and its large body is still received whole."""
+    body = hostile_body(600_000)
+    slow = head(0).replace(b"/echo", b"/slow")
+    with socket.create_connection(("127.0.0.1", served.port), timeout=30) as sock:
+        sock.sendall(slow + head(len(body)) + body[:1000])  # one segment: both heads, a bit of body
+        assert answer(sock)[0] == 200
+        (protocol,) = served.server.server_state.connections
+        assert isinstance(protocol, serving.GuardedH11Protocol)
+        # The server's thread may still be finishing the answer's bookkeeping: wait (by count) for it.
+        for _ in range(500):
+            if protocol._request_started >= served.slow_answered[0]:
+                break
+            time.sleep(0.01)
+        assert protocol._request_started >= served.slow_answered[0], "the clock of the request behind"
+        sock.sendall(body[1000:])
+        status, echoed = answer(sock)
+    assert (status, echoed["sha"]) == (200, hashlib.sha256(body).hexdigest())
+    assert echoed["scanned"] == ["bad", "mid", "end"], "received whole, scanned as it arrived"
 
 
 def test_a_sender_leaving_mid_body_frees_its_connection(served: Served) -> None:

@@ -120,14 +120,22 @@ class GuardedH11Protocol(H11Protocol, asyncio.BufferedProtocol):
     def data_received(self, data: bytes) -> None:
         cycle = self.cycle
         super().data_received(data)
-        if self.cycle is not cycle:  # this data completed a request's headers
-            self._deadline.cancel()
-            self._request_started = time.monotonic()
-            self._received = 0
-            if self.cycle is not None:
-                extensions: dict[Any, Any] = self.scope.setdefault("extensions", {})
-                extensions[WHOLE_BODY] = self._take_whole
+        self._after_events(cycle)
         self._received += len(data)
+
+    def _after_events(self, before: Any) -> bool:
+        """True, once its clocks are started and the whole-body receive offered, when h11 has read
+        a new request's headers since the cycle ``before``: from bytes that just arrived, or from
+        bytes that arrived behind the previous request and waited for its answer (pipelining)."""
+        if self.cycle is before:
+            return False
+        self._deadline.cancel()
+        self._request_started = time.monotonic()
+        self._received = 0
+        if self.cycle is not None:
+            extensions: dict[Any, Any] = self.scope.setdefault("extensions", {})
+            extensions[WHOLE_BODY] = self._take_whole
+        return True
 
     def get_buffer(self, sizehint: int) -> memoryview | bytearray:
         whole = self._whole
@@ -181,7 +189,10 @@ class GuardedH11Protocol(H11Protocol, asyncio.BufferedProtocol):
         if whole is not None:  # answered before its body was in (a 408): no reason to hold it
             whole.settle(lost=True)
             self.transport.close()
-        super().on_response_complete()
+        cycle = self.cycle
+        super().on_response_complete()  # reads a pipelined request's headers, if they are in
+        if self._after_events(cycle):
+            return
         # Every request of a keep-alive connection has header_timeout for its headers, counted
         # from the previous answer (uvicorn's keep-alive timer only sees a silent connection).
         if not self.transport.is_closing():
