@@ -78,6 +78,13 @@ def test_stamp_sees_an_edit_that_keeps_the_size(tmp_path: Path) -> None:
     assert stamp(tmp_path) != before
 
 
+def test_stamp_does_not_look_into_the_output_folder(tmp_path: Path) -> None:
+    (tmp_path / "packets.yaml").write_text("a: 1\n")
+    (tmp_path / "gen").mkdir()
+    (tmp_path / "gen" / "out.json").write_text("{}")
+    assert [path for path, _, _ in stamp(tmp_path, skip=tmp_path / "gen")] == [str(tmp_path / "packets.yaml")]
+
+
 class Lines:
     """A child's stdout or stderr, read line by line without blocking past a deadline."""
 

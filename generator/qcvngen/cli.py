@@ -193,7 +193,7 @@ def _watch(spec_dir: Path, out: Path) -> None:
     signal.signal(signal.SIGTERM, stop)
     package = Path(__file__).resolve().parent
     watcher = Watcher(
-        inputs=lambda: stamp(spec_dir, templates_dir()),
+        inputs=lambda: stamp(spec_dir, templates_dir(), skip=out),
         own_code=lambda: stamp(package, suffixes=(".py",)),
         rebuild=rebuild,
         restart=restart_self,

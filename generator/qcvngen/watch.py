@@ -30,12 +30,14 @@ SETTLE_SECONDS = 0.02
 Stamp = tuple[tuple[str, int, int], ...]
 
 
-def stamp(*roots: Path, suffixes: tuple[str, ...] = ()) -> Stamp:
+def stamp(*roots: Path, suffixes: tuple[str, ...] = (), skip: Path | None = None) -> Stamp:
     """(path, size, modification time in ns) of every file under ``roots``, sorted; links and
-    special files are listed like files (the build itself refuses them, with its own message)."""
+    special files are listed like files (the build itself refuses them, with its own message).
+    Nothing under ``skip`` (the output folder, should it sit inside the spec) is looked at."""
     found: list[tuple[str, int, int]] = []
+    skipped = os.path.realpath(skip) if skip is not None else None
     for root in roots:
-        for path in _walk(root):
+        for path in _walk(root, skipped):
             if suffixes and not path.endswith(suffixes):
                 continue
             try:
@@ -46,9 +48,11 @@ def stamp(*roots: Path, suffixes: tuple[str, ...] = ()) -> Stamp:
     return tuple(sorted(found))
 
 
-def _walk(root: Path) -> Iterator[str]:
+def _walk(root: Path, skipped: str | None) -> Iterator[str]:
     for folder, dirs, files in os.walk(root):
-        dirs[:] = [name for name in dirs if name not in TOOL_CACHES]
+        dirs[:] = [
+            name for name in dirs if name not in TOOL_CACHES and os.path.realpath(os.path.join(folder, name)) != skipped
+        ]
         for name in files:
             yield os.path.join(folder, name)
 
