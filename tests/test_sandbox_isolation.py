@@ -4,6 +4,7 @@ end when their account changes; accounts files take any password (issue 9, items
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import unicodedata
@@ -246,3 +247,50 @@ def test_bad_accounts_files_are_usage_errors(tmp_path: Path, content: str, says:
     )
     assert done.returncode == 2 and says in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and "pa\\ss" not in done.stderr
+
+
+def _dead_pid() -> int:
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(finished.stdout)
+
+
+def test_only_marked_package_folders_of_dead_sandboxes_are_cleaned(tmp_path: Path) -> None:
+    from qcvngen.sandbox.runtime import FOLDER_MARKER, remove_abandoned
+
+    dead, alive = _dead_pid(), os.getpid()
+    folders = {
+        "killed": tmp_path / f"qcvngen-sandbox-{dead}-abc",
+        "killed before its marker": tmp_path / f"qcvngen-sandbox-{dead}-def",
+        "running": tmp_path / f"qcvngen-sandbox-{alive}-ghi",
+        "a user's, same shape, unmarked and not empty": tmp_path / f"qcvngen-sandbox-{dead}-keep",
+        "a user's, other name": tmp_path / "qcvngen-sandbox-notes",
+    }
+    for folder in folders.values():
+        folder.mkdir()
+    for name in ("killed", "running"):
+        (folders[name] / FOLDER_MARKER).touch()
+        (folders[name] / "python").mkdir()
+    (folders["a user's, same shape, unmarked and not empty"] / "mine.txt").write_text("keep me\n")
+    remove_abandoned(tmp_path)
+    left = {name for name, folder in folders.items() if folder.exists()}
+    assert left == {"running", "a user's, same shape, unmarked and not empty", "a user's, other name"}
+
+
+@pytest.mark.slow
+def test_a_killed_sandboxs_packages_are_removed_by_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    first = start_sandbox(tmp_path / "a.sqlite3")
+    first.process.kill()
+    first.process.wait(timeout=60)
+    (abandoned,) = list(temp.glob("qcvngen-sandbox-*"))
+    second = start_sandbox(tmp_path / "b.sqlite3")
+    try:
+        assert not abandoned.exists()
+        assert len(list(temp.glob("qcvngen-sandbox-*"))) == 1, "the running sandbox's own folder stays"
+    finally:
+        second.stop()
+    assert list(temp.glob("qcvngen-sandbox-*")) == [], "a sandbox stopped cleanly removes its own"

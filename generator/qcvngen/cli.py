@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -171,7 +172,6 @@ def build(spec: SpecOption = None, out: OutOption = Path("generated"), watch: Wa
 
 def _watch(spec_dir: Path, out: Path) -> None:
     """``build --watch``: a build now and after every change; a spec error is reported and waited out."""
-    import signal
     import time
 
     from .resources import templates_dir
@@ -543,7 +543,15 @@ def _serve(
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         **connections,
     )
+    # uvicorn stops on SIGTERM and then raises the signal again under the handler it found: with
+    # the default one the process would die there, skipping the exit cleanup (the sandbox's package
+    # folder). A SIGTERM is a request to stop: it ends the process normally, exit code 0.
+    signal.signal(signal.SIGTERM, _stopped)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 class Format(str, Enum):

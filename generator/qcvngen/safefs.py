@@ -201,3 +201,15 @@ def regular_files(
             else:
                 raise _refuse((root / relative).as_posix(), entry.stat(follow_symlinks=False).st_mode)
     return sorted(found)
+
+
+def process_gone(pid: int) -> bool:
+    """Whether no process ``pid`` exists: what a folder named after its maker's pid needs before
+    anyone may clean it up (a process alive under another user, or unknown, keeps its folder)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False

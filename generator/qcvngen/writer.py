@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .reserved import is_windows_device
-from .safefs import TOOL_CACHES, TooLargeError, UnsafeFileError, describe, read_file, regular_files
+from .safefs import TOOL_CACHES, TooLargeError, UnsafeFileError, describe, process_gone, read_file, regular_files
 
 # Every build writes this file at the top of its output: a non-empty folder without it is not
 # qcvngen's to replace. It is part of the output (committed, compared by `check`) because a clean
@@ -158,16 +158,6 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _process_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # alive under another user, or unknown: keep its folder
-    return False
-
-
 def _remove_abandoned(root: Path) -> None:
     """Delete the staging folders of builds that were killed, and nothing else.
 
@@ -185,7 +175,7 @@ def _remove_abandoned(root: Path) -> None:
         pid_text = entry.name[len(prefix) :].partition("-")[0]
         if not entry.name.startswith(prefix) or not pid_text.isdigit() or not entry.is_dir(follow_symlinks=False):
             continue
-        if not _process_gone(int(pid_text)):
+        if not process_gone(int(pid_text)):
             continue
         folder = Path(entry.path)
         try:

@@ -14,8 +14,10 @@ hold). The same spec is built once per process.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import importlib
+import os
 import shutil
 import sys
 import tempfile
@@ -28,6 +30,7 @@ from .. import ir
 from ..diagnostics import Diagnostic
 from ..pipeline import BuildResult, build
 from ..runtime.server import answers
+from ..safefs import process_gone
 
 PACKAGES = ("qcvn120_client", "qcvn120_server")
 # The output trees that hold the two importable packages (see targets/python_package.py, server.py).
@@ -108,16 +111,45 @@ def load(spec_dir: Path, built: BuildResult | None = None) -> Served:
     return served
 
 
+# Each sandbox's packages live in <temp>/qcvngen-sandbox-<pid>-<random>/, which holds this marker
+# from its creation on: only marked folders of processes that are gone are ever cleaned up.
+FOLDER_PREFIX = "qcvngen-sandbox-"
+FOLDER_MARKER = ".qcvngen-sandbox"
+
+
 def _write_packages(built: BuildResult) -> Path:
-    """The importable trees of ``built`` in a fresh private folder, removed when the process exits."""
-    root = Path(tempfile.mkdtemp(prefix="qcvngen-sandbox-"))
+    """The importable trees of ``built`` in a fresh private folder, removed when the process exits
+    (and by the next sandbox, should this one be killed before it can)."""
+    remove_abandoned(Path(tempfile.gettempdir()))
+    root = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
     atexit.register(shutil.rmtree, root, True)
+    (root / FOLDER_MARKER).touch()
     for path, text in built.files.items():
         if path.parts[0] in TREES:
             target = root.joinpath(*path.parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
     return root
+
+
+def remove_abandoned(temp: Path) -> None:
+    """Delete the package folders of sandboxes that were killed (SIGKILL skips the exit cleanup):
+    ``qcvngen-sandbox-<pid>-…`` folders holding the marker whose process is gone, nothing else."""
+    try:
+        entries = list(os.scandir(temp))
+    except OSError:
+        return
+    for entry in entries:
+        pid_text = entry.name[len(FOLDER_PREFIX) :].partition("-")[0]
+        if not entry.name.startswith(FOLDER_PREFIX) or not pid_text.isdigit():
+            continue
+        if not entry.is_dir(follow_symlinks=False) or not process_gone(int(pid_text)):
+            continue
+        if os.path.isfile(os.path.join(entry.path, FOLDER_MARKER)):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:  # killed before its marker was made: an empty folder, or someone else's (kept)
+            with contextlib.suppress(OSError):
+                os.rmdir(entry.path)
 
 
 def _import_from(root: Path, previous: Path | None) -> tuple[ModuleType, ModuleType, ModuleType, ModuleType]:
