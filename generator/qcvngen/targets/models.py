@@ -59,15 +59,29 @@ class ModelModule:
     plans: tuple[ModelPlan, ...]
 
 
-# The modules that are not a packet's. A packet's module is named like its client method, which
-# never ends with "_": a packet whose method has one of these names gets a trailing "_".
-ENVELOPE = "envelope"
-SHARED = "shared"
+@dataclass(frozen=True)
+class Layout:
+    """The modules' names: ``envelope`` (the login, the envelopes, the local services), ``shared``
+    (records several packets nest, or none), and each packet's, named like its client method. A name
+    is never a class's of the layer nor another module's (a trailing ``_`` is added until it is not):
+    the package's ``__init__`` binds both kinds of name."""
 
+    envelope: str
+    shared: str
+    packets: dict[str, str]
 
-def packet_module(packet: ir.Packet) -> str:
-    """The module of a packet's classes: its client method's name (``dong_bo_ho_so_mc``)."""
-    return f"{packet.method}_" if packet.method in (ENVELOPE, SHARED) else packet.method
+    @classmethod
+    def of(cls, reg: ir.Regulation) -> Layout:
+        classes = {r.name for r in reg.records} | set(naming.ENVELOPE_MODELS)
+        for name in [p.name for p in reg.packets] + [s.name for s in reg.envelope.local_services]:
+            classes |= {naming.request_model(name), naming.response_model(name)}
+        taken: list[str] = []
+        for base in ["envelope", "shared", *(p.method for p in reg.packets)]:
+            name = base
+            while name in classes or name in taken:
+                name += "_"
+            taken.append(name)
+        return cls(taken[0], taken[1], {p.name: name for p, name in zip(reg.packets, taken[2:], strict=True)})
 
 
 def field_type(reg: ir.Regulation, field: ir.Field) -> str:
@@ -176,7 +190,7 @@ def _nested(reg: ir.Regulation, root: str) -> Iterator[str]:
             stack += [f.type.nested_record for f in reg.record(name).fields if f.type.nested_record is not None]
 
 
-def record_modules(reg: ir.Regulation) -> dict[str, str]:
+def record_modules(reg: ir.Regulation, layout: Layout) -> dict[str, str]:
     """The module defining each record: the one packet's whose records nest it; ``envelope`` when only
     local services' do; ``shared`` when several packets' do, or nothing does.
 
@@ -186,40 +200,51 @@ def record_modules(reg: ir.Regulation) -> dict[str, str]:
     for packet in reg.packets:
         for root in (packet.data_record, packet.result_record):
             for name in _nested(reg, root) if root is not None else ():
-                users[name].add(packet_module(packet))
+                users[name].add(layout.packets[packet.name])
     for service in reg.envelope.local_services:
         for name in _nested(reg, service.result_record):
             if not users[name]:  # a packet's record stays the packet's
-                users[name].add(ENVELOPE)
+                users[name].add(layout.envelope)
     for record in reg.records:
         for name in _nested(reg, record.name) if not users[record.name] else ():
-            users[name].add(SHARED)
-    return {r.name: next(iter(users[r.name])) if len(users[r.name]) == 1 else SHARED for r in reg.records}
+            users[name].add(layout.shared)
+    return {r.name: next(iter(users[r.name])) if len(users[r.name]) == 1 else layout.shared for r in reg.records}
 
 
 def model_modules(reg: ir.Regulation) -> list[ModelModule]:
     """Every module of the model layer, in the package's order: the packets' (each its request,
     record and answer, then the records only it nests), ``envelope`` (the local services, the records
     only they nest, the login pair and the generic envelopes), then ``shared`` when it has classes."""
-    home = record_modules(reg)
+    layout = Layout.of(reg)
+    home = record_modules(reg, layout)
     modules: dict[str, list[ModelPlan]] = {}
+    whose: dict[str, str] = {}
+    tops: dict[str, set[str]] = {}  # a packet module's request, record(s) and answer
     for packet in reg.packets:
-        modules[packet_module(packet)] = _packet_plans(reg, packet)
-    modules[ENVELOPE] = [plan for service in reg.envelope.local_services for plan in _local_plans(reg, service)]
-    modules[SHARED] = []
+        module = layout.packets[packet.name]
+        modules[module] = _packet_plans(reg, packet)
+        tops[module] = {plan.name for plan in modules[module]}
+        whose[module] = f"{packet.name} (Table 1, row {packet.number})"
+    modules[layout.envelope] = [plan for service in reg.envelope.local_services for plan in _local_plans(reg, service)]
+    whose[layout.envelope] = "the local services, the login and the envelopes"
+    modules[layout.shared] = []
+    whose[layout.shared] = "the records several packets nest (or none does)"
     for record in reg.records:
         modules[home[record.name]].append(_record_plan(reg, record))
     env = reg.envelope
     for record in (env.login_request, env.login_response, env.request, env.response):
-        modules[ENVELOPE].append(_record_plan(reg, record, f"{record.title.en} / {record.title.vi} (the envelope)."))
+        doc = f"{record.title.en} / {record.title.vi} (the envelope)."
+        modules[layout.envelope].append(_record_plan(reg, record, doc))
     out = []
     for name, plans in modules.items():
         unique: dict[str, ModelPlan] = {}
         for plan in plans:  # a record is kept where the module first places it, if it is its own
             if home.get(plan.name, name) == name:
                 unique.setdefault(plan.name, plan)
+        nests = bool(unique.keys() - tops.get(name, unique.keys()))
+        doc = module_doc(whose[name] + (" and of the records only it nests" if nests else ""), list(unique))
         if unique:
-            out.append(ModelModule(name, module_doc(reg, name, list(unique)), tuple(unique.values())))
+            out.append(ModelModule(name, doc, tuple(unique.values())))
     return out
 
 
@@ -387,18 +412,11 @@ def package_doc(reg: ir.Regulation) -> str:
     return "\n".join(lines)
 
 
-def module_doc(reg: ir.Regulation, module: str, names: list[str]) -> str:
+def module_doc(whose: str, names: list[str]) -> str:
     """A module's docstring: whose classes it holds, and which, in its order."""
-    packet = next((p for p in reg.packets if packet_module(p) == module), None)
-    if packet is not None:
-        what = f"{packet.name} (Table 1, row {packet.number})"
-        what += " and of the records only it nests" if len(names) > 3 else ""
-    elif module == ENVELOPE:
-        what = "the local services, the login and the envelopes"
-    else:
-        what = "the records several packets nest (or none does)"
     listing = textwrap.fill(", ".join(names) + ".", width=100, break_on_hyphens=False)
-    return f"pydantic models of {what}.\n\n{listing}\n\nImport them from the ``models`` package: it re-exports every class."
+    note = "Import them from the ``models`` package: it re-exports every class."
+    return f"pydantic models of {whose}.\n\n{listing}\n\n{note}"
 
 
 def file_header_for(ctx: Context, doc: str, imports: dict[str, list[str]]) -> str:
