@@ -342,3 +342,41 @@ def test_module_names_never_take_a_class_or_another_module_name(result: BuildRes
     assert [layout.packets[p.name] for p in packets[:3]] == ["envelope_", "shared_", "lay_"]
     assert layout.packets[packets[3].name] == packets[3].method
     assert len({layout.envelope, layout.shared, *layout.packets.values()}) == len(packets) + 2
+
+
+def test_records_several_packets_or_none_nest_go_to_shared_and_import(result: BuildResult, tmp_path: Path) -> None:
+    """A record two packets nest, and one nothing nests, are defined once in ``models.shared``; the
+    packets' modules import it from there and the package imports and validates."""
+    import dataclasses
+
+    from qcvngen.targets import python_package
+    from qcvngen.targets.common import context_for
+    from qcvngen.targets.models import model_modules
+
+    reg = result.regulation
+    assert reg is not None
+    borrowed = next(f for f in reg.record("LayThuTucResult").fields if f.wire_name == "COQUANTHUCHIEN")
+    orphan = dataclasses.replace(reg.record("CoQuan"), name="CoQuanKhac")
+    records = tuple(
+        dataclasses.replace(r, fields=(*r.fields, borrowed)) if r.name == "LayQDCBResult" else r for r in reg.records
+    )
+    odd = dataclasses.replace(reg, records=(*records, orphan))
+    homes = {plan.name: module.name for module in model_modules(odd) for plan in module.plans}
+    assert (homes["CoQuan"], homes["CoQuanKhac"], homes["LayQDCBResult"]) == ("shared", "shared", "lay_qdcb")
+    for path, text in python_package.render(odd, context_for(odd)).items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text, encoding="utf-8")
+    assert (
+        "from .shared import (\n    CoQuan,\n)" in (tmp_path / "python/qcvn120_client/models/lay_qdcb.py").read_text()
+    )
+    probe = (
+        "from qcvn120_client import models\n"
+        "assert models.CoQuan.__module__ == 'qcvn120_client.models.shared', models.CoQuan.__module__\n"
+        "got = models.LayQDCBResult.model_validate({'COQUANTHUCHIEN': [{'MADONVI': 'X'}]})\n"
+        "assert isinstance(got.co_quan_thuc_hien[0], models.CoQuan), got\n"
+        "assert 'CoQuanKhac' in models.__all__\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path / "python", capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr

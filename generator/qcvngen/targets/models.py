@@ -380,19 +380,26 @@ def package_init(reg: ir.Regulation, ctx: Context, modules: list[ModelModule]) -
     return render_template(
         "python/qcvn120_client/models/__init__.py.jinja",
         ctx=ctx,
-        doc=docstring(package_doc(reg), 0),
+        doc=docstring(package_doc(reg, Layout.of(reg), {module.name for module in modules}), 0),
         modules=[(module.name, [plan.name for plan in module.plans]) for module in modules],
     )
 
 
-def package_doc(reg: ir.Regulation) -> str:
+def package_doc(reg: ir.Regulation, layout: Layout, present: set[str]) -> str:
     """The package's docstring: what it holds, its modules, and its classes by packet."""
+    first = f" (``models.{layout.packets[reg.packets[0].name]}``)" if reg.packets else ""
+    shared = f"; records several packets share in ``models.{layout.shared}``" if layout.shared in present else ""
+    where = textwrap.fill(
+        "Import them from here. Each packet's classes, and the records only it nests, are in a module named"
+        f" like its client method{first}; the login, the envelopes and the local services in"
+        f" ``models.{layout.envelope}``{shared}.",
+        width=100,
+        break_on_hyphens=False,
+    )
     lines = [
         "pydantic models of every QCVN 120 packet, record and envelope (Python names; wire names as aliases).",
         "",
-        "Import them from here. Each packet's classes, and the records only it nests, are in a module",
-        "named like its client method (``models.dong_bo_ho_so_mc``); the login, the envelopes and the",
-        "local services in ``models.envelope``; records several packets share (if any) in ``models.shared``.",
+        where,
         "",
         "By packet (Table 1 row: a push's request, record and answer; a pull's request, answer and record):",
         "",
