@@ -42,7 +42,7 @@ def test_client_installs_alone_in_a_fresh_venv(out_dir: Path, tmp_path: Path) ->
 
 @pytest.mark.parametrize("package", ["python/qcvn120_client", "server/qcvn120_server"])
 def test_generated_code_never_imports_qcvngen(out_dir: Path, package: str) -> None:
-    for path in (out_dir / package).glob("*.py"):
+    for path in (out_dir / package).rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             names = (
@@ -248,7 +248,10 @@ def test_installed_server_beside_a_vendored_client_type_checks(out_dir: Path, tm
 
 def test_server_model_layer_is_the_clients(out_dir: Path) -> None:
     """The server carries the client's models, wire types and code lists byte for byte (one source)."""
-    for name in ("models.py", "wire.py", "codes.py", "_codes.py", "_scalars.py"):
+    models = sorted(f"models/{p.name}" for p in (out_dir / "python" / "qcvn120_client" / "models").glob("*.py"))
+    assert "models/__init__.py" in models and len(models) > 2
+    assert models == sorted(f"models/{p.name}" for p in (out_dir / "server" / "qcvn120_server" / "models").glob("*.py"))
+    for name in (*models, "wire.py", "codes.py", "_codes.py", "_scalars.py"):
         client = (out_dir / "python" / "qcvn120_client" / name).read_bytes()
         assert (out_dir / "server" / "qcvn120_server" / name).read_bytes() == client, name
     server_pyproject = (out_dir / "server" / "pyproject.toml").read_text(encoding="utf-8")

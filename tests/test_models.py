@@ -218,7 +218,7 @@ def test_a_wire_name_named_differently_in_two_records_keeps_both_names(result: B
     )
     records = tuple(dataclasses.replace(r, fields=fields) if r is odd else r for r in reg.records)
     odd_reg = dataclasses.replace(reg, records=records)
-    source = models_target.model_source(odd_reg, context_for(odd_reg))
+    source = "".join(models_target.model_source(odd_reg, context_for(odd_reg)).values())
     classes = source.split("\nclass ")
     odd_class = next(c for c in classes if c.startswith(f"{odd.name}("))
     other_class = next(c for c in classes if c.startswith(f"{owners[1].name}("))
@@ -289,26 +289,94 @@ def test_help_shows_a_short_signature_without_patterns(models: Any, result: Buil
     assert "ThoiDiemXuLy: WireDateTime" in dossier and len(dossier) < 600, dossier
 
 
-def test_models_module_is_rendered_not_patched(out_dir: Path, result: BuildResult) -> None:
-    """One name per field (no former-name properties), the module lists its classes by packet, and
-    every class has the docstring the IR gives it."""
+def test_models_package_is_rendered_not_patched(out_dir: Path, result: BuildResult) -> None:
+    """One name per field (no former-name properties), the package lists its classes by packet and
+    re-exports each, each module lists its own, and every class has the docstring the IR gives it."""
     import ast
 
-    from qcvngen.targets.models import model_plans
+    from qcvngen.targets.models import model_modules, model_plans
 
     reg = result.regulation
     assert reg is not None
-    source = (out_dir / "python" / "qcvn120_client" / "models.py").read_text(encoding="utf-8")
-    tree = ast.parse(source)
-    assert not any(isinstance(n, ast.FunctionDef) for n in ast.walk(tree))
-    doc = ast.get_docstring(tree) or ""
+    folder = out_dir / "python" / "qcvn120_client" / "models"
+    init = ast.parse((folder / "__init__.py").read_text(encoding="utf-8"))
+    doc = ast.get_docstring(init) or ""
     assert all(f"{p.number} {p.name}: {p.name}Request" in doc for p in reg.packets), doc
-    classes = {n.name: ast.get_docstring(n) for n in tree.body if isinstance(n, ast.ClassDef)}
-    # In the plan's order: per packet its request, record and answer, then the helpers.
+    exported = [n.value for n in init.body if isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) == "__all__"]
+    assert [ast.literal_eval(value) for value in exported] == [[plan.name for plan in model_plans(reg)]]
+    classes: dict[str, str | None] = {}
+    for module in model_modules(reg):
+        source = (folder / f"{module.name}.py").read_text(encoding="utf-8")
+        assert "M0" not in source  # the generator's sort keys never reach a module
+        tree = ast.parse(source)
+        assert not any(isinstance(n, ast.FunctionDef) for n in ast.walk(tree))
+        own = {n.name: ast.get_docstring(n) for n in tree.body if isinstance(n, ast.ClassDef)}
+        assert ", ".join(own) in " ".join((ast.get_docstring(tree) or "").split()), module.name
+        classes.update(own)
+    assert sorted(path.name for path in folder.glob("*.py")) == sorted(
+        ["__init__.py", *(f"{module.name}.py" for module in model_modules(reg))]
+    )
+    # In the plan's order: per packet its request, record and answer (then the records it nests).
     assert [(plan.name, plan.doc) for plan in model_plans(reg)] == list(classes.items())
     assert list(classes)[:3] == [
         f"{reg.packets[0].name}Request",
         reg.packets[0].data_record,
         f"{reg.packets[0].name}Response",
     ]
-    assert "M0" not in source  # the generator's sort keys never reach the module
+
+
+def test_module_names_never_take_a_class_or_another_module_name(result: BuildResult) -> None:
+    """The package's ``__init__`` binds module and class names side by side: none may be both."""
+    import dataclasses
+
+    from qcvngen.targets.models import Layout
+
+    reg = result.regulation
+    assert reg is not None
+    packets = list(reg.packets)
+    for index, method in enumerate(("envelope", "shared", "lay")):
+        packets[index] = dataclasses.replace(packets[index], method=method)
+    record = dataclasses.replace(reg.records[0], name="lay")
+    layout = Layout.of(dataclasses.replace(reg, packets=tuple(packets), records=(*reg.records, record)))
+    assert (layout.envelope, layout.shared) == ("envelope", "shared")
+    assert [layout.packets[p.name] for p in packets[:3]] == ["envelope_", "shared_", "lay_"]
+    assert layout.packets[packets[3].name] == packets[3].method
+    assert len({layout.envelope, layout.shared, *layout.packets.values()}) == len(packets) + 2
+
+
+def test_records_several_packets_or_none_nest_go_to_shared_and_import(result: BuildResult, tmp_path: Path) -> None:
+    """A record two packets nest, and one nothing nests, are defined once in ``models.shared``; the
+    packets' modules import it from there and the package imports and validates."""
+    import dataclasses
+
+    from qcvngen.targets import python_package
+    from qcvngen.targets.common import context_for
+    from qcvngen.targets.models import model_modules
+
+    reg = result.regulation
+    assert reg is not None
+    borrowed = next(f for f in reg.record("LayThuTucResult").fields if f.wire_name == "COQUANTHUCHIEN")
+    orphan = dataclasses.replace(reg.record("CoQuan"), name="CoQuanKhac")
+    records = tuple(
+        dataclasses.replace(r, fields=(*r.fields, borrowed)) if r.name == "LayQDCBResult" else r for r in reg.records
+    )
+    odd = dataclasses.replace(reg, records=(*records, orphan))
+    homes = {plan.name: module.name for module in model_modules(odd) for plan in module.plans}
+    assert (homes["CoQuan"], homes["CoQuanKhac"], homes["LayQDCBResult"]) == ("shared", "shared", "lay_qdcb")
+    for path, text in python_package.render(odd, context_for(odd)).items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text, encoding="utf-8")
+    assert (
+        "from .shared import (\n    CoQuan,\n)" in (tmp_path / "python/qcvn120_client/models/lay_qdcb.py").read_text()
+    )
+    probe = (
+        "from qcvn120_client import models\n"
+        "assert models.CoQuan.__module__ == 'qcvn120_client.models.shared', models.CoQuan.__module__\n"
+        "got = models.LayQDCBResult.model_validate({'COQUANTHUCHIEN': [{'MADONVI': 'X'}]})\n"
+        "assert isinstance(got.co_quan_thuc_hien[0], models.CoQuan), got\n"
+        "assert 'CoQuanKhac' in models.__all__\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path / "python", capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,3 +123,56 @@ def test_a_build_from_the_cache_equals_a_build_without_it(here: Path, monkeypatc
     uncached = build(ROOT / "spec")
     assert first.files == warm.files == uncached.files
     assert sorted(os.listdir(here / toolcache.TOOLS_DIR)) == entries  # nothing more was needed
+
+
+def test_editing_one_table_reruns_the_model_generator_on_its_packet_module_only(
+    here: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20: each models module is a cache entry of its own. After a build (one run of
+    datamodel-code-generator per module), one edited ``max_length`` of Table 3 (packet
+    CapNhatTienDoHoSoMC) runs it once, on that packet's module, adds one entry, changes that module
+    only, and gives what an empty cache gives."""
+    import datamodel_code_generator
+
+    from qcvngen.pipeline import load_spec
+    from qcvngen.targets.models import model_modules
+
+    real = datamodel_code_generator.generate
+    headers: list[str] = []
+
+    def counted(schema: str, **options: Any) -> Any:
+        headers.append(options["custom_file_header"])
+        return real(schema, **options)
+
+    monkeypatch.setattr("datamodel_code_generator.generate", counted)
+    spec = here / "spec"
+    shutil.copytree(ROOT / "spec", spec)
+    first = build(spec)
+    assert first.regulation is not None
+    assert len(headers) == len(model_modules(first.regulation)) > 10
+    table = spec / "tables" / "t03-cap-nhat-tien-do-ho-so-mc.yaml"
+    text = table.read_text(encoding="utf-8")
+    edited = re.sub(r"max_length: (\d+)", lambda m: f"max_length: {int(m[1]) + 7}", text, count=1)
+    assert edited != text
+    table.write_text(edited, encoding="utf-8")
+    reg, _ = load_spec(spec)
+    assert reg is not None and reg.record("CapNhatTienDoHoSoMCRecord") != first.regulation.record(
+        "CapNhatTienDoHoSoMCRecord"
+    )
+
+    cache = here / toolcache.TOOLS_DIR
+    entries = {name for name in os.listdir(cache) if name.startswith("datamodel-codegen-")}
+    headers.clear()
+    rebuilt = build(spec)
+    assert len(headers) == 1 and "CapNhatTienDoHoSoMCRecord" in headers[0], headers
+    assert "DongBoHoSoMCRecord" not in headers[0]
+    added = {name for name in os.listdir(cache) if name.startswith("datamodel-codegen-")} - entries
+    assert len(added) == 1, added
+    models = [path for path in rebuilt.files if "models" in path.parts]
+    changed = sorted(path.as_posix() for path in models if rebuilt.files[path] != first.files[path])
+    assert changed == [
+        "python/qcvn120_client/models/cap_nhat_tien_do_ho_so_mc.py",
+        "server/qcvn120_server/models/cap_nhat_tien_do_ho_so_mc.py",
+    ]
+    monkeypatch.setenv("QCVNGEN_NO_CACHE", "1")
+    assert build(spec).files == rebuilt.files

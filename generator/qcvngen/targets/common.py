@@ -17,7 +17,7 @@ from ..render import escape_hidden, hidden_pattern, py_comment
 from ..version import __version__
 
 Files = dict[PurePosixPath, str]
-Text = TypeVar("Text", bound=str)
+Made = TypeVar("Made")
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,14 @@ def context_for(reg: ir.Regulation) -> Context:
     return Context(spec_label=label)
 
 
-def once_per_build(make: Callable[[ir.Regulation, Context], Text]) -> Callable[[ir.Regulation, Context], Text]:
+def once_per_build(make: Callable[[ir.Regulation, Context], Made]) -> Callable[[ir.Regulation, Context], Made]:
     """``make(reg, ctx)`` made once for the regulation being built (known by identity), so two targets
     shipping the same text make it once: the server serves openapi's document and carries the
-    client's models. Only the last regulation's text is kept."""
-    last: list[tuple[ir.Regulation, Context, Text]] = []
+    client's models (the caller must not change what it returns). Only the last regulation's is kept."""
+    last: list[tuple[ir.Regulation, Context, Made]] = []
 
     @functools.wraps(make)
-    def shared(reg: ir.Regulation, ctx: Context) -> Text:
+    def shared(reg: ir.Regulation, ctx: Context) -> Made:
         if last and last[0][0] is reg and last[0][1] == ctx:
             return last[0][2]
         text = make(reg, ctx)

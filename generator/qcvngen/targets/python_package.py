@@ -150,7 +150,7 @@ def model_layer(reg: ir.Regulation, ctx: Context, dest: PurePosixPath) -> Files:
     each package is self-contained and can be vendored under any name, and neither imports the other.
     """
     files = {path: text for path, text in runtime_files(ctx, "client", dest).items() if path.name in MODEL_RUNTIME}
-    files[dest / "models.py"] = model_source(reg, ctx)
+    files.update({dest / "models" / name: text for name, text in model_source(reg, ctx).items()})
     files[dest / "wire.py"] = _wire_module(reg, ctx, code_types(reg))
     files[dest / "codes.py"] = render_template(
         "python/qcvn120_client/codes.py.jinja", ctx=ctx, codelists=codelist_views(reg)

@@ -339,7 +339,8 @@ facts = {"imported": imported, "events": events, "models": {}, "codes": {},
 models = sys.modules.get("qcvn120_client.models")
 if models is not None:
     for attr, cls in vars(models).items():
-        if isinstance(cls, type) and issubclass(cls, pydantic.BaseModel) and cls.__module__ == models.__name__:
+        # Every class of the models package (one module per packet), as its __init__ re-exports it.
+        if isinstance(cls, type) and issubclass(cls, pydantic.BaseModel) and cls.__module__.startswith(models.__name__ + "."):
             cls.model_rebuild()  # classes with forward references complete their fields lazily
             facts["models"][attr] = {
                 name: [info.alias, info.description, info.examples] for name, info in cls.model_fields.items()
