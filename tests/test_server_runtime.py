@@ -271,6 +271,29 @@ def test_session_candidates_find_the_top_level_session_however_spelled(
     assert strictjson.session_candidates(text.encode(), LIMITS) == found
 
 
+# Look-alikes of a session member: in strings, longer keys, odd spacing, escapes, members cut off.
+SESSION_LOOKALIKES = [
+    b'{"session":"a","data":[{"session" :\t"b"},{"sessions":"c"},{"x":"\\"session\\":\\"d\\""}]}',
+    b'{"session""session":"e","k":"session","session":"session":"f"}',
+    b'{"session": "' + b"g" * 1030 + b'", "session": "h"}',
+    b'{"sess\\u0069on": "i", "session": "j\\n", "z": "\\u0073ession"}',
+    b'["session", "session": , "session":"k"' + b', {"session": "l"}' * 3 + b"]",
+    b'{"session":"m"' + b" " * 70 + b', "session"' + b" " * 70 + b':"n"}',
+]
+
+
+@pytest.mark.parametrize("raw", SESSION_LOOKALIKES)
+def test_the_session_search_finds_what_the_regex_alone_finds(raw: bytes) -> None:
+    """Where a range holds no backslash, only the literal ``"session"`` positions are tried: the
+    same members as the regex trying every position, over every range a growing body is scanned by."""
+    for start in range(0, len(raw), 7):
+        for end in range(start, len(raw) + 1, 11):
+            fast = [m.span() for m in strictjson._session_members(raw, start, end)]
+            regex = [m.span() for m in strictjson._SESSION_MEMBER.finditer(raw, start, end)]
+            assert fast == regex, (start, end)
+    assert any(strictjson._SESSION_MEMBER.finditer(raw))
+
+
 def test_session_candidates_refuse_more_quotes_than_the_node_budget_can_hold() -> None:
     """The regex engine tries a match at each quote: their number is bounded first, by one count."""
     budget = limits.Limits(max_json_nodes=1000)

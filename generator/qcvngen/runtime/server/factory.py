@@ -501,8 +501,9 @@ class PortalCalls:
         return result
 
 
-# The young generation's threshold while the app runs (CPython's default: 700 allocations).
-GC_YOUNG_THRESHOLD = 20_000
+# The young generation's threshold while the app runs (CPython's default: 700 allocations): above
+# what one large request holds alive at its peak (see _settled).
+GC_YOUNG_THRESHOLD = 100_000
 
 
 @asynccontextmanager
@@ -515,8 +516,11 @@ async def _settled(app: FastAPI) -> AsyncIterator[None]:
     And collect the young generation less often (``GC_YOUNG_THRESHOLD``, raised, never lowered nor
     turned on when an application turned it off): a 1,000-record request holds some 50,000 live
     containers (parsed objects, models) until it is answered, and at 700 the collector walks them
-    about 75 times in all, some 10 ms of such a request's ~75 ms of CPU; at 20,000, twice (~4 ms).
-    What dies is still freed at once by reference counting; only cycles wait a little longer."""
+    about 75 times in all, some 10 ms of such a request's ~75 ms of CPU; at 20,000 it still
+    collected a few times per request (~4.5 ms, a fifteenth of it); at 100,000, above the ~54,000
+    containers such a request holds at its peak, not at all (bench/RESULTS.md): what it allocates
+    is freed by reference counting when it is answered, so the count falls back. Only cycles wait
+    longer, and those a refusal makes around the body are broken at once (``_drop_frames``)."""
     gc.collect()
     gc.freeze()
     young, *older = gc.get_threshold()

@@ -14,7 +14,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from itertools import chain, filterfalse
 from typing import Any, NamedTuple
@@ -87,6 +87,26 @@ def check_node_budget(raw: bytes | bytearray, limits: Limits) -> None:
 _MEMBER_SPAN = 2 + 6 * len("session") + 2 * 64 + 1 + 2 + 2 * MAX_SESSION_BYTES
 
 
+def _session_members(raw: bytes | bytearray, start: int, end: int) -> Iterator[re.Match[bytes]]:
+    """The matches of :data:`_SESSION_MEMBER` in ``raw[start:end]``, as ``finditer`` finds them.
+
+    The regex engine tries a match at every ``"`` of the text; but where the range holds no
+    backslash, a match can only start where ``"session"`` is written as is (no letter escaped), and
+    a native search finds those: the regex then runs only there."""
+    if raw.find(b"\\", start, end) >= 0:
+        yield from _SESSION_MEMBER.finditer(raw, start, end)
+        return
+    at = raw.find(_SESSION_KEY, start, end)
+    while at >= 0:
+        member = _SESSION_MEMBER.match(raw, at, end)
+        if member is not None:
+            yield member
+        at = raw.find(_SESSION_KEY, at + 1 if member is None else member.end(), end)
+
+
+_SESSION_KEY = b'"session"'
+
+
 class SessionScan:
     """:func:`session_candidates` over a body whose bytes arrive in order: :meth:`feed` after
     each arrival scans only the new bytes (and the tail a member may straddle), so a received
@@ -107,7 +127,7 @@ class SessionScan:
         # The regex engine tries a match at each quote: none once they are too many to count.
         if self._overflow or self.quotes > 4 * self.limits.max_json_nodes:
             return
-        for member in _SESSION_MEMBER.finditer(raw, self._resume, end):
+        for member in _session_members(raw, self._resume, end):
             self._members.append(member.group(1))
             self._resume = member.end()
             if len(self._members) > MAX_SESSION_CANDIDATES:
