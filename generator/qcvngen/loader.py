@@ -196,11 +196,14 @@ def _decode(raw: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
 
 
 def load_text(text: str, file: str) -> tuple[Document | None, list[Diagnostic]]:
-    """Parse one YAML document held in ``text``; ``file`` names it in diagnostics.
+    """Parse one YAML document held in ``text``; ``file`` names it in diagnostics."""
+    return _parse(text, file)
 
-    The same text under the same name is parsed once per process (``build --watch`` reloads a
-    spec whose files mostly did not change); a document is only ever read, never changed.
-    """
+
+def load_text_shared(text: str, file: str) -> tuple[Document | None, list[Diagnostic]]:
+    """:func:`load_text`, parsed once per process for the same text and name: the document is
+    shared between callers, so it must only ever be read (``build --watch`` reloads a spec whose
+    files mostly did not change)."""
     doc, problems = _parsed(text, file)
     return doc, list(problems)
 
@@ -249,8 +252,12 @@ def _inside(path: Path, display: str, root: Path | None) -> tuple[Path, PurePosi
     return Path(*path.parts[:-depth]), PurePosixPath(*path.parts[-depth:])
 
 
-def load_file(path: Path, display: str, *, root: Path | None = None) -> tuple[Document | None, list[Diagnostic]]:
-    """Read and parse ``path``; ``display`` is the name used in diagnostics.
+def load_file(
+    path: Path, display: str, *, root: Path | None = None, shared: bool = False
+) -> tuple[Document | None, list[Diagnostic]]:
+    """Read and parse ``path``; ``display`` is the name used in diagnostics; with ``shared``, a
+    document that is only read may come from an earlier parse of the same text
+    (:func:`load_text_shared`).
 
     Nothing between the spec folder (``root``, or the folder ``display`` starts with) and the file is
     followed: a symbolic link, FIFO or device is refused unread, and so is a file over
@@ -271,4 +278,4 @@ def load_file(path: Path, display: str, *, root: Path | None = None) -> tuple[Do
     text, problems = _decode(raw, display)
     if text is None:
         return None, problems
-    return load_text(text, display)
+    return load_text_shared(text, display) if shared else load_text(text, display)

@@ -108,7 +108,7 @@ class SpecLoader:
         if not path.is_file():
             self.check.diagnostics.append(Diagnostic(display, 1, 1, "", "file is missing"))
             return None
-        doc, problems = load_file(path, display)
+        doc, problems = load_file(path, display, shared=True)  # the resolver only reads it
         self.check.diagnostics.extend(problems)
         return doc
 
