@@ -8,6 +8,7 @@ what is missing and how to get it, never a silently skipped section.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import json
@@ -58,7 +59,7 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     widths = [max(len(str(row[i])) for row in [*rows, header]) for i in range(len(header))]
 
     def line(row: Sequence[str]) -> str:
-        return "| " + " | ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) + " |"
+        return "| " + " | ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)) + " |"
 
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
 
@@ -79,11 +80,9 @@ def best_rate(fn: Callable[[], Any], items: int, repeat: int = 3) -> float:
 
 def machine() -> str:
     cpu = "unknown CPU"
-    try:
+    with contextlib.suppress(OSError, StopIteration):
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = ", load average %.1f" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}{load}"
 
 
@@ -248,7 +247,7 @@ def start_server(args: Sequence[str], port: int, what: str) -> Server:
 
     env = {**os.environ, "QCVNGEN_GENERATED": str(GENERATED), "PYTHONUNBUFFERED": "1"}
     # Its output goes to a file (a pipe nobody reads would fill and stall the server).
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (the Server owns it and closes it when it stops)
     process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(process, port)
     deadline = time.monotonic() + 60

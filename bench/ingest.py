@@ -20,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from baselines import (  # noqa: E402
+from baselines import (
     MADONVI,
     SANDBOX_LOGIN,
     BenchError,
@@ -83,9 +83,8 @@ def ingest_rows(model: float, batches: int, batch_size: int) -> list[list[str]]:
     cost the shared machine cannot inflate, CPU ms per 1,000 records (the server process's own)."""
     model_cpu = model_cpu_per_1000(max(batch_size, 200))
     floor = floor_rate(records("F", batch_size))
-    with tempfile.TemporaryDirectory(prefix="qcvngen-ingest-") as scratch:
-        with start_sandbox(Path(scratch) / "state.sqlite3") as sandbox:
-            through, through_cpu = post_bytes_rate(sandbox.base_url, batches, batch_size, "B", sandbox.pid)
+    with tempfile.TemporaryDirectory(prefix="qcvngen-ingest-") as scratch, start_sandbox(Path(scratch) / "state.sqlite3") as sandbox:
+        through, through_cpu = post_bytes_rate(sandbox.base_url, batches, batch_size, "B", sandbox.pid)
     with start_stubs() as stubs:
         stubbed, stubbed_cpu = post_bytes_rate(stubs.base_url, batches, batch_size, "S", stubs.pid)
 
@@ -114,17 +113,16 @@ def client_table(batches: int, batch_size: int, rounds: int) -> str:
     raw: list[Sent] = []
     mine: list[Sent] = []
     served = {"raw": 0.0, "client": 0.0}  # the sandbox's CPU seconds for each sender's records
-    with tempfile.TemporaryDirectory(prefix="qcvngen-client-") as scratch:
-        with start_sandbox(Path(scratch) / "state.sqlite3") as sandbox:
-            client_send(sandbox.base_url, [records("WARM", batch_size)])
-            for turn in range(rounds):
-                for who, send, out in (("raw", raw_httpx_send, raw), ("client", client_send, mine)):
-                    batch = [records(f"{who}{turn}-{b}", batch_size) for b in range(batches)]
-                    before = process_cpu(sandbox.pid)
-                    out.append(send(sandbox.base_url, batch))
-                    served[who] += process_cpu(sandbox.pid) - before
+    with tempfile.TemporaryDirectory(prefix="qcvngen-client-") as scratch, start_sandbox(Path(scratch) / "state.sqlite3") as sandbox:
+        client_send(sandbox.base_url, [records("WARM", batch_size)])
+        for turn in range(rounds):
+            for who, send, out in (("raw", raw_httpx_send, raw), ("client", client_send, mine)):
+                batch = [records(f"{who}{turn}-{b}", batch_size) for b in range(batches)]
+                before = process_cpu(sandbox.pid)
+                out.append(send(sandbox.base_url, batch))
+                served[who] += process_cpu(sandbox.pid) - before
     per_1000 = {who: seconds * 1e6 / (rounds * batches * batch_size) for who, seconds in served.items()}
-    ratio = statistics.median(r.rate / m.rate for r, m in zip(raw, mine))
+    ratio = statistics.median(r.rate / m.rate for r, m in zip(raw, mine, strict=True))
     raw_cpu, my_cpu = statistics.median(r.cpu_per_1000 for r in raw), statistics.median(m.cpu_per_1000 for m in mine)
     raw_cpu = raw_cpu or 1e-9  # a tiny run can finish within one tick of the CPU clock
     rows = [

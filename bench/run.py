@@ -247,7 +247,6 @@ def validation(count: int) -> tuple[str, float]:
     jsonschema = baselines.require("jsonschema", "the validation table")
     msgspec = baselines.require("msgspec", "the validation table")
     from pydantic import TypeAdapter
-
     from qcvn120_client import models
 
     record = baselines.regulation_record()

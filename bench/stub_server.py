@@ -13,7 +13,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import baselines  # noqa: E402  (puts the generated packages on the path)
+import baselines
 
 
 def stub_app() -> Any:
@@ -25,7 +25,7 @@ def stub_app() -> Any:
     def accept(self: Any, request: Any, context: Any) -> Answer:
         return Answer()
 
-    methods: dict[str, Any] = {name: accept for name in PortalHandler.__abstractmethods__}
+    methods: dict[str, Any] = dict.fromkeys(PortalHandler.__abstractmethods__, accept)
     methods["login"] = lambda self, username, password: "stub-session" if (username, password) == ("sandbox", "sandbox") else None
     methods["account_for_session"] = lambda self, session: account if session == "stub-session" else None
     handler = type("AcceptEverything", (PortalHandler,), methods)()
