@@ -19,7 +19,7 @@ from typing import IO
 
 import pytest
 
-from qcvngen.watch import Stamp, Watcher, stamp
+from qcvngen.watch import OWN_CODE_EVERY, Stamp, Watcher, stamp
 from support.paths import ROOT, copy_spec
 
 SAFETY_NET = 120  # seconds for one expected line; a hang fails the test instead of the whole run
@@ -55,7 +55,7 @@ def test_one_rebuild_at_start_and_one_per_settled_change() -> None:
 
 
 def test_a_change_of_its_own_code_restarts_instead_of_rebuilding() -> None:
-    code = iter([one("cli.py", 1), one("cli.py", 1), one("cli.py", 2)])
+    code = iter([one("cli.py", 1), one("cli.py", 1), one("cli.py", 2)])  # at start, then each OWN_CODE_EVERY
     restarts: list[int] = []
     rebuilds: list[int] = []
     watcher = Watcher(
@@ -65,7 +65,7 @@ def test_a_change_of_its_own_code_restarts_instead_of_rebuilding() -> None:
         restart=lambda: restarts.append(1),
         sleep=lambda seconds: None,
     )
-    watcher.run(rounds=10)
+    watcher.run(rounds=3 * OWN_CODE_EVERY)
     assert (len(rebuilds), len(restarts)) == (1, 1)
 
 
