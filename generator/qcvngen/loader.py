@@ -195,11 +195,6 @@ def _decode(raw: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
     return text, []
 
 
-def load_text(text: str, file: str) -> tuple[Document | None, list[Diagnostic]]:
-    """Parse one YAML document held in ``text``; ``file`` names it in diagnostics."""
-    return _parse(text, file)
-
-
 def load_text_shared(text: str, file: str) -> tuple[Document | None, list[Diagnostic]]:
     """:func:`load_text`, parsed once per process for the same text and name: the document is
     shared between callers, so it must only ever be read (``build --watch`` reloads a spec whose
@@ -210,11 +205,12 @@ def load_text_shared(text: str, file: str) -> tuple[Document | None, list[Diagno
 
 @functools.lru_cache(maxsize=128)
 def _parsed(text: str, file: str) -> tuple[Document | None, tuple[Diagnostic, ...]]:
-    doc, problems = _parse(text, file)
+    doc, problems = load_text(text, file)
     return doc, tuple(problems)
 
 
-def _parse(text: str, file: str) -> tuple[Document | None, list[Diagnostic]]:
+def load_text(text: str, file: str) -> tuple[Document | None, list[Diagnostic]]:
+    """Parse one YAML document held in ``text``; ``file`` names it in diagnostics."""
     doc = Document(file=file, data=None)
     events = iter(yaml.parse(text, Loader=_Loader))
     try:

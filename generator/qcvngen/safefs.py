@@ -7,12 +7,17 @@ component with ``O_NOFOLLOW`` (the folder given by the user is the only thing fo
 ``O_NONBLOCK`` so that opening a FIFO cannot hang, and is read only when ``fstat`` says it is a
 regular file no larger than the caller's limit. Standard library only: ``qcvngen check``'s fast path
 imports it.
+
+The one deletion here, :func:`remove_abandoned_folders`, is as careful: it removes only the marked
+folders of processes that are gone (a killed build's staging folder, a killed sandbox's packages).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import shutil
 import stat
 from pathlib import Path, PurePosixPath
 
@@ -20,6 +25,7 @@ from pathlib import Path, PurePosixPath
 TOOL_CACHES = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 
 __all__ = [
+    "TOOL_CACHES",
     "TooLargeError",
     "UnsafeFileError",
     "describe",
@@ -28,6 +34,7 @@ __all__ = [
     "read_file",
     "read_named_file",
     "regular_files",
+    "remove_abandoned_folders",
 ]
 
 _CHUNK = 1 << 20
@@ -203,9 +210,37 @@ def regular_files(
     return sorted(found)
 
 
-def process_gone(pid: int) -> bool:
-    """Whether no process ``pid`` exists: what a folder named after its maker's pid needs before
-    anyone may clean it up (a process alive under another user, or unknown, keeps its folder)."""
+def remove_abandoned_folders(parent: Path, prefix: str, marker: str) -> None:
+    """Delete the folders in ``parent`` that processes now gone made for themselves, and nothing else.
+
+    A folder is one only when its name is ``<prefix><pid>-…``, process ``pid`` is gone, and it holds
+    ``marker`` as a regular file (its maker creates it first, before anything else goes in). An
+    unmarked folder of that name (its maker killed before the marker existed) is removed with
+    ``rmdir``, which cannot delete anything. A user's folder of another name matches none of this.
+    """
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return
+    for entry in entries:
+        pid_text = entry.name[len(prefix) :].partition("-")[0]
+        if not entry.name.startswith(prefix) or not pid_text.isdigit() or not entry.is_dir(follow_symlinks=False):
+            continue
+        if not _process_gone(int(pid_text)):
+            continue
+        try:
+            marked = stat.S_ISREG(os.lstat(os.path.join(entry.path, marker)).st_mode)
+        except OSError:
+            marked = False
+        if marked:
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.rmdir(entry.path)
+
+
+def _process_gone(pid: int) -> bool:
+    """Whether no process ``pid`` exists (one alive under another user, or unknown, keeps its folder)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -11,7 +11,6 @@ the staging folders it cleans up must carry the staging marker, and nothing in t
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import functools
 import os
@@ -24,7 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .reserved import is_windows_device
-from .safefs import TOOL_CACHES, TooLargeError, UnsafeFileError, describe, process_gone, read_file, regular_files
+from .safefs import (
+    TOOL_CACHES,
+    TooLargeError,
+    UnsafeFileError,
+    describe,
+    read_file,
+    regular_files,
+    remove_abandoned_folders,
+)
 
 # Every build writes this file at the top of its output: a non-empty folder without it is not
 # qcvngen's to replace. It is part of the output (committed, compared by `check`) because a clean
@@ -159,34 +166,9 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _remove_abandoned(root: Path) -> None:
-    """Delete the staging folders of builds that were killed, and nothing else.
-
-    A folder is ours only when its name is ``.<name>.new-<pid>-…``, it holds the staging marker
-    (created first, before anything else goes in), and process ``pid`` is gone. An empty folder of
-    that name whose process is gone (killed before the marker was written) is removed with
-    ``rmdir``, which cannot delete anything. A user's ``.gen.bak-2024-05`` matches none of this.
-    """
-    prefix = f".{root.name}.new-"
-    try:
-        entries = list(os.scandir(root.parent))
-    except OSError:
-        return
-    for entry in entries:
-        pid_text = entry.name[len(prefix) :].partition("-")[0]
-        if not entry.name.startswith(prefix) or not pid_text.isdigit() or not entry.is_dir(follow_symlinks=False):
-            continue
-        if not process_gone(int(pid_text)):
-            continue
-        folder = Path(entry.path)
-        try:
-            marked = stat.S_ISREG(os.lstat(folder / STAGING_MARKER).st_mode)
-        except OSError:
-            marked = False
-        if marked:
-            shutil.rmtree(folder, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                os.rmdir(folder)
+    """Delete the staging folders (``.<name>.new-<pid>-…``, marked) of builds that were killed, and
+    nothing else: a user's ``.gen.bak-2024-05`` beside it matches none of them."""
+    remove_abandoned_folders(root.parent, f".{root.name}.new-", STAGING_MARKER)
 
 
 def _refuse_special_folder(root: Path) -> None:
@@ -253,6 +235,8 @@ def _stage(
     if mode is not None:
         os.chmod(tree, mode)  # mkdtemp's 0700 or the umask must not change the folder's mode
     linkable = set(reuse)
+    # A few files are flushed as they are written; many at once by one syncfs at the end.
+    each = len(files) - len(linkable) <= _FSYNC_EACH_UP_TO
     written: list[Path] = []
     folders = {tree}
     for path in sorted(files):
@@ -264,8 +248,16 @@ def _stage(
             continue
         with open(target, "xb") as handle:
             handle.write(files[path].encode("utf-8"))
+            if each:
+                handle.flush()
+                os.fsync(handle.fileno())
         written.append(target)
-    _sync_tree(sorted(folders), written)
+    if each or not _syncfs(tree):
+        if not each:  # no syncfs here: each file after all
+            for target in written:
+                _fsync_path(target)
+        for folder in sorted(folders):
+            _fsync_dir(folder)
     return tree
 
 
@@ -282,26 +274,18 @@ def _link(source: Path, target: Path) -> bool:
     return False
 
 
-# Past this many written files one syncfs(2) is cheaper than an fsync each (a hundred fsync calls
+# Past this many files to write, one syncfs(2) is cheaper than an fsync each (a hundred fsync calls
 # took a third of a cached build's time); below it, syncfs would also flush whatever else the
 # machine has pending, which a rebuild after a small edit need not wait for.
 _FSYNC_EACH_UP_TO = 32
 
 
-def _sync_tree(folders: list[Path], written: list[Path]) -> None:
-    """Every file written and every folder made under the new tree on disk before it is swapped
-    in: an ``fsync`` of each when few files were written, else one ``syncfs`` of the file system
-    where Linux offers it (falling back to an ``fsync`` of each)."""
-    if len(written) > _FSYNC_EACH_UP_TO and folders and _syncfs(folders[0]):
-        return
-    for target in written:
-        fd = os.open(target, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    for folder in folders:
-        _fsync_dir(folder)
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _syncfs(path: Path) -> bool:

@@ -14,7 +14,6 @@ hold). The same spec is built once per process.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import hashlib
 import importlib
 import os
@@ -30,7 +29,7 @@ from .. import ir
 from ..diagnostics import Diagnostic
 from ..pipeline import BuildResult, build
 from ..runtime.server import answers
-from ..safefs import process_gone
+from ..safefs import remove_abandoned_folders
 
 PACKAGES = ("qcvn120_client", "qcvn120_server")
 # The output trees that hold the two importable packages (see targets/python_package.py, server.py).
@@ -134,22 +133,8 @@ def _write_packages(built: BuildResult) -> Path:
 
 def remove_abandoned(temp: Path) -> None:
     """Delete the package folders of sandboxes that were killed (SIGKILL skips the exit cleanup):
-    ``qcvngen-sandbox-<pid>-…`` folders holding the marker whose process is gone, nothing else."""
-    try:
-        entries = list(os.scandir(temp))
-    except OSError:
-        return
-    for entry in entries:
-        pid_text = entry.name[len(FOLDER_PREFIX) :].partition("-")[0]
-        if not entry.name.startswith(FOLDER_PREFIX) or not pid_text.isdigit():
-            continue
-        if not entry.is_dir(follow_symlinks=False) or not process_gone(int(pid_text)):
-            continue
-        if os.path.isfile(os.path.join(entry.path, FOLDER_MARKER)):
-            shutil.rmtree(entry.path, ignore_errors=True)
-        else:  # killed before its marker was made: an empty folder, or someone else's (kept)
-            with contextlib.suppress(OSError):
-                os.rmdir(entry.path)
+    marked ``qcvngen-sandbox-<pid>-…`` folders whose process is gone, nothing else."""
+    remove_abandoned_folders(temp, FOLDER_PREFIX, FOLDER_MARKER)
 
 
 def _import_from(root: Path, previous: Path | None) -> tuple[ModuleType, ModuleType, ModuleType, ModuleType]:
