@@ -836,3 +836,21 @@ def test_a_full_batch_is_read_validated_and_stored_without_the_collector(tmp_pat
         gc.unfreeze()
     assert reply.json()["error_code"] == "0", reply.json()
     assert runs == []
+
+
+def test_a_python_name_stays_an_unknown_key_whatever_form_the_other_strings_are_in() -> None:
+    """The model is read again from the NFC form of a body whose strings were not in NFC: by wire
+    names too, or a Python-name key would fill its field only when some other string was decomposed."""
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from qcvngen.runtime.server import contract as contract_module
+
+    class Record(BaseModel):
+        model_config = ConfigDict(populate_by_name=True, extra="allow")
+        ma: str | None = Field(None, alias="Ma")
+        text: str | None = Field(None, alias="T")
+
+    for text in ("e", "e\u0301"):  # already NFC, and a decomposed é
+        parsed = contract_module.validate(Record, {"ma": "X", "T": text}, Contract(DOCUMENT), None)
+        assert parsed.ma is None and parsed.model_extra == {"ma": "X"}, text
+        assert parsed.text == unicodedata.normalize("NFC", text)

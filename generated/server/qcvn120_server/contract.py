@@ -366,7 +366,7 @@ def validate(
     normal = body if in_nfc else nfc_values(body)
     if normal is not body:
         with contextlib.suppress(ValidationError):
-            parsed = model.model_validate(normal)
+            parsed = from_wire(model, normal)
     return parsed
 
 
