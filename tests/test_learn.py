@@ -346,6 +346,34 @@ def test_write_types_nested_records_and_writes_notes_a_reviewer_can_keep(tmp_pat
     assert "DanhSachPAKNChoXuLy (answers): " in sources
 
 
+def test_write_quotes_keys_yaml_would_read_as_something_else(tmp_path: Path) -> None:
+    """Keys named like YAML 1.1 words (null, True, ON, no), at the top and in a nested record, are
+    written as quoted names: the spec still loads, with those very wire names. A nested key no wire
+    name can be is left out, as a top-level one is, instead of failing the whole write."""
+    from qcvngen.pipeline import load_spec
+
+    spec = copy_spec(tmp_path / "spec")
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    records = [
+        {
+            **_pakn(1),
+            "null": "a",
+            "ON": "b",
+            "TEPDINHKEM": [{"TENTEP": "x.jpg", "True": "c", "no": "d", "tên tệp": "e"}],
+        }
+    ]
+    (folder / "DanhSachPAKNChoXuLy.2026-11-01.json").write_text(
+        json.dumps({"error_code": "0", "message": "ok", "result": records}, ensure_ascii=False), encoding="utf-8"
+    )
+    code, _, err = run("learn", str(folder), "--spec", str(spec), "--write", "--supplied-by", "x")
+    assert code == 0, err
+    reg, diagnostics = load_spec(spec)
+    assert reg is not None, [str(d) for d in diagnostics]
+    names = {f.wire_name for r in reg.records for f in r.fields}
+    assert {"null", "ON", "True", "no"} <= names and "tên tệp" not in names, sorted(names)
+
+
 @pytest.mark.parametrize(
     ("name", "date"),
     [

@@ -258,6 +258,8 @@ def _children(u: UnknownKey, rep: PacketReport, base: str, record: str) -> list[
         rest = path[len(base) :]
         if not path.startswith(base) or not rest or "." in rest or "[" in rest or rest == "*":
             continue
+        if wire_name_problem(rest) is not None:  # as for the top-level keys: no spec can take it
+            continue
         items = rep.paths.get(path + "[]")
         out.append(
             UnknownKey(
@@ -278,7 +280,7 @@ def _field_and_records(u: UnknownKey, ctx: _Context, depth: int) -> tuple[list[s
     """The field entry of ``u`` and the nested record entries it needs (typed, with their keys)."""
     type_lines, records = _type_of(u, ctx, depth)
     lines = [
-        f"- name: {u.name}",
+        f"- name: {_q(u.name)}",  # a key named null, True or ON is text too
         f"  title: {{vi: {_q(u.name + ' (khóa quan sát được trong lưu lượng)')}, en: {_q(u.name + ' (key observed in traffic)')}}}",
         *type_lines,
         "  required: false",
