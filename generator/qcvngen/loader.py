@@ -111,6 +111,11 @@ def _plain_scalar(value: str) -> Any:
     return Ambiguous(value, names.get(kind, kind))
 
 
+def plain_is_text(value: str) -> bool:
+    """Whether ``value`` written as a plain (unquoted) scalar is read back as that very text."""
+    return isinstance(_plain_scalar(value), str)
+
+
 class _TreeBuilder:
     def __init__(self, doc: Document) -> None:
         self.doc = doc

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import ir
+from ..loader import plain_is_text
 from ..naming import wire_name_problem
 from .compare import PacketReport, Report, UnknownKey, infer_kind
 
@@ -129,6 +130,12 @@ def _new_source_id(reg: ir.Regulation, wanted: str | None) -> str:
 def _q(text: str) -> str:
     """A YAML double-quoted scalar (JSON's escaping is valid YAML)."""
     return json.dumps(text, ensure_ascii=False)
+
+
+def _plain_or_quoted(name: str) -> str:
+    """A key's name as the spec writes it: plain, unless the loader would read it as something else
+    (a key named null, True, ON or no is quoted)."""
+    return name if plain_is_text(name) else _q(name)
 
 
 def _dates(report: Report) -> str:
@@ -280,7 +287,7 @@ def _field_and_records(u: UnknownKey, ctx: _Context, depth: int) -> tuple[list[s
     """The field entry of ``u`` and the nested record entries it needs (typed, with their keys)."""
     type_lines, records = _type_of(u, ctx, depth)
     lines = [
-        f"- name: {_q(u.name)}",  # a key named null, True or ON is text too
+        f"- name: {_plain_or_quoted(u.name)}",
         f"  title: {{vi: {_q(u.name + ' (khóa quan sát được trong lưu lượng)')}, en: {_q(u.name + ' (key observed in traffic)')}}}",
         *type_lines,
         "  required: false",
