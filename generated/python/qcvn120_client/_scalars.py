@@ -52,15 +52,6 @@ def number_as_text(value: object) -> object:
     return value
 
 
-def integer_as_text(value: object) -> object:
-    """As :func:`number_as_text`, and a whole float (``5.0``) is the integer it stands for."""
-    if type(value) is str:
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return number_as_text(value)
-
-
 def flag_as_text(value: object) -> object:
     """``True``/``False`` as the wire's ``"True"``/``"False"``."""
     if isinstance(value, bool):

@@ -10,7 +10,6 @@ A broken normative field still fails the pull, in words, with a redacted copy of
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -23,8 +22,6 @@ from ._records import issues_of
 __all__ = ["AnswerWarning", "FieldRule", "PullResult", "field_path", "redacted", "tolerant_record"]
 
 ItemT = TypeVar("ItemT")
-# A pydantic message that still quotes a regex (a pattern the messages table does not know).
-_REGEX_MESSAGE = re.compile(r"String should match pattern .*")
 _SCALAR_SHOWN = 40
 
 
@@ -79,11 +76,6 @@ def field_path(loc: Iterable[int | str]) -> str:
     for part in loc:
         text += "[]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
-
-
-def rule_in_words(message: str) -> str:
-    """A rule never shown as a regex."""
-    return _REGEX_MESSAGE.sub("does not have the field's wire format", message)
 
 
 def _lenient_value(annotation: Any, value: Any, bad: set[tuple[int | str, ...]]) -> Any:
@@ -155,7 +147,7 @@ def classify(
         loc = field_loc(tuple(item["loc"]))
         generic = field_path(loc)
         rule = rules.get(generic)
-        words = rule_in_words(issue.message)
+        words = issue.message  # the rule in words (wording.rule_words), never a regex
         shown = f"result[{index}]{'.' if issue.path else ''}{issue.path}"
         if rule is None or rule.normative or strict or not loc or issue.type == "extra_forbidden":
             about = f" ({rule.title}; {rule.where})" if rule is not None else ""
