@@ -178,16 +178,9 @@ def _local_plans(reg: ir.Regulation, service: ir.LocalService) -> list[ModelPlan
     ]
 
 
-def _nested(reg: ir.Regulation, root: str) -> Iterator[str]:
+def _nested(reg: ir.Regulation, root: str) -> list[str]:
     """``root`` and every record it nests, at any depth (each once)."""
-    seen: set[str] = set()
-    stack = [root]
-    while stack:
-        name = stack.pop()
-        if name not in seen:
-            seen.add(name)
-            yield name
-            stack += [f.type.nested_record for f in reg.record(name).fields if f.type.nested_record is not None]
+    return [root, *(record.name for record in reg.nested_records([root]))]
 
 
 def record_modules(reg: ir.Regulation, layout: Layout) -> dict[str, str]:
