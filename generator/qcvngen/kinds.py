@@ -88,6 +88,9 @@ class KindInfo:
     """The only strings a scalar takes (a flag), instead of a pattern."""
     numbers: Numbers | None = None
     """The JSON numbers accepted besides the string form (None: none)."""
+    numbers_canonical: bool = False
+    """Whether a client may write those numbers too (the OpenAPI documents' canonical shapes keep
+    them): an identifier really is a string or a number; other kinds are written as strings."""
     wire_type: str | None = None
     """The named schema (``$defs``) and Python type of a wire scalar; None for the other kinds."""
     wire_description: str = ""
@@ -386,6 +389,7 @@ KINDS: dict[Kind, KindInfo] = {
             capture_kinds=frozenset({"integer", "decimal", "code", "string", "empty"}),
             edges=("123", "abc", "١٢٣", "123\n", 123, -1, 12.5, *_NUMBER_EDGES, *COMMON_EDGES),
             numbers=WHOLE_NUMBERS,
+            numbers_canonical=True,  # the portal's own ids are numbers
             accepts="str | int",
             wire_type="WireId",
             converter="whole_number_as_int",

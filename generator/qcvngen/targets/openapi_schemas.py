@@ -60,14 +60,6 @@ def code_enum_schema(codelist: ir.CodeList, *, or_empty: bool) -> Schema:
     }
 
 
-def _string_branch(schema: Schema) -> Schema:
-    """The string form of a wire scalar: the branch a client writes when the server also takes a number."""
-    for branch in schema.get("anyOf", [schema]):
-        if branch.get("type") == "string":
-            return dict(branch)
-    raise ValueError(f"wire schema without a string form: {schema}")
-
-
 def canonical_scalars(reg: ir.Regulation) -> dict[str, Schema]:
     """Named schemas of every wire scalar type (string forms only) and closed code list."""
     defs: dict[str, Schema] = {}
@@ -76,10 +68,11 @@ def canonical_scalars(reg: ir.Regulation) -> dict[str, Schema]:
             type_name = wire_type_name(info.name, or_empty=or_empty)
             if type_name not in defs:
                 description = info.wire_description + (' ("" accepted)' if or_empty else "")
-                schema = kinds.wire_schema(info.name, or_empty=or_empty)
-                # An identifier really is a string or a number (the portal's own ids are numbers).
-                branch = schema if info.name == "id" else _string_branch(schema)
-                defs[type_name] = {"title": type_name, "description": description, **branch}
+                if info.numbers_canonical:
+                    schema = kinds.wire_schema(info.name, or_empty=or_empty)
+                else:  # the string form, the one a client writes when the server also takes a number
+                    schema = kinds.text_schema(info, or_empty=or_empty)
+                defs[type_name] = {"title": type_name, "description": description, **schema}
     defs[OPEN_CODE] = {
         "title": OPEN_CODE,
         "description": "Mã của danh mục mở — code of an open list (only some codes are known)",
