@@ -5,6 +5,7 @@ Names are already sanitised and order already fixed here, so targets only transl
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -321,6 +322,19 @@ class Regulation:
                     seen.append(target)
                     stack.append(target)
         return [self.record(name) for name in seen]
+
+    def key_paths(self, record: str | None) -> Iterator[tuple[str, Field]]:
+        """Every field of ``record`` with its key path through nested records and lists, as capture
+        lines write it (``A``, ``A.B``, ``A[].B``); eight levels at most (a record may nest itself)."""
+        stack: list[tuple[str, str, int]] = [(record, "", 0)] if record else []
+        while stack:
+            name, prefix, depth = stack.pop()
+            for field in self.record(name).fields:
+                path = prefix + field.wire_name
+                yield path, field
+                target = field.type.nested_record
+                if target and depth < 8:
+                    stack.append((target, path + ("[]." if field.type.kind == "list" else "."), depth + 1))
 
     def codelist(self, name: str) -> CodeList:
         """The code list named ``name`` (KeyError when there is none)."""

@@ -129,18 +129,7 @@ def infer_kind(kinds: Counter[str]) -> str:
 
 def code_paths(reg: ir.Regulation, record: str | None) -> set[str]:
     """Key paths of ``record`` (through nested records and lists) whose fields are ``code``."""
-    out: set[str] = set()
-    stack: list[tuple[str, str, int]] = [(record, "", 0)] if record else []
-    while stack:
-        name, prefix, depth = stack.pop()
-        for f in reg.record(name).fields:
-            path = prefix + f.wire_name
-            if f.type.kind == "code":
-                out.add(path)
-            target = f.type.nested_record
-            if target and depth < 8:
-                stack.append((target, path + ("[]." if f.type.kind == "list" else "."), depth + 1))
-    return out
+    return {path for path, f in reg.key_paths(record) if f.type.kind == "code"}
 
 
 def record_for(reg: ir.Regulation, packet: str, direction: str) -> str | None:

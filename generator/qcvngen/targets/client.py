@@ -380,17 +380,9 @@ def answer_rules(reg: ir.Regulation, record: str | None) -> list[AnswerRuleView]
     """Every key path of ``record`` (through nested records and lists), sorted, with what the spec
     says of it: normative (membership ``regulation`` at ``high`` confidence) or a guess."""
     out: list[AnswerRuleView] = []
-    stack: list[tuple[str, str, int]] = [(record, "", 0)] if record else []
-    while stack:
-        name, prefix, depth = stack.pop()
-        for f in reg.record(name).fields:
-            path = prefix + f.wire_name
-            normative = f.membership == "regulation" and f.confidence == "high"
-            title = f"{f.title.vi} — {f.title.en}"
-            out.append(AnswerRuleView(path, normative, f.origin.ref, title))
-            target = f.type.nested_record
-            if target and depth < 8:
-                stack.append((target, path + ("[]." if f.type.kind == "list" else "."), depth + 1))
+    for path, f in reg.key_paths(record):
+        normative = f.membership == "regulation" and f.confidence == "high"
+        out.append(AnswerRuleView(path, normative, f.origin.ref, f"{f.title.vi} — {f.title.en}"))
     return sorted(out, key=lambda view: view.path)
 
 
