@@ -160,12 +160,9 @@ class Contract:
             self._check(value, schema["not"], loc, found)
             if not found:  # the wire patterns' "no newline": say what the value should be
                 pattern = schema.get("pattern")
-                rule = (
-                    self.pattern_message(pattern)
-                    if isinstance(pattern, str)
-                    else "sai định dạng — wrong format"
+                out.append(
+                    f"{field_path(loc)}: {self._words(pattern if isinstance(pattern, str) else '@pattern')}"
                 )
-                out.append(f"{field_path(loc)}: {rule}")
         if "enum" in schema and not any(_json_equal(value, item) for item in schema["enum"]):
             out.append(f"{field_path(loc)}: {self._enum_words(value, schema['enum'])}")
         if "const" in schema and not _json_equal(value, schema["const"]):
