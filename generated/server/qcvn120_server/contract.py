@@ -8,7 +8,6 @@ contract, so nothing it forbids reaches a handler. Messages name field paths and
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -38,14 +37,6 @@ def _admits(types: str | list[str], value: Any) -> bool:
     if isinstance(types, str):
         return kind == types or (kind == "integer" and types == "number")
     return kind in types or (kind == "integer" and "number" in types)
-
-
-def _listing(values: list[Any]) -> str:
-    """``'1', '2' or '3'``: the codes allowed, as pydantic lists them (one wording for both)."""
-    quoted = [f"'{v}'" if isinstance(v, str) else json.dumps(v) for v in values[:12]]
-    if len(values) > 12:
-        return ", ".join(quoted) + ", …"
-    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 def _moved_refs(schema: Any, old: str, new: str) -> Any:
@@ -130,14 +121,6 @@ class Contract:
     def _words(self, rule: str) -> str:
         return wording.words(rule, self.messages)
 
-    def _enum_words(self, value: Any, allowed: list[Any]) -> str:
-        """A code (or flag) outside its list, with the codes allowed and the closest one."""
-        if sorted(map(str, allowed)) == ["False", "True"]:
-            return self._words("@flag")
-        codes = [str(code) for code in allowed if isinstance(code, str) and code]
-        close = wording.closest(value, codes)[:1] if isinstance(value, str) else []
-        return wording.hint_after(f"{self._words('@code')}: {_listing(allowed)}", close)
-
     def _check(self, value: Any, schema: Any, loc: list[int | str], out: list[str]) -> None:
         if not isinstance(schema, dict) or len(out) > MAX_ERRORS_SHOWN:
             return
@@ -164,9 +147,13 @@ class Contract:
                     f"{field_path(loc)}: {self._words(pattern if isinstance(pattern, str) else '@pattern')}"
                 )
         if "enum" in schema and not any(_json_equal(value, item) for item in schema["enum"]):
-            out.append(f"{field_path(loc)}: {self._enum_words(value, schema['enum'])}")
+            out.append(
+                f"{field_path(loc)}: {wording.code_words(value, schema['enum'], self.messages)}"
+            )
         if "const" in schema and not _json_equal(value, schema["const"]):
-            out.append(f"{field_path(loc)}: {self._words('@const')}: {_listing([schema['const']])}")
+            out.append(
+                f"{field_path(loc)}: {self._words('@const')}: {wording.listing([schema['const']])}"
+            )
         if isinstance(value, str):
             self._string(value, schema, loc, out)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):

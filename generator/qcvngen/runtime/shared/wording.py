@@ -11,6 +11,7 @@ never what was sent (it may be personal data).
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import typing
 from collections.abc import Iterable, Mapping
@@ -152,18 +153,34 @@ def names_at(model: type[BaseModel], loc: Iterable[int | str]) -> list[str]:
     return [f.alias or n for n, f in fields_of(current).items()]
 
 
+def listing(values: Iterable[Any], most: int = 12) -> str:
+    """``'1', '2' or '3'``: the values allowed, as pydantic lists them (strings quoted, others as
+    JSON), at most ``most`` of them."""
+    items = list(values)
+    quoted = [f"'{v}'" if isinstance(v, str) else json.dumps(v) for v in items[:most]]
+    if len(items) > most:
+        return ", ".join(quoted) + ", …"
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def code_words(sent: Any, allowed: Iterable[Any], messages: Mapping[str, str] | None) -> str:
+    """A code (or flag) outside its list: the table's words, the codes allowed and the closest one."""
+    values = list(allowed)
+    if sorted(map(str, values)) == ["False", "True"]:
+        return words(FLAG_KEY, messages)
+    codes = [str(code) for code in values if isinstance(code, str) and code]
+    close = closest(sent, codes)[:1] if isinstance(sent, str) else []
+    return hint_after(f"{words(CODE_KEY, messages)}: {listing(values)}", close)
+
+
 def literal_words(item: Mapping[str, Any], messages: Mapping[str, str] | None) -> str:
-    """A code (or flag) outside its list: the table's words, the codes allowed and the closest."""
+    """A pydantic ``literal_error`` in words: a constant (the packet's own ``service``), or a code
+    (or flag) outside its list (:func:`code_words`)."""
     expected = str((item.get("ctx") or {}).get("expected", ""))
     codes = _QUOTED.findall(expected)
-    if expected == "'True' or 'False'":
-        return words(FLAG_KEY, messages)
-    if len(codes) == 1:  # a constant (the packet's own ``service``)
+    if len(codes) == 1:
         return f"{words(OTHER_KEY, messages)}: {expected}"
-    shown = expected if len(expected) <= 200 else expected[:199] + "…"
-    sent = item.get("input")
-    close = closest(sent, [c for c in codes if c]) if isinstance(sent, str) else []
-    return hint_after(f"{words(CODE_KEY, messages)}: {shown}", close[:1])
+    return code_words(item.get("input"), codes, messages)
 
 
 def rule_words(item: Mapping[str, Any], messages: Mapping[str, str] | None) -> str:
