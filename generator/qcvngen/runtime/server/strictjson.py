@@ -155,7 +155,7 @@ class SessionScan:
                 ValueError
             ):  # not a JSON string (a control character, a bad escape): not a session
                 continue
-            found[unicodedata.normalize("NFC", value)] = None
+            found[value] = None  # as sent, as the session look-up reads the body's own
         return tuple(found)
 
 
