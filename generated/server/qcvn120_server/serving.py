@@ -33,7 +33,7 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .wholebody import WHOLE_BODY, WHOLE_BODY_FROM, WholeBody
+from .wholebody import READ_AT_MOST, WHOLE_BODY, WHOLE_BODY_FROM, WholeBody
 
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_MAX_CONNECTIONS = 1000
@@ -74,16 +74,15 @@ def _length_reader() -> type[Any] | None:
 
 
 _LENGTH_READER = _length_reader()
-# asyncio's own read size for plain protocols; one scratch buffer per thread (each event loop
-# reads into it and copies out at once, in the same callback).
-_READ_SIZE = 256 * 1024
+# One scratch buffer of the read size per thread (each event loop reads into it and copies out at
+# once, in the same callback).
 _scratch = threading.local()
 
 
 def _scratch_buffer() -> bytearray:
     buffer: bytearray | None = getattr(_scratch, "buffer", None)
     if buffer is None:
-        buffer = _scratch.buffer = bytearray(_READ_SIZE)
+        buffer = _scratch.buffer = bytearray(READ_AT_MOST)
     return buffer
 
 
