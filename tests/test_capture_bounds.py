@@ -97,3 +97,13 @@ def test_client_and_sandbox_capture_lines_are_no_larger_than_their_messages(tmp_
     stored, refused = (json.loads(line) for line in received.read_bytes().splitlines())
     assert stored["records"] == 60 and len(json.dumps(stored)) < message // 4, "shapes, not a cross-product"
     assert refused["refused"] is True and len(json.dumps(refused)) < 400
+
+
+def test_writers_of_one_path_share_one_capture_file(tmp_path: Path) -> None:
+    """A client and a server in one process writing the same capture path share its lock and its
+    rotation (emit, the client's and the server's sinks alike)."""
+    path = tmp_path / "c.jsonl"
+    first = capture.sink_of(path)
+    assert capture.sink_of(str(path)) is first and isinstance(first, capture.CaptureFile)
+    capture.emit({"packet": "X"}, path)
+    assert path.read_text(encoding="utf-8").count("\n") == 1

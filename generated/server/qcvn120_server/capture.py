@@ -469,21 +469,22 @@ _FILES_LOCK = threading.Lock()
 def emit(line: Line, sink: Sink) -> None:
     """Hand ``line`` to a callback (a :class:`CaptureFile` is one), or append it to the file at a
     path, capped and rotated with the default ``max_bytes``."""
-    if callable(sink):
-        sink(line)
-        return
-    key = os.fspath(sink)
-    with _FILES_LOCK:
-        target = _FILES.get(key) or _FILES.setdefault(key, CaptureFile(key))
-    target(line)
+    sink_of(sink)(line)
 
 
 def sink_of(capture: Sink) -> Callable[[Line], None]:
-    """The callable a client or app writes through: a path becomes a :class:`CaptureFile`, checked
-    now (a FIFO, device or link is refused at start, with a one-line CaptureFileError)."""
+    """The callable a client or app writes through: a path becomes the process's one
+    :class:`CaptureFile` for it (one lock and one rotation however many writers share the path),
+    checked when first made (a FIFO, device or link is refused at start, with a one-line
+    CaptureFileError)."""
     if callable(capture):
         return capture
-    return CaptureFile(capture)
+    key = os.fspath(capture)
+    with _FILES_LOCK:
+        target = _FILES.get(key)
+        if target is None:
+            target = _FILES[key] = CaptureFile(key)
+    return target
 
 
 def capture(
