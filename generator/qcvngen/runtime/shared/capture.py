@@ -341,7 +341,7 @@ def build_line(
     }
     if shapes.truncated:
         line["truncated"] = True
-    return _within(line, max(_size(body), MIN_LINE_BOUND))
+    return _within(line, body)
 
 
 MIN_LINE_BOUND = 4096
@@ -354,9 +354,14 @@ def _size(value: Any) -> int:
         return MIN_LINE_BOUND
 
 
-def _within(line: Line, bound: int) -> Line:
-    """``line``, its rows dropped (widest first) until its JSON is no larger than ``bound``."""
+def _within(line: Line, body: Any) -> Line:
+    """``line``, its rows dropped (widest first) until its JSON is no larger than ``body``'s (or
+    :data:`MIN_LINE_BOUND`). The body, a batch of megabytes at times, is serialised to be measured
+    only when the line is over that floor, which a line of shapes seldom is."""
     size = _size(line)
+    if size <= MIN_LINE_BOUND:
+        return line
+    bound = max(_size(body), MIN_LINE_BOUND)
     if size <= bound:
         return line
     rows = sorted(line["keys"], key=_size)
