@@ -172,17 +172,19 @@ def json_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-class CompiledTemplates(jinja2.BytecodeCache):
-    """Templates compiled once and kept in qcvngen's tool cache: compiling them was a sixth of a
-    build. Jinja discards a kept one whose source checksum, Jinja or Python version differs."""
+class CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Templates compiled once and kept (compiling them was a sixth of a build) in Jinja's own
+    per-user folder, which Jinja makes private and checks is the user's: never in the folder qcvngen
+    runs in, where a file a repository carries would be loaded as code. Jinja discards a kept one
+    whose source checksum, Jinja or Python version differs. Off when the tool cache is off."""
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        data = toolcache.load_blob(f"jinja-{bucket.key}")
-        if data is not None:
-            bucket.bytecode_from_string(data)
+        if toolcache.enabled():
+            super().load_bytecode(bucket)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        toolcache.store_blob(f"jinja-{bucket.key}", bucket.bytecode_to_string())
+        if toolcache.enabled():
+            super().dump_bytecode(bucket)
 
 
 @lru_cache(maxsize=4)

@@ -19,7 +19,6 @@ import contextvars
 import hashlib
 import json
 import os
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -43,7 +42,8 @@ def bypass() -> Iterator[None]:
         _bypassed.reset(token)
 
 
-def _enabled() -> bool:
+def enabled() -> bool:
+    """Whether caches may be used now (not under ``QCVNGEN_NO_CACHE=1`` nor :func:`bypass`)."""
     return not _bypassed.get() and os.environ.get("QCVNGEN_NO_CACHE", "") in ("", "0")
 
 
@@ -132,26 +132,10 @@ def _write(folder: Path, kind: str, key: str, text: str) -> None:
     _write_bytes(folder, _entry(folder, kind, key).name, data)
 
 
-_BLOB_NAME = re.compile(r"[A-Za-z0-9_-]{1,200}")
-
-
-def load_blob(name: str) -> bytes | None:
-    """Bytes stored by :func:`store_blob` under ``name`` (letters, digits, ``_`` and ``-``), if any.
-    The caller checks them (Jinja checks a compiled template against its source's checksum)."""
-    folder = _folder() if _enabled() and _BLOB_NAME.fullmatch(name) else None
-    return _read_bytes(folder / f"{name}.bin") if folder is not None else None
-
-
-def store_blob(name: str, data: bytes) -> None:
-    """Keep ``data`` under ``name`` (best effort, like every entry)."""
-    folder = _folder() if _enabled() and _BLOB_NAME.fullmatch(name) else None
-    if folder is not None:
-        _write_bytes(folder, f"{name}.bin", data)
-
-
 def _prune(folder: Path) -> None:
     """Keep the folder bounded: past ``MAX_ENTRIES`` entries, remove the least recently written quarter."""
     try:
+        # .bin: compiled templates kept here by earlier versions, pruned like the rest
         entries = [path for path in folder.iterdir() if path.suffix in (".json", ".bin") and not path.is_symlink()]
         if len(entries) <= MAX_ENTRIES:
             return
@@ -171,7 +155,7 @@ def cached_many(
     """The tool's output for each input text: from the cache, and ``produce`` (one call, given
     only the inputs not found) for the rest. ``shared`` holds what else the output depends on
     (tool versions, options)."""
-    folder = _folder() if _enabled() else None
+    folder = _folder() if enabled() else None
     if folder is None:
         return dict(produce(dict(inputs)))
     keys = {name: key_of(kind, [*shared, text]) for name, text in inputs.items()}
