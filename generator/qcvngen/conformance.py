@@ -12,12 +12,15 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
 from . import ir, naming
 from .examples import example_request
 from .kinds import KINDS
+
+if TYPE_CHECKING:
+    from .payloads import PayloadValidator
 
 # A value of the right JSON type that each kind refuses: the kind registry's own vector.
 INVALID_VALUES = {name: info.invalid for name, info in KINDS.items() if info.invalid is not None}
@@ -287,13 +290,11 @@ def _period(service: ir.LocalService, start: str, end: str) -> dict[str, str]:
     return dict(zip(names, (start, end), strict=False))  # a service with one date: its start
 
 
-def _answer_problem(reg: ir.Regulation, service: str, answer: Any) -> str:
+def _answer_problem(validator: PayloadValidator, service: str, answer: Any) -> str:
     """Why an accepted call's answer is not the published ``<service>Response`` ("" when it is)."""
-    from .payloads import PayloadValidator
-
     if not isinstance(answer, dict) or str(answer.get("error_code")) != "0":
         return "error_code is not 0"
-    findings = PayloadValidator(reg).validate_as("answer", naming.response_model(service), answer)
+    findings = validator.validate_as("answer", naming.response_model(service), answer)
     errors = [f for f in findings if f.severity == "error"]
     return f"answer breaks {service}Response: {errors[0].path} {errors[0].rule}" if errors else ""
 
@@ -311,7 +312,10 @@ def run_local(
     must answer error_code 0 with a result the published schema accepts."""
     import httpx
 
+    from .payloads import PayloadValidator
+
     routes = {s.name: s.path for s in reg.envelope.local_services} | (paths or {})
+    validator = PayloadValidator(reg)  # built once: its schema bundle and compiled checks
     suite = Suite()
     with httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False) as http:
         for vector in local_vectors(reg, madonvi=madonvi):
@@ -329,7 +333,7 @@ def run_local(
                 problem = (
                     f"HTTP {reply.status_code}"
                     if reply.status_code != 200
-                    else _answer_problem(reg, vector.packet, answer)
+                    else _answer_problem(validator, vector.packet, answer)
                 )
                 suite.outcomes.append(Outcome(vector, not problem, reply.status_code, code, problem))
             else:
