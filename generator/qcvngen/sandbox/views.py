@@ -9,9 +9,9 @@ one (``next``); a dossier shows its latest :data:`PROGRESS_SHOWN` steps and how 
 view costs the same whatever the sandbox holds, keeps nothing once answered, and never holds up a
 shutdown.
 
-Personal data is masked — the fields the served OpenAPI document marks ``x-pii`` and every value
-under a key it does not know — unless ``show_personal_data`` is set. What is personal is read from
-the document the sandbox serves (its generated package), never from a ``./spec`` folder.
+Personal data is masked — the fields the spec marks ``pii`` and every value under a key it does not
+know — unless ``show_personal_data`` is set. What is personal is read from the IR of the spec the
+sandbox serves (:func:`masker_of`), the one its packages are built from.
 """
 
 from __future__ import annotations
