@@ -91,8 +91,9 @@ def spec_digest(spec_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def load(spec_dir: Path) -> Served:
-    """The generated packages of the spec in ``spec_dir``, imported.
+def load(spec_dir: Path, built: BuildResult | None = None) -> Served:
+    """The generated packages of the spec in ``spec_dir``, imported (``built``: its build, if at hand,
+    as the test suite's session build is).
 
     Raises :class:`SpecNotServable` when the spec has errors.
     """
@@ -100,7 +101,7 @@ def load(spec_dir: Path) -> Served:
     digest = spec_digest(spec_dir)
     if _current is not None and _current[0] == digest:
         return _current[1]
-    built = build(spec_dir)
+    built = built if built is not None else build(spec_dir)
     if not built.ok or built.regulation is None:
         raise SpecNotServable(built.diagnostics)
     root = _write_packages(built)
