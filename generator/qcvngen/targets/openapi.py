@@ -155,9 +155,15 @@ def _frame(
     }
 
 
+@once_per_build
+def canonical_builder(reg: ir.Regulation, ctx: Context) -> CanonicalSchemaBuilder:
+    """The schema builder every document of the build shares (building one makes every named schema)."""
+    return CanonicalSchemaBuilder(reg)
+
+
 def document(reg: ir.Regulation, ctx: Context) -> dict[str, Any]:
     """The whole-wire document: the login path, one path per endpoint class, every schema as components."""
-    builder = CanonicalSchemaBuilder(reg)
+    builder = canonical_builder(reg, ctx)
     doc = _whole_wire(reg, ctx, builder)
     # Only what the paths reach (the local services are another server's: see the server stubs).
     doc["components"] = {"schemas": builder.closure([doc["paths"]])}
@@ -188,12 +194,9 @@ def _whole_wire(reg: ir.Regulation, ctx: Context, builder: SchemaBuilder) -> dic
     return _frame(reg, ctx, f"{reg.meta.id} — National Public Service Portal adapter", paths, tags)
 
 
-def service_document(
-    reg: ir.Regulation, ctx: Context, packet: ir.Packet, builder: CanonicalSchemaBuilder | None = None
-) -> dict[str, Any]:
-    """One service's document: login and the packet's own operation, and only the schemas they reach.
-    ``builder`` (of ``reg``) may be shared between documents: building it makes every named schema."""
-    builder = builder or CanonicalSchemaBuilder(reg)
+def service_document(reg: ir.Regulation, ctx: Context, packet: ir.Packet) -> dict[str, Any]:
+    """One service's document: login and the packet's own operation, and only the schemas they reach."""
+    builder = canonical_builder(reg, ctx)
     auth = _auth(reg)
     endpoint = next(e for e in reg.envelope.endpoints if e.name == packet.endpoint)
     login = _login_operation(builder)
@@ -218,8 +221,7 @@ def document_text(reg: ir.Regulation, ctx: Context) -> str:
 def render(reg: ir.Regulation, ctx: Context) -> Files:
     """``openapi/openapi.json`` and ``openapi/services/<Service>.json``, each opening with its generated-by line."""
     files: Files = {PATH: document_text(reg, ctx)}
-    builder = CanonicalSchemaBuilder(reg)
     for packet in reg.packets:
-        service = service_document(reg, ctx, packet, builder)
+        service = service_document(reg, ctx, packet)
         files[SERVICES / f"{packet.name}.json"] = dump_json(service, first="x-generated-by")
     return files

@@ -103,11 +103,6 @@ class CanonicalSchemaBuilder(SchemaBuilder):
             self._scalars[naming.request_model(service.name)] = local_request_schema(self, service)
             self._scalars[naming.response_model(service.name)] = local_response_schema(self, service)
 
-    @property
-    def named(self) -> dict[str, Schema]:
-        """Every named schema but the records: wire and code types, envelopes, requests and answers."""
-        return dict(self._scalars)
-
     def value(self, field: ir.Field) -> Schema:
         """A field's value as a client writes it: ``""``-or-list fields are plain lists here."""
         ftype = field.type
