@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jsonschema
@@ -380,3 +380,27 @@ def test_records_several_packets_or_none_nest_go_to_shared_and_import(result: Bu
         [sys.executable, "-c", probe], cwd=tmp_path / "python", capture_output=True, text=True, timeout=120
     )
     assert run.returncode == 0, run.stderr
+
+
+def test_the_wire_and_codes_modules_bind_only_names_a_code_list_may_not_take(result: BuildResult) -> None:
+    """naming.MODULE_NAMES is what the resolver refuses as a code list's name: it must hold every
+    name the generated ``wire`` and ``codes`` modules bind besides the lists' own classes and the
+    Wire…/Code… types (a new import in a template without it would let a list shadow it)."""
+    import ast
+
+    reg = result.regulation
+    assert reg is not None
+    lists = {codelist.name for codelist in reg.codelists}
+    bound: set[str] = set()
+    for module in ("wire.py", "codes.py"):
+        tree = ast.parse(result.files[PurePosixPath("python/qcvn120_client") / module])
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                bound |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                bound.add(node.name)
+            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+            bound |= {t.id for t in targets if isinstance(t, ast.Name)}
+    own = {name for name in bound - lists - {"__all__"} if not name.startswith(naming.GENERATOR_PREFIXES)}
+    assert own and own <= naming.MODULE_NAMES, sorted(own - naming.MODULE_NAMES)

@@ -253,3 +253,17 @@ def test_a_malformed_note_is_an_error_at_its_position(tmp_path: Path, new: str, 
     )
     # The note follows the field's example; a nested key's problem sits on the note's lines.
     assert int(match.group(2)) - line_of(spec, T03, 'example: "H22.01-200101-0001"') in (1, 2, 3)
+
+
+@pytest.mark.parametrize("name", ["datetime", "TIMEZONE", "CodeEnum", "WireDateTime", "None", "match"])
+def test_a_code_list_named_like_the_generated_modules_own_names_is_an_error_at_its_name(
+    tmp_path: Path, name: str
+) -> None:
+    """A code list becomes a class in ``codes`` imported into ``wire``: a keyword, or a name those
+    modules bind themselves, would break or silently shadow them."""
+    spec = copy_spec(tmp_path)
+    edit(spec, "codelists.yaml", "name: KENH", f"name: {name}")
+    code, out = run(["validate", "--spec", str(spec)])
+    line = line_of(spec, "codelists.yaml", f"name: {name}")
+    assert code == 2
+    assert re.search(rf"spec/codelists\.yaml:{line}:\d+: codelists\[\d+\]\.name: code list name '{name}'", out), out

@@ -243,6 +243,29 @@ GENERATOR_PREFIXES = ("Wire", "Code")
 GENERATOR_NAMES = frozenset({"OpenCode"})
 ENVELOPE_MODELS = ("LoginRequest", "LoginResponse", "RequestEnvelope", "ResponseEnvelope")
 
+# Names the generated ``wire`` and ``codes`` modules bind themselves (imports and definitions besides
+# the Wire…/Code… types): a code list's class, named as the list and imported into ``wire``, must not
+# take one (tests/test_models.py reads the modules' own names and holds them to this set).
+MODULE_NAMES = frozenset(
+    {
+        "Annotated", "BeforeValidator", "CodeEnum", "DATETIME_FORMAT", "Field", "Literal", "OpenCode",
+        "PATTERN_MESSAGES", "StrictInt", "TIMEZONE", "TYPE_CHECKING", "TypeAlias", "TypeAliasType",
+        "annotations", "date", "datetime", "datetime_as_text", "flag_as_text", "format_datetime",
+        "from_wire_datetime", "number_as_text", "parse_datetime", "to_wire_datetime",
+        "whole_number_as_int", "wire_number", "zone",
+    }
+)  # fmt: skip
+
+
+def code_list_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a code list's class in the generated modules, or None."""
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return f"code list name '{name}' is a Python keyword; rename it"
+    if name in MODULE_NAMES or name.startswith(GENERATOR_PREFIXES):
+        return f"code list name '{name}' is a name the generated wire and codes modules use themselves; rename it"
+    return None
+
+
 OwnerKind = Literal["record", "envelope", "packet", "local service", "code list", "generator"]
 
 

@@ -36,6 +36,9 @@ def codelists(res: Resolver) -> list[ir.CodeList]:
         if cl.name in res.codelists:
             res.check.error(cdoc, "", (*here, "name"), f"duplicate code list '{cl.name}'")
             continue
+        if (problem := naming.code_list_name_problem(cl.name)) is not None:
+            res.check.error(cdoc, "", (*here, "name"), problem)
+            continue
         res.codelists[cl.name] = cl
         seen_codes: set[str] = set()
         for cindex, code in enumerate(cl.codes):

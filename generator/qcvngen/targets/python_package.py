@@ -7,7 +7,6 @@ adds the wire types, the code lists, ``__init__`` and ``pyproject.toml``.
 
 from __future__ import annotations
 
-import keyword
 from pathlib import PurePosixPath
 from typing import cast
 
@@ -103,8 +102,6 @@ def codelist_views(reg: ir.Regulation) -> list[dict[str, object]]:
     (named by :func:`naming.code_member_names`), each with its meaning as its docstring."""
     out: list[dict[str, object]] = []
     for codelist in reg.codelists:
-        if not codelist.name.isidentifier() or keyword.iskeyword(codelist.name) or codelist.name == "CodeEnum":
-            raise ValueError(f"code list name is not a usable class name: {codelist.name!r}")
         names = naming.code_member_names([(code.code, code.title.en) for code in codelist.codes])
         members = [
             {
