@@ -258,7 +258,7 @@ def _classify(reg: ir.Regulation, rep: PacketReport) -> None:
         elif status == "known":
             _check_known(reg, rep, path, found, stats)
     for (root, parent), (name, depth) in sorted(roots.items()):
-        unknown = _unknown_key(rep, root, parent, name, depth)
+        unknown = unknown_key(rep, root, parent, name, depth)
         rep.unknown.append(replace(unknown, rejected=rejection(reg, parent, name)))
     seen = {p.split(".")[0].rstrip("[]") for p in rep.paths}
     if rep.records:
@@ -313,7 +313,8 @@ def rejection(reg: ir.Regulation, record: str, name: str) -> str | None:
     return None
 
 
-def _unknown_key(rep: PacketReport, root: str, parent: str, name: str, depth: int) -> UnknownKey:
+def unknown_key(rep: PacketReport, root: str, parent: str, name: str, depth: int) -> UnknownKey:
+    """The key at path ``root`` of record ``parent``, with what the capture saw of it and below it."""
     stats = rep.paths.get(root, Stats())
     items = rep.paths.get(root + "[]")
     nested = tuple(

@@ -18,7 +18,7 @@ from pathlib import Path
 from .. import ir
 from ..loader import plain_is_text
 from ..naming import wire_name_problem
-from .compare import PacketReport, Report, UnknownKey, infer_kind
+from .compare import PacketReport, Report, UnknownKey, unknown_key
 
 SPEC_TYPES = {"datetime", "flag", "integer", "decimal"}
 _SOURCE_ID = re.compile(r"^S[0-9]{1,3}[a-z]?$")
@@ -261,25 +261,13 @@ def _record_name(name: str, taken: set[str]) -> str:
 def _children(u: UnknownKey, rep: PacketReport, base: str, record: str) -> list[UnknownKey]:
     """The keys directly under ``base`` (``A.`` or ``A[].``) as keys of the new record ``record``."""
     out = []
-    for path, stats in sorted(rep.paths.items()):
+    for path in sorted(rep.paths):
         rest = path[len(base) :]
         if not path.startswith(base) or not rest or "." in rest or "[" in rest or rest == "*":
             continue
         if wire_name_problem(rest) is not None:  # as for the top-level keys: no spec can take it
             continue
-        items = rep.paths.get(path + "[]")
-        out.append(
-            UnknownKey(
-                record=record,
-                path=path,
-                name=rest,
-                depth=u.depth + 1,
-                stats=stats,
-                kind=infer_kind(stats.kinds),
-                item_kind=infer_kind(items.kinds) if items else None,
-                nested=(),
-            )
-        )
+        out.append(unknown_key(rep, path, record, rest, u.depth + 1))
     return out
 
 
