@@ -282,3 +282,14 @@ def test_a_real_sandbox_run_with_canary_personal_data_leaves_none_in_the_capture
     for canary in canaries:
         assert canary not in text, canary
         assert json.dumps(canary)[1:-1] not in text, canary
+
+
+@pytest.mark.parametrize(
+    "value",
+    [True, None, 5, 5.5, "", "20240101083000", "True", "12", "1.5", "H22.01", "text with spaces", {"a": 1}, [1], "0912"],
+)
+def test_the_classes_a_value_gets_are_the_ones_learn_accepts(value: object) -> None:
+    """learn refuses a line whose counts use any other name: the two vocabularies are one."""
+    assert capture.kind_of(value) in capture.CAPTURE_KINDS
+    assert capture.kind_of(value, is_code=True) in capture.CAPTURE_KINDS
+    assert capture.json_type(value) in capture.JSON_TYPES

@@ -47,6 +47,25 @@ OTHER_KEY = "*"
 
 Line = dict[str, Any]
 Sink = Union[str, "os.PathLike[str]", Callable[[Line], None]]
+# Every class :func:`kind_of` and :func:`json_type` answer: the only names a capture line's
+# ``kinds`` and ``json`` counts may use (``qcvngen learn`` refuses any other, which could carry
+# a value).
+CAPTURE_KINDS = frozenset(
+    {
+        "datetime",
+        "flag",
+        "integer",
+        "decimal",
+        "code",
+        "string",
+        "empty",
+        "boolean",
+        "null",
+        "record",
+        "list",
+    }
+)
+JSON_TYPES = frozenset({"string", "number", "boolean", "null", "object", "array"})
 
 
 def kind_of(value: Any, is_code: bool = False) -> str:

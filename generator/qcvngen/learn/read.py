@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..runtime.shared.capture import DIRECTIONS, FORMAT, MAX_CODE_LENGTH, build_line
+from ..runtime.shared.capture import CAPTURE_KINDS, DIRECTIONS, FORMAT, JSON_TYPES, MAX_CODE_LENGTH, build_line
 
 SUFFIXES = (".jsonl", ".json")
 _REQUIRED = ("packet", "endpoint", "direction", "date", "records", "keys")
@@ -182,13 +182,6 @@ def check_line(data: Any, where: str) -> dict[str, Any]:
     return data
 
 
-# The only names a row's ``kinds`` and ``json`` counts may use: anything else could carry a value.
-KIND_NAMES = frozenset(
-    {"datetime", "flag", "integer", "decimal", "code", "string", "empty", "boolean", "null", "record", "list"}
-)
-JSON_NAMES = frozenset({"string", "number", "boolean", "null", "object", "array"})
-
-
 def _check_key(row: Any, where: str, index: int) -> None:
     if type(row) is not dict or type(row.get("path")) is not str:
         raise LearnInputError(f"{where}: keys[{index}]: an object with a 'path' is expected")
@@ -199,7 +192,7 @@ def _check_key(row: Any, where: str, index: int) -> None:
         count = row.get(name)
         if type(count) is not int or count < 0:
             raise LearnInputError(f"{where}: keys[{index}].{name}: a count (integer) is expected")
-    for name, allowed in (("json", JSON_NAMES), ("kinds", KIND_NAMES)):
+    for name, allowed in (("json", JSON_TYPES), ("kinds", CAPTURE_KINDS)):
         counts = row.get(name)
         if type(counts) is not dict or not allowed.issuperset(counts):
             raise LearnInputError(f"{where}: keys[{index}].{name}: an object of counts by {name} name is expected")
