@@ -286,7 +286,22 @@ def test_a_real_sandbox_run_with_canary_personal_data_leaves_none_in_the_capture
 
 @pytest.mark.parametrize(
     "value",
-    [True, None, 5, 5.5, "", "20240101083000", "True", "12", "1.5", "H22.01", "text with spaces", {"a": 1}, [1], "0912"],
+    [
+        True,
+        None,
+        5,
+        5.5,
+        "",
+        "20240101083000",
+        "True",
+        "12",
+        "1.5",
+        "H22.01",
+        "text with spaces",
+        {"a": 1},
+        [1],
+        "0912",
+    ],
 )
 def test_the_classes_a_value_gets_are_the_ones_learn_accepts(value: object) -> None:
     """learn refuses a line whose counts use any other name: the two vocabularies are one."""

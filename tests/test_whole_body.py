@@ -70,7 +70,9 @@ class Served:
         @app.post("/echo")
         async def echo(request: Request) -> JSONResponse:
             try:
-                raw = await factory.read_body(request, settings.max_body_bytes, "max_body_bytes", settings)
+                raw = await factory.read_body(
+                    request, settings.max_body_bytes, "max_body_bytes", settings, scan_sessions=True
+                )
             except Refused as refused:
                 return JSONResponse({"message": refused.message}, status_code=refused.status)
             except ClientDisconnect:

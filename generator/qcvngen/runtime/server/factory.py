@@ -139,9 +139,13 @@ def _too_large(limit: int, setting: str) -> Refused:
     return over_limit(setting, limit, "Yêu cầu quá lớn", f"body larger than {limit} bytes")
 
 
-async def read_body(request: Request, limit: int, setting: str, limits: Limits) -> bytearray:
+async def read_body(
+    request: Request, limit: int, setting: str, limits: Limits, *, scan_sessions: bool = False
+) -> bytearray:
     """The raw body, at most ``limit`` bytes received within ``limits.body_timeout`` seconds and
-    at ``limits.min_body_rate`` after ``BODY_RATE_GRACE`` seconds, or a refusal."""
+    at ``limits.min_body_rate`` after ``BODY_RATE_GRACE`` seconds, or a refusal. With
+    ``scan_sessions`` a body received whole is scanned for its sessions as its bytes arrive
+    (``raw.session_scan``), for a route that refuses dead sessions before parsing."""
     _check_content_type(request)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -152,8 +156,9 @@ async def read_body(request: Request, limit: int, setting: str, limits: Limits) 
         return await _read_messages(request, limit, setting, limits)
     if len(whole.buffer) > limit:  # not after the check above; here for the protocol's sake
         raise _too_large(limit, setting)
-    scan = whole.buffer.session_scan = SessionScan(limits)
-    whole.watch(scan.feed)
+    if scan_sessions:
+        scan = whole.buffer.session_scan = SessionScan(limits)
+        whole.watch(scan.feed)
     return await _read_whole(whole, limits)
 
 
@@ -596,7 +601,9 @@ def build_portal_app(
         async def call(request: Request) -> Response:
             dstcode = request.headers.get("dstcode")
             return await runner.run(
-                lambda: read_body(request, limits.max_body_bytes, "max_body_bytes", limits),
+                lambda: read_body(
+                    request, limits.max_body_bytes, "max_body_bytes", limits, scan_sessions=True
+                ),
                 lambda raw: calls.call(raw, endpoint, dstcode),
                 reserve=reserved_bytes(request, limits.max_body_bytes),
             )
