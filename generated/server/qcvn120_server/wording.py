@@ -83,8 +83,9 @@ def words(key: str, messages: Mapping[str, str] | None) -> str:
     return found if found is not None else FALLBACK.get(key, FALLBACK["@pattern"])
 
 
-def _folded(name: str) -> str:
-    # ma_ho_so, MAHOSO and MaHoSo fold alike: a Python name or a case slip finds its wire name.
+def folded(name: str) -> str:
+    """``name`` without ``_`` and case: ma_ho_so, MAHOSO and MaHoSo fold alike, so a Python name
+    or a case slip finds its wire name."""
     return name.replace("_", "").casefold()
 
 
@@ -93,13 +94,13 @@ def closest(wanted: str, known: Iterable[str], *, limit: int = 3) -> list[str]:
     names = [name for name in dict.fromkeys(known) if name != wanted]
     if len(wanted) > 200:  # a similarity of long texts costs more than a hint is worth
         return []
-    same = [name for name in names if _folded(name) == _folded(wanted)]
+    same = [name for name in names if folded(name) == folded(wanted)]
     if same:
         return same[:limit]
     by_folded: dict[str, list[str]] = {}
     for name in names:
-        by_folded.setdefault(_folded(name), []).append(name)
-    matches = difflib.get_close_matches(_folded(wanted), list(by_folded), n=limit, cutoff=CUTOFF)
+        by_folded.setdefault(folded(name), []).append(name)
+    matches = difflib.get_close_matches(folded(wanted), list(by_folded), n=limit, cutoff=CUTOFF)
     return [name for match in matches for name in by_folded[match]][:limit]
 
 

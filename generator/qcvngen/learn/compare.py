@@ -13,6 +13,7 @@ from typing import Any
 from .. import ir
 from ..kinds import KINDS
 from ..runtime.shared.capture import looks_like_code, redact_message
+from ..runtime.shared.wording import folded
 from .read import Capture, LearnInputError
 
 # Bounds on what a capture set can make learn hold, whatever its size: memory stays flat.
@@ -280,19 +281,15 @@ def edit_distance(a: str, b: str, bound: int) -> int:
     return previous[-1]
 
 
-def _fold(name: str) -> str:
-    return name.replace("_", "").casefold()
-
-
 def typo_of(name: str, known: Iterable[str]) -> str | None:
     """The known key ``name`` is probably a typo or a Python-name twin of (``ma_ho_so`` → ``MaHoSo``)."""
-    folded = _fold(name)
+    wanted = folded(name)
     bound = 1 if len(name) < 6 else 2
     best: tuple[int, str] | None = None
     for other in sorted(set(known)):
         if other == name:
             continue
-        if _fold(other) == folded:
+        if folded(other) == wanted:
             return other
         distance = edit_distance(name.casefold(), other.casefold(), bound)
         if distance <= bound and (best is None or distance < best[0]):
