@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """qcvngen's caches, for every test and every qcvngen a test starts, in a folder of this session
+    (made 0o700 by pytest), never the user's: a test sees only what this session cached. Tests that
+    count cache hits set ``QCVNGEN_CACHE_DIR`` to a folder of their own."""
+    root = tmp_path_factory.mktemp("qcvngen-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("QCVNGEN_CACHE_DIR", str(root))
+        yield root
 
 
 @pytest.fixture(scope="session")

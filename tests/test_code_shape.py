@@ -52,6 +52,7 @@ OWNED = (
     "targets/openapi.py",
     "targets/schema_builder.py",
     "version.py",
+    "usercache.py",
     "writer.py",
 )
 

@@ -1,5 +1,5 @@
-"""The tool cache (datamodel-code-generator's and ruff's output in .qcvngen-cache/tools/): a hit
-skips the tool, a corrupt or foreign entry is ignored, nothing is written through a link, and a
+"""The tool cache (datamodel-code-generator's and ruff's output in the per-user cache's tools/): a
+hit skips the tool, a corrupt or foreign entry is ignored, nothing is written through a link, and a
 build from the cache is byte-for-byte the build without it."""
 
 from __future__ import annotations
@@ -20,10 +20,16 @@ from support.paths import ROOT
 
 @pytest.fixture
 def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A working folder of its own (the cache lives under the current folder)."""
+    """A working folder of its own, and an empty cache root of its own (``here/cache``), so hits
+    and entries can be counted."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("QCVNGEN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("QCVNGEN_NO_CACHE", raising=False)
     return tmp_path
+
+
+def tools_of(here: Path) -> Path:
+    return here / "cache" / toolcache.TOOLS_FOLDER
 
 
 def counting(calls: list[str]) -> Callable[[str], str]:
@@ -35,7 +41,7 @@ def counting(calls: list[str]) -> Callable[[str], str]:
 
 
 def only_entry(folder: Path) -> Path:
-    entries = [path for path in (folder / toolcache.TOOLS_DIR).iterdir() if path.suffix == ".json"]
+    entries = [path for path in tools_of(folder).iterdir() if path.suffix == ".json"]
     assert len(entries) == 1, entries
     return entries[0]
 
@@ -71,9 +77,13 @@ def test_a_damaged_entry_is_ignored_and_rewritten(here: Path, damage: Callable[[
     assert json.loads(entry_path.read_text(encoding="utf-8"))["text"] == "ABC"
 
 
-def test_nothing_is_written_through_a_linked_cache_folder(here: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+@pytest.mark.parametrize("linked", ["cache", "cache/tools"])
+def test_nothing_is_written_through_a_linked_cache_folder(
+    here: Path, tmp_path_factory: pytest.TempPathFactory, linked: str
+) -> None:
     elsewhere = tmp_path_factory.mktemp("elsewhere")
-    (here / ".qcvngen-cache").symlink_to(elsewhere, target_is_directory=True)
+    (here / linked).parent.mkdir(mode=0o700, exist_ok=True)
+    (here / linked).symlink_to(elsewhere, target_is_directory=True)
     calls: list[str] = []
     for _ in range(2):
         assert toolcache.cached("t", ["v"], "abc", counting(calls)) == "ABC"
@@ -108,7 +118,7 @@ def test_a_build_from_the_cache_equals_a_build_without_it(here: Path, monkeypatc
     import qcvngen.formatter
 
     first = build(ROOT / "spec")
-    entries = sorted(path.name for path in (here / toolcache.TOOLS_DIR).iterdir())
+    entries = sorted(path.name for path in tools_of(here).iterdir())
     assert any(name.startswith("datamodel-codegen-") for name in entries)
     assert any(name.startswith("ruff-format-") for name in entries)
 
@@ -122,7 +132,8 @@ def test_a_build_from_the_cache_equals_a_build_without_it(here: Path, monkeypatc
     monkeypatch.setenv("QCVNGEN_NO_CACHE", "1")
     uncached = build(ROOT / "spec")
     assert first.files == warm.files == uncached.files
-    assert sorted(os.listdir(here / toolcache.TOOLS_DIR)) == entries  # nothing more was needed
+    assert sorted(os.listdir(tools_of(here))) == entries  # nothing more was needed
+    assert sorted(os.listdir(here)) == ["cache"]  # nothing in the working folder
 
 
 def test_editing_one_table_reruns_the_model_generator_on_its_packet_module_only(
@@ -160,7 +171,7 @@ def test_editing_one_table_reruns_the_model_generator_on_its_packet_module_only(
         "CapNhatTienDoHoSoMCRecord"
     )
 
-    cache = here / toolcache.TOOLS_DIR
+    cache = tools_of(here)
     entries = {name for name in os.listdir(cache) if name.startswith("datamodel-codegen-")}
     headers.clear()
     rebuilt = build(spec)

@@ -1,14 +1,19 @@
 """A no-op ``qcvngen check`` without building: standard library only, so it starts in milliseconds.
 
-After a build (or a full check) the CLI records, in ``.qcvngen-cache/``, a digest of everything the
-output depends on — the spec, the templates, the generator's own source and the versions of the
-tools that shape the output — together with the digest of every output file. When nothing of that
-has changed, the output folder is proven fresh by re-hashing it; anything else falls back to a
-full build. The build is deterministic (tests prove it), which is what makes the shortcut sound.
+After a build (or a full check) the CLI records a digest of everything the output depends on — the
+spec, the templates, the generator's own source and the versions of the tools that shape the
+output — together with the digest of every output file. When nothing of that has changed, the
+output folder is proven fresh by re-hashing it; anything else falls back to a full build. The build
+is deterministic (tests prove it), which is what makes the shortcut sound.
+
+The record lives in the per-user cache folder (:mod:`qcvngen.usercache`), never in the working
+folder, where a change under review could plant one. It is named by, and holds, the resolved spec,
+templates and output folders it was made for, so one project's record never answers for another's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,9 +22,10 @@ import sys
 from pathlib import Path, PurePosixPath
 
 # Both standard library only, like this module.
+from . import usercache
 from .safefs import SPEC_FILE_LIMIT, TOOL_CACHES, UnsafeFileError, hash_file, regular_files
 
-CACHE_DIR = Path(".qcvngen-cache")
+CHECK_FOLDER = "check"  # under the per-user cache root
 TOOLS = ("black", "ruff", "datamodel-code-generator", "pydantic", "jinja2", "PyYAML")
 _PACKAGE = Path(__file__).resolve().parent
 _DIST_INFO = re.compile(r"(?P<name>[^-]+)-(?P<version>[^-]+)\.dist-info")
@@ -84,28 +90,52 @@ def output_digests(out_dir: Path) -> dict[str, str]:
     }
 
 
-def _manifest_path(out_dir: Path) -> Path:
-    key = hashlib.sha256(str(out_dir.resolve()).encode()).hexdigest()[:16]
-    return CACHE_DIR / f"check-{key}.json"
+def project_of(spec_dir: Path, templates_dir: Path, out_dir: Path) -> dict[str, str]:
+    """The folders a record is for, resolved: the same spec or output reached by another name is
+    the same project, and another working folder is another project."""
+    return {"spec": str(spec_dir.resolve()), "templates": str(templates_dir.resolve()), "out": str(out_dir.resolve())}
+
+
+def manifest_path(folder: Path, project: dict[str, str]) -> Path:
+    key = hashlib.sha256(json.dumps(project, sort_keys=True).encode()).hexdigest()
+    return folder / f"check-{key}.json"
 
 
 def record(spec_dir: Path, templates_dir: Path, out_dir: Path) -> None:
     """Remember that ``out_dir`` is a fresh build of these inputs (best effort: a cache only)."""
+    folder = usercache.folder(CHECK_FOLDER)
+    if folder is None:
+        return
+    project = project_of(spec_dir, templates_dir, out_dir)
+    target = manifest_path(folder, project)
+    scratch = folder / f".{target.name}.{os.getpid()}.tmp"
     try:
-        CACHE_DIR.mkdir(exist_ok=True)
-        manifest = {"inputs": input_digest(spec_dir, templates_dir), "files": output_digests(out_dir)}
-        target = _manifest_path(out_dir)
-        scratch = target.with_suffix(".tmp")
-        scratch.write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
-        os.replace(scratch, target)
+        manifest = {
+            "project": project,
+            "inputs": input_digest(spec_dir, templates_dir),
+            "files": output_digests(out_dir),
+        }
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(scratch, flags, 0o600), "w", encoding="utf-8") as stream:
+            stream.write(json.dumps(manifest, sort_keys=True))
+        os.replace(scratch, target)  # whole or not at all; replaces a link itself, never writes through it
     except (OSError, UnsafeFileError):
-        pass
+        with contextlib.suppress(OSError):
+            scratch.unlink()
 
 
 def is_fresh(spec_dir: Path, templates_dir: Path, out_dir: Path) -> bool:
     """True only when the recorded inputs and outputs both still match; False means "build to know"."""
+    folder = usercache.folder(CHECK_FOLDER)
+    if folder is None:
+        return False
     try:
-        manifest = json.loads(_manifest_path(out_dir).read_text(encoding="utf-8"))
+        project = project_of(spec_dir, templates_dir, out_dir)
+        handle = os.open(manifest_path(folder, project), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(handle, encoding="utf-8") as stream:
+            manifest = json.loads(stream.read())
+        if not isinstance(manifest, dict) or manifest.get("project") != project:
+            return False
         if manifest.get("inputs") != input_digest(spec_dir, templates_dir):
             return False
         # A link, FIFO or device in the output, or a missing marker, sends `check` to the full path,

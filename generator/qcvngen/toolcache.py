@@ -2,8 +2,9 @@
 
 Both tools are deterministic: the same input text, options and tool versions give the same output
 (the build's determinism tests prove it for the whole pipeline). So their output can be kept in
-``.qcvngen-cache/tools/`` under a digest of exactly those, and a later build with the same input
-skips the tool, and its import, altogether. Anything else in the spec (a new table, an edited
+the per-user cache folder's ``tools/`` (:mod:`qcvngen.usercache`: never the working folder, where
+a change under review could plant an entry) under a digest of exactly those, and a later build
+with the same input skips the tool, and its import, altogether. Anything else in the spec (a new table, an edited
 title) changes the input text and so the key: a stale entry is never found, only unused.
 
 An entry holds its full key and the digest of its text; an entry that does not parse, belongs to
@@ -24,7 +25,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import TypeVar
 
-TOOLS_DIR = Path(".qcvngen-cache") / "tools"
+from . import usercache
+
+TOOLS_FOLDER = "tools"  # under the per-user cache root
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 MAX_ENTRIES = 4096  # beyond it, the oldest quarter is removed (only files named as entries)
 
@@ -70,14 +73,7 @@ def key_of(kind: str, parts: Sequence[str]) -> str:
 
 def _folder() -> Path | None:
     """The cache folder, made when missing; None when it cannot be used safely."""
-    try:
-        for folder in (TOOLS_DIR.parent, TOOLS_DIR):
-            if folder.is_symlink():
-                return None
-            folder.mkdir(exist_ok=True)
-        return TOOLS_DIR
-    except OSError:
-        return None
+    return usercache.folder(TOOLS_FOLDER)
 
 
 def _entry(folder: Path, kind: str, key: str) -> Path:
@@ -100,7 +96,7 @@ def _write_bytes(folder: Path, name: str, data: bytes) -> None:
     scratch = folder / f".{name}.{os.getpid()}.tmp"
     try:
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-        with os.fdopen(os.open(scratch, flags, 0o644), "wb") as stream:
+        with os.fdopen(os.open(scratch, flags, 0o600), "wb") as stream:
             stream.write(data)
         os.replace(scratch, folder / name)  # replaces a link itself, never writes through it
     except OSError:
@@ -135,8 +131,7 @@ def _write(folder: Path, kind: str, key: str, text: str) -> None:
 def _prune(folder: Path) -> None:
     """Keep the folder bounded: past ``MAX_ENTRIES`` entries, remove the least recently written quarter."""
     try:
-        # .bin: compiled templates kept here by earlier versions, pruned like the rest
-        entries = [path for path in folder.iterdir() if path.suffix in (".json", ".bin") and not path.is_symlink()]
+        entries = [path for path in folder.iterdir() if path.suffix == ".json" and not path.is_symlink()]
         if len(entries) <= MAX_ENTRIES:
             return
         entries.sort(key=lambda path: path.stat().st_mtime)

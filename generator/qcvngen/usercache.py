@@ -1,0 +1,88 @@
+"""The per-user folder qcvngen's caches live in, never the folder qcvngen runs in.
+
+A cache entry is trusted output: the tool cache's text goes into generated/ as is, and the fast
+path's record makes ``qcvngen check`` answer "fresh" without building. In the working folder, a
+change under review could commit a planted entry; so the caches live in a folder of the user's own,
+like Jinja's compiled templates: ``$QCVNGEN_CACHE_DIR`` when set (tests and benches isolate their
+runs with it), else ``$XDG_CACHE_HOME/qcvngen``, else ``~/.cache/qcvngen``. It is made private
+(0o700) and used only while it is a real folder (not a link), owned by the user and writable by
+nobody else; otherwise the caches are off for the process, with one line on stderr, and every
+command still works. A ``.qcvngen-cache/`` older versions left in a working folder is not read.
+Standard library only: ``qcvngen check``'s fast path imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import sys
+from pathlib import Path
+
+ENV_VAR = "QCVNGEN_CACHE_DIR"
+_warned: set[str] = set()
+
+
+def root() -> Path | None:
+    """Where the caches should live (not yet checked); None when no home folder can be found."""
+    chosen = os.environ.get(ENV_VAR, "")
+    if chosen:
+        return Path(os.path.abspath(chosen))
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):  # the XDG spec: a relative value is invalid and ignored
+        return Path(xdg) / "qcvngen"
+    try:
+        return Path.home() / ".cache" / "qcvngen"
+    except (RuntimeError, KeyError):
+        return None
+
+
+def _problem(path: Path) -> str | None:
+    """Why ``path`` is not a safe cache folder, or None when it is: ours, a folder, private enough."""
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link"
+    if not stat.S_ISDIR(info.st_mode):
+        return "is not a folder"
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return f"is owned by user {info.st_uid}, not by the current user"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return "is writable by other users"
+    return None
+
+
+def _warn_once(top: Path, where: Path, why: str) -> None:
+    """One line per cache root and process, however many caches ask."""
+    if str(top) not in _warned:
+        _warned.add(str(top))
+        sys.stderr.write(f"warning: qcvngen's cache folder {where} {why}; running without caches\n")
+
+
+def _made_private(path: Path) -> None:
+    # Whatever is already there (a link too) is judged by _problem, never followed.
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+
+
+def folder(name: str) -> Path | None:
+    """The cache root's subfolder ``name``, both made private when missing; None (caches off) when
+    either is unsafe or cannot be made."""
+    top = root()
+    if top is None:
+        return None
+    where, why = top, None
+    try:
+        if not os.path.lexists(top):
+            top.parent.mkdir(parents=True, exist_ok=True)
+        _made_private(top)
+        why = _problem(top)
+        if why is None:
+            where = top / name
+            _made_private(where)
+            why = _problem(where)
+    except OSError as exc:
+        why = f"cannot be used ({exc.strerror or exc})"
+    if why is not None:
+        _warn_once(top, where, why)
+        return None
+    return where
