@@ -66,15 +66,21 @@ def run_timed(cmd: Sequence[str], cwd: Path | None = None, env: dict[str, str] |
     return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
-def measure(label: str, make_cmd: Callable[[Path], Sequence[str]], runs: int, cwd: Path | Callable[[Path], Path] | None = None, env: dict[str, str] | None = None) -> Timing:
-    """Median of ``runs`` after one warm-up, each into a fresh output folder (``cwd`` may depend on it)."""
+def cache_env(folder: Path) -> dict[str, str]:
+    """The environment with qcvngen's caches in ``folder/.cache``: a scratch folder's own, never the
+    user's (qcvngen keeps them per user, in ``$QCVNGEN_CACHE_DIR`` when set)."""
+    return {**os.environ, "QCVNGEN_CACHE_DIR": str(folder / ".cache")}
+
+
+def measure(label: str, make_cmd: Callable[[Path], Sequence[str]], runs: int, cwd: Path | Callable[[Path], Path] | None = None, env: dict[str, str] | Callable[[Path], dict[str, str]] | None = None) -> Timing:
+    """Median of ``runs`` after one warm-up, each into a fresh output folder (``cwd`` and ``env`` may depend on it)."""
     seconds: list[float] = []
     cpus: list[float] = []
     peak = 0.0
     for index in range(runs + 1):
         with tempfile.TemporaryDirectory(prefix="qcvngen-bench-") as scratch:
             where = cwd(Path(scratch)) if callable(cwd) else cwd
-            elapsed, rss, cpu = run_timed(make_cmd(Path(scratch)), cwd=where, env=env)
+            elapsed, rss, cpu = run_timed(make_cmd(Path(scratch)), cwd=where, env=env(Path(scratch)) if callable(env) else env)
         if index:
             seconds.append(elapsed)
             cpus.append(cpu)
@@ -97,13 +103,13 @@ def edited_rebuilds(workspace: Path, runs: int) -> Timing:
         if edited == original:
             raise BenchError(f"{table_file.name} no longer has the field title this bench edits")
         table_file.write_text(edited, encoding="utf-8")
-        elapsed, rss, cpu = run_timed(command, cwd=workspace)
+        elapsed, rss, cpu = run_timed(command, cwd=workspace, env=cache_env(workspace))
         if index:
             seconds.append(elapsed)
             cpus.append(cpu)
             peak = max(peak, rss)
     table_file.write_text(original, encoding="utf-8")
-    run_timed(command, cwd=workspace)  # back to the spec as it was, so `check` finds it fresh
+    run_timed(command, cwd=workspace, env=cache_env(workspace))  # back to the spec as it was, so `check` finds it fresh
     return Timing("**qcvngen build after editing one table (rebuild)**", seconds, peak, cpus)
 
 
@@ -116,7 +122,7 @@ def watched_rebuilds(workspace: Path, runs: int) -> Timing:
     table_file = workspace / "spec" / "tables" / "t03-cap-nhat-tien-do-ho-so-mc.yaml"
     original = table_file.read_text(encoding="utf-8")
     command = [str(BIN / "qcvngen"), "build", "--watch", "--spec", "spec", "--out", "g"]
-    watcher = subprocess.Popen(command, cwd=workspace, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    watcher = subprocess.Popen(command, cwd=workspace, env=cache_env(workspace), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert watcher.stdout is not None
     fd = watcher.stdout.fileno()
 
@@ -151,7 +157,7 @@ def watched_rebuilds(workspace: Path, runs: int) -> Timing:
         watcher.terminate()
         watcher.wait(timeout=60)
         table_file.write_text(original, encoding="utf-8")
-    run_timed([str(BIN / "qcvngen"), "build", "--spec", "spec", "--out", "g"], cwd=workspace)
+    run_timed([str(BIN / "qcvngen"), "build", "--spec", "spec", "--out", "g"], cwd=workspace, env=cache_env(workspace))
     return Timing("**the same edit under `qcvngen build --watch` (edit saved → output written)**", seconds, peak, cpus)
 
 
@@ -179,21 +185,23 @@ def ensure_peers() -> Path:
 
 
 def qcvngen_runs(runs: int) -> list[Timing]:
-    """qcvngen's own runs, in a scratch workspace (its ``.qcvngen-cache/`` is the workspace's,
-    never the repository's): a build with nothing cached, a cold build into a fresh folder with
-    the caches an earlier build of this spec left, a rebuild after a one-table edit, a no-op check."""
+    """qcvngen's own runs, in a scratch workspace whose caches (``QCVNGEN_CACHE_DIR``, see
+    :func:`cache_env`) are its own, never the user's: a build with nothing cached (each run's
+    cache a fresh folder), a cold build into a fresh folder with the caches an earlier build of
+    this spec left, a rebuild after a one-table edit, a no-op check."""
     qcvngen = str(BIN / "qcvngen")
     with tempfile.TemporaryDirectory(prefix="qcvngen-workspace-") as scratch:
         workspace = Path(scratch)
         shutil.copytree(ROOT / "spec", workspace / "spec")
-        subprocess.run([qcvngen, "build", "--spec", "spec", "--out", "g"], cwd=workspace, check=True, capture_output=True)
+        warm = cache_env(workspace)
+        subprocess.run([qcvngen, "build", "--spec", "spec", "--out", "g"], cwd=workspace, env=warm, check=True, capture_output=True)
         build = lambda out: [qcvngen, "build", "--spec", str(workspace / "spec"), "--out", str(out / "g")]  # noqa: E731
         return [
-            measure("qcvngen build, nothing cached (fresh folder and cache)", build, runs, cwd=lambda out: out),
-            measure("**qcvngen build (cold: fresh process and output folder, caches of an earlier build)**", build, runs, cwd=workspace),
+            measure("qcvngen build, nothing cached (fresh folder and cache)", build, runs, cwd=lambda out: out, env=cache_env),
+            measure("**qcvngen build (cold: fresh process and output folder, caches of an earlier build)**", build, runs, cwd=workspace, env=warm),
             edited_rebuilds(workspace, runs),
             watched_rebuilds(workspace, runs),
-            measure("**qcvngen check (no-op)**", lambda out: [qcvngen, "check", "--spec", "spec", "--out", "g"], runs, cwd=workspace),
+            measure("**qcvngen check (no-op)**", lambda out: [qcvngen, "check", "--spec", "spec", "--out", "g"], runs, cwd=workspace, env=warm),
         ]
 
 
@@ -229,7 +237,7 @@ def scaling(sizes: list[int]) -> str:
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="qcvngen-scale-") as scratch:
             spec = make_spec(Path(scratch) / "spec", size)
-            timing = measure(f"{size} packets", lambda out, spec=spec: [str(BIN / "qcvngen"), "build", "--spec", str(spec), "--out", str(out / "g")], 3 if size < 1000 else 1, cwd=lambda out: out)
+            timing = measure(f"{size} packets", lambda out, spec=spec: [str(BIN / "qcvngen"), "build", "--spec", str(spec), "--out", str(out / "g")], 3 if size < 1000 else 1, cwd=lambda out: out, env=cache_env)
         per_packet = timing.median / size
         first = first or per_packet
         rows.append([str(size), f"{timing.median:.2f}", f"{per_packet * 1000:.1f}", f"{per_packet / first:.2f}", f"{timing.peak_mib:.0f}"])
