@@ -122,58 +122,58 @@ else:
         "WireDateTime",
         Annotated[
             str,
-            BeforeValidator(datetime_as_text(TIMEZONE)),
             Field(
                 pattern="^(?:(?:[0-9]{4}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9])?$"
             ),
+            BeforeValidator(datetime_as_text(TIMEZONE)),
         ],
     )
     WireInteger = TypeAliasType(
         "WireInteger",
         Annotated[
             str,
-            BeforeValidator(wire_number(whole=9007199254740991)),
             Field(pattern="^(?:-?[0-9]{1,18})$"),
+            BeforeValidator(wire_number(whole=9007199254740991)),
         ],
     )
     WireIntegerOrEmpty = TypeAliasType(
         "WireIntegerOrEmpty",
         Annotated[
             str,
-            BeforeValidator(wire_number(whole=9007199254740991)),
             Field(pattern="^(?:-?[0-9]{1,18})?$"),
+            BeforeValidator(wire_number(whole=9007199254740991)),
         ],
     )
     WireDecimal = TypeAliasType(
         "WireDecimal",
         Annotated[
             str,
-            BeforeValidator(wire_number(whole=9007199254740991, fraction_floor=0.01)),
             Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)$"),
+            BeforeValidator(wire_number(whole=9007199254740991, fraction_floor=0.01)),
         ],
     )
     WireDecimalOrEmpty = TypeAliasType(
         "WireDecimalOrEmpty",
         Annotated[
             str,
-            BeforeValidator(wire_number(whole=9007199254740991, fraction_floor=0.01)),
             Field(pattern="^(?:-?[0-9]{1,18}(?:\\.[0-9]{1,18})?)?$"),
+            BeforeValidator(wire_number(whole=9007199254740991, fraction_floor=0.01)),
         ],
     )
     WirePercent = TypeAliasType(
         "WirePercent",
         Annotated[
             str,
-            BeforeValidator(number_as_text),
             Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)$"),
+            BeforeValidator(number_as_text),
         ],
     )
     WirePercentOrEmpty = TypeAliasType(
         "WirePercentOrEmpty",
         Annotated[
             str,
-            BeforeValidator(number_as_text),
             Field(pattern="^(?:[0-9]{1,3}(?:\\.[0-9]{1,9})?%?)?$"),
+            BeforeValidator(number_as_text),
         ],
     )
     WireFlag = TypeAliasType(
@@ -184,7 +184,7 @@ else:
     )
     OpenCode = TypeAliasType(
         "OpenCode",
-        Annotated[str, BeforeValidator(wire_number(whole=9007199254740991)), Field(max_length=64)],
+        Annotated[str, Field(max_length=64), BeforeValidator(wire_number(whole=9007199254740991))],
     )
 
     # TrangThaiHoSo: Trạng thái hồ sơ / dossier status

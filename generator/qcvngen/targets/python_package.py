@@ -87,11 +87,13 @@ def scalar_types() -> list[dict[str, str]]:
     for info in kinds.wire_kinds():
         for or_empty in (False, True) if info.or_empty_type else (False,):
             parts = [info.python_base]
-            if info.wire_converter is not None:
-                parts.append(f"BeforeValidator({info.wire_converter})")
+            # The pattern before the converter: pydantic then checks it inside its own string
+            # validator (natively); after it, through a Python wrapper per value (same verdict).
             pattern = kinds.full_pattern(info, or_empty=or_empty)
             if pattern is not None:
                 parts.append(f"Field(pattern={pattern!r})")
+            if info.wire_converter is not None:
+                parts.append(f"BeforeValidator({info.wire_converter})")
             annotation = f"Annotated[{', '.join(parts)}]" if len(parts) > 1 else parts[0]
             out.append({"name": kinds.wire_type_name(info.name, or_empty=or_empty), "annotation": annotation})
     return out
