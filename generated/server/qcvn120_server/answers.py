@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -32,12 +32,19 @@ class Account:
 @dataclass(frozen=True)
 class CallContext:
     """Who called and how: the session's account, the endpoint class, the ``dstcode`` header and
-    the keys an open table accepted without knowing them (``data[0].X``)."""
+    the keys an open table accepted without knowing them (``data[0].X``).
+
+    ``records_as_sent``: each record of ``data`` as the client wrote it (a JSON object in UTF-8,
+    strings only, in NFC, no key repeated), when the server read the body the short way
+    (plainbody.py); empty otherwise. A store may keep these instead of serialising the records
+    again: the same JSON values as ``model_dump_json(by_alias=True, exclude_unset=True)``, keys in
+    the order sent. Never in ``repr`` (they hold personal data)."""
 
     account: Account
     endpoint: str
     dstcode: str | None
     unknown_keys: tuple[str, ...] = ()
+    records_as_sent: tuple[bytes, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)

@@ -354,11 +354,17 @@ def validate(
     return parsed
 
 
+def _open(cls: type) -> bool:
+    config = getattr(cls, "model_config", None)
+    return not isinstance(config, dict) or config.get("extra") == "allow"
+
+
 def unknown_keys(request: BaseModel) -> tuple[str, ...]:
     """Keys an open (incomplete) table accepted without knowing them: reported, not dropped."""
     found: list[str] = []
     data = getattr(request, "data", None)
-    if isinstance(data, list):
+    # Only a model that allows extra keys holds any: records of closed tables need no visit.
+    if isinstance(data, list) and any(_open(cls) for cls in set(map(type, data))):
         for index, record in enumerate(data):
             extra = getattr(record, "model_extra", None) or {}
             found.extend(f"data[{index}].{key}" for key in sorted(extra))

@@ -39,6 +39,7 @@ SERVICES: dict[str, Service] = {
         models.DongBoHoSoMCRequest,
         "DongBoHoSoMCRequest",
         exact_on_strings=True,
+        record=models.DongBoHoSoMCRecord,
     ),
     "CapNhatTienDoHoSoMC": Service(
         "CapNhatTienDoHoSoMC",
@@ -47,6 +48,7 @@ SERVICES: dict[str, Service] = {
         models.CapNhatTienDoHoSoMCRequest,
         "CapNhatTienDoHoSoMCRequest",
         exact_on_strings=True,
+        record=models.CapNhatTienDoHoSoMCRecord,
     ),
     "DongBoDanhGia": Service(
         "DongBoDanhGia",
@@ -55,6 +57,7 @@ SERVICES: dict[str, Service] = {
         models.DongBoDanhGiaRequest,
         "DongBoDanhGiaRequest",
         exact_on_strings=True,
+        record=models.DongBoDanhGiaRecord,
     ),
     "DongBoThongKeHoSo": Service(
         "DongBoThongKeHoSo",
@@ -63,6 +66,7 @@ SERVICES: dict[str, Service] = {
         models.DongBoThongKeHoSoRequest,
         "DongBoThongKeHoSoRequest",
         exact_on_strings=True,
+        record=models.DongBoThongKeHoSoRecord,
     ),
     "LayThuTuc": Service(
         "LayThuTuc",
@@ -87,6 +91,7 @@ SERVICES: dict[str, Service] = {
         models.DongBoPAKNDiaPhuongRequest,
         "DongBoPAKNDiaPhuongRequest",
         exact_on_strings=True,
+        record=models.DongBoPAKNDiaPhuongRecord,
     ),
     "DanhSachPAKNChoXuLy": Service(
         "DanhSachPAKNChoXuLy",
@@ -103,6 +108,7 @@ SERVICES: dict[str, Service] = {
         models.DongBoKetQuaXuLyPAKNRequest,
         "DongBoKetQuaXuLyPAKNRequest",
         exact_on_strings=True,
+        record=models.DongBoKetQuaXuLyPAKNRecord,
     ),
     "LayTaiLieuPAKN": Service(
         "LayTaiLieuPAKN",
@@ -127,6 +133,7 @@ SERVICES: dict[str, Service] = {
         models.DongBoHoiDapRequest,
         "DongBoHoiDapRequest",
         exact_on_strings=True,
+        record=models.DongBoHoiDapRecord,
     ),
     "LayDanhSachHoiDapGuiTuDVCQG": Service(
         "LayDanhSachHoiDapGuiTuDVCQG",
@@ -143,6 +150,7 @@ SERVICES: dict[str, Service] = {
         models.DongBoKetQuaHoiDapGuiTuDVCQGRequest,
         "DongBoKetQuaHoiDapGuiTuDVCQGRequest",
         exact_on_strings=True,
+        record=models.DongBoKetQuaHoiDapGuiTuDVCQGRecord,
     ),
     "LayDanhSachHoiDapBoCoQuan": Service(
         "LayDanhSachHoiDapBoCoQuan",

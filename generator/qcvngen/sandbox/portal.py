@@ -227,7 +227,12 @@ class SandboxPortal:
         as data in ``result``, one object per record in request order; plain ones in the message too."""
         return self.answer(f"{message}: {_shown(keys)}{hint}", [{"MaHoSo": key} for key in keys], code)
 
-    def _texts(self, records: Sequence[Any]) -> list[bytes]:
+    def _texts(self, request: BaseModel, context: CallContext) -> Sequence[bytes]:
+        """Each record's wire JSON: as the client wrote it when the server read the body the short way
+        (the same JSON values as the serialiser writes, keys in the order sent), else serialised."""
+        records = cast(_Pushed, request).data
+        if len(context.records_as_sent) == len(records):
+            return context.records_as_sent
         return [_wire(record, f"data[{index}]", self.served.error) for index, record in enumerate(records)]
 
     # -- the behaviour every push has: stored under the caller's unit, as sent --------------------
@@ -240,7 +245,7 @@ class SandboxPortal:
     def store_push(self, packet: ir.Packet, request: BaseModel, context: CallContext) -> Answer:
         """Store the pushed records under the caller's unit, exactly as sent."""
         madonvi = context.account.madonvi
-        texts = self._texts(cast(_Pushed, request).data)
+        texts = self._texts(request, context)
         now = time.time()
         with self.store.transaction() as db:
             db.executemany(
@@ -313,7 +318,7 @@ class SandboxPortal:
                     code="-1",
                 )
             first[key] = index
-        texts = self._texts(cast(_Pushed, request).data)
+        texts = self._texts(request, context)
         now = time.time()
         with self.store.transaction() as db:
             held = self._held(db, madonvi, keys)
@@ -345,7 +350,7 @@ class SandboxPortal:
         the dossiers it does not hold."""
         madonvi = context.account.madonvi
         keys = [record.ma_ho_so for record in cast(_DossierPush, request).data]
-        texts = self._texts(cast(_Pushed, request).data)
+        texts = self._texts(request, context)
         now = time.time()
         with self.store.transaction() as db:
             held = self._held(db, madonvi, keys)

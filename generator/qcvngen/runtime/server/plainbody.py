@@ -1,0 +1,96 @@
+"""The short way through a request body, taken where a native scan vouches for it.
+
+Most bodies a portal receives are plain: strings only, in NFC, no ``\\u`` escape, no repeated key,
+well inside the limits. For such a body, ``strictjson.read_object`` then the model over the parsed
+dicts does twice the work the model alone does from the bytes. Here one native pass
+(``qcvn120_speedups.scan``, compiled with qcvngen; see generator/speedups/) proves a body plain and
+cuts out each record of ``data`` as sent; pydantic then reads each record from its bytes, and the
+request from its small envelope and those records.
+
+This way never refuses: whenever the scan cannot vouch for a body, or the models object to it,
+:func:`read_plain` or :func:`validate_plain` return None and the careful way (``strictjson``, then
+``contract.validate``) reads the body again and says why. Without the native module (a server
+vendored without qcvngen, or built without a C compiler), every body goes the careful way. Both
+ways give the same verdict and the same request (tests/test_plainbody.py compares them).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel, ValidationError
+
+from .limits import Limits
+
+# (node bound, where ``data``'s array starts and ends, its records as sent) or None: see the module
+# docstring of generator/speedups/qcvn120_speedups.c.
+Scanned = tuple[int, int, int, list[bytes] | None] | None
+Scan = Callable[[bytes | bytearray, int, int, int], Scanned]
+
+
+# Set to "off" to read every body the careful way (an operator's switch, and the tests' way of
+# comparing the two).
+SWITCH = "QCVN120_NATIVE_SCAN"
+
+
+def native_scan() -> Scan | None:
+    """``qcvn120_speedups.scan`` when it is installed and not switched off, else None."""
+    if os.environ.get(SWITCH, "").strip().lower() == "off":
+        return None
+    try:
+        module = importlib.import_module("qcvn120_speedups")
+    except ImportError:
+        return None
+    scan: Scan | None = getattr(module, "scan", None)
+    return scan
+
+
+NATIVE_SCAN = native_scan()
+
+
+class PlainBody(NamedTuple):
+    """A body the native scan vouched for."""
+
+    # The top-level members as sent, ``data`` an empty list.
+    envelope: dict[str, Any]
+    # Each item of ``data``: a JSON object as sent, strings only, in NFC, no key repeated.
+    records: list[bytes]
+    # strictjson.node_bound of the body.
+    node_bound: int
+
+
+def read_plain(
+    raw: bytes | bytearray, limits: Limits, scan: Scan | None = NATIVE_SCAN
+) -> PlainBody | None:
+    """``raw`` as a :class:`PlainBody`, or None (the careful way then reads it)."""
+    found = (
+        scan(raw, limits.max_depth, limits.max_list_items, limits.max_object_keys) if scan else None
+    )
+    if found is None:
+        return None
+    node_bound, start, end, records = found
+    if records is None:
+        return None
+    envelope = json.loads(bytes(raw[:start]) + b"[]" + bytes(raw[end:]))
+    return PlainBody(envelope, records, node_bound)
+
+
+def validate_plain(
+    request: type[BaseModel], record: type[BaseModel], body: PlainBody
+) -> BaseModel | None:
+    """The request ``body`` holds, each item of its ``data`` read by ``record`` from its bytes, all
+    under their wire names (as ``contract.from_wire`` reads a parsed body); None when a model
+    objects (the careful way then says why)."""
+    try:
+        records = [
+            record.model_validate_json(text, by_alias=True, by_name=False) for text in body.records
+        ]
+        return request.model_validate(
+            {**body.envelope, "data": records}, by_alias=True, by_name=False
+        )
+    except ValidationError:
+        return None
