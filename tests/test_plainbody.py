@@ -25,7 +25,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qcvngen.runtime.server import plainbody, strictjson
+from qcvngen.runtime.server import native as native_helpers
+from qcvngen.runtime.server import strictjson
 from support.paths import ROOT
 from support.portal_calls import MADONVI, login, opencps_dossier
 from support.sandbox_process import Sandbox, start_sandbox, view_all
@@ -49,13 +50,18 @@ def _load(path: Path, name: str) -> Any:
 
 
 @pytest.fixture(scope="session")
-def native(tmp_path_factory: pytest.TempPathFactory) -> Scan:
-    """The scan compiled from the current source, every compiler warning an error."""
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """qcvn120_speedups compiled from the current source, every compiler warning an error."""
     hook = _load(HOOK, "qcvngen_build_hook")
     target = tmp_path_factory.mktemp("speedups") / ("qcvn120_speedups" + sysconfig.get_config_var("EXT_SUFFIX"))
     built = subprocess.run(hook.compile_command(hook.SOURCE, target, strict=True), capture_output=True, text=True)
     assert built.returncode == 0, f"qcvn120_speedups.c does not compile cleanly:\n{built.stderr}"
-    scan: Scan = _load(target, "qcvn120_speedups").scan
+    return _load(target, "qcvn120_speedups")
+
+
+@pytest.fixture(scope="session")
+def native(compiled: Any) -> Scan:
+    scan: Scan = compiled.scan
     return scan
 
 
@@ -331,16 +337,32 @@ def test_every_character_the_scan_takes_as_is_is_inert_under_nfc(native: Scan) -
 
 def test_the_installed_scan_is_this_source_compiled(native: Scan) -> None:
     """The server uses the module pip built: it must be there (a C compiler is), and current."""
-    installed = plainbody.native_scan()
-    assert installed is not None, "qcvn120_speedups is not installed: reinstall qcvngen (pip install -e .) with gcc"
+    module = native_helpers.load()
+    assert module is not None, "qcvn120_speedups is not installed: reinstall qcvngen (pip install -e .) with gcc"
     body = json.dumps({"data": [opencps_dossier("X-1"), {"a": "đ\n"}], "z": ["é"]}, ensure_ascii=False).encode()
     for raw in (body, body.replace(b"\\n", b"\\u000a"), body[:-1], body.replace(b'"X-1"', b"1")):
-        assert installed(raw, 32, 10_000, 1000) == native(raw, 32, 10_000, 1000)
+        assert module.scan(raw, 32, 10_000, 1000) == native(raw, 32, 10_000, 1000)
+
+
+HAYSTACK = st.binary(max_size=80) | st.lists(
+    st.sampled_from([b'"', b'"session"', b"\\", b"a" * 13, b"\xc3\xa9", b"s"])
+).map(b"".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(raw=HAYSTACK, start=st.integers(0, 90), size=st.integers(0, 200))
+def test_the_native_count_and_search_are_pythons(compiled: Any, raw: bytes, start: int, size: int) -> None:
+    """What the session scan counts and looks for as a body arrives (strictjson.SessionScan)."""
+    end = start + size
+    for byte in (0x22, 0x5C, 0x73):
+        assert compiled.count_byte(raw, byte, start, end) == raw.count(bytes([byte]), start, end)
+    for needle in (b'"session"', b'"s', b"aa"):
+        assert compiled.find_all(raw, needle, start, end) == list(strictjson._find_each(raw, needle, start, end))
 
 
 def test_the_switch_turns_the_scan_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(plainbody.SWITCH, "off")
-    assert plainbody.native_scan() is None
+    monkeypatch.setenv(native_helpers.SWITCH, "off")
+    assert native_helpers.load() is None
 
 
 # -- the server: the short way and the careful way give one verdict --------------------------------
@@ -350,7 +372,7 @@ def sandboxes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbo
     account = ("--account", f"opencps:secret-pw:{MADONVI}", "--account", "other:pw2:000.00.00.H22")
     short = start_sandbox(tmp_path_factory.mktemp("short") / "state.sqlite3", *account)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(plainbody.SWITCH, "off")
+        patch.setenv(native_helpers.SWITCH, "off")
         careful = start_sandbox(tmp_path_factory.mktemp("careful") / "state.sqlite3", *account)
     yield short, careful
     short.stop()

@@ -20,8 +20,9 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
-#ifdef __SSE2__
+#if defined(__SSE2__) && defined(__GNUC__)
 #include <emmintrin.h>
+#define VECTORS 1
 #endif
 
 #define MAX_KEYS 64 /* an object with more keys goes the careful way */
@@ -65,7 +66,7 @@ static inline void skip_ws(scanner *s) {
 
 /* The first byte at or after p that is not C_PLAIN (end if none). */
 static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end) {
-#ifdef __SSE2__
+#ifdef VECTORS
     /* 16 bytes at a time: a byte is special when it is '"', '\\', ',', '{', '[', or below 0x20 as
      * a signed byte (a control character, or any byte of a non-ASCII character). */
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), comma = _mm_set1_epi8(',');
@@ -322,8 +323,96 @@ static PyObject *scan(PyObject *module, PyObject *args) {
     return result;
 }
 
+/* [start, end) clamped to the buffer, as a slice of it would be. */
+static void clamp(Py_ssize_t length, Py_ssize_t *start, Py_ssize_t *end) {
+    if (*start < 0) *start = 0;
+    if (*end > length) *end = length;
+    if (*end < *start) *end = *start;
+}
+
+/* count_byte(body, byte, start, end): body.count(bytes([byte]), start, end), 16 bytes at a time. */
+static PyObject *count_byte(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer body;
+    int byte;
+    Py_ssize_t start, end, count = 0;
+    if (!PyArg_ParseTuple(args, "y*inn:count_byte", &body, &byte, &start, &end)) return NULL;
+    clamp(body.len, &start, &end);
+    const unsigned char *p = (const unsigned char *)body.buf + start, *stop = (const unsigned char *)body.buf + end;
+    Py_BEGIN_ALLOW_THREADS
+#ifdef VECTORS
+    const __m128i wanted = _mm_set1_epi8((char)byte);
+    while (stop - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        count += __builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, wanted)));
+        p += 16;
+    }
+#endif
+    for (; p < stop; p++) count += *p == (unsigned char)byte;
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&body);
+    return PyLong_FromSsize_t(count);
+}
+
+/* find_all(body, needle, start, end): every position at which needle (2 bytes or more) starts within
+ * body[start:end], overlapping ones included, in order. */
+static PyObject *find_all(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer body, needle;
+    Py_ssize_t start, end;
+    if (!PyArg_ParseTuple(args, "y*y*nn:find_all", &body, &needle, &start, &end)) return NULL;
+    PyObject *found = NULL;
+    if (needle.len < 2) {
+        PyErr_SetString(PyExc_ValueError, "find_all: the needle must be 2 bytes or more");
+        goto done;
+    }
+    clamp(body.len, &start, &end);
+    found = PyList_New(0);
+    const unsigned char *base = body.buf, *n = needle.buf;
+    Py_ssize_t at = start, last = end - needle.len; /* the last position a match can start at */
+    while (found != NULL && at <= last) {
+#ifdef VECTORS
+        /* positions whose first two bytes match, 16 at a time (p + 16 < end: both loads in bounds) */
+        const __m128i first = _mm_set1_epi8((char)n[0]), second = _mm_set1_epi8((char)n[1]);
+        unsigned mask = 0;
+        while (last - at >= 16 && mask == 0) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(base + at));
+            __m128i b = _mm_loadu_si128((const __m128i *)(base + at + 1));
+            mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, second)));
+            if (mask == 0) at += 16;
+        }
+        if (mask != 0) {
+            while (mask != 0) {
+                Py_ssize_t candidate = at + __builtin_ctz(mask);
+                mask &= mask - 1;
+                if (memcmp(base + candidate, n, (size_t)needle.len) == 0) {
+                    PyObject *position = PyLong_FromSsize_t(candidate);
+                    if (position == NULL || PyList_Append(found, position) < 0) Py_CLEAR(found);
+                    Py_XDECREF(position);
+                    if (found == NULL) break;
+                }
+            }
+            at += 16;
+            continue;
+        }
+#endif
+        if (base[at] == n[0] && memcmp(base + at, n, (size_t)needle.len) == 0) {
+            PyObject *position = PyLong_FromSsize_t(at);
+            if (position == NULL || PyList_Append(found, position) < 0) Py_CLEAR(found);
+            Py_XDECREF(position);
+        }
+        at++;
+    }
+done:
+    PyBuffer_Release(&needle);
+    PyBuffer_Release(&body);
+    return found;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, "scan(body, max_depth, max_list_items, max_object_keys): see the module's source."},
+    {"count_byte", count_byte, METH_VARARGS, "count_byte(body, byte, start, end): body.count(bytes([byte]), start, end)."},
+    {"find_all", find_all, METH_VARARGS, "find_all(body, needle, start, end): every start of needle in body[start:end]."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -17,40 +17,13 @@ ways give the same verdict and the same request (tests/test_plainbody.py compare
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
+from . import native
 from .limits import Limits
-
-# (node bound, where ``data``'s array starts and ends, its records as sent) or None: see the module
-# docstring of generator/speedups/qcvn120_speedups.c.
-Scanned = tuple[int, int, int, list[bytes] | None] | None
-Scan = Callable[[bytes | bytearray, int, int, int], Scanned]
-
-
-# Set to "off" to read every body the careful way (an operator's switch, and the tests' way of
-# comparing the two).
-SWITCH = "QCVN120_NATIVE_SCAN"
-
-
-def native_scan() -> Scan | None:
-    """``qcvn120_speedups.scan`` when it is installed and not switched off, else None."""
-    if os.environ.get(SWITCH, "").strip().lower() == "off":
-        return None
-    try:
-        module = importlib.import_module("qcvn120_speedups")
-    except ImportError:
-        return None
-    scan: Scan | None = getattr(module, "scan", None)
-    return scan
-
-
-NATIVE_SCAN = native_scan()
 
 
 class PlainBody(NamedTuple):
@@ -64,13 +37,12 @@ class PlainBody(NamedTuple):
     node_bound: int
 
 
-def read_plain(
-    raw: bytes | bytearray, limits: Limits, scan: Scan | None = NATIVE_SCAN
-) -> PlainBody | None:
+def read_plain(raw: bytes | bytearray, limits: Limits) -> PlainBody | None:
     """``raw`` as a :class:`PlainBody`, or None (the careful way then reads it)."""
-    found = (
-        scan(raw, limits.max_depth, limits.max_list_items, limits.max_object_keys) if scan else None
-    )
+    scan = native.scan
+    if scan is None:
+        return None
+    found = scan(raw, limits.max_depth, limits.max_list_items, limits.max_object_keys)
     if found is None:
         return None
     node_bound, start, end, records = found

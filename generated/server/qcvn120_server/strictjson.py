@@ -20,6 +20,7 @@ from decimal import Decimal
 from itertools import chain, filterfalse
 from typing import Any, NamedTuple
 
+from . import native
 from .limits import Limits
 from .refusals import Refused, field_path, invalid, is_plain_key, over_limit
 
@@ -97,15 +98,35 @@ def _session_members(raw: bytes | bytearray, start: int, end: int) -> Iterator[r
     if raw.find(b"\\", start, end) >= 0:
         yield from _SESSION_MEMBER.finditer(raw, start, end)
         return
-    at = raw.find(_SESSION_KEY, start, end)
-    while at >= 0:
-        member = _SESSION_MEMBER.match(raw, at, end)
+    after = start
+    for at in _positions(raw, _SESSION_KEY, start, end):
+        member = _SESSION_MEMBER.match(raw, at, end) if at >= after else None
         if member is not None:
             yield member
-        at = raw.find(_SESSION_KEY, at + 1 if member is None else member.end(), end)
+            after = member.end()
 
 
 _SESSION_KEY = b'"session"'
+
+
+def _find_each(raw: bytes | bytearray, needle: bytes, start: int, end: int) -> Iterator[int]:
+    at = raw.find(needle, start, end)
+    while at >= 0:
+        yield at
+        at = raw.find(needle, at + 1, end)
+
+
+def _count_quotes(raw: bytes | bytearray, start: int, end: int) -> int:
+    return raw.count(b'"', start, end)
+
+
+# Every start of a needle in a range, and the quotes in one: natively where the helpers are built.
+_positions = native.find_all or _find_each
+_quotes = (
+    (lambda raw, start, end: native_count(raw, 0x22, start, end))
+    if (native_count := native.count_byte)
+    else _count_quotes
+)
 
 
 class SessionScan:
@@ -123,7 +144,7 @@ class SessionScan:
 
     def feed(self, raw: bytes | bytearray, end: int) -> None:
         """``raw[:end]`` has arrived (the bytes before ``self.scanned`` unchanged)."""
-        self.quotes += raw.count(b'"', self.scanned, end)
+        self.quotes += _quotes(raw, self.scanned, end)
         self.scanned = end
         # The regex engine tries a match at each quote: none once they are too many to count.
         if self._overflow or self.quotes > 4 * self.limits.max_json_nodes:
