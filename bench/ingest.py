@@ -139,32 +139,44 @@ def client_table(batches: int, batch_size: int, rounds: int) -> str:
 
 
 def stages(batch: list[dict[str, Any]], scratch: Path) -> list[list[str]]:
-    """Where one request's time goes inside the server (CPU ms, best of 3)."""
-    from qcvn120_client import models
+    """Where one request's time goes inside the server (CPU ms, best of 3): the short way a plain
+    body takes (native scan, records read from their bytes, stored as sent), and the careful way."""
     from qcvn120_client.wire import PATTERN_MESSAGES
-    from qcvn120_server import answers, contract, factory, limits, strictjson
+    from qcvn120_server import answers, contract, factory, limits, models, native, plainbody, strictjson
 
     from qcvngen.sandbox.app import create_sandbox_app
 
+    if native.scan is None:
+        raise BenchError("qcvn120_speedups is not installed: reinstall qcvngen (pip install -e '.[bench]') with a C compiler")
     body = request_body("s", batch)
     raw = bytearray(json.dumps(body, ensure_ascii=False).encode())
     settings = limits.Limits()
+    request, record = models.DongBoHoSoMCRequest, models.DongBoHoSoMCRecord
     checker = contract.Contract(json.loads(factory.packaged_document("qcvn120_server")), PATTERN_MESSAGES)
+    plain = plainbody.read_plain(raw, settings)
     parsed, strings_only, _ = strictjson.read_object(raw, settings)
-    if not strings_only:
-        raise BenchError("the bench's records should be bodies of strings only")
-    model = models.DongBoHoSoMCRequest.model_validate(parsed)
+    if plain is None or not strings_only:
+        raise BenchError("the bench's records should be plain bodies of strings only")
+    model = request.model_validate(parsed)
     model.data[0].model_dump_json()  # builds the record class's own serialiser, as the sandbox's _wire does
     _, portal = create_sandbox_app(scratch / "stages.sqlite3")
-    context = answers.CallContext(answers.Account("sandbox", MADONVI), "integration", None, ())
-    fresh = iter([models.DongBoHoSoMCRequest.model_validate({**body, "data": records(f"T{n}", len(batch))}) for n in range(4)])
+    account = answers.Account("sandbox", MADONVI)
+    fresh = []
+    for n in range(4):
+        pushed = plainbody.read_plain(json.dumps({**body, "data": records(f"T{n}", len(batch))}, ensure_ascii=False).encode(), settings)
+        assert pushed is not None
+        context = answers.CallContext(account, "integration", None, (), tuple(pushed.records))
+        fresh.append((plainbody.validate_plain(request, record, pushed), context))
+    stored = iter(fresh)
     parts = {
-        "`json.loads` alone (for reference)": lambda: json.loads(raw),
-        "strict parse (NFC, `json.loads`, census of keys, strings and limits)": lambda: strictjson.read_object(raw, settings),
-        "model validation": lambda: models.DongBoHoSoMCRequest.model_validate(parsed),
-        "schema contract (fastjsonschema), when it runs": lambda: checker.errors(parsed, "DongBoHoSoMCRequest"),
-        "storage serialisation (the serialiser's `to_json` per record, as bytes)": lambda: [type(r).__pydantic_serializer__.to_json(r, by_alias=True, exclude_unset=True) for r in model.data],
-        "sandbox handler (serialisation + SQLite insert and commit)": lambda: portal.dong_bo_ho_so_mc(next(fresh), context),
+        "the short way: native scan (`plainbody.read_plain`)": lambda: plainbody.read_plain(raw, settings),
+        "the short way: each record from its bytes (`plainbody.validate_plain`)": lambda: plainbody.validate_plain(request, record, plain),
+        "the short way: sandbox handler (SQLite insert and commit of the records as sent)": lambda: portal.dong_bo_ho_so_mc(*next(stored)),
+        "the careful way: `json.loads` alone (for reference)": lambda: json.loads(raw),
+        "the careful way: strict parse (NFC, `json.loads`, census of keys, strings and limits)": lambda: strictjson.read_object(raw, settings),
+        "the careful way: model validation of the parsed body": lambda: request.model_validate(parsed),
+        "the careful way: schema contract (fastjsonschema), when it runs": lambda: checker.errors(parsed, "DongBoHoSoMCRequest"),
+        "the careful way: storage serialisation (`to_json` per record)": lambda: [type(r).__pydantic_serializer__.to_json(r, by_alias=True, exclude_unset=True) for r in model.data],
     }
     return [[label, f"{min(timed(fn) for _ in range(3)) * 1000:.1f}"] for label, fn in parts.items()]
 
