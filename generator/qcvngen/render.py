@@ -107,6 +107,55 @@ def _md_text(value: str) -> str:
     return f"{_entities(lead)}{core}{_entities(rest)}"
 
 
+# Text that could hold markup for CommonMark with GFM's tables and strikethrough: an inline marker,
+# an entity reference, a ``_`` not between two letters or digits (an intraword one opens nothing), a
+# line that could open a block, outer white space or a hard break; and a ``|`` in text of several
+# lines (a table). Anything else is prose as it stands: markdown-it is not even imported for it.
+_MD_RISKY = re.compile(
+    r"[\\`*\[\]<>~]|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);|(?<![^\W_])_|_(?![^\W_])"
+    r"|^ {0,3}(?:[#>+=-]|[0-9]+[.)])|^\s|\s$",
+    re.MULTILINE,
+)
+
+
+def _may_hold_markup(text: str) -> bool:
+    return bool(_MD_RISKY.search(text)) or ("|" in text and "\n" in text)
+
+
+# What markdown-it writes for these characters of plain text (``&`` first).
+_HTML_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"))
+
+
+@lru_cache(maxsize=1)
+def _commonmark() -> Any:
+    from markdown_it import MarkdownIt  # only when a text needs looking at: most are plain prose
+
+    parser = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    # Every link destination counts (a viewer may not refuse ``javascript:`` as markdown-it does).
+    parser.validateLink = lambda url: True  # type: ignore[method-assign]
+    return parser
+
+
+def _reads_as_itself(text: str) -> bool:
+    def shown(paragraph: str) -> str:
+        for char, entity in _HTML_ENTITIES:
+            paragraph = paragraph.replace(char, entity)
+        return f"<p>{paragraph}</p>\n"
+
+    return bool(_commonmark().render(text) == "".join(shown(p) for p in text.split("\n\n") if p))
+
+
+@lru_cache(maxsize=4096)
+def md_prose(text: str) -> str:
+    """``text`` for a field read as CommonMark (an OpenAPI ``description``): as it is when CommonMark,
+    with GFM's tables and strikethrough, reads it as the very text (what a Java or TypeScript client
+    generator copies into its doc comments stays unescaped); else each paragraph escaped by
+    :func:`md`, so spec text never turns into markup, links or HTML in a documentation viewer."""
+    if not _may_hold_markup(text) or _reads_as_itself(text):
+        return text
+    return "\n\n".join(md(paragraph) for paragraph in text.split("\n\n"))
+
+
 def md_code(value: object, in_table: bool = True) -> str:
     """Text shown as inline code: backticks cannot be escaped inside code spans, so use enough of them.
 

@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from .. import ir, naming
+from ..render import md_prose
 from .common import Context, Files, dump_json, once_per_build
 from .jsonschema import bundle
 from .openapi_schemas import CanonicalSchemaBuilder
@@ -51,6 +52,31 @@ SESSION = (
     " body, so the documents declare `security: []`. An unknown or expired session is answered with"
     " HTTP 401 and `error_code` -2 (docs/wire-conventions.md)."
 )
+
+
+# Keys whose values are data (a value, an example), not schema: their strings stay as they are.
+_DATA_KEYS = frozenset({"example", "examples", "enum", "const", "default"})
+
+
+def prose_descriptions(schemas: Any) -> Any:
+    """``schemas`` (JSON Schemas as OpenAPI components) with every ``description`` made safe for
+    CommonMark (:func:`~qcvngen.render.md_prose`), which OpenAPI says it is read as; the published
+    JSON Schemas, where a description is plain text, keep theirs as written. A copy: the builder's
+    schemas are shared with other documents."""
+    if isinstance(schemas, list):
+        return [prose_descriptions(item) for item in schemas]
+    if not isinstance(schemas, dict):
+        return schemas
+    return {
+        key: (
+            value
+            if key in _DATA_KEYS or key.startswith("x-")
+            else md_prose(value)
+            if key == "description" and isinstance(value, str)
+            else prose_descriptions(value)
+        )
+        for key, value in schemas.items()
+    }
 
 
 def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +143,8 @@ def _service_operation(builder: SchemaBuilder, endpoint: ir.Endpoint, packet: ir
     return {
         "operationId": packet.name,
         "summary": f"{packet.number} {packet.name}",
-        "description": f"{packet.purpose.vi}\n\n{packet.purpose.en}\n\nBody key `service` is `{packet.name}`.",
+        "description": f"{md_prose(packet.purpose.vi)}\n\n{md_prose(packet.purpose.en)}\n\n"
+        f"Body key `service` is `{packet.name}`.",
         "tags": [endpoint.name],
         "security": [],
         "requestBody": _json_body(builder.ref(naming.request_model(packet.name))),
@@ -135,9 +162,8 @@ def _frame(
     reg: ir.Regulation, ctx: Context, title: str, paths: dict[str, Any], tags: list[ir.Endpoint]
 ) -> dict[str, Any]:
     auth = _auth(reg)
-    description = "\n\n".join(
-        [reg.meta.title.vi, reg.meta.title.en, CANONICAL, SESSION.replace("{auth}", auth.path), ctx.header_line]
-    )
+    titles = [md_prose(reg.meta.title.vi), md_prose(reg.meta.title.en)]
+    description = "\n\n".join([*titles, CANONICAL, SESSION.replace("{auth}", auth.path), ctx.header_line])
     return {
         "x-generated-by": ctx.header_line,
         "openapi": "3.1.0",
@@ -150,7 +176,7 @@ def _frame(
         },
         "servers": [{"url": SANDBOX_URL, "description": "qcvngen sandbox (local stand-in for the national portal)"}],
         "security": [],
-        "tags": [{"name": e.name, "description": f"{e.title.vi} — {e.title.en}"} for e in tags],
+        "tags": [{"name": e.name, "description": md_prose(f"{e.title.vi} — {e.title.en}")} for e in tags],
         "paths": paths,
     }
 
@@ -166,7 +192,7 @@ def document(reg: ir.Regulation, ctx: Context) -> dict[str, Any]:
     builder = canonical_builder(reg, ctx)
     doc = _whole_wire(reg, ctx, builder)
     # Only what the paths reach (the local services are another server's: see the server stubs).
-    doc["components"] = {"schemas": builder.closure([doc["paths"]])}
+    doc["components"] = {"schemas": prose_descriptions(builder.closure([doc["paths"]]))}
     return doc
 
 
@@ -178,7 +204,7 @@ def contract_document(reg: ir.Regulation, ctx: Context) -> dict[str, Any]:
         "The requests the server accepts (the JSON Schemas of generated/jsonschema/), for the server's"
         " own checks and for negative testing; clients write the canonical form of openapi.json.\n\n" + ctx.header_line
     )
-    doc["components"] = {"schemas": bundle(reg, builder)}
+    doc["components"] = {"schemas": prose_descriptions(bundle(reg, builder))}
     return doc
 
 
@@ -208,7 +234,7 @@ def service_document(reg: ir.Regulation, ctx: Context, packet: ir.Packet) -> dic
         {auth.path: {"post": login}, endpoint.path: {"post": operation}},
         [auth, endpoint],
     )
-    doc["components"] = {"schemas": builder.closure([login, operation])}
+    doc["components"] = {"schemas": prose_descriptions(builder.closure([login, operation]))}
     return doc
 
 
