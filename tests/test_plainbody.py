@@ -25,8 +25,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from qcvngen.examples import example_request
 from qcvngen.runtime.server import native as native_helpers
 from qcvngen.runtime.server import strictjson
+from qcvngen.sandbox.runtime import Served
 from support.paths import ROOT
 from support.portal_calls import MADONVI, login, opencps_dossier
 from support.sandbox_process import Sandbox, start_sandbox, view_all
@@ -363,6 +365,30 @@ def test_the_native_count_and_search_are_pythons(compiled: Any, raw: bytes, star
 def test_the_switch_turns_the_scan_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(native_helpers.SWITCH, "off")
     assert native_helpers.load() is None
+
+
+def test_every_push_of_the_spec_reads_the_short_way_and_its_records_as_sent_are_its_records(served: Served) -> None:
+    """Each push's example request (every field with an example, nested records filled), three
+    records long: plain, read the short way to the very model the careful way reads, and each record
+    as sent is the JSON the serialiser writes of it (what the sandbox would otherwise store)."""
+    package = served.services.__package__
+    plainbody = importlib.import_module(f"{package}.plainbody")
+    limits = importlib.import_module(f"{package}.limits").Limits()
+    pushes = [p for p in served.regulation.packets if p.data_record is not None]
+    assert len(pushes) >= 8
+    for packet in pushes:
+        service = served.services.SERVICES[packet.name]
+        body = example_request(served.regulation, packet)
+        body["data"] = body["data"] * 3
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        plain = plainbody.read_plain(raw, limits)
+        assert plain is not None, packet.name
+        short = plainbody.validate_plain(service.request, service.record, plain)
+        careful = service.request.model_validate(json.loads(raw), by_alias=True, by_name=False)
+        assert short is not None and short == careful, packet.name
+        for sent, record in zip(plain.records, short.data, strict=True):
+            serialised = record.model_dump_json(by_alias=True, exclude_unset=True)
+            assert json.loads(sent) == json.loads(serialised), packet.name
 
 
 # -- the server: the short way and the careful way give one verdict --------------------------------
