@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
+import sys
 import sysconfig
 import unicodedata
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -360,6 +363,36 @@ def test_the_native_count_and_search_are_pythons(compiled: Any, raw: bytes, star
         assert compiled.count_byte(raw, byte, start, end) == raw.count(bytes([byte]), start, end)
     for needle in (b'"session"', b'"s', b"aa"):
         assert compiled.find_all(raw, needle, start, end) == list(strictjson._find_each(raw, needle, start, end))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("compiler", ["", "false"])
+def test_the_wheel_carries_the_scan_when_a_compiler_builds_it_and_is_pure_python_otherwise(
+    tmp_path: Path, compiler: str
+) -> None:
+    env = {**os.environ, "CC": compiler} if compiler else dict(os.environ)
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "-w",
+        str(tmp_path),
+        str(ROOT),
+    ]
+    built = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("qcvngen-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    native = [name for name in names if name.startswith("qcvn120_speedups")]
+    if compiler:
+        assert wheel.name.endswith("-py3-none-any.whl") and native == []
+    else:
+        assert not wheel.name.endswith("-none-any.whl"), wheel.name
+        assert native == ["qcvn120_speedups" + sysconfig.get_config_var("EXT_SUFFIX")]
 
 
 def test_the_switch_turns_the_scan_off(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ body the careful, pure-Python way, with the same verdicts (runtime/server/plainb
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -24,7 +25,8 @@ MODULE = "qcvn120_speedups"
 def compile_command(source: Path, target: Path, *, strict: bool = False) -> list[str]:
     """The compiler command line that builds ``source`` into the extension module ``target``;
     ``strict`` (the tests) turns every warning into an error, which a user's newer compiler must not."""
-    compiler = shlex.split(sysconfig.get_config_var("CC") or "cc")
+    # $CC first, as every C build honours it (the tests point it at a compiler that fails).
+    compiler = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
     include = sysconfig.get_paths()["include"]
     flags = ["-shared", "-fPIC", "-O2", "-std=c11", "-Wall", "-Wextra", *(["-Werror"] if strict else [])]
     if sys.platform == "darwin":
