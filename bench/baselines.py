@@ -241,11 +241,12 @@ class Server:
         self.stop()
 
 
-def start_server(args: Sequence[str], port: int, what: str) -> Server:
-    """Run ``args`` (a Python command line) and wait until ``/openapi.json`` answers."""
+def start_server(args: Sequence[str], port: int, what: str, env: dict[str, str] | None = None) -> Server:
+    """Run ``args`` (a Python command line), with ``env`` added to the environment, and wait until
+    ``/openapi.json`` answers."""
     import httpx
 
-    env = {**os.environ, "QCVNGEN_GENERATED": str(GENERATED), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "QCVNGEN_GENERATED": str(GENERATED), "PYTHONUNBUFFERED": "1", **(env or {})}
     # Its output goes to a file (a pipe nobody reads would fill and stall the server).
     log = tempfile.TemporaryFile()  # noqa: SIM115 (the Server owns it and closes it when it stops)
     process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -265,7 +266,8 @@ def start_server(args: Sequence[str], port: int, what: str) -> Server:
     raise BenchError(f"{what} did not answer within 60 s")
 
 
-def start_sandbox(db: Path) -> Server:
-    """``qcvngen sandbox`` on a free loopback port with its state in ``db``."""
+def start_sandbox(db: Path, env: dict[str, str] | None = None) -> Server:
+    """``qcvngen sandbox`` on a free loopback port with its state in ``db`` (``env`` added)."""
     port = free_port()
-    return start_server(["-m", "qcvngen.cli", "sandbox", "--port", str(port), "--db", str(db)], port, "qcvngen sandbox")
+    args = ["-m", "qcvngen.cli", "sandbox", "--port", str(port), "--db", str(db)]
+    return start_server(args, port, "qcvngen sandbox", env)

@@ -85,6 +85,9 @@ def ingest_rows(model: float, batches: int, batch_size: int) -> list[list[str]]:
     floor = floor_rate(records("F", batch_size))
     with tempfile.TemporaryDirectory(prefix="qcvngen-ingest-") as scratch, start_sandbox(Path(scratch) / "state.sqlite3") as sandbox:
         through, through_cpu = post_bytes_rate(sandbox.base_url, batches, batch_size, "B", sandbox.pid)
+    careful_env = {"QCVN120_NATIVE_SCAN": "off"}
+    with tempfile.TemporaryDirectory(prefix="qcvngen-ingest-") as scratch, start_sandbox(Path(scratch) / "state.sqlite3", careful_env) as sandbox:
+        careful, careful_cpu = post_bytes_rate(sandbox.base_url, batches, batch_size, "C", sandbox.pid)
     with start_stubs() as stubs:
         stubbed, stubbed_cpu = post_bytes_rate(stubs.base_url, batches, batch_size, "S", stubs.pid)
 
@@ -98,6 +101,7 @@ def ingest_rows(model: float, batches: int, batch_size: int) -> list[list[str]]:
         ["raw floor: bytes → json.loads → SQLite executemany", f"{floor:,.0f}", f"{floor / model:.0%}", "", ""],
         ["generated stubs over loopback, handler stores nothing", f"{stubbed:,.0f}", f"{stubbed / model:.0%}", *cpu(stubbed_cpu)],
         ["**sandbox over loopback (httpx → uvicorn → stubs → SQLite)**", f"**{through:,.0f}**", f"**{through / model:.0%}**", *cpu(through_cpu)],
+        ["the same sandbox with the native scan off (`QCVN120_NATIVE_SCAN=off`: the careful way)", f"{careful:,.0f}", f"{careful / model:.0%}", *cpu(careful_cpu)],
     ]
 
 
