@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from typing import Any
 
+from .. import directions
 from .compare import PacketReport, Refusal, Report, UnknownKey, escape_controls
 
 FORMATS = ("text", "json", "markdown")
@@ -88,7 +89,7 @@ def _text(report: Report) -> list[str]:
     out = [f"{report.captures} capture(s), {report.records} record(s), {_dates(report)}"]
     for rep in report.packets:
         where = f"Table {rep.table}" if rep.table else "no field table"
-        what = "answers" if rep.direction == "answer" else "accepted requests"
+        what = directions.CAPTURE[rep.direction].en
         out.append(
             f"\n{rep.packet} ({rep.direction}, {where}): {rep.captures} capture(s) of {what}, {rep.records} record(s)"
         )
@@ -140,7 +141,7 @@ def _markdown(report: Report) -> list[str]:
     for rep in report.packets:
         where = f"Table {rep.table}" if rep.table else "no field table"
         out.append(f"\n## {_cell(rep.packet)} ({rep.direction}, {where})\n")
-        what = "answers" if rep.direction == "answer" else "accepted requests"
+        what = directions.CAPTURE[rep.direction].en
         out.append(f"{rep.captures} capture(s) of {what}, {rep.records} record(s).\n")
         if rep.unknown:
             out.append("| Unknown key | Shape | Records | Captures |\n|---|---|---|---|")
