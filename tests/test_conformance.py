@@ -102,6 +102,7 @@ def test_a_disabled_rule_fails_exactly_its_vectors(lenient_sandbox: str, result:
     assert [o.vector.id for o in suite.failed] == [
         "DongBoHoSoMC.NgayTiepNhan.datetime",
         "DongBoHoSoMC.NgayTiepNhan.datetime-newline",
+        "DongBoHoSoMC.NgayTiepNhan.iso",
     ]
     assert len(suite.outcomes) > 100
 
@@ -153,3 +154,33 @@ def test_an_implementation_reading_python_names_fails_exactly_their_vectors(
         "DongBoHoSoMC.python-names",
         "LayTaiLieuPAKN.TepTinPhanAnh.python-name",
     ]
+
+
+def test_an_implementation_refusing_everything_fails_exactly_the_valid_vectors(result: BuildResult) -> None:
+    """Any app is judged the same way: refusals pass, and each failed acceptance says what was expected."""
+    from fastapi import FastAPI
+
+    reg = result.regulation
+    assert reg is not None
+    app = FastAPI()
+
+    @app.post("/{path:path}")
+    def refuse(path: str) -> dict[str, Any]:
+        if path == "auth":  # the routes below put each endpoint at /<its name>
+            return {"session": "S"}
+        return {"error_code": "-1", "message": "không"}
+
+    routes = {e.name: "/" + e.name for e in reg.envelope.endpoints}
+    with serving(app) as url:
+        suite = run(reg, url, username="u", password="p", madonvi="000.00.00.G05", paths=routes)
+    valid = {v.id for v in vectors(reg, madonvi="000.00.00.G05") if v.expect == "accept"}
+    assert {o.vector.id for o in suite.failed} == valid and len(suite.outcomes) > len(valid)
+    direction = {p.name: p.direction for p in reg.packets}
+    for outcome in suite.failed:
+        assert (outcome.status, outcome.error_code) == (200, "-1")
+        expected = (
+            "a push is accepted with error_code 0"
+            if direction[outcome.vector.packet] == "push"
+            else "a pull is accepted with any error_code but -1 and -2"
+        )
+        assert outcome.detail == expected

@@ -413,3 +413,24 @@ def test_learn_streams_a_capture_in_bounded_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
         assert report.captures == count and report.packets[0].unknown
     assert peaks[1] < peaks[0] * 1.5, peaks
+
+
+def test_refusals_are_counted_by_the_keys_they_named(tmp_path: Path) -> None:
+    """Named keys are summed per key across refusals; a legacy message is one phrase, never split."""
+    named = [["MaHoSo", "NgayTiepNhan"], ["NgayTiepNhan", "MaHoSo", "MaHoSo"], ["MaHoSo", "not_a_spec_key"]]
+    lines = [
+        *(_capture_line("DongBoHoSoMC", "request", [], error_code="-1", refused=True, named=n) for n in named),
+        _capture_line("DongBoHoSoMC", "request", [], error_code="-2", refused=True, message="named a, b"),
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    code, out, err = run("learn", str(path), "--spec", str(SPEC))
+    assert code == 0, err
+    assert "error_code -1 (not learned from); keys named: MaHoSo (3), NgayTiepNhan (2)\n" in out
+    assert "error_code -2 (not learned from); keys named: named a, b (1)\n" in out
+    packet = _report(path)["DongBoHoSoMC"]
+    assert packet["refusals"] == [
+        {"error_code": "-1", "said": "named MaHoSo", "count": 1},
+        {"error_code": "-1", "said": "named MaHoSo, NgayTiepNhan", "count": 2},
+        {"error_code": "-2", "said": "named a, b", "count": 1},
+    ]

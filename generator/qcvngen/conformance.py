@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
@@ -20,6 +20,8 @@ from .examples import example_request
 from .kinds import KINDS
 
 if TYPE_CHECKING:
+    import httpx
+
     from .payloads import PayloadValidator
 
 # A value of the right JSON type that each kind refuses: the kind registry's own vector.
@@ -78,6 +80,9 @@ def _mutations(reg: ir.Regulation, f: ir.Field) -> Iterator[tuple[str, str, Any,
         # "$" match before a final newline; an implementation validating that way accepts this.
         value = TRAILING_NEWLINE[kind]
         yield f"{kind}-newline", kind, value, f"{f.wire_name} = {value!r}, a valid value followed by a newline"
+    if kind == "datetime":
+        yield "type", "type", 20240105083000, f"{f.wire_name} sent as a JSON number"
+        yield "iso", "datetime", "2024-01-05T08:30:00", f"{f.wire_name} as ISO 8601, not yyyyMMddHHmmss"
     if kind == "code" and reg.codelist(f.type.codelist or "").closed:
         yield "code", "code", "99999", f"{f.wire_name} = '99999', not a code of {f.type.codelist}"
     if kind == "string":
@@ -240,17 +245,6 @@ def local_vectors(reg: ir.Regulation, *, madonvi: str) -> list[Vector]:
                 out.append(
                     Vector(f"{service.name}.{f.wire_name}.{name}", service.name, rule, ref, "reject", body, text)
                 )
-            if f.type.kind == "datetime":
-                number = {**base, f.wire_name: 20240105083000}
-                text = f"{f.wire_name} sent as a JSON number"
-                out.append(
-                    Vector(f"{service.name}.{f.wire_name}.type", service.name, "type", ref, "reject", number, text)
-                )
-                iso = {**base, f.wire_name: "2024-01-05T08:30:00"}
-                text = f"{f.wire_name} as ISO 8601, not yyyyMMddHHmmss"
-                out.append(
-                    Vector(f"{service.name}.{f.wire_name}.iso", service.name, "datetime", ref, "reject", iso, text)
-                )
             if f.py_name != f.wire_name:
                 renamed = {**{k: v for k, v in base.items() if k != f.wire_name}, f.py_name: base.get(f.wire_name)}
                 text = f"{f.wire_name} sent under its Python name {f.py_name}"
@@ -299,6 +293,37 @@ def _answer_problem(validator: PayloadValidator, service: str, answer: Any) -> s
     return f"answer breaks {service}Response: {errors[0].path} {errors[0].rule}" if errors else ""
 
 
+# Why the answer to a vector that must be accepted is no acceptance ("" when it is), given the
+# vector's packet (or service), the HTTP status, the answer's error_code ("" if none) and the answer.
+AcceptProblem = Callable[[str, int, str, Any], str]
+
+
+def _exchange(http: httpx.Client, path: str, vector: Vector, body: dict[str, Any], accepted: AcceptProblem) -> Outcome:
+    """Send one vector's ``body`` and judge the answer: the one post and verdict of every run.
+
+    A vector that must be refused passes on a 4xx status or any error_code but 0 (a server error is
+    no refusal); one that must be accepted passes when ``accepted`` finds no problem."""
+    import httpx
+
+    started = time.perf_counter()
+    try:
+        reply = http.post(path, json=body)
+    except httpx.HTTPError as exc:
+        return Outcome(vector, False, 0, "", f"transport error: {type(exc).__name__}")
+    elapsed = f"{(time.perf_counter() - started) * 1000:.0f} ms"
+    try:
+        answer = reply.json()
+    except ValueError:
+        answer = None
+    status = reply.status_code
+    code = str(answer.get("error_code", "")) if isinstance(answer, dict) else ""
+    if vector.expect == "accept":
+        problem = accepted(vector.packet, status, code, answer)
+        return Outcome(vector, not problem, status, code, problem or elapsed)
+    passed = status < 500 and (status >= 400 or code not in ("", "0"))
+    return Outcome(vector, passed, status, code, elapsed)
+
+
 def run_local(
     reg: ir.Regulation,
     base_url: str,
@@ -318,28 +343,27 @@ def run_local(
     validator = PayloadValidator(reg)  # built once: its schema bundle and compiled checks
     suite = Suite()
     with httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False) as http:
+
+        def accepted(service: str, status: int, code: str, answer: Any) -> str:
+            return f"HTTP {status}" if status != 200 else _answer_problem(validator, service, answer)
+
         for vector in local_vectors(reg, madonvi=madonvi):
-            try:
-                reply = http.post(routes[vector.packet], json=vector.body)
-            except httpx.HTTPError as exc:
-                suite.outcomes.append(Outcome(vector, False, 0, "", f"transport error: {type(exc).__name__}"))
-                continue
-            try:
-                answer = reply.json()
-            except ValueError:
-                answer = None
-            code = str(answer.get("error_code", "")) if isinstance(answer, dict) else ""
-            if vector.expect == "accept":
-                problem = (
-                    f"HTTP {reply.status_code}"
-                    if reply.status_code != 200
-                    else _answer_problem(validator, vector.packet, answer)
-                )
-                suite.outcomes.append(Outcome(vector, not problem, reply.status_code, code, problem))
-            else:
-                passed = reply.status_code < 500 and (reply.status_code >= 400 or code not in ("", "0"))
-                suite.outcomes.append(Outcome(vector, passed, reply.status_code, code))
+            suite.outcomes.append(_exchange(http, routes[vector.packet], vector, vector.body, accepted))
     return suite
+
+
+def _portal_accepted(reg: ir.Regulation) -> AcceptProblem:
+    """A portal accepts a push with error_code 0, a pull with any code but -1/-2 (its codes are not known)."""
+    directions = {p.name: p.direction for p in reg.packets}
+
+    def accepted(packet: str, status: int, code: str, answer: Any) -> str:
+        if status >= 400:
+            return "an acceptance has an HTTP status below 400"
+        if directions[packet] == "push":
+            return "" if code == "0" else "a push is accepted with error_code 0"
+        return "" if code not in ("-1", "-2") else "a pull is accepted with any error_code but -1 and -2"
+
+    return accepted
 
 
 def run(
@@ -357,6 +381,7 @@ def run(
 
     routes = {e.name: e.path for e in reg.envelope.endpoints} | (paths or {})
     endpoint_of = {p.name: p.endpoint for p in reg.packets}
+    accepted = _portal_accepted(reg)
     suite = Suite()
     with httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False) as http:
         login = http.post(routes["auth"], json={"username": username, "password": password})
@@ -369,27 +394,8 @@ def run(
                 body["session"] = session
             if body.get("session") is None:
                 body.pop("session")
-            started = time.perf_counter()
-            try:
-                reply = http.post(routes[endpoint_of.get(vector.packet, "integration")], json=body)
-                status = reply.status_code
-                try:
-                    answer = reply.json()
-                    code = str(answer.get("error_code", "")) if isinstance(answer, dict) else ""
-                except ValueError:
-                    code = ""
-            except httpx.HTTPError as exc:
-                suite.outcomes.append(Outcome(vector, False, 0, "", f"transport error: {type(exc).__name__}"))
-                continue
-            elapsed = time.perf_counter() - started
-            if status >= 500:
-                passed = False
-            elif vector.expect == "accept":
-                direction = next(p.direction for p in reg.packets if p.name == vector.packet)
-                passed = status < 400 and (code == "0" if direction == "push" else code not in ("-1", "-2"))
-            else:
-                passed = status >= 400 or (code not in ("", "0"))
-            suite.outcomes.append(Outcome(vector, passed, status, code, f"{elapsed * 1000:.0f} ms"))
+            path = routes[endpoint_of[vector.packet]]
+            suite.outcomes.append(_exchange(http, path, vector, body, accepted))
     return suite
 
 

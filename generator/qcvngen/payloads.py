@@ -13,7 +13,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -302,28 +302,28 @@ class PayloadValidator:
 
     def validate(self, file: str, data: Any, packet: str | None) -> list[Finding]:
         """Every finding for one payload (errors and warnings); [] when it is valid and complete."""
+        return self._read_and_validate(file, data, lambda read: self.detect(read, packet))
+
+    def validate_as(self, file: str, definition: str, data: Any) -> list[Finding]:
+        """Every finding for ``data`` read as the schema ``definition`` (``ThongKeHoSoTheoKyResponse``),
+        for a payload whose shape is known rather than detected."""
+        return self._read_and_validate(file, data, lambda read: (definition, read))
+
+    def _read_and_validate(self, file: str, data: Any, shape: Callable[[Any], tuple[str, Any]]) -> list[Finding]:
+        """Read ``data`` as the server does (a payload it cannot read is one ``json`` finding), then
+        validate it as the definition ``shape`` names (``Name[]``: each item as ``Name``)."""
         try:
-            data = wire_reading(data)
+            read = wire_reading(data)
         except NotWireJson as exc:
             vi, en = RULE_TEXT["json"]
             return [Finding(file, json_path(exc.path), "json", "error", "-", f"{vi}: {exc}", f"{en}: {exc}")]
-        definition, payload = self.detect(data, packet)
+        definition, payload = shape(read)
         if not definition.endswith("[]"):
             return self._validate_one(file, definition, payload, [])
         findings: list[Finding] = []
         for index, item in enumerate(payload):
             findings.extend(self._validate_one(file, definition[:-2], item, [index]))
         return findings
-
-    def validate_as(self, file: str, definition: str, data: Any) -> list[Finding]:
-        """Every finding for ``data`` read as the schema ``definition`` (``ThongKeHoSoTheoKyResponse``),
-        for a payload whose shape is known rather than detected."""
-        try:
-            data = wire_reading(data)
-        except NotWireJson as exc:
-            vi, en = RULE_TEXT["json"]
-            return [Finding(file, json_path(exc.path), "json", "error", "-", f"{vi}: {exc}", f"{en}: {exc}")]
-        return self._validate_one(file, definition, data, [])
 
     def _validate_one(self, file: str, definition: str, data: Any, prefix: list[Any]) -> list[Finding]:
         findings: list[Finding] = []

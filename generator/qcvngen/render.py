@@ -19,7 +19,7 @@ from typing import Any
 
 import jinja2
 
-from . import toolcache
+from . import directions, toolcache
 from .resources import templates_dir
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
@@ -249,6 +249,8 @@ def environment(root: Path | None = None) -> jinja2.Environment:
         bytecode_cache=CompiledTemplates(),
     )
     env.filters.update(md=md, md_code=md_code, py=py, py_comment=py_comment, json=json_text)
+    # Fixed words every template may say, from their one definition.
+    env.globals.update(packet_direction=directions.PACKET, packet_direction_short=directions.PACKET_SHORT)
     return env
 
 

@@ -82,6 +82,20 @@ class UnknownKey:
     rejected: str | None = None  # why --write will not propose it ("probably a typo of MaHoSo")
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """What refused exchanges are counted by: their error code and the spec keys they named."""
+
+    error_code: str
+    named: tuple[str, ...] = ()  # the spec's key names it named, sorted, at most 20
+    message: str = ""  # legacy lines named no keys: their redacted message instead
+
+    @property
+    def said(self) -> str:
+        """The refusal in one phrase (the ``said`` of ``--format json``, and its sort order)."""
+        return "named " + ", ".join(self.named) if self.named else self.message
+
+
 @dataclass
 class PacketReport:
     """What the captures of one packet (and direction) showed against its field table."""
@@ -97,7 +111,7 @@ class PacketReport:
     unseen: list[str] = field(default_factory=list)
     new_codes: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
     contradictions: list[tuple[str, str, str]] = field(default_factory=list)
-    refusals: Counter[tuple[str, str]] = field(default_factory=Counter)
+    refusals: Counter[Refusal] = field(default_factory=Counter)
     refused_records: int = 0
     truncated: bool = False
 
@@ -153,13 +167,14 @@ class _SetHash:
         return f"{self.total:064x}"[:16]
 
 
-def _refusal(line: dict[str, Any], wire_names: set[str]) -> str:
+def _refusal(line: dict[str, Any], wire_names: set[str]) -> Refusal:
     """What a refusal is reported by: the spec's key names it named (legacy: its redacted message)."""
+    code = escape_controls(str(line.get("error_code")))
     named = [n for n in line.get("named") or () if isinstance(n, str) and n in wire_names]
     if named:
-        return "named " + ", ".join(sorted(set(named))[:20])
+        return Refusal(code, named=tuple(sorted(set(named))[:20]))
     # Redacted again: a capture written by another system may not have blanked its values.
-    return escape_controls(redact_message(str(line.get("message") or ""), keys=wire_names))
+    return Refusal(code, message=escape_controls(redact_message(str(line.get("message") or ""), keys=wire_names)))
 
 
 def _report_for(reg: ir.Regulation, reports: dict[tuple[str, str], PacketReport], cap: Capture) -> PacketReport:
@@ -197,7 +212,7 @@ def compare(reg: ir.Regulation, captures: Iterable[Capture]) -> Report:
         rep = _report_for(reg, reports, cap)
         code = cap.line.get("error_code")
         if cap.line.get("refused") or code not in (None, "0"):
-            rep.refusals[(escape_controls(str(code)), _refusal(cap.line, wire_names))] += 1
+            rep.refusals[_refusal(cap.line, wire_names)] += 1
             rep.refused_records += cap.line["records"]
             continue
         rep.captures += 1

@@ -6,7 +6,8 @@ import json
 from collections import Counter
 from typing import Any
 
-from .compare import PacketReport, Report, UnknownKey, escape_controls
+from .. import directions
+from .compare import PacketReport, Refusal, Report, UnknownKey, escape_controls
 
 FORMATS = ("text", "json", "markdown")
 
@@ -33,7 +34,7 @@ def _packet(rep: PacketReport) -> dict[str, Any]:
         "unseen_fields": list(rep.unseen),
         "new_codes": [{"path": p, "codelist": c, "codes": list(codes)} for p, c, codes in rep.new_codes],
         "contradictions": [{"path": p, "spec_type": k, "problem": why} for p, k, why in rep.contradictions],
-        "refusals": [{"error_code": c, "said": m, "count": n} for (c, m), n in sorted(rep.refusals.items())],
+        "refusals": [{"error_code": r.error_code, "said": r.said, "count": n} for r, n in _refusals(rep)],
         "refused_records": rep.refused_records,
     }
 
@@ -88,7 +89,7 @@ def _text(report: Report) -> list[str]:
     out = [f"{report.captures} capture(s), {report.records} record(s), {_dates(report)}"]
     for rep in report.packets:
         where = f"Table {rep.table}" if rep.table else "no field table"
-        what = "answers" if rep.direction == "answer" else "accepted requests"
+        what = directions.CAPTURE[rep.direction].en
         out.append(
             f"\n{rep.packet} ({rep.direction}, {where}): {rep.captures} capture(s) of {what}, {rep.records} record(s)"
         )
@@ -114,17 +115,21 @@ def _text(report: Report) -> list[str]:
 def refusal_summary(rep: PacketReport) -> list[tuple[str, int, str]]:
     """Per error_code: how many refusals, and the keys they named with counts (one line each)."""
     codes: dict[str, tuple[int, Counter[str]]] = {}
-    for (code, said), count in sorted(rep.refusals.items()):
-        total, named = codes.get(code, (0, Counter()))
-        if said.startswith("named "):
-            named.update(dict.fromkeys(said[len("named ") :].split(", "), count))
-        elif said:
-            named[said] += count  # the redacted message of a line written by an earlier version
-        codes[code] = (total + count, named)
+    for refusal, count in _refusals(rep):
+        total, named = codes.get(refusal.error_code, (0, Counter()))
+        named.update(dict.fromkeys(refusal.named, count))
+        if refusal.message:
+            named[refusal.message] += count  # the redacted message of a line written by an earlier version
+        codes[refusal.error_code] = (total + count, named)
     return [
         (code, total, ", ".join(f"{key} ({n})" for key, n in sorted(named.items())))
         for code, (total, named) in sorted(codes.items())
     ]
+
+
+def _refusals(rep: PacketReport) -> list[tuple[Refusal, int]]:
+    """The refusals with their counts, by error code and then by what they said."""
+    return sorted(rep.refusals.items(), key=lambda item: (item[0].error_code, item[0].said))
 
 
 def _cell(text: str) -> str:
@@ -136,7 +141,7 @@ def _markdown(report: Report) -> list[str]:
     for rep in report.packets:
         where = f"Table {rep.table}" if rep.table else "no field table"
         out.append(f"\n## {_cell(rep.packet)} ({rep.direction}, {where})\n")
-        what = "answers" if rep.direction == "answer" else "accepted requests"
+        what = directions.CAPTURE[rep.direction].en
         out.append(f"{rep.captures} capture(s) of {what}, {rep.records} record(s).\n")
         if rep.unknown:
             out.append("| Unknown key | Shape | Records | Captures |\n|---|---|---|---|")

@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import ir
+from .. import directions, ir
 from ..loader import plain_is_text
 from ..naming import wire_name_problem
 from .compare import PacketReport, Report, UnknownKey, unknown_key
@@ -157,7 +157,8 @@ def _source_entry(
     packets = sorted({rep.packet for rep in report.packets})
     keys = sorted({(rep.packet, rep.direction) for rep, _ in learned})
     gives = "; ".join(
-        f"{p} ({_DIRECTION[d][1]}): " + ", ".join(u.path for rep, u in learned if (rep.packet, rep.direction) == (p, d))
+        f"{p} ({directions.CAPTURE[d].en}): "
+        + ", ".join(u.path for rep, u in learned if (rep.packet, rep.direction) == (p, d))
         for p, d in keys
     )
     if codes:
@@ -191,8 +192,6 @@ def _confidence(u: UnknownKey) -> str:
     return "medium" if u.stats.captures >= 2 and u.stats.records >= 10 and steady else "low"
 
 
-# (vi, en) of the records a capture describes: an answer's results, or a request's data.
-_DIRECTION = {"answer": ("câu trả lời", "answers"), "request": ("yêu cầu được chấp nhận", "accepted requests")}
 # Capture kinds that are not field kinds, in both languages.
 _EXTRA_KINDS = {"empty": ("chuỗi rỗng", "empty"), "null": ("null", "null"), "boolean": ("boolean JSON", "JSON boolean")}
 
@@ -213,15 +212,15 @@ def _field_notes(u: UnknownKey, report: Report, direction: str) -> tuple[str, st
     when a reviewer changes it.
     """
     kinds = sorted(u.stats.kinds.items())
-    where_vi, where_en = _DIRECTION.get(direction, _DIRECTION["answer"])
+    where = directions.CAPTURE.get(direction, directions.CAPTURE["answer"])
     vi = (
         f"qcvngen learn quan sát thấy khóa này trong {u.stats.records} bản ghi thuộc {u.stats.captures} lần trao đổi "
-        f"được thu lại ({where_vi}, {_dates_vi(report)}); kiểu giá trị: "
+        f"được thu lại ({where.vi}, {_dates_vi(report)}); kiểu giá trị: "
         + ", ".join(f"{_kind_words(k)[0]} {n}" for k, n in kinds)
     )
     en = (
         f"Observed by qcvngen learn in {u.stats.records} record(s) of {u.stats.captures} captured exchange(s) "
-        f"({where_en}, {_dates(report)}); value kinds: " + ", ".join(f"{_kind_words(k)[1]} {n}" for k, n in kinds)
+        f"({where.en}, {_dates(report)}); value kinds: " + ", ".join(f"{_kind_words(k)[1]} {n}" for k, n in kinds)
     )
     if u.stats.max_length is not None:
         vi += f"; giá trị dài nhất {u.stats.max_length} ký tự"

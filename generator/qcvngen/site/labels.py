@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from .. import kinds
-from ..ir import Origin, Text
+from .. import directions, kinds
+from ..ir import Direction, Origin, Text
 
 __all__ = [
     "CONFIDENCE",
@@ -69,14 +69,9 @@ STATUS_MEANING: Final[dict[str, Text]] = {
     "partial": Text("đã biết một số dòng", "some rows known"),
     "unknown": Text("chưa biết dòng nào", "no row known"),
 }
-DIRECTION: Final[dict[str, Text]] = {
-    "push": Text("địa phương → Cổng DVCQG (gửi)", "local → national portal (push)"),
-    "pull": Text("Cổng DVCQG → địa phương (lấy)", "national portal → local (pull)"),
-}
-DIRECTION_SHORT: Final[dict[str, Text]] = {
-    "push": Text("địa phương → Cổng (gửi)", "local → portal (push)"),
-    "pull": Text("Cổng → địa phương (lấy)", "portal → local (pull)"),
-}
+# A packet's direction in words: the docs say it too, so it is defined once, in directions.py.
+DIRECTION: Final[dict[Direction, Text]] = directions.PACKET
+DIRECTION_SHORT: Final[dict[Direction, Text]] = directions.PACKET_SHORT
 PART: Final[dict[str, Text]] = {"records": Text("bản ghi", "records"), "params": Text("tham số", "params")}
 # Which way a table's fields travel, for packets with more than one table ("1 sent / 3 received").
 PART_WAY: Final[dict[str, Text]] = {"params": Text("gửi", "sent"), "records": Text("nhận", "received")}
