@@ -30,7 +30,7 @@ from ..render import py
 from ..render import py_docstring as docstring
 from ..render import render as render_template
 from ..resources import templates_dir
-from .common import Context, once_per_build, python_header
+from .common import Context, python_header
 from .datamodel import run_datamodel_codegen
 from .jsonschema import bundle
 from .named_types import named_type
@@ -350,7 +350,6 @@ def _module_job(
     return json.dumps(schema, ensure_ascii=False), options  # unsorted: the plan's order is the module's
 
 
-@once_per_build  # the client and the server packages carry the same modules
 def model_source(reg: ir.Regulation, ctx: Context) -> dict[str, str]:
     """The model layer's files (``__init__.py`` and one per :class:`ModelModule`), by file name: each
     module by datamodel-code-generator in-process, through this project's template."""
