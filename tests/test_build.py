@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -248,3 +249,47 @@ def test_syncfs_answers_on_linux(tmp_path: Path) -> None:
     from qcvngen import writer
 
     assert writer._syncfs(tmp_path) is (sys.platform == "linux")
+
+
+def test_a_build_reads_each_runtime_module_and_renders_the_model_layer_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client and the server package share the runtime's modules and one model layer: a build
+    reads each runtime module once, and renders the wire and codes modules and the models once."""
+    from qcvngen.pipeline import build
+    from qcvngen.render import render as render_template
+    from qcvngen.targets import common
+    from qcvngen.targets.models import model_source
+
+    reads: list[Path] = []
+    read_text = Path.read_text
+
+    def counted_read(path: Path, *args: Any, **kwargs: Any) -> str:
+        if path.is_relative_to(common.RUNTIME):
+            reads.append(path)
+        return read_text(path, *args, **kwargs)
+
+    rendered: list[str] = []
+
+    def counted_render(name: str, **view: Any) -> str:
+        rendered.append(name)
+        return render_template(name, **view)
+
+    model_runs: list[object] = []
+
+    def counted_models(*args: Any) -> dict[str, str]:
+        model_runs.append(args)
+        return model_source(*args)
+
+    monkeypatch.setattr(Path, "read_text", counted_read)
+    monkeypatch.setattr("qcvngen.targets.python_package.render_template", counted_render)
+    monkeypatch.setattr("qcvngen.targets.python_package.model_source", counted_models)
+    result = build(SPEC)
+    assert result.ok
+    modules = {p for f in common.RUNTIME_FOLDERS for p in (common.RUNTIME / f).glob("*.py") if p.name != "__init__.py"}
+    assert sorted(reads) == sorted(modules) and len(modules) > 20
+    assert rendered.count("python/qcvn120_client/wire.py.jinja") == 1
+    assert rendered.count("python/qcvn120_client/codes.py.jinja") == 1
+    assert len(model_runs) == 1
+    # Both packages carry them all the same.
+    client, server = PurePosixPath("python/qcvn120_client"), PurePosixPath("server/qcvn120_server")
+    for name in ("wire.py", "codes.py", "_codes.py", "_scalars.py", "models/__init__.py"):
+        assert result.files[client / name] == result.files[server / name]

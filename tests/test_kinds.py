@@ -12,7 +12,10 @@ import pytest
 from qcvngen import dsl, ir, kinds, wire
 from qcvngen.resolve import load_regulation
 from qcvngen.specdiff import Impact, type_impact
-from qcvngen.targets.schema_builder import scalar_definitions
+from qcvngen.targets.models import field_type, model_modules
+from qcvngen.targets.named_types import named_type
+from qcvngen.targets.openapi_schemas import CanonicalSchemaBuilder
+from qcvngen.targets.schema_builder import SchemaBuilder, scalar_schemas
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,12 +125,61 @@ def test_learn_and_conformance_ask_the_registry() -> None:
 def test_the_json_schema_target_names_a_definition_for_every_wire_kind() -> None:
     reg, diagnostics = load_regulation(ROOT / "spec")
     assert reg is not None, diagnostics
-    defs = scalar_definitions(reg)
+    defs = {name: forms.accepted for name, forms in scalar_schemas(reg).items()}
     for info in kinds.wire_kinds():
         for or_empty in (False, True):
             name = kinds.wire_type_name(info.name, or_empty=or_empty)
             assert defs[name]["title"] == name
             assert defs[name]["description"].startswith(info.wire_description)
+
+
+def every_field(reg: ir.Regulation) -> list[ir.Field]:
+    """Every field of the spec: the records', the envelopes' and login's, and every parameter."""
+    env = reg.envelope
+    records = [*reg.records, env.login_request, env.login_response, env.request, env.response]
+    params = [f for p in reg.packets for f in p.params] + [f for s in env.local_services for f in s.params]
+    return [f for record in records for f in record.fields] + params
+
+
+def refs_of(schema: object, prefix: str) -> list[str]:
+    if isinstance(schema, dict):
+        return [n for key, value in schema.items() for n in refs_of(value, prefix)] + (
+            [schema["$ref"].removeprefix(prefix)] if isinstance(schema.get("$ref"), str) else []
+        )
+    return [n for item in schema for n in refs_of(item, prefix)] if isinstance(schema, list) else []
+
+
+PYTHON_WORDS = {"list", "None", "Literal", "str", "Any"}
+
+
+def test_the_schemas_and_the_models_name_the_type_named_type_decides_for_every_field() -> None:
+    """One decision of a field's named type: the JSON Schema's and the OpenAPI document's ``$ref``
+    and the model's Python type all name what :func:`named_type` says, and nothing else."""
+    reg, diagnostics = load_regulation(ROOT / "spec")
+    assert reg is not None, diagnostics
+    tolerant, canonical = SchemaBuilder(reg, "#/$defs/"), CanonicalSchemaBuilder(reg)
+    fields = every_field(reg)
+    seen: set[str] = set()
+    for field in fields:
+        named = named_type(reg, field)
+        expected = [named] if named is not None else []
+        where = f"{field.origin.file}:{field.origin.line} {field.wire_name}"
+        assert refs_of(tolerant.value(field), "#/$defs/") == expected, where
+        assert refs_of(canonical.value(field), "#/components/schemas/") == expected, where
+        python = field_type(reg, field)
+        assert set(re.findall(r"[A-Za-z_]\w*", python)) - PYTHON_WORDS == set(expected), (where, python)
+        if named is not None:  # a name every target defines: a scalar of both forms, or a record
+            assert named in tolerant.scalars or reg.record(named).name == named, where
+            assert (named in tolerant.scalars) == (named in canonical.scalars), where
+            seen.add("record" if named not in tolerant.scalars else named)
+    assert len(fields) > 200
+    # Each decision is met: a wire type and its "" variant, a closed and an open list's codes, a record.
+    assert {"WireDateTime", "WireIntegerOrEmpty", kinds.OPEN_CODE, "record"} <= seen, seen
+    assert any(name.startswith("Code") for name in seen), seen
+    # The model classes hold these very types.
+    plans = {plan.name: plan for module in model_modules(reg) for plan in module.plans}
+    for record in reg.records:
+        assert plans[record.name].types == {f.py_name: field_type(reg, f) for f in record.fields}
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ import pytest
 
 from qcvngen import build, toolcache
 from support.paths import ROOT
+from support.tool_calls import counting
 
 
 @pytest.fixture
@@ -32,14 +33,6 @@ def tools_of(here: Path) -> Path:
     return here / "cache" / toolcache.TOOLS_FOLDER
 
 
-def counting(calls: list[str]) -> Callable[[str], str]:
-    def produce(text: str) -> str:
-        calls.append(text)
-        return text.upper()
-
-    return produce
-
-
 def only_entry(folder: Path) -> Path:
     entries = [path for path in tools_of(folder).iterdir() if path.suffix == ".json"]
     assert len(entries) == 1, entries
@@ -48,11 +41,11 @@ def only_entry(folder: Path) -> Path:
 
 def test_a_hit_skips_the_tool_and_another_input_or_version_misses(here: Path) -> None:
     calls: list[str] = []
-    assert toolcache.cached("t", ["v1"], "abc", counting(calls)) == "ABC"
-    assert toolcache.cached("t", ["v1"], "abc", counting(calls)) == "ABC"
+    assert toolcache.cached_many("t", ["v1"], {"x": "abc"}, counting(calls)) == {"x": "ABC"}
+    assert toolcache.cached_many("t", ["v1"], {"x": "abc"}, counting(calls)) == {"x": "ABC"}
     assert calls == ["abc"]
-    assert toolcache.cached("t", ["v2"], "abc", counting(calls)) == "ABC"
-    assert toolcache.cached("t", ["v1"], "abd", counting(calls)) == "ABD"
+    assert toolcache.cached_many("t", ["v2"], {"x": "abc"}, counting(calls)) == {"x": "ABC"}
+    assert toolcache.cached_many("t", ["v1"], {"x": "abd"}, counting(calls)) == {"x": "ABD"}
     assert calls == ["abc", "abc", "abd"]
 
 
@@ -69,10 +62,10 @@ def test_a_hit_skips_the_tool_and_another_input_or_version_misses(here: Path) ->
 )
 def test_a_damaged_entry_is_ignored_and_rewritten(here: Path, damage: Callable[[dict[str, str]], str]) -> None:
     calls: list[str] = []
-    toolcache.cached("t", ["v"], "abc", counting(calls))
+    toolcache.cached_many("t", ["v"], {"x": "abc"}, counting(calls))
     entry_path = only_entry(here)
     entry_path.write_text(damage(json.loads(entry_path.read_text(encoding="utf-8"))), encoding="utf-8")
-    assert toolcache.cached("t", ["v"], "abc", counting(calls)) == "ABC"
+    assert toolcache.cached_many("t", ["v"], {"x": "abc"}, counting(calls)) == {"x": "ABC"}
     assert calls == ["abc", "abc"]
     assert json.loads(entry_path.read_text(encoding="utf-8"))["text"] == "ABC"
 
@@ -86,18 +79,18 @@ def test_nothing_is_written_through_a_linked_cache_folder(
     (here / linked).symlink_to(elsewhere, target_is_directory=True)
     calls: list[str] = []
     for _ in range(2):
-        assert toolcache.cached("t", ["v"], "abc", counting(calls)) == "ABC"
+        assert toolcache.cached_many("t", ["v"], {"x": "abc"}, counting(calls)) == {"x": "ABC"}
     assert calls == ["abc", "abc"]
     assert list(elsewhere.iterdir()) == []
 
 
 def test_bypass_and_the_environment_switch_run_the_tool(here: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    toolcache.cached("t", ["v"], "abc", counting(calls))
+    toolcache.cached_many("t", ["v"], {"x": "abc"}, counting(calls))
     with toolcache.bypass():
-        toolcache.cached("t", ["v"], "abc", counting(calls))
+        toolcache.cached_many("t", ["v"], {"x": "abc"}, counting(calls))
     monkeypatch.setenv("QCVNGEN_NO_CACHE", "1")
-    toolcache.cached("t", ["v"], "abc", counting(calls))
+    toolcache.cached_many("t", ["v"], {"x": "abc"}, counting(calls))
     assert calls == ["abc", "abc", "abc"]
 
 

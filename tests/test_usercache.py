@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -22,6 +21,7 @@ from qcvngen.pipeline import BuildResult
 from qcvngen.resources import templates_dir
 from qcvngen.writer import write
 from support.paths import SPEC, copy_spec
+from support.tool_calls import counting
 
 SMALL = {PurePosixPath("a.txt"): "a\n", PurePosixPath("sub/b.txt"): "b\n"}
 PLANTED = "# PLANTED BY A CHANGE UNDER REVIEW"
@@ -31,14 +31,6 @@ PLANTED = "# PLANTED BY A CHANGE UNDER REVIEW"
 def quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     """Warnings given by earlier tests do not silence this one's."""
     monkeypatch.setattr(usercache, "_warned", set())
-
-
-def counting(calls: list[str]) -> Callable[[str], str]:
-    def produce(text: str) -> str:
-        calls.append(text)
-        return text.upper()
-
-    return produce
 
 
 # -- where the root is ---------------------------------------------------------------------------
@@ -108,7 +100,7 @@ def test_an_unsafe_root_is_not_used_and_said_once(
     monkeypatch.setenv("QCVNGEN_CACHE_DIR", str(root))
     calls: list[str] = []
     for _ in range(2):
-        assert toolcache.cached("t", ["v"], "abc", counting(calls)) == "ABC"
+        assert toolcache.cached_many("t", ["v"], {"x": "abc"}, counting(calls)) == {"x": "ABC"}
     out = tmp_path / "gen"
     write(out, SMALL)
     record(SPEC, templates_dir(), out)

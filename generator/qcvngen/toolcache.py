@@ -164,8 +164,3 @@ def cached_many(
             _write(folder, kind, keys[name], made[name])
         _prune(folder)
     return out
-
-
-def cached(kind: str, shared: Sequence[str], text: str, produce: Callable[[str], str]) -> str:
-    """:func:`cached_many` for one input."""
-    return cached_many(kind, shared, {0: text}, lambda missing: {0: produce(missing[0])})[0]

@@ -49,7 +49,8 @@ def context_for(reg: ir.Regulation) -> Context:
 def once_per_build(make: Callable[[ir.Regulation, Context], Made]) -> Callable[[ir.Regulation, Context], Made]:
     """``make(reg, ctx)`` made once for the regulation being built (known by identity), so two targets
     shipping the same text make it once: the server serves openapi's document and carries the
-    client's models (the caller must not change what it returns). Only the last regulation's is kept."""
+    client's model layer and runtime modules (the caller must not change what it returns). Only the
+    last regulation's is kept."""
     last: list[tuple[ir.Regulation, Context, Made]] = []
 
     @functools.wraps(make)
@@ -148,19 +149,35 @@ def python_header(ctx: Context) -> str:
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
 
 
-def runtime_files(ctx: Context, package: str, dest: PurePosixPath) -> Files:
+RUNTIME_FOLDERS = ("client", "server", "shared")
+
+
+@once_per_build  # both packages carry the shared modules, and the client's two are the model layer's too
+def runtime_modules(reg: ir.Regulation, ctx: Context) -> dict[str, dict[str, str]]:
+    """Every module of ``qcvngen.runtime.<folder>`` but its ``__init__``, by folder and file name,
+    verbatim after the header: read once a build (``reg`` only says which build it is)."""
+    return {
+        folder: {
+            module.name: python_header(ctx) + module.read_text(encoding="utf-8")
+            for module in sorted((RUNTIME / folder).glob("*.py"))
+            if module.name != "__init__.py"
+        }
+        for folder in RUNTIME_FOLDERS
+    }
+
+
+def runtime_files(reg: ir.Regulation, ctx: Context, package: str, dest: PurePosixPath) -> Files:
     """Every module of ``qcvngen.runtime.<package>`` and of ``qcvngen.runtime.shared`` but their
     ``__init__``, under ``dest``, verbatim after the header.
 
     The shared modules (the capture format) are one source for both packages; a name in both
     folders is a build error rather than one silently replacing the other.
     """
+    modules = runtime_modules(reg, ctx)
     files: Files = {}
     for folder in (package, "shared"):
-        for module in sorted((RUNTIME / folder).glob("*.py")):
-            if module.name == "__init__.py":
-                continue
-            if dest / module.name in files:
-                raise ValueError(f"runtime module {module.name} is in both runtime/{package} and runtime/shared")
-            files[dest / module.name] = python_header(ctx) + module.read_text(encoding="utf-8")
+        for name, text in modules[folder].items():
+            if dest / name in files:
+                raise ValueError(f"runtime module {name} is in both runtime/{package} and runtime/shared")
+            files[dest / name] = text
     return files

@@ -13,7 +13,6 @@ from .schema_builder import (
     local_response_schema,
     request_schema,
     response_schema,
-    scalar_definitions,
 )
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -40,7 +39,7 @@ def _document(ctx: Context, builder: SchemaBuilder, name: str, root: dict[str, A
 def bundle(reg: ir.Regulation, builder: SchemaBuilder) -> dict[str, Any]:
     """Every wire type, record, envelope and per-packet request/response under one ``$defs``."""
     env = reg.envelope
-    defs: dict[str, Any] = dict(scalar_definitions(reg, extensions=builder.extensions))
+    defs: dict[str, Any] = dict(builder.scalars)
     defs.update({r.name: builder.record(r) for r in reg.records})
     for record in (env.login_request, env.login_response, env.request, env.response):
         defs[record.name] = builder.record(record)

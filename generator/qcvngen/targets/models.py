@@ -30,10 +30,11 @@ from ..render import py
 from ..render import py_docstring as docstring
 from ..render import render as render_template
 from ..resources import templates_dir
-from .common import Context, once_per_build, python_header
+from .common import Context, python_header
 from .datamodel import run_datamodel_codegen
 from .jsonschema import bundle
-from .schema_builder import SchemaBuilder, scalar_definitions
+from .named_types import named_type
+from .schema_builder import SchemaBuilder
 
 # The generator's template folder: only the templates it finds here replace its own.
 DATAMODEL_TEMPLATES = "python/datamodel"
@@ -85,22 +86,19 @@ class Layout:
 
 
 def field_type(reg: ir.Regulation, field: ir.Field) -> str:
-    """The Python type of a model field, from its kind (:mod:`qcvngen.kinds`); ``| None`` when optional.
+    """The Python type of a model field; ``| None`` when optional.
 
-    Wire scalars and closed codes are the wire module's named types (the ``…OrEmpty`` variant for an
-    optional field, which may also be ``""``), as in the JSON Schema.
+    Its named type (:func:`named_type`: a wire type or code type of the wire module, a record), as
+    the JSON Schema's ``$ref`` names it, or a list of them; else the kind's own type (:mod:`qcvngen.kinds`).
     """
     ftype = field.type
-    if ftype.kind == "code" and reg.codelist(ftype.codelist or "").closed:
-        text = kinds.code_type_name(ftype.codelist or "", or_empty=not field.required)
-    elif kinds.kind(ftype.kind).wire_type is not None:
-        text = kinds.wire_type_name(ftype.kind, or_empty=not field.required)
+    named = named_type(reg, field)
+    if ftype.kind == "list":
+        text = kinds.python_type("list", of=named or ftype.of)
     else:
-        text = kinds.python_type(
-            ftype.kind, codelist=ftype.codelist, open_codes=ftype.kind == "code", record=ftype.record, of=ftype.of
-        )
-        if ftype.empty_string:
-            text += ' | Literal[""]'
+        text = named or kinds.python_type(ftype.kind)
+    if ftype.empty_string:
+        text += ' | Literal[""]'
     return text if field.required else f"{text} | None"
 
 
@@ -352,13 +350,13 @@ def _module_job(
     return json.dumps(schema, ensure_ascii=False), options  # unsorted: the plan's order is the module's
 
 
-@once_per_build  # the client and the server packages carry the same modules
 def model_source(reg: ir.Regulation, ctx: Context) -> dict[str, str]:
     """The model layer's files (``__init__.py`` and one per :class:`ModelModule`), by file name: each
     module by datamodel-code-generator in-process, through this project's template."""
     modules = model_modules(reg)
-    found = bundle(reg, SchemaBuilder(reg, "#/$defs/"))
-    where = dict.fromkeys(scalar_definitions(reg), "..wire")
+    builder = SchemaBuilder(reg, "#/$defs/")
+    found = bundle(reg, builder)
+    where = dict.fromkeys(builder.scalars, "..wire")
     where.update({plan.name: f".{module.name}" for module in modules for plan in module.plans})
     jobs = {module.name: _module_job(module, found, where, ctx) for module in modules}
     common = COMMON_OPTIONS | {"custom_template_dir": templates_dir() / DATAMODEL_TEMPLATES}

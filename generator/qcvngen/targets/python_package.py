@@ -16,7 +16,7 @@ from ..render import py, py_docstring
 from ..render import render as render_template
 from ..version import __version__
 from .client import client_files
-from .common import Context, Files, runtime_files
+from .common import Context, Files, once_per_build, runtime_files, runtime_modules
 from .models import model_source
 
 ROOT = PurePosixPath("python")
@@ -142,24 +142,29 @@ def _wire_module(reg: ir.Regulation, ctx: Context, codes: list[dict[str, object]
     )
 
 
+@once_per_build  # the client and the server packages carry the same model layer
+def model_layer_files(reg: ir.Regulation, ctx: Context) -> dict[str, str]:
+    """The model layer's files by path in a package, rendered once a build (see :func:`model_layer`)."""
+    runtime = runtime_modules(reg, ctx)["client"]
+    files = {name: runtime[name] for name in MODEL_RUNTIME}
+    files.update({f"models/{name}": text for name, text in model_source(reg, ctx).items()})
+    files["wire.py"] = _wire_module(reg, ctx, code_types(reg))
+    files["codes.py"] = render_template("python/qcvn120_client/codes.py.jinja", ctx=ctx, codelists=codelist_views(reg))
+    return files
+
+
 def model_layer(reg: ir.Regulation, ctx: Context, dest: PurePosixPath) -> Files:
     """The models with what they import (wire types, code lists, two runtime modules), under ``dest``.
 
     The client package has them, and so has the server package, which imports them relatively:
     each package is self-contained and can be vendored under any name, and neither imports the other.
     """
-    files = {path: text for path, text in runtime_files(ctx, "client", dest).items() if path.name in MODEL_RUNTIME}
-    files.update({dest / "models" / name: text for name, text in model_source(reg, ctx).items()})
-    files[dest / "wire.py"] = _wire_module(reg, ctx, code_types(reg))
-    files[dest / "codes.py"] = render_template(
-        "python/qcvn120_client/codes.py.jinja", ctx=ctx, codelists=codelist_views(reg)
-    )
-    return files
+    return {dest / name: text for name, text in model_layer_files(reg, ctx).items()}
 
 
 def render(reg: ir.Regulation, ctx: Context) -> Files:
     """The whole ``qcvn120_client`` distribution."""
-    files = runtime_files(ctx, "client", PACKAGE) | client_files(reg, ctx) | model_layer(reg, ctx, PACKAGE)
+    files = runtime_files(reg, ctx, "client", PACKAGE) | client_files(reg, ctx) | model_layer(reg, ctx, PACKAGE)
     files[PACKAGE / "__init__.py"] = render_template(
         "python/qcvn120_client/__init__.py.jinja", ctx=ctx, version=__version__, spec_version=reg.meta.spec_version
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import ir, kinds, naming
+from .named_types import named_type
 
 Schema = dict[str, Any]
 
@@ -18,6 +19,8 @@ def describe(title: ir.Text) -> str:
 OPEN_CODE = kinds.OPEN_CODE
 wire_type_name = kinds.wire_type_name
 code_type_name = kinds.code_type_name
+# The name of the ``""`` member of a code list that may be absent (suffixed while a code takes it).
+EMPTY_MEMBER = "EMPTY"
 
 
 def provenance(marks: dict[str, Any], *, extensions: bool) -> Schema:
@@ -35,48 +38,90 @@ def provenance(marks: dict[str, Any], *, extensions: bool) -> Schema:
     return {"$comment": "QCVN 120 — " + "; ".join(parts)}
 
 
-def scalar_definitions(reg: ir.Regulation, *, extensions: bool = True) -> dict[str, Schema]:
-    """Named schemas of every wire scalar type and closed code list."""
-    defs: dict[str, Schema] = {}
+class ScalarSchemas(NamedTuple):
+    """One named scalar type's schema as the server accepts it (the JSON Schemas) and as a client
+    writes it (the OpenAPI documents): made together, each target picks its form."""
+
+    accepted: Schema
+    written: Schema
+
+
+def scalar_schemas(reg: ir.Regulation, *, extensions: bool = True) -> dict[str, ScalarSchemas]:
+    """Every wire scalar type, ``OpenCode`` and each closed code list's code types, by name.
+
+    ``extensions`` decides the accepted forms' provenance (see :func:`provenance`); the written
+    forms are the OpenAPI documents', which keep extension keywords."""
+    out: dict[str, ScalarSchemas] = {}
     for info in kinds.wire_kinds():
         for or_empty in (False, True):
-            type_name = wire_type_name(info.name, or_empty=or_empty)
-            if type_name in defs:
+            name = wire_type_name(info.name, or_empty=or_empty)
+            if name in out:
                 continue
-            description = info.wire_description + (' ("" accepted)' if or_empty else "")
-            defs[type_name] = {
-                "title": type_name,
-                "description": description,
-                **kinds.wire_schema(info.name, or_empty=or_empty),
-            }
-    defs[OPEN_CODE] = {
-        "title": OPEN_CODE,
-        "description": "Mã của danh mục mở — code of an open list (only some codes are known)",
-        "anyOf": [{"type": "string", "maxLength": 64}, kinds.int_schema()],
-    }
+            head = {"title": name, "description": info.wire_description + (' ("" accepted)' if or_empty else "")}
+            accepted = kinds.wire_schema(info.name, or_empty=or_empty)
+            # The string form is the one a client writes where the server also takes a number.
+            written = accepted if info.numbers_canonical else kinds.text_schema(info, or_empty=or_empty)
+            out[name] = ScalarSchemas({**head, **accepted}, {**head, **written})
+    head = {"title": OPEN_CODE, "description": "Mã của danh mục mở — code of an open list (only some codes are known)"}
+    text: Schema = {"type": "string", "maxLength": 64}
+    out[OPEN_CODE] = ScalarSchemas({**head, "anyOf": [text, kinds.int_schema()]}, {**head, **text})
     for codelist in reg.codelists:
-        if not codelist.closed:
-            continue
-        codes = [c.code for c in codelist.codes]
-        # A numeric code may also come as a whole JSON number, where every reader holds it exactly.
-        numbers = kinds.KINDS["code"].numbers
-        bound = numbers.whole if numbers is not None else -1
-        numeric = [int(c) for c in codes if c.isascii() and c.isdigit() and str(int(c)) == c and int(c) <= bound]
-        for or_empty in (False, True):
-            variants: list[Schema] = [{"type": "string", "enum": codes + ([""] if or_empty else [])}]
-            if numeric:
-                variants.append({"type": "integer", "enum": numeric})
-            name = code_type_name(codelist.name, or_empty=or_empty)
-            as_number = " (mã số cũng nhận dạng số JSON — a numeric code may also come as a JSON number)"
-            defs[name] = {
-                "title": name,
-                "description": f"{describe(codelist.title)}: "
-                + "; ".join(f"{c.code} = {c.title.vi} / {c.title.en}" for c in codelist.codes)
-                + (as_number if numeric else ""),
-                **provenance({"x-qcvn120-codelist": codelist.name}, extensions=extensions),
-                **({"anyOf": variants} if len(variants) > 1 else variants[0]),
-            }
-    return defs
+        if codelist.closed:
+            for or_empty in (False, True):
+                out[code_type_name(codelist.name, or_empty=or_empty)] = _code_schemas(
+                    codelist, or_empty=or_empty, extensions=extensions
+                )
+    return out
+
+
+def _code_schemas(codelist: ir.CodeList, *, or_empty: bool, extensions: bool) -> ScalarSchemas:
+    name = code_type_name(codelist.name, or_empty=or_empty)
+    listing = f"{describe(codelist.title)}: " + "; ".join(
+        f"{c.code} = {c.title.vi} / {c.title.en}" for c in codelist.codes
+    )
+    marks = {"x-qcvn120-codelist": codelist.name}
+    accepted = _accepted_codes(codelist, or_empty=or_empty)
+    as_number = " (mã số cũng nhận dạng số JSON — a numeric code may also come as a JSON number)"
+    return ScalarSchemas(
+        {
+            "title": name,
+            "description": listing + (as_number if "anyOf" in accepted else ""),
+            **provenance(marks, extensions=extensions),
+            **accepted,
+        },
+        {"title": name, "description": listing, **_written_codes(codelist, or_empty=or_empty), **marks},
+    )
+
+
+def _accepted_codes(codelist: ir.CodeList, *, or_empty: bool) -> Schema:
+    """The codes as strings; a numeric code also as a whole JSON number, where every reader holds it exactly."""
+    codes = [c.code for c in codelist.codes]
+    numbers = kinds.KINDS["code"].numbers
+    bound = numbers.whole if numbers is not None else -1
+    numeric = [int(c) for c in codes if c.isascii() and c.isdigit() and str(int(c)) == c and int(c) <= bound]
+    text: Schema = {"type": "string", "enum": codes + ([""] if or_empty else [])}
+    return {"anyOf": [text, {"type": "integer", "enum": numeric}]} if numeric else text
+
+
+def code_member_names(codelist: ir.CodeList) -> list[str]:
+    """The member names of the generated Python ``codes`` enum, in code order (``RECEIVED``, ``C2``…):
+    decided once, by :func:`naming.code_member_names`."""
+    return naming.code_member_names([(code.code, code.title.en) for code in codelist.codes])
+
+
+def _written_codes(codelist: ir.CodeList, *, or_empty: bool) -> Schema:
+    """The codes as a string enum whose members carry names and bilingual meanings (code generators
+    make named enum members of them)."""
+    names = code_member_names(codelist)
+    values = [c.code for c in codelist.codes]
+    meanings = [describe(c.title) for c in codelist.codes]
+    if or_empty:
+        empty = EMPTY_MEMBER
+        while empty in names:
+            empty += "_"
+        names, values = [*names, empty], [*values, ""]
+        meanings = [*meanings, "Không có — absent"]
+    return {"type": "string", "enum": values, "x-enum-varnames": names, "x-enum-descriptions": meanings}
 
 
 def _refs(schema: object, prefix: str) -> list[str]:
@@ -100,7 +145,14 @@ class SchemaBuilder:
         self.reg = reg
         self.ref_prefix = ref_prefix
         self.extensions = extensions
-        self._scalars = scalar_definitions(reg, extensions=extensions)
+        self.scalars = {
+            name: self.scalar_form(forms) for name, forms in scalar_schemas(reg, extensions=extensions).items()
+        }
+        """The named scalar types' schemas, in this builder's form."""
+
+    def scalar_form(self, forms: ScalarSchemas) -> Schema:
+        """Which form of a named scalar type this builder's documents hold: what the server accepts."""
+        return forms.accepted
 
     def provenance(self, marks: dict[str, Any]) -> Schema:
         """``marks`` as extension keywords or one ``$comment`` (see :func:`provenance`)."""
@@ -133,27 +185,20 @@ class SchemaBuilder:
         return out
 
     def value(self, field: ir.Field) -> Schema:
-        """The schema of a field's value, without annotations; wire scalars are named ``$defs``."""
+        """The schema of a field's value, without annotations: a ``$ref`` to its named type
+        (:func:`named_type`), an array of them, or a plain string."""
         ftype = field.type
-        kind = ftype.kind
-        if kind == "string":
+        named = named_type(self.reg, field)
+        if ftype.kind == "list":
+            item: Schema = self.ref(named) if named else ({"type": "string"} if ftype.of == "string" else {})
+            return self.or_empty_string({"type": "array", "items": item}, ftype.empty_string)
+        if named is not None:
+            return self.or_empty_string(self.ref(named), ftype.empty_string)
+        if ftype.kind == "string":
             schema: Schema = {"type": "string"}
             if field.max_length is not None:
                 schema["maxLength"] = field.max_length
             return schema
-        if kind == "code":
-            codelist = self.reg.codelist(ftype.codelist or "")
-            if not codelist.closed:
-                return self.ref(OPEN_CODE)
-            return self.ref(code_type_name(codelist.name, or_empty=not field.required))
-        if kinds.kind(kind).wire_type is not None:
-            return self.ref(wire_type_name(kind, or_empty=not field.required))
-        if kind == "record":
-            return self._maybe_empty(self.ref(ftype.record or ""), ftype.empty_string)
-        if kind == "list":
-            nested = ftype.nested_record
-            item: Schema = self.ref(nested) if nested else ({"type": "string"} if ftype.of == "string" else {})
-            return self._maybe_empty({"type": "array", "items": item}, ftype.empty_string)
         return {}
 
     def field(self, field: ir.Field) -> Schema:
@@ -180,8 +225,8 @@ class SchemaBuilder:
 
     def definitions(self, name: str) -> Schema:
         """The ``$defs`` entry for a record, wire type or code type name."""
-        if name in self._scalars:
-            return self._scalars[name]
+        if name in self.scalars:
+            return self.scalars[name]
         return self.record(self.reg.record(name))
 
     def closure(self, roots: list[Schema]) -> dict[str, Schema]:
@@ -196,8 +241,8 @@ class SchemaBuilder:
             pending.extend(_refs(found[name], self.ref_prefix))
         return dict(sorted(found.items()))
 
-    @staticmethod
-    def _maybe_empty(schema: Schema, empty_string: bool) -> Schema:
+    def or_empty_string(self, schema: Schema, empty_string: bool) -> Schema:
+        """``schema``, or ``""`` too when the field's ``empty_string`` says a sender may write it."""
         return {"anyOf": [schema, {"type": "string", "const": ""}]} if empty_string else schema
 
 

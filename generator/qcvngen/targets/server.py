@@ -110,7 +110,7 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
         PACKAGE / "openapi.json": document_text(reg, ctx),
         # What the server judges requests by: the JSON Schemas (tolerant), not the canonical OpenAPI.
         PACKAGE / "contract.json": dump_json(contract_document(reg, ctx), first="x-generated-by"),
-        **runtime_files(ctx, "server", PACKAGE),
+        **runtime_files(reg, ctx, "server", PACKAGE),
         **model_layer(reg, ctx, PACKAGE),
     }
     for name in ("__init__.py", "handler.py", "services.py", "capture_paths.py"):
