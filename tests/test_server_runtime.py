@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import re
 import shutil
 import subprocess
@@ -26,7 +27,8 @@ from pydantic import BaseModel, ConfigDict
 
 from qcvngen.pipeline import BuildResult
 from qcvngen.runtime.server import answers, factory, limits, serving, strictjson
-from qcvngen.runtime.server.contract import Contract
+from qcvngen.runtime.server import contract as contract_module
+from qcvngen.runtime.server.contract import Contract, validate
 from qcvngen.runtime.server.refusals import Refused, field_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -220,9 +222,13 @@ def test_read_object_says_whether_every_scalar_is_a_string(text: str, strings_on
     ("text", "in_nfc"),
     [
         ('{"a": "Nguyễn", "b": ["\\/\u0301", {"c": "\u0301x"}]}', True),  # read the plain way
-        # The escape's letter composes with the accent in the text (n + ◌́ = ń): not NFC, careful way.
-        ('{"a": "\\n\u0301"}', False),
-        ('{"a": "n\\u0301"}', False),  # a \\u escape: the careful way, which does not tell
+        # The escape's letter composes with the accent in the text (n + ◌́ = ń): text not in NFC, the
+        # careful way; the value it holds (a newline, then the accent) is.
+        ('{"a": "\\n\u0301"}', True),
+        ('{"a": "n\\u0301"}', False),  # a \\u escape: the careful way, which tells as well
+        ('{"a": "Nguy\\u1ec5n", "b": ["\\u00e9", {"c": "x"}]}', True),  # escapes, every string in NFC
+        ('{"a": "Nguy\\u1ec5n", "b": ["x", {"c": "e\\u0301"}]}', False),  # the last one is not
+        ('{"\\u00e9": "x", "e\\u0301": "y"}', True),  # keys stay as sent: only values count
         ('{"a": "Nguye\u0302\u0303n"}', False),  # text not in NFC: the careful way
     ],
 )
@@ -231,8 +237,7 @@ def test_read_object_says_when_every_string_is_in_nfc(text: str, in_nfc: bool) -
     that puts them in NFC after judging is skipped: it would hand back the very same object."""
     read = strictjson.read_object(text, LIMITS)
     assert read.in_nfc is in_nfc
-    if in_nfc:
-        assert strictjson.nfc_values(read.data) is read.data
+    assert (strictjson.nfc_values(read.data) is read.data) is in_nfc
 
 
 def test_the_node_budget_is_an_upper_bound_counted_without_parsing() -> None:
@@ -365,6 +370,7 @@ class Echo(BaseModel):
 class Portal:
     def __init__(self) -> None:
         self.session_lookups = 0
+        self.stored: list[Echo] = []
 
     def login(self, username: str, password: str) -> str | None:
         return "good-session" if (username, password) == ("u", "p") else None
@@ -374,6 +380,7 @@ class Portal:
         return answers.Account("u", "000.00.00.G05") if session == "good-session" else None
 
     def echo(self, request: Echo, context: answers.CallContext) -> answers.Answer:
+        self.stored.append(request)
         return answers.Answer(message=f"{len(request.data)} stored", result=[{"Ma": r.Ma} for r in request.data])
 
 
@@ -430,6 +437,78 @@ def test_the_contract_is_skipped_only_for_models_marked_exact_and_bodies_of_stri
     assert escaped.status_code == 400 and "data[0].Ma" in escaped.json()["message"]
     unmarked = portal_app(Portal())
     assert send(unmarked, "/integration", body(data=[{"Ma": "12"}])).status_code == 400
+
+
+# Strings NFC leaves alone, and strings it changes: combining marks, Hangul jamo, a singleton.
+_NFC_STRINGS = ("abc", "Nguyễn", "\u00e9", "\ud55c", "", "x\ny")
+_NOT_NFC = ("Nguye\u0302\u0303n", "e\u0301", "n\u0301", "\u1100\u1161", "\u212b")
+
+
+def _escaped_body(chooser: random.Random) -> bytes:
+    """An Echo request written with ``\\u`` escapes (the careful way): NFC and NFD values and keys,
+    nested lists and objects in the records' extra fields, now and then its ``Ma`` key escaped,
+    always its service."""
+    pool = _NFC_STRINGS if chooser.random() < 0.5 else _NFC_STRINGS + _NOT_NFC
+
+    def value(depth: int) -> Any:
+        kind = chooser.randrange(3 if depth < 3 else 1)
+        if kind == 1:
+            return [value(depth + 1) for _ in range(chooser.randrange(4))]
+        if kind == 2:
+            return {chooser.choice(pool) + str(i): value(depth + 1) for i in range(chooser.randrange(3))}
+        return chooser.choice(pool)
+
+    records = [
+        {"Ma": f"{i:03d}", **{chooser.choice(pool) + f"k{j}": value(0) for j in range(chooser.randrange(4))}}
+        for i in range(chooser.randrange(1, 6))
+    ]
+    text = json.dumps({"session": "s", "madonvi": chooser.choice(pool), "service": "Echo", "data": records})
+    if chooser.random() < 0.3:
+        text = text.replace('"Ma"', '"\\u004da"')
+    return text.replace('"Echo"', '"\\u0045cho"').encode()  # an escape in every body
+
+
+def test_the_careful_way_tells_nfc_and_validation_then_gives_what_the_second_walk_gave() -> None:
+    """Bodies with escapes: read_object says whether every string value is in NFC exactly when
+    nfc_values would hand back the very same object, and the request validated with that
+    knowledge equals the one validated after the walk (as before), values in NFC either way."""
+    contract = Contract(DOCUMENT)
+    chooser = random.Random(120)
+    told = {True: 0, False: 0}
+    for _ in range(300):
+        raw = _escaped_body(chooser)
+        assert b"\\u" in raw
+        read = strictjson.read_object(raw, LIMITS)
+        assert read.in_nfc is (strictjson.nfc_values(read.data) is read.data), raw
+        told[read.in_nfc] += 1
+        now = validate(Echo, read.data, contract, "EchoRequest", in_nfc=read.in_nfc)
+        walked = validate(Echo, strictjson.read_object(raw, LIMITS).data, contract, "EchoRequest", in_nfc=False)
+        assert now == walked and now.model_dump() == walked.model_dump(), raw
+        assert strictjson.nfc_values(now.model_dump()) == now.model_dump(), "handed over in NFC"
+    assert min(told.values()) > 50, told  # both answers were given, many times
+
+
+def test_a_body_with_escapes_all_in_nfc_is_walked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the app: no nfc_values walk after parsing for a body whose escaped strings are all in
+    NFC; one for a body that holds a string NFC changes (which then reaches the handler in NFC)."""
+    walks: list[Any] = []
+    real = strictjson.nfc_values  # the function contract.validate calls
+
+    def counted(data: Any) -> Any:
+        walks.append(data)
+        return real(data)
+
+    monkeypatch.setattr(contract_module, "nfc_values", counted)
+    portal = Portal()
+    app = portal_app(portal)
+    nfc = body(data=[{"Ma": "123", "t\u00ean": ["Nguy\u1ec5n", {"x": "\u00e9"}]}])
+    assert b"\\u1ec5" in nfc  # json.dumps escapes: the careful way
+    assert send(app, "/integration", nfc).json()["message"] == "1 stored"
+    assert walks == []
+    nfd = body(data=[{"Ma": "123", "t\u00ean": ["Nguye\u0302\u0303n", {"x": "\u00e9"}]}])
+    assert send(app, "/integration", nfd).json()["message"] == "1 stored"
+    assert len(walks) == 1
+    assert portal.stored[-1].data[0].model_extra == {"t\u00ean": ["Nguy\u1ec5n", {"x": "\u00e9"}]}
 
 
 def test_a_large_request_with_a_dead_session_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,17 +7,19 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import random
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 
 from qcvngen.runtime.server import factory, limits, serving, strictjson
@@ -90,7 +92,8 @@ class Served:
 
         sock = serving.listening_socket("127.0.0.1", 0)
         self.port = sock.getsockname()[1]
-        self.server = uvicorn.Server(serving.server_config(app, log_level="warning"))
+        # An app of our own: its limits are handed to the protocol (create_app's carry theirs).
+        self.server = uvicorn.Server(serving.server_config(app, limits=settings, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         self.thread.start()
         for _ in range(500):
@@ -200,7 +203,7 @@ def test_a_sender_leaving_mid_body_frees_its_connection(served: Served) -> None:
 
 @pytest.mark.parametrize("served", [limits.Limits(min_body_rate=20_000)], indirect=True)
 def test_a_large_body_below_the_minimum_rate_gets_408(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(factory, "BODY_RATE_GRACE", 0.5)
+    monkeypatch.setattr(limits, "BODY_RATE_GRACE", 0.5)
     body = hostile_body(600_000)  # 1.8 MB: more than one read (256 KiB) comes after the headers
     with socket.create_connection(("127.0.0.1", served.port), timeout=30) as sock:
         sock.sendall(head(len(body)) + body[:70_000])  # 3.5 s worth at the minimum rate
@@ -224,3 +227,161 @@ def test_a_large_body_below_the_minimum_rate_gets_408(served: Served, monkeypatc
             break
         time.sleep(0.02)
     assert served.connections() == 0
+
+
+# -- one min_body_rate: the app's 408 and the protocol's judgement at the cap --------------------
+class Login(BaseModel):
+    username: str
+    password: str
+
+
+class NobodyLogsIn:
+    def login(self, username: str, password: str) -> str | None:
+        return None
+
+    def account_for_session(self, session: str) -> None:
+        return None
+
+
+LOGIN_DOCUMENT = {
+    "components": {
+        "schemas": {
+            "LoginRequest": {
+                "type": "object",
+                "required": ["username", "password"],
+                "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+            }
+        }
+    }
+}
+
+
+def login_app(**settings: Any) -> Any:
+    """The factory's portal app, login only: its limits are set once, as ``create_app`` sets them."""
+    return factory.build_portal_app(
+        NobodyLogsIn(),
+        services={},
+        paths={"auth": "/auth"},
+        login_model=Login,
+        served_document=json.dumps(LOGIN_DOCUMENT).encode(),
+        limits=limits.Limits(**settings),
+        logger=logging.getLogger("test_whole_body"),
+    )
+
+
+LOGIN_BODY = b" " * 1000 + b'{"username": "u", "password": "p"}'.ljust(1000)
+
+
+def login_head(size: int) -> bytes:
+    return head(size).replace(b"/echo", b"/auth")
+
+
+def wait_until(condition: Callable[[], Any]) -> Any:
+    for _ in range(1000):  # bounded by count, not by a clock
+        if found := condition():
+            return found
+        time.sleep(0.01)
+    return condition()
+
+
+@contextlib.contextmanager
+def serving_config(config: Any) -> Iterator[uvicorn.Server]:
+    sock = serving.listening_socket("127.0.0.1", 0)
+    config.port = sock.getsockname()[1]
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    assert wait_until(lambda: server.started)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def status_of(reply: bytes) -> int:
+    assert reply.startswith(b"HTTP/1.1 "), reply[:200]
+    return int(reply.split()[1])
+
+
+def read_reply(sock: socket.socket) -> bytes:
+    """What the server sends until it closes, or one whole answer on a connection kept alive."""
+    reply = b""
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(65536):
+            reply += chunk
+            head, _, rest = reply.partition(b"\r\n\r\n")
+            length = next(
+                (line.split(b":")[1] for line in head.lower().split(b"\r\n") if line.startswith(b"content-length")),
+                None,
+            )
+            if length is not None and len(rest) >= int(length):
+                break
+    return reply
+
+
+def receiving(server: uvicorn.Server, at_least: int) -> serving.GuardedH11Protocol | None:
+    """The guarded connection that has received ``at_least`` bytes of a body, if any."""
+    guarded = [c for c in server.server_state.connections if isinstance(c, serving.GuardedH11Protocol)]
+    return next((c for c in guarded if c._received >= at_least), None)
+
+
+@pytest.mark.parametrize("rate", [20_000, 100])
+def test_one_min_body_rate_judges_a_body_in_the_app_and_in_the_protocol(
+    rate: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """min_body_rate is set once, in the app's limits; server_config is given no rate. The same body
+    (1,000 bytes at once, the rest later) is, at 20,000 bytes/s, slow for the protocol (closed at
+    the cap for a newcomer) and late for the app (408); at 100 bytes/s it is neither. The grace,
+    patched once in limits, moves both."""
+    monkeypatch.setattr(limits, "BODY_RATE_GRACE", 3.0)
+    app = login_app(min_body_rate=rate)
+    config = serving.server_config(app, max_connections=1, log_level="warning")
+    assert config.http.limits is app.state.limits
+    slow = rate == 20_000
+    with serving_config(config) as server:
+        port = config.port
+        first = socket.create_connection(("127.0.0.1", port), timeout=10)
+        first.sendall(login_head(len(LOGIN_BODY)) + LOGIN_BODY[:1000])
+        protocol = wait_until(lambda: receiving(server, 1000))
+        # 0.2 s into the body (4,000 bytes due at 20,000 bytes/s, 20 at 100), still within its grace.
+        assert wait_until(lambda: time.monotonic() - protocol._request_started > 0.2)
+        assert protocol.eviction_rank() == (2 if slow else None)  # slow, not yet late
+        newcomer = socket.create_connection(("127.0.0.1", port), timeout=10)
+        newcomer.sendall(login_head(len(LOGIN_BODY)) + LOGIN_BODY)
+        if slow:  # the slow body is closed to make room, and the newcomer is answered by the app
+            assert read_reply(first) == b""
+            assert status_of(read_reply(newcomer)) == 401
+        else:  # nothing may go: the newcomer is turned away, the body goes on and is answered
+            assert status_of(read_reply(newcomer)) == 503
+            first.sendall(LOGIN_BODY[1000:])
+            assert status_of(read_reply(first)) == 401
+        first.close()
+        newcomer.close()
+        assert wait_until(lambda: not server.server_state.connections)
+
+        # The app: the same body, its second half sent once the grace is over.
+        late = socket.create_connection(("127.0.0.1", port), timeout=10)
+        late.sendall(login_head(len(LOGIN_BODY)) + LOGIN_BODY[:1000])
+        time.sleep(3.5)  # pacing only: past the grace, and far behind 20,000 bytes/s
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            late.sendall(LOGIN_BODY[1000:])
+        reply = read_reply(late)
+        late.close()
+    if slow:
+        assert status_of(reply) == 408 and b"min_body_rate=20000" in reply, reply[:300]
+    else:
+        assert status_of(reply) == 401, reply[:300]
+
+
+def test_a_second_setting_of_the_rate_is_refused_unless_it_agrees() -> None:
+    app = login_app(min_body_rate=4096)
+    assert serving.server_config(app, min_body_rate=4096).http.limits.min_body_rate == 4096
+    with pytest.raises(ValueError, match="min_body_rate=1000 differs from the app's min_body_rate=4096"):
+        serving.server_config(app, min_body_rate=1000)
+    with pytest.raises(ValueError, match="the app has its own"):
+        serving.server_config(app, limits=limits.Limits())
+    # An app of one's own, with no limits of its own: handed, or built from the old parameter.
+    plain = FastAPI()
+    assert serving.server_config(plain, min_body_rate=1000).http.limits == limits.Limits(min_body_rate=1000)
+    assert serving.server_config(plain).http.limits == limits.Limits()

@@ -441,7 +441,7 @@ def sandbox(
         "header_timeout": header_timeout,
         "keep_alive_timeout": keep_alive_timeout,
         "max_connections": max_connections,
-        "min_body_rate": min_body_rate,
+        # No min_body_rate here: the guarded protocol reads the app's own (set in limits above).
     }
     _serve(portal.served.serving, app_, sock, host, port, log_level, connections)
 

@@ -45,7 +45,7 @@ from .answers import (
     ErrorAnswer,
 )
 from .contract import Contract, unknown_keys, validate
-from .limits import BODY_RATE_GRACE, Limits
+from .limits import Limits
 from .plainbody import PlainBody, read_plain, validate_plain
 from .recording import Recorder
 from .refusals import Refused, invalid, over_limit
@@ -148,7 +148,7 @@ async def read_body(
     request: Request, limit: int, setting: str, limits: Limits, *, scan_sessions: bool = False
 ) -> bytearray:
     """The raw body, at most ``limit`` bytes received within ``limits.body_timeout`` seconds and
-    at ``limits.min_body_rate`` after ``BODY_RATE_GRACE`` seconds, or a refusal. With
+    at ``limits.min_body_rate`` after a grace (:meth:`.Limits.body_due`), or a refusal. With
     ``scan_sessions`` a body received whole is scanned for its sessions as its bytes arrive
     (``raw.session_scan``), for a route that refuses dead sessions before parsing."""
     _check_content_type(request)
@@ -176,8 +176,7 @@ class _BodyDeadlines:
         self.last_call = self.started + limits.body_timeout
 
     def due(self, received: int) -> float:
-        rate_due = self.started + BODY_RATE_GRACE + received / self.limits.min_body_rate
-        return min(self.last_call, rate_due)
+        return self.started + self.limits.body_due(received)
 
     def refusal(self, received: int) -> Refused:
         now = anyio.current_time()
@@ -571,9 +570,12 @@ async def _settled(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def _bare_app(title: str) -> FastAPI:
+def _bare_app(title: str, limits: Limits) -> FastAPI:
     app = FastAPI(title=title, openapi_url=None, docs_url=None, redoc_url=None, lifespan=_settled)
     portal_style_http_errors(app)
+    # Where serving.server_config finds them: the guarded protocol judges a slow body by the
+    # app's own min_body_rate, never by a second setting of it.
+    app.state.limits = limits
     return app
 
 
@@ -606,7 +608,7 @@ def build_portal_app(
     ``recorder`` (off by default) writes a capture line per authenticated request; ``messages``
     maps wire patterns to their rule in words (the generated ``wire.PATTERN_MESSAGES``).
     """
-    app = _bare_app("QCVN 120 national portal")
+    app = _bare_app("QCVN 120 national portal", limits)
     calls = PortalCalls(
         handler,
         services,
@@ -666,7 +668,7 @@ def build_local_app(
     messages: Mapping[str, str] | None = None,
 ) -> FastAPI:
     """The services a ministry/province offers to the national portal, one path each."""
-    app = _bare_app("QCVN 120 local services")
+    app = _bare_app("QCVN 120 local services", limits)
     contract = Contract(document, messages)
     runner = Runner(limits, logger)
 

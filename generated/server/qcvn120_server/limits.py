@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import TypedDict
 
-# Seconds a body may take before ``min_body_rate`` applies (a connection may start slowly).
+# Seconds a body may take before ``min_body_rate`` applies (a connection may start slowly): part of
+# the one rule (``Limits.body_due``) by which the app answers 408 and the guarded protocol ranks a
+# connection as late.
 BODY_RATE_GRACE = 5.0
 
 
@@ -29,6 +31,8 @@ class Limits:
         body_timeout: seconds to receive a whole body once its headers arrived (408).
         min_body_rate: bytes per second a body must keep up on average once it has had
             ``BODY_RATE_GRACE`` seconds (408): a trickle is cut off long before ``body_timeout``.
+            The guarded protocol (:mod:`.serving`) reads it from here to choose which connection
+            to close at its cap: one setting, one rule (:meth:`body_due`).
         login_free_failures: failed logins of an account at one address before each further one
             doubles a delay (429 with ``Retry-After``); four times as many from one address, twice
             as many of one account from anywhere (see :mod:`.throttle`).
@@ -56,6 +60,12 @@ class Limits:
         for item in fields(self):
             if getattr(self, item.name) <= 0:
                 raise ValueError(f"{item.name} must be positive")
+
+    def body_due(self, received: int) -> float:
+        """Seconds after a body began by which its first ``received`` bytes must be in: within
+        ``body_timeout``, and at ``min_body_rate`` once it has had ``BODY_RATE_GRACE`` seconds.
+        Past it the app answers 408 and the guarded protocol counts the connection as late."""
+        return min(self.body_timeout, BODY_RATE_GRACE + received / self.min_body_rate)
 
 
 class LimitOptions(TypedDict, total=False):

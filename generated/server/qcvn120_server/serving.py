@@ -8,9 +8,11 @@ connections (``timeout_keep_alive``); it has no deadline for the headers of a re
 :func:`guarded_protocol` adds both on top of uvicorn's own h11 protocol: a connection whose
 request headers have not arrived within ``header_timeout`` seconds of its opening or of its
 previous answer (keep-alive) is closed, and when ``max_connections`` are open a new connection
-closes the oldest one that is idle or still sending its headers, else the oldest one sending its
-body slower than ``min_body_rate``, else one whose body this server is not reading yet — never
-one receiving a body at a decent rate.
+closes the oldest one that is idle or still sending its headers, else the oldest one whose body
+is late, else one sending its body slower than ``min_body_rate`` but still within its grace, else
+one whose body this server is not reading yet — never one receiving a body at a decent rate.
+"Late" and "slower" are judged by the app's own :class:`.Limits` (``min_body_rate`` and its grace,
+:meth:`.Limits.body_due`), the rule by which the app answers 408: one setting, one verdict.
 
 The protocol is an ``asyncio.BufferedProtocol``: an app that takes a large body whole
 (:mod:`.wholebody`) has the socket write it straight into one buffer of its declared length, past
@@ -33,13 +35,11 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from .limits import Limits
 from .wholebody import READ_AT_MOST, WHOLE_BODY, WHOLE_BODY_FROM, WholeBody
 
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_MAX_CONNECTIONS = 1000
-# Bytes per second, on average since its headers arrived, below which a body counts as slow: the
-# app answers 408 (``Limits.min_body_rate``) and, at the connection cap, it may be closed.
-DEFAULT_MIN_BODY_RATE = 8 * 1024
 # Connections asyncio accepts in one go (uvicorn's ``backlog``, also the kernel's listen queue):
 # they hold descriptors before any of them is counted, and up to about four such bursts are in
 # flight before the first is, so the descriptor headroom below covers four.
@@ -92,7 +92,8 @@ class GuardedH11Protocol(H11Protocol, asyncio.BufferedProtocol):
 
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
-    min_body_rate: float = DEFAULT_MIN_BODY_RATE
+    # The app's limits (:func:`body_limits`): its min_body_rate and grace judge a slow body here too.
+    limits: Limits = Limits()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -211,18 +212,22 @@ class GuardedH11Protocol(H11Protocol, asyncio.BufferedProtocol):
 
     def eviction_rank(self) -> int | None:
         """How readily this connection is closed to make room: 0 idle or still sending its
-        request headers, 1 sending its body slower than ``min_body_rate`` on average, 2 a body
-        this server has stopped reading for now (it waits for room, see ``max_buffered_bytes``);
-        None while a body arrives at a decent rate or an answer is being made."""
+        request headers, 1 a body that is late by the app's rule (``Limits.body_due``: the app
+        answers it 408), 2 a body slower than ``min_body_rate`` on average but still within its
+        grace, 3 a body this server has stopped reading for now (it waits for room, see
+        ``max_buffered_bytes``); None while a body arrives at a decent rate or an answer is
+        being made."""
         cycle = self.cycle
         if cycle is None or cycle.response_complete:
             return 0
         if not cycle.more_body or cycle.response_started:
             return None
         if self.flow.read_paused:
-            return 2
+            return 3
         elapsed = time.monotonic() - self._request_started
-        return 1 if self._received < self.min_body_rate * elapsed else None
+        if elapsed > self.limits.body_due(self._received):
+            return 1
+        return 2 if self._received < self.limits.min_body_rate * elapsed else None
 
     def waiting_for_client(self) -> bool:
         """Closable to make room: idle, sending headers, or a body that is slow or not being read."""
@@ -241,13 +246,14 @@ class GuardedH11Protocol(H11Protocol, asyncio.BufferedProtocol):
 def guarded_protocol(
     header_timeout: float = DEFAULT_HEADER_TIMEOUT,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
-    min_body_rate: float = DEFAULT_MIN_BODY_RATE,
+    limits: Limits | None = None,
 ) -> type[GuardedH11Protocol]:
-    """A protocol class for ``uvicorn.Config(http=...)`` with these settings."""
+    """A protocol class for ``uvicorn.Config(http=...)`` with these settings; ``limits`` are the
+    served app's (default ``Limits()``), whose ``min_body_rate`` judges a slow body."""
     settings = {
         "header_timeout": header_timeout,
         "max_connections": fd_bounded(max_connections),
-        "min_body_rate": min_body_rate,
+        "limits": limits if limits is not None else Limits(),
     }
     return type("GuardedH11Protocol", (GuardedH11Protocol,), settings)
 
@@ -321,6 +327,33 @@ def limit_logs(*names: str, burst: int = 10, interval: float = 10.0) -> RateLimi
     return limiter
 
 
+def body_limits(
+    app: Any, limits: Limits | None = None, min_body_rate: float | None = None
+) -> Limits:
+    """The limits the guarded protocol judges ``app``'s bodies by: the app's own
+    (``app.state.limits``, set by ``create_app``/``create_local_app``), else ``limits`` (an app of
+    one's own, or one wrapped in middleware), else ``Limits()``.
+
+    ``min_body_rate`` is kept for callers of ``serving.run``/``server_config`` from before it was
+    one setting: it must agree with the limits found (else ValueError: set it once, in
+    ``create_app``), and sets the rate only for an app that has no limits of its own.
+    """
+    own = getattr(getattr(app, "state", None), "limits", None)
+    if isinstance(own, Limits):
+        if limits is not None and limits != own:
+            raise ValueError("limits: the app has its own (create_app's); pass none, or the same")
+        limits = own
+    if limits is None:
+        rate = Limits().min_body_rate if min_body_rate is None else min_body_rate
+        return Limits(min_body_rate=int(rate))
+    if min_body_rate is not None and min_body_rate != limits.min_body_rate:
+        raise ValueError(
+            f"min_body_rate={min_body_rate:g} differs from the app's min_body_rate="
+            f"{limits.min_body_rate}: set it once, in create_app(min_body_rate=...)"
+        )
+    return limits
+
+
 def server_config(
     app: Any,
     *,
@@ -328,18 +361,22 @@ def server_config(
     port: int = 8000,
     header_timeout: float = DEFAULT_HEADER_TIMEOUT,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
-    min_body_rate: float = DEFAULT_MIN_BODY_RATE,
     keep_alive_timeout: float = 5.0,
+    limits: Limits | None = None,
+    min_body_rate: float | None = None,
     **options: Any,
 ) -> Any:
-    """A ``uvicorn.Config`` serving ``app`` with the guarded protocol (``options`` go to uvicorn)."""
+    """A ``uvicorn.Config`` serving ``app`` with the guarded protocol (``options`` go to uvicorn);
+    slow bodies are judged by the app's own limits (:func:`body_limits`)."""
     import uvicorn
 
     return uvicorn.Config(
         app,
         host=host,
         port=port,
-        http=guarded_protocol(header_timeout, max_connections, min_body_rate),
+        http=guarded_protocol(
+            header_timeout, max_connections, body_limits(app, limits, min_body_rate)
+        ),
         timeout_keep_alive=int(keep_alive_timeout),
         backlog=DEFAULT_BACKLOG,
         **options,

@@ -291,10 +291,12 @@ class ReadObject(NamedTuple):
     data: dict[str, Any]
     # Every scalar in ``data`` is surely a JSON string (False when that is not certain).
     strings_only: bool
-    # Every string value is surely in NFC already (False when that is not certain): the text was in
-    # NFC without ``\\u`` escapes, and a string of it between two quotes (which compose with
-    # nothing), its other escapes (``\\n``…) read as the characters they stand for (which compose
-    # with nothing either), is in NFC too. ``nfc_values`` would hand back the very same object.
+    # Every string value is surely in NFC already (False when that is not certain), so that
+    # ``nfc_values`` would hand back the very same object. The plain way knows it from its text: in
+    # NFC without ``\\u`` escapes, a string of it between two quotes (which compose with nothing),
+    # its other escapes (``\\n``…) read as the characters they stand for (which compose with
+    # nothing either), is in NFC too. The careful way checks each non-ASCII value as
+    # :func:`normalise` visits it anyway.
     in_nfc: bool
 
 
@@ -333,7 +335,8 @@ def read_object(raw: bytes | bytearray | str, limits: Limits) -> ReadObject:
         raise invalid(_json_error(exc)) from None
     if not isinstance(data, dict):
         raise invalid("Yêu cầu phải là một đối tượng JSON — the body must be a JSON object")
-    return ReadObject(dict(normalise(data, limits, strings=True)), False, False)
+    in_nfc = normalise(data, limits, strings=True)
+    return ReadObject(data, False, in_nfc)
 
 
 def _plain_parse(
@@ -447,10 +450,13 @@ def _too_long(loc: tuple[int | str, ...], limits: Limits) -> Refused:
     )
 
 
-def normalise(data: Any, limits: Limits, *, strings: bool = True) -> Any:
+def normalise(data: Any, limits: Limits, *, strings: bool = True) -> bool:
     """Nesting past ``max_depth`` and lists past ``max_list_items`` refused; with ``strings``,
-    lone surrogates refused too (values stay as sent: :func:`nfc_values` after judging). In place,
-    in one walk over the containers."""
+    lone surrogates refused too (values stay as sent: :func:`nfc_values` after judging). In one
+    walk over the containers, changing nothing. True, with ``strings``, when every string value is
+    in NFC already (:func:`nfc_values` would hand back ``data`` itself): learnt on the same walk,
+    which spares validation a second one."""
+    in_nfc = strings
     stack: list[tuple[Any, tuple[int | str, ...]]] = [(data, ())]
     while stack:
         node, loc = stack.pop()
@@ -462,18 +468,19 @@ def normalise(data: Any, limits: Limits, *, strings: bool = True) -> Any:
         if not strings:
             stack.extend((v, (*loc, k)) for k, v in items if isinstance(v, (dict, list)))
             continue
-        # Assigning to existing keys or indexes while iterating is safe: no size changes.
         for key, value in items:
             if isinstance(key, str) and not key.isascii() and _SURROGATE.search(key):
                 raise invalid(
                     f"{field_path(loc)}: khóa chứa ký tự thay thế đơn lẻ — a key holds a lone surrogate"
                 )
             if isinstance(value, str):
-                if not value.isascii():  # surrogates are never ASCII
+                if not value.isascii():  # surrogates are never ASCII, nor NFC's concern
                     _unicode_text(value, (*loc, key))
+                    # The very test nfc_values applies; once one string fails, no more are tested.
+                    in_nfc = in_nfc and unicodedata.is_normalized("NFC", value)
             elif isinstance(value, (dict, list)):
                 stack.append((value, (*loc, key)))
-    return data
+    return in_nfc
 
 
 def _unicode_text(value: str, loc: tuple[int | str, ...]) -> None:
