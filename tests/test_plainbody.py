@@ -395,6 +395,29 @@ def test_the_wheel_carries_the_scan_when_a_compiler_builds_it_and_is_pure_python
         assert native == ["qcvn120_speedups" + sysconfig.get_config_var("EXT_SUFFIX")]
 
 
+@pytest.mark.slow
+def test_the_scan_reads_no_byte_it_does_not_own_under_address_and_undefined_behaviour_sanitizers(
+    tmp_path: Path,
+) -> None:
+    """It reads request bodies from anyone: built with AddressSanitizer and UBSan (every finding
+    fatal), it is driven over 20,000 mutated bodies and past every bound in a process of its own."""
+    hook = _load(HOOK, "qcvngen_build_hook")
+    target = tmp_path / ("qcvn120_speedups" + sysconfig.get_config_var("EXT_SUFFIX"))
+    sanitizers = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
+    command = [*hook.compile_command(hook.SOURCE, target, strict=True), *sanitizers]
+    built = subprocess.run(command, capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    runtime = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+    assert Path(runtime).is_file(), "gcc's AddressSanitizer runtime (libasan) is not installed"
+    env = {**os.environ, "LD_PRELOAD": runtime, "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1"}
+    fuzz = ROOT / "tests" / "support" / "scan_fuzz.py"
+    ran = subprocess.run(
+        [sys.executable, str(fuzz), str(tmp_path), "20000"], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert ran.returncode == 0 and "20000 bodies" in ran.stdout, ran.stderr[-3000:]
+    assert "Sanitizer" not in ran.stderr and "runtime error" not in ran.stderr, ran.stderr[-3000:]
+
+
 def test_the_switch_turns_the_scan_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(native_helpers.SWITCH, "off")
     assert native_helpers.load() is None
