@@ -370,22 +370,16 @@ def test_the_native_count_and_search_are_pythons(compiled: Any, raw: bytes, star
 def test_the_wheel_carries_the_scan_when_a_compiler_builds_it_and_is_pure_python_otherwise(
     tmp_path: Path, compiler: str
 ) -> None:
-    env = {**os.environ, "CC": compiler} if compiler else dict(os.environ)
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "wheel",
-        "-q",
-        "--no-deps",
-        "--no-build-isolation",
-        "-w",
-        str(tmp_path),
-        str(ROOT),
-    ]
-    built = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    scratch, out = tmp_path / "tmp", tmp_path / "wheel"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch), **({"CC": compiler} if compiler else {})}
+    wheel_of = ["wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(ROOT)]
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", *wheel_of], env=env, capture_output=True, text=True, timeout=600
+    )
     assert built.returncode == 0, built.stderr
-    (wheel,) = tmp_path.glob("qcvngen-*.whl")
+    assert list(scratch.glob("qcvngen-speedups-*")) == []  # the hook's own folder is gone
+    (wheel,) = out.glob("qcvngen-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     native = [name for name in names if name.startswith("qcvn120_speedups")]
     if compiler:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -36,12 +37,15 @@ def compile_command(source: Path, target: Path, *, strict: bool = False) -> list
 
 class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
     PLUGIN_NAME = "custom"
+    _folder: Path | None = None
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel":
             return
         name = MODULE + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")
-        target = Path(tempfile.mkdtemp(prefix="qcvngen-speedups-")) / name
+        # A folder of its own, removed once the wheel holds the module (finalize).
+        self._folder = Path(tempfile.mkdtemp(prefix="qcvngen-speedups-"))
+        target = self._folder / name
         try:
             subprocess.run(compile_command(SOURCE, target), check=True, capture_output=True, text=True)
         except (OSError, subprocess.CalledProcessError) as failure:
@@ -54,3 +58,8 @@ class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
         build_data["force_include"][str(target)] = name
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
