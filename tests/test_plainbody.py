@@ -105,8 +105,15 @@ class _Reference:
             if c == ord('"'):
                 return at + 1
             if c == ord("\\"):
-                if key or self.byte(at + 1) not in b'"\\/bfnrt':
+                if key or self.byte(at + 1) not in b'"\\/bfnrtu':
                     raise _NotPlain
+                if self.raw[at + 1] == ord("u"):
+                    digits = self.raw[at + 2 : at + 6]
+                    if len(digits) != 4 or any(d not in b"0123456789abcdefABCDEF" for d in digits):
+                        raise _NotPlain
+                    if int(digits, 16) >= 0x80 and not _inert(int(digits, 16)):
+                        raise _NotPlain
+                    at += 4
                 at += 2
             elif c < 0x20:
                 raise _NotPlain
@@ -318,6 +325,17 @@ def test_a_plain_body_is_strict_json_of_strings_in_nfc_and_its_records_are_its_d
         return
     assert [json.loads(record) for record in records] == data["data"]
     assert json.loads(raw[:start] + b"[]" + raw[end:]) == {**data, "data": []}
+
+
+def test_a_body_escaped_as_dotnet_writes_it_is_plain_unless_an_escape_could_change_under_nfc(native: Scan) -> None:
+    """System.Text.Json's default encoder writes every non-ASCII character as ``\\uXXXX``."""
+    record = opencps_dossier("X-1")
+    escaped = json.dumps({"data": [record]}, ensure_ascii=True).encode()
+    assert b"\\u1" in escaped and native(escaped, 32, 10_000, 1000) is not None
+    decomposed = {**record, "ChuHoSo": unicodedata.normalize("NFD", record["ChuHoSo"])}
+    assert native(json.dumps({"data": [decomposed]}, ensure_ascii=True).encode(), 32, 10_000, 1000) is None
+    for refused in (b'{"a":"\\ud83d\\ude00"}', b'{"a":"\\ud800"}', b'{"\\u0061":"x"}', b'{"a":"\\u00e"}'):
+        assert native(refused, 32, 10_000, 1000) is None, refused
 
 
 def test_every_character_the_scan_takes_as_is_is_inert_under_nfc(native: Scan) -> None:

@@ -2,10 +2,10 @@
  * read it the short way (runtime/server/plainbody.py), and where its records are.
  *
  * scan(body, max_depth, max_list_items, max_object_keys) returns None unless the body is a "plain"
- * JSON object: valid UTF-8 whose every non-ASCII character is one that NFC leaves alone and that
- * composes with nothing (so every string is already in NFC), only objects, arrays and strings (no
- * number, true, false or null), no \u escape anywhere and no escape at all in a key, no repeated key
- * in any object, nesting below max_depth - 1, no array longer than max_list_items, no object with
+ * JSON object: valid UTF-8 whose every non-ASCII character, written or escaped (\uXXXX), is one that
+ * NFC leaves alone and that composes with nothing (so every string is already in NFC, and none holds
+ * a surrogate), only objects, arrays and strings (no number, true, false or null), no escape at all
+ * in a key, no repeated key in any object, nesting below max_depth - 1, no array longer than max_list_items, no object with
  * more than min(64, max_object_keys) keys. None means "read it the careful way", which also writes
  * every refusal: this scan never refuses anything itself. Otherwise it returns
  * (node_bound, data_start, data_end, records): node_bound is strictjson.node_bound(body) (1 + the
@@ -58,6 +58,13 @@ typedef struct {
 static int nfc_inert(uint32_t cp) {
     return (cp >= 0x80 && cp <= 0x2FF) || (cp >= 0x1E00 && cp <= 0x1EFF) || (cp >= 0x2010 && cp <= 0x2027) ||
            (cp >= 0x2030 && cp <= 0x205E) || (cp >= 0x20A0 && cp <= 0x20C0);
+}
+
+static inline int hex_digit(unsigned char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
 }
 
 static inline void skip_ws(scanner *s) {
@@ -128,9 +135,23 @@ static int string(scanner *s, int is_key, uint32_t *hash) {
             return 0;
         case C_BACKSLASH:
             if (is_key || p + 1 >= end) return -1;
+            if (p[1] == 'u') {
+                /* an escaped character (what .NET's encoder writes for every non-ASCII one): kept
+                 * when ASCII or inert, like a written one; a surrogate is neither */
+                if (end - p < 6) return -1;
+                uint32_t cp = 0;
+                for (int i = 2; i < 6; i++) {
+                    int digit = hex_digit(p[i]);
+                    if (digit < 0) return -1;
+                    cp = cp << 4 | (uint32_t)digit;
+                }
+                if (cp >= 0x80 && !nfc_inert(cp)) return -1;
+                s->p += 6;
+                continue;
+            }
             if (!(p[1] == '"' || p[1] == '\\' || p[1] == '/' || p[1] == 'b' || p[1] == 'f' || p[1] == 'n' ||
                   p[1] == 'r' || p[1] == 't'))
-                return -1; /* \u (or an invalid escape): the careful way */
+                return -1; /* an invalid escape: the careful way says so */
             s->p += 2;
             continue;
         case C_UTF8:

@@ -1,6 +1,6 @@
 """The short way through a request body, taken where a native scan vouches for it.
 
-Most bodies a portal receives are plain: strings only, in NFC, no ``\\u`` escape, no repeated key,
+Most bodies a portal receives are plain: strings only, in NFC (characters written or ``\\u``-escaped alike), no repeated key,
 well inside the limits. For such a body, ``strictjson.read_object`` then the model over the parsed
 dicts does twice the work the model alone does from the bytes. Here one native pass
 (``qcvn120_speedups.scan``, compiled with qcvngen; see generator/speedups/) proves a body plain and
