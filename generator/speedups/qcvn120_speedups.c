@@ -179,6 +179,22 @@ static int add_span(scanner *s, Py_ssize_t start, Py_ssize_t end) {
     return 0;
 }
 
+/* After an item of an object or array: 1 past a ',' (another item follows), 0 past its closing
+ * byte, -1 at anything else. */
+static int next_item(scanner *s, unsigned char close) {
+    skip_ws(s);
+    if (s->p >= s->end) return -1;
+    if (*s->p == close) {
+        s->p++;
+        return 0;
+    }
+    if (*s->p != ',') return -1;
+    s->nodes++;
+    s->p++;
+    skip_ws(s);
+    return 1;
+}
+
 static int object(scanner *s, int depth, int top) {
     if (depth >= s->depth_limit) return -1;
     key_ref *keys = s->keys[depth];
@@ -220,19 +236,8 @@ static int object(scanner *s, int depth, int top) {
         } else if (value(s, depth + 1) < 0) {
             return -1;
         }
-        skip_ws(s);
-        if (s->p >= s->end) return -1;
-        if (*s->p == ',') {
-            s->nodes++;
-            s->p++;
-            skip_ws(s);
-            continue;
-        }
-        if (*s->p == '}') {
-            s->p++;
-            return 0;
-        }
-        return -1;
+        int more = next_item(s, '}');
+        if (more <= 0) return more;
     }
 }
 
@@ -254,21 +259,10 @@ static int array(scanner *s, int depth) {
         if (value(s, depth + 1) < 0) return -1;
         if (is_data) {
             if (*item != '{') s->spans_failed = 1;
-            else if (add_span(s, item - s->start, s->p - s->start) < 0) return -2;
+            else if (add_span(s, item - s->start, s->p - s->start) < 0) return -1; /* no memory: careful way */
         }
-        skip_ws(s);
-        if (s->p >= s->end) return -1;
-        if (*s->p == ',') {
-            s->nodes++;
-            s->p++;
-            skip_ws(s);
-            continue;
-        }
-        if (*s->p == ']') {
-            s->p++;
-            return 0;
-        }
-        return -1;
+        int more = next_item(s, ']');
+        if (more <= 0) return more;
     }
 }
 
@@ -321,9 +315,7 @@ static PyObject *scan(PyObject *module, PyObject *args) {
         PyMem_RawFree(s.keys);
     }
     PyObject *result = NULL;
-    if (outcome == -2) {
-        PyErr_NoMemory();
-    } else if (outcome < 0) {
+    if (outcome < 0) {
         result = Py_NewRef(Py_None);
     } else if (s.data_end < 0 || s.spans_failed) {
         result = Py_BuildValue("(nnnO)", 1 + s.nodes, (Py_ssize_t)-1, (Py_ssize_t)-1, Py_None);
