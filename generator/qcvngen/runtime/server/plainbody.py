@@ -1,8 +1,9 @@
 """The short way through a request body, taken where a native scan vouches for it.
 
-Most bodies a portal receives are plain: strings only, in NFC (characters written or ``\\u``-escaped alike), no repeated key,
-well inside the limits. For such a body, ``strictjson.read_object`` then the model over the parsed
-dicts does twice the work the model alone does from the bytes. Here one native pass
+Most bodies a portal receives are plain: strings only, in NFC (characters written or
+``\\u``-escaped alike), no repeated key, well inside the limits. For such a body,
+``strictjson.read_object`` then the model over the parsed dicts does twice the work the model
+alone does from the bytes. Here one native pass
 (``qcvn120_speedups.scan``, compiled with qcvngen; see generator/speedups/) proves a body plain and
 cuts out each record of ``data`` as sent; pydantic then reads each record from its bytes, and the
 request from its small envelope and those records.
