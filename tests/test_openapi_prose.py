@@ -23,6 +23,7 @@ from markdown_it import MarkdownIt
 from qcvngen import build, render
 from qcvngen.pipeline import BuildResult
 from qcvngen.render import md_prose
+from qcvngen.targets import openapi
 from support.paths import copy_spec
 
 PAYLOAD = "<img src=x onerror=alert(1)> *em* __strong__ [a](javascript:b) ~~gone~~ `tick` &amp; x_y"
@@ -124,8 +125,30 @@ def test_markup_is_escaped_and_reads_as_the_text(text: str) -> None:
 
 
 @settings(max_examples=3000, deadline=None)
-@given(st.text(alphabet="ab_ 1.)-+=#>*~`[]()!<&;|\n\tđé\\:", max_size=14))
+@given(st.text(alphabet="ab_ 1.)-+=#>*~`[]()!<&;|\n\r\tđé\\:", max_size=14))
 def test_text_the_quick_look_passes_is_prose_indeed(text: str) -> None:
     """The look that spares markdown-it for most text never lets markup through."""
     if not render._may_hold_markup(text):
         assert render._reads_as_itself(text), repr(text)
+
+
+def test_a_field_named_like_a_keyword_gets_its_description_escaped_too() -> None:
+    """Under ``properties`` a key is a field's wire name: ``default``, ``example``, ``x-a`` are fields there."""
+    hostile = "<img src=x onerror=alert(1)>"
+    schemas = {
+        "R": {
+            "properties": {name: {"type": "string", "description": hostile} for name in ("default", "example", "x-a")},
+            "default": {"description": hostile},  # a keyword's value: data, kept as written
+        }
+    }
+    escaped = openapi.prose_descriptions(schemas, names=True)
+    assert all(field["description"] != hostile for field in escaped["R"]["properties"].values())
+    assert escaped["R"]["default"] == {"description": hostile}
+
+
+@pytest.mark.parametrize(
+    "text", ["foo\r# Heading", "Title\r===", "a\r- item", "a | b\r--|--\rc | d", "foo\rbar  \rbaz"]
+)
+def test_a_lone_carriage_return_is_a_line_break_to_commonmark(text: str) -> None:
+    rendered = _viewer().render(md_prose(text))
+    assert set(re.findall(r"</?([a-z0-9]+)", rendered)) <= {"p"}, rendered

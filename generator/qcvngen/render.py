@@ -119,7 +119,8 @@ _MD_RISKY = re.compile(
 
 
 def _may_hold_markup(text: str) -> bool:
-    return bool(_MD_RISKY.search(text)) or ("|" in text and "\n" in text)
+    # A lone CR ends a line for CommonMark, not for the pattern's ``^``: text holding one is looked at.
+    return bool(_MD_RISKY.search(text)) or "\r" in text or ("|" in text and "\n" in text)
 
 
 # What markdown-it writes for these characters of plain text (``&`` first).

@@ -58,22 +58,29 @@ SESSION = (
 _DATA_KEYS = frozenset({"example", "examples", "enum", "const", "default"})
 
 
-def prose_descriptions(schemas: Any) -> Any:
+# Keywords whose values map names (of properties, definitions) to schemas, never data.
+_NAMED_SCHEMAS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+
+
+def prose_descriptions(schemas: Any, *, names: bool = False) -> Any:
     """``schemas`` (JSON Schemas as OpenAPI components) with every ``description`` made safe for
     CommonMark (:func:`~qcvngen.render.md_prose`), which OpenAPI says it is read as; the published
     JSON Schemas, where a description is plain text, keep theirs as written. A copy: the builder's
-    schemas are shared with other documents."""
+    schemas are shared with other documents. ``names``: the keys of ``schemas`` are names (of
+    properties, definitions), so a field called ``default`` or ``example`` is a schema like any other."""
     if isinstance(schemas, list):
         return [prose_descriptions(item) for item in schemas]
     if not isinstance(schemas, dict):
         return schemas
+    if names:
+        return {key: prose_descriptions(value) for key, value in schemas.items()}
     return {
         key: (
             value
             if key in _DATA_KEYS or key.startswith("x-")
             else md_prose(value)
             if key == "description" and isinstance(value, str)
-            else prose_descriptions(value)
+            else prose_descriptions(value, names=key in _NAMED_SCHEMAS)
         )
         for key, value in schemas.items()
     }
@@ -192,7 +199,7 @@ def document(reg: ir.Regulation, ctx: Context) -> dict[str, Any]:
     builder = canonical_builder(reg, ctx)
     doc = _whole_wire(reg, ctx, builder)
     # Only what the paths reach (the local services are another server's: see the server stubs).
-    doc["components"] = {"schemas": prose_descriptions(builder.closure([doc["paths"]]))}
+    doc["components"] = {"schemas": prose_descriptions(builder.closure([doc["paths"]]), names=True)}
     return doc
 
 
@@ -204,7 +211,7 @@ def contract_document(reg: ir.Regulation, ctx: Context) -> dict[str, Any]:
         "The requests the server accepts (the JSON Schemas of generated/jsonschema/), for the server's"
         " own checks and for negative testing; clients write the canonical form of openapi.json.\n\n" + ctx.header_line
     )
-    doc["components"] = {"schemas": prose_descriptions(bundle(reg, builder))}
+    doc["components"] = {"schemas": prose_descriptions(bundle(reg, builder), names=True)}
     return doc
 
 
@@ -234,7 +241,7 @@ def service_document(reg: ir.Regulation, ctx: Context, packet: ir.Packet) -> dic
         {auth.path: {"post": login}, endpoint.path: {"post": operation}},
         [auth, endpoint],
     )
-    doc["components"] = {"schemas": prose_descriptions(builder.closure([login, operation]))}
+    doc["components"] = {"schemas": prose_descriptions(builder.closure([login, operation]), names=True)}
     return doc
 
 
