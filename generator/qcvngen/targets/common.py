@@ -12,7 +12,7 @@ from json.encoder import encode_basestring
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
-from .. import ir
+from .. import ir, naming
 from ..render import escape_hidden, hidden_pattern, py_comment
 from ..version import __version__
 
@@ -181,3 +181,10 @@ def runtime_files(reg: ir.Regulation, ctx: Context, package: str, dest: PurePosi
                 raise ValueError(f"runtime module {name} is in both runtime/{package} and runtime/shared")
             files[dest / name] = text
     return files
+
+
+def code_member_names(codelist: ir.CodeList) -> list[str]:
+    """The member names of the generated Python ``codes`` enum, in code order (``RECEIVED``, ``C2``…),
+    which the OpenAPI enums name their members after too: decided once, by
+    :func:`naming.code_member_names`."""
+    return naming.code_member_names([(code.code, code.title.en) for code in codelist.codes])

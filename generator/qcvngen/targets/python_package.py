@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import cast
 
-from .. import ir, kinds, naming
+from .. import ir, kinds
 from ..payloads import RULE_TEXT
 from ..render import py, py_docstring
 from ..render import render as render_template
 from ..version import __version__
 from .client import client_files
-from .common import Context, Files, once_per_build, runtime_files, runtime_modules
+from .common import Context, Files, code_member_names, once_per_build, runtime_files, runtime_modules
 from .models import model_source
 
 ROOT = PurePosixPath("python")
@@ -101,10 +101,10 @@ def scalar_types() -> list[dict[str, str]]:
 
 def codelist_views(reg: ir.Regulation) -> list[dict[str, object]]:
     """Every code list as data for the ``codes`` module: a class per list, a member per code
-    (named by :func:`naming.code_member_names`), each with its meaning as its docstring."""
+    (named by :func:`.common.code_member_names`), each with its meaning as its docstring."""
     out: list[dict[str, object]] = []
     for codelist in reg.codelists:
-        names = naming.code_member_names([(code.code, code.title.en) for code in codelist.codes])
+        names = code_member_names(codelist)
         members = [
             {
                 "name": name,

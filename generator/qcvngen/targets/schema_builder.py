@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import ir, kinds, naming
+from .common import code_member_names
 from .named_types import named_type
 
 Schema = dict[str, Any]
@@ -101,12 +102,6 @@ def _accepted_codes(codelist: ir.CodeList, *, or_empty: bool) -> Schema:
     numeric = [int(c) for c in codes if c.isascii() and c.isdigit() and str(int(c)) == c and int(c) <= bound]
     text: Schema = {"type": "string", "enum": codes + ([""] if or_empty else [])}
     return {"anyOf": [text, {"type": "integer", "enum": numeric}]} if numeric else text
-
-
-def code_member_names(codelist: ir.CodeList) -> list[str]:
-    """The member names of the generated Python ``codes`` enum, in code order (``RECEIVED``, ``C2``…):
-    decided once, by :func:`naming.code_member_names`."""
-    return naming.code_member_names([(code.code, code.title.en) for code in codelist.codes])
 
 
 def _written_codes(codelist: ir.CodeList, *, or_empty: bool) -> Schema:
