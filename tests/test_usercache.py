@@ -47,6 +47,42 @@ def test_the_root_is_the_variable_else_xdg_else_the_home_cache(tmp_path: Path, m
     assert usercache.root() == tmp_path / "home" / ".cache" / "qcvngen"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert usercache.root() == tmp_path / "home" / ".cache" / "qcvngen"
+    monkeypatch.setenv("HOME", ".")  # a relative home is no home
+    assert usercache.root() is None
+
+
+@pytest.mark.parametrize("where", ["working folder", "git work tree"])
+@pytest.mark.usefixtures("quiet")
+def test_a_cache_in_the_working_folder_or_its_git_tree_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    """CI setups keep XDG_CACHE_HOME (or HOME) in the checkout, where a change under review could
+    commit entries: caches are off there unless QCVNGEN_CACHE_DIR says otherwise."""
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / "sub").mkdir()
+    monkeypatch.chdir(project if where == "working folder" else project / "sub")
+    monkeypatch.delenv("QCVNGEN_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(project / ".cache"))
+    calls: list[str] = []
+    for _ in range(2):
+        assert toolcache.cached_many("t", ["v"], {"x": "abc"}, counting(calls)) == {"x": "ABC"}
+    assert calls == ["abc", "abc"] and not (project / ".cache").exists()
+    assert "inside the working folder or its git work tree" in capsys.readouterr().err
+    monkeypatch.setenv("QCVNGEN_CACHE_DIR", str(project / ".cache" / "chosen"))  # chosen, so used
+    assert usercache.folder("tools") == project / ".cache" / "chosen" / "tools"
+
+
+def test_the_home_cache_is_used_from_the_home_folder_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.chdir(home)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("QCVNGEN_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    assert usercache.folder("tools") == home / ".cache" / "qcvngen" / "tools"
+    (home / ".git").mkdir()  # a home that is a git work tree (dotfiles) is a checkout like any
+    assert usercache.folder("check") is None
 
 
 def test_a_missing_root_is_made_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

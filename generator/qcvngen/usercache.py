@@ -32,9 +32,23 @@ def root() -> Path | None:
     if os.path.isabs(xdg):  # the XDG spec: a relative value is invalid and ignored
         return Path(xdg) / "qcvngen"
     try:
-        return Path.home() / ".cache" / "qcvngen"
+        home = Path.home()
     except (RuntimeError, KeyError):
         return None
+    return home / ".cache" / "qcvngen" if home.is_absolute() else None  # HOME=. is no home
+
+
+def _in_working_tree(top: Path) -> bool:
+    """Whether ``top`` lies in the folder qcvngen runs in, or in the git work tree holding it: where
+    a change under review could plant entries. CI setups put ``XDG_CACHE_HOME`` (or ``HOME``) in
+    the checkout so that their cache step can keep it; only ``$QCVNGEN_CACHE_DIR`` may choose so."""
+    here = Path.cwd().resolve()
+    git_tree = next((folder for folder in (here, *here.parents) if (folder / ".git").exists()), None)
+    if git_tree is None and here == Path.home().resolve():
+        return False  # run from one's own home, which is not a checkout: its ~/.cache is the user's
+    tree = git_tree or here
+    place = top.resolve()
+    return place == tree or tree in place.parents
 
 
 def _problem(path: Path) -> str | None:
@@ -70,19 +84,27 @@ def folder(name: str) -> Path | None:
     top = root()
     if top is None:
         return None
-    where, why = top, None
-    try:
-        if not os.path.lexists(top):
-            top.parent.mkdir(parents=True, exist_ok=True)
-        _made_private(top)
-        why = _problem(top)
-        if why is None:
-            where = top / name
-            _made_private(where)
-            why = _problem(where)
-    except OSError as exc:
-        why = f"cannot be used ({exc.strerror or exc})"
+    where, why = _judged(top, name)
     if why is not None:
         _warn_once(top, where, why)
         return None
     return where
+
+
+def _judged(top: Path, name: str) -> tuple[Path, str | None]:
+    """(``top``'s subfolder ``name``, None) when both are safe, made if missing; else (the folder
+    at fault, why)."""
+    if not os.environ.get(ENV_VAR) and _in_working_tree(top):
+        return top, "is inside the working folder or its git work tree (set QCVNGEN_CACHE_DIR to choose so)"
+    where = top
+    try:
+        if not os.path.lexists(top):
+            top.parent.mkdir(parents=True, exist_ok=True)
+        for where in (top, top / name):
+            _made_private(where)
+            why = _problem(where)
+            if why is not None:
+                return where, why
+    except OSError as exc:
+        return where, f"cannot be used ({exc.strerror or exc})"
+    return top / name, None
