@@ -284,3 +284,29 @@ def test_a_record_answers_only_for_the_folders_it_names(tmp_path: Path) -> None:
     assert not is_fresh(specs["b"], templates_dir(), outs["b"])
     record(specs["b"], templates_dir(), outs["b"])
     assert is_fresh(specs["b"], templates_dir(), outs["b"]) and is_fresh(specs["a"], templates_dir(), outs["a"])
+
+
+def test_a_table_saved_while_a_build_runs_leaves_a_record_a_plain_check_does_not_trust(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record names the inputs as the build read them: the table saved during the build makes
+    them differ, so ``check`` (without ``--full``) rebuilds and finds the output stale."""
+    import qcvngen.cli as cli
+
+    spec = copy_spec(tmp_path)
+    out = tmp_path / "generated"
+    table = spec / "tables" / "t02-dong-bo-ho-so-mc.yaml"
+    built = cli._build_or_exit
+
+    def build_then_save(chosen: Path | None) -> BuildResult:
+        result = built(chosen)
+        table.write_text(table.read_text().replace('en: "dossier code"', 'en: "dossier code, edited"', 1))
+        return result
+
+    monkeypatch.setattr(cli, "_build_or_exit", build_then_save)
+    runner = CliRunner()
+    assert runner.invoke(app, ["build", "--spec", str(spec), "--out", str(out)]).exit_code == 0
+    monkeypatch.setattr(cli, "_build_or_exit", built)
+    assert not is_fresh(spec, templates_dir(), out)
+    checked = runner.invoke(app, ["check", "--spec", str(spec), "--out", str(out)])
+    assert checked.exit_code == 1, checked.output  # stale: the output predates the edit

@@ -165,8 +165,9 @@ def build(spec: SpecOption = None, out: OutOption = Path("generated"), watch: Wa
     if watch:
         _watch(_spec_dir(spec), out)
         return
+    inputs = _inputs(_spec_dir(spec))
     summary = _write_or_exit(out, _build_or_exit(spec))
-    _remember(spec, out)
+    _remember(_spec_dir(spec), out, inputs)
     typer.echo(summary)
 
 
@@ -179,12 +180,13 @@ def _watch(spec_dir: Path, out: Path) -> None:
 
     def rebuild() -> None:
         started = time.perf_counter()
+        inputs = _inputs(spec_dir)
         result = _built(spec_dir)
         if result is None:
             typer.echo(f"{out} left as it was; watching {spec_dir} for a fix …", err=True)
             return
         summary = _write_or_exit(out, result)
-        _remember(spec_dir, out)
+        _remember(spec_dir, out, inputs)
         typer.echo(f"{summary} in {time.perf_counter() - started:.2f} s; watching {spec_dir} …")
 
     def stop(signum: int, frame: object) -> None:
@@ -215,11 +217,22 @@ def _claim_or_exit(out: Path, verb: str) -> None:
         raise typer.Exit(Exit.USAGE_ERROR) from None
 
 
-def _remember(spec: Path | None, out: Path) -> None:
+def _inputs(spec_dir: Path) -> str | None:
+    """The digest of the build's inputs, taken before it reads them (see :func:`_remember`)."""
+    from .fastcheck import inputs_before_build
+    from .resources import templates_dir
+
+    return inputs_before_build(spec_dir, templates_dir())
+
+
+def _remember(spec_dir: Path, out: Path, inputs: str | None) -> None:
+    """Record ``out`` as the build of ``inputs`` (their digest from before the build: a table saved
+    while it ran makes the record name the older inputs, so a plain ``check`` rebuilds)."""
     from .fastcheck import record
     from .resources import templates_dir
 
-    record(_spec_dir(spec), templates_dir(), out)
+    if inputs is not None:
+        record(spec_dir, templates_dir(), out, inputs)
 
 
 @app.command()
@@ -239,6 +252,7 @@ def check(
     _claim_or_exit(out, "check")  # a folder qcvngen did not make is not "stale": it is the wrong folder
     from .toolcache import bypass
 
+    inputs = _inputs(_spec_dir(spec))
     # --full proves the output from the tools themselves: their cached output is not consulted.
     with bypass() if full else contextlib.nullcontext():
         result = _build_or_exit(spec)
@@ -248,7 +262,7 @@ def check(
         typer.echo(f"error: cannot check {out}: {exc}", err=True)
         raise typer.Exit(Exit.USAGE_ERROR) from None
     if not changes.stale:
-        _remember(spec, out)
+        _remember(_spec_dir(spec), out, inputs)
         typer.echo(f"{out} is up to date ({len(changes.unchanged)} files)")
         return
     for label, paths in (("added", changes.added), ("changed", changes.changed), ("removed", changes.removed)):

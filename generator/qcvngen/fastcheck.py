@@ -37,6 +37,14 @@ def _files_under(root: Path, suffixes: tuple[str, ...] | None = None) -> list[Pu
     return [path for path in found if suffixes is None or path.name.endswith(suffixes)]
 
 
+def inputs_before_build(spec_dir: Path, templates_dir: Path) -> str | None:
+    """:func:`input_digest` for :func:`record`, taken before a build; None when it cannot be taken."""
+    try:
+        return input_digest(spec_dir, templates_dir)
+    except (OSError, UnsafeFileError):
+        return None
+
+
 def input_digest(spec_dir: Path, templates_dir: Path) -> str:
     """One digest of everything the output depends on; raises ``UnsafeFileError`` on anything odd."""
     digest = hashlib.sha256()
@@ -101,8 +109,12 @@ def manifest_path(folder: Path, project: dict[str, str]) -> Path:
     return folder / f"check-{key}.json"
 
 
-def record(spec_dir: Path, templates_dir: Path, out_dir: Path) -> None:
-    """Remember that ``out_dir`` is a fresh build of these inputs (best effort: a cache only)."""
+def record(spec_dir: Path, templates_dir: Path, out_dir: Path, inputs: str | None = None) -> None:
+    """Remember that ``out_dir`` is a fresh build of these inputs (best effort: a cache only).
+
+    ``inputs``: their :func:`input_digest` taken *before* the build read them (a file saved while
+    it ran must not be recorded as built); None digests them now, for a caller that knows nothing
+    changed since."""
     folder = usercache.folder(CHECK_FOLDER)
     if folder is None:
         return
@@ -112,7 +124,7 @@ def record(spec_dir: Path, templates_dir: Path, out_dir: Path) -> None:
     try:
         manifest = {
             "project": project,
-            "inputs": input_digest(spec_dir, templates_dir),
+            "inputs": inputs or input_digest(spec_dir, templates_dir),
             "files": output_digests(out_dir),
         }
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
