@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import signal
 import socket
@@ -326,6 +327,23 @@ def limit_logs(*names: str, burst: int = 10, interval: float = 10.0) -> RateLimi
     return limiter
 
 
+def _own_limits(app: Any) -> Limits | None:
+    """The limits ``create_app`` stored on the app, found through the middleware wrapping it (an
+    ASGI middleware keeps the app it wraps as ``.app``)."""
+    for _ in range(MAX_WRAPPERS):
+        own = getattr(getattr(app, "state", None), "limits", None)
+        if isinstance(own, Limits):
+            return own
+        app = getattr(app, "app", None)
+        if app is None:
+            break
+    return None
+
+
+# How deep body_limits looks through middleware for the app's own limits.
+MAX_WRAPPERS = 16
+
+
 def body_limits(
     app: Any, limits: Limits | None = None, min_body_rate: float | None = None
 ) -> Limits:
@@ -337,14 +355,14 @@ def body_limits(
     one setting: it must agree with the limits found (else ValueError: set it once, in
     ``create_app``), and sets the rate only for an app that has no limits of its own.
     """
-    own = getattr(getattr(app, "state", None), "limits", None)
-    if isinstance(own, Limits):
+    own = _own_limits(app)
+    if own is not None:
         if limits is not None and limits != own:
             raise ValueError("limits: the app has its own (create_app's); pass none, or the same")
         limits = own
     if limits is None:
         rate = Limits().min_body_rate if min_body_rate is None else min_body_rate
-        return Limits(min_body_rate=int(rate))
+        return Limits(min_body_rate=max(1, math.ceil(rate)))  # whole bytes per second
     if min_body_rate is not None and min_body_rate != limits.min_body_rate:
         raise ValueError(
             f"min_body_rate={min_body_rate:g} differs from the app's min_body_rate="
