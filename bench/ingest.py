@@ -155,7 +155,7 @@ def stages(batch: list[dict[str, Any]], scratch: Path) -> list[list[str]]:
     body = request_body("s", batch)
     raw = bytearray(json.dumps(body, ensure_ascii=False).encode())
     settings = limits.Limits()
-    request, record = models.DongBoHoSoMCRequest, models.DongBoHoSoMCRecord
+    request = models.DongBoHoSoMCRequest
     checker = contract.Contract(json.loads(factory.packaged_document("qcvn120_server")), PATTERN_MESSAGES)
     plain = plainbody.read_plain(raw, settings)
     parsed, strings_only, _ = strictjson.read_object(raw, settings)
@@ -167,14 +167,15 @@ def stages(batch: list[dict[str, Any]], scratch: Path) -> list[list[str]]:
     account = answers.Account("sandbox", MADONVI)
     fresh = []
     for n in range(4):
-        pushed = plainbody.read_plain(json.dumps({**body, "data": records(f"T{n}", len(batch))}, ensure_ascii=False).encode(), settings)
+        text = json.dumps({**body, "data": records(f"T{n}", len(batch))}, ensure_ascii=False).encode()
+        pushed = plainbody.read_plain(text, settings)
         assert pushed is not None
         context = answers.CallContext(account, "integration", None, (), tuple(pushed.records))
-        fresh.append((plainbody.validate_plain(request, record, pushed), context))
+        fresh.append((plainbody.validate_plain(request, text), context))
     stored = iter(fresh)
     parts = {
         "the short way: native scan (`plainbody.read_plain`)": lambda: plainbody.read_plain(raw, settings),
-        "the short way: each record from its bytes (`plainbody.validate_plain`)": lambda: plainbody.validate_plain(request, record, plain),
+        "the short way: the request from its bytes (`plainbody.validate_plain`)": lambda: plainbody.validate_plain(request, raw),
         "the short way: sandbox handler (SQLite insert and commit of the records as sent)": lambda: portal.dong_bo_ho_so_mc(*next(stored)),
         "the careful way: `json.loads` alone (for reference)": lambda: json.loads(raw),
         "the careful way: strict parse (NFC, `json.loads`, census of keys, strings and limits)": lambda: strictjson.read_object(raw, settings),

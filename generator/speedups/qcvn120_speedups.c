@@ -7,11 +7,14 @@
  * a surrogate), only objects, arrays and strings (no number, true, false or null), no escape at all
  * in a key, no repeated key in any object, nesting below max_depth - 1, no array longer than max_list_items, no object with
  * more than min(64, max_object_keys) keys. None means "read it the careful way", which also writes
- * every refusal: this scan never refuses anything itself. Otherwise it returns
- * (node_bound, data_start, data_end, records): node_bound is strictjson.node_bound(body) (1 + the
- * body's ',', '{' and '[' bytes, inside strings too); when the top-level object has a "data" member
- * whose value is an array of objects, data_start/data_end delimit that array ('[' to after ']') and
- * records holds each object's bytes as sent; otherwise -1, -1, None.
+ * every refusal: this scan never refuses anything itself; nor is a body without records its business
+ * (None too). Otherwise (the top-level object has a "data" member whose value is an array of objects)
+ * it returns (node_bound, data_start, data_end, records): node_bound is strictjson.node_bound(body)
+ * (1 + the body's ',', '{' and '[' bytes, inside strings too), data_start/data_end delimit that array
+ * ('[' to after ']') and records holds each object's bytes as sent.
+ *
+ * CONTRACT numbers what scan promises: runtime/server/native.py uses the module only when its own
+ * number is the same, so a generated server never relies on a promise its runtime does not know.
  *
  * The pure-Python side does without this module (the careful way for every body), with the same
  * verdicts: tests/test_plainbody.py compares the two on every body it builds.
@@ -25,6 +28,8 @@
 #define VECTORS 1
 #endif
 
+/* 2: \uXXXX escapes in values taken like written characters; 1: no \u escape at all. */
+#define SCAN_CONTRACT 2
 #define MAX_KEYS 64 /* an object with more keys goes the careful way */
 #define MAX_NEST 64
 
@@ -315,10 +320,8 @@ static PyObject *scan(PyObject *module, PyObject *args) {
         PyMem_RawFree(s.keys);
     }
     PyObject *result = NULL;
-    if (outcome < 0) {
-        result = Py_NewRef(Py_None);
-    } else if (s.data_end < 0 || s.spans_failed) {
-        result = Py_BuildValue("(nnnO)", 1 + s.nodes, (Py_ssize_t)-1, (Py_ssize_t)-1, Py_None);
+    if (outcome < 0 || s.data_end < 0 || s.spans_failed) {
+        result = Py_NewRef(Py_None); /* not plain, or no records to cut out: the careful way */
     } else {
         PyObject *records = PyList_New(s.nspans);
         for (Py_ssize_t i = 0; records != NULL && i < s.nspans; i++) {
@@ -444,5 +447,7 @@ PyMODINIT_FUNC PyInit_qcvn120_speedups(void) {
     byte_class[','] = C_NODE;
     byte_class['{'] = C_NODE;
     byte_class['['] = C_NODE;
-    return PyModule_Create(&module);
+    PyObject *created = PyModule_Create(&module);
+    if (created != NULL && PyModule_AddIntConstant(created, "CONTRACT", SCAN_CONTRACT) < 0) Py_CLEAR(created);
+    return created;
 }

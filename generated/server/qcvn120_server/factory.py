@@ -81,9 +81,6 @@ class Service:
     # JSON strings (the generated models: tests/test_differential.py); such a body then skips the
     # contract (see contract.validate). A model of your own keeps the contract on every body.
     exact_on_strings: bool = False
-    # The model of each item of the request's ``data`` (a body the native scan vouches for is read
-    # record by record from its bytes: plainbody.py); None where the request carries no records.
-    record: type[BaseModel] | None = None
 
 
 class SessionHandler(Protocol):
@@ -468,7 +465,7 @@ class PortalCalls:
         self._refuse_dead_sessions(raw)
         # The short way where the native scan vouches for the body (capture wants the parsed body).
         plain = read_plain(raw, self.limits) if self.recorder is None else None
-        answered = self._serve_plain(plain, endpoint, dstcode) if plain is not None else None
+        answered = self._serve_plain(raw, plain, endpoint, dstcode) if plain is not None else None
         if answered is not None:
             return JSONResponse(answered.to_wire(), status_code=answered.status)
         check_node_budget(raw, self.limits)
@@ -482,20 +479,18 @@ class PortalCalls:
         result = serve() if record is None else record.around(service.name, endpoint, body, serve)
         return JSONResponse(result.to_wire(), status_code=result.status)
 
-    def _serve_plain(self, plain: PlainBody, endpoint: str, dstcode: str | None) -> Answer | None:
+    def _serve_plain(
+        self, raw: bytearray, plain: PlainBody, endpoint: str, dstcode: str | None
+    ) -> Answer | None:
         """:meth:`_serve` for a body the native scan vouched for, in the careful way's order and
         with its refusals; None wherever the careful way must look again (it then says why)."""
         if plain.node_bound > self.limits.max_json_nodes:
             return None
         service = self._service(plain.envelope, endpoint)
-        account = self._account(plain.envelope)
-        if (
-            service.record is None
-            or not service.exact_on_strings
-            or len(plain.records) > self.limits.max_batch
-        ):
+        if not service.exact_on_strings or len(plain.records) > self.limits.max_batch:
             return None
-        parsed = validate_plain(service.request, service.record, plain)
+        account = self._account(plain.envelope)
+        parsed = validate_plain(service.request, raw)
         if parsed is None:
             return None
         context = CallContext(

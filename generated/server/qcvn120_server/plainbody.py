@@ -6,8 +6,8 @@ Most bodies a portal receives are plain: strings only, in NFC (characters writte
 ``strictjson.read_object`` then the model over the parsed dicts does twice the work the model
 alone does from the bytes. Here one native pass
 (``qcvn120_speedups.scan``, compiled with qcvngen; see generator/speedups/) proves a body plain and
-cuts out each record of ``data`` as sent; pydantic then reads each record from its bytes, and the
-request from its small envelope and those records.
+cuts out each record of ``data`` as sent (for the handler: what a store keeps); pydantic then reads
+the request from the bytes, and the app reads the service and session from the small envelope.
 
 This way never refuses: whenever the scan cannot vouch for a body, or the models object to it,
 :func:`read_plain` or :func:`validate_plain` return None and the careful way (``strictjson``, then
@@ -19,12 +19,17 @@ ways give the same verdict and the same request (tests/test_plainbody.py compare
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
 from . import native
 from .limits import Limits
+
+# Beyond these the scan looks no deeper and counts no more keys (qcvn120_speedups.c: MAX_NEST, MAX_KEYS).
+MAX_DEPTH = 66
+MAX_KEYS = 64
 
 
 class PlainBody(NamedTuple):
@@ -43,28 +48,26 @@ def read_plain(raw: bytes | bytearray, limits: Limits) -> PlainBody | None:
     scan = native.scan
     if scan is None:
         return None
-    found = scan(raw, limits.max_depth, limits.max_list_items, limits.max_object_keys)
+    # Within what the scan's C integers hold (it bounds depth and keys far lower itself): a limit
+    # set higher must not turn into an error the careful way would not give.
+    found = scan(
+        raw,
+        min(limits.max_depth, MAX_DEPTH),
+        min(limits.max_list_items, sys.maxsize),
+        min(limits.max_object_keys, MAX_KEYS),
+    )
     if found is None:
         return None
     node_bound, start, end, records = found
-    if records is None:
-        return None
     envelope = json.loads(bytes(raw[:start]) + b"[]" + bytes(raw[end:]))
     return PlainBody(envelope, records, node_bound)
 
 
-def validate_plain(
-    request: type[BaseModel], record: type[BaseModel], body: PlainBody
-) -> BaseModel | None:
-    """The request ``body`` holds, each item of its ``data`` read by ``record`` from its bytes, all
-    under their wire names (as ``contract.from_wire`` reads a parsed body); None when a model
-    objects (the careful way then says why)."""
+def validate_plain(request: type[BaseModel], raw: bytes | bytearray) -> BaseModel | None:
+    """The request ``raw`` holds, read by its model from the bytes under wire names only (as
+    ``contract.from_wire`` reads a parsed body); None when the model objects (the careful way then
+    says why)."""
     try:
-        records = [
-            record.model_validate_json(text, by_alias=True, by_name=False) for text in body.records
-        ]
-        return request.model_validate(
-            {**body.envelope, "data": records}, by_alias=True, by_name=False
-        )
+        return request.model_validate_json(raw, by_alias=True, by_name=False)
     except ValidationError:
         return None

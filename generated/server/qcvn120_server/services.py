@@ -39,7 +39,6 @@ SERVICES: dict[str, Service] = {
         models.DongBoHoSoMCRequest,
         "DongBoHoSoMCRequest",
         exact_on_strings=True,
-        record=models.DongBoHoSoMCRecord,
     ),
     "CapNhatTienDoHoSoMC": Service(
         "CapNhatTienDoHoSoMC",
@@ -48,7 +47,6 @@ SERVICES: dict[str, Service] = {
         models.CapNhatTienDoHoSoMCRequest,
         "CapNhatTienDoHoSoMCRequest",
         exact_on_strings=True,
-        record=models.CapNhatTienDoHoSoMCRecord,
     ),
     "DongBoDanhGia": Service(
         "DongBoDanhGia",
@@ -57,7 +55,6 @@ SERVICES: dict[str, Service] = {
         models.DongBoDanhGiaRequest,
         "DongBoDanhGiaRequest",
         exact_on_strings=True,
-        record=models.DongBoDanhGiaRecord,
     ),
     "DongBoThongKeHoSo": Service(
         "DongBoThongKeHoSo",
@@ -66,7 +63,6 @@ SERVICES: dict[str, Service] = {
         models.DongBoThongKeHoSoRequest,
         "DongBoThongKeHoSoRequest",
         exact_on_strings=True,
-        record=models.DongBoThongKeHoSoRecord,
     ),
     "LayThuTuc": Service(
         "LayThuTuc",
@@ -91,7 +87,6 @@ SERVICES: dict[str, Service] = {
         models.DongBoPAKNDiaPhuongRequest,
         "DongBoPAKNDiaPhuongRequest",
         exact_on_strings=True,
-        record=models.DongBoPAKNDiaPhuongRecord,
     ),
     "DanhSachPAKNChoXuLy": Service(
         "DanhSachPAKNChoXuLy",
@@ -108,7 +103,6 @@ SERVICES: dict[str, Service] = {
         models.DongBoKetQuaXuLyPAKNRequest,
         "DongBoKetQuaXuLyPAKNRequest",
         exact_on_strings=True,
-        record=models.DongBoKetQuaXuLyPAKNRecord,
     ),
     "LayTaiLieuPAKN": Service(
         "LayTaiLieuPAKN",
@@ -133,7 +127,6 @@ SERVICES: dict[str, Service] = {
         models.DongBoHoiDapRequest,
         "DongBoHoiDapRequest",
         exact_on_strings=True,
-        record=models.DongBoHoiDapRecord,
     ),
     "LayDanhSachHoiDapGuiTuDVCQG": Service(
         "LayDanhSachHoiDapGuiTuDVCQG",
@@ -150,7 +143,6 @@ SERVICES: dict[str, Service] = {
         models.DongBoKetQuaHoiDapGuiTuDVCQGRequest,
         "DongBoKetQuaHoiDapGuiTuDVCQGRequest",
         exact_on_strings=True,
-        record=models.DongBoKetQuaHoiDapGuiTuDVCQGRecord,
     ),
     "LayDanhSachHoiDapBoCoQuan": Service(
         "LayDanhSachHoiDapBoCoQuan",

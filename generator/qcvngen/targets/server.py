@@ -78,7 +78,6 @@ def render(reg: ir.Regulation, ctx: Context) -> Files:
             "direction": p.direction,
             "endpoint": p.endpoint,
             "request_model": naming.request_model(p.name),
-            "record_model": p.data_record,
             "doc": py_docstring(packet_doc(p), 8),
         }
         for p in reg.packets

@@ -14,10 +14,13 @@ from collections.abc import Callable
 from types import ModuleType
 
 SWITCH = "QCVN120_NATIVE_SCAN"
+# What this runtime expects scan to promise (qcvn120_speedups.c, SCAN_CONTRACT): a module built
+# from another version of the source is not used.
+CONTRACT = 2
 
 # scan(body, max_depth, max_list_items, max_object_keys) -> (node bound, where ``data``'s array
 # starts and ends, its records as sent) or None: see qcvn120_speedups.c.
-Scanned = tuple[int, int, int, list[bytes] | None] | None
+Scanned = tuple[int, int, int, list[bytes]] | None
 Scan = Callable[[bytes | bytearray, int, int, int], Scanned]
 # count_byte(body, byte, start, end) == body.count(bytes([byte]), start, end)
 CountByte = Callable[[bytes | bytearray, int, int, int], int]
@@ -26,13 +29,15 @@ FindAll = Callable[[bytes | bytearray, bytes, int, int], list[int]]
 
 
 def load() -> ModuleType | None:
-    """``qcvn120_speedups`` when it is installed and not switched off, else None."""
+    """``qcvn120_speedups`` when it is installed, keeps this runtime's contract and is not switched
+    off, else None."""
     if os.environ.get(SWITCH, "").strip().lower() == "off":
         return None
     try:
-        return importlib.import_module("qcvn120_speedups")
+        module = importlib.import_module("qcvn120_speedups")
     except ImportError:
         return None
+    return module if getattr(module, "CONTRACT", None) == CONTRACT else None
 
 
 _MODULE = load()
