@@ -47,8 +47,8 @@ class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
         self._folder = Path(tempfile.mkdtemp(prefix="qcvngen-speedups-"))
         target = self._folder / name
         try:
-            subprocess.run(compile_command(SOURCE, target), check=True, capture_output=True, text=True)
-        except (OSError, subprocess.CalledProcessError) as failure:
+            subprocess.run(compile_command(SOURCE, target), check=True, capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.SubprocessError) as failure:
             detail = getattr(failure, "stderr", "") or str(failure)
             self.app.display_warning(
                 f"qcvngen: {MODULE} not compiled ({detail.strip()[:500]}); the generated server "
