@@ -211,7 +211,10 @@ def test_repeated_keys_are_found_by_the_plain_way_itself() -> None:
         ('{"a": null}', False),
         ('{"a": "null", "b": ["true", "1"]}', True),
         ('{"a": "x\\n", "b": [{"c": "d"}]}', True),  # a backslash, no \\u escape: still read the plain way
-        ('{"a": "\\u0031"}', False),  # escapes: read the careful way, which does not tell
+        # Escapes, NFD: read the careful way, which learns it on its walk too.
+        ('{"a": "\\u0031", "b": ["e\u0301", {"c": ""}]}', True),
+        ('{"a": "\\u0031", "b": [{"c": 1}]}', False),
+        ('{"a": "e\u0301", "b": [null]}', False),
     ],
 )
 def test_read_object_says_whether_every_scalar_is_a_string(text: str, strings_only: bool) -> None:
@@ -430,19 +433,17 @@ def test_the_contract_is_skipped_only_for_models_marked_exact_and_bodies_of_stri
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Echo's model is looser than its schema on strings, so it must never be marked exact: marked
-    anyway, a body proven to hold strings only gets the model's verdict alone, and any other body
-    the contract's. A body with ``\\u`` escapes is proven so by the native scan; the careful way's
-    census cannot tell, so there it gets the contract (the generated models, proven exact, give
-    the same verdict either way: tests/test_differential.py, tests/test_plainbody.py)."""
+    anyway, a body of strings only gets the model's verdict alone, and any other body the
+    contract's. Whichever way the body is read: the native scan's (a plain body, ``\\u`` escapes
+    included) or the careful way's (it learns the same on its walk: escapes, NFD text)."""
     marked = portal_app(Portal(), exact_on_strings=True)
-    assert send(marked, "/integration", body(data=[{"Ma": "12"}])).status_code == 200  # the model's verdict
-    with_a_number = send(marked, "/integration", body(data=[{"Ma": "12", "n": 1}]))
-    assert with_a_number.status_code == 400 and "data[0].Ma" in with_a_number.json()["message"]
-    escaped = body(data=[{"Ma": "12", "t": "Nguyễn"}])  # \u escapes
-    assert send(marked, "/integration", escaped).status_code == (200 if native.scan else 400)
-    monkeypatch.setattr(native, "scan", None)  # the careful way only
-    refused = send(marked, "/integration", escaped)
-    assert refused.status_code == 400 and "data[0].Ma" in refused.json()["message"]
+    with_a_number = body(data=[{"Ma": "12", "n": 1}])
+    for scan in (native.scan, None):
+        monkeypatch.setattr(native, "scan", scan)
+        for strings in (body(data=[{"Ma": "12"}]), body(data=[{"Ma": "12", "t": "Nguye\u0302\u0303n"}])):
+            assert send(marked, "/integration", strings).status_code == 200  # the model's verdict
+        refused = send(marked, "/integration", with_a_number)
+        assert refused.status_code == 400 and "data[0].Ma" in refused.json()["message"]
     unmarked = portal_app(Portal())
     assert send(unmarked, "/integration", body(data=[{"Ma": "12"}])).status_code == 400
 

@@ -336,8 +336,7 @@ def read_object(raw: bytes | bytearray | str, limits: Limits) -> ReadObject:
         raise invalid(_json_error(exc)) from None
     if not isinstance(data, dict):
         raise invalid("Yêu cầu phải là một đối tượng JSON — the body must be a JSON object")
-    in_nfc = normalise(data, limits, strings=True)
-    return ReadObject(data, False, in_nfc)
+    return ReadObject(data, *normalise(data, limits, strings=True))
 
 
 def _plain_parse(
@@ -451,13 +450,14 @@ def _too_long(loc: tuple[int | str, ...], limits: Limits) -> Refused:
     )
 
 
-def normalise(data: Any, limits: Limits, *, strings: bool = True) -> bool:
+def normalise(data: Any, limits: Limits, *, strings: bool = True) -> tuple[bool, bool]:
     """Nesting past ``max_depth`` and lists past ``max_list_items`` refused; with ``strings``,
     lone surrogates refused too (values stay as sent: :func:`nfc_values` after judging). In one
-    walk over the containers, changing nothing. True, with ``strings``, when every string value is
-    in NFC already (:func:`nfc_values` would hand back ``data`` itself): learnt on the same walk,
-    which spares validation a second one."""
-    in_nfc = strings
+    walk over the containers, changing nothing. With ``strings``, learnt on the same walk (which
+    spares validation a second one): whether every scalar is a string, and whether every string
+    value is in NFC already (:func:`nfc_values` would hand back ``data`` itself); (False, False)
+    without."""
+    strings_only = in_nfc = strings
     stack: list[tuple[Any, tuple[int | str, ...]]] = [(data, ())]
     while stack:
         node, loc = stack.pop()
@@ -481,7 +481,9 @@ def normalise(data: Any, limits: Limits, *, strings: bool = True) -> bool:
                     in_nfc = in_nfc and unicodedata.is_normalized("NFC", value)
             elif isinstance(value, (dict, list)):
                 stack.append((value, (*loc, key)))
-    return in_nfc
+            else:
+                strings_only = False  # a number, a boolean or null
+    return strings_only, in_nfc
 
 
 def _unicode_text(value: str, loc: tuple[int | str, ...]) -> None:
