@@ -388,7 +388,7 @@ def test_a_second_setting_of_the_rate_is_refused_unless_it_agrees() -> None:
     # The app's own limits are found through middleware wrapping it; a fractional old rate rounds up.
     from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-    wrapped = ProxyHeadersMiddleware(ProxyHeadersMiddleware(app))  # type: ignore[arg-type]
+    wrapped = ProxyHeadersMiddleware(ProxyHeadersMiddleware(app))
     assert serving.server_config(wrapped).http.limits.min_body_rate == 4096
     with pytest.raises(ValueError, match="differs from the app's"):
         serving.server_config(wrapped, min_body_rate=1000)
