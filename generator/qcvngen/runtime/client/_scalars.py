@@ -35,6 +35,18 @@ def zone(name: str) -> tzinfo:
         raise ValueError(f"unknown time zone {name[:60]!r}") from None
 
 
+# The attribute that marks a before-validator returning every str it is given unchanged: on a body
+# of strings only it does nothing, so the server's reader of such bodies (plainrequest.py, which
+# names this attribute too) leaves it out.
+KEEPS_STRINGS = "qcvn120_keeps_strings"
+
+
+def _keeps_strings(convert: Callable[[object], object]) -> Callable[[object], object]:
+    setattr(convert, KEEPS_STRINGS, True)
+    return convert
+
+
+@_keeps_strings
 def number_as_text(value: object) -> object:
     """A JSON number where a string-encoded number is expected becomes its plain decimal text
     (``1e-05`` → ``"0.00001"``); booleans, NaN and infinities are left to fail validation."""
@@ -51,6 +63,7 @@ def number_as_text(value: object) -> object:
     return value
 
 
+@_keeps_strings
 def flag_as_text(value: object) -> object:
     """``True``/``False`` as the wire's ``"True"``/``"False"``."""
     if isinstance(value, bool):
@@ -86,6 +99,7 @@ def datetime_as_text(tz_name: str) -> Callable[[object], object]:
     The zone is looked up on the first datetime, so importing the models never needs it.
     """
 
+    @_keeps_strings
     def convert(value: object) -> object:
         if type(value) is str:
             return value
@@ -102,6 +116,7 @@ def wire_number(whole: int, fraction_floor: float | None = None) -> Callable[[ob
     fraction when ``fraction_floor`` ≤ |x| ≤ ``whole``); any other number is left to fail, so the
     models judge numbers as every JSON Schema reader does."""
 
+    @_keeps_strings
     def convert(value: object) -> object:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return value
@@ -116,6 +131,7 @@ def wire_number(whole: int, fraction_floor: float | None = None) -> Callable[[ob
     return convert
 
 
+@_keeps_strings
 def whole_number_as_int(value: object) -> object:
     """A whole JSON number written ``5.0`` is the integer 5 (an id keeps its JSON type)."""
     if isinstance(value, float) and value.is_integer():

@@ -46,6 +46,7 @@ from .answers import (
 from .contract import Contract, unknown_keys, validate
 from .limits import Limits
 from .plainbody import PlainBody, read_plain, validate_plain
+from .plainrequest import PlainReader, PlainRequest, plain_reader
 from .recording import Recorder
 from .refusals import Refused, invalid, over_limit
 from .strictjson import (
@@ -380,6 +381,15 @@ class PortalCalls:
         self.log = log
         self.recorder: Recorder | None = None
         self.throttle = LoginThrottle(free_failures=limits.login_free_failures)
+        # A handler that reads requests only by their fields and keeps records as sent says so
+        # (``reads_plain_requests = True``): the short way then hands it a PlainRequest, read by
+        # its model's verdict without building the model instances (plainrequest.py).
+        self.plain_readers: dict[str, PlainReader] = {}
+        if getattr(handler, "reads_plain_requests", False) is True:
+            for name, service in services.items():
+                reader = plain_reader(service.request) if service.exact_on_strings else None
+                if reader is not None:
+                    self.plain_readers[name] = reader
 
     def login(self, raw: bytearray, address: str) -> Response:
         """``{username, password}`` → a session token, or 401; 429 while throttled (see
@@ -489,14 +499,21 @@ class PortalCalls:
         if not service.exact_on_strings or len(plain.records) > self.limits.max_batch:
             return None
         account = self._account(plain.envelope)
-        parsed = validate_plain(service.request, raw)
+        reader = self.plain_readers.get(service.name)
+        parsed: BaseModel | PlainRequest | None
+        if reader is not None:
+            parsed = reader.read(raw)
+            unknown = reader.unknown_keys(parsed) if parsed is not None else ()
+        else:
+            parsed = validate_plain(service.request, raw)
+            unknown = unknown_keys(parsed) if parsed is not None else ()
         if parsed is None:
             return None
         context = CallContext(
             account=account,
             endpoint=endpoint,
             dstcode=dstcode,
-            unknown_keys=unknown_keys(parsed),
+            unknown_keys=unknown,
             records_as_sent=tuple(plain.records),
         )
         result: Answer = getattr(self.handler, service.method)(parsed, context)
