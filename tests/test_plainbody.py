@@ -582,3 +582,37 @@ def test_the_short_way_gives_the_careful_ways_verdicts_answers_and_stored_record
     orders = [list(next(i for i in items if i["MaHoSo"] == "PB-order")["record"]) for items in stored]
     assert orders[0] == written
     assert orders[1] != written
+
+
+def test_open_records_keep_and_report_unknown_keys_the_same_either_way(
+    sandboxes: tuple[Sandbox, Sandbox], served: Served
+) -> None:
+    """The sandbox is handed its requests as PlainRequests on the short way (reads_plain_requests,
+    plainrequest.py): records of open tables (every push but DongBoHoSoMC's own records) keep and
+    report unknown keys, nested ones keep them in the record as sent, as the careful way does."""
+    reg = served.regulation
+    opened = [
+        p for p in reg.packets if p.data_record is not None and p.name not in ("DongBoHoSoMC", "CapNhatTienDoHoSoMC")
+    ]
+    assert opened
+    replies: list[list[tuple[int, Any]]] = []
+    for sandbox in sandboxes:
+        base, answers = sandbox.base_url, []
+        session = login(base)
+        for packet in opened:
+            body = example_request(reg, packet, session=session, madonvi=MADONVI)
+            body["data"] = [{**body["data"][0], "KhoaMoi": "a"}, {"AKhac": "b", **body["data"][0]}]
+            reply = httpx.post(f"{base}/integration", json=body, timeout=30)
+            answers.append((reply.status_code, reply.json()))
+        dossier = opencps_dossier("PB-nested")
+        dossier["TaiLieuNop"] = [{**dossier["TaiLieuNop"][0], "KhoaLong": "c"}] if dossier.get("TaiLieuNop") else []
+        reply = httpx.post(f"{base}/integration", json=_request(session, [dossier]), timeout=30)
+        answers.append((reply.status_code, reply.json()))
+        stored = [view_all(base, f"/sandbox/api/records/{p.name}", "records") for p in opened]
+        answers.append((0, [[{k: v for k, v in r.items() if k != "received"} for r in records] for records in stored]))
+        replies.append(answers)
+    short, careful = replies
+    assert short == careful
+    reported = [answer for status, answer in short[: len(opened)] if status == 200 and answer["error_code"] == "0"]
+    assert reported and all("data[0].KhoaMoi" in a["message"] and "data[1].AKhac" in a["message"] for a in reported)
+    assert short[len(opened)][1]["error_code"] == "0"

@@ -31,6 +31,7 @@ from pydantic_core import SchemaSerializer
 
 from .. import ir
 from ..runtime.server.answers import Account, Answer, CallContext, ErrorAnswer
+from ..runtime.server.plainrequest import PlainRequest
 from .accounts import Credentials, check_unique
 from .runtime import Served
 from .seed import PullSeed, Seed
@@ -38,6 +39,10 @@ from .store import Store
 
 MAX_SESSIONS_PER_ACCOUNT = 100
 __all__ = ["MAX_SESSIONS_PER_ACCOUNT", "OVERRIDES", "Credentials", "NoBehaviour", "SandboxPortal", "build_portal"]
+
+# What a behaviour is handed: the request model, or on the short way its fields alone (the
+# portal reads requests by their fields' names and stores records as sent: reads_plain_requests).
+Request = BaseModel | PlainRequest
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.\-\[\]/]{1,80}")
 
@@ -151,6 +156,10 @@ class SandboxPortal:
 
     Made by :func:`build_portal`, which adds one method per packet of the served spec."""
 
+    # It reads requests only by their fields' Python names and stores records as sent
+    # (CallContext.records_as_sent), never as models: the app may hand it a PlainRequest.
+    reads_plain_requests = True
+
     def __init__(
         self,
         served: Served,
@@ -227,7 +236,7 @@ class SandboxPortal:
         as data in ``result``, one object per record in request order; plain ones in the message too."""
         return self.answer(f"{message}: {_shown(keys)}{hint}", [{"MaHoSo": key} for key in keys], code)
 
-    def _texts(self, request: BaseModel, context: CallContext) -> Sequence[bytes]:
+    def _texts(self, request: Request, context: CallContext) -> Sequence[bytes]:
         """Each record's wire JSON: as the client wrote it when the server read the body the short way
         (the same JSON values as the serialiser writes, keys in the order sent), else serialised."""
         records = cast(_Pushed, request).data
@@ -242,7 +251,7 @@ class SandboxPortal:
             (service, madonvi, count, code, time.time()),
         )
 
-    def store_push(self, packet: ir.Packet, request: BaseModel, context: CallContext) -> Answer:
+    def store_push(self, packet: ir.Packet, request: Request, context: CallContext) -> Answer:
         """Store the pushed records under the caller's unit, exactly as sent."""
         madonvi = context.account.madonvi
         texts = self._texts(request, context)
@@ -259,7 +268,7 @@ class SandboxPortal:
     def _entry(self, packet: ir.Packet) -> PullSeed:
         return self.seed.pulls.get(packet.name) or PullSeed()
 
-    def answer_pull(self, packet: ir.Packet, request: BaseModel, context: CallContext) -> Answer:
+    def answer_pull(self, packet: ir.Packet, request: Request, context: CallContext) -> Answer:
         """The seed's answer: its items; the items of one parameter's value (-4 naming the closest
         seeded values when unknown); or the caller's unit's own pushes of another packet."""
         entry = self._entry(packet)
@@ -299,7 +308,7 @@ class SandboxPortal:
             close.extend(c for c in closest(key, held, cutoff=0.8, limit=2) if c not in close)
         return f"; có phải / did you mean: {', '.join(close)}?" if close else ""
 
-    def store_dossiers(self, packet: ir.Packet, request: BaseModel, context: CallContext) -> Answer:
+    def store_dossiers(self, packet: ir.Packet, request: Request, context: CallContext) -> Answer:
         """DongBoHoSoMC: store new dossiers (or update held ones with ``isUpdating``), all or nothing per
         request: -3 names the dossiers already held, -4 the ones to update that are not."""
         madonvi = context.account.madonvi
@@ -345,7 +354,7 @@ class SandboxPortal:
             self._receipt(db, packet.name, madonvi, len(keys))
         return self._success(len(keys), context.unknown_keys)
 
-    def add_progress(self, packet: ir.Packet, request: BaseModel, context: CallContext) -> Answer:
+    def add_progress(self, packet: ir.Packet, request: Request, context: CallContext) -> Answer:
         """CapNhatTienDoHoSoMC: add progress steps to the caller's dossiers; -4 (nothing stored) names
         the dossiers it does not hold."""
         madonvi = context.account.madonvi
@@ -368,13 +377,13 @@ class SandboxPortal:
             self._receipt(db, packet.name, madonvi, len(keys))
         return self._success(len(keys), context.unknown_keys)
 
-    def public_petitions(self, packet: ir.Packet, request: BaseModel, context: CallContext) -> Answer:
+    def public_petitions(self, packet: ir.Packet, request: Request, context: CallContext) -> Answer:
         """DanhSachPAKNCongKhai: the seeded public petitions, each with the total count."""
         entry = self._entry(packet)
         items = entry.result
         return self.answer(entry.message, [{**item, "TongSo": str(len(items))} for item in items])
 
-    def citizens_questions(self, packet: ir.Packet, request: BaseModel, context: CallContext) -> Answer:
+    def citizens_questions(self, packet: ir.Packet, request: Request, context: CallContext) -> Answer:
         """LayDanhSachHoiDapGuiTuDVCQG: the seed's citizens' questions, addressed to the caller's unit,
         with that unit's own latest answer to each (answers of other units are never read)."""
         madonvi = context.account.madonvi
@@ -387,7 +396,7 @@ class SandboxPortal:
         return self.answer(self._entry(packet).message, result)
 
 
-Behaviour = Callable[[SandboxPortal, ir.Packet, BaseModel, CallContext], Answer]
+Behaviour = Callable[[SandboxPortal, ir.Packet, Request, CallContext], Answer]
 
 # Where the portal does more than store a push or answer a pull from the seed, by packet name.
 OVERRIDES: dict[str, Behaviour] = {
@@ -409,8 +418,8 @@ def behaviour_of(packet: ir.Packet, seed: Seed) -> Behaviour | None:
     return None
 
 
-def _method(packet: ir.Packet, behaviour: Behaviour) -> Callable[[SandboxPortal, BaseModel, CallContext], Answer]:
-    def method(self: SandboxPortal, request: BaseModel, context: CallContext) -> Answer:
+def _method(packet: ir.Packet, behaviour: Behaviour) -> Callable[[SandboxPortal, Request, CallContext], Answer]:
+    def method(self: SandboxPortal, request: Request, context: CallContext) -> Answer:
         return behaviour(self, packet, request, context)
 
     method.__name__ = packet.method
