@@ -17,13 +17,14 @@ import json
 import pickle
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator, model_validator
 from test_differential import RawNumber, _structural, cases
+from typing_extensions import TypeAliasType
 
 from qcvngen import ir
 from qcvngen.examples import example_request
@@ -235,6 +236,72 @@ def test_a_plain_request_is_read_by_python_names_nested_records_alike(
     assert pickle.loads(pickle.dumps(read)).data[0].ma_ho_so == expected.ma_ho_so
 
 
+def test_every_request_of_the_spec_is_read_alike_by_python_names(
+    result: BuildResult, served: Served, shipped: ModuleType
+) -> None:
+    """Every request's example, its records repeated and given unknown keys at every depth: each
+    field read by its Python name on the PlainRequest is the model's (nested records alike, also
+    where a field holds records or a text, as DongBoDanhGia's DanhSachNoiDungYKien does)."""
+    reg = result.regulation
+    assert reg is not None
+    compared = kept = 0
+    for packet in reg.packets:
+        body = example_request(reg, packet)
+        request = served.services.SERVICES[packet.name].request
+        records = body.get("data", [])
+        # Unknown keys in the records and every record they nest; below them only (a closed
+        # table's records); none.
+        tried = [
+            [_with_unknown_keys(r) for r in records * 2],
+            [{k: _with_unknown_keys(v) for k, v in r.items()} for r in records * 2],
+            records,
+        ]
+        for data in tried:
+            raw = json.dumps({**body, "data": data} if records else body, ensure_ascii=False).encode()
+            model = _verdict(request, raw)
+            if model is not None:
+                break
+        assert model is not None, packet.name
+        kept += data is not records
+        read = shipped.plain_reader(request).read(raw)
+        compared += _same(read, model)
+        if "data" in body:
+            assert read.data is read.data  # wrapped once
+    assert compared >= 300 and kept >= 6
+
+
+def _with_unknown_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {**{k: _with_unknown_keys(v) for k, v in value.items()}, "KhoaMoi": "x"}
+    if isinstance(value, list):
+        return [_with_unknown_keys(v) for v in value]
+    return value
+
+
+def test_a_record_list_beside_a_text_in_a_union_is_read_as_records(served: Served, shipped: ModuleType) -> None:
+    """The review's case: DongBoDanhGia's DanhSachNoiDungYKien is ``list[NoiDungYKien] | "" | None``."""
+    request = served.services.SERVICES["DongBoDanhGia"].request
+    record = {
+        "NgayTongHop": "7-2020",
+        "TongSoNguoiDanhGia": "10",
+        "PhanTramDanhGiaRatHaiLong": "60%",
+        "PhanTramDanhGiaHaiLong": "30%",
+        "PhanTramDanhGiaChuaHaiLong": "10%",
+    }
+    for opinions in ([{"MaThuTuc": "3.1", "KhoaMoi": "y"}], ""):
+        body = {
+            "session": "s",
+            "madonvi": "m",
+            "service": "DongBoDanhGia",
+            "data": [{**record, "DanhSachNoiDungYKien": opinions}],
+        }
+        raw = json.dumps(body).encode()
+        model, read = _verdict(request, raw), shipped.plain_reader(request).read(raw)
+        assert model is not None and read is not None
+        assert _same(read, model) >= 5
+    assert read.data[0].danh_sach_noi_dung_y_kien == ""
+
+
 # -- models whose meaning a typed dict might not keep get no reader --------------------------------
 class Item(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -314,9 +381,53 @@ class Rooted(RootModel[list[Item]]):
     pass
 
 
+class ValidatedRecords(BaseModel):
+    data: list[Item]
+
+    @field_validator("data")
+    @classmethod
+    def _named(cls, value: list[Item]) -> list[Item]:
+        assert all(item.name for item in value)
+        return value
+
+
+class RecordsOrMapping(BaseModel):
+    data: list[Item] | dict[str, str]
+
+
+class RecordsOrText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    data: list[Item] | Literal[""] | None = None
+
+
+Short = TypeAliasType("Short", str)
+
+
+class ShortItem(BaseModel):
+    text: Short = Field(alias="A")
+    more: Short = Field(alias="B")
+
+
+class ShortRequest(BaseModel):
+    model_config = ConfigDict(str_max_length=3)
+    data: list[ShortItem]
+    other: Short = Field(alias="X")
+
+
 @pytest.mark.parametrize(
     "model",
-    [Checked, WithCheckedItem, Posted, Initialised, TypedExtras, Either, Mapped, Rooted],
+    [
+        Checked,
+        WithCheckedItem,
+        Posted,
+        Initialised,
+        TypedExtras,
+        Either,
+        Mapped,
+        Rooted,
+        ValidatedRecords,
+        RecordsOrMapping,
+    ],
     ids=lambda m: m.__name__,
 )
 def test_a_model_a_typed_dict_might_read_otherwise_gets_no_reader(model: type[BaseModel]) -> None:
@@ -337,6 +448,22 @@ def test_a_plain_model_and_a_recursive_one_are_read() -> None:
     assert read is not None
     assert read.data[0].children[0].children[0].value == "c"
     assert read.data[0].children[0].children[0].children == []
+    either = runtime_plainrequest.plain_reader(RecordsOrText)
+    assert either is not None
+    for raw in (b'{"data": [{"Name": "a"}]}', b'{"data": ""}', b"{}", b'{"data": "x"}', b'{"data": [{}]}'):
+        model, read = _verdict(RecordsOrText, raw), either.read(raw)
+        assert (model is None) == (read is None), raw
+        if model is not None and read is not None:
+            assert _same(read, model)
+
+
+def test_the_reader_is_built_with_the_request_models_config() -> None:
+    """The review's case: a shared type's definition is built under the request's config."""
+    reader = runtime_plainrequest.plain_reader(ShortRequest)
+    assert reader is not None
+    cases = (b'{"data": [{"A": "abc", "B": "b"}], "X": "abc"}', b'{"data": [{"A": "abcdef", "B": "b"}], "X": "abcdef"}')
+    for raw in cases:
+        assert (_verdict(ShortRequest, raw) is None) == (reader.read(raw) is None), raw
 
 
 # -- the converters the reader leaves out ------------------------------------------------------------
@@ -370,10 +497,18 @@ def test_every_converter_of_the_models_is_marked_and_the_reader_keeps_none(serve
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.one_of(st.text(), st.sampled_from(["", "1", "1.0", "True", "False", "20240105083000", " 1", "1e5"])))
-def test_the_converters_it_leaves_out_return_every_string_unchanged(served: Served, text: str) -> None:
+@given(
+    value=st.recursive(
+        st.one_of(st.text(), st.sampled_from(["", "1", "1.0", "True", "False", "20240105083000", " 1", "1e5"])),
+        lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+        max_leaves=8,
+    )
+)
+def test_the_converters_it_leaves_out_return_every_value_of_a_body_of_strings_unchanged(
+    served: Served, value: Any
+) -> None:
     for convert in _converters(served):
-        assert convert(text) is text, convert
+        assert convert(value) is value, convert
 
 
 def test_numbers_the_models_convert_are_refused_by_the_reader_never_accepted_otherwise(

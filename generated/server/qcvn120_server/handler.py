@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import ClassVar
 
 from . import models
 from .answers import (
@@ -39,6 +40,14 @@ class PortalHandler(ABC):
     """The national portal's behaviour. Subclass it in your own module; every method is called in a
     worker thread with a request already validated against the generated models, read by its wire
     names only (``ma_ho_so`` on the wire is an unknown key, never the field ``MaHoSo``)."""
+
+    # True in a subclass that reads a request only by its fields' Python names (``request.data[0]
+    # .ma_ho_so``, nested records alike) and keeps records as sent (``context.records_as_sent``),
+    # never as models: a body of strings the short way reads is then handed as a ``PlainRequest``
+    # (plainrequest.py: the model's verdict and values, without building its model instances; no
+    # model methods, unknown keys not attributes) instead of the model. Other bodies still come as
+    # models.
+    reads_plain_requests: ClassVar[bool] = False
 
     @abstractmethod
     def login(self, username: str, password: str) -> str | None:

@@ -10,25 +10,30 @@ field keeps its schema (patterns, lengths, codes, defaults) and every record its
 only, unknown keys refused or kept as the model does, where they are reported: the request and the
 records of its data; deeper records drop them, which accepts the same). The converters that turn a
 JSON number or boolean into the wire's text (``_scalars``, marked :data:`KEEPS_STRINGS`) return every
-string unchanged, so on a body of strings only, the only kind the short way reads, the reader leaves
-them out. On such bodies the reader accepts exactly what the model accepts and holds the same values,
+other value unchanged, so on a body of strings only, the only kind the short way reads, the reader
+leaves them out. On such bodies the reader accepts exactly what the model accepts and holds the same values,
 keyed by wire name; on any other body it accepts nothing the model refuses (a number where the model
 converts one is refused, and the careful way reads the body again). tests/test_plainrequest.py
 compares the two on every edge value of every field of the spec.
 
 Only what cannot mean anything else is turned: a model with a validator, ``__init__`` or
-``__post_init__`` of its own, a root model, a typed schema for unknown keys, a record inside a union
-or a mapping, a field read under several keys, or any schema key this module does not know, gives
-no reader (None): such a request is read by its model, as every request is for other handlers.
+``__post_init__`` of its own, a validator of a field that holds records (it would be handed dicts),
+a root model, a typed schema for unknown keys, a record in a mapping or in a union beside anything
+but scalars, a field read under several keys, or any schema key this module does not know, gives no
+reader (None): such a request is read by its model, as every request is for other handlers. The
+reader is built with the request model's config, as pydantic builds the model's own validator.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import SchemaValidator
+
+if TYPE_CHECKING:
+    from pydantic_core import CoreConfig
 
 # Keys of the schemas turned here whose meaning a typed dict keeps (or that only serialising reads).
 _MODEL_KEYS = frozenset(
@@ -65,11 +70,15 @@ _FIELD_KEYS = frozenset(
 # Unknown keys refused, dropped or kept: a typed dict does each as a model does (kept ones beside
 # the fields, whose keys are the wire names: no unknown key can be one).
 _EXTRA = (None, "forbid", "ignore", "allow")
-# The mark of a before-validator that returns every str unchanged (_scalars.KEEPS_STRINGS, the
-# models' converters of JSON numbers and booleans): on a body of strings only it does nothing.
+# The mark of a before-validator that returns every value but a number or a boolean unchanged
+# (_scalars.KEEPS_STRINGS, the models' converters): on a body of strings only it does nothing.
 KEEPS_STRINGS = "qcvn120_keeps_strings"
 # Where a record may sit: the schema of these holds it as a field's value, an item or a default.
 _HOLDERS = {"nullable": "schema", "default": "schema", "list": "items_schema"}
+# Schemas that take JSON scalars only.
+_SCALARS = frozenset(
+    {"str", "literal", "none", "int", "float", "bool", "decimal", "date", "datetime", "time"}
+)
 
 
 class _Unsupported(Exception):
@@ -96,11 +105,13 @@ class PlainRequest:
     .ma_ho_so``, ``request.is_updating``), nested records alike. No model instance behind it:
     nothing but reading its fields. Its ``repr`` names fields only (values hold personal data)."""
 
-    __slots__ = ("_fields", "_shape")
+    __slots__ = ("_fields", "_shape", "_views")
 
     def __init__(self, fields: dict[str, Any], shape: Shape) -> None:
         self._fields = fields
         self._shape = shape
+        # The records of each field, wrapped on first reading (the same objects ever after).
+        self._views: dict[str, Any] | None = None
 
     def __getattr__(self, name: str) -> Any:
         key = self._shape.keys.get(name) if not name.startswith("_") else None
@@ -108,13 +119,18 @@ class PlainRequest:
             raise AttributeError(name)
         value = self._fields.get(key)
         shape = self._shape.records.get(name)
-        if shape is None:
+        if shape is None or not isinstance(value, (dict, list)):
             return value
+        if self._views is None:
+            self._views = {}
+        elif name in self._views:
+            return self._views[name]
         if isinstance(value, dict):
-            return PlainRequest(value, shape)
-        if isinstance(value, list):
-            return [PlainRequest(item, shape) if isinstance(item, dict) else item for item in value]
-        return value
+            view: Any = PlainRequest(value, shape)
+        else:
+            view = [PlainRequest(item, shape) if isinstance(item, dict) else item for item in value]
+        self._views[name] = view
+        return view
 
     def __repr__(self) -> str:
         return f"PlainRequest({', '.join(name for name, key in self._shape.keys.items() if key in self._fields)})"
@@ -170,7 +186,10 @@ def plain_reader(request: type[BaseModel]) -> PlainReader | None:
         turned = turn.schema(schema, record_here=True)
     except _Unsupported:
         return None
-    return PlainReader(SchemaValidator(turned), turn.shape(turn.request))
+    # Built with the request model's config, as pydantic builds the model's own validator: the
+    # definitions (the wire types every record shares) are built under it.
+    config = cast("CoreConfig | None", turn.request.get("config"))
+    return PlainReader(SchemaValidator(turned, config=config), turn.shape(turn.request))
 
 
 class _Turn:
@@ -209,21 +228,69 @@ class _Turn:
         return isinstance(target, Mapping) and target.get("type") == "model"
 
     def _record_in(self, schema: Any) -> Any:
-        """The model a field's value is (itself, an item of its list, or None), if any."""
+        """The model a field's value is (itself, an item of its list, the one choice of a union
+        that holds records beside choices of scalars only, or None), if any."""
         while True:
             target = self._target(schema)
             if not isinstance(target, Mapping):
                 return None
-            if target.get("type") == "model":
+            kind = target.get("type", "")
+            if kind == "model":
                 return target
-            holder = _HOLDERS.get(target.get("type", ""))
+            if kind == "union":
+                return self._record_choice(target)
+            holder = _HOLDERS.get(kind)
             if holder is None:
                 return None
             schema = target.get(holder)
 
+    def _record_choice(self, union: Mapping[str, Any]) -> Any:
+        """The model of the one choice of ``union`` that holds records, when every other choice
+        takes scalars only (no JSON array or object): which choice a value is read by then depends
+        on its JSON type alone, records or not."""
+        choices = [c[0] if isinstance(c, (list, tuple)) else c for c in union.get("choices", ())]
+        records = [record for record in map(self._record_in, choices) if record is not None]
+        others = [c for c in choices if self._record_in(c) is None]
+        if len(records) != 1 or not all(self._scalar(c, set()) for c in others):
+            return None
+        return records[0]
+
+    def _scalar(self, schema: Any, seen: set[int]) -> bool:
+        """True when ``schema`` takes JSON scalars only."""
+        target = self._target(schema)
+        if not isinstance(target, Mapping) or id(target) in seen:
+            return False
+        seen.add(id(target))
+        kind = target.get("type", "")
+        if kind in _SCALARS:
+            return True
+        if kind == "nullable" or (kind == "function-before" and _keeps_strings(target)):
+            return self._scalar(target.get("schema"), seen)
+        if kind == "union":
+            choices = [
+                c[0] if isinstance(c, (list, tuple)) else c for c in target.get("choices", ())
+            ]
+            return all(self._scalar(c, seen) for c in choices)
+        return False
+
+    def _holds_record(self, schema: Any, seen: set[int]) -> bool:
+        """True when a model sits anywhere in ``schema`` (definitions followed)."""
+        if isinstance(schema, (list, tuple)):
+            return any(self._holds_record(item, seen) for item in schema)
+        target = self._target(schema)
+        if not isinstance(target, Mapping) or id(target) in seen:
+            return False
+        seen.add(id(target))
+        return target.get("type") == "model" or any(
+            self._holds_record(value, seen)
+            for value in target.values()
+            if isinstance(value, (Mapping, list, tuple))
+        )
+
     def schema(self, node: Any, *, record_here: bool) -> Any:
-        if isinstance(node, list):
-            return [self.schema(item, record_here=record_here) for item in node]
+        """``node`` with its models turned; ``record_here``: a record may be the value here."""
+        if isinstance(node, (list, tuple)):
+            return type(node)(self.schema(item, record_here=record_here) for item in node)
         if not isinstance(node, Mapping):
             return node
         kind = node.get("type")
@@ -233,21 +300,25 @@ class _Turn:
             return self._model(node)
         if kind == "definition-ref" and not record_here and self._is_model(node):
             raise _Unsupported("a record where a typed dict might read it differently")
-        if (
-            isinstance(kind, str)
-            and kind.startswith("function-")
-            and self._is_model(node.get("schema"))
-        ):
-            raise _Unsupported("a validator of the record's own")
         if kind == "function-before" and _keeps_strings(node):
-            inner = self.schema(node["schema"], record_here=False)
+            # Returns every value of a body of strings unchanged: left out (see the module's text).
+            inner = self.schema(node["schema"], record_here=record_here)
             if "ref" not in node:
                 return inner
             if isinstance(inner, dict) and "ref" not in inner:
                 return {**inner, "ref": node["ref"]}
+        elif (
+            isinstance(kind, str)
+            and kind.startswith("function-")
+            and self._holds_record(node.get("schema"), set())
+        ):
+            raise _Unsupported("a validator of records, which would be handed dicts")
+        if kind == "union":
+            here = record_here and self._record_choice(node) is not None
+            return {**node, "choices": self.schema(node.get("choices", []), record_here=here)}
         turned: dict[str, Any] = {}
         for key, value in node.items():
-            here = (kind == "definitions") or (_HOLDERS.get(kind or "") == key)
+            here = kind == "definitions" or (record_here and _HOLDERS.get(kind or "") == key)
             turned[key] = self.schema(value, record_here=here)
         return turned
 

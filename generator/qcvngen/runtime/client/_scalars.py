@@ -35,9 +35,9 @@ def zone(name: str) -> tzinfo:
         raise ValueError(f"unknown time zone {name[:60]!r}") from None
 
 
-# The attribute that marks a before-validator returning every str it is given unchanged: on a body
-# of strings only it does nothing, so the server's reader of such bodies (plainrequest.py, which
-# names this attribute too) leaves it out.
+# The attribute that marks a before-validator returning every value but a number or a boolean
+# unchanged (the same object): on a body of strings only it does nothing, so the server's reader
+# of such bodies (plainrequest.py, which names this attribute too) leaves it out.
 KEEPS_STRINGS = "qcvn120_keeps_strings"
 
 
