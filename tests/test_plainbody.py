@@ -408,6 +408,32 @@ def test_the_wheel_carries_the_scan_when_a_compiler_builds_it_and_is_pure_python
         assert native == ["qcvn120_speedups" + sysconfig.get_config_var("EXT_SUFFIX")]
 
 
+def test_the_hooks_folder_goes_when_the_build_fails_after_it_ran(tmp_path: Path) -> None:
+    """Hatchling calls finalize only after a wheel is written: a build that fails after the hook's
+    initialize (here: an error raised right after it) still leaves no folder of the hook's behind."""
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from build_hook import SpeedupsHook\n"
+        "class App:\n"
+        "    def display_warning(self, text): print(text)\n"
+        "hook = SpeedupsHook(sys.argv[2], {}, None, None, sys.argv[2], 'wheel', App())\n"
+        "hook.initialize('standard', {'force_include': {}})\n"
+        "print('made', hook._folder, flush=True)\n"
+        "raise RuntimeError('hatchling failed after the hook')\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path), "CC": "false"}  # no compile needed to make the folder
+    ran = subprocess.run(
+        [sys.executable, "-c", script, str(HOOK.parent), str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "hatchling failed after the hook" in ran.stderr and "made " in ran.stdout
+    assert Path(ran.stdout.split("made ", 1)[1].split()[0]).parent == tmp_path
+    assert list(tmp_path.glob("qcvngen-speedups-*")) == []
+
+
 @pytest.mark.slow
 def test_the_scan_reads_no_byte_it_does_not_own_under_address_and_undefined_behaviour_sanitizers(
     tmp_path: Path,

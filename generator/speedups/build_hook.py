@@ -7,6 +7,7 @@ body the careful, pure-Python way, with the same verdicts (runtime/server/plainb
 
 from __future__ import annotations
 
+import atexit
 import os
 import shlex
 import shutil
@@ -43,8 +44,10 @@ class SpeedupsHook(BuildHookInterface):  # type: ignore[type-arg]
         if self.target_name != "wheel":
             return
         name = MODULE + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")
-        # A folder of its own, removed once the wheel holds the module (finalize).
+        # A folder of its own, removed once the wheel holds the module (finalize), or when the
+        # build process ends if hatchling fails before calling finalize.
         self._folder = Path(tempfile.mkdtemp(prefix="qcvngen-speedups-"))
+        atexit.register(shutil.rmtree, self._folder, ignore_errors=True)
         target = self._folder / name
         try:
             subprocess.run(compile_command(SOURCE, target), check=True, capture_output=True, text=True, timeout=300)
