@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -156,6 +157,46 @@ def test_a_root_of_another_user_is_not_used(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr(os, "getuid", lambda: root.stat().st_uid + 1)
     assert usercache.folder("tools") is None
     assert list(root.iterdir()) == []
+
+
+@pytest.mark.usefixtures("quiet")
+def test_a_root_in_a_folder_others_may_write_to_is_not_used_unless_it_is_sticky(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another user who may write to a folder above the root could rename the root away after it
+    was checked and put theirs in its place: only a sticky folder (as /tmp) stops them."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("QCVNGEN_CACHE_DIR", str(shared / "deeper" / "root"))
+    assert usercache.folder("tools") is None
+    assert list(shared.iterdir()) == []  # nothing made in it
+    said = f"lies in {shared}, which other users may write to"
+    assert capsys.readouterr().err.splitlines() == [
+        f"warning: qcvngen's cache folder {shared / 'deeper' / 'root'} {said}; running without caches"
+    ]
+    shared.chmod(0o1777)
+    assert usercache.folder("tools") == shared / "deeper" / "root" / "tools"
+
+
+@pytest.mark.usefixtures("quiet")
+def test_a_root_in_a_folder_of_another_user_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o755)
+    real_stat = os.stat
+
+    def stat_as_if_theirs(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        found = real_stat(path, *args, **kwargs)
+        if Path(path) == theirs:
+            fields = list(found)
+            fields[4] = os.getuid() + 4242  # st_uid
+            return os.stat_result(fields)
+        return found
+
+    monkeypatch.setattr(os, "stat", stat_as_if_theirs)
+    monkeypatch.setenv("QCVNGEN_CACHE_DIR", str(theirs / "root"))
+    assert usercache.folder("tools") is None
+    assert list(theirs.iterdir()) == []
 
 
 @pytest.mark.usefixtures("quiet")

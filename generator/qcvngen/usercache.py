@@ -6,8 +6,9 @@ change under review could commit a planted entry; so the caches live in a folder
 like Jinja's compiled templates: ``$QCVNGEN_CACHE_DIR`` when set (tests and benches isolate their
 runs with it), else ``$XDG_CACHE_HOME/qcvngen``, else ``~/.cache/qcvngen``. It is made private
 (0o700) and used only while it is a real folder (not a link), owned by the user and writable by
-nobody else; otherwise the caches are off for the process, with one line on stderr, and every
-command still works. A ``.qcvngen-cache/`` older versions left in a working folder is not read.
+nobody else, in folders no other user may rename it out of (owned by the user or root, and not
+writable by others unless sticky, as ``/tmp`` is); otherwise the caches are off for the process,
+with one line on stderr, and every command still works. A ``.qcvngen-cache/`` older versions left in a working folder is not read.
 Standard library only: ``qcvngen check``'s fast path imports it.
 """
 
@@ -65,6 +66,26 @@ def _problem(path: Path) -> str | None:
     return None
 
 
+def _ancestor_problem(top: Path) -> str | None:
+    """Why another user could swap ``top`` after it was checked, through a folder it lies in: one
+    owned by another user (root aside), or one others may write to without the sticky bit that
+    keeps them from renaming what is not theirs (as ``/tmp`` has); None when no folder above it
+    lets them. Links are followed: what counts is where the folder really is."""
+    if not hasattr(os, "getuid"):
+        return None
+    existing = next((folder for folder in top.parents if os.path.lexists(folder)), None)
+    if existing is None:
+        return None
+    real = Path(os.path.realpath(existing))
+    for folder in (real, *real.parents):
+        info = os.stat(folder)
+        if info.st_uid not in (os.getuid(), 0):
+            return f"lies in {folder}, owned by user {info.st_uid}"
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not info.st_mode & stat.S_ISVTX:
+            return f"lies in {folder}, which other users may write to"
+    return None
+
+
 def _warn_once(top: Path, where: Path, why: str) -> None:
     """One line per cache root and process, however many caches ask."""
     if str(top) not in _warned:
@@ -98,6 +119,9 @@ def _judged(top: Path, name: str) -> tuple[Path, str | None]:
         return top, "is inside the working folder or its git work tree (set QCVNGEN_CACHE_DIR to choose so)"
     where = top
     try:
+        above = _ancestor_problem(top)
+        if above is not None:
+            return top, above
         if not os.path.lexists(top):
             top.parent.mkdir(parents=True, exist_ok=True)
         for where in (top, top / name):
