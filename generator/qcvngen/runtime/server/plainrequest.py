@@ -154,7 +154,7 @@ class PlainReader:
 
     def fields(self, raw: bytes | bytearray) -> dict[str, Any]:
         """The validated fields by wire name, unknown keys beside them where they are kept (raises
-        pydantic's ValidationError): what tests compare with the model's ``model_dump(by_alias=True)``."""
+        pydantic's ValidationError): what tests compare with the model's values."""
         fields: dict[str, Any] = self._validator.validate_json(raw, by_alias=True, by_name=False)
         return fields
 
