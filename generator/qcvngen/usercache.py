@@ -8,8 +8,9 @@ runs with it), else ``$XDG_CACHE_HOME/qcvngen``, else ``~/.cache/qcvngen``. It i
 (0o700) and used only while it is a real folder (not a link), owned by the user and writable by
 nobody else, in folders no other user may rename it out of (owned by the user or root, and not
 writable by others unless sticky, as ``/tmp`` is); otherwise the caches are off for the process,
-with one line on stderr, and every command still works. A ``.qcvngen-cache/`` older versions left in a working folder is not read.
-Standard library only: ``qcvngen check``'s fast path imports it.
+with one line on stderr, and every command still works. A ``.qcvngen-cache/`` older versions
+left in a working folder is not read. Standard library only: ``qcvngen check``'s fast path
+imports it.
 """
 
 from __future__ import annotations
