@@ -34,6 +34,12 @@ def quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(usercache, "_warned", set())
 
 
+@pytest.fixture
+def shared_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every group holds other users too (whatever this machine's groups are): group write counts."""
+    monkeypatch.setattr(usercache, "_private_group", lambda gid: False)
+
+
 # -- where the root is ---------------------------------------------------------------------------
 
 
@@ -126,7 +132,7 @@ UNSAFE = {
 
 
 @pytest.mark.parametrize("kind", sorted(UNSAFE))
-@pytest.mark.usefixtures("quiet")
+@pytest.mark.usefixtures("quiet", "shared_groups")
 def test_an_unsafe_root_is_not_used_and_said_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], kind: str
 ) -> None:
@@ -171,12 +177,56 @@ def test_a_root_in_a_folder_others_may_write_to_is_not_used_unless_it_is_sticky(
     monkeypatch.setenv("QCVNGEN_CACHE_DIR", str(shared / "deeper" / "root"))
     assert usercache.folder("tools") is None
     assert list(shared.iterdir()) == []  # nothing made in it
-    said = f"lies in {shared}, which other users may write to"
+    said = f"lies in {shared}, which other users may write to (set QCVNGEN_CACHE_DIR to a folder of your own)"
     assert capsys.readouterr().err.splitlines() == [
         f"warning: qcvngen's cache folder {shared / 'deeper' / 'root'} {said}; running without caches"
     ]
     shared.chmod(0o1777)
     assert usercache.folder("tools") == shared / "deeper" / "root" / "tools"
+
+
+@pytest.mark.usefixtures("quiet")
+def test_a_root_behind_a_link_in_a_folder_others_may_write_to_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoever may write beside a link may change where it leads: the folders written in the path
+    count, not only those it leads to."""
+    shared, private = tmp_path / "shared", tmp_path / "private"
+    shared.mkdir()
+    private.mkdir(mode=0o700)
+    (shared / "link").symlink_to(private, target_is_directory=True)
+    shared.chmod(0o777)
+    monkeypatch.setenv("QCVNGEN_CACHE_DIR", str(shared / "link" / "qcvngen"))
+    assert usercache.folder("tools") is None
+    assert list(private.iterdir()) == []
+
+
+@pytest.mark.usefixtures("quiet")
+def test_group_write_of_the_users_own_group_is_no_danger_and_made_folders_are_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under umask 002 (Fedora's default for users in a group of their own) every folder another
+    tool makes is group-writable: the caches stay on where that group is the user's own, and the
+    folders qcvngen makes above its root are private whatever the umask."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    monkeypatch.delenv("QCVNGEN_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(home)
+    monkeypatch.setattr(usercache, "_private_group", lambda gid: True)
+    before = os.umask(0o002)
+    try:
+        for _ in range(2):
+            assert usercache.folder("tools") == home / ".cache" / "qcvngen" / "tools"
+        assert (home / ".cache").stat().st_mode & 0o777 == 0o700
+        (home / ".cache").chmod(0o775)  # as another tool would have made it
+        assert usercache.folder("tools") == home / ".cache" / "qcvngen" / "tools"
+    finally:
+        os.umask(before)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(usercache, "_private_group", lambda gid: False)
+    assert usercache.folder("tools") is None
 
 
 @pytest.mark.usefixtures("quiet")
@@ -212,7 +262,7 @@ def test_a_linked_subfolder_is_not_used(tmp_path: Path, monkeypatch: pytest.Monk
     assert not is_fresh(SPEC, templates_dir(), out) and list(elsewhere.iterdir()) == []
 
 
-@pytest.mark.usefixtures("quiet")
+@pytest.mark.usefixtures("quiet", "shared_groups")
 def test_a_build_with_an_unsafe_root_works_uncached(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, result: BuildResult
 ) -> None:

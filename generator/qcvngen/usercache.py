@@ -16,6 +16,7 @@ imports it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import stat
 import sys
@@ -62,29 +63,60 @@ def _problem(path: Path) -> str | None:
         return "is not a folder"
     if hasattr(os, "getuid") and info.st_uid != os.getuid():
         return f"is owned by user {info.st_uid}, not by the current user"
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    if _others_may_write(info):
         return "is writable by other users"
     return None
+
+
+# Said with a refusal the user cannot mend in place (a folder above the cache is not theirs).
+_CHOOSE = " (set QCVNGEN_CACHE_DIR to a folder of your own)"
 
 
 def _ancestor_problem(top: Path) -> str | None:
     """Why another user could swap ``top`` after it was checked, through a folder it lies in: one
     owned by another user (root aside), or one others may write to without the sticky bit that
     keeps them from renaming what is not theirs (as ``/tmp`` has); None when no folder above it
-    lets them. Links are followed: what counts is where the folder really is."""
+    lets them. Both the folders written in the path and those its links lead to count: whoever may
+    write beside a link may change where it leads."""
     if not hasattr(os, "getuid"):
         return None
-    existing = next((folder for folder in top.parents if os.path.lexists(folder)), None)
-    if existing is None:
+    written = [folder for folder in top.parents if os.path.lexists(folder)]
+    if not written:
         return None
-    real = Path(os.path.realpath(existing))
-    for folder in (real, *real.parents):
+    real = Path(os.path.realpath(written[0]))
+    for folder in dict.fromkeys([*written, real, *real.parents]):
         info = os.stat(folder)
         if info.st_uid not in (os.getuid(), 0):
-            return f"lies in {folder}, owned by user {info.st_uid}"
-        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not info.st_mode & stat.S_ISVTX:
-            return f"lies in {folder}, which other users may write to"
+            return f"lies in {folder}, owned by user {info.st_uid}{_CHOOSE}"
+        if _others_may_write(info) and not info.st_mode & stat.S_ISVTX:
+            return f"lies in {folder}, which other users may write to{_CHOOSE}"
     return None
+
+
+def _others_may_write(info: os.stat_result) -> bool:
+    """Whether a user but the owner may write to this folder: anyone, or its group unless that is
+    the user's own (umask 002 systems make every new folder group-writable, for a group that holds
+    the user alone)."""
+    if info.st_mode & stat.S_IWOTH:
+        return True
+    return bool(info.st_mode & stat.S_IWGRP) and not _private_group(info.st_gid)
+
+
+@functools.cache
+def _private_group(gid: int) -> bool:
+    """Whether ``gid`` is the user's private group: their primary group, named after them, with no
+    other member listed."""
+    try:
+        import grp
+        import pwd
+    except ImportError:  # not a Unix
+        return False
+    try:
+        user = pwd.getpwuid(os.getuid()).pw_name
+        group = grp.getgrgid(gid)
+    except KeyError:
+        return False
+    return gid == os.getgid() and group.gr_name == user and set(group.gr_mem) <= {user}
 
 
 def _warn_once(top: Path, where: Path, why: str) -> None:
@@ -123,8 +155,10 @@ def _judged(top: Path, name: str) -> tuple[Path, str | None]:
         above = _ancestor_problem(top)
         if above is not None:
             return top, above
-        if not os.path.lexists(top):
-            top.parent.mkdir(parents=True, exist_ok=True)
+        # Missing folders above it are made private too (as XDG asks of its cache home), one at a
+        # time: mkdir(parents=True) would make them as the umask says, group-writable under 002.
+        for missing in [folder for folder in reversed(top.parents) if not os.path.lexists(folder)]:
+            _made_private(missing)
         for where in (top, top / name):
             _made_private(where)
             why = _problem(where)
