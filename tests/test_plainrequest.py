@@ -122,7 +122,7 @@ def test_on_bodies_of_strings_the_reader_gives_the_models_verdict_and_values(
     assert min(judged.values()) >= 100, judged
 
 
-def _mutated(draw: Callable[[st.SearchStrategy[Any]], Any], value: Any, depth: int = 0) -> Any:
+def _mutated(draw: Callable[[st.SearchStrategy[Any]], Any], value: Any) -> Any:
     """``value`` with keys dropped, added (unknown, or a field's Python name), strings replaced."""
     if isinstance(value, dict):
         out = {}
@@ -131,14 +131,14 @@ def _mutated(draw: Callable[[st.SearchStrategy[Any]], Any], value: Any, depth: i
             if choice == 0:
                 continue
             if choice == 1:
-                out[key[:1].lower() + key[1:]] = _mutated(draw, item, depth + 1)
+                out[key[:1].lower() + key[1:]] = _mutated(draw, item)
             else:
-                out[key] = _mutated(draw, item, depth + 1)
+                out[key] = _mutated(draw, item)
         if draw(st.integers(0, 5)) == 0:
             out[draw(st.sampled_from(["KhongCo", "ma_ho_so", "data", "session", "x"]))] = "1"
         return out
     if isinstance(value, list):
-        return [_mutated(draw, item, depth + 1) for item in value[: draw(st.integers(0, 2))]] or (
+        return [_mutated(draw, item) for item in value[: draw(st.integers(0, 2))]] or (
             value[:1] if draw(st.booleans()) else []
         )
     if isinstance(value, str) and draw(st.integers(0, 3)) == 0:

@@ -148,10 +148,9 @@ class PlainReader:
         under wire names only as ``plainbody.validate_plain`` reads it; None when the model would
         refuse it (the careful way then says why)."""
         try:
-            fields = self._validator.validate_json(raw, by_alias=True, by_name=False)
+            return PlainRequest(self.fields(raw), self._shape)
         except ValidationError:
             return None
-        return PlainRequest(fields, self._shape)
 
     def fields(self, raw: bytes | bytearray) -> dict[str, Any]:
         """The validated fields by wire name, unknown keys beside them where they are kept (raises
@@ -248,10 +247,10 @@ class _Turn:
         """The model of the one choice of ``union`` that holds records, when every other choice
         takes scalars only (no JSON array or object): which choice a value is read by then depends
         on its JSON type alone, records or not."""
-        choices = [c[0] if isinstance(c, (list, tuple)) else c for c in union.get("choices", ())]
-        records = [record for record in map(self._record_in, choices) if record is not None]
-        others = [c for c in choices if self._record_in(c) is None]
-        if len(records) != 1 or not all(self._scalar(c, set()) for c in others):
+        held = [(choice, self._record_in(choice)) for choice in _choices(union)]
+        records = [record for _, record in held if record is not None]
+        others = [choice for choice, record in held if record is None]
+        if len(records) != 1 or not all(self._scalar(choice, set()) for choice in others):
             return None
         return records[0]
 
@@ -264,13 +263,10 @@ class _Turn:
         kind = target.get("type", "")
         if kind in _SCALARS:
             return True
-        if kind == "nullable" or (kind == "function-before" and _keeps_strings(target)):
+        if kind == "nullable" or (kind == "function-before" and _marked(target)):
             return self._scalar(target.get("schema"), seen)
         if kind == "union":
-            choices = [
-                c[0] if isinstance(c, (list, tuple)) else c for c in target.get("choices", ())
-            ]
-            return all(self._scalar(c, seen) for c in choices)
+            return all(self._scalar(choice, seen) for choice in _choices(target))
         return False
 
     def _holds_record(self, schema: Any, seen: set[int]) -> bool:
@@ -300,7 +296,7 @@ class _Turn:
             return self._model(node)
         if kind == "definition-ref" and not record_here and self._is_model(node):
             raise _Unsupported("a record where a typed dict might read it differently")
-        if kind == "function-before" and _keeps_strings(node):
+        if kind == "function-before" and _marked(node):
             # Returns every value of a body of strings unchanged: left out (see the module's text).
             inner = self.schema(node["schema"], record_here=record_here)
             if "ref" not in node:
@@ -376,7 +372,13 @@ class _Turn:
         return typed
 
 
-def _keeps_strings(node: Mapping[str, Any]) -> bool:
+def _choices(union: Mapping[str, Any]) -> list[Any]:
+    """A union's choices, without the labels pydantic may pair them with."""
+    return [c[0] if isinstance(c, (list, tuple)) else c for c in union.get("choices", ())]
+
+
+def _marked(node: Mapping[str, Any]) -> bool:
+    """Whether the function schema ``node`` calls a converter marked :data:`KEEPS_STRINGS`."""
     function = node.get("function")
     called = function.get("function") if isinstance(function, Mapping) else None
     return getattr(called, KEEPS_STRINGS, False) is True
